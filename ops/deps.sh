@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages TrustChain needs to build, run and test.
+# As root it runs apt-get; otherwise it lists what is missing and fails.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  libssl-dev openssl
+  libp11-dev libp11-kit-dev softhsm2 opensc
+  libgrpc-dev protobuf-compiler-grpc protobuf-compiler
+  libprotobuf-c-dev protobuf-c-compiler
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
+  libleveldb-dev libsnappy-dev
+  libyaml-dev libcunit1-dev libmicrohttpd-dev libjansson-dev libevent-dev
+  python3 python3-grpcio python3-protobuf
+  dnsutils procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "trustchain: missing Debian packages; install them as root with:" >&2
+  echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+echo "trustchain: installing ${#missing[@]} package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,117 @@
+/* trustchain.yaml as a typed struct. Every process parses the same file with
+ * tc_config_load(); defaults are filled first so a missing key is never
+ * uninitialised. See ops/trustchain.yaml.example for the documentation of
+ * every key. */
+#ifndef TC_COMMON_CONFIG_H
+#define TC_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_CFG_MAX_LIST 16
+#define TC_CFG_STR 256
+
+struct tc_string_list {
+	size_t count;
+	char items[TC_CFG_MAX_LIST][TC_CFG_STR];
+};
+
+/* An extra DNS record from the dns.records list: "name TTL TYPE RDATA". */
+struct tc_dns_record_cfg {
+	char name[TC_CFG_STR];
+	uint32_t ttl;
+	char type[16];
+	char rdata[TC_CFG_STR];
+};
+
+struct tc_config {
+	bool dev;                        /* no file, or server.dev: true */
+	char path[TC_CFG_STR];           /* file it came from ("" = built-in defaults) */
+
+	struct {
+		char domain[TC_CFG_STR];         /* bootstrap.domain */
+		bool traditional_dns_fallback;   /* bootstrap.traditional_dns_fallback */
+	} bootstrap;
+
+	struct {
+		uint32_t cert_validity_hours;    /* ca.cert_validity_hours, max validity of a leaf */
+		bool stoq_integration;           /* ca.stoq_integration */
+		struct tc_string_list permitted_suffixes; /* ca.permitted_suffixes */
+		bool allow_wildcards;            /* ca.allow_wildcards */
+		uint32_t min_rsa_bits;           /* ca.min_rsa_bits */
+		uint32_t root_validity_days;     /* ca.root_validity_days */
+		uint32_t intermediate_validity_days; /* ca.intermediate_validity_days */
+		char organization[TC_CFG_STR];   /* ca.organization, O= of CA subjects */
+	} ca;
+
+	struct {
+		bool log_stoq_certificates;      /* ct.log_stoq_certificates */
+		uint32_t sequence_interval_ms;   /* ct.sequence_interval_ms */
+		uint32_t batch_max;              /* ct.batch_max */
+		uint32_t max_merge_delay_s;      /* ct.max_merge_delay_s */
+		char http_listen[TC_CFG_STR];    /* ct.http_listen, "host:port" */
+	} ct;
+
+	struct {
+		uint16_t quic_port;              /* dns.quic_port */
+		uint16_t udp_port;               /* dns.udp_port (UDP and TCP) */
+		char listen_address[TC_CFG_STR]; /* dns.listen_address */
+		bool traditional_fallback;       /* dns.traditional_fallback */
+		struct tc_string_list upstreams; /* dns.upstreams, "addr[:port]" */
+		char zone_file[TC_CFG_STR];      /* dns.zone_file, RFC 1035 master file */
+		struct tc_string_list addresses; /* dns.addresses: A/AAAA for apex, ca., ct., dns. */
+		uint32_t max_connections;        /* dns.max_connections (DoQ) */
+		uint32_t max_streams;            /* dns.max_streams per DoQ connection */
+		uint32_t idle_timeout_ms;        /* dns.idle_timeout_ms (DoQ) */
+		uint32_t rate_limit_qps;         /* dns.rate_limit_qps per source, 0 = off */
+		size_t record_count;             /* dns.records */
+		struct tc_dns_record_cfg records[TC_CFG_MAX_LIST];
+	} dns;
+
+	struct {
+		char certificate_validation_endpoint[TC_CFG_STR]; /* stoq_integration.certificate_validation_endpoint */
+		bool trust_decisions;            /* stoq_integration.trust_decisions */
+	} stoq_integration;
+
+	struct {
+		char listen[TC_CFG_STR];         /* gateway.listen, "host:port" */
+		char tokens_file[TC_CFG_STR];    /* gateway.tokens_file: bearer token -> name patterns */
+		char client_ca_file[TC_CFG_STR]; /* gateway.client_ca_file: enables mTLS */
+		bool require_auth;               /* gateway.require_auth */
+		uint32_t threads;                /* gateway.threads */
+	} gateway;
+
+	struct {
+		char module[TC_CFG_STR];         /* hsm.module, PKCS#11 module path */
+		char token_label[TC_CFG_STR];    /* hsm.token_label */
+		char pin_file[TC_CFG_STR];       /* hsm.pin_file (mode 0600 or stricter) */
+		char pin_env[TC_CFG_STR];        /* hsm.pin_env, name of an environment variable */
+		char softhsm_conf[TC_CFG_STR];   /* hsm.softhsm_conf, dev token config */
+		char root_key_label[64];         /* hsm.keys.root */
+		char intermediate_key_label[64]; /* hsm.keys.intermediate */
+		char ct_key_label[64];           /* hsm.keys.ct_log */
+		char dns_key_label[64];          /* hsm.keys.dns_zone */
+		char audit_key_label[64];        /* hsm.keys.audit */
+	} hsm;
+
+	struct {
+		char data_dir[TC_CFG_STR];       /* server.data_dir */
+		char user[64];                   /* server.user, unprivileged children */
+		char log_level[16];              /* server.log_level */
+		bool log_syslog;                 /* server.log_syslog */
+		uint32_t restart_backoff_max_ms; /* server.restart_backoff_max_ms */
+	} server;
+};
+
+/* Fills cfg with the built-in defaults (dev mode when dev is true). */
+void tc_config_defaults(struct tc_config *cfg, bool dev);
+
+/* Loads path over the defaults. path NULL means "no file": dev defaults.
+ * On error returns -1 and writes "file:line: key: problem" into err. */
+int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Path helpers under server.data_dir: writes "<data_dir>/<rel>" into out. */
+int tc_config_data_path(const struct tc_config *cfg, const char *rel, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* Length-prefixed frames on a stream socket: a 4-byte big-endian length,
+ * then that many bytes of protobuf. A frame larger than TC_IPC_MAX_FRAME, or
+ * a zero-length frame, is a protocol error: the connection is closed. */
+#ifndef TC_COMMON_IPC_FRAME_H
+#define TC_COMMON_IPC_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_IPC_MAX_FRAME (1024u * 1024u)
+
+/* Incremental decoder for non-blocking readers. */
+struct tc_frame_reader {
+	uint8_t *buf;
+	size_t len;   /* bytes buffered */
+	size_t cap;
+};
+
+enum tc_frame_status {
+	TC_FRAME_NEED_MORE = 0,  /* no complete frame yet */
+	TC_FRAME_READY = 1,      /* *payload/*payload_len hold one frame */
+	TC_FRAME_ERROR = -1,     /* oversized or empty frame: close the peer */
+};
+
+void tc_frame_reader_init(struct tc_frame_reader *r);
+void tc_frame_reader_free(struct tc_frame_reader *r);
+/* Appends received bytes; returns -1 if memory runs out. */
+int tc_frame_reader_append(struct tc_frame_reader *r, const uint8_t *data, size_t len);
+/* Extracts the next frame. The payload stays valid until the next call to
+ * tc_frame_reader_next/append; errmsg (may be NULL) explains an error. */
+enum tc_frame_status tc_frame_reader_next(struct tc_frame_reader *r, const uint8_t **payload,
+					  size_t *payload_len, const char **errmsg);
+
+/* Writes one whole frame to a blocking fd (retrying short writes and EINTR).
+ * Returns 0, or -1 with errno set. */
+int tc_frame_write(int fd, const uint8_t *payload, size_t len);
+/* Reads one whole frame from a blocking fd into a malloc'ed buffer.
+ * Returns 1 on success, 0 on clean EOF before a frame, -1 on error. */
+int tc_frame_read(int fd, uint8_t **payload, size_t *len, int timeout_ms);
+
+#endif
