@@ -14,6 +14,7 @@ struct tc_frame_reader {
 	uint8_t *buf;
 	size_t len;   /* bytes buffered */
 	size_t cap;
+	size_t handed_out; /* size of the frame returned last, dropped on the next call */
 };
 
 enum tc_frame_status {

@@ -1,0 +1,394 @@
+/* trustchain.yaml loader: libyaml document -> struct tc_config, with an error
+ * that names the file, line and key for anything unknown, mistyped or out of
+ * range. */
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "common/config_schema.h"
+#include "common/log.h"
+
+#define cfg_set_str(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+void tc_config_defaults(struct tc_config *cfg, bool dev)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dev = dev;
+
+	cfg_set_str(cfg->bootstrap.domain, "trust.hypermesh.online");
+	cfg->bootstrap.traditional_dns_fallback = true;
+
+	cfg->ca.cert_validity_hours = 24;
+	cfg->ca.stoq_integration = true;
+	cfg->ca.permitted_suffixes.count = 1;
+	cfg_set_str(cfg->ca.permitted_suffixes.items[0], "hypermesh.online");
+	if (dev) {
+		/* Dev services on this machine get certificates for localhost too. */
+		cfg->ca.permitted_suffixes.count = 2;
+		cfg_set_str(cfg->ca.permitted_suffixes.items[1], "localhost");
+	}
+	cfg->ca.allow_wildcards = false;
+	cfg->ca.min_rsa_bits = 2048;
+	cfg->ca.root_validity_days = 3650;
+	cfg->ca.intermediate_validity_days = 365;
+	cfg_set_str(cfg->ca.organization, dev ? "TrustChain DEV" : "TrustChain");
+
+	cfg->ct.log_stoq_certificates = true;
+	cfg->ct.sequence_interval_ms = 100;
+	cfg->ct.batch_max = 4096;
+	cfg->ct.max_merge_delay_s = 86400;
+	cfg_set_str(cfg->ct.http_listen, dev ? "127.0.0.1:6962" : "0.0.0.0:6962");
+
+	cfg->dns.quic_port = dev ? 8853 : 853;
+	cfg->dns.udp_port = dev ? 5300 : 53;
+	cfg_set_str(cfg->dns.listen_address, dev ? "127.0.0.1" : "0.0.0.0");
+	cfg->dns.traditional_fallback = false;
+	cfg->dns.max_connections = 4096;
+	cfg->dns.max_streams = 100;
+	cfg->dns.idle_timeout_ms = 30000;
+	cfg->dns.rate_limit_qps = 0;
+	if (dev) {
+		cfg->dns.addresses.count = 1;
+		cfg_set_str(cfg->dns.addresses.items[0], "127.0.0.1");
+	}
+
+	cfg_set_str(cfg->stoq_integration.certificate_validation_endpoint,
+		    dev ? "127.0.0.1:50051" : "");
+	cfg->stoq_integration.trust_decisions = true;
+
+	cfg_set_str(cfg->gateway.listen, dev ? "127.0.0.1:50051" : "0.0.0.0:50051");
+	cfg->gateway.require_auth = !dev;
+	cfg->gateway.threads = 4;
+
+	cfg_set_str(cfg->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
+	cfg_set_str(cfg->hsm.token_label, dev ? "trustchain-dev" : "trustchain");
+	cfg_set_str(cfg->hsm.root_key_label, "tc-root");
+	cfg_set_str(cfg->hsm.intermediate_key_label, "tc-intermediate");
+	cfg_set_str(cfg->hsm.ct_key_label, "tc-ct-log");
+	cfg_set_str(cfg->hsm.dns_key_label, "tc-dns-zone");
+	cfg_set_str(cfg->hsm.audit_key_label, "tc-audit");
+
+	cfg_set_str(cfg->server.data_dir, dev ? "./data" : "/var/lib/trustchain");
+	cfg_set_str(cfg->server.user, "trustchain");
+	cfg_set_str(cfg->server.log_level, "info");
+	cfg->server.restart_backoff_max_ms = 30000;
+}
+
+struct load_ctx {
+	struct tc_config *cfg;
+	const char *file;
+	char *err;
+	size_t errlen;
+	unsigned char seen[256]; /* one flag per schema key: duplicates are errors */
+};
+
+static int fail(struct load_ctx *lc, const yaml_node_t *node, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct load_ctx *lc, const yaml_node_t *node, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(lc->err, lc->errlen, "%s:%lu: %s: %s", lc->file,
+		 node ? (unsigned long)node->start_mark.line + 1 : 0UL, key, msg);
+	return -1;
+}
+
+static const char *scalar(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(s, yes[i]) == 0) { *out = true; return 0; }
+		if (strcasecmp(s, no[i]) == 0) { *out = false; return 0; }
+	}
+	return -1;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* dns.records entries are "name ttl TYPE rdata...", e.g. "www 300 A 192.0.2.1". */
+static int parse_record(const char *s, struct tc_dns_record_cfg *rec)
+{
+	char name[TC_CFG_STR], ttl[16], type[16];
+	int consumed = 0;
+	if (sscanf(s, "%255s %15s %15s %n", name, ttl, type, &consumed) != 3 || consumed == 0)
+		return -1;
+	if (parse_u32(ttl, &rec->ttl) != 0 || s[consumed] == '\0')
+		return -1;
+	if (strlen(s + consumed) >= sizeof(rec->rdata))
+		return -1;
+	cfg_set_str(rec->name, name);
+	cfg_set_str(rec->type, type);
+	cfg_set_str(rec->rdata, s + consumed);
+	return 0;
+}
+
+static int set_list(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *node,
+		    const struct tc_cfg_key *k, void *field)
+{
+	if (node->type != YAML_SEQUENCE_NODE)
+		return fail(lc, node, k->path, "expected a list");
+	size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if (n > TC_CFG_MAX_LIST)
+		return fail(lc, node, k->path, "at most %d entries", TC_CFG_MAX_LIST);
+	struct tc_string_list *list = field;
+	struct tc_config *cfg = lc->cfg;
+	if (k->type == TC_CFG_T_LIST)
+		list->count = 0;
+	else
+		cfg->dns.record_count = 0;
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(doc, *it);
+		if (!item || item->type != YAML_SCALAR_NODE)
+			return fail(lc, item ? item : node, k->path, "list entries must be strings");
+		const char *v = scalar(item);
+		if (strlen(v) >= TC_CFG_STR)
+			return fail(lc, item, k->path, "entry longer than %d characters", TC_CFG_STR - 1);
+		if (k->type == TC_CFG_T_RECORDS) {
+			if (parse_record(v, &cfg->dns.records[cfg->dns.record_count]) != 0)
+				return fail(lc, item, k->path,
+					    "expected \"name ttl TYPE rdata\", got '%s'", v);
+			cfg->dns.record_count++;
+		} else {
+			cfg_set_str(list->items[list->count], v);
+			list->count++;
+		}
+	}
+	return 0;
+}
+
+static int set_scalar(struct load_ctx *lc, yaml_node_t *node, const struct tc_cfg_key *k,
+		      void *field)
+{
+	if (node->type != YAML_SCALAR_NODE)
+		return fail(lc, node, k->path, "expected a single value, not a %s",
+			    node->type == YAML_MAPPING_NODE ? "mapping" : "list");
+	const char *v = scalar(node);
+	switch (k->type) {
+	case TC_CFG_T_BOOL:
+		if (parse_bool(v, field) != 0)
+			return fail(lc, node, k->path, "expected true or false, got '%s'", v);
+		return 0;
+	case TC_CFG_T_U32: {
+		uint32_t n;
+		if (parse_u32(v, &n) != 0)
+			return fail(lc, node, k->path, "expected a whole number, got '%s'", v);
+		if (n < k->min || n > k->max)
+			return fail(lc, node, k->path, "%u is out of range %u..%u", n, k->min, k->max);
+		*(uint32_t *)field = n;
+		return 0;
+	}
+	case TC_CFG_T_PORT: {
+		uint32_t n;
+		if (parse_u32(v, &n) != 0 || n < 1 || n > 65535)
+			return fail(lc, node, k->path, "expected a port 1..65535, got '%s'", v);
+		*(uint16_t *)field = (uint16_t)n;
+		return 0;
+	}
+	default:
+		break;
+	}
+	/* String-valued types. */
+	if (strlen(v) >= k->size)
+		return fail(lc, node, k->path, "longer than %zu characters", k->size - 1);
+	if (k->type == TC_CFG_T_DOMAIN && !tc_valid_dns_name(v))
+		return fail(lc, node, k->path, "'%s' is not a valid DNS name", v);
+	if (k->type == TC_CFG_T_HOSTPORT) {
+		char host[TC_CFG_STR];
+		uint16_t port;
+		if (tc_split_hostport(v, host, sizeof(host), &port) != 0)
+			return fail(lc, node, k->path, "expected host:port, got '%s'", v);
+	}
+	if (k->type == TC_CFG_T_LOGLEVEL) {
+		enum tc_log_level lvl;
+		if (tc_log_level_parse(v, &lvl) != 0)
+			return fail(lc, node, k->path,
+				    "expected error, warn, info or debug, got '%s'", v);
+	}
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static const struct tc_cfg_key *find_key(const char *path, size_t *index)
+{
+	for (size_t i = 0; i < tc_cfg_key_count; i++) {
+		if (strcmp(tc_cfg_keys[i].path, path) == 0) {
+			*index = i;
+			return &tc_cfg_keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* 1 when some schema key lives below prefix (so it names a section). */
+static int is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < tc_cfg_key_count; i++)
+		if (strncmp(tc_cfg_keys[i].path, prefix, n) == 0 && tc_cfg_keys[i].path[n] == '.')
+			return 1;
+	return 0;
+}
+
+static int walk_mapping(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *map,
+			const char *prefix)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+		if (!kn || !vn || kn->type != YAML_SCALAR_NODE)
+			return fail(lc, kn, prefix[0] ? prefix : "(top)", "keys must be plain strings");
+		char path[256];
+		int w = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", scalar(kn));
+		if (w < 0 || (size_t)w >= sizeof(path))
+			return fail(lc, kn, prefix, "key too long");
+		size_t idx;
+		const struct tc_cfg_key *k = find_key(path, &idx);
+		if (!k) {
+			if (!is_section(path))
+				return fail(lc, kn, path, "unknown key");
+			if (vn->type != YAML_MAPPING_NODE)
+				return fail(lc, vn, path, "expected a mapping of keys");
+			if (walk_mapping(lc, doc, vn, path) != 0)
+				return -1;
+			continue;
+		}
+		if (idx < sizeof(lc->seen) && lc->seen[idx]++)
+			return fail(lc, kn, path, "duplicate key");
+		void *field = (char *)lc->cfg + k->offset;
+		int rc = (k->type == TC_CFG_T_LIST || k->type == TC_CFG_T_RECORDS)
+				 ? set_list(lc, doc, vn, k, field)
+				 : set_scalar(lc, vn, k, field);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* server.dev decides which defaults apply, so it is read before the rest. */
+static int find_dev_flag(yaml_document_t *doc, yaml_node_t *root, bool *dev)
+{
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+		if (!kn || !vn || kn->type != YAML_SCALAR_NODE || strcmp(scalar(kn), "server") != 0 ||
+		    vn->type != YAML_MAPPING_NODE)
+			continue;
+		for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+			yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
+			yaml_node_t *v2 = yaml_document_get_node(doc, q->value);
+			if (k2 && v2 && k2->type == YAML_SCALAR_NODE && v2->type == YAML_SCALAR_NODE &&
+			    strcmp(scalar(k2), "dev") == 0)
+				return parse_bool(scalar(v2), dev) == 0 ? 0 : -1;
+		}
+	}
+	return 0;
+}
+
+static int validate(struct load_ctx *lc)
+{
+	struct tc_config *cfg = lc->cfg;
+	if (cfg->hsm.pin_file[0] && cfg->hsm.pin_env[0])
+		return fail(lc, NULL, "hsm.pin_file", "set either hsm.pin_file or hsm.pin_env, not both");
+	if (cfg->ca.permitted_suffixes.count == 0)
+		return fail(lc, NULL, "ca.permitted_suffixes", "at least one suffix is required");
+	for (size_t i = 0; i < cfg->ca.permitted_suffixes.count; i++)
+		if (!tc_valid_dns_name(cfg->ca.permitted_suffixes.items[i]))
+			return fail(lc, NULL, "ca.permitted_suffixes", "'%s' is not a valid DNS name",
+				    cfg->ca.permitted_suffixes.items[i]);
+	if (cfg->dns.quic_port == cfg->dns.udp_port)
+		return fail(lc, NULL, "dns.quic_port", "must differ from dns.udp_port (both are UDP)");
+	if (!cfg->server.data_dir[0])
+		return fail(lc, NULL, "server.data_dir", "must not be empty");
+	/* Derived defaults that depend on the data directory. */
+	if (!cfg->hsm.pin_file[0] && !cfg->hsm.pin_env[0])
+		tc_config_data_path(cfg, "hsm/user.pin", cfg->hsm.pin_file, sizeof(cfg->hsm.pin_file));
+	if (!cfg->hsm.softhsm_conf[0] && cfg->dev)
+		tc_config_data_path(cfg, "hsm/softhsm2.conf", cfg->hsm.softhsm_conf,
+				    sizeof(cfg->hsm.softhsm_conf));
+	return 0;
+}
+
+int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct load_ctx lc = {.cfg = cfg, .file = path ? path : "(defaults)", .err = err, .errlen = errlen};
+	if (!path) {
+		tc_config_defaults(cfg, true);
+		return validate(&lc);
+	}
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	int rc = -1;
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", path,
+			 (unsigned long)parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "unknown");
+		goto out_parser;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	bool dev = false;
+	if (root && root->type != YAML_MAPPING_NODE) {
+		/* An empty file is a valid "all defaults" file; anything else must be a mapping. */
+		if (!(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+			fail(&lc, root, "(top)", "expected a mapping of sections");
+			goto out_doc;
+		}
+		root = NULL;
+	}
+	if (root && find_dev_flag(&doc, root, &dev) != 0) {
+		snprintf(err, errlen, "%s: server.dev: expected true or false", path);
+		goto out_doc;
+	}
+	tc_config_defaults(cfg, dev);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (root && walk_mapping(&lc, &doc, root, "") != 0)
+		goto out_doc;
+	rc = validate(&lc);
+out_doc:
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+int tc_config_data_path(const struct tc_config *cfg, const char *rel, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", cfg->server.data_dir, rel);
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}

@@ -1,0 +1,133 @@
+#include "common/config_schema.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+
+#define F(member) offsetof(struct tc_config, member), sizeof(((struct tc_config *)0)->member)
+#define KEY(p, t, m) {p, t, F(m), 0, 0}
+#define NUM(p, m, lo, hi) {p, TC_CFG_T_U32, F(m), lo, hi}
+
+const struct tc_cfg_key tc_cfg_keys[] = {
+	KEY("bootstrap.domain", TC_CFG_T_DOMAIN, bootstrap.domain),
+	KEY("bootstrap.traditional_dns_fallback", TC_CFG_T_BOOL, bootstrap.traditional_dns_fallback),
+
+	NUM("ca.cert_validity_hours", ca.cert_validity_hours, 1, 24 * 398),
+	KEY("ca.stoq_integration", TC_CFG_T_BOOL, ca.stoq_integration),
+	KEY("ca.permitted_suffixes", TC_CFG_T_LIST, ca.permitted_suffixes),
+	KEY("ca.allow_wildcards", TC_CFG_T_BOOL, ca.allow_wildcards),
+	NUM("ca.min_rsa_bits", ca.min_rsa_bits, 2048, 8192),
+	NUM("ca.root_validity_days", ca.root_validity_days, 1, 36500),
+	NUM("ca.intermediate_validity_days", ca.intermediate_validity_days, 1, 36500),
+	KEY("ca.organization", TC_CFG_T_STRING, ca.organization),
+
+	KEY("ct.log_stoq_certificates", TC_CFG_T_BOOL, ct.log_stoq_certificates),
+	NUM("ct.sequence_interval_ms", ct.sequence_interval_ms, 1, 60000),
+	NUM("ct.batch_max", ct.batch_max, 1, 1000000),
+	NUM("ct.max_merge_delay_s", ct.max_merge_delay_s, 1, 7 * 86400),
+	KEY("ct.http_listen", TC_CFG_T_HOSTPORT, ct.http_listen),
+
+	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),
+	KEY("dns.udp_port", TC_CFG_T_PORT, dns.udp_port),
+	KEY("dns.listen_address", TC_CFG_T_STRING, dns.listen_address),
+	KEY("dns.traditional_fallback", TC_CFG_T_BOOL, dns.traditional_fallback),
+	KEY("dns.upstreams", TC_CFG_T_LIST, dns.upstreams),
+	KEY("dns.zone_file", TC_CFG_T_STRING, dns.zone_file),
+	KEY("dns.addresses", TC_CFG_T_LIST, dns.addresses),
+	NUM("dns.max_connections", dns.max_connections, 1, 1000000),
+	NUM("dns.max_streams", dns.max_streams, 1, 10000),
+	NUM("dns.idle_timeout_ms", dns.idle_timeout_ms, 100, 3600000),
+	NUM("dns.rate_limit_qps", dns.rate_limit_qps, 0, 10000000),
+	{"dns.records", TC_CFG_T_RECORDS, offsetof(struct tc_config, dns), 0, 0, 0},
+
+	KEY("stoq_integration.certificate_validation_endpoint", TC_CFG_T_STRING,
+	    stoq_integration.certificate_validation_endpoint),
+	KEY("stoq_integration.trust_decisions", TC_CFG_T_BOOL, stoq_integration.trust_decisions),
+
+	KEY("gateway.listen", TC_CFG_T_HOSTPORT, gateway.listen),
+	KEY("gateway.tokens_file", TC_CFG_T_STRING, gateway.tokens_file),
+	KEY("gateway.client_ca_file", TC_CFG_T_STRING, gateway.client_ca_file),
+	KEY("gateway.require_auth", TC_CFG_T_BOOL, gateway.require_auth),
+	NUM("gateway.threads", gateway.threads, 1, 256),
+
+	KEY("hsm.module", TC_CFG_T_STRING, hsm.module),
+	KEY("hsm.token_label", TC_CFG_T_STRING, hsm.token_label),
+	KEY("hsm.pin_file", TC_CFG_T_STRING, hsm.pin_file),
+	KEY("hsm.pin_env", TC_CFG_T_STRING, hsm.pin_env),
+	KEY("hsm.softhsm_conf", TC_CFG_T_STRING, hsm.softhsm_conf),
+	KEY("hsm.keys.root", TC_CFG_T_STRING, hsm.root_key_label),
+	KEY("hsm.keys.intermediate", TC_CFG_T_STRING, hsm.intermediate_key_label),
+	KEY("hsm.keys.ct_log", TC_CFG_T_STRING, hsm.ct_key_label),
+	KEY("hsm.keys.dns_zone", TC_CFG_T_STRING, hsm.dns_key_label),
+	KEY("hsm.keys.audit", TC_CFG_T_STRING, hsm.audit_key_label),
+
+	KEY("server.dev", TC_CFG_T_BOOL, dev),
+	KEY("server.data_dir", TC_CFG_T_STRING, server.data_dir),
+	KEY("server.user", TC_CFG_T_STRING, server.user),
+	KEY("server.log_level", TC_CFG_T_LOGLEVEL, server.log_level),
+	KEY("server.log_syslog", TC_CFG_T_BOOL, server.log_syslog),
+	NUM("server.restart_backoff_max_ms", server.restart_backoff_max_ms, 100, 600000),
+};
+
+const size_t tc_cfg_key_count = sizeof(tc_cfg_keys) / sizeof(tc_cfg_keys[0]);
+
+int tc_valid_dns_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 253)
+		return 0;
+	if (name[len - 1] == '.')
+		len--;
+	size_t label = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (label == 0 || name[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_'))
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && name[len - 1] != '-';
+}
+
+int tc_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon;
+	const char *hstart = s;
+	size_t hlen;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		hstart = s + 1;
+		hlen = (size_t)(close - hstart);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -1;
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen))
+			return -1; /* bare IPv6 needs brackets */
+	}
+	if (hlen == 0 || hlen >= hostlen)
+		return -1;
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || p < 1 || p > 65535)
+		return -1;
+	memcpy(host, hstart, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
