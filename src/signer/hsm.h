@@ -1,0 +1,42 @@
+/* The signer's view of the HSM through libp11: one logged-in token, keys
+ * found by label, signing through OpenSSL EVP_PKEY handles whose private
+ * half never leaves the token. */
+#ifndef TC_SIGNER_HSM_H
+#define TC_SIGNER_HSM_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stddef.h>
+
+struct tc_hsm;
+
+struct tc_hsm_key {
+	char label[64];
+	unsigned char id[64];
+	size_t id_len;
+	EVP_PKEY *priv;  /* signs through the token */
+	EVP_PKEY *pub;
+	X509 *cert;      /* certificate stored with the same CKA_ID, if any */
+};
+
+/* Loads module, finds the token by label and logs in. The PIN is not kept. */
+struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const char *pin,
+			   char *err, size_t errlen);
+void tc_hsm_close(struct tc_hsm *h);
+
+/* Finds the private key with CKA_LABEL label (and its certificate).
+ * Returns 0, or -1 with err set. key->* are owned by the hsm handle. */
+int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key, char *err,
+		    size_t errlen);
+
+/* Stores cert on the token with the key's CKA_ID and label. */
+int tc_hsm_store_cert(struct tc_hsm *h, const struct tc_hsm_key *key, X509 *cert, char *err,
+		      size_t errlen);
+
+/* Fills buf from the token's RNG. */
+int tc_hsm_random(struct tc_hsm *h, unsigned char *buf, size_t len);
+
+/* Token description for transcripts: "label / manufacturer / model / serial". */
+void tc_hsm_describe(struct tc_hsm *h, char *out, size_t outlen);
+
+#endif

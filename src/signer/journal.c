@@ -1,0 +1,193 @@
+#include "signer/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/journal_format.h"
+#include "common/log.h"
+
+struct tc_journal {
+	int fd;
+	pthread_mutex_t lock;
+	pthread_cond_t flushed;
+	uint64_t next_seq;
+	unsigned char head[TC_JOURNAL_HASH_LEN];
+	char *pending;           /* records not yet written */
+	size_t pending_len, pending_cap;
+	uint64_t pending_upto;   /* last seq in pending */
+	uint64_t durable_upto;   /* last seq known to be on disk */
+	int flushing;
+	int failed;
+};
+
+struct tc_journal *tc_journal_open(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	FILE *f = fdopen(dup(fd), "r");
+	struct tc_journal_verify_result vr;
+	int vrc = f ? tc_journal_verify(f, &vr) : -1;
+	if (f)
+		fclose(f);
+	if (vrc != 0) {
+		snprintf(err, errlen, "journal %s is damaged or tampered with: %s", path,
+			 f ? vr.problem : "cannot read");
+		close(fd);
+		return NULL;
+	}
+	if (vr.truncated_tail) {
+		tc_warn("journal %s: dropping a torn last record (interrupted write)", path);
+		if (ftruncate(fd, (off_t)vr.valid_bytes) != 0) {
+			snprintf(err, errlen, "journal %s: cannot cut torn record: %s", path, strerror(errno));
+			close(fd);
+			return NULL;
+		}
+	}
+	struct tc_journal *j = calloc(1, sizeof(*j));
+	if (!j) {
+		close(fd);
+		return NULL;
+	}
+	j->fd = fd;
+	j->next_seq = vr.records + 1;
+	j->durable_upto = j->pending_upto = vr.records;
+	memcpy(j->head, vr.head, sizeof(j->head));
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->flushed, NULL);
+	return j;
+}
+
+void tc_journal_close(struct tc_journal *j)
+{
+	if (!j)
+		return;
+	close(j->fd);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->flushed);
+	free(j->pending);
+	free(j);
+}
+
+static char *build_record(struct tc_journal *j, const struct tc_journal_entry *e, uint64_t seq)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char digest_hex[2 * SHA256_DIGEST_LENGTH + 1], prev_hex[2 * TC_JOURNAL_HASH_LEN + 1];
+	SHA256(e->data ? e->data : (const unsigned char *)"", e->data_len, digest);
+	tc_hex_encode(digest, sizeof(digest), digest_hex);
+	tc_hex_encode(j->head, sizeof(j->head), prev_hex);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[40];
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+	json_t *rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
+				"time", when, "peer", e->peer, "op", e->op, "key", e->key ? e->key : "",
+				"digest", digest_hex, "result", e->result, "detail",
+				e->detail ? e->detail : "", "prev", prev_hex);
+	if (!rec)
+		return NULL;
+	char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(rec);
+	return s;
+}
+
+/* Called with the lock held by the thread that became the flusher. */
+static void flush_pending(struct tc_journal *j)
+{
+	char *buf = j->pending;
+	size_t len = j->pending_len;
+	uint64_t upto = j->pending_upto;
+	j->pending = NULL;
+	j->pending_len = j->pending_cap = 0;
+	j->flushing = 1;
+	pthread_mutex_unlock(&j->lock);
+
+	int ok = 1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(j->fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ok = 0;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (ok && fdatasync(j->fd) != 0)
+		ok = 0;
+	free(buf);
+
+	pthread_mutex_lock(&j->lock);
+	j->flushing = 0;
+	if (ok)
+		j->durable_upto = upto;
+	else {
+		/* A journal we cannot write means no more signatures: fail closed. */
+		j->failed = 1;
+		tc_err("audit journal write failed: %s; refusing further signatures", strerror(errno));
+	}
+	pthread_cond_broadcast(&j->flushed);
+}
+
+uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *e)
+{
+	pthread_mutex_lock(&j->lock);
+	if (j->failed) {
+		pthread_mutex_unlock(&j->lock);
+		return 0;
+	}
+	uint64_t seq = j->next_seq;
+	char *json = build_record(j, e, seq);
+	if (!json) {
+		pthread_mutex_unlock(&j->lock);
+		return 0;
+	}
+	unsigned char hash[TC_JOURNAL_HASH_LEN];
+	SHA256((const unsigned char *)json, strlen(json), hash);
+	char hash_hex[2 * TC_JOURNAL_HASH_LEN + 1];
+	tc_hex_encode(hash, sizeof(hash), hash_hex);
+	size_t need = strlen(json) + 1 + strlen(hash_hex) + 1;
+	if (j->pending_len + need > j->pending_cap) {
+		size_t cap = j->pending_cap ? j->pending_cap : 8192;
+		while (cap < j->pending_len + need)
+			cap *= 2;
+		char *nb = realloc(j->pending, cap);
+		if (!nb) {
+			free(json);
+			pthread_mutex_unlock(&j->lock);
+			return 0;
+		}
+		j->pending = nb;
+		j->pending_cap = cap;
+	}
+	j->pending_len += (size_t)sprintf(j->pending + j->pending_len, "%s\t%s\n", json, hash_hex);
+	free(json);
+	memcpy(j->head, hash, sizeof(hash));
+	j->next_seq++;
+	j->pending_upto = seq;
+
+	while (j->durable_upto < seq && !j->failed) {
+		if (!j->flushing)
+			flush_pending(j);
+		else
+			pthread_cond_wait(&j->flushed, &j->lock);
+	}
+	uint64_t rc = j->failed && j->durable_upto < seq ? 0 : seq;
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
