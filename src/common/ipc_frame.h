@@ -19,7 +19,7 @@ struct tc_frame_reader {
 
 enum tc_frame_status {
 	TC_FRAME_NEED_MORE = 0,  /* no complete frame yet */
-	TC_FRAME_READY = 1,      /* *payload/*payload_len hold one frame */
+	TC_FRAME_READY = 1,      /* payload and payload_len hold one frame */
 	TC_FRAME_ERROR = -1,     /* oversized or empty frame: close the peer */
 };
 
