@@ -173,7 +173,7 @@ Trustchain__Internal__Response *tc_signer_call(struct tc_signer_client *c,
 	c->waiters = &w;
 	pthread_mutex_unlock(&c->lock);
 
-	size_t len = trustchain__internal__request__get_packed_size(&req->base);
+	size_t len = trustchain__internal__request__get_packed_size(req);
 	uint8_t *buf = malloc(len ? len : 1);
 	int wrc = -1;
 	if (buf) {
