@@ -30,7 +30,5 @@ struct tc_journal_verify_result {
  * as tampering), -1 otherwise with bad_line/problem set. */
 int tc_journal_verify(FILE *f, struct tc_journal_verify_result *res);
 
-void tc_hex_encode(const unsigned char *in, size_t len, char *out);
-int tc_hex_decode(const char *hex, unsigned char *out, size_t outlen);
 
 #endif

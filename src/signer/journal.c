@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/journal_format.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 struct tc_journal {
@@ -91,7 +92,7 @@ static char *build_record(struct tc_journal *j, const struct tc_journal_entry *e
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	char when[40];
+	char when[64];
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 	json_t *rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,

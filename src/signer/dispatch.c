@@ -1,0 +1,485 @@
+/* One function per IPC operation. Every refusal and every signature is
+ * journaled; a signature whose journal record cannot be made durable is
+ * never released. */
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/hex.h"
+#include "common/log.h"
+#include "signer/signer.h"
+
+typedef Trustchain__Internal__Response Response;
+typedef Trustchain__Internal__Request Request;
+
+/* What a handler produced: status, message and an owned result payload. */
+struct reply {
+	Response resp;
+	char error[512];
+	union {
+		Trustchain__Internal__SignCertificateResponse cert;
+		Trustchain__Internal__SignDataResponse data;
+		Trustchain__Internal__GetPublicInfoResponse info;
+		Trustchain__Internal__RandomResponse random;
+		Trustchain__Internal__RevokeResponse revoke;
+		Trustchain__Internal__GetCrlResponse crl;
+		Trustchain__Internal__PingResponse ping;
+	} u;
+	void *owned[4]; /* buffers to free once packed */
+};
+
+static void own(struct reply *r, void *p)
+{
+	for (int i = 0; i < 4; i++)
+		if (!r->owned[i]) {
+			r->owned[i] = p;
+			return;
+		}
+}
+
+static void set_status(struct reply *r, Trustchain__Internal__Status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_status(struct reply *r, Trustchain__Internal__Status st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	r->resp.status = st;
+	r->resp.error = r->error;
+}
+
+static const char *status_word(Trustchain__Internal__Status st)
+{
+	switch (st) {
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK: return "ok";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED: return "denied";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY: return "policy";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST: return "bad_request";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE: return "unavailable";
+	default: return "error";
+	}
+}
+
+/* Journals a refusal; returns the reply for chaining. */
+static void journal_refusal(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
+			    const void *data, size_t len, struct reply *r)
+{
+	struct tc_journal_entry e = {.peer = peer->name, .op = op, .key = "", .data = data,
+				     .data_len = len, .result = status_word(r->resp.status),
+				     .detail = r->error};
+	tc_journal_append(s->journal, &e);
+	tc_warn("refused %s from %s: %s", op, peer->name, r->error);
+}
+
+static int require(struct tc_signer *s, const struct tc_peer_identity *peer, unsigned cap,
+		   const char *op, struct reply *r)
+{
+	if (peer->caps & cap)
+		return 0;
+	set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, "%s is not allowed for peer %s", op,
+		   peer->name);
+	journal_refusal(s, peer, op, NULL, 0, r);
+	return -1;
+}
+
+static int check_only_name(const struct tc_peer_identity *peer, X509 *x, char *why, size_t wl)
+{
+	if (!peer->only_name[0])
+		return 0;
+	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int ok = sans != NULL;
+	for (int i = 0; ok && i < sk_GENERAL_NAME_num(sans); i++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		ok = gn->type == GEN_DNS && (size_t)gn->d.dNSName->length == strlen(peer->only_name) &&
+		     strncasecmp((const char *)gn->d.dNSName->data, peer->only_name, strlen(peer->only_name)) == 0;
+	}
+	GENERAL_NAMES_free(sans);
+	if (!ok)
+		snprintf(why, wl, "peer %s may only obtain a certificate for %s", peer->name, peer->only_name);
+	return ok ? 0 : -1;
+}
+
+static struct tc_precert_slot *precert_slot(struct tc_signer *s, const unsigned char *serial)
+{
+	unsigned h = 2166136261u;
+	for (int i = 0; i < TC_SERIAL_LEN; i++)
+		h = (h ^ serial[i]) * 16777619u;
+	return &s->precerts[h % TC_PRECERT_SLOTS];
+}
+
+static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identity *peer,
+				const Trustchain__Internal__SignCertificateRequest *rq, struct reply *r)
+{
+	const char *op = rq->precertificate ? "sign_precertificate" : "sign_certificate";
+	if (require(s, peer, TC_CAP_SIGN_CERT, op, r) != 0)
+		return;
+	char why[400];
+	if (!s->have_intermediate) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
+		return;
+	}
+	X509 *x = tc_template_parse(rq->tbs.data, rq->tbs.len, why, sizeof(why));
+	if (!x) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
+		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+		return;
+	}
+	if (tc_policy_check_leaf(&s->policy, x, time(NULL), why, sizeof(why)) != 0 ||
+	    check_only_name(peer, x, why, sizeof(why)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "%s", why);
+		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+		X509_free(x);
+		return;
+	}
+	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
+	unsigned char serial[TC_SERIAL_LEN], fp[32];
+	if (is_final_with_scts) {
+		if (rq->serial.len != TC_SERIAL_LEN) {
+			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST,
+				   "a certificate with SCTs needs the serial of its precertificate");
+			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+			X509_free(x);
+			return;
+		}
+		memcpy(serial, rq->serial.data, TC_SERIAL_LEN);
+	} else if (tc_hsm_random(s->hsm, serial, sizeof(serial)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM random generator failed");
+		X509_free(x);
+		return;
+	} else {
+		serial[0] &= 0x7f; /* positive */
+		serial[0] |= 0x40; /* and exactly 16 bytes long */
+	}
+	if (tc_leaf_complete(x, &s->intermediate, serial, fp, why, sizeof(why)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+		X509_free(x);
+		return;
+	}
+	if (is_final_with_scts) {
+		/* RFC 6962: the final certificate must be the precertificate we signed,
+		 * plus the SCT list; anything else would be an unlogged certificate. */
+		pthread_mutex_lock(&s->precert_lock);
+		struct tc_precert_slot *slot = precert_slot(s, serial);
+		int match = slot->used && memcmp(slot->serial, serial, TC_SERIAL_LEN) == 0 &&
+			    memcmp(slot->fingerprint, fp, 32) == 0;
+		pthread_mutex_unlock(&s->precert_lock);
+		if (!match) {
+			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+				   "no matching precertificate was signed for this serial");
+			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+			X509_free(x);
+			return;
+		}
+	}
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	if (tc_leaf_sign(x, &s->intermediate, rq->precertificate, rq->sct_list.data, rq->sct_list.len,
+			 &der, &der_len, why, sizeof(why)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+		X509_free(x);
+		return;
+	}
+	X509_free(x);
+	char detail[96];
+	char serial_hex[2 * TC_SERIAL_LEN + 1];
+	tc_hex_encode(serial, TC_SERIAL_LEN, serial_hex);
+	snprintf(detail, sizeof(detail), "serial %s", serial_hex);
+	struct tc_journal_entry e = {.peer = peer->name, .op = op, .key = s->intermediate.label,
+				     .data = der, .data_len = der_len, .result = "ok", .detail = detail};
+	if (tc_journal_append(s->journal, &e) == 0) {
+		OPENSSL_free(der);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		return;
+	}
+	if (rq->precertificate) {
+		pthread_mutex_lock(&s->precert_lock);
+		struct tc_precert_slot *slot = precert_slot(s, serial);
+		memcpy(slot->serial, serial, TC_SERIAL_LEN);
+		memcpy(slot->fingerprint, fp, 32);
+		slot->used = 1;
+		pthread_mutex_unlock(&s->precert_lock);
+	}
+	unsigned char *serial_copy = malloc(TC_SERIAL_LEN);
+	if (!serial_copy) {
+		OPENSSL_free(der);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "out of memory");
+		return;
+	}
+	memcpy(serial_copy, serial, TC_SERIAL_LEN);
+	trustchain__internal__sign_certificate_response__init(&r->u.cert);
+	r->u.cert.certificate.data = der;
+	r->u.cert.certificate.len = der_len;
+	r->u.cert.serial.data = serial_copy;
+	r->u.cert.serial.len = TC_SERIAL_LEN;
+	own(r, serial_copy);
+	r->owned[3] = NULL;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE;
+	r->resp.sign_certificate = &r->u.cert;
+	/* der comes from OpenSSL's allocator */
+	r->owned[2] = NULL;
+	r->u.cert.certificate.data = der;
+	r->resp.error = "";
+	r->resp.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK;
+	/* stash for OPENSSL_free after packing */
+	r->owned[3] = der;
+}
+
+/* The CT log key only signs RFC 6962 digitally-signed structs (version v1,
+ * certificate_timestamp or tree_hash); the DNS key only RRSIG inputs. */
+static int data_shape_ok(Trustchain__Internal__KeyRole role, const uint8_t *d, size_t n)
+{
+	if (role == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG)
+		return n >= 2 + 8 && n <= 128 * 1024 && d[0] == 0 && (d[1] == 0 || d[1] == 1);
+	if (role == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE)
+		return n >= 18 && n <= 64 * 1024;
+	return 0;
+}
+
+static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *peer,
+			 const Trustchain__Internal__SignDataRequest *rq, struct reply *r)
+{
+	struct tc_hsm_key *key = NULL;
+	int have = 0;
+	unsigned cap = 0;
+	if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG) {
+		key = &s->ct_log;
+		have = s->have_ct_log;
+		cap = TC_CAP_SIGN_CT;
+	} else if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE) {
+		key = &s->dns_zone;
+		have = s->have_dns_zone;
+		cap = TC_CAP_SIGN_DNS;
+	}
+	if (!key) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED,
+			   "key role %d cannot sign data over IPC", (int)rq->key);
+		journal_refusal(s, peer, "sign_data", rq->data.data, rq->data.len, r);
+		return;
+	}
+	if (require(s, peer, cap, "sign_data", r) != 0)
+		return;
+	if (!have) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "key not provisioned");
+		return;
+	}
+	if (!data_shape_ok(rq->key, rq->data.data, rq->data.len)) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+			   "data is not a structure this key may sign");
+		journal_refusal(s, peer, "sign_data", rq->data.data, rq->data.len, r);
+		return;
+	}
+	unsigned char md[32];
+	EVP_Digest(rq->data.data, rq->data.len, md, NULL, EVP_sha256(), NULL);
+	size_t siglen = 0;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key->priv, NULL);
+	unsigned char *sig = NULL;
+	int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_sign(ctx, NULL, &siglen, md, 32) > 0 &&
+		 (sig = malloc(siglen)) && EVP_PKEY_sign(ctx, sig, &siglen, md, 32) > 0;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		free(sig);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM signature failed");
+		return;
+	}
+	struct tc_journal_entry e = {.peer = peer->name, .op = "sign_data", .key = key->label,
+				     .data = rq->data.data, .data_len = rq->data.len, .result = "ok",
+				     .detail = ""};
+	if (tc_journal_append(s->journal, &e) == 0) {
+		free(sig);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		return;
+	}
+	own(r, sig);
+	trustchain__internal__sign_data_response__init(&r->u.data);
+	r->u.data.signature.data = sig;
+	r->u.data.signature.len = siglen;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_DATA;
+	r->resp.sign_data = &r->u.data;
+}
+
+static int der_of(int (*enc)(void *, unsigned char **), void *obj, ProtobufCBinaryData *out, struct reply *r)
+{
+	unsigned char *der = NULL;
+	int n = enc(obj, &der);
+	if (n <= 0)
+		return -1;
+	unsigned char *copy = malloc((size_t)n);
+	if (!copy) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	memcpy(copy, der, (size_t)n);
+	OPENSSL_free(der);
+	own(r, copy);
+	out->data = copy;
+	out->len = (size_t)n;
+	return 0;
+}
+
+static int i2d_pubkey_any(void *k, unsigned char **pp) { return i2d_PUBKEY(k, pp); }
+static int i2d_x509_any(void *x, unsigned char **pp) { return i2d_X509(x, pp); }
+
+static void op_get_public_info(struct tc_signer *s, const struct tc_peer_identity *peer,
+			       const Trustchain__Internal__GetPublicInfoRequest *rq, struct reply *r)
+{
+	if (require(s, peer, TC_CAP_PUBLIC, "get_public_info", r) != 0)
+		return;
+	struct tc_hsm_key *key = NULL;
+	int have = 0;
+	switch (rq->key) {
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_ROOT: key = &s->root; have = s->have_root; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_INTERMEDIATE: key = &s->intermediate; have = s->have_intermediate; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG: key = &s->ct_log; have = s->have_ct_log; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE: key = &s->dns_zone; have = s->have_dns_zone; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_AUDIT: key = &s->audit; have = s->have_audit; break;
+	default: break;
+	}
+	if (!key) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "unknown key role");
+		return;
+	}
+	if (!have) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "key not provisioned");
+		return;
+	}
+	trustchain__internal__get_public_info_response__init(&r->u.info);
+	if (der_of(i2d_pubkey_any, key->pub, &r->u.info.public_key, r) != 0 ||
+	    (key->cert && der_of(i2d_x509_any, key->cert, &r->u.info.certificate, r) != 0)) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "cannot encode public data");
+		return;
+	}
+	r->u.info.key_id.data = key->id;
+	r->u.info.key_id.len = key->id_len;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_GET_PUBLIC_INFO;
+	r->resp.get_public_info = &r->u.info;
+}
+
+static void op_random(struct tc_signer *s, const struct tc_peer_identity *peer,
+		      const Trustchain__Internal__RandomRequest *rq, struct reply *r)
+{
+	if (require(s, peer, TC_CAP_RANDOM, "random", r) != 0)
+		return;
+	if (rq->length < 1 || rq->length > 256) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "length must be 1..256");
+		return;
+	}
+	unsigned char *buf = malloc(rq->length);
+	if (!buf || tc_hsm_random(s->hsm, buf, rq->length) != 0) {
+		free(buf);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM random generator failed");
+		return;
+	}
+	own(r, buf);
+	trustchain__internal__random_response__init(&r->u.random);
+	r->u.random.data.data = buf;
+	r->u.random.data.len = rq->length;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_RANDOM;
+	r->resp.random = &r->u.random;
+}
+
+static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
+		      const Trustchain__Internal__RevokeRequest *rq, struct reply *r)
+{
+	if (require(s, peer, TC_CAP_REVOKE, "revoke", r) != 0)
+		return;
+	char why[256];
+	time_t when;
+	if (tc_revocations_add(s->revocations, rq->serial.data, rq->serial.len, rq->reason, &when, why,
+			       sizeof(why)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
+		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
+		return;
+	}
+	char detail[128], hex[41];
+	tc_hex_encode(rq->serial.data, rq->serial.len, hex);
+	snprintf(detail, sizeof(detail), "serial %s reason %d", hex, rq->reason);
+	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = "", .data = rq->serial.data,
+				     .data_len = rq->serial.len, .result = "ok", .detail = detail};
+	tc_journal_append(s->journal, &e);
+	trustchain__internal__revoke_response__init(&r->u.revoke);
+	r->u.revoke.revocation_time = (int64_t)when;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_REVOKE;
+	r->resp.revoke = &r->u.revoke;
+}
+
+static void op_get_crl(struct tc_signer *s, const struct tc_peer_identity *peer, struct reply *r)
+{
+	if (require(s, peer, TC_CAP_CRL, "get_crl", r) != 0)
+		return;
+	if (!s->have_intermediate) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
+		return;
+	}
+	char why[256];
+	unsigned char *der;
+	size_t len;
+	uint64_t number;
+	if (tc_revocations_crl(s->revocations, &s->intermediate, &der, &len, &number, why, sizeof(why)) != 0) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+		return;
+	}
+	own(r, der);
+	trustchain__internal__get_crl_response__init(&r->u.crl);
+	r->u.crl.crl.data = der;
+	r->u.crl.crl.len = len;
+	r->u.crl.crl_number = number;
+	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_GET_CRL;
+	r->resp.get_crl = &r->u.crl;
+}
+
+int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, const Request *req,
+		     uint8_t **out, size_t *out_len)
+{
+	struct reply r;
+	memset(&r, 0, sizeof(r));
+	trustchain__internal__response__init(&r.resp);
+	r.resp.id = req->id;
+	switch (req->op_case) {
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE:
+		op_sign_certificate(s, peer, req->sign_certificate, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA:
+		op_sign_data(s, peer, req->sign_data, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_PUBLIC_INFO:
+		op_get_public_info(s, peer, req->get_public_info, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_RANDOM:
+		op_random(s, peer, req->random, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_REVOKE:
+		op_revoke(s, peer, req->revoke, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL:
+		op_get_crl(s, peer, &r);
+		break;
+	case TRUSTCHAIN__INTERNAL__REQUEST__OP_PING:
+		if (require(s, peer, TC_CAP_PING, "ping", &r) == 0) {
+			trustchain__internal__ping_response__init(&r.u.ping);
+			r.u.ping.peer = (char *)peer->name;
+			r.resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_PING;
+			r.resp.ping = &r.u.ping;
+		}
+		break;
+	default:
+		set_status(&r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "unknown operation");
+		break;
+	}
+	size_t len = trustchain__internal__response__get_packed_size(&r.resp);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (buf)
+		trustchain__internal__response__pack(&r.resp, buf);
+	for (int i = 0; i < 3; i++)
+		free(r.owned[i]);
+	OPENSSL_free(r.owned[3]);
+	if (!buf)
+		return -1;
+	*out = buf;
+	*out_len = len;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* Issuance policy the signer enforces on every leaf template, whatever the
+ * caller checked before: the signer trusts no caller. */
+#ifndef TC_SIGNER_POLICY_H
+#define TC_SIGNER_POLICY_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/config.h"
+
+struct tc_policy {
+	uint32_t max_validity_hours;
+	struct tc_string_list suffixes;
+	bool allow_wildcards;
+	bool allow_ip_sans;          /* dev only: services on loopback */
+	uint32_t min_rsa_bits;
+	uint32_t max_backdate_s;     /* how far notBefore may lie in the past */
+	uint32_t max_future_s;       /* how far notBefore may lie in the future */
+};
+
+void tc_policy_from_config(const struct tc_config *cfg, struct tc_policy *p);
+
+/* Returns 0 when tmpl may be issued, else -1 with the reason in why. */
+int tc_policy_check_leaf(const struct tc_policy *p, X509 *tmpl, time_t now, char *why,
+			 size_t whylen);
+
+/* 1 when name (lower-cased comparison) is suffix or a subdomain of it. */
+int tc_name_under_suffix(const char *name, const char *suffix);
+
+#endif

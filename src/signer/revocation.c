@@ -1,0 +1,229 @@
+#include "signer/revocation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hex.h"
+#include "common/journal_format.h"
+#include "signer/cert_sign.h"
+
+#define CRL_LIFETIME_S (24 * 3600)
+#define MAX_SERIAL 20
+
+struct revoked {
+	unsigned char serial[MAX_SERIAL];
+	size_t len;
+	int reason;
+	time_t when;
+};
+
+struct tc_revocations {
+	int fd;
+	pthread_mutex_t lock;
+	struct revoked *items;
+	size_t count, cap;
+	unsigned char *crl;
+	size_t crl_len;
+	time_t crl_time;
+	uint64_t crl_number;
+	int dirty;
+};
+
+static int push(struct tc_revocations *r, const struct revoked *v)
+{
+	if (r->count == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct revoked *n = realloc(r->items, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		r->items = n;
+		r->cap = cap;
+	}
+	r->items[r->count++] = *v;
+	return 0;
+}
+
+struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t errlen)
+{
+	struct tc_revocations *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->dirty = 1;
+	r->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	FILE *f = r->fd >= 0 ? fdopen(dup(r->fd), "r") : NULL;
+	if (!f) {
+		snprintf(err, errlen, "revocations %s: %s", path, strerror(errno));
+		tc_revocations_close(r);
+		return NULL;
+	}
+	char line[256];
+	unsigned lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char hex[2 * MAX_SERIAL + 1];
+		long long when;
+		int reason;
+		struct revoked v = {0};
+		if (!strchr(line, '\n'))
+			break; /* torn last line: never acknowledged */
+		if (sscanf(line, "%40s %d %lld", hex, &reason, &when) != 3 || strlen(hex) % 2 ||
+		    tc_hex_decode(hex, v.serial, strlen(hex) / 2) != 0) {
+			snprintf(err, errlen, "revocations %s:%u: malformed record", path, lineno);
+			fclose(f);
+			tc_revocations_close(r);
+			return NULL;
+		}
+		v.len = strlen(hex) / 2;
+		v.reason = reason;
+		v.when = (time_t)when;
+		if (push(r, &v) != 0) {
+			fclose(f);
+			tc_revocations_close(r);
+			return NULL;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+void tc_revocations_close(struct tc_revocations *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->items);
+	free(r->crl);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, size_t len,
+		       int reason, time_t *when, char *err, size_t errlen)
+{
+	if (len == 0 || len > MAX_SERIAL) {
+		snprintf(err, errlen, "serial must be 1..%d bytes", MAX_SERIAL);
+		return -1;
+	}
+	if (reason < 0 || reason > 10 || reason == 7) {
+		snprintf(err, errlen, "reason %d is not an RFC 5280 CRLReason", reason);
+		return -1;
+	}
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->count; i++) {
+		if (r->items[i].len == len && memcmp(r->items[i].serial, serial, len) == 0) {
+			*when = r->items[i].when;
+			pthread_mutex_unlock(&r->lock);
+			return 0;
+		}
+	}
+	struct revoked v = {.len = len, .reason = reason, .when = time(NULL)};
+	memcpy(v.serial, serial, len);
+	char hex[2 * MAX_SERIAL + 1], line[128];
+	tc_hex_encode(serial, len, hex);
+	int n = snprintf(line, sizeof(line), "%s %d %lld\n", hex, reason, (long long)v.when);
+	int ok = write(r->fd, line, (size_t)n) == n && fdatasync(r->fd) == 0 && push(r, &v) == 0;
+	if (ok) {
+		r->dirty = 1;
+		*when = v.when;
+	} else {
+		snprintf(err, errlen, "cannot persist the revocation: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ok ? 0 : -1;
+}
+
+static int build_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer, time_t now,
+		     char *err, size_t errlen)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *last = ASN1_TIME_set(NULL, now), *next = ASN1_TIME_set(NULL, now + CRL_LIFETIME_S);
+	/* CRL numbers must increase; the time in seconds does, across restarts too. */
+	uint64_t number = (uint64_t)now > r->crl_number ? (uint64_t)now : r->crl_number + 1;
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	int ok = crl && last && next && num && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+		 X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer->cert)) &&
+		 X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next) &&
+		 ASN1_INTEGER_set_uint64(num, number) &&
+		 X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) == 1;
+	const ASN1_OCTET_STRING *iski = X509_get0_subject_key_id(issuer->cert);
+	if (ok && iski) {
+		AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+		ok = akid && (akid->keyid = ASN1_OCTET_STRING_dup(iski)) &&
+		     X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) == 1;
+		AUTHORITY_KEYID_free(akid);
+	}
+	for (size_t i = 0; ok && i < r->count; i++) {
+		X509_REVOKED *rev = X509_REVOKED_new();
+		BIGNUM *bn = BN_bin2bn(r->items[i].serial, (int)r->items[i].len, NULL);
+		ASN1_INTEGER *sn = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+		ASN1_TIME *t = ASN1_TIME_set(NULL, r->items[i].when);
+		ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
+		ok = rev && sn && t && reason && X509_REVOKED_set_serialNumber(rev, sn) &&
+		     X509_REVOKED_set_revocationDate(rev, t) &&
+		     ASN1_ENUMERATED_set(reason, r->items[i].reason) &&
+		     X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0, 0) == 1 &&
+		     X509_CRL_add0_revoked(crl, rev) == 1;
+		if (ok)
+			rev = NULL; /* owned by the CRL now */
+		X509_REVOKED_free(rev);
+		BN_free(bn);
+		ASN1_INTEGER_free(sn);
+		ASN1_TIME_free(t);
+		ASN1_ENUMERATED_free(reason);
+	}
+	ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, issuer->priv, tc_digest_for_key(issuer->priv)) > 0;
+	unsigned char *der = NULL;
+	int len = ok ? i2d_X509_CRL(crl, &der) : -1;
+	X509_CRL_free(crl);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+	ASN1_INTEGER_free(num);
+	if (len <= 0) {
+		snprintf(err, errlen, "cannot build or sign the CRL");
+		return -1;
+	}
+	free(r->crl);
+	r->crl = malloc((size_t)len);
+	if (!r->crl) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	memcpy(r->crl, der, (size_t)len);
+	OPENSSL_free(der);
+	r->crl_len = (size_t)len;
+	r->crl_time = now;
+	r->crl_number = number;
+	r->dirty = 0;
+	return 0;
+}
+
+int tc_revocations_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer,
+		       unsigned char **der, size_t *der_len, uint64_t *crl_number, char *err,
+		       size_t errlen)
+{
+	pthread_mutex_lock(&r->lock);
+	time_t now = time(NULL);
+	int rc = 0;
+	if (r->dirty || !r->crl || now - r->crl_time > CRL_LIFETIME_S / 2)
+		rc = build_crl(r, issuer, now, err, errlen);
+	if (rc == 0) {
+		*der = malloc(r->crl_len);
+		if (*der) {
+			memcpy(*der, r->crl, r->crl_len);
+			*der_len = r->crl_len;
+			*crl_number = r->crl_number;
+		} else {
+			rc = -1;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}

@@ -1,0 +1,64 @@
+/* State of the running signer and the per-peer capability model. */
+#ifndef TC_SIGNER_SIGNER_H
+#define TC_SIGNER_SIGNER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "internal/signer.pb-c.h"
+#include "signer/cert_sign.h"
+#include "signer/hsm.h"
+#include "signer/journal.h"
+#include "signer/policy.h"
+#include "signer/revocation.h"
+
+enum tc_capability {
+	TC_CAP_SIGN_CERT = 1u << 0,
+	TC_CAP_SIGN_CT = 1u << 1,
+	TC_CAP_SIGN_DNS = 1u << 2,
+	TC_CAP_PUBLIC = 1u << 3,
+	TC_CAP_RANDOM = 1u << 4,
+	TC_CAP_REVOKE = 1u << 5,
+	TC_CAP_CRL = 1u << 6,
+	TC_CAP_PING = 1u << 7,
+};
+
+struct tc_peer_identity {
+	char name[32];
+	unsigned caps;
+	/* When set, certificates for this peer may only name exactly this DNS
+	 * name (the resolver gets its own TLS certificate, nothing else). */
+	char only_name[TC_CFG_STR + 8];
+};
+
+/* Fills id for a known peer name; -1 for an unknown name. */
+int tc_peer_identity_for(const struct tc_config *cfg, const char *name, struct tc_peer_identity *id);
+
+#define TC_PRECERT_SLOTS 4096
+
+struct tc_precert_slot {
+	unsigned char serial[TC_SERIAL_LEN];
+	unsigned char fingerprint[32];
+	int used;
+};
+
+struct tc_signer {
+	struct tc_config cfg;
+	struct tc_policy policy;
+	struct tc_hsm *hsm;
+	struct tc_hsm_key root, intermediate, ct_log, dns_zone, audit;
+	int have_root, have_intermediate, have_ct_log, have_dns_zone, have_audit;
+	struct tc_journal *journal;
+	struct tc_revocations *revocations;
+	pthread_mutex_t precert_lock;
+	struct tc_precert_slot precerts[TC_PRECERT_SLOTS];
+};
+
+/* Handles one request from peer and returns the packed Response (malloc'ed)
+ * in *out. Always produces a response for a decoded request: refusals are
+ * responses with a non-OK status. Returns -1 only on out-of-memory. */
+int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer,
+		     const Trustchain__Internal__Request *req, uint8_t **out, size_t *out_len);
+
+#endif
