@@ -85,21 +85,51 @@ struct load_ctx {
 	const char *file;
 	char *err;
 	size_t errlen;
-	unsigned char seen[256]; /* one flag per schema key: duplicates are errors */
+	unsigned long key_line[256]; /* per schema key: line it was set on, 0 = not set */
 };
+
+static int vfail_at(struct load_ctx *lc, unsigned long line, const char *key, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 4, 0)));
+
+/* "file:line: key: problem", or "file: key: problem" when no line is known. */
+static int vfail_at(struct load_ctx *lc, unsigned long line, const char *key, const char *fmt,
+		    va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line)
+		snprintf(lc->err, lc->errlen, "%s:%lu: %s: %s", lc->file, line, key, msg);
+	else
+		snprintf(lc->err, lc->errlen, "%s: %s: %s", lc->file, key, msg);
+	return -1;
+}
 
 static int fail(struct load_ctx *lc, const yaml_node_t *node, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int fail(struct load_ctx *lc, const yaml_node_t *node, const char *key, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vfail_at(lc, node ? (unsigned long)node->start_mark.line + 1 : 0UL, key, fmt, ap);
 	va_end(ap);
-	snprintf(lc->err, lc->errlen, "%s:%lu: %s: %s", lc->file,
-		 node ? (unsigned long)node->start_mark.line + 1 : 0UL, key, msg);
+	return -1;
+}
+
+static size_t key_index(const char *path);
+
+/* For checks across keys after the walk: blames the line that set key. */
+static int fail_key(struct load_ctx *lc, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_key(struct load_ctx *lc, const char *key, const char *fmt, ...)
+{
+	size_t idx = key_index(key);
+	unsigned long line = idx < tc_cfg_key_count ? lc->key_line[idx] : 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vfail_at(lc, line, key, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -233,6 +263,14 @@ static int set_scalar(struct load_ctx *lc, yaml_node_t *node, const struct tc_cf
 	return 0;
 }
 
+static size_t key_index(const char *path)
+{
+	for (size_t i = 0; i < tc_cfg_key_count; i++)
+		if (strcmp(tc_cfg_keys[i].path, path) == 0)
+			return i;
+	return tc_cfg_key_count;
+}
+
 static const struct tc_cfg_key *find_key(const char *path, size_t *index)
 {
 	for (size_t i = 0; i < tc_cfg_key_count; i++) {
@@ -277,8 +315,12 @@ static int walk_mapping(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *
 				return -1;
 			continue;
 		}
-		if (idx < sizeof(lc->seen) && lc->seen[idx]++)
-			return fail(lc, kn, path, "duplicate key");
+		if (idx < sizeof(lc->key_line) / sizeof(lc->key_line[0])) {
+			if (lc->key_line[idx])
+				return fail(lc, kn, path, "duplicate key (first set on line %lu)",
+					    lc->key_line[idx]);
+			lc->key_line[idx] = (unsigned long)kn->start_mark.line + 1;
+		}
 		void *field = (char *)lc->cfg + k->offset;
 		int rc = (k->type == TC_CFG_T_LIST || k->type == TC_CFG_T_RECORDS)
 				 ? set_list(lc, doc, vn, k, field)
@@ -290,7 +332,7 @@ static int walk_mapping(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *
 }
 
 /* server.dev decides which defaults apply, so it is read before the rest. */
-static int find_dev_flag(yaml_document_t *doc, yaml_node_t *root, bool *dev)
+static int find_dev_flag(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *root, bool *dev)
 {
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
@@ -302,8 +344,12 @@ static int find_dev_flag(yaml_document_t *doc, yaml_node_t *root, bool *dev)
 			yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
 			yaml_node_t *v2 = yaml_document_get_node(doc, q->value);
 			if (k2 && v2 && k2->type == YAML_SCALAR_NODE && v2->type == YAML_SCALAR_NODE &&
-			    strcmp(scalar(k2), "dev") == 0)
-				return parse_bool(scalar(v2), dev) == 0 ? 0 : -1;
+			    strcmp(scalar(k2), "dev") == 0) {
+				if (parse_bool(scalar(v2), dev) != 0)
+					return fail(lc, v2, "server.dev", "expected true or false, got '%s'",
+						    scalar(v2));
+				return 0;
+			}
 		}
 	}
 	return 0;
@@ -313,17 +359,18 @@ static int validate(struct load_ctx *lc)
 {
 	struct tc_config *cfg = lc->cfg;
 	if (cfg->hsm.pin_file[0] && cfg->hsm.pin_env[0])
-		return fail(lc, NULL, "hsm.pin_file", "set either hsm.pin_file or hsm.pin_env, not both");
+		return fail_key(lc, "hsm.pin_env", "set either hsm.pin_file or hsm.pin_env, not both");
 	if (cfg->ca.permitted_suffixes.count == 0)
-		return fail(lc, NULL, "ca.permitted_suffixes", "at least one suffix is required");
+		return fail_key(lc, "ca.permitted_suffixes", "at least one suffix is required");
 	for (size_t i = 0; i < cfg->ca.permitted_suffixes.count; i++)
 		if (!tc_valid_dns_name(cfg->ca.permitted_suffixes.items[i]))
-			return fail(lc, NULL, "ca.permitted_suffixes", "'%s' is not a valid DNS name",
-				    cfg->ca.permitted_suffixes.items[i]);
+			return fail_key(lc, "ca.permitted_suffixes", "'%s' is not a valid DNS name",
+					cfg->ca.permitted_suffixes.items[i]);
 	if (cfg->dns.quic_port == cfg->dns.udp_port)
-		return fail(lc, NULL, "dns.quic_port", "must differ from dns.udp_port (both are UDP)");
+		return fail_key(lc, lc->key_line[key_index("dns.quic_port")] ? "dns.quic_port" : "dns.udp_port",
+				"dns.quic_port and dns.udp_port must differ (both are UDP)");
 	if (!cfg->server.data_dir[0])
-		return fail(lc, NULL, "server.data_dir", "must not be empty");
+		return fail_key(lc, "server.data_dir", "must not be empty");
 	/* Derived defaults that depend on the data directory. */
 	if (!cfg->hsm.pin_file[0] && !cfg->hsm.pin_env[0])
 		tc_config_data_path(cfg, "hsm/user.pin", cfg->hsm.pin_file, sizeof(cfg->hsm.pin_file));
@@ -331,6 +378,18 @@ static int validate(struct load_ctx *lc)
 		tc_config_data_path(cfg, "hsm/softhsm2.conf", cfg->hsm.softhsm_conf,
 				    sizeof(cfg->hsm.softhsm_conf));
 	return 0;
+}
+
+/* A second "---" document would otherwise be ignored without a word.
+ * Returns the line where one starts (or where the rest fails to parse), 0 if none. */
+static unsigned long second_document_line(yaml_parser_t *parser)
+{
+	yaml_document_t next;
+	if (!yaml_parser_load(parser, &next))
+		return (unsigned long)parser->problem_mark.line + 1;
+	unsigned long line = yaml_document_get_root_node(&next) ? (unsigned long)next.start_mark.line + 1 : 0;
+	yaml_document_delete(&next);
+	return line;
 }
 
 int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen)
@@ -370,8 +429,11 @@ int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t er
 		}
 		root = NULL;
 	}
-	if (root && find_dev_flag(&doc, root, &dev) != 0) {
-		snprintf(err, errlen, "%s: server.dev: expected true or false", path);
+	if (root && find_dev_flag(&lc, &doc, root, &dev) != 0)
+		goto out_doc;
+	unsigned long extra = second_document_line(&parser);
+	if (extra) {
+		snprintf(err, errlen, "%s:%lu: only one YAML document is allowed", path, extra);
 		goto out_doc;
 	}
 	tc_config_defaults(cfg, dev);
