@@ -1,1 +1,7 @@
 # Tests of the foundation (config, IPC, signer, supervisor, ceremony).
+
+# Config: the example file in ops/ is loaded by the test, so it cannot drift
+# from the schema.
+tc_add_cunit(test_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_config.c LIBS tc_common)
+target_compile_definitions(test_config PRIVATE
+  TC_EXAMPLE_CONFIG="${CMAKE_SOURCE_DIR}/ops/trustchain.yaml.example")
