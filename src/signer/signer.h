@@ -55,6 +55,13 @@ struct tc_signer {
 	struct tc_precert_slot precerts[TC_PRECERT_SLOTS];
 };
 
+/* Opens the HSM (logging in with the configured PIN, which is wiped right
+ * after), finds the keys by label, opens the journal and the revocation
+ * store. A key that is not on the token yet is reported and left
+ * unavailable; a missing token, wrong PIN or damaged journal is an error. */
+int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, size_t errlen);
+void tc_signer_fini(struct tc_signer *s);
+
 /* Handles one request from peer and returns the packed Response (malloc'ed)
  * in *out. Always produces a response for a decoded request: refusals are
  * responses with a non-OK status. Returns -1 only on out-of-memory. */

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite: installs what is missing, builds
+# with AddressSanitizer and UndefinedBehaviorSanitizer into ./build-test, and
+# runs every unit, fuzz and integration test under ctest.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD_DIR=${BUILD_DIR:-$top/build-test}
+"$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cd "$BUILD_DIR"
+# Integration tests start servers on loopback ports: run them one at a time.
+ctest --output-on-failure --timeout 600 "$@"

@@ -1,0 +1,188 @@
+#include "common/child_runtime.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/proc_env.h"
+#include "common/sup_channel.h"
+
+struct tc_child {
+	struct tc_config cfg;
+	char name[32];
+	int sup_fd;
+	pthread_t sup_thread;
+	int have_sup_thread;
+	/* Calls hold the read side for their duration; swapping in a new signer
+	 * connection takes the write side, so no call uses a freed client. */
+	pthread_rwlock_t signer_lock;
+	struct tc_signer_client *signer;
+	sigset_t sigs;
+};
+
+static void *supervisor_main(void *arg)
+{
+	struct tc_child *c = arg;
+	for (;;) {
+		struct tc_sup_msg msg;
+		int fd;
+		int rc = tc_sup_recv(c->sup_fd, &msg, &fd);
+		if (rc == 0 || (rc < 0 && errno != EPROTO))
+			break;
+		if (rc < 0)
+			continue;
+		if (msg.type != TC_SUP_SIGNER_FD || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		struct tc_signer_client *fresh = tc_signer_client_new(fd);
+		if (!fresh) {
+			close(fd);
+			tc_err("cannot use the new signer connection");
+			continue;
+		}
+		pthread_rwlock_wrlock(&c->signer_lock);
+		struct tc_signer_client *old = c->signer;
+		c->signer = fresh;
+		pthread_rwlock_unlock(&c->signer_lock);
+		tc_signer_client_free(old);
+		tc_info("connected to the restarted signer");
+	}
+	tc_warn("supervisor channel closed; stopping");
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+struct tc_child *tc_child_start(const char *name, int argc, char **argv)
+{
+	const char *config_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else {
+			fprintf(stderr, "usage: trustchain-%s [--config FILE]\n", name);
+			exit(2);
+		}
+	}
+	struct tc_child *c = calloc(1, sizeof(*c));
+	if (!c)
+		exit(1);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	tc_log_init(name, TC_LOG_INFO, 0);
+	char err[512];
+	if (tc_config_load(&c->cfg, config_path, err, sizeof(err)) != 0) {
+		tc_err("%s", err);
+		exit(2);
+	}
+	enum tc_log_level lvl = TC_LOG_INFO;
+	tc_log_level_parse(c->cfg.server.log_level, &lvl);
+	tc_log_init(name, lvl, c->cfg.server.log_syslog);
+
+	sigemptyset(&c->sigs);
+	sigaddset(&c->sigs, SIGTERM);
+	sigaddset(&c->sigs, SIGINT);
+	sigaddset(&c->sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &c->sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_rwlock_init(&c->signer_lock, NULL);
+	int sfd = tc_inherited_fd("SIGNER");
+	if (sfd >= 0 && !(c->signer = tc_signer_client_new(sfd))) {
+		tc_err("cannot set up the signer connection");
+		exit(1);
+	}
+	c->sup_fd = tc_inherited_fd("SUPERVISOR");
+	if (c->sup_fd >= 0)
+		c->have_sup_thread = pthread_create(&c->sup_thread, NULL, supervisor_main, c) == 0;
+	return c;
+}
+
+const struct tc_config *tc_child_config(const struct tc_child *c) { return &c->cfg; }
+
+Trustchain__Internal__Response *tc_child_signer_call(struct tc_child *c,
+						     Trustchain__Internal__Request *req,
+						     int timeout_ms, char *err, size_t errlen)
+{
+	pthread_rwlock_rdlock(&c->signer_lock);
+	Trustchain__Internal__Response *resp = NULL;
+	if (c->signer)
+		resp = tc_signer_call(c->signer, req, timeout_ms, err, errlen);
+	else
+		snprintf(err, errlen, "no signer connection yet");
+	pthread_rwlock_unlock(&c->signer_lock);
+	return resp;
+}
+
+int tc_child_ping_signer(struct tc_child *c, char *err, size_t errlen)
+{
+	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__PingRequest ping = TRUSTCHAIN__INTERNAL__PING_REQUEST__INIT;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_PING;
+	req.ping = &ping;
+	Trustchain__Internal__Response *resp = tc_child_signer_call(c, &req, 5000, err, errlen);
+	if (!resp)
+		return -1;
+	int ok = resp->status == TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", resp->error ? resp->error : "refused");
+	trustchain__internal__response__free_unpacked(resp, NULL);
+	return ok ? 0 : -1;
+}
+
+void tc_child_ready(struct tc_child *c, const char *what)
+{
+	tc_info("ready: %s", what);
+	if (c->sup_fd >= 0)
+		tc_sup_send(c->sup_fd, TC_SUP_READY, what, -1);
+}
+
+int tc_child_wait_signal(struct tc_child *c, int period_ms)
+{
+	if (period_ms <= 0) {
+		int sig = 0;
+		return sigwait(&c->sigs, &sig) == 0 ? sig : SIGTERM;
+	}
+	struct timespec ts = {.tv_sec = period_ms / 1000, .tv_nsec = (long)(period_ms % 1000) * 1000000L};
+	int sig = sigtimedwait(&c->sigs, NULL, &ts);
+	if (sig < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : SIGTERM;
+	return sig;
+}
+
+void tc_child_idle_loop(struct tc_child *c, int period_ms)
+{
+	char err[256];
+	int linked = tc_child_ping_signer(c, err, sizeof(err)) == 0;
+	int sig;
+	while ((sig = tc_child_wait_signal(c, period_ms)) == 0 || sig == SIGHUP) {
+		int now = tc_child_ping_signer(c, err, sizeof(err)) == 0;
+		if (now && !linked)
+			tc_info("signer link ok");
+		else if (!now && linked)
+			tc_warn("signer link lost: %s", err);
+		linked = now;
+	}
+	tc_info("signal %d: stopping", sig);
+}
+
+void tc_child_stop(struct tc_child *c)
+{
+	if (!c)
+		return;
+	if (c->have_sup_thread) {
+		shutdown(c->sup_fd, SHUT_RDWR);
+		pthread_join(c->sup_thread, NULL);
+	}
+	if (c->sup_fd >= 0)
+		close(c->sup_fd);
+	tc_signer_client_free(c->signer);
+	pthread_rwlock_destroy(&c->signer_lock);
+	free(c);
+}

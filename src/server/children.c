@@ -1,0 +1,311 @@
+#define _GNU_SOURCE
+#include "server/children.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define BACKOFF_START_MS 100
+/* A child that ran this long before dying is restarted promptly again. */
+#define STABLE_RUN_MS 10000
+#define MAX_PASSED_FDS 6
+
+uint64_t tc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void tc_children_init(struct tc_supervisor *s)
+{
+	static const char *const names[TC_CHILD_COUNT] = {"signer", "transparency", "resolver", "gateway"};
+	for (int i = 0; i < TC_CHILD_COUNT; i++) {
+		memset(&s->child[i], 0, sizeof(s->child[i]));
+		s->child[i].name = names[i];
+		s->child[i].sup_fd = -1;
+	}
+}
+
+struct passed_fd {
+	const char *env;  /* TC_FD_<env> */
+	int fd;
+};
+
+/* In the forked child: make exactly the passed descriptors survive exec,
+ * name them in the environment, drop privileges and exec. Never returns. */
+static void exec_child(struct tc_supervisor *s, char *const argv[], const struct passed_fd *fds,
+		       int nfds)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	/* Anything we did not mean to pass, including descriptors inherited
+	 * from whoever started the supervisor, is closed at exec. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	for (int i = 0; i < nfds; i++) {
+		char var[48], val[16];
+		if (fcntl(fds[i].fd, F_SETFD, 0) != 0)
+			_exit(127);
+		snprintf(var, sizeof(var), "TC_FD_%s", fds[i].env);
+		snprintf(val, sizeof(val), "%d", fds[i].fd);
+		setenv(var, val, 1);
+	}
+	char err[256];
+	if (tc_run_as_enter(&s->run_as, err, sizeof(err)) != 0) {
+		fprintf(stderr, "trustchain-server: %s: %s\n", argv[0], err);
+		_exit(127);
+	}
+	char path[sizeof(s->bindir) + 64];
+	snprintf(path, sizeof(path), "%s/%s", s->bindir, argv[0]);
+	execv(path, argv);
+	fprintf(stderr, "trustchain-server: cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+static void schedule_restart(struct tc_supervisor *s, struct tc_child_proc *c, uint64_t now)
+{
+	if (s->stopping)
+		return;
+	if (c->started_ms && now - c->started_ms >= STABLE_RUN_MS)
+		c->backoff_ms = BACKOFF_START_MS;
+	else if (c->backoff_ms == 0)
+		c->backoff_ms = BACKOFF_START_MS;
+	else if (c->backoff_ms < s->cfg.server.restart_backoff_max_ms)
+		c->backoff_ms *= 2;
+	if (c->backoff_ms > s->cfg.server.restart_backoff_max_ms)
+		c->backoff_ms = s->cfg.server.restart_backoff_max_ms;
+	c->restart_at_ms = now + c->backoff_ms;
+}
+
+/* A fresh signer<->peer socketpair: *peer_end for the peer, the other end is
+ * sent to the running signer tagged with the peer's name. */
+static int make_link(struct tc_supervisor *s, enum tc_child_kind peer, int *peer_end)
+{
+	struct tc_child_proc *signer = &s->child[TC_CHILD_SIGNER];
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if (tc_sup_send(signer->sup_fd, TC_SUP_PEER_FD, s->child[peer].name, sv[1]) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	*peer_end = sv[0];
+	return 0;
+}
+
+static int child_args(struct tc_supervisor *s, enum tc_child_kind kind, char *prog, size_t proglen,
+		      char *argv[4])
+{
+	snprintf(prog, proglen, "trustchain-%s", s->child[kind].name);
+	argv[0] = prog;
+	argv[1] = s->config_path ? "--config" : NULL;
+	argv[2] = (char *)s->config_path;
+	argv[3] = NULL;
+	return 0;
+}
+
+int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
+{
+	struct tc_child_proc *c = &s->child[kind];
+	struct tc_child_proc *signer = &s->child[TC_CHILD_SIGNER];
+	struct passed_fd fds[MAX_PASSED_FDS];
+	int nfds = 0, link_fd = -1;
+	int chan[2];
+	c->restart_at_ms = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
+		tc_err("%s: socketpair: %s", c->name, strerror(errno));
+		schedule_restart(s, c, tc_now_ms());
+		return -1;
+	}
+	fds[nfds++] = (struct passed_fd){"SUPERVISOR", chan[1]};
+	if (kind != TC_CHILD_SIGNER && signer->pid > 0) {
+		if (make_link(s, kind, &link_fd) == 0)
+			fds[nfds++] = (struct passed_fd){"SIGNER", link_fd};
+		else
+			tc_warn("%s: cannot link to the signer now: %s", c->name, strerror(errno));
+	}
+	if (kind == TC_CHILD_RESOLVER) {
+		fds[nfds++] = (struct passed_fd){"DNS_UDP", s->listeners.fd[TC_LISTEN_DNS_UDP]};
+		fds[nfds++] = (struct passed_fd){"DNS_TCP", s->listeners.fd[TC_LISTEN_DNS_TCP]};
+		fds[nfds++] = (struct passed_fd){"DOQ", s->listeners.fd[TC_LISTEN_DOQ]};
+	} else if (kind == TC_CHILD_TRANSPARENCY) {
+		fds[nfds++] = (struct passed_fd){"CT_HTTP", s->listeners.fd[TC_LISTEN_CT_HTTP]};
+	}
+	char prog[64], *argv[4];
+	child_args(s, kind, prog, sizeof(prog), argv);
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_child(s, argv, fds, nfds);
+	close(chan[1]);
+	if (link_fd >= 0)
+		close(link_fd);
+	if (pid < 0) {
+		tc_err("%s: fork: %s", c->name, strerror(errno));
+		close(chan[0]);
+		schedule_restart(s, c, tc_now_ms());
+		return -1;
+	}
+	c->pid = pid;
+	c->sup_fd = chan[0];
+	c->started_ms = tc_now_ms();
+	c->ready = 0;
+	c->ready_what[0] = '\0';
+	tc_info("started %s (pid %d)", c->name, (int)pid);
+	if (kind == TC_CHILD_SIGNER) {
+		/* Every running peer lost its signer with the previous one. */
+		for (int k = 0; k < TC_CHILD_COUNT; k++) {
+			if (k == TC_CHILD_SIGNER || s->child[k].pid <= 0)
+				continue;
+			int peer_end;
+			if (make_link(s, (enum tc_child_kind)k, &peer_end) != 0) {
+				tc_warn("cannot link %s to the new signer", s->child[k].name);
+				continue;
+			}
+			if (tc_sup_send(s->child[k].sup_fd, TC_SUP_SIGNER_FD, "signer", peer_end) != 0)
+				tc_warn("cannot hand %s its new signer link", s->child[k].name);
+			close(peer_end);
+		}
+	}
+	tc_children_write_status(s);
+	return 0;
+}
+
+int tc_children_reaped(struct tc_supervisor *s, pid_t pid, int status)
+{
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
+		struct tc_child_proc *c = &s->child[k];
+		if (c->pid != pid)
+			continue;
+		uint64_t now = tc_now_ms();
+		c->pid = 0;
+		c->ready = 0;
+		if (c->sup_fd >= 0)
+			close(c->sup_fd);
+		c->sup_fd = -1;
+		char how[64];
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+		if (s->stopping) {
+			tc_info("%s (pid %d) %s", c->name, (int)pid, how);
+		} else {
+			schedule_restart(s, c, now);
+			c->restarts++;
+			tc_warn("%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
+		}
+		tc_children_write_status(s);
+		return k;
+	}
+	return -1;
+}
+
+void tc_children_run_due(struct tc_supervisor *s)
+{
+	uint64_t now = tc_now_ms();
+	/* The signer first, so peers started in the same round get a link. */
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
+		struct tc_child_proc *c = &s->child[k];
+		if (!s->stopping && c->pid == 0 && c->restart_at_ms && c->restart_at_ms <= now)
+			tc_children_spawn(s, (enum tc_child_kind)k);
+	}
+}
+
+int tc_children_next_timeout(const struct tc_supervisor *s)
+{
+	uint64_t now = tc_now_ms(), next = 0;
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
+		uint64_t at = s->child[k].restart_at_ms;
+		if (s->child[k].pid == 0 && at && (!next || at < next))
+			next = at;
+	}
+	if (!next)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+void tc_children_read_channel(struct tc_supervisor *s, enum tc_child_kind kind)
+{
+	struct tc_child_proc *c = &s->child[kind];
+	struct tc_sup_msg msg;
+	int fd;
+	int rc = tc_sup_recv(c->sup_fd, &msg, &fd);
+	if (fd >= 0)
+		close(fd); /* children never have a reason to send us descriptors */
+	if (rc == 0) {
+		/* Channel closed: the process is exiting; SIGCHLD does the rest. */
+		close(c->sup_fd);
+		c->sup_fd = -1;
+		return;
+	}
+	if (rc < 0) {
+		tc_warn("%s: malformed message on its supervisor channel", c->name);
+		return;
+	}
+	if (msg.type == TC_SUP_READY) {
+		c->ready = 1;
+		snprintf(c->ready_what, sizeof(c->ready_what), "%s", msg.name);
+		tc_info("%s (pid %d) ready: %s", c->name, (int)c->pid, c->ready_what);
+		tc_children_write_status(s);
+	}
+}
+
+void tc_children_signal_all(struct tc_supervisor *s, int sig)
+{
+	for (int k = 0; k < TC_CHILD_COUNT; k++)
+		if (s->child[k].pid > 0)
+			kill(s->child[k].pid, sig);
+}
+
+int tc_children_none_running(const struct tc_supervisor *s)
+{
+	for (int k = 0; k < TC_CHILD_COUNT; k++)
+		if (s->child[k].pid > 0)
+			return 0;
+	return 1;
+}
+
+int tc_run_tool(struct tc_supervisor *s, char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_child(s, argv, NULL, 0);
+	if (pid < 0)
+		return -1;
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void tc_children_write_status(const struct tc_supervisor *s)
+{
+	char path[TC_CFG_STR + 32], tmp[TC_CFG_STR + 40];
+	if (tc_config_data_path(&s->cfg, "server.status", path, sizeof(path)) != 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "supervisor %d\n", (int)getpid());
+	for (int k = 0; k < TC_CHILD_COUNT; k++)
+		fprintf(f, "%s %d %s %u %s\n", s->child[k].name, (int)s->child[k].pid,
+			s->child[k].ready ? "ready" : "starting", s->child[k].restarts, s->child[k].ready_what);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}

@@ -1,0 +1,80 @@
+/* The four children of trustchain-server, their links and their restarts.
+ *
+ * Links: each peer (transparency, resolver, gateway) talks to the signer over
+ * its own socketpair. Whenever a peer starts while the signer runs, it gets
+ * its end at exec (TC_FD_SIGNER) and the signer gets the other end on its
+ * supervisor channel, named after the peer: the name decides the
+ * capabilities the signer grants on that socket. Whenever the signer
+ * (re)starts, every running peer gets a fresh pair the same way, so a crash
+ * on either side heals without any process reconnecting by path. */
+#ifndef TC_SERVER_CHILDREN_H
+#define TC_SERVER_CHILDREN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/config.h"
+#include "common/sup_channel.h"
+#include "server/listeners.h"
+#include "server/privdrop.h"
+
+enum tc_child_kind { TC_CHILD_SIGNER, TC_CHILD_TRANSPARENCY, TC_CHILD_RESOLVER, TC_CHILD_GATEWAY,
+		     TC_CHILD_COUNT };
+
+struct tc_child_proc {
+	const char *name;
+	pid_t pid;               /* 0 when not running */
+	int sup_fd;              /* our end of its supervisor channel, -1 when none */
+	uint64_t started_ms;
+	uint64_t restart_at_ms;  /* 0 = no restart scheduled */
+	uint32_t backoff_ms;
+	unsigned restarts;
+	int ready;
+	char ready_what[TC_SUP_NAME_MAX];
+};
+
+struct tc_supervisor {
+	struct tc_config cfg;
+	const char *config_path; /* NULL: built-in dev defaults */
+	char bindir[4096];
+	struct tc_run_as run_as;
+	struct tc_listeners listeners;
+	struct tc_child_proc child[TC_CHILD_COUNT];
+	int stopping;
+	int announced;           /* printed the "all ready" summary */
+};
+
+uint64_t tc_now_ms(void);
+
+void tc_children_init(struct tc_supervisor *s);
+
+/* Starts child kind now. Returns 0, or -1 (logged; a restart is scheduled). */
+int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind);
+
+/* A child exited: log how, and schedule its restart with back-off unless the
+ * supervisor is stopping. Returns the kind, or -1 for an unknown pid. */
+int tc_children_reaped(struct tc_supervisor *s, pid_t pid, int status);
+
+/* Starts every child whose restart time has come. */
+void tc_children_run_due(struct tc_supervisor *s);
+
+/* Milliseconds until the next scheduled restart, -1 if none. */
+int tc_children_next_timeout(const struct tc_supervisor *s);
+
+/* Reads one message from a child's channel (readiness). */
+void tc_children_read_channel(struct tc_supervisor *s, enum tc_child_kind kind);
+
+/* Sends sig to every running child. */
+void tc_children_signal_all(struct tc_supervisor *s, int sig);
+
+/* 1 when no child is running. */
+int tc_children_none_running(const struct tc_supervisor *s);
+
+/* Runs argv (argv[0] is a program name in bindir) as the run-as user with no
+ * descriptors but stdio and waits for it. Returns its exit status or -1. */
+int tc_run_tool(struct tc_supervisor *s, char *const argv[]);
+
+/* Writes <data_dir>/server.status: one "name pid ready restarts" line per child. */
+void tc_children_write_status(const struct tc_supervisor *s);
+
+#endif

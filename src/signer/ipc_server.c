@@ -1,0 +1,255 @@
+#include "signer/ipc_server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/ipc_frame.h"
+#include "common/log.h"
+
+/* A peer may have this many requests queued or running; its reader stops
+ * reading (and the socket applies back-pressure) beyond that, so one peer
+ * cannot make the signer buffer without bound. */
+#define MAX_IN_FLIGHT_PER_PEER 256
+
+struct conn {
+	struct tc_ipc_server *srv;
+	int fd;
+	struct tc_peer_identity peer;
+	pthread_t reader;
+	pthread_mutex_t write_lock;
+	int refs;          /* reader + queued/running jobs; guarded by srv->lock */
+	int in_flight;     /* guarded by srv->lock */
+	pthread_cond_t room;
+	struct conn *next; /* list of live connections */
+};
+
+struct job {
+	struct conn *conn;
+	Trustchain__Internal__Request *req;
+	struct job *next;
+};
+
+struct tc_ipc_server {
+	struct tc_signer *signer;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	pthread_cond_t idle;     /* signalled when a connection is freed */
+	struct job *head, *tail;
+	struct conn *conns;
+	int stopping;
+	unsigned nworkers;
+	pthread_t *workers;
+};
+
+/* Drops one reference; the last one closes the socket. Called with lock held. */
+static void conn_unref_locked(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	struct tc_ipc_server *srv = c->srv;
+	for (struct conn **pp = &srv->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	close(c->fd);
+	pthread_mutex_destroy(&c->write_lock);
+	pthread_cond_destroy(&c->room);
+	free(c);
+	pthread_cond_broadcast(&srv->idle);
+}
+
+static void *reader_main(void *arg)
+{
+	struct conn *c = arg;
+	struct tc_ipc_server *srv = c->srv;
+	for (;;) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int rc = tc_frame_read(c->fd, &buf, &len, -1);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (errno != ECONNRESET && errno != EBADF && errno != ENOTCONN)
+				tc_err("peer %s: bad frame (%s); closing its connection", c->peer.name,
+				       strerror(errno));
+			break;
+		}
+		Trustchain__Internal__Request *req = trustchain__internal__request__unpack(NULL, len, buf);
+		free(buf);
+		if (!req) {
+			tc_err("peer %s: undecodable request; closing its connection", c->peer.name);
+			break;
+		}
+		struct job *j = malloc(sizeof(*j));
+		if (!j) {
+			trustchain__internal__request__free_unpacked(req, NULL);
+			tc_err("peer %s: out of memory; closing its connection", c->peer.name);
+			break;
+		}
+		j->conn = c;
+		j->req = req;
+		j->next = NULL;
+		pthread_mutex_lock(&srv->lock);
+		while (c->in_flight >= MAX_IN_FLIGHT_PER_PEER && !srv->stopping)
+			pthread_cond_wait(&c->room, &srv->lock);
+		if (srv->stopping) {
+			/* Workers may be gone: nothing queued now would ever run. */
+			pthread_mutex_unlock(&srv->lock);
+			trustchain__internal__request__free_unpacked(req, NULL);
+			free(j);
+			break;
+		}
+		c->in_flight++;
+		c->refs++;
+		if (srv->tail)
+			srv->tail->next = j;
+		else
+			srv->head = j;
+		srv->tail = j;
+		pthread_cond_signal(&srv->work);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	/* Wake any worker still writing to this peer; the fd itself is closed
+	 * with the last reference. */
+	shutdown(c->fd, SHUT_RDWR);
+	tc_info("peer %s disconnected", c->peer.name);
+	pthread_mutex_lock(&srv->lock);
+	conn_unref_locked(c);
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+static void run_job(struct tc_ipc_server *srv, struct job *j)
+{
+	struct conn *c = j->conn;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	if (tc_signer_handle(srv->signer, &c->peer, j->req, &out, &out_len) == 0) {
+		pthread_mutex_lock(&c->write_lock);
+		int wrc = tc_frame_write(c->fd, out, out_len);
+		pthread_mutex_unlock(&c->write_lock);
+		if (wrc != 0)
+			shutdown(c->fd, SHUT_RDWR);
+		free(out);
+	} else {
+		tc_err("peer %s: out of memory answering request %llu", c->peer.name,
+		       (unsigned long long)j->req->id);
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	trustchain__internal__request__free_unpacked(j->req, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct tc_ipc_server *srv = arg;
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		while (!srv->head && !srv->stopping)
+			pthread_cond_wait(&srv->work, &srv->lock);
+		struct job *j = srv->head;
+		if (!j)
+			break; /* stopping and drained */
+		srv->head = j->next;
+		if (!srv->head)
+			srv->tail = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		run_job(srv, j);
+		pthread_mutex_lock(&srv->lock);
+		j->conn->in_flight--;
+		pthread_cond_signal(&j->conn->room);
+		conn_unref_locked(j->conn);
+		free(j);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+struct tc_ipc_server *tc_ipc_server_start(struct tc_signer *s, unsigned workers, char *err,
+					  size_t errlen)
+{
+	struct tc_ipc_server *srv = calloc(1, sizeof(*srv));
+	if (!srv || !(srv->workers = calloc(workers, sizeof(pthread_t)))) {
+		free(srv);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->signer = s;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->work, NULL);
+	pthread_cond_init(&srv->idle, NULL);
+	for (; srv->nworkers < workers; srv->nworkers++) {
+		if (pthread_create(&srv->workers[srv->nworkers], NULL, worker_main, srv) != 0) {
+			snprintf(err, errlen, "cannot start worker threads");
+			tc_ipc_server_stop(srv);
+			return NULL;
+		}
+	}
+	return srv;
+}
+
+int tc_ipc_server_add_peer(struct tc_ipc_server *srv, const char *name, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -1;
+	}
+	if (tc_peer_identity_for(&srv->signer->cfg, name, &c->peer) != 0) {
+		tc_err("refusing a connection for unknown peer '%s'", name);
+		free(c);
+		close(fd);
+		return -1;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	c->refs = 1;
+	pthread_mutex_init(&c->write_lock, NULL);
+	pthread_cond_init(&c->room, NULL);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping || pthread_create(&c->reader, NULL, reader_main, c) != 0) {
+		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_destroy(&c->write_lock);
+		pthread_cond_destroy(&c->room);
+		free(c);
+		close(fd);
+		return -1;
+	}
+	pthread_detach(c->reader);
+	c->next = srv->conns;
+	srv->conns = c;
+	pthread_mutex_unlock(&srv->lock);
+	tc_info("serving peer %s", name);
+	return 0;
+}
+
+void tc_ipc_server_stop(struct tc_ipc_server *srv)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = 1;
+	for (struct conn *c = srv->conns; c; c = c->next) {
+		shutdown(c->fd, SHUT_RDWR);
+		pthread_cond_broadcast(&c->room);
+	}
+	pthread_cond_broadcast(&srv->work);
+	pthread_mutex_unlock(&srv->lock);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	/* Readers are detached: wait until each has dropped its connection. */
+	pthread_mutex_lock(&srv->lock);
+	while (srv->conns)
+		pthread_cond_wait(&srv->idle, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->work);
+	pthread_cond_destroy(&srv->idle);
+	free(srv->workers);
+	free(srv);
+}

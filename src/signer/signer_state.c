@@ -1,0 +1,85 @@
+/* Bringing the signer's state up and down: PIN, token, keys, journal and
+ * revocations, in the order that lets each step fail cleanly. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "signer/pin.h"
+#include "signer/signer.h"
+
+/* Creates dir (one level) with mode 0700 unless it exists. */
+static int ensure_dir(const char *dir, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	return -1;
+}
+
+static void load_key(struct tc_signer *s, const char *label, struct tc_hsm_key *key, int *have)
+{
+	char why[256];
+	*have = tc_hsm_find_key(s->hsm, label, key, why, sizeof(why)) == 0;
+	if (!*have)
+		tc_warn("key '%s' unavailable: %s", label, why);
+}
+
+int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	tc_policy_from_config(cfg, &s->policy);
+	pthread_mutex_init(&s->precert_lock, NULL);
+	if (cfg->hsm.softhsm_conf[0] && setenv("SOFTHSM2_CONF", cfg->hsm.softhsm_conf, 1) != 0) {
+		snprintf(err, errlen, "cannot set SOFTHSM2_CONF");
+		return -1;
+	}
+	char pin[TC_PIN_MAX];
+	if (tc_pin_read(cfg, pin, err, errlen) != 0)
+		return -1;
+	s->hsm = tc_hsm_open(cfg->hsm.module, cfg->hsm.token_label, pin, err, errlen);
+	tc_pin_wipe(pin);
+	if (!s->hsm)
+		return -1;
+	load_key(s, cfg->hsm.root_key_label, &s->root, &s->have_root);
+	load_key(s, cfg->hsm.intermediate_key_label, &s->intermediate, &s->have_intermediate);
+	load_key(s, cfg->hsm.ct_key_label, &s->ct_log, &s->have_ct_log);
+	load_key(s, cfg->hsm.dns_key_label, &s->dns_zone, &s->have_dns_zone);
+	load_key(s, cfg->hsm.audit_key_label, &s->audit, &s->have_audit);
+	if (s->have_intermediate && !s->intermediate.cert) {
+		tc_warn("intermediate key '%s' has no certificate on the token: issuance disabled",
+			cfg->hsm.intermediate_key_label);
+		s->have_intermediate = 0;
+	}
+
+	char path[TC_CFG_STR + 64];
+	if (tc_config_data_path(cfg, "journal", path, sizeof(path)) != 0 ||
+	    ensure_dir(path, err, errlen) != 0)
+		goto fail;
+	tc_config_data_path(cfg, "journal/audit.jsonl", path, sizeof(path));
+	s->journal = tc_journal_open(path, err, errlen);
+	if (!s->journal)
+		goto fail;
+	if (tc_config_data_path(cfg, "ca", path, sizeof(path)) != 0 || ensure_dir(path, err, errlen) != 0)
+		goto fail;
+	tc_config_data_path(cfg, "ca/revocations.log", path, sizeof(path));
+	s->revocations = tc_revocations_open(path, err, errlen);
+	if (!s->revocations)
+		goto fail;
+	return 0;
+fail:
+	tc_signer_fini(s);
+	return -1;
+}
+
+void tc_signer_fini(struct tc_signer *s)
+{
+	tc_revocations_close(s->revocations);
+	tc_journal_close(s->journal);
+	tc_hsm_close(s->hsm);
+	pthread_mutex_destroy(&s->precert_lock);
+	memset(s, 0, sizeof(*s));
+}
