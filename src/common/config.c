@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/config_schema.h"
@@ -371,6 +372,21 @@ static int validate(struct load_ctx *lc)
 				"dns.quic_port and dns.udp_port must differ (both are UDP)");
 	if (!cfg->server.data_dir[0])
 		return fail_key(lc, "server.data_dir", "must not be empty");
+	/* trustchain-server pins the data directory for its children, which
+	 * run from "/" and could not resolve a relative one themselves. */
+	const char *pinned = getenv("TC_DATA_DIR");
+	if (pinned && *pinned && strlen(pinned) < sizeof(cfg->server.data_dir))
+		cfg_set_str(cfg->server.data_dir, pinned);
+	if (cfg->server.data_dir[0] != '/') {
+		char cwd[TC_CFG_STR], abs[TC_CFG_STR];
+		const char *rel = cfg->server.data_dir;
+		if (strncmp(rel, "./", 2) == 0)
+			rel += 2;
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(abs, sizeof(abs), "%s/%s", strcmp(cwd, "/") ? cwd : "", rel) >= (int)sizeof(abs))
+			return fail_key(lc, "server.data_dir", "cannot make '%s' absolute", cfg->server.data_dir);
+		cfg_set_str(cfg->server.data_dir, abs);
+	}
 	/* Derived defaults that depend on the data directory. */
 	if (!cfg->hsm.pin_file[0] && !cfg->hsm.pin_env[0])
 		tc_config_data_path(cfg, "hsm/user.pin", cfg->hsm.pin_file, sizeof(cfg->hsm.pin_file));

@@ -226,6 +226,8 @@ int main(int argc, char **argv)
 		tc_err("%s", err);
 		return 1;
 	}
+	/* Children run from "/": give them the absolute data directory. */
+	setenv("TC_DATA_DIR", s->cfg.server.data_dir, 1);
 	if (lock_data_dir(&s->cfg) < 0)
 		return 1;
 
