@@ -5,3 +5,6 @@
 tc_add_cunit(test_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_config.c LIBS tc_common)
 target_compile_definitions(test_config PRIVATE
   TC_EXAMPLE_CONFIG="${CMAKE_SOURCE_DIR}/ops/trustchain.yaml.example")
+
+# IPC framing and the pipelined signer client (against a fake signer thread).
+tc_add_cunit(test_ipc_frame SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ipc_frame.c LIBS tc_common)
