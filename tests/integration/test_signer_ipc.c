@@ -1,0 +1,400 @@
+/* The signer as its peers see it: a real signer process on a real SoftHSM
+ * token after a dev ceremony, driven over IPC sockets. Certificates it signs
+ * are checked with the openssl CLI; every policy and capability refusal must
+ * come from the signer itself (nothing here goes through a gateway); bad
+ * frames cost the sender its connection and nobody else anything. */
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/ipc_frame.h"
+#include "common/leaf_template.h"
+#include "common/signer_client.h"
+#include "support/signer_harness.h"
+#include "unit/cunit_main.h"
+
+static const char *bindir;
+static struct tc_harness h;
+static struct tc_signer_client *gateway, *transparency, *resolver;
+static EVP_PKEY *leaf_key;
+
+typedef Trustchain__Internal__Response Response;
+typedef Trustchain__Internal__Request Request;
+
+static int suite_init(void)
+{
+	if (tc_harness_setup(&h, bindir, NULL) != 0 || tc_harness_start_signer(&h, NULL) != 0)
+		return 1;
+	gateway = tc_signer_client_new(tc_harness_connect(&h, "gateway"));
+	transparency = tc_signer_client_new(tc_harness_connect(&h, "transparency"));
+	resolver = tc_signer_client_new(tc_harness_connect(&h, "resolver"));
+	leaf_key = EVP_EC_gen("P-256");
+	return gateway && transparency && resolver && leaf_key ? 0 : 1;
+}
+
+static int suite_cleanup(void)
+{
+	tc_signer_client_free(gateway);
+	tc_signer_client_free(transparency);
+	tc_signer_client_free(resolver);
+	EVP_PKEY_free(leaf_key);
+	tc_harness_cleanup(&h);
+	return 0;
+}
+
+static Response *call(struct tc_signer_client *c, Request *req)
+{
+	char err[256];
+	Response *r = tc_signer_call(c, req, 10000, err, sizeof(err));
+	if (!r)
+		fprintf(stderr, "signer call failed: %s\n", err);
+	return r;
+}
+
+/* Asks peer c to sign a leaf template; mutate (may be NULL) edits it first. */
+static Response *sign_leaf(struct tc_signer_client *c, const char *name, long hours,
+			   void (*mutate)(X509 *))
+{
+	const char *names[] = {name};
+	time_t now = time(NULL);
+	struct tc_leaf_request rq = {.pubkey = leaf_key, .dns_names = names, .n_dns = 1,
+				     .server_auth = 1, .not_before = now - 60,
+				     .not_after = now - 60 + hours * 3600};
+	char err[256];
+	X509 *x = tc_leaf_template_new(&rq, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	if (mutate)
+		mutate(x);
+	unsigned char *der;
+	size_t len;
+	CU_ASSERT_FATAL(tc_template_tbs_der(x, &der, &len) == 0);
+	X509_free(x);
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	sc.tbs.data = der;
+	sc.tbs.len = len;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	req.sign_certificate = &sc;
+	Response *r = call(c, &req);
+	OPENSSL_free(der);
+	return r;
+}
+
+static void expect_status(Response *r, Trustchain__Internal__Status st, const char *why)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->status, st);
+	if (why) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(r->error, why));
+		if (!strstr(r->error, why))
+			fprintf(stderr, "expected '%s' in '%s'\n", why, r->error);
+	}
+	trustchain__internal__response__free_unpacked(r, NULL);
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_ping_names_the_peer(void)
+{
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__PingRequest ping = TRUSTCHAIN__INTERNAL__PING_REQUEST__INIT;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_PING;
+	req.ping = &ping;
+	Response *r = call(transparency, &req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	CU_ASSERT_STRING_EQUAL(r->ping->peer, "transparency");
+	trustchain__internal__response__free_unpacked(r, NULL);
+}
+
+static char issued_serial_hex[64];
+
+static void test_issued_leaf_verifies_with_openssl(void)
+{
+	Response *r = sign_leaf(gateway, "svc.hypermesh.online", 1, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	CU_ASSERT_EQUAL(r->sign_certificate->serial.len, 16);
+	for (size_t i = 0; i < r->sign_certificate->serial.len; i++)
+		sprintf(issued_serial_hex + 2 * i, "%02X", r->sign_certificate->serial.data[i]);
+	const unsigned char *p = r->sign_certificate->certificate.data;
+	X509 *x = d2i_X509(NULL, &p, (long)r->sign_certificate->certificate.len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	char leaf[600];
+	snprintf(leaf, sizeof(leaf), "%s/leaf.pem", h.dir);
+	FILE *f = fopen(leaf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	/* The signer, not the template, decides CA:FALSE and the AKI. */
+	CU_ASSERT_EQUAL(X509_check_ca(x), 0);
+	CU_ASSERT_PTR_NOT_NULL(X509_get0_authority_key_id(x));
+	X509_free(x);
+	trustchain__internal__response__free_unpacked(r, NULL);
+	char cmd[2400];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl verify -purpose sslserver -CAfile %s -untrusted %s %s",
+		 tc_harness_path(&h, "ca/root.pem"), tc_harness_path(&h, "ca/intermediate.pem"), leaf);
+	CU_ASSERT_EQUAL(run(cmd), 0);
+	/* And a foreign root must not accept it. */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other "
+		 "-keyout %s/other.key -out %s/other.pem -days 1 2>/dev/null && "
+		 "openssl verify -CAfile %s/other.pem -untrusted %s %s >/dev/null 2>&1",
+		 h.dir, h.dir, h.dir, tc_harness_path(&h, "ca/intermediate.pem"), leaf);
+	CU_ASSERT_NOT_EQUAL(run(cmd), 0);
+}
+
+static void test_policy_refuses_long_validity(void)
+{
+	expect_status(sign_leaf(gateway, "svc.hypermesh.online", 48, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "exceeds the policy maximum");
+}
+
+static void test_policy_refuses_forbidden_name(void)
+{
+	expect_status(sign_leaf(gateway, "www.example.com", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "outside the permitted suffixes");
+	expect_status(sign_leaf(gateway, "evilhypermesh.online", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "outside the permitted suffixes");
+}
+
+static void make_ca(X509 *x)
+{
+	int idx = X509_get_ext_by_NID(x, NID_basic_constraints, -1);
+	X509_EXTENSION_free(X509_delete_ext(x, idx));
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	bc->ca = 1;
+	X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT);
+	BASIC_CONSTRAINTS_free(bc);
+}
+
+static void test_policy_refuses_ca_true(void)
+{
+	expect_status(sign_leaf(gateway, "svc.hypermesh.online", 1, make_ca),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "CA:TRUE");
+}
+
+static void test_capabilities_are_per_peer(void)
+{
+	/* The CT log's socket cannot get certificates signed... */
+	expect_status(sign_leaf(transparency, "svc.hypermesh.online", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, "not allowed for peer transparency");
+	/* ...the gateway's cannot use the CT log key... */
+	unsigned char sth[2 + 8 + 8 + 32] = {0, 1};
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
+	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd.data.data = sth;
+	sd.data.len = sizeof(sth);
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+	req.sign_data = &sd;
+	expect_status(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, "not allowed");
+	/* ...nobody may sign arbitrary data with the root key... */
+	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_ROOT;
+	expect_status(call(transparency, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, NULL);
+	/* ...and the resolver only gets a certificate for its own name. */
+	expect_status(sign_leaf(resolver, "svc.hypermesh.online", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "may only obtain");
+	expect_status(sign_leaf(resolver, "dns.trust.hypermesh.online", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
+}
+
+static void test_ct_key_signs_only_ct_structures(void)
+{
+	unsigned char sth[2 + 8 + 8 + 32] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 42};
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
+	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd.data.data = sth;
+	sd.data.len = sizeof(sth);
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+	req.sign_data = &sd;
+	Response *r = call(transparency, &req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	/* The signature verifies under the CT log public key the signer reports. */
+	Request info_req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__GetPublicInfoRequest gi = TRUSTCHAIN__INTERNAL__GET_PUBLIC_INFO_REQUEST__INIT;
+	gi.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	info_req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_PUBLIC_INFO;
+	info_req.get_public_info = &gi;
+	Response *info = call(transparency, &info_req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+	CU_ASSERT_EQUAL_FATAL(info->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	const unsigned char *p = info->get_public_info->public_key.data;
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)info->get_public_info->public_key.len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	CU_ASSERT(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1);
+	CU_ASSERT(EVP_DigestVerify(md, r->sign_data->signature.data, r->sign_data->signature.len, sth,
+				   sizeof(sth)) == 1);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pub);
+	trustchain__internal__response__free_unpacked(info, NULL);
+	trustchain__internal__response__free_unpacked(r, NULL);
+	/* Anything not shaped like an RFC 6962 signed struct is refused. */
+	unsigned char junk[64] = {0x30, 0x82};
+	sd.data.data = junk;
+	sd.data.len = sizeof(junk);
+	expect_status(call(transparency, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, NULL);
+}
+
+static void test_revocation_shows_in_a_verifiable_crl(void)
+{
+	CU_ASSERT_FATAL(issued_serial_hex[0] != '\0');
+	unsigned char serial[16];
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		sscanf(issued_serial_hex + 2 * i, "%2X", &v);
+		serial[i] = (unsigned char)v;
+	}
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__RevokeRequest rv = TRUSTCHAIN__INTERNAL__REVOKE_REQUEST__INIT;
+	rv.serial.data = serial;
+	rv.serial.len = sizeof(serial);
+	rv.reason = 1; /* keyCompromise */
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_REVOKE;
+	req.revoke = &rv;
+	expect_status(call(transparency, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, NULL);
+	expect_status(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
+
+	Request creq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
+	creq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL;
+	creq.get_crl = &gc;
+	Response *r = call(gateway, &creq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	char crl[600], cmd[2400];
+	snprintf(crl, sizeof(crl), "%s/crl.der", h.dir);
+	FILE *f = fopen(crl, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(r->get_crl->crl.data, 1, r->get_crl->crl.len, f);
+	fclose(f);
+	trustchain__internal__response__free_unpacked(r, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl crl -inform DER -in %s -CAfile %s -noout 2>&1 | grep -q 'verify OK' && "
+		 "openssl crl -inform DER -in %s -noout -text | grep -q 'Serial Number: %s'",
+		 crl, tc_harness_path(&h, "ca/intermediate.pem"), crl, issued_serial_hex);
+	CU_ASSERT_EQUAL(run(cmd), 0);
+}
+
+/* Sends raw bytes on a fresh connection and reports whether the signer hung up. */
+static int signer_hangs_up_on(const void *bytes, size_t len)
+{
+	int fd = tc_harness_connect(&h, "gateway");
+	if (fd < 0)
+		return 0;
+	if (write(fd, bytes, len) != (ssize_t)len) {
+		close(fd);
+		return 0;
+	}
+	char buf[64];
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == 0;
+}
+
+static void expect_signer_alive(void)
+{
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__PingRequest ping = TRUSTCHAIN__INTERNAL__PING_REQUEST__INIT;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_PING;
+	req.ping = &ping;
+	expect_status(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
+}
+
+static void test_bad_frames_close_only_that_connection(void)
+{
+	const unsigned char oversized[] = {0x7f, 0xff, 0xff, 0xff, 1, 2, 3};
+	const unsigned char empty[] = {0, 0, 0, 0};
+	const unsigned char garbage[] = {0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	CU_ASSERT(signer_hangs_up_on(oversized, sizeof(oversized)));
+	expect_signer_alive();
+	CU_ASSERT(signer_hangs_up_on(empty, sizeof(empty)));
+	expect_signer_alive();
+	CU_ASSERT(signer_hangs_up_on(garbage, sizeof(garbage)));
+	expect_signer_alive();
+	/* A truncated frame followed by a hang-up from our side. */
+	int fd = tc_harness_connect(&h, "gateway");
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "\0\0\1\0abc", 7) == 7);
+	close(fd);
+	expect_signer_alive();
+	/* An unknown peer name gets no connection at all. */
+	fd = tc_harness_connect(&h, "intruder");
+	char b;
+	CU_ASSERT(fd >= 0 && read(fd, &b, 1) == 0);
+	if (fd >= 0)
+		close(fd);
+	expect_signer_alive();
+}
+
+static void test_journal_records_signatures_and_refusals(void)
+{
+	CU_ASSERT_EQUAL(tc_harness_ctl(&h, "journal verify >/dev/null"), 0);
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q '\"op\":\"sign_certificate\".*\"result\":\"ok\"' %s && "
+		 "grep -q '\"result\":\"denied\"' %s && grep -q '\"result\":\"policy\"' %s && "
+		 "grep -q '\"op\":\"revoke\"' %s",
+		 tc_harness_path(&h, "journal/audit.jsonl"), tc_harness_path(&h, "journal/audit.jsonl"),
+		 tc_harness_path(&h, "journal/audit.jsonl"), tc_harness_path(&h, "journal/audit.jsonl"));
+	CU_ASSERT_EQUAL(run(cmd), 0);
+}
+
+static void test_ceremony_refused_while_signer_holds_journal(void)
+{
+	/* Two writers would fork the hash chain: the journal is locked. */
+	CU_ASSERT_NOT_EQUAL(tc_harness_ctl(&h, "ceremony create-key dns-zone >/dev/null 2>&1"), 0);
+}
+
+static void test_clean_stop(void)
+{
+	tc_signer_client_free(gateway);
+	tc_signer_client_free(transparency);
+	tc_signer_client_free(resolver);
+	gateway = transparency = resolver = NULL;
+	CU_ASSERT_EQUAL(tc_harness_stop_signer(&h), 0);
+	CU_ASSERT_EQUAL(tc_harness_ctl(&h, "journal verify >/dev/null"), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BINDIR\n", argv[0]);
+		return 2;
+	}
+	bindir = argv[1];
+	static const struct tc_test tests[] = {
+	    {"ping names the peer", test_ping_names_the_peer},
+	    {"issued leaf verifies with openssl", test_issued_leaf_verifies_with_openssl},
+	    {"policy refuses long validity", test_policy_refuses_long_validity},
+	    {"policy refuses forbidden name", test_policy_refuses_forbidden_name},
+	    {"policy refuses CA:TRUE", test_policy_refuses_ca_true},
+	    {"capabilities are per peer", test_capabilities_are_per_peer},
+	    {"CT key signs only CT structures", test_ct_key_signs_only_ct_structures},
+	    {"revocation shows in a verifiable CRL", test_revocation_shows_in_a_verifiable_crl},
+	    {"bad frames close only that connection", test_bad_frames_close_only_that_connection},
+	    {"journal records signatures and refusals", test_journal_records_signatures_and_refusals},
+	    {"ceremony refused while the signer holds the journal", test_ceremony_refused_while_signer_holds_journal},
+	    {"clean stop", test_clean_stop},
+	    {NULL, NULL},
+	};
+	return tc_run_suite("signer over IPC", tests, suite_init, suite_cleanup);
+}

@@ -1,0 +1,8 @@
+# Integration tests of the processes: the signer over IPC and the supervisor.
+add_library(tc_test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/signer_harness.c)
+tc_target_defaults(tc_test_support)
+target_include_directories(tc_test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests)
+target_link_libraries(tc_test_support PUBLIC tc_common)
+
+tc_add_cunit(test_signer_ipc SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_signer_ipc.c
+             LIBS tc_test_support tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
