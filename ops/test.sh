@@ -7,5 +7,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$top/build-test}
 "$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cd "$BUILD_DIR"
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 # Integration tests start servers on loopback ports: run them one at a time.
 ctest --output-on-failure --timeout 600 "$@"
