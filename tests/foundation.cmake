@@ -11,3 +11,6 @@ tc_add_cunit(test_ipc_frame SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ipc_fr
 
 # Issuance policy and template parsing (templates built with OpenSSL).
 tc_add_cunit(test_policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_policy.c LIBS tc_signer_core)
+
+# Audit journal: chain, group commit, torn tails and tampering.
+tc_add_cunit(test_journal SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_journal.c LIBS tc_signer_core)
