@@ -65,21 +65,34 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 	}
 	char line[256];
 	unsigned lineno = 0;
+	off_t valid = 0; /* bytes of complete records */
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		char hex[2 * MAX_SERIAL + 1];
 		long long when;
 		int reason;
 		struct revoked v = {0};
-		if (!strchr(line, '\n'))
-			break; /* torn last line: never acknowledged */
-		if (sscanf(line, "%40s %d %lld", hex, &reason, &when) != 3 || strlen(hex) % 2 ||
+		if (!strchr(line, '\n') && strlen(line) < sizeof(line) - 1 && feof(f)) {
+			/* Torn last line (crash mid-write, never acknowledged): cut it,
+			 * or the next record would be appended to it and the file
+			 * would no longer load. */
+			if (ftruncate(r->fd, valid) != 0) {
+				snprintf(err, errlen, "revocations %s: cannot cut torn record: %s", path,
+					 strerror(errno));
+				fclose(f);
+				tc_revocations_close(r);
+				return NULL;
+			}
+			break;
+		}
+		if (!strchr(line, '\n') || sscanf(line, "%40s %d %lld", hex, &reason, &when) != 3 || strlen(hex) % 2 ||
 		    tc_hex_decode(hex, v.serial, strlen(hex) / 2) != 0) {
 			snprintf(err, errlen, "revocations %s:%u: malformed record", path, lineno);
 			fclose(f);
 			tc_revocations_close(r);
 			return NULL;
 		}
+		valid += (off_t)strlen(line);
 		v.len = strlen(hex) / 2;
 		v.reason = reason;
 		v.when = (time_t)when;
