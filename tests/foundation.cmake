@@ -14,3 +14,6 @@ tc_add_cunit(test_policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_policy.c 
 
 # Audit journal: chain, group commit, torn tails and tampering.
 tc_add_cunit(test_journal SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_journal.c LIBS tc_signer_core)
+
+# Revocations and the CRL (signed with an in-memory key standing in for the HSM).
+tc_add_cunit(test_revocation SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_revocation.c LIBS tc_signer_core)
