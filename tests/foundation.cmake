@@ -17,3 +17,16 @@ tc_add_cunit(test_journal SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_journal.
 
 # Revocations and the CRL (signed with an in-memory key standing in for the HSM).
 tc_add_cunit(test_revocation SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_revocation.c LIBS tc_signer_core)
+
+# Fuzz targets of the parsers that take untrusted input: trustchain.yaml, the
+# IPC stream from a peer, and leaf templates. Seeds under tests/data/fuzz/<target>/.
+set(TC_FUZZ_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz)
+file(GLOB TC_FUZZ_CONFIG_SEEDS ${TC_FUZZ_SEEDS}/fuzz_config/*)
+tc_add_fuzz(fuzz_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_config.c LIBS tc_common
+  SEEDS ${CMAKE_SOURCE_DIR}/ops/trustchain.yaml.example ${TC_FUZZ_CONFIG_SEEDS})
+file(GLOB TC_FUZZ_IPC_SEEDS ${TC_FUZZ_SEEDS}/fuzz_ipc/*)
+tc_add_fuzz(fuzz_ipc SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_ipc.c LIBS tc_common
+  SEEDS ${TC_FUZZ_IPC_SEEDS})
+file(GLOB TC_FUZZ_TEMPLATE_SEEDS ${TC_FUZZ_SEEDS}/fuzz_template/*)
+tc_add_fuzz(fuzz_template SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_template.c LIBS tc_signer_core
+  SEEDS ${TC_FUZZ_TEMPLATE_SEEDS})
