@@ -45,6 +45,13 @@ struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const ch
 		snprintf(err, errlen, "no initialised token labelled '%s' (run the key ceremony)", token_label);
 		goto fail;
 	}
+	/* libp11 fixes a slot's session mode at its first session: ask for
+	 * read/write before login, or storing a certificate (ceremony) fails
+	 * with CKR_SESSION_READ_ONLY. */
+	if (PKCS11_open_session(h->slot, 1) != 0) {
+		snprintf(err, errlen, "cannot open a session on token '%s'", token_label);
+		goto fail;
+	}
 	if (PKCS11_login(h->slot, 0, pin) != 0) {
 		/* Never echo the PIN; the library error code is enough. */
 		snprintf(err, errlen, "login to token '%s' failed (wrong PIN or locked token)", token_label);

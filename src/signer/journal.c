@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,19 @@ struct tc_journal *tc_journal_open(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* One appender at a time: a ceremony writing while the signer runs would
+	 * fork the hash chain. The lock is taken before reading the chain head so
+	 * nobody can append between our read and our first write. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen,
+				 "journal %s is in use by another process (is trustchain-server running?)",
+				 path);
+		else
+			snprintf(err, errlen, "journal %s: cannot lock: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	FILE *f = fdopen(dup(fd), "r");
