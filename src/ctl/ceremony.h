@@ -1,0 +1,67 @@
+/* What the ceremony files share: one session per trustchainctl run holding
+ * the user PIN and the audit journal. Holding the journal also serialises
+ * ceremonies against each other and against a running signer (the journal
+ * is flock()ed by whoever appends to it). */
+#ifndef TC_CTL_CEREMONY_H
+#define TC_CTL_CEREMONY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ctl/ctl.h"
+#include "signer/journal.h"
+#include "signer/pin.h"
+
+struct ceremony_session {
+	struct tc_ctl *ctl;
+	const struct tc_config *cfg;
+	char pin[TC_PIN_MAX];        /* user PIN; wiped by ceremony_session_end() */
+	int have_pin;
+	struct tc_journal *journal;  /* NULL until a step needs it */
+	int dev;                     /* transcripts are marked "dev": true */
+};
+
+/* The create steps, in the order "ceremony dev" runs them. */
+enum ceremony_key {
+	CEREMONY_AUDIT,
+	CEREMONY_ROOT,
+	CEREMONY_INTERMEDIATE,
+	CEREMONY_CT_LOG,
+	CEREMONY_DNS_ZONE,
+	CEREMONY_KEY_COUNT
+};
+
+void ceremony_session_begin(struct ceremony_session *s, struct tc_ctl *ctl);
+void ceremony_session_end(struct ceremony_session *s);
+int ceremony_read_pin(struct ceremony_session *s);
+/* Opens (and locks) <data_dir>/journal/audit.jsonl. */
+int ceremony_open_journal(struct ceremony_session *s);
+
+/* Transcript fields every step shares: step, operator, time, dev. */
+json_t *ceremony_transcript_base(const struct ceremony_session *s, const char *step);
+/* Appends one ceremony record to the audit journal; 0 on success. */
+int ceremony_journal(struct ceremony_session *s, const char *step, const char *key_label,
+		     const char *data, const char *detail, unsigned long long *seq);
+
+/* Paths of the dev token's files. */
+int ceremony_so_pin_path(const struct tc_config *cfg, char *out, size_t outlen);
+
+/* dev: softhsm2.conf, token directory and PIN files, each created when absent. */
+int ceremony_dev_hsm_files(const struct tc_config *cfg, char *err, size_t errlen);
+/* 1 when the configured token exists, 0 when not, -1 on error. */
+int ceremony_token_exists(const struct tc_config *cfg, char *err, size_t errlen);
+/* init-token: refuses an existing token. so_pin_file NULL means the dev SO PIN. */
+int ceremony_init_token(struct ceremony_session *s, const char *so_pin_file);
+
+const char *ceremony_key_step(enum ceremony_key k);   /* "create-root", "create-key ct-log" */
+const char *ceremony_key_label(const struct tc_config *cfg, enum ceremony_key k);
+/* Runs one create step; refuses a key label that is taken. */
+int ceremony_create(struct ceremony_session *s, enum ceremony_key k);
+
+/* Labels of the private keys on the token, as a bit set over enum
+ * ceremony_key; -1 on error. */
+int ceremony_existing_keys(struct ceremony_session *s, unsigned *present);
+
+int ceremony_list_keys(struct ceremony_session *s);
+
+#endif
