@@ -1,0 +1,133 @@
+/* The CT log's durable state in LevelDB: sequenced leaves, the Merkle tree's
+ * node hashes, signed tree heads and the pending (accepted, not yet
+ * sequenced) entries.
+ *
+ * Key space (all integers big-endian, so key order is numeric order):
+ *   "L" index(8)             -> leaf record: leaf_len(4) leaf_input extra_data
+ *   "H" leaf_hash(32)        -> index(8); the first index wins for duplicates
+ *   "N" level(1) index(8)    -> hash(32) of the complete subtree of 2^level
+ *                               leaves starting at leaf index * 2^level
+ *                               (level 0 holds the leaf hashes)
+ *   "T" tree_size(8)         -> tree head: timestamp(8) root(32) signature
+ *   "P" pending_id(8)        -> pending record: leaf_len(4) leaf_input extra
+ *   "M" "format"             -> store format version ("1")
+ *   "M" "size"               -> number of sequenced leaves(8)
+ *   "M" "latest_sth"         -> tree_size(8) of the newest tree head
+ * Only complete subtrees are stored and a node is never rewritten, so every
+ * root and proof for any tree size up to the current one is O(log n) reads,
+ * and nothing needs the tree in memory: the store keeps only the O(log n)
+ * "frontier" of left siblings still waiting for their right half.
+ *
+ * Thread safety: one handle per process, shared by all threads. Readers
+ * (get_leaf, find_by_hash, root, proofs, get/latest STH, list_pending) may
+ * run concurrently with each other and with the writer: the tree size they
+ * see is published only after the write that made it durable, and nodes of
+ * a published size never change. append_batch and put_sth are serialized
+ * by an internal lock; the design has a single sequencer calling them.
+ * put_pending / delete_pending may be called from any thread (LevelDB
+ * groups concurrent synced writes into one fsync). */
+#ifndef TC_TRANSPARENCY_CT_STORE_H
+#define TC_TRANSPARENCY_CT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transparency/merkle.h"
+
+#define TC_CT_STORE_MAX_SIGNATURE 512 /* bytes of a tree head signature */
+#define TC_CT_STORE_MAX_LEAF 0xffffffffu
+
+enum tc_ct_store_status {
+	TC_CT_STORE_OK = 0,
+	TC_CT_STORE_ERR_IO = -1,        /* LevelDB failed (message logged) */
+	TC_CT_STORE_ERR_NOT_FOUND = -2, /* no such leaf / hash / tree head */
+	TC_CT_STORE_ERR_RANGE = -3,     /* index or size beyond the tree */
+	TC_CT_STORE_ERR_CORRUPT = -4,   /* a stored record has the wrong shape */
+	TC_CT_STORE_ERR_ARG = -5,
+	TC_CT_STORE_ERR_NOMEM = -6,
+	TC_CT_STORE_ERR_SPACE = -7,     /* proof array too small */
+	TC_CT_STORE_ERR_MISMATCH = -8,  /* tree head root differs from the tree */
+};
+
+const char *tc_ct_store_strerror(int status);
+
+struct tc_ct_store;
+
+/* One entry to sequence: leaf_input is the MerkleTreeLeaf (hashed into the
+ * tree), extra_data is returned with it by get-entries (the chain). A
+ * non-zero pending_id names a pending record deleted in the same write, so
+ * an entry is never both sequenced and still pending. */
+struct tc_ct_store_entry {
+	const unsigned char *leaf_input;
+	size_t leaf_len;
+	const unsigned char *extra_data;
+	size_t extra_len;
+	uint64_t pending_id;
+};
+
+/* A stored leaf or pending entry; owns its memory, release with
+ * tc_ct_record_free(). */
+struct tc_ct_record {
+	unsigned char *leaf_input;
+	size_t leaf_len;
+	unsigned char *extra_data;
+	size_t extra_len;
+	char *raw; /* the single allocation the pointers point into */
+};
+void tc_ct_record_free(struct tc_ct_record *r);
+
+struct tc_ct_sth {
+	uint64_t tree_size;
+	uint64_t timestamp; /* milliseconds since the epoch */
+	unsigned char root[TC_MERKLE_HASH_LEN];
+	unsigned char signature[TC_CT_STORE_MAX_SIGNATURE]; /* the DER signature */
+	size_t signature_len;
+};
+
+/* Opens (creating if needed) the store in directory path. On failure returns
+ * non-zero and describes why in err. */
+int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size_t errlen);
+void tc_ct_store_close(struct tc_ct_store *st);
+
+/* Number of sequenced leaves. */
+uint64_t tc_ct_store_size(struct tc_ct_store *st);
+
+/* Sequences n >= 1 entries as leaves size .. size + n - 1 (*first_index =
+ * the old size): leaf records, hash index, every newly completed node hash,
+ * the new size and the pending deletions go in ONE synced write batch. */
+int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_entry *entries, size_t n,
+			     uint64_t *first_index);
+
+int tc_ct_store_get_leaf(struct tc_ct_store *st, uint64_t index, struct tc_ct_record *out);
+/* Stored hash of leaf index (node (0, index)). */
+int tc_ct_store_leaf_hash(struct tc_ct_store *st, uint64_t index, unsigned char out[TC_MERKLE_HASH_LEN]);
+int tc_ct_store_find_by_hash(struct tc_ct_store *st, const unsigned char leaf_hash[TC_MERKLE_HASH_LEN],
+			     uint64_t *index);
+
+/* Root of the tree of the first tree_size leaves (tree_size <= size). */
+int tc_ct_store_root(struct tc_ct_store *st, uint64_t tree_size, unsigned char out[TC_MERKLE_HASH_LEN]);
+int tc_ct_store_inclusion_proof(struct tc_ct_store *st, uint64_t index, uint64_t tree_size,
+				unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t cap, size_t *len);
+int tc_ct_store_consistency_proof(struct tc_ct_store *st, uint64_t old_size, uint64_t new_size,
+				  unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t cap, size_t *len);
+
+/* Stores a signed tree head under its size (replacing an older head of
+ * that size) and moves the latest pointer when no larger head exists. The
+ * root must be the store's root at that size (TC_CT_STORE_ERR_MISMATCH). */
+int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth);
+int tc_ct_store_get_sth(struct tc_ct_store *st, uint64_t tree_size, struct tc_ct_sth *out);
+int tc_ct_store_latest_sth(struct tc_ct_store *st, struct tc_ct_sth *out);
+
+/* Durably records an accepted entry (synced before returning) and gives it
+ * an id, increasing within one open store. */
+int tc_ct_store_put_pending(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
+			    const unsigned char *extra_data, size_t extra_len, uint64_t *id);
+/* Calls fn for up to max pending entries with id > after_id, in id order;
+ * fn returning non-zero stops the walk. The record pointers are only valid
+ * during the call. */
+typedef int (*tc_ct_pending_fn)(void *ctx, uint64_t id, const struct tc_ct_record *rec);
+int tc_ct_store_list_pending(struct tc_ct_store *st, uint64_t after_id, size_t max, tc_ct_pending_fn fn,
+			     void *ctx);
+int tc_ct_store_delete_pending(struct tc_ct_store *st, uint64_t id);
+
+#endif

@@ -1,0 +1,186 @@
+/* Benchmark of the CT store: sequence N entries in synced batches, then
+ * serve inclusion and consistency proofs for random leaves for 5 s each.
+ * Prints rates, the process RSS and the LevelDB directory's disk use.
+ *
+ *   bench_ct_store [entries=1000000] [batch=1000] [leaf_bytes=512] [dir]
+ *
+ * Without dir a temporary directory is used and removed afterwards. */
+#define _GNU_SOURCE /* nftw */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "transparency/ct_store.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dull;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static unsigned long long disk_bytes;
+
+static int add_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_F)
+		disk_bytes += (unsigned long long)sb->st_blocks * 512;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static unsigned long long parse_count(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end); /* accepts 1e6 */
+	if (end == s || *end || v < 1 || v > 1e12) {
+		fprintf(stderr, "bad %s: %s\n", what, s);
+		exit(2);
+	}
+	return (unsigned long long)v;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long total = argc > 1 ? parse_count(argv[1], "entry count") : 1000000;
+	size_t batch = argc > 2 ? (size_t)parse_count(argv[2], "batch size") : 1000;
+	size_t leaf_bytes = argc > 3 ? (size_t)parse_count(argv[3], "leaf size") : 512;
+	char tmpdir[] = "/tmp/bench_ct_store_XXXXXX";
+	const char *dir = argc > 4 ? argv[4] : mkdtemp(tmpdir);
+	if (!dir || leaf_bytes < 8) {
+		fprintf(stderr, "cannot create a temporary directory or leaf_bytes < 8\n");
+		return 1;
+	}
+
+	struct tc_ct_store *st;
+	char err[256];
+	if (tc_ct_store_open(dir, &st, err, sizeof(err)) != TC_CT_STORE_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	uint64_t base = tc_ct_store_size(st);
+	printf("store %s: %llu existing entries; appending %llu in batches of %zu, %zu-byte leaves\n", dir,
+	       (unsigned long long)base, total, batch, leaf_bytes);
+
+	unsigned char *data = malloc(batch * leaf_bytes);
+	struct tc_ct_store_entry *entries = calloc(batch, sizeof(*entries));
+	if (!data || !entries)
+		return 1;
+	double t0 = now(), last_report = t0;
+	unsigned long long done = 0, batches = 0;
+	while (done < total) {
+		size_t n = total - done < batch ? (size_t)(total - done) : batch;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char *leaf = data + i * leaf_bytes;
+			uint64_t index = base + done + i; /* makes every leaf unique */
+			memcpy(leaf, &index, sizeof(index));
+			for (size_t b = 8; b < leaf_bytes; b += 8) {
+				uint64_t r = rnd();
+				memcpy(leaf + b, &r, leaf_bytes - b < 8 ? leaf_bytes - b : 8);
+			}
+			entries[i] = (struct tc_ct_store_entry){ leaf, leaf_bytes, NULL, 0, 0 };
+		}
+		int rc = tc_ct_store_append_batch(st, entries, n, NULL);
+		if (rc != TC_CT_STORE_OK) {
+			fprintf(stderr, "append failed: %s\n", tc_ct_store_strerror(rc));
+			return 1;
+		}
+		done += n;
+		batches++;
+		if (now() - last_report > 10) {
+			last_report = now();
+			printf("  %llu appended, %.0f entries/s\n", done, (double)done / (last_report - t0));
+			fflush(stdout);
+		}
+	}
+	double append_s = now() - t0;
+	printf("append: %llu entries in %.2f s = %.0f entries/s (%llu synced batches, %.1f ms/batch)\n", done,
+	       append_s, (double)done / append_s, batches, 1000.0 * append_s / (double)batches);
+	printf("RSS after append: %ld KiB\n", rss_kib());
+
+	uint64_t size = tc_ct_store_size(st);
+	unsigned char root[TC_MERKLE_HASH_LEN];
+	if (tc_ct_store_root(st, size, root) != TC_CT_STORE_OK)
+		return 1;
+
+	/* Inclusion proofs for random leaves, each verified (cheap next to the
+	 * reads), for 5 seconds. */
+	unsigned long proofs = 0, bad = 0;
+	double max_len = 0;
+	t0 = now();
+	while (now() - t0 < 5.0) {
+		for (int k = 0; k < 64; k++) {
+			uint64_t m = rnd() % size;
+			unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN], leaf_hash[TC_MERKLE_HASH_LEN];
+			size_t len;
+			if (tc_ct_store_inclusion_proof(st, m, size, proof, TC_MERKLE_MAX_PROOF, &len) != TC_CT_STORE_OK ||
+			    tc_ct_store_leaf_hash(st, m, leaf_hash) != TC_CT_STORE_OK ||
+			    tc_merkle_verify_inclusion(leaf_hash, m, size, (const unsigned char (*)[32])proof, len,
+						       root) != TC_MERKLE_OK)
+				bad++;
+			if (len > max_len)
+				max_len = (double)len;
+			proofs++;
+		}
+	}
+	double incl_s = now() - t0;
+	printf("inclusion proofs: %lu in %.2f s = %.0f proofs/s (path length up to %.0f), %lu failed\n", proofs,
+	       incl_s, (double)proofs / incl_s, max_len, bad);
+
+	unsigned long cproofs = 0;
+	t0 = now();
+	while (now() - t0 < 5.0) {
+		for (int k = 0; k < 64; k++) {
+			uint64_t m = 1 + rnd() % size;
+			unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
+			size_t len;
+			if (tc_ct_store_consistency_proof(st, m, size, proof, TC_MERKLE_MAX_PROOF, &len) != TC_CT_STORE_OK)
+				bad++;
+			cproofs++;
+		}
+	}
+	double cons_s = now() - t0;
+	printf("consistency proofs: %lu in %.2f s = %.0f proofs/s\n", cproofs, cons_s, (double)cproofs / cons_s);
+	printf("RSS: %ld KiB\n", rss_kib());
+	tc_ct_store_close(st);
+
+	nftw(dir, add_size, 16, FTW_PHYS);
+	printf("disk: %.1f MiB in %s (%.0f bytes/entry)\n", (double)disk_bytes / (1 << 20), dir,
+	       (double)disk_bytes / (double)size);
+	if (argc <= 4)
+		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(entries);
+	free(data);
+	return bad ? 1 : 0;
+}

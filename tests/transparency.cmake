@@ -1,0 +1,16 @@
+# Tests of the CT log core (src/transparency): Merkle maths, RFC 6962
+# encodings, the LevelDB store; plus the store benchmark (not a test).
+if(TARGET tc_ct_core)
+  tc_add_cunit(test_merkle SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_merkle.c LIBS tc_ct_core)
+  tc_add_cunit(test_ct_encode SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_encode.c LIBS tc_ct_core)
+  tc_add_cunit(test_ct_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_store.c LIBS tc_ct_core)
+
+  file(GLOB TC_CT_ENCODE_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/ct_encode/*)
+  tc_add_fuzz(fuzz_ct_encode SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_ct_encode.c
+              LIBS tc_ct_core SEEDS ${TC_CT_ENCODE_SEEDS})
+
+  add_executable(bench_ct_store ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_ct_store.c)
+  tc_target_defaults(bench_ct_store)
+  target_link_libraries(bench_ct_store PRIVATE tc_ct_core)
+  set_target_properties(bench_ct_store PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()
