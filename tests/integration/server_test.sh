@@ -53,6 +53,7 @@ status_of() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$tmp/data/server.sta
 pid_of() { status_of "$1" | awk '{ print $1 }'; }
 wait_ready() { # wait_ready NAME [NOT_PID] [MIN_RESTARTS]
   for _ in $(seq 1 300); do
+    [ -z "$server_pid" ] || kill -0 "$server_pid" 2>/dev/null || fail "server exited"
     read -r pid state restarts < <(status_of "$1" || true) || true
     if [ "${state:-}" = ready ] && [ "${pid:-0}" != 0 ] && [ "$pid" != "${2:-}" ] && [ "${restarts:-0}" -ge "${3:-0}" ]; then
       return 0

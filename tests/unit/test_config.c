@@ -78,10 +78,28 @@ static void test_defaults_without_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.ct.http_listen, "127.0.0.1:6962");
 	CU_ASSERT_FALSE(cfg.gateway.require_auth);
 	CU_ASSERT_STRING_EQUAL(cfg.hsm.token_label, "trustchain-dev");
-	/* Derived from data_dir, so a dev run needs nothing but the binary. */
-	CU_ASSERT_STRING_EQUAL(cfg.hsm.pin_file, "./data/hsm/user.pin");
-	CU_ASSERT_STRING_EQUAL(cfg.hsm.softhsm_conf, "./data/hsm/softhsm2.conf");
+	/* data_dir is made absolute (children run from "/"), and the HSM files
+	 * derive from it, so a dev run needs nothing but the binary. */
+	char cwd[200], want[300];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/data", strcmp(cwd, "/") ? cwd : "");
+	CU_ASSERT_STRING_EQUAL(cfg.server.data_dir, want);
+	snprintf(want, sizeof(want), "%s/data/hsm/user.pin", strcmp(cwd, "/") ? cwd : "");
+	CU_ASSERT_STRING_EQUAL(cfg.hsm.pin_file, want);
+	snprintf(want, sizeof(want), "%s/data/hsm/softhsm2.conf", strcmp(cwd, "/") ? cwd : "");
+	CU_ASSERT_STRING_EQUAL(cfg.hsm.softhsm_conf, want);
 	CU_ASSERT_STRING_EQUAL(cfg.server.log_level, "info");
+}
+
+/* trustchain-server pins the absolute data directory for its children. */
+static void test_data_dir_pinned_by_supervisor(void)
+{
+	setenv("TC_DATA_DIR", "/srv/pinned", 1);
+	int rc = tc_config_load(&cfg, NULL, err, sizeof(err));
+	unsetenv("TC_DATA_DIR");
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(cfg.server.data_dir, "/srv/pinned");
+	CU_ASSERT_STRING_EQUAL(cfg.hsm.pin_file, "/srv/pinned/hsm/user.pin");
 }
 
 /* An empty file is production defaults, not dev: a file means a deployment. */
@@ -110,8 +128,8 @@ static void test_example_file_is_production_defaults(void)
 	if (rc != 0)
 		fprintf(stderr, "\n  %s\n", err);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_EQUAL_FATAL(load_text(""), 0);
-	from_empty = cfg;
+	write_file("");
+	CU_ASSERT_EQUAL_FATAL(tc_config_load(&from_empty, cfg_path, err, sizeof(err)), 0);
 	memset(from_example.path, 0, sizeof(from_example.path));
 	memset(from_empty.path, 0, sizeof(from_empty.path));
 	CU_ASSERT_EQUAL(memcmp(&from_example, &from_empty, sizeof(from_empty)), 0);
@@ -420,6 +438,7 @@ int main(void)
 {
 	static const struct tc_test tests[] = {
 		{"defaults without a file (dev)", test_defaults_without_file},
+		{"data_dir pinned by the supervisor", test_data_dir_pinned_by_supervisor},
 		{"empty file = production defaults", test_empty_file_is_production_defaults},
 		{"example file = production defaults", test_example_file_is_production_defaults},
 		{"example file documents every key", test_example_documents_every_key},
