@@ -350,6 +350,101 @@ static void test_builder_limits(void)
 	CU_ASSERT_EQUAL(tc_dns_rdata_txt(rd, sizeof(rd), long_text, 0), 1);
 }
 
+/* Every typed writer, read back field by field. */
+static void test_typed_writers(void)
+{
+	static uint8_t buf[2048];
+	struct tc_dns_builder b;
+	uint8_t zone[TC_DNS_MAX_NAME], ns[TC_DNS_MAX_NAME], hm[TC_DNS_MAX_NAME];
+	size_t zlen = wire("example.org.", zone), nlen = wire("ns.example.org.", ns);
+	size_t hlen = wire("hostmaster.example.org.", hm);
+	static const uint8_t v4[4] = {198, 51, 100, 7};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 9};
+	static const uint8_t hash[4] = {0xca, 0xfe, 0xba, 0xbe};
+	struct tc_dns_soa soa = {ns, nlen, hm, hlen, 2024, 3600, 600, 86400, 60};
+
+	tc_dns_build_init(&b, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(tc_dns_build_header(&b, 9, TC_DNS_FLAG_QR | TC_DNS_FLAG_AA), 0);
+	CU_ASSERT_EQUAL(tc_dns_build_question(&b, zone, zlen, TC_DNS_TYPE_ANY, TC_DNS_CLASS_IN), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_a(&b, TC_DNS_SEC_ANSWER, zone, zlen, 1, v4), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_aaaa(&b, TC_DNS_SEC_ANSWER, zone, zlen, 2, v6), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_ns(&b, TC_DNS_SEC_ANSWER, zone, zlen, 3, ns, nlen), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_soa(&b, TC_DNS_SEC_ANSWER, zone, zlen, 4, &soa), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_txt(&b, TC_DNS_SEC_ANSWER, zone, zlen, 5, (const uint8_t *)"hi", 2), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_caa(&b, TC_DNS_SEC_ANSWER, zone, zlen, 6, 128, "issue",
+				       (const uint8_t *)"ca.example", 10), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_tlsa(&b, TC_DNS_SEC_ANSWER, zone, zlen, 7, 3, 1, 1, hash, 4), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_ptr(&b, TC_DNS_SEC_AUTHORITY, zone, zlen, 8, ns, nlen), 0);
+	CU_ASSERT_EQUAL(tc_dns_put_opt(&b, 1232, 1, 0, TC_DNS_EDNS_FLAG_DO), 0);
+	size_t len = tc_dns_build_finish(&b);
+
+	struct tc_dns_msg m;
+	CU_ASSERT_EQUAL_FATAL(tc_dns_parse(buf, len, &m), TC_DNS_OK);
+	CU_ASSERT(m.id == 9 && m.ancount == 7 && m.nscount == 1 && m.arcount == 1);
+	CU_ASSERT(m.has_edns && m.edns_udp_size == 1232 && m.edns_ext_rcode == 1 &&
+		  m.edns_flags == TC_DNS_EDNS_FLAG_DO);
+	size_t off = 12 + zlen + 4, roff, glen;
+	struct tc_dns_rr rr;
+	uint8_t got[TC_DNS_MAX_NAME];
+	static const uint16_t types[] = {TC_DNS_TYPE_A, TC_DNS_TYPE_AAAA, TC_DNS_TYPE_NS, TC_DNS_TYPE_SOA,
+					 TC_DNS_TYPE_TXT, TC_DNS_TYPE_CAA, TC_DNS_TYPE_TLSA, TC_DNS_TYPE_PTR,
+					 TC_DNS_TYPE_OPT};
+	for (size_t i = 0; i < 9; i++) {
+		CU_ASSERT_EQUAL_FATAL(tc_dns_read_rr(buf, len, &off, &rr), TC_DNS_OK);
+		CU_ASSERT_EQUAL(rr.type, types[i]);
+		const uint8_t *rd = buf + rr.rdata_off;
+		if (i < 8) {
+			CU_ASSERT(tc_dns_name_equal(rr.name, rr.name_len, zone, zlen));
+			CU_ASSERT_EQUAL(rr.ttl, i + 1);
+			CU_ASSERT_EQUAL(rr.rclass, TC_DNS_CLASS_IN);
+		}
+		switch (rr.type) {
+		case TC_DNS_TYPE_A:
+			CU_ASSERT(rr.rdlen == 4 && memcmp(rd, v4, 4) == 0);
+			break;
+		case TC_DNS_TYPE_AAAA:
+			CU_ASSERT(rr.rdlen == 16 && memcmp(rd, v6, 16) == 0);
+			break;
+		case TC_DNS_TYPE_NS:
+		case TC_DNS_TYPE_PTR:
+			roff = rr.rdata_off;
+			CU_ASSERT_EQUAL(tc_dns_read_name(buf, len, &roff, got, &glen), TC_DNS_OK);
+			CU_ASSERT(tc_dns_name_equal(got, glen, ns, nlen));
+			CU_ASSERT_EQUAL(roff, rr.rdata_off + rr.rdlen);
+			break;
+		case TC_DNS_TYPE_SOA:
+			roff = rr.rdata_off;
+			CU_ASSERT_EQUAL(tc_dns_read_name(buf, len, &roff, got, &glen), TC_DNS_OK);
+			CU_ASSERT(tc_dns_name_equal(got, glen, ns, nlen));
+			CU_ASSERT_EQUAL(tc_dns_read_name(buf, len, &roff, got, &glen), TC_DNS_OK);
+			CU_ASSERT(tc_dns_name_equal(got, glen, hm, hlen));
+			CU_ASSERT_EQUAL(roff + 20, rr.rdata_off + rr.rdlen);
+			CU_ASSERT(tc_dns_get32(buf + roff) == 2024 && tc_dns_get32(buf + roff + 4) == 3600 &&
+				  tc_dns_get32(buf + roff + 8) == 600 && tc_dns_get32(buf + roff + 12) == 86400 &&
+				  tc_dns_get32(buf + roff + 16) == 60);
+			break;
+		case TC_DNS_TYPE_TXT:
+			CU_ASSERT(rr.rdlen == 3 && memcmp(rd, "\2hi", 3) == 0);
+			break;
+		case TC_DNS_TYPE_CAA:
+			CU_ASSERT(rr.rdlen == 17 && rd[0] == 128 && rd[1] == 5 &&
+				  memcmp(rd + 2, "issueca.example", 15) == 0);
+			break;
+		case TC_DNS_TYPE_TLSA:
+			CU_ASSERT(rr.rdlen == 7 && rd[0] == 3 && rd[1] == 1 && rd[2] == 1 &&
+				  memcmp(rd + 3, hash, 4) == 0);
+			break;
+		case TC_DNS_TYPE_OPT:
+			CU_ASSERT(rr.name_len == 1 && rr.rclass == 1232 && rr.rdlen == 0);
+			CU_ASSERT_EQUAL(rr.ttl, 0x01008000u);
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(off, len);
+	/* The NS target after the owner compresses to "ns" + pointer. */
+	CU_ASSERT(len < 12 + zlen + 4 + 9 * 10 + 8 * zlen + 4 + 16 + 2 * nlen + nlen + hlen + 20 + 3 + 17 + 7);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -361,6 +456,7 @@ int main(void)
 		{"name helpers and text conversion", test_names},
 		{"builder compression and readback", test_builder_compression},
 		{"builder limits, rollback, section order", test_builder_limits},
+		{"typed record writers", test_typed_writers},
 		{NULL, NULL},
 	};
 	return tc_run_suite("dns_wire", tests, NULL, NULL);

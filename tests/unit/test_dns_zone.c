@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "resolver/dns_name.h"
+#include "resolver/rdata_text.h"
 #include "resolver/zone.h"
 #include "unit/cunit_main.h"
 
@@ -421,6 +422,26 @@ static void test_zone_new_errors(void)
 	tc_zone_free(z);
 }
 
+static void test_text_helpers(void)
+{
+	uint16_t type;
+	uint32_t ttl;
+	CU_ASSERT(tc_dns_type_from_text("aaaa", 4, &type) == 0 && type == TC_DNS_TYPE_AAAA);
+	CU_ASSERT(tc_dns_type_from_text("TYPE65280", 9, &type) == 0 && type == 65280);
+	CU_ASSERT_EQUAL(tc_dns_type_from_text("TYPE65536", 9, &type), -1);
+	CU_ASSERT_EQUAL(tc_dns_type_from_text("TYPE", 4, &type), -1);
+	CU_ASSERT_EQUAL(tc_dns_type_from_text("AAAAA", 5, &type), -1);
+	CU_ASSERT(tc_dns_ttl_from_text("3600", 4, &ttl) == 0 && ttl == 3600);
+	CU_ASSERT(tc_dns_ttl_from_text("1h30m", 5, &ttl) == 0 && ttl == 5400);
+	CU_ASSERT(tc_dns_ttl_from_text("1W2d", 4, &ttl) == 0 && ttl == 777600);
+	CU_ASSERT(tc_dns_ttl_from_text("2147483647", 10, &ttl) == 0 && ttl == 2147483647u);
+	CU_ASSERT_EQUAL(tc_dns_ttl_from_text("2147483648", 10, &ttl), -1);
+	CU_ASSERT_EQUAL(tc_dns_ttl_from_text("4000w", 5, &ttl), -1);
+	CU_ASSERT_EQUAL(tc_dns_ttl_from_text("1x", 2, &ttl), -1);
+	CU_ASSERT_EQUAL(tc_dns_ttl_from_text("h", 1, &ttl), -1);
+	CU_ASSERT_EQUAL(tc_dns_ttl_from_text("", 0, &ttl), -1);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -433,6 +454,7 @@ int main(void)
 		{"TLSA API", test_tlsa_api},
 		{"zone content rules", test_zone_rules},
 		{"zone origin, growth, lookups", test_zone_new_errors},
+		{"type and TTL text", test_text_helpers},
 		{NULL, NULL},
 	};
 	return tc_run_suite("dns_zone", tests, NULL, NULL);
