@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void tc_frame_reader_init(struct tc_frame_reader *r) { memset(r, 0, sizeof(*r)); }
@@ -80,17 +82,27 @@ int tc_frame_write(int fd, const uint8_t *payload, size_t len)
 		return -1;
 	}
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-	const uint8_t *parts[2] = {hdr, payload};
-	size_t sizes[2] = {4, len};
-	for (int i = 0; i < 2; i++) {
-		size_t off = 0;
-		while (off < sizes[i]) {
-			ssize_t w = write(fd, parts[i] + off, sizes[i] - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -1;
-			off += (size_t)w;
+	/* Header and payload in one system call (on the signer's hot path the
+	 * second write was a measurable share of each request), and no SIGPIPE
+	 * when the peer is gone: that is an error to return, not a reason to die. */
+	struct iovec iov[2] = {{hdr, 4}, {(void *)payload, len}};
+	size_t left = 4 + len;
+	int idx = 0;
+	while (left > 0) {
+		struct msghdr mh = {.msg_iov = iov + idx, .msg_iovlen = (size_t)(2 - idx)};
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		left -= (size_t)w;
+		while (idx < 2 && (size_t)w >= iov[idx].iov_len) {
+			w -= (ssize_t)iov[idx].iov_len;
+			idx++;
+		}
+		if (idx < 2) {
+			iov[idx].iov_base = (uint8_t *)iov[idx].iov_base + w;
+			iov[idx].iov_len -= (size_t)w;
 		}
 	}
 	return 0;

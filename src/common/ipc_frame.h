@@ -32,7 +32,7 @@ int tc_frame_reader_append(struct tc_frame_reader *r, const uint8_t *data, size_
 enum tc_frame_status tc_frame_reader_next(struct tc_frame_reader *r, const uint8_t **payload,
 					  size_t *payload_len, const char **errmsg);
 
-/* Writes one whole frame to a blocking fd (retrying short writes and EINTR).
+/* Writes one whole frame to a blocking stream socket (retrying short writes and EINTR).
  * Returns 0, or -1 with errno set. */
 int tc_frame_write(int fd, const uint8_t *payload, size_t len);
 /* Reads one whole frame from a blocking fd into a malloc'ed buffer.
