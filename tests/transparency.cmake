@@ -1,9 +1,11 @@
 # Tests of the CT log core (src/transparency): Merkle maths, RFC 6962
 # encodings, the LevelDB store; plus the store benchmark (not a test).
 if(TARGET tc_ct_core)
-  tc_add_cunit(test_merkle SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_merkle.c LIBS tc_ct_core)
+  tc_add_cunit(test_merkle SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_merkle.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/support/merkle_reference.c LIBS tc_ct_core)
   tc_add_cunit(test_ct_encode SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_encode.c LIBS tc_ct_core)
-  tc_add_cunit(test_ct_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_store.c LIBS tc_ct_core)
+  tc_add_cunit(test_ct_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_store.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/support/merkle_reference.c LIBS tc_ct_core)
 
   file(GLOB TC_CT_ENCODE_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/ct_encode/*)
   tc_add_fuzz(fuzz_ct_encode SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_ct_encode.c

@@ -15,71 +15,13 @@
 #include <leveldb/c.h>
 
 #include "transparency/ct_store.h"
+#include "support/merkle_reference.h"
 #include "unit/cunit_main.h"
 
-typedef unsigned char hash_t[TC_MERKLE_HASH_LEN];
 
 #define TOTAL 1000
 #define MORE 37
 #define MAX_ENTRIES (TOTAL + MORE + 300)
-
-/* ---- naive RFC 6962 2.1 reference ---- */
-
-static uint64_t ref_split(uint64_t n)
-{
-	uint64_t k = 1;
-	while (k * 2 < n)
-		k *= 2;
-	return k;
-}
-
-static void ref_mth(const hash_t *leaves, uint64_t n, hash_t out)
-{
-	if (n == 0) {
-		tc_merkle_empty_root(out);
-		return;
-	}
-	if (n == 1) {
-		memcpy(out, leaves[0], sizeof(hash_t));
-		return;
-	}
-	uint64_t k = ref_split(n);
-	hash_t l, r;
-	ref_mth(leaves, k, l);
-	ref_mth(leaves + k, n - k, r);
-	tc_merkle_node_hash(l, r, out);
-}
-
-static void ref_path(uint64_t m, const hash_t *leaves, uint64_t n, hash_t *proof, size_t *len)
-{
-	if (n == 1)
-		return;
-	uint64_t k = ref_split(n);
-	if (m < k) {
-		ref_path(m, leaves, k, proof, len);
-		ref_mth(leaves + k, n - k, proof[(*len)++]);
-	} else {
-		ref_path(m - k, leaves + k, n - k, proof, len);
-		ref_mth(leaves, k, proof[(*len)++]);
-	}
-}
-
-static void ref_subproof(uint64_t m, const hash_t *leaves, uint64_t n, int b, hash_t *proof, size_t *len)
-{
-	if (m == n) {
-		if (!b)
-			ref_mth(leaves, m, proof[(*len)++]);
-		return;
-	}
-	uint64_t k = ref_split(n);
-	if (m <= k) {
-		ref_subproof(m, leaves, k, b, proof, len);
-		ref_mth(leaves + k, n - k, proof[(*len)++]);
-	} else {
-		ref_subproof(m - k, leaves + k, n - k, 0, proof, len);
-		ref_mth(leaves, k, proof[(*len)++]);
-	}
-}
 
 /* ---- fixture: the entries and a temporary store directory ---- */
 
