@@ -29,16 +29,18 @@ struct reply {
 		Trustchain__Internal__GetCrlResponse crl;
 		Trustchain__Internal__PingResponse ping;
 	} u;
-	void *owned[4]; /* buffers to free once packed */
+	void *owned[4];            /* malloc'ed buffers to free once packed */
+	unsigned char *ossl_owned; /* an OpenSSL-allocated buffer (certificate DER) */
 };
 
 static void own(struct reply *r, void *p)
 {
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(r->owned) / sizeof(r->owned[0]); i++)
 		if (!r->owned[i]) {
 			r->owned[i] = p;
 			return;
 		}
+	abort(); /* a handler owns more buffers than the reply can hold: a bug */
 }
 
 static void set_status(struct reply *r, Trustchain__Internal__Status st, const char *fmt, ...)
@@ -211,22 +213,15 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		return;
 	}
 	memcpy(serial_copy, serial, TC_SERIAL_LEN);
+	own(r, serial_copy);
+	r->ossl_owned = der;
 	trustchain__internal__sign_certificate_response__init(&r->u.cert);
 	r->u.cert.certificate.data = der;
 	r->u.cert.certificate.len = der_len;
 	r->u.cert.serial.data = serial_copy;
 	r->u.cert.serial.len = TC_SERIAL_LEN;
-	own(r, serial_copy);
-	r->owned[3] = NULL;
 	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE;
 	r->resp.sign_certificate = &r->u.cert;
-	/* der comes from OpenSSL's allocator */
-	r->owned[2] = NULL;
-	r->u.cert.certificate.data = der;
-	r->resp.error = "";
-	r->resp.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK;
-	/* stash for OPENSSL_free after packing */
-	r->owned[3] = der;
 }
 
 /* The CT log key only signs RFC 6962 digitally-signed structs (version v1,
@@ -400,7 +395,12 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	snprintf(detail, sizeof(detail), "serial %s reason %d", hex, rq->reason);
 	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = "", .data = rq->serial.data,
 				     .data_len = rq->serial.len, .result = "ok", .detail = detail};
-	tc_journal_append(s->journal, &e);
+	if (tc_journal_append(s->journal, &e) == 0) {
+		/* The revocation itself is durable; the caller retries and gets
+		 * the original time, by then with a journal record or an error. */
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		return;
+	}
 	trustchain__internal__revoke_response__init(&r->u.revoke);
 	r->u.revoke.revocation_time = (int64_t)when;
 	r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_REVOKE;
@@ -474,9 +474,9 @@ int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, c
 	uint8_t *buf = malloc(len ? len : 1);
 	if (buf)
 		trustchain__internal__response__pack(&r.resp, buf);
-	for (int i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(r.owned) / sizeof(r.owned[0]); i++)
 		free(r.owned[i]);
-	OPENSSL_free(r.owned[3]);
+	OPENSSL_free(r.ossl_owned);
 	if (!buf)
 		return -1;
 	*out = buf;
