@@ -1,22 +1,112 @@
-/* trustchain-transparency: the RFC 6962 CT log. Until the log's HTTP API and
- * sequencer land it holds its listener, keeps its link to the signer alive
- * and reports health. */
+/* trustchain-transparency: the RFC 6962 CT log. Opens the log's LevelDB
+ * store (only this process does), fetches the log key's public half from
+ * the signer, starts the sequencer and the HTTP API, and runs until SIGTERM;
+ * then stops taking requests, sequences what is pending and closes the
+ * store. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "common/child_runtime.h"
+#include "common/log.h"
 #include "common/proc_env.h"
+#include "transparency/chain_check.h"
+#include "transparency/ct_api.h"
+#include "transparency/ct_store.h"
+#include "transparency/http_api.h"
+#include "transparency/log_signer.h"
+#include "transparency/sequencer.h"
+
+#define SIGNER_WAIT_S 30 /* at start the signer may still be coming up */
+
+static int ensure_dir(const char *path)
+{
+	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Waits for the signer to hand out the log key; 0, or -1 on timeout or a
+ * stop signal. */
+static int init_log_signer(struct tc_child *c, struct tc_log_signer *ls)
+{
+	char err[256];
+	for (int waited = 0; waited < SIGNER_WAIT_S; waited++) {
+		if (tc_log_signer_init(ls, c, err, sizeof(err)) == 0)
+			return 0;
+		if (waited == 0)
+			tc_warn("waiting for the CT log key: %s", err);
+		int sig = tc_child_wait_signal(c, 1000);
+		if (sig == SIGTERM || sig == SIGINT)
+			return -1;
+	}
+	tc_err("no CT log key from the signer: %s", err);
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
 	struct tc_child *c = tc_child_start("transparency", argc, argv);
-	int http_fd = tc_inherited_fd("CT_HTTP");
-	char err[256], what[TC_CFG_STR * 2 + 128];
-	int linked = tc_child_ping_signer(c, err, sizeof(err)) == 0;
-	snprintf(what, sizeof(what), "CT HTTP %s%s (log pending), signer link %s",
-		 tc_child_config(c)->ct.http_listen, http_fd >= 0 ? "" : " not passed",
-		 linked ? "ok" : "pending");
+	const struct tc_config *cfg = tc_child_config(c);
+	char ct_dir[TC_CFG_STR + 16], log_dir[TC_CFG_STR + 16], index_dir[TC_CFG_STR + 32];
+	char root_pem[TC_CFG_STR + 32], inter_pem[TC_CFG_STR + 32];
+	char err[512], addr[128], what[256];
+	int rc = 1;
+	struct tc_ct_store *st = NULL;
+	struct tc_chain_checker *chk = NULL;
+	struct tc_sequencer *seq = NULL;
+	struct tc_http_api *http = NULL;
+	struct tc_log_signer ls = {0};
+
+	if (tc_config_data_path(cfg, "ct", ct_dir, sizeof(ct_dir)) != 0 ||
+	    tc_config_data_path(cfg, "ct/log", log_dir, sizeof(log_dir)) != 0 ||
+	    tc_config_data_path(cfg, "ct/submissions", index_dir, sizeof(index_dir)) != 0 ||
+	    tc_config_data_path(cfg, "ca/root.pem", root_pem, sizeof(root_pem)) != 0 ||
+	    tc_config_data_path(cfg, "ca/intermediate.pem", inter_pem, sizeof(inter_pem)) != 0) {
+		tc_err("data directory path too long");
+		goto out;
+	}
+	if (ensure_dir(ct_dir) != 0) {
+		tc_err("cannot create %s: %s", ct_dir, strerror(errno));
+		goto out;
+	}
+	if (tc_chain_checker_load(root_pem, inter_pem, &chk, err, sizeof(err)) != 0) {
+		tc_err("accepted roots: %s", err);
+		goto out;
+	}
+	if (tc_ct_store_open(log_dir, &st, err, sizeof(err)) != 0) {
+		tc_err("log store: %s", err);
+		goto out;
+	}
+	if (init_log_signer(c, &ls) != 0)
+		goto out;
+	struct tc_sequencer_config scfg = {.interval_ms = cfg->ct.sequence_interval_ms,
+					   .batch_max = cfg->ct.batch_max, .index_path = index_dir};
+	if (tc_sequencer_start(st, &ls, &scfg, &seq, err, sizeof(err)) != 0) {
+		tc_err("sequencer: %s", err);
+		goto out;
+	}
+	struct tc_ct_api api = {.st = st, .seq = seq, .chk = chk};
+	if (tc_http_api_start(&api, tc_inherited_fd("CT_HTTP"), cfg->ct.http_listen, &http, addr, sizeof(addr),
+			      err, sizeof(err)) != 0) {
+		tc_err("HTTP API: %s", err);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "CT HTTP %s, tree size %llu", addr,
+		 (unsigned long long)tc_ct_store_size(st));
 	tc_child_ready(c, what);
-	tc_child_idle_loop(c, 10000);
+	int sig;
+	while ((sig = tc_child_wait_signal(c, 0)) == SIGHUP)
+		; /* the supervisor restarts children to reload */
+	tc_info("signal %d: stopping", sig);
+	rc = 0;
+out:
+	tc_http_api_stop(http);
+	tc_sequencer_stop(seq); /* sequences what is still pending */
+	if (st)
+		tc_ct_store_close(st);
+	tc_chain_checker_free(chk);
+	tc_log_signer_free(&ls);
 	tc_child_stop(c);
-	return 0;
+	return rc;
 }

@@ -1,0 +1,36 @@
+/* The RFC 6962 section 4 endpoints, independent of the HTTP server: a
+ * request (method, path, query, body) in, a status and JSON body out.
+ * Reads are bounded by the newest signed tree head, so everything served
+ * is covered by a signature a client can check. */
+#ifndef TC_TRANSPARENCY_CT_API_H
+#define TC_TRANSPARENCY_CT_API_H
+
+#include <stddef.h>
+
+#include "transparency/chain_check.h"
+#include "transparency/ct_store.h"
+#include "transparency/sequencer.h"
+
+#define TC_CT_API_MAX_ENTRIES 1000 /* per get-entries answer */
+#define TC_CT_API_MAX_CHAIN 16     /* certificates per submitted chain */
+
+struct tc_ct_api {
+	struct tc_ct_store *st;
+	struct tc_sequencer *seq;
+	struct tc_chain_checker *chk;
+};
+
+/* Looks up a query parameter; NULL when absent. */
+typedef const char *(*tc_ct_query_fn)(void *ctx, const char *name);
+
+struct tc_ct_reply {
+	unsigned status;   /* HTTP status */
+	char *body;        /* malloc'd JSON, or NULL when out of memory */
+	const char *allow; /* the Allow header of a 405 */
+};
+
+/* path is the request path ("/ct/v1/get-sth"); body may be NULL for GET. */
+void tc_ct_api_handle(struct tc_ct_api *api, const char *method, const char *path, tc_ct_query_fn query,
+		      void *query_ctx, const char *body, size_t body_len, struct tc_ct_reply *out);
+
+#endif

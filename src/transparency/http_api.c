@@ -1,0 +1,211 @@
+#include "transparency/http_api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "transparency/ct_json.h"
+
+struct tc_http_api {
+	struct MHD_Daemon *daemon;
+	struct tc_ct_api *api;
+	int fd;
+};
+
+/* Per-request state between libmicrohttpd's calls. */
+struct upload {
+	char *body;
+	size_t len;
+	int too_large;
+};
+
+static const char *query_value(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct tc_ct_reply *r)
+{
+	static const char oom[] = "{\"error_message\":\"out of memory\",\"success\":false}";
+	struct MHD_Response *resp;
+	unsigned status = r->status;
+	if (r->body) {
+		resp = MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+	} else {
+		status = 500;
+		resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp) {
+		free(r->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	struct tc_ct_reply r = {.status = status, .body = tc_json_error(msg)};
+	return send_reply(conn, &r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_size,
+				  void **con_cls)
+{
+	(void)version;
+	struct tc_http_api *h = cls;
+	struct upload *up = *con_cls;
+	if (!up) {
+		/* First call: headers only. Refuse an announced oversized body
+		 * before reading it. */
+		if (!(up = calloc(1, sizeof(*up))))
+			return MHD_NO;
+		*con_cls = up;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t announced;
+		if (cl && tc_parse_u64(cl, &announced) == 0 && announced > TC_HTTP_MAX_BODY)
+			up->too_large = 1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!up->too_large && up->len + *upload_size <= TC_HTTP_MAX_BODY) {
+			char *grown = realloc(up->body, up->len + *upload_size + 1);
+			if (!grown)
+				return MHD_NO;
+			up->body = grown;
+			memcpy(up->body + up->len, upload_data, *upload_size);
+			up->len += *upload_size;
+		} else {
+			up->too_large = 1; /* keep reading (and dropping) to answer cleanly */
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (up->too_large)
+		return send_error(conn, 413, "request body too large");
+	struct tc_ct_reply r;
+	tc_ct_api_handle(h->api, method, url, query_value, conn, up->body, up->len, &r);
+	return send_reply(conn, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct upload *up = *con_cls;
+	if (up) {
+		free(up->body);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+/* Splits "host:port" / "[v6]:port" and opens a listening TCP socket. */
+static int bind_listen(const char *addr, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host)) {
+		snprintf(err, errlen, "ct.http_listen %s is not host:port", addr);
+		return -1;
+	}
+	size_t hl = (size_t)(colon - addr);
+	const char *h = addr;
+	if (addr[0] == '[' && colon[-1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
+			*res = NULL;
+	int gai = getaddrinfo(host, colon + 1, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "ct.http_listen %s: %s", addr, gai_strerror(gai));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void describe(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, struct tc_http_api **out,
+		      char *addr_out, size_t addr_len, char *err, size_t errlen)
+{
+	struct tc_http_api *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->api = api;
+	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
+	if (h->fd < 0) {
+		free(h);
+		return -1;
+	}
+	if (addr_out)
+		describe(h->fd, addr_out, addr_len);
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)TC_HTTP_THREADS,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
+				     on_completed, h, MHD_OPTION_END);
+	if (!h->daemon) {
+		snprintf(err, errlen, "libmicrohttpd did not start");
+		close(h->fd);
+		free(h);
+		return -1;
+	}
+	*out = h;
+	return 0;
+}
+
+void tc_http_api_stop(struct tc_http_api *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon); /* also closes the listening socket */
+	free(h);
+}

@@ -1,0 +1,23 @@
+/* The CT log's HTTP server (libmicrohttpd, a thread pool): collects
+ * requests, enforces the body limit and hands them to ct_api. */
+#ifndef TC_TRANSPARENCY_HTTP_API_H
+#define TC_TRANSPARENCY_HTTP_API_H
+
+#include <stddef.h>
+
+#include "transparency/ct_api.h"
+
+#define TC_HTTP_MAX_BODY (1024 * 1024) /* larger submissions get 413 */
+#define TC_HTTP_THREADS 4
+
+struct tc_http_api;
+
+/* Serves on listen_fd when >= 0 (inherited, already listening), else binds
+ * listen_addr ("host:port", "[v6]:port") itself. addr_out (may be NULL)
+ * receives the address actually served. */
+int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, struct tc_http_api **out,
+		      char *addr_out, size_t addr_len, char *err, size_t errlen);
+/* Stops accepting and waits for requests in flight. */
+void tc_http_api_stop(struct tc_http_api *h);
+
+#endif

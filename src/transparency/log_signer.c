@@ -1,0 +1,87 @@
+#include "transparency/log_signer.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/child_runtime.h"
+
+typedef Trustchain__Internal__Request Request;
+typedef Trustchain__Internal__Response Response;
+
+#define SIGNER_TIMEOUT_MS 10000
+
+/* Turns a missing or refused answer into err; NULL means the call failed. */
+static Response *checked(Response *r, char *err, size_t errlen)
+{
+	if (!r)
+		return NULL;
+	if (r->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK) {
+		snprintf(err, errlen, "signer refused (status %d): %s", (int)r->status,
+			 r->error ? r->error : "no reason");
+		trustchain__internal__response__free_unpacked(r, NULL);
+		return NULL;
+	}
+	return r;
+}
+
+int tc_log_signer_init(struct tc_log_signer *s, struct tc_child *child, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->child = child;
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__GetPublicInfoRequest gp = TRUSTCHAIN__INTERNAL__GET_PUBLIC_INFO_REQUEST__INIT;
+	gp.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_PUBLIC_INFO;
+	req.get_public_info = &gp;
+	Response *r = checked(tc_child_signer_call(child, &req, SIGNER_TIMEOUT_MS, err, errlen), err, errlen);
+	if (!r)
+		return -1;
+	int rc = -1;
+	if (r->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_GET_PUBLIC_INFO ||
+	    r->get_public_info->public_key.len == 0) {
+		snprintf(err, errlen, "signer sent no CT log public key");
+	} else if (!(s->spki = malloc(r->get_public_info->public_key.len))) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		s->spki_len = r->get_public_info->public_key.len;
+		memcpy(s->spki, r->get_public_info->public_key.data, s->spki_len);
+		SHA256(s->spki, s->spki_len, s->log_id);
+		rc = 0;
+	}
+	trustchain__internal__response__free_unpacked(r, NULL);
+	return rc;
+}
+
+void tc_log_signer_free(struct tc_log_signer *s)
+{
+	free(s->spki);
+	s->spki = NULL;
+}
+
+int tc_log_signer_sign(struct tc_log_signer *s, const unsigned char *data, size_t len, unsigned char *sig,
+		       size_t cap, size_t *sig_len, char *err, size_t errlen)
+{
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
+	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd.data.data = (uint8_t *)data;
+	sd.data.len = len;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+	req.sign_data = &sd;
+	Response *r = checked(tc_child_signer_call(s->child, &req, SIGNER_TIMEOUT_MS, err, errlen), err, errlen);
+	if (!r)
+		return -1;
+	int rc = -1;
+	if (r->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_DATA ||
+	    r->sign_data->signature.len == 0 || r->sign_data->signature.len > cap) {
+		snprintf(err, errlen, "signer sent no usable signature");
+	} else {
+		memcpy(sig, r->sign_data->signature.data, r->sign_data->signature.len);
+		*sig_len = r->sign_data->signature.len;
+		rc = 0;
+	}
+	trustchain__internal__response__free_unpacked(r, NULL);
+	return rc;
+}

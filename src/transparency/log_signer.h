@@ -1,0 +1,33 @@
+/* The CT log key as this process sees it: the key lives in the signer's HSM,
+ * so every SCT and tree head signature is one SignData call over IPC. Holds
+ * the log's public key and log ID (SHA-256 of its SubjectPublicKeyInfo),
+ * fetched once at start. */
+#ifndef TC_TRANSPARENCY_LOG_SIGNER_H
+#define TC_TRANSPARENCY_LOG_SIGNER_H
+
+#include <stddef.h>
+
+#include "transparency/ct_encode.h"
+
+struct tc_child;
+
+#define TC_LOG_SIGNER_MAX_SIG 256 /* a DER ECDSA P-256/P-384 signature is < 110 */
+
+struct tc_log_signer {
+	struct tc_child *child;
+	unsigned char log_id[TC_CT_LOG_ID_LEN];
+	unsigned char *spki; /* DER SubjectPublicKeyInfo of the log key */
+	size_t spki_len;
+};
+
+/* Asks the signer for the CT log public key. 0, or -1 with err set (the
+ * signer may still be starting: callers retry). */
+int tc_log_signer_init(struct tc_log_signer *s, struct tc_child *child, char *err, size_t errlen);
+void tc_log_signer_free(struct tc_log_signer *s);
+
+/* Has the signer sign an RFC 6962 digitally-signed input with the log key;
+ * writes the DER ECDSA signature into sig (cap >= TC_LOG_SIGNER_MAX_SIG). */
+int tc_log_signer_sign(struct tc_log_signer *s, const unsigned char *data, size_t len, unsigned char *sig,
+		       size_t cap, size_t *sig_len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,47 @@
+/* Accepts entries and turns them into tree growth.
+ *
+ * Submission (any HTTP thread): a duplicate gets its original SCT back;
+ * otherwise the entry is timestamped, its SCT signed, and the leaf with
+ * that same timestamp is stored in the store's durable pending area
+ * (synced) before the SCT is returned: an SCT always names a durable entry.
+ *
+ * Sequencing (one thread): every interval_ms, or as soon as batch_max
+ * entries wait, the pending entries are appended in one synced LevelDB
+ * batch and a new tree head is signed and stored. Whatever is pending at
+ * start (accepted before a crash) is sequenced first. */
+#ifndef TC_TRANSPARENCY_SEQUENCER_H
+#define TC_TRANSPARENCY_SEQUENCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transparency/ct_encode.h"
+#include "transparency/ct_store.h"
+#include "transparency/log_signer.h"
+
+#define TC_SCT_MAX_LEN 512 /* a serialized SCT with an ECDSA signature is ~120 bytes */
+
+struct tc_sequencer;
+
+struct tc_sequencer_config {
+	uint32_t interval_ms;
+	uint32_t batch_max;
+	const char *index_path; /* directory of the submission index LevelDB */
+};
+
+int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const struct tc_sequencer_config *cfg,
+		       struct tc_sequencer **out, char *err, size_t errlen);
+
+/* Submits an entry: e->type, cert, issuer_key_hash (precerts) are used; the
+ * timestamp is set here. extra is the chain returned with it by get-entries.
+ * Writes the serialized SCT (at most TC_SCT_MAX_LEN bytes). 0, or -1 with
+ * err set when the entry could not be made durable or signed. */
+int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
+			size_t extra_len, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len, char *err,
+			size_t errlen);
+
+/* Stops the thread after sequencing everything still pending (as far as the
+ * signer allows) and frees q. */
+void tc_sequencer_stop(struct tc_sequencer *q);
+
+#endif
