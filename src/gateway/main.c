@@ -1,20 +1,58 @@
-/* trustchain-gateway: the gRPC API (issuance, revocation, STOQ validation).
- * Until the API lands it keeps its link to the signer alive and reports
- * health, so the supervisor, privilege separation and restarts are exercised
- * end to end. */
+/* trustchain-gateway: the public gRPC API (api/trustchain/v1). It owns no
+ * key and no database: it checks requests, asks the signer, and answers. */
+#include <grpc/grpc.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "common/child_runtime.h"
+#include "common/log.h"
+#include "gateway/credentials.h"
+#include "gateway/gateway.h"
+#include "gateway/rpc_server.h"
 
 int main(int argc, char **argv)
 {
 	struct tc_child *c = tc_child_start("gateway", argc, argv);
-	char err[256], what[TC_CFG_STR * 2 + 128];
-	int linked = tc_child_ping_signer(c, err, sizeof(err)) == 0;
-	snprintf(what, sizeof(what), "gRPC %s (API pending), signer link %s",
-		 tc_child_config(c)->gateway.listen, linked ? "ok" : "pending");
-	tc_child_ready(c, what);
-	tc_child_idle_loop(c, 10000);
+	struct tc_gateway gw = {.child = c, .cfg = tc_child_config(c)};
+	char err[512];
+	if (tc_gateway_load_ca(&gw, err, sizeof(err)) != 0) {
+		tc_err("CA certificates: %s", err);
+		tc_child_stop(c);
+		return 1;
+	}
+	const char *what = "";
+	grpc_server_credentials *creds = tc_gateway_credentials(gw.cfg, &what, err, sizeof(err));
+	if (!creds) {
+		tc_err("%s", err);
+		tc_gateway_free_ca(&gw);
+		tc_child_stop(c);
+		return 2;
+	}
+	/* gRPC starts threads of its own: only after the supervisor's fork and
+	 * exec, and nothing here forks after it. */
+	grpc_init();
+	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, gw.cfg->gateway.threads,
+							tc_gateway_methods, tc_gateway_method_count, &gw,
+							err, sizeof(err));
+	if (!srv) {
+		tc_err("%s", err);
+		grpc_shutdown();
+		tc_gateway_free_ca(&gw);
+		tc_child_stop(c);
+		return 1;
+	}
+	char ready[TC_CFG_STR + 128];
+	snprintf(ready, sizeof(ready), "gRPC %s (%s, %u threads)", gw.cfg->gateway.listen, what,
+		 gw.cfg->gateway.threads);
+	tc_child_ready(c, ready);
+
+	int sig;
+	while ((sig = tc_child_wait_signal(c, 0)) == SIGHUP)
+		; /* the supervisor restarts children to reload */
+	tc_info("signal %d: stopping", sig);
+	tc_rpc_server_stop(srv);
+	grpc_shutdown_blocking();
+	tc_gateway_free_ca(&gw);
 	tc_child_stop(c);
 	return 0;
 }

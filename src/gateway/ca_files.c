@@ -1,0 +1,66 @@
+/* The CA certificates the gateway hands out with every issued certificate,
+ * read once at start: the ceremony that creates them runs before the
+ * supervisor starts the children, and a new intermediate means a restart. */
+#include <errno.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gateway.h"
+
+#define MAX_PEM_FILE (256 * 1024)
+
+/* Reads a PEM file that must hold at least one certificate. */
+static char *read_pem(const struct tc_config *cfg, const char *rel, char *err, size_t errlen)
+{
+	char path[TC_CFG_STR + 64];
+	if (tc_config_data_path(cfg, rel, path, sizeof(path)) != 0) {
+		snprintf(err, errlen, "%s: path too long", rel);
+		return NULL;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(MAX_PEM_FILE + 1);
+	size_t n = buf ? fread(buf, 1, MAX_PEM_FILE + 1, f) : 0;
+	fclose(f);
+	if (!buf || n == 0 || n > MAX_PEM_FILE) {
+		snprintf(err, errlen, "%s: empty, unreadable or too large", path);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	BIO *b = BIO_new_mem_buf(buf, (int)n);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (!x) {
+		snprintf(err, errlen, "%s: no PEM certificate", path);
+		free(buf);
+		return NULL;
+	}
+	X509_free(x);
+	return buf;
+}
+
+int tc_gateway_load_ca(struct tc_gateway *gw, char *err, size_t errlen)
+{
+	gw->root_pem = read_pem(gw->cfg, "ca/root.pem", err, errlen);
+	if (!gw->root_pem)
+		return -1;
+	gw->chain_pem = read_pem(gw->cfg, "ca/intermediate.pem", err, errlen);
+	if (!gw->chain_pem) {
+		tc_gateway_free_ca(gw);
+		return -1;
+	}
+	return 0;
+}
+
+void tc_gateway_free_ca(struct tc_gateway *gw)
+{
+	free(gw->root_pem);
+	free(gw->chain_pem);
+	gw->root_pem = gw->chain_pem = NULL;
+}

@@ -1,0 +1,37 @@
+/* PKCS#10 requests as the gateway accepts them: PEM or DER, self-signature
+ * verified (proof of possession), an allowed key type. The signer re-checks
+ * the key type on the template; these checks give the caller a precise
+ * answer early and keep garbage away from the signer. */
+#ifndef TC_GATEWAY_CSR_H
+#define TC_GATEWAY_CSR_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_CSR_MAX_LEN (64 * 1024)
+
+enum tc_csr_error {
+	TC_CSR_OK = 0,
+	TC_CSR_TOO_LARGE,         /* more than TC_CSR_MAX_LEN bytes */
+	TC_CSR_MALFORMED,         /* neither PEM nor DER PKCS#10 */
+	TC_CSR_BAD_SIGNATURE,     /* the self-signature does not verify */
+	TC_CSR_KEY_NOT_ALLOWED,   /* not P-256, P-384 or RSA >= min_rsa_bits */
+};
+
+/* Parses and verifies data; on TC_CSR_OK *out is the request. why gets a
+ * human-readable reason otherwise. */
+enum tc_csr_error tc_csr_parse(const uint8_t *data, size_t len, unsigned min_rsa_bits,
+			       X509_REQ **out, char *why, size_t whylen);
+
+/* The reason string of ca.proto for err ("csr_malformed", ...). */
+const char *tc_csr_error_reason(enum tc_csr_error err);
+
+/* Names from the request's subjectAltName extension request: DNS names and
+ * IP addresses (textual) as malloc'ed strings appended to dns/ips (arrays of
+ * max entries each). Returns 0, or -1 when there are more than max of a kind
+ * or the extension does not decode. */
+int tc_csr_requested_names(X509_REQ *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
+			   size_t max);
+
+#endif

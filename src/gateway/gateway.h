@@ -1,0 +1,34 @@
+/* State shared by the gateway's RPC handlers. Read-only after start-up, so
+ * handlers on any worker thread use it without locking (the signer link in
+ * child does its own). */
+#ifndef TC_GATEWAY_GATEWAY_H
+#define TC_GATEWAY_GATEWAY_H
+
+#include "common/child_runtime.h"
+#include "gateway/rpc.h"
+
+struct tc_gateway {
+	struct tc_child *child;
+	const struct tc_config *cfg;
+	char *root_pem;          /* ca/root.pem */
+	char *chain_pem;         /* ca/intermediate.pem */
+};
+
+/* Reads the CA certificates from the data directory into gw. Returns 0, or
+ * -1 with a reason in err. */
+int tc_gateway_load_ca(struct tc_gateway *gw, char *err, size_t errlen);
+void tc_gateway_free_ca(struct tc_gateway *gw);
+
+/* The method table served by the gateway. */
+extern const struct tc_rpc_method tc_gateway_methods[];
+extern const size_t tc_gateway_method_count;
+
+/* Handlers (ctx is the struct tc_gateway). */
+void tc_gateway_health_check(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+void tc_gateway_issue(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+void tc_gateway_revoke(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+void tc_gateway_get_ca_certificates(void *ctx, const uint8_t *req, size_t len,
+				    struct tc_rpc_result *res);
+void tc_gateway_validate(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+
+#endif

@@ -1,0 +1,252 @@
+/* CertificateAuthority.Issue: check the CSR and the requested names, build
+ * the leaf template, have the signer sign it, return it with its chain.
+ * Everything here is re-checked by the signer; the gateway's job is to
+ * refuse early with a precise reason and to never forward garbage. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/config_schema.h"
+#include "common/hex.h"
+#include "common/leaf_template.h"
+#include "gateway/csr.h"
+#include "gateway/gateway.h"
+#include "gateway/signer_status.h"
+#include "trustchain/v1/ca.pb-c.h"
+
+#define MAX_NAMES 64
+/* notBefore is set slightly in the past so a client with a clock a little
+ * behind ours can use the certificate at once (the signer allows 1 h). */
+#define BACKDATE_S 60
+#define SIGNER_TIMEOUT_MS 10000
+
+struct names {
+	char *dns[MAX_NAMES];
+	size_t n_dns;
+	char *ips[MAX_NAMES];
+	size_t n_ips;
+};
+
+static void names_free(struct names *nm)
+{
+	for (size_t i = 0; i < nm->n_dns; i++)
+		free(nm->dns[i]);
+	for (size_t i = 0; i < nm->n_ips; i++)
+		free(nm->ips[i]);
+}
+
+/* The request's names, or the CSR's requested subjectAltName when the
+ * request lists none. */
+static int collect_names(const Trustchain__V1__IssueRequest *rq, X509_REQ *csr, struct names *nm,
+			 struct tc_rpc_result *res)
+{
+	if (rq->n_dns_names + rq->n_ip_addresses > MAX_NAMES)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "too_many_names",
+				   "at most %d names per certificate", MAX_NAMES);
+	for (size_t i = 0; i < rq->n_dns_names; i++)
+		if (!(nm->dns[nm->n_dns++] = strdup(rq->dns_names[i])))
+			return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
+	for (size_t i = 0; i < rq->n_ip_addresses; i++)
+		if (!(nm->ips[nm->n_ips++] = strdup(rq->ip_addresses[i])))
+			return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
+	if (nm->n_dns + nm->n_ips == 0 &&
+	    tc_csr_requested_names(csr, nm->dns, &nm->n_dns, nm->ips, &nm->n_ips, MAX_NAMES) != 0)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "too_many_names",
+				   "the CSR's subjectAltName is undecodable or lists more than %d names", MAX_NAMES);
+	if (nm->n_dns + nm->n_ips == 0)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "no_names",
+				   "no DNS name or IP address in the request or the CSR");
+	if (nm->n_dns + nm->n_ips > MAX_NAMES)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "too_many_names",
+				   "at most %d names per certificate", MAX_NAMES);
+	return 0;
+}
+
+/* Lower-cases DNS names, drops a final dot, and checks their syntax (a
+ * leading "*." is left for the signer's wildcard policy). IPs must parse. */
+static int check_names(struct names *nm, struct tc_rpc_result *res)
+{
+	for (size_t i = 0; i < nm->n_dns; i++) {
+		char *n = nm->dns[i];
+		size_t len = strlen(n);
+		if (len > 1 && n[len - 1] == '.')
+			n[--len] = '\0';
+		for (size_t k = 0; k < len; k++)
+			n[k] = (char)tolower((unsigned char)n[k]);
+		const char *base = strncmp(n, "*.", 2) == 0 ? n + 2 : n;
+		if (!tc_valid_dns_name(base) || base[strlen(base) - 1] == '.')
+			return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "name_invalid",
+					   "'%.253s' is not a valid DNS name", n);
+	}
+	for (size_t i = 0; i < nm->n_ips; i++) {
+		unsigned char buf[16];
+		if (inet_pton(AF_INET, nm->ips[i], buf) != 1 && inet_pton(AF_INET6, nm->ips[i], buf) != 1)
+			return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "name_invalid",
+					   "'%.64s' is not an IPv4 or IPv6 address", nm->ips[i]);
+	}
+	return 0;
+}
+
+static int validity_window(const struct tc_config *cfg, uint32_t requested, time_t *nb, time_t *na,
+			   struct tc_rpc_result *res)
+{
+	uint64_t max = (uint64_t)cfg->ca.cert_validity_hours * 3600u;
+	if (requested > max)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "validity_exceeds_policy",
+				   "validity of %u s exceeds the policy maximum of %llu s", requested,
+				   (unsigned long long)max);
+	*nb = time(NULL) - BACKDATE_S;
+	*na = *nb + (time_t)(requested ? requested : max);
+	return 0;
+}
+
+static int der_to_pem(const uint8_t *der, size_t len, X509 **cert, char **pem)
+{
+	const unsigned char *p = der;
+	*cert = d2i_X509(NULL, &p, (long)len);
+	*pem = NULL;
+	if (!*cert)
+		return -1;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+	if (b && PEM_write_bio_X509(b, *cert) && (n = BIO_get_mem_data(b, &data)) > 0 &&
+	    (*pem = malloc((size_t)n + 1))) {
+		memcpy(*pem, data, (size_t)n);
+		(*pem)[n] = '\0';
+	}
+	BIO_free(b);
+	return *pem ? 0 : -1;
+}
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+	return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
+}
+
+/* Packs the signed certificate and the chain into the response. */
+static void reply_issued(struct tc_gateway *gw, const Trustchain__Internal__SignCertificateResponse *sc,
+			 struct tc_rpc_result *res)
+{
+	X509 *cert;
+	char *pem;
+	if (der_to_pem(sc->certificate.data, sc->certificate.len, &cert, &pem) != 0) {
+		X509_free(cert);
+		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer returned an undecodable certificate");
+		return;
+	}
+	char serial[2 * 64 + 1] = "";
+	if (sc->serial.len <= 64)
+		tc_hex_encode(sc->serial.data, sc->serial.len, serial);
+	Trustchain__V1__IssueResponse out = TRUSTCHAIN__V1__ISSUE_RESPONSE__INIT;
+	out.certificate_pem = pem;
+	out.chain_pem = gw->chain_pem;
+	out.root_pem = gw->root_pem;
+	out.serial = serial;
+	out.not_before = asn1_unix(X509_get0_notBefore(cert));
+	out.not_after = asn1_unix(X509_get0_notAfter(cert));
+	tc_rpc_reply(res, &out.base);
+	X509_free(cert);
+	free(pem);
+}
+
+static void sign_and_reply(struct tc_gateway *gw, const struct tc_leaf_request *leaf,
+			   struct tc_rpc_result *res)
+{
+	char err[256];
+	X509 *tmpl = tc_leaf_template_new(leaf, err, sizeof(err));
+	unsigned char *tbs = NULL;
+	size_t tbs_len = 0;
+	if (!tmpl || tc_template_tbs_der(tmpl, &tbs, &tbs_len) != 0) {
+		X509_free(tmpl);
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused",
+			    "cannot build a certificate from this request: %s", tmpl ? "encoding failed" : err);
+		return;
+	}
+	X509_free(tmpl);
+	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	sc.tbs.data = tbs;
+	sc.tbs.len = tbs_len;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	req.sign_certificate = &sc;
+	Trustchain__Internal__Response *resp =
+		tc_child_signer_call(gw->child, &req, SIGNER_TIMEOUT_MS, err, sizeof(err));
+	OPENSSL_free(tbs);
+	if (tc_signer_status_to_rpc(resp, err, res) == 0) {
+		if (resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE)
+			tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer answered another operation");
+		else
+			reply_issued(gw, resp->sign_certificate, res);
+	}
+	if (resp)
+		trustchain__internal__response__free_unpacked(resp, NULL);
+}
+
+static void issue(struct tc_gateway *gw, const Trustchain__V1__IssueRequest *rq, struct tc_rpc_result *res)
+{
+	char why[256];
+	X509_REQ *csr;
+	enum tc_csr_error ce = tc_csr_parse(rq->csr.data, rq->csr.len, gw->cfg->ca.min_rsa_bits, &csr, why,
+					    sizeof(why));
+	if (ce != TC_CSR_OK) {
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, tc_csr_error_reason(ce), "%s", why);
+		return;
+	}
+	struct names nm;
+	memset(&nm, 0, sizeof(nm));
+	struct tc_leaf_request leaf;
+	memset(&leaf, 0, sizeof(leaf));
+	if (collect_names(rq, csr, &nm, res) == 0 && check_names(&nm, res) == 0 &&
+	    validity_window(gw->cfg, rq->validity_seconds, &leaf.not_before, &leaf.not_after, res) == 0) {
+		leaf.pubkey = X509_REQ_get0_pubkey(csr);
+		leaf.dns_names = (const char *const *)nm.dns;
+		leaf.n_dns = nm.n_dns;
+		leaf.ips = (const char *const *)nm.ips;
+		leaf.n_ips = nm.n_ips;
+		switch (rq->profile) {
+		case TRUSTCHAIN__V1__PROFILE__PROFILE_UNSPECIFIED:
+		case TRUSTCHAIN__V1__PROFILE__PROFILE_SERVER:
+			leaf.server_auth = 1;
+			break;
+		case TRUSTCHAIN__V1__PROFILE__PROFILE_CLIENT:
+			leaf.client_auth = 1;
+			break;
+		case TRUSTCHAIN__V1__PROFILE__PROFILE_SERVER_AND_CLIENT:
+			leaf.server_auth = leaf.client_auth = 1;
+			break;
+		default:
+			tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "unknown profile %d",
+				    (int)rq->profile);
+			break;
+		}
+		if (leaf.server_auth || leaf.client_auth)
+			sign_and_reply(gw, &leaf, res);
+	}
+	names_free(&nm);
+	X509_REQ_free(csr);
+}
+
+void tc_gateway_issue(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res)
+{
+	struct tc_gateway *gw = ctx;
+	/* Until mTLS and bearer tokens land, only a deployment that opted out
+	 * of authentication (dev mode's default) may issue. */
+	if (gw->cfg->gateway.require_auth) {
+		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "authentication_required",
+			    "this gateway requires caller authentication, which is not available yet");
+		return;
+	}
+	Trustchain__V1__IssueRequest *rq = trustchain__v1__issue_request__unpack(NULL, len, req);
+	if (!rq) {
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable IssueRequest");
+		return;
+	}
+	issue(gw, rq, res);
+	trustchain__v1__issue_request__free_unpacked(rq, NULL);
+}

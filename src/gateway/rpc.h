@@ -1,0 +1,38 @@
+/* What an RPC handler sees and returns. Handlers are plain functions from a
+ * serialized request to a serialized response or a status; the gRPC
+ * plumbing (rpc_server.c) never looks inside messages, and handlers never
+ * touch gRPC calls. */
+#ifndef TC_GATEWAY_RPC_H
+#define TC_GATEWAY_RPC_H
+
+#include <grpc/status.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Trailing metadata key of the machine-readable refusal reason (ca.proto). */
+#define TC_RPC_REASON_KEY "trustchain-reason"
+
+struct tc_rpc_result {
+	grpc_status_code code;
+	char message[512];     /* status details */
+	char reason[64];       /* trustchain-reason, "" for none */
+	uint8_t *body;         /* malloc'ed serialized response when code is OK */
+	size_t body_len;
+};
+
+typedef void (*tc_rpc_handler)(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+
+struct tc_rpc_method {
+	const char *path;      /* "/trustchain.v1.Health/Check" */
+	tc_rpc_handler handler;
+};
+
+/* Sets a refusal; returns -1 so handlers can `return tc_rpc_fail(...)`. */
+int tc_rpc_fail(struct tc_rpc_result *res, grpc_status_code code, const char *reason,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Serializes msg as the OK response; returns 0 (or -1 with INTERNAL set). */
+int tc_rpc_reply(struct tc_rpc_result *res, const ProtobufCMessage *msg);
+
+#endif

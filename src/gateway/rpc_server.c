@@ -1,0 +1,338 @@
+#include "gateway/rpc_server.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+/* Calls requested ahead per worker: while every worker is busy in a handler,
+ * the transport can still accept this many new calls. */
+#define CALLS_AHEAD_PER_WORKER 4
+#define MAX_WORKERS 64
+
+enum call_state {
+	CALL_REQUESTED,     /* waiting for a client to start a call */
+	CALL_READING,       /* waiting for the request message */
+	CALL_FINISHING,     /* response and status sent, waiting for close */
+};
+
+/* Every completion-queue tag starts with this, so a worker can tell a call
+ * from the server's shutdown notification. */
+struct tag {
+	int is_shutdown;
+};
+
+struct rpc_call {
+	struct tag tag;
+	struct tc_rpc_server *srv;
+	enum call_state state;
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array request_md;
+	grpc_byte_buffer *request;
+	grpc_byte_buffer *response;
+	grpc_slice status_details;
+	grpc_metadata trailing;
+	int has_trailing;
+	int cancelled;
+};
+
+struct tc_rpc_server {
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	const struct tc_rpc_method *methods;
+	size_t n_methods;
+	void *ctx;
+	pthread_t workers[MAX_WORKERS];
+	unsigned n_workers;
+	atomic_int stopping;
+	struct tag shutdown_tag;
+};
+
+static void call_free(struct rpc_call *c)
+{
+	if (c->call)
+		grpc_call_unref(c->call);
+	grpc_call_details_destroy(&c->details);
+	grpc_metadata_array_destroy(&c->request_md);
+	if (c->request)
+		grpc_byte_buffer_destroy(c->request);
+	if (c->response)
+		grpc_byte_buffer_destroy(c->response);
+	grpc_slice_unref(c->status_details);
+	if (c->has_trailing) {
+		grpc_slice_unref(c->trailing.key);
+		grpc_slice_unref(c->trailing.value);
+	}
+	free(c);
+}
+
+/* Asks the server for the next incoming call. */
+static void request_call(struct tc_rpc_server *s)
+{
+	if (atomic_load(&s->stopping))
+		return;
+	struct rpc_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		tc_err("out of memory requesting a call");
+		return;
+	}
+	c->srv = s;
+	c->state = CALL_REQUESTED;
+	c->status_details = grpc_empty_slice();
+	grpc_call_details_init(&c->details);
+	grpc_metadata_array_init(&c->request_md);
+	grpc_call_error e = grpc_server_request_call(s->server, &c->call, &c->details, &c->request_md,
+						     s->cq, s->cq, c);
+	if (e != GRPC_CALL_OK) {
+		tc_err("grpc_server_request_call: %s", grpc_call_error_to_string(e));
+		call_free(c);
+	}
+}
+
+static const struct tc_rpc_method *find_method(struct tc_rpc_server *s, grpc_slice path)
+{
+	for (size_t i = 0; i < s->n_methods; i++)
+		if (grpc_slice_str_cmp(path, s->methods[i].path) == 0)
+			return &s->methods[i];
+	return NULL;
+}
+
+/* Runs the handler on the request; fills res. */
+static void handle(struct rpc_call *c, struct tc_rpc_result *res)
+{
+	const struct tc_rpc_method *m = find_method(c->srv, c->details.method);
+	if (!m) {
+		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "unknown_method", "unknown method");
+		return;
+	}
+	if (!c->request) {
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
+			    "the call carried no request message");
+		return;
+	}
+	grpc_byte_buffer_reader reader;
+	if (!grpc_byte_buffer_reader_init(&reader, c->request)) {
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
+			    "cannot read the request message");
+		return;
+	}
+	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
+	m->handler(c->srv->ctx, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+	grpc_slice_unref(all);
+}
+
+/* Sends the response (if OK), the status with its reason, and waits for
+ * the client's close in the same batch. */
+static int send_result(struct rpc_call *c, struct tc_rpc_result *res)
+{
+	grpc_op ops[4];
+	size_t n = 0;
+	memset(ops, 0, sizeof(ops));
+	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (res->code == GRPC_STATUS_OK) {
+		grpc_slice body = grpc_slice_from_copied_buffer((const char *)res->body, res->body_len);
+		c->response = grpc_raw_byte_buffer_create(&body, 1);
+		grpc_slice_unref(body);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n++].data.send_message.send_message = c->response;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = res->code;
+	if (res->code != GRPC_STATUS_OK) {
+		c->status_details = grpc_slice_from_copied_string(res->message);
+		ops[n].data.send_status_from_server.status_details = &c->status_details;
+	}
+	if (res->reason[0]) {
+		c->trailing.key = grpc_slice_from_static_string(TC_RPC_REASON_KEY);
+		c->trailing.value = grpc_slice_from_copied_string(res->reason);
+		c->has_trailing = 1;
+		ops[n].data.send_status_from_server.trailing_metadata = &c->trailing;
+		ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+	}
+	n++;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+	c->state = CALL_FINISHING;
+	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+	if (e != GRPC_CALL_OK) {
+		tc_warn("cannot send a response: %s", grpc_call_error_to_string(e));
+		return -1;
+	}
+	return 0;
+}
+
+static void log_call(struct rpc_call *c, const struct tc_rpc_result *res)
+{
+	enum tc_log_level lvl = res->code == GRPC_STATUS_OK ? TC_LOG_DEBUG : TC_LOG_INFO;
+	if (tc_log_get_level() < lvl)
+		return;
+	char *peer = grpc_call_get_peer(c->call);
+	tc_log(lvl, "%s %.*s -> %d%s%s%s%s", peer ? peer : "?",
+	       (int)GRPC_SLICE_LENGTH(c->details.method), (const char *)GRPC_SLICE_START_PTR(c->details.method),
+	       res->code, res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
+	gpr_free(peer);
+}
+
+/* Advances one call by one completion. */
+static void step(struct rpc_call *c, int ok)
+{
+	switch (c->state) {
+	case CALL_REQUESTED: {
+		if (!ok) { /* the server is shutting down */
+			call_free(c);
+			return;
+		}
+		request_call(c->srv);
+		grpc_op op;
+		memset(&op, 0, sizeof(op));
+		op.op = GRPC_OP_RECV_MESSAGE;
+		op.data.recv_message.recv_message = &c->request;
+		c->state = CALL_READING;
+		if (grpc_call_start_batch(c->call, &op, 1, c, NULL) != GRPC_CALL_OK)
+			call_free(c);
+		return;
+	}
+	case CALL_READING: {
+		if (!ok) {
+			/* The transport failed the read (cancelled, or the message
+			 * exceeded the size cap: the core has already sent the
+			 * client RESOURCE_EXHAUSTED). Nothing more to say. */
+			call_free(c);
+			return;
+		}
+		struct tc_rpc_result res;
+		memset(&res, 0, sizeof(res));
+		handle(c, &res);
+		log_call(c, &res);
+		int sent = send_result(c, &res);
+		free(res.body);
+		if (sent != 0)
+			call_free(c);
+		return;
+	}
+	case CALL_FINISHING:
+		call_free(c);
+		return;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct tc_rpc_server *s = arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct tag *t = ev.tag;
+		if (t->is_shutdown) {
+			/* Every call is done or cancelled: let all workers drain out. */
+			grpc_completion_queue_shutdown(s->cq);
+			continue;
+		}
+		step((struct rpc_call *)t, ev.success);
+	}
+	return NULL;
+}
+
+struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
+					  unsigned threads, const struct tc_rpc_method *methods,
+					  size_t n_methods, void *ctx, char *err, size_t errlen)
+{
+	struct tc_rpc_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		grpc_server_credentials_release(creds);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->methods = methods;
+	s->n_methods = n_methods;
+	s->ctx = ctx;
+	s->shutdown_tag.is_shutdown = 1;
+	if (threads < 1)
+		threads = 1;
+	if (threads > MAX_WORKERS)
+		threads = MAX_WORKERS;
+
+	grpc_arg args[2];
+	memset(args, 0, sizeof(args));
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = TC_RPC_MAX_REQUEST;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
+	args[1].value.integer = 256;
+	grpc_channel_args chargs = {.num_args = 2, .args = args};
+
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	s->server = grpc_server_create(&chargs, NULL);
+	grpc_server_register_completion_queue(s->server, s->cq, NULL);
+	int port = grpc_server_add_http2_port(s->server, listen, creds);
+	grpc_server_credentials_release(creds);
+	if (port <= 0) {
+		snprintf(err, errlen, "cannot listen on %s", listen);
+		grpc_server_destroy(s->server);
+		grpc_completion_queue_shutdown(s->cq);
+		while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+		       GRPC_QUEUE_SHUTDOWN)
+			;
+		grpc_completion_queue_destroy(s->cq);
+		free(s);
+		return NULL;
+	}
+	grpc_server_start(s->server);
+	for (unsigned i = 0; i < threads * CALLS_AHEAD_PER_WORKER; i++)
+		request_call(s);
+	for (unsigned i = 0; i < threads; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			break;
+		s->n_workers++;
+	}
+	if (s->n_workers == 0) {
+		snprintf(err, errlen, "cannot start worker threads");
+		tc_rpc_server_stop(s);
+		return NULL;
+	}
+	return s;
+}
+
+void tc_rpc_server_stop(struct tc_rpc_server *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stopping, 1);
+	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+	/* Calls in flight are cancelled rather than waited for: a client
+	 * retries, and a stop must not hang on a slow peer. */
+	grpc_server_cancel_all_calls(s->server);
+	if (s->n_workers == 0) {
+		/* No worker to see the notification: drain here. */
+		for (;;) {
+			grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+			if (ev.type == GRPC_QUEUE_SHUTDOWN)
+				break;
+			if (ev.type != GRPC_OP_COMPLETE)
+				continue;
+			struct tag *t = ev.tag;
+			if (t->is_shutdown)
+				grpc_completion_queue_shutdown(s->cq);
+			else
+				step((struct rpc_call *)t, 0);
+		}
+	}
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	grpc_server_destroy(s->server);
+	grpc_completion_queue_destroy(s->cq);
+	free(s);
+}

@@ -1,0 +1,31 @@
+/* The gRPC server of the gateway on the C core: one completion queue served
+ * by a pool of threads, several calls requested ahead so new calls are
+ * accepted while handlers run, and a small state machine per call
+ * (requested -> message received -> status sent). */
+#ifndef TC_GATEWAY_RPC_SERVER_H
+#define TC_GATEWAY_RPC_SERVER_H
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "gateway/rpc.h"
+
+/* Largest request message accepted; larger ones get RESOURCE_EXHAUSTED from
+ * the transport before any handler sees them. */
+#define TC_RPC_MAX_REQUEST (1024 * 1024)
+
+struct tc_rpc_server;
+
+/* Binds listen ("host:port") with creds (released here), starts threads
+ * workers serving methods (a table that must outlive the server) with ctx
+ * passed to every handler. grpc_init() must have been called. Returns NULL
+ * with a reason in err. */
+struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
+					  unsigned threads, const struct tc_rpc_method *methods,
+					  size_t n_methods, void *ctx, char *err, size_t errlen);
+
+/* Stops accepting, cancels calls in flight, joins the workers and frees
+ * everything. */
+void tc_rpc_server_stop(struct tc_rpc_server *s);
+
+#endif

@@ -1,0 +1,411 @@
+/* The gateway as its callers see it: a real signer on a real SoftHSM token
+ * (dev ceremony), the trustchain-gateway process linked to it the way the
+ * supervisor links it, and libtrustchain talking gRPC to it. Issued
+ * certificates are checked with the openssl CLI; every refusal must carry
+ * the right status code and trustchain-reason. */
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/sup_channel.h"
+#include "support/signer_harness.h"
+#include "trustchain/client.h"
+#include "unit/cunit_main.h"
+
+static const char *bindir;
+static struct tc_harness h;
+static pid_t gateway_pid;
+static int gateway_sup = -1;
+static struct tc_client *client;
+static char target[64];
+static EVP_PKEY *p256;
+
+/* gRPC status codes used below. */
+enum { ST_OK = 0, ST_INVALID_ARGUMENT = 3, ST_PERMISSION_DENIED = 7, ST_RESOURCE_EXHAUSTED = 8 };
+
+/* Runs trustchain-gateway as the supervisor would: signer link and
+ * supervisor channel by inherited descriptors; waits for its READY. */
+static int start_gateway(void)
+{
+	int signer_fd = tc_harness_connect(&h, "gateway");
+	int chan[2];
+	if (signer_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0)
+		return -1;
+	gateway_pid = fork();
+	if (gateway_pid < 0)
+		return -1;
+	if (gateway_pid == 0) {
+		char sfd[16], cfd[16], path[600];
+		snprintf(sfd, sizeof(sfd), "%d", dup(signer_fd)); /* dup drops CLOEXEC */
+		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
+		setenv("TC_FD_SIGNER", sfd, 1);
+		setenv("TC_FD_SUPERVISOR", cfd, 1);
+		snprintf(path, sizeof(path), "%s/trustchain-gateway", bindir);
+		execl(path, path, "--config", h.config, (char *)NULL);
+		_exit(127);
+	}
+	close(signer_fd);
+	close(chan[1]);
+	gateway_sup = chan[0];
+	struct tc_sup_msg msg;
+	int fd;
+	if (tc_sup_recv(gateway_sup, &msg, &fd) != 1 || msg.type != TC_SUP_READY)
+		return -1;
+	fprintf(stderr, "gateway ready: %s\n", msg.name);
+	return 0;
+}
+
+static int suite_init(void)
+{
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	int port = 20000 + rand() % 20000;
+	char extra[256];
+	snprintf(extra, sizeof(extra), "gateway:\n  listen: 127.0.0.1:%d\n  threads: 3\n", port);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
+	    start_gateway() != 0)
+		return 1;
+	char err[256];
+	client = tc_client_open(target, err, sizeof(err));
+	if (!client)
+		fprintf(stderr, "client: %s\n", err);
+	p256 = EVP_EC_gen("P-256");
+	return client && p256 ? 0 : 1;
+}
+
+static int suite_cleanup(void)
+{
+	tc_client_close(client);
+	EVP_PKEY_free(p256);
+	if (gateway_pid > 0) {
+		kill(gateway_pid, SIGKILL);
+		waitpid(gateway_pid, NULL, 0);
+	}
+	if (gateway_sup >= 0)
+		close(gateway_sup);
+	tc_harness_cleanup(&h);
+	return 0;
+}
+
+/* A CSR for key with subject CN=cn and, when san is given, a requested
+ * subjectAltName (e.g. "DNS:a.hypermesh.online"). DER, OPENSSL_malloc'ed. */
+static unsigned char *make_csr(EVP_PKEY *key, const char *cn, const char *san, size_t *len)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_subject_name(req, name);
+	X509_NAME_free(name);
+	X509_REQ_set_pubkey(req, key);
+	if (san) {
+		STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+		X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+		sk_X509_EXTENSION_push(exts, ext);
+		X509_REQ_add_extensions(req, exts);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256());
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(req, &der);
+	X509_REQ_free(req);
+	*len = n > 0 ? (size_t)n : 0;
+	return der;
+}
+
+static char *make_csr_pem(EVP_PKEY *key, const char *cn)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_subject_name(req, name);
+	X509_NAME_free(name);
+	X509_REQ_set_pubkey(req, key);
+	X509_REQ_sign(req, key, EVP_sha256());
+	BIO *b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509_REQ(b, req);
+	char *data;
+	long n = BIO_get_mem_data(b, &data);
+	char *pem = strndup(data, (size_t)n);
+	BIO_free(b);
+	X509_REQ_free(req);
+	return pem;
+}
+
+static int issue(const unsigned char *csr, size_t len, const char *const *names, size_t n_names,
+		 enum tc_profile profile, uint32_t validity, struct tc_issue_result **out,
+		 struct tc_status *st)
+{
+	struct tc_issue_request rq = {.csr = csr, .csr_len = len, .dns_names = names, .n_dns = n_names,
+				      .profile = profile, .validity_seconds = validity};
+	int rc = tc_issue(client, &rq, out, st);
+	if (rc != 0)
+		fprintf(stderr, "  issue: %s (%d) reason=%s: %s\n", tc_status_code_name(st->code), st->code,
+			st->reason, st->message);
+	return rc;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* openssl verify of the issued certificate against the returned chain. */
+static int openssl_verify(const struct tc_issue_result *r, const char *purpose)
+{
+	char cert[600], chain[600], root[600], cmd[2400];
+	snprintf(cert, sizeof(cert), "%s/leaf.pem", h.dir);
+	snprintf(chain, sizeof(chain), "%s/chain.pem", h.dir);
+	snprintf(root, sizeof(root), "%s/root.pem", h.dir);
+	write_file(cert, r->certificate_pem);
+	write_file(chain, r->chain_pem);
+	write_file(root, r->root_pem);
+	snprintf(cmd, sizeof(cmd), "openssl verify -CAfile %s -untrusted %s -purpose %s %s >/dev/null", root, chain,
+		 purpose, cert);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static X509 *parse_pem(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	return x;
+}
+
+static void test_health_serving(void)
+{
+	struct tc_status st;
+	enum tc_health hs = TC_HEALTH_UNKNOWN;
+	CU_ASSERT_EQUAL_FATAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
+	CU_ASSERT_EQUAL(tc_health_check(client, "trustchain.v1.CertificateAuthority", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
+	CU_ASSERT_EQUAL(tc_health_check(client, "no.such.Service", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVICE_UNKNOWN);
+}
+
+static void test_issue_server_pem(void)
+{
+	char *csr = make_csr_pem(p256, "ignored.example.com");
+	const char *names[] = {"svc.hypermesh.online"};
+	struct tc_issue_result *r = NULL;
+	struct tc_status st;
+	CU_ASSERT_EQUAL_FATAL(issue((unsigned char *)csr, strlen(csr), names, 1, TC_PROFILE_SERVER, 0, &r, &st), 0);
+	free(csr);
+	CU_ASSERT_EQUAL(openssl_verify(r, "sslserver"), 0);
+	X509 *x = parse_pem(r->certificate_pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(X509_check_host(x, "svc.hypermesh.online", 0, 0, NULL), 1);
+	CU_ASSERT_EQUAL(X509_check_host(x, "ignored.example.com", 0, 0, NULL), 0);
+	uint32_t xku = X509_get_extended_key_usage(x);
+	CU_ASSERT(xku & XKU_SSL_SERVER);
+	CU_ASSERT(!(xku & XKU_SSL_CLIENT));
+	CU_ASSERT_EQUAL(X509_check_ca(x), 0);
+	/* The default validity is the policy maximum (dev: 24 h). */
+	CU_ASSERT_EQUAL(r->not_after - r->not_before, 24 * 3600);
+	CU_ASSERT(llabs((long long)(r->not_before - time(NULL))) < 600);
+	/* The serial reported is the certificate's. */
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = BN_bn2hex(bn);
+	CU_ASSERT_EQUAL(strcasecmp(hex, r->serial), 0);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	/* The key certified is the CSR's. */
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(X509_get0_pubkey(x), p256), 1);
+	X509_free(x);
+	tc_issue_result_free(r);
+}
+
+/* DER CSR, client profile, names taken from the CSR, a shorter lifetime. */
+static void test_issue_client_der_names_from_csr(void)
+{
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", "DNS:Node-1.Hypermesh.Online, IP:10.1.2.3", &len);
+	struct tc_issue_result *r = NULL;
+	struct tc_status st;
+	CU_ASSERT_EQUAL_FATAL(issue(der, len, NULL, 0, TC_PROFILE_CLIENT, 3600, &r, &st), 0);
+	OPENSSL_free(der);
+	CU_ASSERT_EQUAL(openssl_verify(r, "sslclient"), 0);
+	CU_ASSERT_NOT_EQUAL(openssl_verify(r, "sslserver"), 0);
+	X509 *x = parse_pem(r->certificate_pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(X509_check_host(x, "node-1.hypermesh.online", 0, 0, NULL), 1);
+	CU_ASSERT_EQUAL(X509_check_ip_asc(x, "10.1.2.3", 0), 1);
+	uint32_t xku = X509_get_extended_key_usage(x);
+	CU_ASSERT(xku & XKU_SSL_CLIENT);
+	CU_ASSERT(!(xku & XKU_SSL_SERVER));
+	CU_ASSERT_EQUAL(r->not_after - r->not_before, 3600);
+	X509_free(x);
+	tc_issue_result_free(r);
+}
+
+static void expect_refusal(const unsigned char *csr, size_t len, const char *name, uint32_t validity,
+			   int code, const char *reason)
+{
+	const char *names[] = {name};
+	struct tc_issue_result *r = NULL;
+	struct tc_status st;
+	CU_ASSERT_EQUAL(issue(csr, len, names, name ? 1 : 0, TC_PROFILE_SERVER, validity, &r, &st), -1);
+	CU_ASSERT_PTR_NULL(r);
+	CU_ASSERT_EQUAL(st.code, code);
+	if (reason)
+		CU_ASSERT_STRING_EQUAL(st.reason, reason);
+	CU_ASSERT(strlen(st.message) > 0);
+	tc_issue_result_free(r);
+}
+
+static void test_garbage_csr(void)
+{
+	const unsigned char junk[] = "this is not a certificate request";
+	expect_refusal(junk, sizeof(junk), "svc.hypermesh.online", 0, ST_INVALID_ARGUMENT, "csr_malformed");
+	expect_refusal(junk, 0, "svc.hypermesh.online", 0, ST_INVALID_ARGUMENT, "csr_malformed");
+	const char pem[] = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+	expect_refusal((const unsigned char *)pem, strlen(pem), "svc.hypermesh.online", 0,
+		       ST_INVALID_ARGUMENT, "csr_malformed");
+}
+
+static void test_broken_signature(void)
+{
+	size_t len;
+	unsigned char *der = make_csr(p256, "svc.hypermesh.online", NULL, &len);
+	/* The last byte belongs to the signature's s value: still DER, no
+	 * longer a valid signature. */
+	der[len - 1] ^= 0x01;
+	expect_refusal(der, len, "svc.hypermesh.online", 0, ST_INVALID_ARGUMENT, "csr_signature_invalid");
+	OPENSSL_free(der);
+}
+
+static void test_forbidden_name(void)
+{
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", NULL, &len);
+	expect_refusal(der, len, "www.example.com", 0, ST_PERMISSION_DENIED, "name_not_permitted");
+	expect_refusal(der, len, "bad..name.hypermesh.online", 0, ST_INVALID_ARGUMENT, "name_invalid");
+	expect_refusal(der, len, NULL, 0, ST_INVALID_ARGUMENT, "no_names");
+	expect_refusal(der, len, "svc.hypermesh.online", 25 * 3600, ST_INVALID_ARGUMENT,
+		       "validity_exceeds_policy");
+	OPENSSL_free(der);
+}
+
+static void test_key_type(void)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ed);
+	size_t len;
+	unsigned char *der = make_csr(ed, "x", NULL, &len);
+	CU_ASSERT_FATAL(len > 0);
+	expect_refusal(der, len, "svc.hypermesh.online", 0, ST_INVALID_ARGUMENT, "key_type_not_allowed");
+	OPENSSL_free(der);
+	EVP_PKEY_free(ed);
+}
+
+static void test_oversized_csr(void)
+{
+	/* Above the 64 KiB CSR limit but within the message cap: the gateway
+	 * refuses it. */
+	size_t n = 100 * 1024;
+	unsigned char *big = malloc(1200 * 1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 0x30, 1200 * 1024);
+	expect_refusal(big, n, "svc.hypermesh.online", 0, ST_INVALID_ARGUMENT, "csr_too_large");
+	/* Above the 1 MiB message cap: the transport refuses it. */
+	expect_refusal(big, 1200 * 1024, "svc.hypermesh.online", 0, ST_RESOURCE_EXHAUSTED, NULL);
+	free(big);
+	/* And the gateway is still fine. */
+	struct tc_status st;
+	enum tc_health hs = TC_HEALTH_UNKNOWN;
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
+}
+
+#define WORKERS 4
+#define PER_WORKER 3
+
+static void *issue_worker(void *arg)
+{
+	long *ok = arg;
+	for (int i = 0; i < PER_WORKER; i++) {
+		size_t len;
+		unsigned char *der = make_csr(p256, "x", NULL, &len);
+		const char *names[] = {"load.hypermesh.online"};
+		struct tc_issue_result *r = NULL;
+		struct tc_status st;
+		if (issue(der, len, names, 1, TC_PROFILE_SERVER, 600, &r, &st) == 0 && r->certificate_pem[0])
+			(*ok)++;
+		tc_issue_result_free(r);
+		OPENSSL_free(der);
+	}
+	return NULL;
+}
+
+/* Several callers at once on one client: every issuance succeeds. */
+static void test_concurrent_issue(void)
+{
+	pthread_t t[WORKERS];
+	long ok[WORKERS] = {0};
+	for (int i = 0; i < WORKERS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, issue_worker, &ok[i]), 0);
+	long total = 0;
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(t[i], NULL);
+		total += ok[i];
+	}
+	CU_ASSERT_EQUAL(total, WORKERS * PER_WORKER);
+}
+
+/* SIGTERM: the gateway stops on its own, exit status 0. */
+static void test_clean_stop(void)
+{
+	CU_ASSERT_EQUAL_FATAL(kill(gateway_pid, SIGTERM), 0);
+	int status = -1;
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(gateway_pid, &status, WNOHANG) == gateway_pid)
+			break;
+		usleep(100 * 1000);
+	}
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		gateway_pid = 0;
+	/* With the gateway gone a call fails cleanly (UNAVAILABLE). */
+	struct tc_status st;
+	enum tc_health hs;
+	tc_client_set_timeout(client, 2000);
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), -1);
+	CU_ASSERT(st.code == 14 || st.code == 4);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BINDIR\n", argv[0]);
+		return 2;
+	}
+	bindir = argv[1];
+	static const struct tc_test tests[] = {
+		{"health: SERVING with the signer up", test_health_serving},
+		{"issue: PEM CSR, server profile, openssl verify", test_issue_server_pem},
+		{"issue: DER CSR, client profile, names from the CSR", test_issue_client_der_names_from_csr},
+		{"refused: garbage CSR", test_garbage_csr},
+		{"refused: CSR signature broken", test_broken_signature},
+		{"refused: names and validity", test_forbidden_name},
+		{"refused: Ed25519 key", test_key_type},
+		{"refused: oversized CSR and message", test_oversized_csr},
+		{"issue: concurrent callers", test_concurrent_issue},
+		{"stop: SIGTERM is clean", test_clean_stop},
+		{NULL, NULL},
+	};
+	return tc_run_suite("gateway_issue", tests, suite_init, suite_cleanup);
+}
