@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""The gateway's gRPC API from Python, the way a non-C caller uses it:
+message classes generated from api/trustchain/v1 with protoc, calls made
+with grpcio's generic unary-unary stubs (no generated service code needed).
+
+Usage: test_gateway_api.py GEN_DIR TARGET DATA_DIR WORK_DIR
+GEN_DIR holds the protoc --python_out output; WORK_DIR holds csr.pem (a
+P-256 CSR) made by the calling script."""
+import os
+import subprocess
+import sys
+import unittest
+
+import grpc
+
+GEN_DIR, TARGET, DATA_DIR, WORK_DIR = sys.argv[1:5]
+sys.path.insert(0, GEN_DIR)
+from trustchain.v1 import ca_pb2, health_pb2  # noqa: E402
+
+
+def method(channel, path, request_cls, response_cls):
+    return channel.unary_unary(path, request_serializer=request_cls.SerializeToString,
+                               response_deserializer=response_cls.FromString)
+
+
+def reason_of(err):
+    for key, value in err.trailing_metadata() or ():
+        if key == "trustchain-reason":
+            return value
+    return None
+
+
+class GatewayApi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.channel = grpc.insecure_channel(TARGET)
+        grpc.channel_ready_future(cls.channel).result(timeout=10)
+        cls.check = method(cls.channel, "/trustchain.v1.Health/Check",
+                           health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse)
+        cls.std_check = method(cls.channel, "/grpc.health.v1.Health/Check",
+                               health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse)
+        cls.issue = method(cls.channel, "/trustchain.v1.CertificateAuthority/Issue",
+                           ca_pb2.IssueRequest, ca_pb2.IssueResponse)
+        cls.get_ca = method(cls.channel, "/trustchain.v1.CertificateAuthority/GetCACertificates",
+                            ca_pb2.GetCACertificatesRequest, ca_pb2.GetCACertificatesResponse)
+        cls.revoke = method(cls.channel, "/trustchain.v1.CertificateAuthority/Revoke",
+                            ca_pb2.RevokeRequest, ca_pb2.RevokeResponse)
+        with open(os.path.join(WORK_DIR, "csr.pem"), "rb") as f:
+            cls.csr = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+
+    def test_health(self):
+        serving = health_pb2.HealthCheckResponse.SERVING
+        self.assertEqual(self.check(health_pb2.HealthCheckRequest(), timeout=10).status, serving)
+        # Standard gRPC health probes get the same answer.
+        self.assertEqual(self.std_check(health_pb2.HealthCheckRequest(), timeout=10).status, serving)
+        unknown = self.check(health_pb2.HealthCheckRequest(service="nope"), timeout=10)
+        self.assertEqual(unknown.status, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN)
+
+    def test_issue_verifies(self):
+        resp = self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["py.hypermesh.online"],
+                                              profile=ca_pb2.PROFILE_SERVER_AND_CLIENT,
+                                              validity_seconds=7200), timeout=30)
+        self.assertEqual(resp.not_after - resp.not_before, 7200)
+        self.assertRegex(resp.serial, r"^[0-9a-f]{2,}$")
+        paths = {}
+        for name, text in (("leaf", resp.certificate_pem), ("chain", resp.chain_pem),
+                           ("root", resp.root_pem)):
+            paths[name] = os.path.join(WORK_DIR, name + ".pem")
+            with open(paths[name], "w") as f:
+                f.write(text)
+        for purpose in ("sslserver", "sslclient"):
+            subprocess.run(["openssl", "verify", "-CAfile", paths["root"], "-untrusted", paths["chain"],
+                            "-purpose", purpose, paths["leaf"]], check=True, stdout=subprocess.DEVNULL)
+        text = subprocess.run(["openssl", "x509", "-in", paths["leaf"], "-noout", "-ext",
+                               "subjectAltName,extendedKeyUsage"],
+                              check=True, capture_output=True, text=True).stdout
+        self.assertIn("DNS:py.hypermesh.online", text)
+        self.assertIn("TLS Web Server Authentication", text)
+        self.assertIn("TLS Web Client Authentication", text)
+        # The root handed out is the ceremony's.
+        with open(os.path.join(DATA_DIR, "ca", "root.pem")) as f:
+            self.assertEqual(f.read(), resp.root_pem)
+
+    def test_issue_refusals(self):
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["www.example.com"]), timeout=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(reason_of(cm.exception), "name_not_permitted")
+
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.issue(ca_pb2.IssueRequest(csr=b"\x30\x03garbage", dns_names=["a.hypermesh.online"]),
+                       timeout=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(reason_of(cm.exception), "csr_malformed")
+
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.issue(ca_pb2.IssueRequest(csr=b"x" * (1100 * 1024)), timeout=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def test_ca_certificates_and_unimplemented(self):
+        resp = self.get_ca(ca_pb2.GetCACertificatesRequest(), timeout=10)
+        self.assertIn("BEGIN CERTIFICATE", resp.root_pem)
+        self.assertIn("BEGIN CERTIFICATE", resp.chain_pem)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.revoke(ca_pb2.RevokeRequest(serial="01"), timeout=10)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        unknown = self.channel.unary_unary("/trustchain.v1.Nope/Nothing")
+        with self.assertRaises(grpc.RpcError) as cm:
+            unknown(b"", timeout=10)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The gateway under the real supervisor, called from Python with grpcio:
+# runs trustchain-server in dev mode on random loopback ports, generates the
+# Python message classes from api/trustchain/v1 with protoc, and runs
+# test_gateway_api.py against it.
+# Usage: test_gateway_py.sh BINDIR SOURCE_DIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+py=/usr/bin/python3
+tmp=$(mktemp -d /tmp/tc-gateway-py-XXXXXX)
+chmod 755 "$tmp"
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 40 "$tmp/server.log" || true; exit 1; }
+
+$py -c 'import grpc, google.protobuf' 2>/dev/null || fail "needs python3-grpcio and python3-protobuf"
+command -v protoc >/dev/null || fail "needs protoc (protobuf-compiler)"
+
+# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself
+# one); leaks are checked by the C tests.
+export ASAN_OPTIONS=detect_leaks=0
+
+mkdir -p "$tmp/gen"
+protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
+touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
+
+base=$(( 20000 + RANDOM % 20000 ))
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: 127.0.0.1:$((base + 2))
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+YAML
+
+"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+  state=$(awk '$1 == "gateway" { print $3 }' "$tmp/data/server.status" 2>/dev/null || true)
+  [ "$state" = ready ] && break
+  sleep 0.2
+done
+[ "${state:-}" = ready ] || fail "gateway not ready"
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/key.pem" \
+  -subj /CN=py.hypermesh.online -out "$tmp/csr.pem" 2>/dev/null || fail "cannot make a CSR"
+
+$py "$src/tests/integration/test_gateway_api.py" "$tmp/gen" "127.0.0.1:$((base + 3))" "$tmp/data" "$tmp" ||
+  fail "python API test"
+echo "ok: python gRPC API test"
