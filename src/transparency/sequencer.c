@@ -32,6 +32,8 @@ struct tc_sequencer {
 	pthread_mutex_t identity[IDENTITY_LOCKS];
 	pthread_mutex_t clock_lock;
 	uint64_t last_timestamp;
+
+	int sth_failing; /* only the sequencer thread touches it: log an outage once */
 };
 
 static uint64_t now_ms(void)
@@ -134,13 +136,18 @@ static int sign_tree_head(struct tc_sequencer *q)
 	_Static_assert(TC_LOG_SIGNER_MAX_SIG <= TC_CT_STORE_MAX_SIGNATURE, "signature fits the store");
 	if (tc_log_signer_sign(q->ls, input, sizeof(input), sth.signature, TC_LOG_SIGNER_MAX_SIG,
 			       &sth.signature_len, err, sizeof(err)) != 0) {
-		tc_warn("tree head %llu not signed yet: %s", (unsigned long long)size, err);
+		if (!q->sth_failing)
+			tc_warn("tree head %llu not signed yet (retrying): %s", (unsigned long long)size, err);
+		q->sth_failing = 1;
 		return -1;
 	}
 	if ((st = tc_ct_store_put_sth(q->st, &sth)) != TC_CT_STORE_OK) {
 		tc_err("storing tree head %llu: %s", (unsigned long long)size, tc_ct_store_strerror(st));
 		return -1;
 	}
+	if (q->sth_failing)
+		tc_info("tree heads signed again (tree size %llu)", (unsigned long long)size);
+	q->sth_failing = 0;
 	tc_debug("tree head %llu signed", (unsigned long long)size);
 	return 0;
 }

@@ -39,8 +39,8 @@ static int port;
 static pid_t log_pid = -1;
 static EVP_PKEY *log_key;
 static unsigned char log_id[32];
-static unsigned char *leaf_der, *precert_der, *inter_der;
-static size_t leaf_len, precert_len, inter_len;
+static unsigned char *leaf_der, *precert_der, *inter_der, *crash_der;
+static size_t leaf_len, precert_len, inter_len, crash_len;
 
 /* ---- a tiny HTTP/1.0 client ---- */
 
@@ -124,7 +124,9 @@ static void expect_error(struct reply *r, int status)
 
 /* ---- the log process ---- */
 
-static int start_log(void)
+static char slow_config[400]; /* same data dir, a sequencer that never fires on its own */
+
+static int start_log_with(const char *config)
 {
 	int sfd = tc_harness_connect(&h, "transparency");
 	if (sfd < 0)
@@ -137,7 +139,7 @@ static int start_log(void)
 		snprintf(val, sizeof(val), "%d", dup(sfd));
 		setenv("TC_FD_SIGNER", val, 1);
 		snprintf(path, sizeof(path), "%s/trustchain-transparency", h.bindir);
-		execl(path, path, "--config", h.config, (char *)NULL);
+		execl(path, path, "--config", config, (char *)NULL);
 		_exit(127);
 	}
 	close(sfd);
@@ -150,6 +152,19 @@ static int start_log(void)
 		usleep(100000);
 	}
 	return -1;
+}
+
+static int start_log(void) { return start_log_with(h.config); }
+
+static int kill_log(void)
+{
+	int status = -1;
+	if (log_pid > 0) {
+		kill(log_pid, SIGKILL);
+		waitpid(log_pid, &status, 0);
+		log_pid = -1;
+	}
+	return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
 }
 
 static int stop_log(void)
@@ -230,15 +245,24 @@ static int suite_init(void)
 	SHA256(spki, (size_t)spki_len, log_id);
 	OPENSSL_free(spki);
 	struct tc_signer_client *gw = tc_signer_client_new(tc_harness_connect(&h, "gateway"));
-	EVP_PKEY *k1 = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256");
+	EVP_PKEY *k1 = EVP_EC_gen("P-256"), *k2 = EVP_EC_gen("P-256"), *k3 = EVP_EC_gen("P-256");
 	leaf_der = gw ? issue(gw, k1, 0, &leaf_len) : NULL;
 	precert_der = gw ? issue(gw, k2, 1, &precert_len) : NULL;
+	crash_der = gw ? issue(gw, k3, 0, &crash_len) : NULL;
+	EVP_PKEY_free(k3);
 	inter_der = read_pem_der(tc_harness_path(&h, "ca/intermediate.pem"), &inter_len);
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 	tc_signer_client_free(gw);
-	if (!leaf_der || !precert_der || !inter_der)
+	if (!leaf_der || !precert_der || !inter_der || !crash_der)
 		return 1;
+	snprintf(slow_config, sizeof(slow_config), "%s/slow.yaml", h.dir);
+	FILE *sf = fopen(slow_config, "w");
+	if (!sf)
+		return 1;
+	fprintf(sf, "server:\n  dev: true\n  data_dir: %s/data\n  log_level: warn\nct:\n  http_listen: 127.0.0.1:%d\n"
+		"  sequence_interval_ms: 60000\n", h.dir, port);
+	fclose(sf);
 	return start_log() == 0 ? 0 : 1;
 }
 
@@ -248,6 +272,7 @@ static int suite_cleanup(void)
 	EVP_PKEY_free(log_key);
 	free(leaf_der);
 	free(precert_der);
+	free(crash_der);
 	OPENSSL_free(inter_der);
 	tc_harness_cleanup(&h);
 	return 0;
@@ -609,6 +634,37 @@ static void test_restart_keeps_tree(void)
 	precert_tbs = NULL;
 }
 
+/* An SCT is only returned once its entry is durable: kill -9 the log right
+ * after the SCT (its sequencer set never to fire), and the restarted log
+ * must sequence the entry by itself and still know its SCT. */
+static void test_sct_survives_kill_9(void)
+{
+	struct sth before, after;
+	CU_ASSERT_FATAL(fetch_sth(&before) == 0);
+	CU_ASSERT_EQUAL(stop_log(), 0);
+	CU_ASSERT_FATAL(start_log_with(slow_config) == 0);
+	const unsigned char *certs[] = {crash_der, inter_der};
+	size_t lens[] = {crash_len, inter_len};
+	struct tc_ct_entry e = {.type = TC_CT_X509_ENTRY, .cert = crash_der, .cert_len = crash_len};
+	struct sct first = submit("/ct/v1/add-chain", certs, lens, 2, &e);
+	CU_ASSERT_EQUAL_FATAL(first.status, 200);
+	struct sth mid;
+	CU_ASSERT(fetch_sth(&mid) == 0);
+	CU_ASSERT_EQUAL(mid.size, before.size); /* not sequenced yet */
+	CU_ASSERT_EQUAL(kill_log(), SIGKILL);
+	CU_ASSERT_FATAL(start_log() == 0);
+	CU_ASSERT_FATAL(wait_sth(before.size + 1, &after) == 0);
+	CU_ASSERT_EQUAL(after.size, before.size + 1);
+	uint64_t index = 0;
+	CU_ASSERT(prove(&e, &after, &index) == 0);
+	CU_ASSERT_EQUAL(index, before.size);
+	struct tc_ct_entry again_e = e;
+	struct sct again = submit("/ct/v1/add-chain", certs, lens, 2, &again_e);
+	CU_ASSERT_EQUAL(again.status, 200);
+	CU_ASSERT_EQUAL(again.timestamp, first.timestamp);
+	CU_ASSERT_STRING_EQUAL(again.signature, first.signature);
+}
+
 int main(int argc, char **argv)
 {
 	bindir = argc > 1 ? argv[1] : "build/bin";
@@ -620,6 +676,7 @@ int main(int argc, char **argv)
 		{"a chain to a foreign root is refused", test_foreign_chain_refused},
 		{"bad requests get 4xx JSON errors", test_bad_requests},
 		{"a restart keeps tree, proofs and SCTs", test_restart_keeps_tree},
+		{"an SCT survives kill -9 before sequencing", test_sct_survives_kill_9},
 		{NULL, NULL},
 	};
 	return tc_run_suite("ct_http", tests, suite_init, suite_cleanup);
