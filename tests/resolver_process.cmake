@@ -6,3 +6,6 @@ if(TARGET trustchain-resolver)
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_process_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dns_process_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+add_executable(bench_dns_udp ${CMAKE_SOURCE_DIR}/tests/bench/bench_dns_udp.c)
+tc_target_defaults(bench_dns_udp)

@@ -233,6 +233,43 @@ kill -TERM "$fwd_pid"; wait "$fwd_pid" || fail "forwarding resolver exit status 
 fwd_pid=
 grep -q "forwarder: .* forwarded" "$tmp/fwd.log" || fail "no forwarder counters on exit"
 
+# Rate limiting: a third resolver (by hand) at 50 qps per source. A burst of
+# 400 gets about 50 full answers, some TC=1 slips and silence for the rest;
+# after a pause the source is answered again.
+rport=$((base + 7))
+printf 'server:\n  dev: true\n  data_dir: %s/fwd-data\ndns:\n  udp_port: %s\n  quic_port: %s\n  rate_limit_qps: 50\n' \
+  "$tmp" "$rport" "$((base + 8))" > "$tmp/rl.yaml"
+"$bindir/trustchain-resolver" --config "$tmp/rl.yaml" 2> "$tmp/rl.log" &
+fwd_pid=$!
+for _ in $(seq 1 50); do dig @127.0.0.1 -p "$rport" +time=1 +tries=1 +short $zone SOA >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1.1   # the probes above spent tokens: start from a full bucket
+"$py" - "$rport" "$zone" <<'PY' || fail "rate limiting"
+import socket, struct, sys, time
+port, zone = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
+def q(i):
+    m = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0)
+    for l in ("www." + zone).split("."): m += bytes([len(l)]) + l.encode()
+    return m + b"\x00\x00\x01\x00\x01"
+for i in range(400): s.sendto(q(i), ("127.0.0.1", port))
+full = slip = 0
+try:
+    while True:
+        r = s.recv(4096)
+        if r[2] & 0x02: slip += 1
+        else: full += 1
+except socket.timeout:
+    pass
+print("rate limit: %d full, %d slipped of 400" % (full, slip))
+assert 40 <= full <= 80 and 100 <= slip <= 200, (full, slip)
+time.sleep(1.0)
+s.sendto(q(999), ("127.0.0.1", port))
+r = s.recv(4096); assert r[:2] == struct.pack(">H", 999) and not r[2] & 0x02, r.hex()
+PY
+kill -TERM "$fwd_pid"; wait "$fwd_pid" || fail "rate-limited resolver exit status $?"
+fwd_pid=
+ok "rate limit: burst cut to the bucket, every 2nd limited query slipped with TC, answered after a pause"
+
 # Clean stop.
 kill -TERM "$server_pid"
 for _ in $(seq 1 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
