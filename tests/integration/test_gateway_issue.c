@@ -366,6 +366,23 @@ static void test_concurrent_issue(void)
 	CU_ASSERT_EQUAL(total, WORKERS * PER_WORKER);
 }
 
+/* Signer gone: health turns NOT_SERVING and issuance UNAVAILABLE with
+ * signer_unavailable, promptly and without taking the gateway down. */
+static void test_signer_down(void)
+{
+	CU_ASSERT_EQUAL_FATAL(tc_harness_stop_signer(&h), 0);
+	struct tc_status st;
+	enum tc_health hs = TC_HEALTH_UNKNOWN;
+	time_t start = time(NULL);
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_NOT_SERVING);
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", NULL, &len);
+	expect_refusal(der, len, "svc.hypermesh.online", 0, 14 /* UNAVAILABLE */, "signer_unavailable");
+	OPENSSL_free(der);
+	CU_ASSERT(time(NULL) - start < 5);
+}
+
 /* SIGTERM: the gateway stops on its own, exit status 0. */
 static void test_clean_stop(void)
 {
@@ -404,6 +421,7 @@ int main(int argc, char **argv)
 		{"refused: Ed25519 key", test_key_type},
 		{"refused: oversized CSR and message", test_oversized_csr},
 		{"issue: concurrent callers", test_concurrent_issue},
+		{"signer down: NOT_SERVING and UNAVAILABLE", test_signer_down},
 		{"stop: SIGTERM is clean", test_clean_stop},
 		{NULL, NULL},
 	};
