@@ -3,6 +3,8 @@
  * supervisor links it, and libtrustchain talking gRPC to it. Issued
  * certificates are checked with the openssl CLI; every refusal must carry
  * the right status code and trustchain-reason. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -64,10 +66,26 @@ static int start_gateway(void)
 	return 0;
 }
 
+/* A loopback TCP port nobody listens on right now (the kernel picks it). */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int port = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
 static int suite_init(void)
 {
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	int port = 20000 + rand() % 20000;
+	int port = free_port();
+	if (port <= 0)
+		return 1;
 	char extra[256];
 	snprintf(extra, sizeof(extra), "gateway:\n  listen: 127.0.0.1:%d\n  threads: 3\n", port);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
