@@ -9,6 +9,14 @@ void tc_ratelimit_init(struct tc_ratelimit *rl, uint32_t qps)
 	memset(rl, 0, sizeof(*rl));
 	rl->qps = qps;
 	rl->burst_milli = qps > UINT32_MAX / 1000 ? UINT32_MAX : qps * 1000;
+	for (size_t i = 0; i < TC_RATELIMIT_LOCKS; i++)
+		pthread_mutex_init(&rl->locks[i], NULL);
+}
+
+void tc_ratelimit_destroy(struct tc_ratelimit *rl)
+{
+	for (size_t i = 0; i < TC_RATELIMIT_LOCKS; i++)
+		pthread_mutex_destroy(&rl->locks[i]);
 }
 
 /* FNV-1a over the address octets that identify the source. */
@@ -36,7 +44,11 @@ enum tc_ratelimit_verdict tc_ratelimit_check(struct tc_ratelimit *rl, const stru
 {
 	if (rl->qps == 0)
 		return TC_RL_PASS;
-	struct tc_ratelimit_bucket *b = &rl->b[source_key(src) % TC_RATELIMIT_BUCKETS];
+	size_t idx = source_key(src) % TC_RATELIMIT_BUCKETS;
+	struct tc_ratelimit_bucket *b = &rl->b[idx];
+	pthread_mutex_t *lock = &rl->locks[idx % TC_RATELIMIT_LOCKS];
+	enum tc_ratelimit_verdict v;
+	pthread_mutex_lock(lock);
 	/* Colliding sources share the bucket. A bucket never used has
 	 * last_ms 0, so its first refill fills it. */
 	uint64_t elapsed = now_ms - b->last_ms;
@@ -50,8 +62,11 @@ enum tc_ratelimit_verdict tc_ratelimit_check(struct tc_ratelimit *rl, const stru
 	if (b->tokens_milli >= 1000) {
 		b->tokens_milli -= 1000;
 		b->limited = 0;
-		return TC_RL_PASS;
+		v = TC_RL_PASS;
+	} else {
+		b->limited++;
+		v = b->limited % TC_RATELIMIT_SLIP == 0 ? TC_RL_SLIP : TC_RL_DROP;
 	}
-	b->limited++;
-	return b->limited % TC_RATELIMIT_SLIP == 0 ? TC_RL_SLIP : TC_RL_DROP;
+	pthread_mutex_unlock(lock);
+	return v;
 }

@@ -7,9 +7,10 @@
  * collide share a bucket, which can only make limiting stricter for them,
  * never looser, and memory stays constant whatever the traffic.
  *
- * Each UDP worker thread owns its own table and enforces qps/threads: the
- * kernel spreads one socket's datagrams across the threads, so the sum is
- * the configured rate, with no lock on the hot path.
+ * One table is shared by the UDP worker threads (the kernel hands one
+ * source's datagrams to whichever thread reads first, often all to one), so
+ * each bucket is updated under one of TC_RATELIMIT_LOCKS striped mutexes;
+ * with limiting off no lock is taken.
  *
  * Over the limit (like BIND's RRL "slip 2"): every second limited query
  * gets a truncated empty answer (TC=1) so a real client still gets through
@@ -18,11 +19,13 @@
 #ifndef TC_RESOLVER_RATELIMIT_H
 #define TC_RESOLVER_RATELIMIT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #define TC_RATELIMIT_BUCKETS 4096
 #define TC_RATELIMIT_SLIP 2
+#define TC_RATELIMIT_LOCKS 64
 
 enum tc_ratelimit_verdict {
 	TC_RL_PASS = 0,
@@ -39,11 +42,13 @@ struct tc_ratelimit_bucket {
 struct tc_ratelimit {
 	uint32_t qps;            /* 0 = off */
 	uint32_t burst_milli;    /* bucket size: one second of queries */
+	pthread_mutex_t locks[TC_RATELIMIT_LOCKS];
 	struct tc_ratelimit_bucket b[TC_RATELIMIT_BUCKETS];
 };
 
-/* qps per source for this table (already divided among threads); 0 = off. */
+/* qps per source; 0 = off. */
 void tc_ratelimit_init(struct tc_ratelimit *rl, uint32_t qps);
+void tc_ratelimit_destroy(struct tc_ratelimit *rl);
 enum tc_ratelimit_verdict tc_ratelimit_check(struct tc_ratelimit *rl, const struct sockaddr *src,
 					     uint64_t now_ms);
 

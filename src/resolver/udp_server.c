@@ -28,7 +28,6 @@ struct udp_worker {
 	pthread_t thread;
 	bool started;
 	uint64_t queries, answers, dropped, limited, forwarded;
-	struct tc_ratelimit rl;
 	struct mmsghdr rmsg[BATCH], smsg[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	struct sockaddr_storage addr[BATCH];
@@ -42,6 +41,7 @@ struct tc_udp_server {
 	const struct tc_dns_service *svc;
 	unsigned nthreads;
 	struct udp_worker *workers;
+	struct tc_ratelimit rl;     /* shared by the workers */
 };
 
 /* What a forwarded query needs to be answered from the forwarder thread. */
@@ -88,10 +88,25 @@ static bool answer_one(struct udp_worker *w, unsigned i, uint64_t now)
 		return false;
 	}
 	enum tc_ratelimit_verdict rl =
-	    tc_ratelimit_check(&w->rl, (struct sockaddr *)&w->addr[i], now);
+	    tc_ratelimit_check(&w->srv->rl, (struct sockaddr *)&w->addr[i], now);
 	if (rl == TC_RL_DROP) {
 		w->limited++;
 		return false;
+	}
+	if (rl == TC_RL_SLIP) {
+		/* The question back with TC=1, built from the query alone: a
+		 * limited source gets no data and never reaches the forwarder. */
+		w->limited++;
+		if (qlen < TC_DNS_HEADER_LEN || (w->rx[i][2] & 0x80) || qlen > TX_MAX)
+			return false;
+		memcpy(w->tx[i], w->rx[i], qlen);
+		size_t n = tc_dns_truncate_response(w->tx[i], qlen);
+		if (n == 0)
+			return false;
+		w->tx[i][2] |= 0x80;   /* QR */
+		w->tx[i][3] = 0;       /* RA, Z, AD, CD clear; RCODE NOERROR */
+		w->siov[i].iov_len = n;
+		return true;
 	}
 	struct udp_fwd_ctx ctx;
 	if (w->srv->svc->fwd) {
@@ -111,12 +126,6 @@ static bool answer_one(struct udp_worker *w, unsigned i, uint64_t now)
 	if (r != TC_DNS_SVC_REPLY) {
 		w->dropped++;
 		return false;
-	}
-	if (rl == TC_RL_SLIP) {
-		w->limited++;
-		outlen = tc_dns_truncate_response(w->tx[i], outlen);
-		if (outlen == 0)
-			return false;
 	}
 	w->siov[i].iov_len = outlen;
 	return true;
@@ -215,11 +224,9 @@ int tc_udp_server_start(int fd, unsigned nthreads, const struct tc_dns_service *
 		free(s);
 		return -1;
 	}
-	/* Each worker enforces its share of the rate (see ratelimit.h). */
-	uint32_t share = rate_limit_qps == 0 ? 0 : (rate_limit_qps + nthreads - 1) / nthreads;
+	tc_ratelimit_init(&s->rl, rate_limit_qps);
 	for (unsigned i = 0; i < nthreads; i++) {
 		w[i].srv = s;
-		tc_ratelimit_init(&w[i].rl, share);
 		if (pthread_create(&w[i].thread, NULL, udp_worker_main, &w[i]) != 0) {
 			snprintf(err, errlen, "udp worker thread: %s", strerror(errno));
 			tc_udp_server_stop(s);
@@ -253,6 +260,7 @@ void tc_udp_server_stop(struct tc_udp_server *s)
 		(unsigned long long)q, (unsigned long long)a, (unsigned long long)f,
 		(unsigned long long)d, (unsigned long long)l);
 	close(s->stopfd);
+	tc_ratelimit_destroy(&s->rl);
 	free(s->workers);
 	free(s);
 }
