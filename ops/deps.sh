@@ -13,7 +13,7 @@ PACKAGES=(
   libleveldb-dev libsnappy-dev
   libyaml-dev libcunit1-dev libmicrohttpd-dev libjansson-dev libevent-dev
   python3 python3-grpcio python3-protobuf
-  dnsutils procps
+  dnsutils procps curl
 )
 
 missing=()
