@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/hex.h"
 
 static char *bio_text(BIO *b)
@@ -57,41 +58,6 @@ void tc_ctl_sha256_hex(const void *data, size_t len, char out[65])
 	tc_hex_encode(md, sizeof(md), out);
 }
 
-char *tc_ctl_base64(const unsigned char *data, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-int tc_ctl_base64_decode(const char *text, unsigned char **out, size_t *outlen)
-{
-	*out = NULL;
-	size_t n = strlen(text);
-	if (n == 0 || n % 4 != 0 || n > 1 << 20)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)text[i]) && text[i] != '+' && text[i] != '/' &&
-		    !(text[i] == '=' && i >= n - 2))
-			return -1;
-	if (text[n - 2] == '=' && text[n - 1] != '=')
-		return -1;
-	unsigned char *buf = malloc(n / 4 * 3);
-	if (!buf)
-		return -1;
-	int got = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)n);
-	if (got < 0) {
-		free(buf);
-		return -1;
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	size_t pad = (text[n - 1] == '=') + (text[n - 2] == '=');
-	*out = buf;
-	*outlen = (size_t)got - pad;
-	return 0;
-}
-
 int tc_ctl_ct_log_id(EVP_PKEY *pub, char *out, size_t outlen)
 {
 	unsigned char *der = NULL;
@@ -101,7 +67,7 @@ int tc_ctl_ct_log_id(EVP_PKEY *pub, char *out, size_t outlen)
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(der, (size_t)n, md);
 	OPENSSL_free(der);
-	char *b64 = tc_ctl_base64(md, sizeof(md));
+	char *b64 = tc_base64_encode(md, sizeof(md));
 	int rc = b64 && snprintf(out, outlen, "%s", b64) < (int)outlen ? 0 : -1;
 	free(b64);
 	return rc;
@@ -175,7 +141,7 @@ int tc_ctl_dns_records(EVP_PKEY *pub, const char *zone, uint16_t flags, char *dn
 	tc_hex_encode(md, sizeof(md), hex);
 	for (char *p = hex; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	char *b64 = tc_ctl_base64(rdata + 4, 64);
+	char *b64 = tc_base64_encode(rdata + 4, 64);
 	if (!b64) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -19,11 +19,6 @@ EVP_PKEY *tc_ctl_plain_pubkey(EVP_PKEY *key);
 
 void tc_ctl_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Standard base64 without line breaks; free() the result. */
-char *tc_ctl_base64(const unsigned char *data, size_t len);
-/* Strict decode (no whitespace); free() *out. */
-int tc_ctl_base64_decode(const char *text, unsigned char **out, size_t *outlen);
-
 /* RFC 6962 log ID: base64 of SHA-256 over the key's SubjectPublicKeyInfo DER. */
 int tc_ctl_ct_log_id(EVP_PKEY *pub, char *out, size_t outlen);
 

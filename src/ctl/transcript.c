@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/hex.h"
+#include "common/base64.h"
 #include "ctl/artefacts.h"
 #include "ctl/files.h"
 
@@ -62,7 +63,7 @@ char *tc_transcript_sign(const json_t *transcript, EVP_PKEY *audit_priv,
 		return NULL;
 	}
 	tc_hex_encode(audit_key_id, audit_key_id_len, id_hex);
-	char *sig_b64 = tc_ctl_base64(sig, siglen);
+	char *sig_b64 = tc_base64_encode(sig, siglen);
 	json_t *doc = sig_b64 ? json_pack("{s:O, s:s, s:s}", "transcript", transcript, "signature",
 					  sig_b64, "audit_key_id", id_hex)
 			      : NULL;
@@ -147,7 +148,8 @@ int tc_transcript_verify(const char *doc, size_t len, EVP_PKEY *audit_pub,
 
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
-	if (tc_ctl_base64_decode(sig_b64, &sig, &siglen) != 0) {
+	/* A signature is never empty and never near a megabyte. */
+	if (!sig_b64[0] || strlen(sig_b64) > 1 << 20 || tc_base64_decode(sig_b64, &sig, &siglen) != 0) {
 		snprintf(err, errlen, "signature is not valid base64");
 		goto out;
 	}

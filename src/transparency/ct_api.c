@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/base64.h"
 #include "transparency/ct_json.h"
 
 struct request {
@@ -91,7 +92,7 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 	}
 	for (n = 0; n < json_array_size(chain); n++) {
 		const char *text = json_string_value(json_array_get(chain, n));
-		if (!text || tc_b64_decode(text, &certs[n], &lens[n]) != 0) {
+		if (!text || tc_base64_decode(text, &certs[n], &lens[n]) != 0) {
 			char msg[64];
 			snprintf(msg, sizeof(msg), "chain[%zu] is not valid base64", n);
 			fail(out, 400, msg);
@@ -176,7 +177,7 @@ static void get_proof_by_hash(struct request *rq, struct tc_ct_reply *out)
 			if (*p == ' ')
 				*p = '+';
 	}
-	if (!hash_text || strlen(hash_text) >= sizeof(fixed) || tc_b64_decode(fixed, &hash, &hash_len) != 0 ||
+	if (!hash_text || strlen(hash_text) >= sizeof(fixed) || tc_base64_decode(fixed, &hash, &hash_len) != 0 ||
 	    hash_len != TC_MERKLE_HASH_LEN) {
 		free(hash);
 		fail(out, 400, "hash must be a base64 SHA-256 leaf hash");

@@ -10,9 +10,6 @@
 /* Standard base64 with padding; a json string, or NULL when out of memory. */
 json_t *tc_b64_json(const unsigned char *data, size_t len);
 
-/* Decodes canonical padded base64 (no whitespace, no stray characters).
- * *out is malloc'd (free it). 0, or -1 when the text is not base64. */
-int tc_b64_decode(const char *text, unsigned char **out, size_t *out_len);
 
 /* A non-negative decimal integer without sign, spaces or leading zeros
  * (other than "0"). 0, or -1 when text is NULL or not such a number. */

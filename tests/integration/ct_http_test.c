@@ -26,6 +26,7 @@
 #include "common/signer_client.h"
 #include "support/signer_harness.h"
 #include "transparency/ct_encode.h"
+#include "common/base64.h"
 #include "transparency/ct_json.h"
 #include "transparency/ct_precert.h"
 #include "transparency/merkle.h"
@@ -111,7 +112,7 @@ static unsigned char *b64_field(json_t *obj, const char *key, size_t *len)
 {
 	unsigned char *out = NULL;
 	const char *text = json_string_value(json_object_get(obj, key));
-	if (!text || tc_b64_decode(text, &out, len) != 0)
+	if (!text || tc_base64_decode(text, &out, len) != 0)
 		return NULL;
 	return out;
 }
@@ -455,7 +456,7 @@ static int prove(const struct tc_ct_entry *e, const struct sth *s, uint64_t *ind
 			unsigned char *p = NULL;
 			size_t pl = 0;
 			const char *t = json_string_value(json_array_get(ap, i));
-			if (t && tc_b64_decode(t, &p, &pl) == 0 && pl == 32) {
+			if (t && tc_base64_decode(t, &p, &pl) == 0 && pl == 32) {
 				memcpy(proof[i], p, 32);
 				ok++;
 			}
@@ -563,7 +564,7 @@ static void test_precert_and_consistency(void)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char *p = NULL;
 		size_t len = 0;
-		CU_ASSERT_FATAL(tc_b64_decode(json_string_value(json_array_get(c, i)), &p, &len) == 0 && len == 32);
+		CU_ASSERT_FATAL(tc_base64_decode(json_string_value(json_array_get(c, i)), &p, &len) == 0 && len == 32);
 		memcpy(proof[i], p, 32);
 		free(p);
 	}
