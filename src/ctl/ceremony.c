@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file_read.h"
 #include "ctl/ceremony.h"
 #include "ctl/files.h"
 #include "ctl/transcript.h"
@@ -83,7 +84,7 @@ static int cmd_verify_transcript(struct tc_ctl *ctl, int argc, char **argv)
 	}
 	char *doc, err[512];
 	size_t len;
-	if (tc_ctl_read_file(file, MAX_TRANSCRIPT, &doc, &len, err, sizeof(err)) != 0) {
+	if (tc_read_file(file, MAX_TRANSCRIPT, &doc, &len, err, sizeof(err)) != 0) {
 		EVP_PKEY_free(pub);
 		tc_ctl_error("%s", err);
 		return TC_CTL_FAIL;

@@ -17,9 +17,4 @@ int tc_ctl_file_exists(const char *path);
 int tc_ctl_write_new_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
 			  size_t errlen);
 
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer the
- * caller frees. */
-int tc_ctl_read_file(const char *path, size_t max, char **data, size_t *len, char *err,
-		     size_t errlen);
-
 #endif

@@ -1,12 +1,12 @@
 /* The CA certificates the gateway hands out with every issued certificate,
  * read once at start: the ceremony that creates them runs before the
  * supervisor starts the children, and a new intermediate means a restart. */
-#include <errno.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file_read.h"
 #include "gateway/gateway.h"
 
 #define MAX_PEM_FILE (256 * 1024)
@@ -19,20 +19,15 @@ static char *read_pem(const struct tc_config *cfg, const char *rel, char *err, s
 		snprintf(err, errlen, "%s: path too long", rel);
 		return NULL;
 	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	char *buf;
+	size_t n;
+	if (tc_read_file(path, MAX_PEM_FILE, &buf, &n, err, errlen) != 0)
 		return NULL;
-	}
-	char *buf = malloc(MAX_PEM_FILE + 1);
-	size_t n = buf ? fread(buf, 1, MAX_PEM_FILE + 1, f) : 0;
-	fclose(f);
-	if (!buf || n == 0 || n > MAX_PEM_FILE) {
-		snprintf(err, errlen, "%s: empty, unreadable or too large", path);
+	if (n == 0) {
+		snprintf(err, errlen, "%s: empty", path);
 		free(buf);
 		return NULL;
 	}
-	buf[n] = '\0';
 	BIO *b = BIO_new_mem_buf(buf, (int)n);
 	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
