@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
+
 struct tc_p11 {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
@@ -279,8 +281,8 @@ int tc_p11_list_objects(struct tc_p11 *p, const char *token_label, const char *p
 				 : cls == CKO_CERTIFICATE ? "certificate" : "other";
 		snprintf(info->klass, sizeof(info->klass), "%s", cn);
 		if (a[2].ulValueLen != CK_UNAVAILABLE_INFORMATION)
-			for (CK_ULONG j = 0; j < a[2].ulValueLen && j < 64; j++)
-				sprintf(info->id_hex + 2 * j, "%02x", id[j]);
+			tc_hex_encode(id, a[2].ulValueLen < sizeof(id) ? a[2].ulValueLen : sizeof(id),
+				      info->id_hex);
 		info->sensitive = info->extractable = info->always_sensitive = info->never_extractable = -1;
 		if (cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY) {
 			CK_ATTRIBUTE ka = {CKA_KEY_TYPE, &kt, sizeof(kt)};
