@@ -24,11 +24,15 @@ extern const struct tc_rpc_method tc_gateway_methods[];
 extern const size_t tc_gateway_method_count;
 
 /* Handlers (ctx is the struct tc_gateway). */
-void tc_gateway_health_check(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
-void tc_gateway_issue(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
-void tc_gateway_revoke(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
-void tc_gateway_get_ca_certificates(void *ctx, const uint8_t *req, size_t len,
-				    struct tc_rpc_result *res);
-void tc_gateway_validate(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+void tc_gateway_health_check(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_revoke(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_get_ca_certificates(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
 
 #endif

@@ -18,8 +18,10 @@ static int known_service(const char *name)
 	return 0;
 }
 
-void tc_gateway_health_check(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res)
+void tc_gateway_health_check(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+			     size_t len, struct tc_rpc_result *res)
 {
+	(void)caller; /* health is public */
 	struct tc_gateway *gw = ctx;
 	Trustchain__V1__HealthCheckRequest *rq = trustchain__v1__health_check_request__unpack(NULL, len, req);
 	if (!rq) {

@@ -232,12 +232,13 @@ static void issue(struct tc_gateway *gw, const Trustchain__V1__IssueRequest *rq,
 	X509_REQ_free(csr);
 }
 
-void tc_gateway_issue(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res)
+void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+		      struct tc_rpc_result *res)
 {
 	struct tc_gateway *gw = ctx;
 	/* Until mTLS and bearer tokens land, only a deployment that opted out
 	 * of authentication (dev mode's default) may issue. */
-	if (gw->cfg->gateway.require_auth) {
+	if (gw->cfg->gateway.require_auth && !caller->authenticated) {
 		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "authentication_required",
 			    "this gateway requires caller authentication, which is not available yet");
 		return;

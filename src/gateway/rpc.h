@@ -21,7 +21,19 @@ struct tc_rpc_result {
 	size_t body_len;
 };
 
-typedef void (*tc_rpc_handler)(void *ctx, const uint8_t *req, size_t len, struct tc_rpc_result *res);
+/* Who is calling. The RPC layer fills it from the transport (client
+ * certificate or bearer token, see auth.h) before the handler runs; handlers
+ * authorise against it and never trust names a request claims for itself. */
+struct tc_auth_principal; /* gateway/auth.h: allowed name patterns, rights */
+struct tc_rpc_caller {
+	char peer[128];                          /* transport address, for logs */
+	char identity[256];                      /* "anonymous" until authenticated */
+	int authenticated;                       /* 1 when principal is set */
+	const struct tc_auth_principal *principal;
+};
+
+typedef void (*tc_rpc_handler)(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+			       size_t len, struct tc_rpc_result *res);
 
 struct tc_rpc_method {
 	const char *path;      /* "/trustchain.v1.Health/Check" */

@@ -126,7 +126,12 @@ static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
-	m->handler(c->srv->ctx, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+	struct tc_rpc_caller caller = {.authenticated = 0, .principal = NULL};
+	char *peer = grpc_call_get_peer(c->call);
+	snprintf(caller.peer, sizeof(caller.peer), "%s", peer ? peer : "?");
+	gpr_free(peer);
+	snprintf(caller.identity, sizeof(caller.identity), "anonymous");
+	m->handler(c->srv->ctx, &caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
 	grpc_slice_unref(all);
 }
 
