@@ -11,7 +11,7 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
   libleveldb-dev libsnappy-dev
-  libyaml-dev libcunit1-dev libmicrohttpd-dev libjansson-dev libevent-dev
+  libyaml-dev libcunit1-dev libmicrohttpd-dev libjansson-dev libevent-dev libseccomp-dev
   python3 python3-grpcio python3-protobuf
   dnsutils procps curl
 )

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/proc_env.h"
+#include "common/sandbox.h"
 #include "common/sup_channel.h"
 
 struct tc_child {
@@ -84,6 +85,10 @@ struct tc_child *tc_child_start(const char *name, int argc, char **argv)
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(c->cfg.server.log_level, &lvl);
 	tc_log_init(name, lvl, c->cfg.server.log_syslog);
+	if (tc_sandbox_apply(TC_SANDBOX_PEER, err, sizeof(err)) != 0) {
+		tc_err("%s", err);
+		exit(1);
+	}
 
 	sigemptyset(&c->sigs);
 	sigaddset(&c->sigs, SIGTERM);

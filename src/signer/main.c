@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/proc_env.h"
 #include "common/sup_channel.h"
 #include "signer/ipc_server.h"
@@ -85,6 +86,11 @@ int main(int argc, char **argv)
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(cfg.server.log_level, &lvl);
 	tc_log_init("signer", lvl, cfg.server.log_syslog);
+	/* Before the PKCS#11 module is loaded, so its code runs filtered too. */
+	if (tc_sandbox_apply(TC_SANDBOX_SIGNER, err, sizeof(err)) != 0) {
+		tc_err("%s", err);
+		return 1;
+	}
 
 	sigset_t sigs;
 	sigemptyset(&sigs);

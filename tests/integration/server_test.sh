@@ -80,6 +80,7 @@ signer=$(pid_of signer)
 for c in signer transparency resolver gateway; do
   p=$(pid_of $c)
   [ "$(awk '/^NoNewPrivs/ { print $2 }' /proc/$p/status)" = 1 ] || fail "$c lacks NoNewPrivs"
+  [ "$(awk '/^Seccomp:/ { print $2 }' /proc/$p/status)" = 2 ] || fail "$c runs without its syscall filter"
   if grep -q softhsm /proc/$p/maps; then
     [ "$c" = signer ] || fail "$c has the PKCS#11 module mapped"
   else
@@ -93,7 +94,7 @@ for c in signer transparency resolver gateway; do
   [ "$(readlink /proc/$p/cwd)" = / ] || fail "$c cwd is $(readlink /proc/$p/cwd)"
 done
 grep -q softhsm "/proc/$server_pid/maps" && fail "supervisor has the PKCS#11 module mapped"
-ok "children: NoNewPrivs, cwd /, PKCS#11 only in the signer$([ "$(id -u)" = 0 ] && echo ", user trustchain")"
+ok "children: NoNewPrivs, syscall filter, cwd /, PKCS#11 only in the signer$([ "$(id -u)" = 0 ] && echo ", user trustchain")"
 
 # kill -9 a peer: restarted, ready again, linked to the signer.
 old=$(pid_of gateway)
