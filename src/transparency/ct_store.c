@@ -39,6 +39,13 @@ struct tc_ct_store {
 	/* Published after the write that made it durable (see ct_store.h). */
 	_Atomic uint64_t size;
 	_Atomic uint64_t next_pending_id;
+
+	/* The newest tree head, the bound of every API read: kept in memory
+	 * so a read costs no LevelDB lookups for it. Written under write_lock
+	 * and sth_lock after the write that made it durable. */
+	pthread_rwlock_t sth_lock;
+	struct tc_ct_sth latest;
+	int have_latest;
 };
 
 const char *tc_ct_store_strerror(int status)
@@ -190,6 +197,30 @@ void tc_ct_record_free(struct tc_ct_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A stored tree head: timestamp(8) root(32) signature. */
+static int read_sth(struct tc_ct_store *st, uint64_t tree_size, struct tc_ct_sth *out)
+{
+	memset(out, 0, sizeof(*out));
+	unsigned char key[9];
+	key_u64(key, 'T', tree_size);
+	char *val;
+	size_t vlen;
+	int rc = db_get(st, key, sizeof(key), &val, &vlen);
+	if (rc != TC_CT_STORE_OK)
+		return rc;
+	if (vlen < 8 + TC_MERKLE_HASH_LEN || vlen - 8 - TC_MERKLE_HASH_LEN > TC_CT_STORE_MAX_SIGNATURE) {
+		rc = TC_CT_STORE_ERR_CORRUPT;
+	} else {
+		out->tree_size = tree_size;
+		out->timestamp = tc_be_get((const unsigned char *)val, 8);
+		memcpy(out->root, val + 8, TC_MERKLE_HASH_LEN);
+		out->signature_len = vlen - 8 - TC_MERKLE_HASH_LEN;
+		memcpy(out->signature, val + 8 + TC_MERKLE_HASH_LEN, out->signature_len);
+	}
+	leveldb_free(val);
+	return rc;
+}
+
 /* ---- open / close ---- */
 
 static int load_state(struct tc_ct_store *st, char *err, size_t errlen)
@@ -272,7 +303,20 @@ static int load_state(struct tc_ct_store *st, char *err, size_t errlen)
 		return TC_CT_STORE_ERR_IO;
 	}
 	atomic_store(&st->next_pending_id, next);
-	return TC_CT_STORE_OK;
+
+	uint64_t latest;
+	rc = db_get_u64(st, KEY_LATEST_STH, strlen(KEY_LATEST_STH), &latest);
+	if (rc == TC_CT_STORE_OK) {
+		rc = read_sth(st, latest, &st->latest);
+		if (rc == TC_CT_STORE_ERR_NOT_FOUND)
+			rc = TC_CT_STORE_ERR_CORRUPT; /* the pointer and its head are written together */
+		st->have_latest = rc == TC_CT_STORE_OK;
+	} else if (rc == TC_CT_STORE_ERR_NOT_FOUND) {
+		rc = TC_CT_STORE_OK;
+	}
+	if (rc != TC_CT_STORE_OK)
+		snprintf(err, errlen, "%s: newest tree head unreadable (%s)", st->path, tc_ct_store_strerror(rc));
+	return rc;
 }
 
 int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size_t errlen)
@@ -289,6 +333,7 @@ int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size
 		return TC_CT_STORE_ERR_NOMEM;
 	}
 	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_rwlock_init(&st->sth_lock, NULL);
 	st->options = leveldb_options_create();
 	/* Bloom filters make find_by_hash misses (every new submission) and the
 	 * duplicate check of append_batch cost no disk read. */
@@ -331,6 +376,7 @@ void tc_ct_store_close(struct tc_ct_store *st)
 	leveldb_readoptions_destroy(st->read);
 	leveldb_writeoptions_destroy(st->write_sync);
 	pthread_mutex_destroy(&st->write_lock);
+	pthread_rwlock_destroy(&st->sth_lock);
 	free(st->path);
 	free(st);
 }
@@ -573,20 +619,14 @@ int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth)
 	int rc = tc_ct_store_root(st, sth->tree_size, root);
 	if (rc == TC_CT_STORE_OK && memcmp(root, sth->root, sizeof(root)) != 0)
 		rc = TC_CT_STORE_ERR_MISMATCH;
-	uint64_t latest = 0;
-	int have_latest = 0;
-	if (rc == TC_CT_STORE_OK) {
-		rc = db_get_u64(st, KEY_LATEST_STH, strlen(KEY_LATEST_STH), &latest);
-		have_latest = rc == TC_CT_STORE_OK;
-		if (rc == TC_CT_STORE_ERR_NOT_FOUND)
-			rc = TC_CT_STORE_OK;
-	}
+	/* Only the writer changes latest, and it holds write_lock. */
+	int newest = !st->have_latest || sth->tree_size >= st->latest.tree_size;
 	if (rc == TC_CT_STORE_OK) {
 		leveldb_writebatch_t *wb = leveldb_writebatch_create();
 		unsigned char key[9], size_val[8];
 		key_u64(key, 'T', sth->tree_size);
 		leveldb_writebatch_put(wb, (const char *)key, sizeof(key), (const char *)val, vlen);
-		if (!have_latest || sth->tree_size >= latest) {
+		if (newest) {
 			tc_be_put(size_val, sth->tree_size, 8);
 			leveldb_writebatch_put(wb, KEY_LATEST_STH, strlen(KEY_LATEST_STH), (const char *)size_val,
 					       sizeof(size_val));
@@ -594,53 +634,61 @@ int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth)
 		rc = db_write(st, wb, "put tree head");
 		leveldb_writebatch_destroy(wb);
 	}
+	if (rc == TC_CT_STORE_OK && newest) {
+		pthread_rwlock_wrlock(&st->sth_lock);
+		st->latest = *sth;
+		st->have_latest = 1;
+		pthread_rwlock_unlock(&st->sth_lock);
+	}
 	pthread_mutex_unlock(&st->write_lock);
 	return rc;
 }
 
 int tc_ct_store_get_sth(struct tc_ct_store *st, uint64_t tree_size, struct tc_ct_sth *out)
 {
-	memset(out, 0, sizeof(*out));
-	unsigned char key[9];
-	key_u64(key, 'T', tree_size);
-	char *val;
-	size_t vlen;
-	int rc = db_get(st, key, sizeof(key), &val, &vlen);
-	if (rc != TC_CT_STORE_OK)
-		return rc;
-	if (vlen < 8 + TC_MERKLE_HASH_LEN || vlen - 8 - TC_MERKLE_HASH_LEN > TC_CT_STORE_MAX_SIGNATURE) {
-		rc = TC_CT_STORE_ERR_CORRUPT;
-	} else {
-		out->tree_size = tree_size;
-		out->timestamp = tc_be_get((const unsigned char *)val, 8);
-		memcpy(out->root, val + 8, TC_MERKLE_HASH_LEN);
-		out->signature_len = vlen - 8 - TC_MERKLE_HASH_LEN;
-		memcpy(out->signature, val + 8 + TC_MERKLE_HASH_LEN, out->signature_len);
-	}
-	leveldb_free(val);
-	return rc;
+	return read_sth(st, tree_size, out);
 }
 
 int tc_ct_store_latest_sth(struct tc_ct_store *st, struct tc_ct_sth *out)
 {
-	uint64_t size;
-	int rc = db_get_u64(st, KEY_LATEST_STH, strlen(KEY_LATEST_STH), &size);
-	if (rc != TC_CT_STORE_OK) {
+	pthread_rwlock_rdlock(&st->sth_lock);
+	int have = st->have_latest;
+	if (have)
+		*out = st->latest;
+	else
 		memset(out, 0, sizeof(*out));
-		return rc;
-	}
-	rc = tc_ct_store_get_sth(st, size, out);
-	/* The pointer and its head are written together. */
-	return rc == TC_CT_STORE_ERR_NOT_FOUND ? TC_CT_STORE_ERR_CORRUPT : rc;
+	pthread_rwlock_unlock(&st->sth_lock);
+	return have ? TC_CT_STORE_OK : TC_CT_STORE_ERR_NOT_FOUND;
 }
 
 /* ---- pending entries ---- */
 
-int tc_ct_store_put_pending(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
-			    const unsigned char *extra_data, size_t extra_len, uint64_t *id)
+static void key_submission(unsigned char key[1 + TC_CT_STORE_SUBMISSION_ID_LEN],
+			   const unsigned char id[TC_CT_STORE_SUBMISSION_ID_LEN])
+{
+	key[0] = 'S';
+	memcpy(key + 1, id, TC_CT_STORE_SUBMISSION_ID_LEN);
+}
+
+static int submission_check(const struct tc_ct_submission *sub)
+{
+	return sub->id && sub->sct && sub->sct_len > 0 && sub->sct_len <= TC_CT_STORE_MAX_SCT ? TC_CT_STORE_OK
+												 : TC_CT_STORE_ERR_ARG;
+}
+
+static void put_submission(leveldb_writebatch_t *wb, const struct tc_ct_submission *sub)
+{
+	unsigned char key[1 + TC_CT_STORE_SUBMISSION_ID_LEN];
+	key_submission(key, sub->id);
+	leveldb_writebatch_put(wb, (const char *)key, sizeof(key), (const char *)sub->sct, sub->sct_len);
+}
+
+int tc_ct_store_put_pending_submission(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
+				       const unsigned char *extra_data, size_t extra_len,
+				       const struct tc_ct_submission *sub, uint64_t *id)
 {
 	struct tc_ct_store_entry e = { leaf_input, leaf_len, extra_data, extra_len, 0 };
-	if (!id || record_check(&e) != TC_CT_STORE_OK)
+	if (!id || record_check(&e) != TC_CT_STORE_OK || (sub && submission_check(sub) != TC_CT_STORE_OK))
 		return TC_CT_STORE_ERR_ARG;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
@@ -650,12 +698,58 @@ int tc_ct_store_put_pending(struct tc_ct_store *st, const unsigned char *leaf_in
 	uint64_t pid = atomic_fetch_add(&st->next_pending_id, 1);
 	unsigned char key[9];
 	key_u64(key, 'P', pid);
-	char *errptr = NULL;
-	leveldb_put(st->db, st->write_sync, (const char *)key, sizeof(key), (const char *)buf, len, &errptr);
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	leveldb_writebatch_put(wb, (const char *)key, sizeof(key), (const char *)buf, len);
+	if (sub)
+		put_submission(wb, sub);
+	int rc = db_write(st, wb, "put pending");
+	leveldb_writebatch_destroy(wb);
 	free(buf);
-	int rc = check_err(st, errptr, "put pending");
 	if (rc == TC_CT_STORE_OK)
 		*id = pid;
+	return rc;
+}
+
+int tc_ct_store_put_pending(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
+			    const unsigned char *extra_data, size_t extra_len, uint64_t *id)
+{
+	return tc_ct_store_put_pending_submission(st, leaf_input, leaf_len, extra_data, extra_len, NULL, id);
+}
+
+int tc_ct_store_get_submission(struct tc_ct_store *st, const unsigned char id[TC_CT_STORE_SUBMISSION_ID_LEN],
+			       unsigned char *sct, size_t cap, size_t *sct_len)
+{
+	unsigned char key[1 + TC_CT_STORE_SUBMISSION_ID_LEN];
+	key_submission(key, id);
+	char *val;
+	size_t vlen;
+	int rc = db_get(st, key, sizeof(key), &val, &vlen);
+	if (rc != TC_CT_STORE_OK)
+		return rc;
+	if (vlen == 0 || vlen > TC_CT_STORE_MAX_SCT)
+		rc = TC_CT_STORE_ERR_CORRUPT;
+	else if (vlen > cap)
+		rc = TC_CT_STORE_ERR_SPACE;
+	else {
+		memcpy(sct, val, vlen);
+		*sct_len = vlen;
+	}
+	leveldb_free(val);
+	return rc;
+}
+
+int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n)
+{
+	if (n && !subs)
+		return TC_CT_STORE_ERR_ARG;
+	for (size_t i = 0; i < n; i++)
+		if (submission_check(&subs[i]) != TC_CT_STORE_OK)
+			return TC_CT_STORE_ERR_ARG;
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	for (size_t i = 0; i < n; i++)
+		put_submission(wb, &subs[i]);
+	int rc = n ? db_write(st, wb, "put submissions") : TC_CT_STORE_OK;
+	leveldb_writebatch_destroy(wb);
 	return rc;
 }
 

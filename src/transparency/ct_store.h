@@ -10,6 +10,10 @@
  *                               (level 0 holds the leaf hashes)
  *   "T" tree_size(8)         -> tree head: timestamp(8) root(32) signature
  *   "P" pending_id(8)        -> pending record: leaf_len(4) leaf_input extra
+ *   "S" submission_id(32)    -> the serialized SCT given to that submission
+ *                               (the duplicate index: written in the same
+ *                               synced batch as its pending record, so the
+ *                               two can never disagree after a crash)
  *   "M" "format"             -> store format version ("1")
  *   "M" "size"               -> number of sequenced leaves(8)
  *   "M" "latest_sth"         -> tree_size(8) of the newest tree head
@@ -35,6 +39,8 @@
 #include "transparency/merkle.h"
 
 #define TC_CT_STORE_MAX_SIGNATURE 512 /* bytes of a tree head signature */
+#define TC_CT_STORE_SUBMISSION_ID_LEN 32
+#define TC_CT_STORE_MAX_SCT 512 /* bytes of a stored serialized SCT */
 #define TC_CT_STORE_MAX_LEAF 0xffffffffu
 
 enum tc_ct_store_status {
@@ -116,12 +122,35 @@ int tc_ct_store_consistency_proof(struct tc_ct_store *st, uint64_t old_size, uin
  * root must be the store's root at that size (TC_CT_STORE_ERR_MISMATCH). */
 int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth);
 int tc_ct_store_get_sth(struct tc_ct_store *st, uint64_t tree_size, struct tc_ct_sth *out);
+/* The newest tree head; served from memory (loaded at open, replaced by
+ * put_sth after its write), so every API read can afford it. */
 int tc_ct_store_latest_sth(struct tc_ct_store *st, struct tc_ct_sth *out);
 
 /* Durably records an accepted entry (synced before returning) and gives it
  * an id, increasing within one open store. */
 int tc_ct_store_put_pending(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
 			    const unsigned char *extra_data, size_t extra_len, uint64_t *id);
+
+/* A submission's identity (a hash the caller defines) and the SCT it got. */
+struct tc_ct_submission {
+	const unsigned char *id; /* TC_CT_STORE_SUBMISSION_ID_LEN bytes */
+	const unsigned char *sct;
+	size_t sct_len; /* 1 .. TC_CT_STORE_MAX_SCT */
+};
+
+/* put_pending plus the duplicate-index record of sub, in ONE synced write:
+ * after a crash either both exist or neither. Concurrent callers share
+ * LevelDB's group commit (one fsync for all writers waiting). */
+int tc_ct_store_put_pending_submission(struct tc_ct_store *st, const unsigned char *leaf_input, size_t leaf_len,
+				       const unsigned char *extra_data, size_t extra_len,
+				       const struct tc_ct_submission *sub, uint64_t *id);
+/* The SCT recorded for submission id: TC_CT_STORE_OK, or
+ * TC_CT_STORE_ERR_NOT_FOUND, TC_CT_STORE_ERR_SPACE when cap is too small. */
+int tc_ct_store_get_submission(struct tc_ct_store *st, const unsigned char id[TC_CT_STORE_SUBMISSION_ID_LEN],
+			       unsigned char *sct, size_t cap, size_t *sct_len);
+/* Records n duplicate-index entries without pending records (one synced
+ * write); for importing an older index. Existing ids are overwritten. */
+int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n);
 /* Calls fn for up to max pending entries with id > after_id, in id order;
  * fn returning non-zero stops the walk. The record pointers are only valid
  * during the call. */

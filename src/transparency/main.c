@@ -80,8 +80,13 @@ int main(int argc, char **argv)
 	}
 	if (init_log_signer(c, &ls) != 0)
 		goto out;
+	/* A fresh head at least every half MMD, whatever sth_refresh_s says. */
+	uint64_t refresh_s = cfg->ct.sth_refresh_s;
+	if (refresh_s > cfg->ct.max_merge_delay_s / 2)
+		refresh_s = cfg->ct.max_merge_delay_s / 2 ? cfg->ct.max_merge_delay_s / 2 : 1;
 	struct tc_sequencer_config scfg = {.interval_ms = cfg->ct.sequence_interval_ms,
-					   .batch_max = cfg->ct.batch_max, .index_path = index_dir};
+					   .batch_max = cfg->ct.batch_max, .sth_refresh_ms = refresh_s * 1000,
+					   .legacy_index_path = index_dir};
 	if (tc_sequencer_start(st, &ls, &scfg, &seq, err, sizeof(err)) != 0) {
 		tc_err("sequencer: %s", err);
 		goto out;

@@ -19,8 +19,8 @@
 struct tc_sequencer {
 	struct tc_ct_store *st;
 	struct tc_log_signer *ls;
-	struct tc_submission_index *index;
 	uint32_t interval_ms;
+	uint64_t sth_refresh_ms;
 	uint32_t batch_max;
 
 	pthread_mutex_t lock; /* guards waiting, stopping */
@@ -115,13 +115,14 @@ static long sequence_one_batch(struct tc_sequencer *q, struct batch *b)
 }
 
 /* Signs and stores a tree head for the current size unless the newest one
- * already covers it. */
+ * already covers it and is younger than sth_refresh_ms. */
 static int sign_tree_head(struct tc_sequencer *q)
 {
 	struct tc_ct_sth sth;
 	uint64_t size = tc_ct_store_size(q->st);
 	int st = tc_ct_store_latest_sth(q->st, &sth);
-	if (st == TC_CT_STORE_OK && sth.tree_size == size)
+	if (st == TC_CT_STORE_OK && sth.tree_size == size &&
+	    (q->sth_refresh_ms == 0 || now_ms() < sth.timestamp + q->sth_refresh_ms))
 		return 0;
 	memset(&sth, 0, sizeof(sth));
 	sth.tree_size = size;
@@ -203,8 +204,11 @@ static void *sequencer_main(void *arg)
 
 /* ---- submission ---- */
 
+/* Timestamps, signs the SCT and makes entry and duplicate-index record
+ * durable together (one synced write). */
 static int make_pending(struct tc_sequencer *q, struct tc_ct_entry *e, const unsigned char *extra,
-			size_t extra_len, unsigned char *sct, size_t *sct_len, char *err, size_t errlen)
+			size_t extra_len, const unsigned char id[TC_SUBMISSION_ID_LEN], unsigned char *sct,
+			size_t *sct_len, char *err, size_t errlen)
 {
 	e->timestamp = next_timestamp(q);
 	e->extensions = NULL;
@@ -225,11 +229,14 @@ static int make_pending(struct tc_sequencer *q, struct tc_ct_entry *e, const uns
 		snprintf(err, errlen, "entry cannot be encoded");
 	} else if (tc_sct_issue(q->ls, e, sct, TC_SCT_MAX_LEN, sct_len, err, errlen) != 0) {
 		/* nothing stored: the caller may retry */
-	} else if (tc_ct_store_put_pending(q->st, leaf, leaf_len, extra, extra_len, &pending_id) !=
-		   TC_CT_STORE_OK) {
-		snprintf(err, errlen, "entry could not be stored");
 	} else {
-		rc = 0;
+		struct tc_ct_submission sub = {.id = id, .sct = sct, .sct_len = *sct_len};
+		int st = tc_ct_store_put_pending_submission(q->st, leaf, leaf_len, extra, extra_len, &sub,
+							    &pending_id);
+		if (st != TC_CT_STORE_OK)
+			snprintf(err, errlen, "entry could not be stored: %s", tc_ct_store_strerror(st));
+		else
+			rc = 0;
 	}
 	free(leaf);
 	return rc;
@@ -244,13 +251,12 @@ int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, co
 	tc_submission_id(&e, id);
 	pthread_mutex_t *idlock = &q->identity[id[0] % IDENTITY_LOCKS];
 	pthread_mutex_lock(idlock);
-	int rc = tc_submission_index_get(q->index, id, sct, TC_SCT_MAX_LEN, sct_len);
+	int rc = tc_submission_index_get(q->st, id, sct, TC_SCT_MAX_LEN, sct_len);
 	if (rc < 0) {
 		snprintf(err, errlen, "submission index unreadable");
 	} else if (rc == 1) {
 		rc = 0; /* a duplicate: its original SCT */
-	} else if ((rc = make_pending(q, &e, extra, extra_len, sct, sct_len, err, errlen)) == 0) {
-		tc_submission_index_put(q->index, id, sct, *sct_len);
+	} else if ((rc = make_pending(q, &e, extra, extra_len, id, sct, sct_len, err, errlen)) == 0) {
 		pthread_mutex_lock(&q->lock);
 		if (++q->waiting >= q->batch_max)
 			pthread_cond_signal(&q->wake);
@@ -274,7 +280,8 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	q->ls = ls;
 	q->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1;
 	q->batch_max = cfg->batch_max ? cfg->batch_max : 1;
-	if (tc_submission_index_open(cfg->index_path, &q->index, err, errlen) != 0) {
+	q->sth_refresh_ms = cfg->sth_refresh_ms;
+	if (cfg->legacy_index_path && tc_submission_index_import(st, cfg->legacy_index_path, err, errlen) != 0) {
 		free(q);
 		return -1;
 	}
@@ -290,7 +297,6 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	int e = pthread_create(&q->thread, NULL, sequencer_main, q);
 	if (e != 0) {
 		snprintf(err, errlen, "cannot start the sequencer thread: %s", strerror(e));
-		tc_submission_index_close(q->index);
 		free(q);
 		return -1;
 	}
@@ -307,7 +313,6 @@ void tc_sequencer_stop(struct tc_sequencer *q)
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
-	tc_submission_index_close(q->index);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 	pthread_mutex_destroy(&q->clock_lock);

@@ -8,7 +8,9 @@
  * Sequencing (one thread): every interval_ms, or as soon as batch_max
  * entries wait, the pending entries are appended in one synced LevelDB
  * batch and a new tree head is signed and stored. Whatever is pending at
- * start (accepted before a crash) is sequenced first. */
+ * start (accepted before a crash) is sequenced first. An idle log still
+ * signs a fresh tree head (same size, new timestamp) every sth_refresh_ms,
+ * as RFC 6962 3.5 requires at least once per maximum merge delay. */
 #ifndef TC_TRANSPARENCY_SEQUENCER_H
 #define TC_TRANSPARENCY_SEQUENCER_H
 
@@ -26,7 +28,8 @@ struct tc_sequencer;
 struct tc_sequencer_config {
 	uint32_t interval_ms;
 	uint32_t batch_max;
-	const char *index_path; /* directory of the submission index LevelDB */
+	uint64_t sth_refresh_ms;       /* re-sign an unchanged tree head this often (0: never) */
+	const char *legacy_index_path; /* an older stand-alone duplicate index to import, or NULL */
 };
 
 int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const struct tc_sequencer_config *cfg,

@@ -1,55 +1,17 @@
 #include "transparency/submission_index.h"
 
+#include <errno.h>
 #include <leveldb/c.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 
-struct tc_submission_index {
-	leveldb_t *db;
-	leveldb_options_t *opts;
-	leveldb_readoptions_t *ropts;
-	leveldb_writeoptions_t *wopts;
-};
-
-int tc_submission_index_open(const char *path, struct tc_submission_index **out, char *err, size_t errlen)
-{
-	struct tc_submission_index *ix = calloc(1, sizeof(*ix));
-	if (!ix) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	char *lerr = NULL;
-	ix->opts = leveldb_options_create();
-	leveldb_options_set_create_if_missing(ix->opts, 1);
-	ix->ropts = leveldb_readoptions_create();
-	ix->wopts = leveldb_writeoptions_create();
-	ix->db = leveldb_open(ix->opts, path, &lerr);
-	if (!ix->db) {
-		snprintf(err, errlen, "cannot open %s: %s", path, lerr ? lerr : "unknown error");
-		leveldb_free(lerr);
-		tc_submission_index_close(ix);
-		return -1;
-	}
-	*out = ix;
-	return 0;
-}
-
-void tc_submission_index_close(struct tc_submission_index *ix)
-{
-	if (!ix)
-		return;
-	if (ix->db)
-		leveldb_close(ix->db);
-	leveldb_writeoptions_destroy(ix->wopts);
-	leveldb_readoptions_destroy(ix->ropts);
-	leveldb_options_destroy(ix->opts);
-	free(ix);
-}
+#define IMPORT_BATCH 4096 /* records per synced write while importing */
 
 void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSION_ID_LEN])
 {
@@ -67,40 +29,102 @@ void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSIO
 	EVP_MD_CTX_free(md);
 }
 
-int tc_submission_index_get(struct tc_submission_index *ix, const unsigned char id[TC_SUBMISSION_ID_LEN],
+int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
 			    unsigned char *sct, size_t cap, size_t *sct_len)
 {
-	char *lerr = NULL;
-	size_t vlen = 0;
-	char *v = leveldb_get(ix->db, ix->ropts, (const char *)id, TC_SUBMISSION_ID_LEN, &vlen, &lerr);
-	if (lerr) {
-		tc_err("submission index read: %s", lerr);
-		leveldb_free(lerr);
-		return -1;
-	}
-	if (!v)
+	int rc = tc_ct_store_get_submission(st, id, sct, cap, sct_len);
+	if (rc == TC_CT_STORE_OK)
+		return 1;
+	if (rc == TC_CT_STORE_ERR_NOT_FOUND)
 		return 0;
-	int rc = 1;
-	if (vlen > cap) {
-		tc_err("submission index: oversized record");
-		rc = -1;
-	} else {
-		memcpy(sct, v, vlen);
-		*sct_len = vlen;
+	tc_err("submission index read: %s", tc_ct_store_strerror(rc));
+	return -1;
+}
+
+/* Flushes the collected records into the store. */
+static int import_flush(struct tc_ct_store *st, struct tc_ct_submission *subs, unsigned char (*ids)[32],
+			unsigned char (*scts)[TC_CT_STORE_MAX_SCT], size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		subs[i].id = ids[i];
+		subs[i].sct = scts[i];
 	}
-	leveldb_free(v);
+	int rc = tc_ct_store_put_submissions(st, subs, *n);
+	*n = 0;
 	return rc;
 }
 
-int tc_submission_index_put(struct tc_submission_index *ix, const unsigned char id[TC_SUBMISSION_ID_LEN],
-			    const unsigned char *sct, size_t sct_len)
+int tc_submission_index_import(struct tc_ct_store *st, const char *legacy_path, char *err, size_t errlen)
 {
-	char *lerr = NULL;
-	leveldb_put(ix->db, ix->wopts, (const char *)id, TC_SUBMISSION_ID_LEN, (const char *)sct, sct_len, &lerr);
-	if (lerr) {
-		tc_err("submission index write: %s", lerr);
-		leveldb_free(lerr);
+	struct stat sb;
+	if (stat(legacy_path, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0; /* nothing to import: the usual case */
+		snprintf(err, errlen, "%s: %s", legacy_path, strerror(errno));
 		return -1;
 	}
-	return 0;
+	leveldb_options_t *opts = leveldb_options_create();
+	leveldb_readoptions_t *ropts = leveldb_readoptions_create();
+	char *lerr = NULL;
+	leveldb_t *db = leveldb_open(opts, legacy_path, &lerr);
+	struct tc_ct_submission *subs = malloc(IMPORT_BATCH * sizeof(*subs));
+	unsigned char (*ids)[32] = malloc(IMPORT_BATCH * sizeof(*ids));
+	unsigned char (*scts)[TC_CT_STORE_MAX_SCT] = malloc(IMPORT_BATCH * sizeof(*scts));
+	int rc = -1;
+	size_t n = 0, total = 0, skipped = 0;
+	if (!db) {
+		snprintf(err, errlen, "cannot open the old submission index %s: %s", legacy_path,
+			 lerr ? lerr : "unknown error");
+		goto out;
+	}
+	if (!subs || !ids || !scts) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	leveldb_iterator_t *it = leveldb_create_iterator(db, ropts);
+	int st_rc = TC_CT_STORE_OK;
+	for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it) && st_rc == TC_CT_STORE_OK;
+	     leveldb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = leveldb_iter_key(it, &klen), *v = leveldb_iter_value(it, &vlen);
+		if (klen != TC_SUBMISSION_ID_LEN || vlen == 0 || vlen > TC_CT_STORE_MAX_SCT) {
+			skipped++;
+			continue;
+		}
+		memcpy(ids[n], k, klen);
+		memcpy(scts[n], v, vlen);
+		subs[n].sct_len = vlen;
+		n++;
+		total++;
+		if (n == IMPORT_BATCH)
+			st_rc = import_flush(st, subs, ids, scts, &n);
+	}
+	if (st_rc == TC_CT_STORE_OK && n)
+		st_rc = import_flush(st, subs, ids, scts, &n);
+	leveldb_iter_get_error(it, &lerr);
+	leveldb_iter_destroy(it);
+	if (lerr || st_rc != TC_CT_STORE_OK) {
+		snprintf(err, errlen, "importing %s: %s", legacy_path, lerr ? lerr : tc_ct_store_strerror(st_rc));
+		goto out;
+	}
+	leveldb_close(db);
+	db = NULL;
+	char done[4096];
+	snprintf(done, sizeof(done), "%s.imported", legacy_path);
+	if (rename(legacy_path, done) != 0) {
+		snprintf(err, errlen, "renaming %s: %s", legacy_path, strerror(errno));
+		goto out;
+	}
+	tc_info("imported %zu duplicate-index records from %s (%zu malformed skipped)", total, legacy_path, skipped);
+	rc = 0;
+out:
+	leveldb_free(lerr);
+	if (db)
+		leveldb_close(db);
+	leveldb_readoptions_destroy(ropts);
+	leveldb_options_destroy(opts);
+	free(subs);
+	free(ids);
+	free(scts);
+	return rc;
 }

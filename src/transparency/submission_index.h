@@ -1,31 +1,33 @@
-/* Remembers the SCT given for each distinct submission, so a resubmitted
- * certificate gets its original SCT back instead of a second log entry.
- * A small LevelDB of its own (only this process opens it): key = SHA-256 of
- * the entry's identity (type, certificate or TBS, issuer key hash), value =
- * the serialized SCT. An index entry is written only after its pending
- * entry is durable, so every SCT it returns is for a logged entry. */
+/* The duplicate-submission index: a resubmitted certificate gets its
+ * original SCT back instead of a second log entry. The records live in the
+ * log store itself (key "S", see ct_store.h) and are written in the same
+ * synced batch as the entry's pending record, so after any crash an SCT the
+ * index returns always names a durable entry, and an entry that is durable
+ * always has its index record (no duplicate entry after a restart).
+ *
+ * Earlier versions kept the index in a LevelDB of its own (ct/submissions,
+ * written without sync); tc_submission_index_import() moves such an index
+ * into the store once. */
 #ifndef TC_TRANSPARENCY_SUBMISSION_INDEX_H
 #define TC_TRANSPARENCY_SUBMISSION_INDEX_H
 
 #include <stddef.h>
 
 #include "transparency/ct_encode.h"
+#include "transparency/ct_store.h"
 
-#define TC_SUBMISSION_ID_LEN 32
-
-struct tc_submission_index;
-
-int tc_submission_index_open(const char *path, struct tc_submission_index **out, char *err, size_t errlen);
-void tc_submission_index_close(struct tc_submission_index *ix);
+#define TC_SUBMISSION_ID_LEN TC_CT_STORE_SUBMISSION_ID_LEN
 
 /* The identity of entry e (its timestamp and extensions do not count). */
 void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSION_ID_LEN]);
 
 /* 1 and the SCT when id is known, 0 when not, -1 on a read error. */
-int tc_submission_index_get(struct tc_submission_index *ix, const unsigned char id[TC_SUBMISSION_ID_LEN],
+int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
 			    unsigned char *sct, size_t cap, size_t *sct_len);
-/* 0 or -1. Not synced: losing it in a crash only costs a duplicate entry. */
-int tc_submission_index_put(struct tc_submission_index *ix, const unsigned char id[TC_SUBMISSION_ID_LEN],
-			    const unsigned char *sct, size_t sct_len);
+
+/* Copies the records of an old stand-alone index at legacy_path (if that
+ * directory exists) into the store and renames the directory to
+ * "<legacy_path>.imported". 0 when done or nothing to do, -1 with err. */
+int tc_submission_index_import(struct tc_ct_store *st, const char *legacy_path, char *err, size_t errlen);
 
 #endif

@@ -253,7 +253,7 @@ static int suite_init(void)
 	port = free_port();
 	if (port <= 0)
 		return 1;
-	snprintf(extra, sizeof(extra), "ct:\n  http_listen: 127.0.0.1:%d\n  sequence_interval_ms: 100\n", port);
+	snprintf(extra, sizeof(extra), "ct:\n  http_listen: 127.0.0.1:%d\n  sequence_interval_ms: 100\n  sth_refresh_s: 1\n", port);
 	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0)
 		return 1;
 	FILE *f = fopen(tc_harness_path(&h, "ct/log_public_key.pem"), "r");
@@ -654,6 +654,23 @@ static void test_bad_requests(void)
 	expect_error(&r, 404);
 }
 
+/* RFC 6962 3.5: a fresh tree head at least once per MMD even when nothing
+ * arrives; here every second (ct.sth_refresh_s: 1). */
+static void test_idle_log_refreshes_tree_head(void)
+{
+	struct sth first, later;
+	CU_ASSERT_FATAL(fetch_sth(&first) == 0);
+	int refreshed = 0;
+	for (int i = 0; i < 60 && !refreshed; i++) { /* up to 3 s */
+		usleep(50000);
+		refreshed = fetch_sth(&later) == 0 && later.timestamp > first.timestamp;
+	}
+	CU_ASSERT_FATAL(refreshed);
+	CU_ASSERT_EQUAL(later.size, first.size);
+	CU_ASSERT(memcmp(later.root, first.root, 32) == 0);
+	CU_ASSERT(later.timestamp >= first.timestamp + 900);
+}
+
 static void test_restart_keeps_tree(void)
 {
 	struct sth before, after;
@@ -774,6 +791,7 @@ int main(int argc, char **argv)
 		{"add-pre-chain and consistency proofs", test_precert_and_consistency},
 		{"a chain to a foreign root is refused", test_foreign_chain_refused},
 		{"bad requests get 4xx JSON errors", test_bad_requests},
+		{"an idle log signs a fresh tree head", test_idle_log_refreshes_tree_head},
 		{"a restart keeps tree, proofs and SCTs", test_restart_keeps_tree},
 		{"an SCT survives kill -9 before sequencing", test_sct_survives_kill_9},
 		{"parallel submissions: one entry per certificate", test_parallel_submissions},

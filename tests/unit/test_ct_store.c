@@ -15,6 +15,7 @@
 #include <leveldb/c.h>
 
 #include "transparency/ct_store.h"
+#include "transparency/submission_index.h"
 #include "support/merkle_reference.h"
 #include "unit/cunit_main.h"
 
@@ -428,6 +429,83 @@ static void test_pending(void)
 	tc_ct_store_close(st);
 }
 
+/* The duplicate index: written with its pending record, durable, bounded. */
+static void test_submissions(void)
+{
+	struct tc_ct_store *st = open_store("submissions");
+	unsigned char id[32], other[32], sct[TC_CT_STORE_MAX_SCT], got[TC_CT_STORE_MAX_SCT];
+	memset(id, 0x11, sizeof(id));
+	memset(other, 0x22, sizeof(other));
+	memset(sct, 0x5a, sizeof(sct));
+	struct tc_ct_submission sub = { id, sct, 119 };
+	uint64_t pid = 0;
+	size_t len = 0;
+	CU_ASSERT(tc_ct_store_get_submission(st, id, got, sizeof(got), &len) == TC_CT_STORE_ERR_NOT_FOUND);
+	CU_ASSERT_FATAL(tc_ct_store_put_pending_submission(st, leaf_data[0], leaf_len[0], (const unsigned char *)"xyz", 3,
+						   &sub, &pid) ==
+			TC_CT_STORE_OK);
+	CU_ASSERT(tc_ct_store_get_submission(st, id, got, sizeof(got), &len) == TC_CT_STORE_OK && len == 119 &&
+		  memcmp(got, sct, len) == 0);
+	CU_ASSERT(tc_ct_store_get_submission(st, id, got, 10, &len) == TC_CT_STORE_ERR_SPACE);
+	CU_ASSERT(tc_submission_index_get(st, other, got, sizeof(got), &len) == 0);
+	CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len) == 1 && len == 119);
+	/* Bad records are refused before anything is written. */
+	struct tc_ct_submission empty = { id, sct, 0 }, huge = { other, sct, TC_CT_STORE_MAX_SCT + 1 };
+	CU_ASSERT(tc_ct_store_put_pending_submission(st, leaf_data[1], leaf_len[1], NULL, 0, &empty, &pid) ==
+		  TC_CT_STORE_ERR_ARG);
+	CU_ASSERT(tc_ct_store_put_submissions(st, &huge, 1) == TC_CT_STORE_ERR_ARG);
+	CU_ASSERT(tc_ct_store_get_submission(st, other, got, sizeof(got), &len) == TC_CT_STORE_ERR_NOT_FOUND);
+	tc_ct_store_close(st);
+
+	/* Durable: pending record and index record both survive a reopen. */
+	st = open_store("submissions");
+	struct pending_seen seen = { .n = 0 };
+	CU_ASSERT(tc_ct_store_list_pending(st, 0, 100, collect_pending, &seen) == TC_CT_STORE_OK);
+	CU_ASSERT(seen.n == 1 && seen.ids[0] == pid);
+	CU_ASSERT(tc_ct_store_get_submission(st, id, got, sizeof(got), &len) == TC_CT_STORE_OK && len == 119);
+	tc_ct_store_close(st);
+}
+
+/* An index from before it moved into the store is imported once. */
+static void test_submission_import(void)
+{
+	char legacy[128], imported[160];
+	snprintf(legacy, sizeof(legacy), "%s", store_path("legacy_index"));
+	snprintf(imported, sizeof(imported), "%s.imported", legacy);
+	leveldb_options_t *o = leveldb_options_create();
+	leveldb_options_set_create_if_missing(o, 1);
+	char *lerr = NULL;
+	leveldb_t *db = leveldb_open(o, legacy, &lerr);
+	CU_ASSERT_FATAL(db && !lerr);
+	leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+	unsigned char id[32], sct[100];
+	for (int i = 0; i < 3; i++) {
+		memset(id, i + 1, sizeof(id));
+		memset(sct, 0x40 + i, sizeof(sct));
+		leveldb_put(db, w, (const char *)id, sizeof(id), (const char *)sct, 90 + (size_t)i, &lerr);
+		CU_ASSERT(!lerr);
+	}
+	leveldb_put(db, w, "short", 5, "x", 1, &lerr); /* malformed: skipped */
+	leveldb_writeoptions_destroy(w);
+	leveldb_close(db);
+	leveldb_options_destroy(o);
+
+	struct tc_ct_store *st = open_store("import");
+	char err[256] = "";
+	CU_ASSERT(tc_submission_index_import(st, legacy, err, sizeof(err)) == 0);
+	unsigned char got[TC_CT_STORE_MAX_SCT];
+	size_t len = 0;
+	for (int i = 0; i < 3; i++) {
+		memset(id, i + 1, sizeof(id));
+		CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len) == 1);
+		CU_ASSERT(len == 90 + (size_t)i && got[0] == 0x40 + i);
+	}
+	CU_ASSERT(access(legacy, F_OK) != 0 && access(imported, F_OK) == 0);
+	/* Nothing left to import is not an error. */
+	CU_ASSERT(tc_submission_index_import(st, legacy, err, sizeof(err)) == 0);
+	tc_ct_store_close(st);
+}
+
 static void test_rejects_foreign_database(void)
 {
 	/* A LevelDB that is not ours must not be adopted as an empty log. */
@@ -520,6 +598,8 @@ int main(void)
 		{ "duplicate leaves keep their first index", test_duplicates_keep_first_index },
 		{ "signed tree heads and the latest pointer", test_tree_heads },
 		{ "pending area: durable, paged, removed by sequencing", test_pending },
+		{ "duplicate index: written with the pending record, durable", test_submissions },
+		{ "an older stand-alone duplicate index is imported", test_submission_import },
 		{ "foreign or unopenable directories are refused", test_rejects_foreign_database },
 		{ "concurrent readers during appends", test_concurrent_readers },
 		{ NULL, NULL },
