@@ -30,9 +30,31 @@ struct tc_status {
 /* Name of a gRPC status code ("OK", "INVALID_ARGUMENT", ...). */
 const char *tc_status_code_name(int code);
 
-/* Opens a channel to target ("host:port"). Plaintext for now: TLS and
- * client credentials come with the gateway's TLS support. Connection
- * happens lazily on the first call. Returns NULL with a reason in err. */
+/* How to reach the gateway. Every field may be left zero/NULL. */
+struct tc_client_options {
+	/* PEM file of the roots that verify the gateway's certificate (our
+	 * root, ca/root.pem). NULL: gRPC's default roots. */
+	const char *root_ca_file;
+	/* Client certificate chain (leaf first) and its private key, PEM, for
+	 * mutual TLS; both or neither. */
+	const char *cert_file;
+	const char *key_file;
+	/* Bearer token sent with every call ("authorization: Bearer ..."). */
+	const char *bearer_token;
+	/* Name checked in the gateway's certificate instead of target's host. */
+	const char *server_name;
+	/* No TLS at all: only for a gateway configured with gateway.tls: false.
+	 * A token would then cross the network in clear. */
+	int plaintext;
+};
+
+/* Opens a channel to target ("host:port") with options o (NULL: TLS with
+ * gRPC's default roots, no client credentials). Files are read here;
+ * connecting happens lazily on the first call. Returns NULL with a reason
+ * in err. */
+struct tc_client *tc_client_open_opts(const char *target, const struct tc_client_options *o, char *err,
+				      size_t errlen);
+/* tc_client_open_opts(target, NULL, ...): TLS, default roots. */
 struct tc_client *tc_client_open(const char *target, char *err, size_t errlen);
 void tc_client_close(struct tc_client *c);
 
@@ -81,6 +103,41 @@ struct tc_issue_result {
 int tc_issue(struct tc_client *c, const struct tc_issue_request *rq,
 	     struct tc_issue_result **out, struct tc_status *st);
 void tc_issue_result_free(struct tc_issue_result *r);
+
+/* RFC 5280 CRLReason codes accepted by tc_revoke (7 is unused). */
+enum tc_revocation_reason {
+	TC_REVOKE_UNSPECIFIED = 0,
+	TC_REVOKE_KEY_COMPROMISE = 1,
+	TC_REVOKE_CA_COMPROMISE = 2,
+	TC_REVOKE_AFFILIATION_CHANGED = 3,
+	TC_REVOKE_SUPERSEDED = 4,
+	TC_REVOKE_CESSATION_OF_OPERATION = 5,
+	TC_REVOKE_CERTIFICATE_HOLD = 6,
+	TC_REVOKE_REMOVE_FROM_CRL = 8,
+	TC_REVOKE_PRIVILEGE_WITHDRAWN = 9,
+	TC_REVOKE_AA_COMPROMISE = 10,
+};
+
+/* CertificateAuthority.Revoke of the certificate with serial (hex, as in
+ * tc_issue_result.serial). *revocation_time (may be NULL) gets when it took
+ * effect, the original time when it was already revoked. Needs a caller
+ * with the revoke right. */
+int tc_revoke(struct tc_client *c, const char *serial_hex, enum tc_revocation_reason reason,
+	      int64_t *revocation_time, struct tc_status *st);
+
+/* The CA's current CRL; owned by the caller, free with tc_crl_free. */
+struct tc_crl {
+	unsigned char *der;
+	size_t der_len;
+	char *pem;
+	uint64_t crl_number;
+	int64_t this_update;   /* unix seconds */
+	int64_t next_update;
+};
+
+/* CertificateAuthority.GetCrl. On success *out is a new CRL. */
+int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st);
+void tc_crl_free(struct tc_crl *crl);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 struct tc_client {
 	grpc_channel *channel;
 	int timeout_ms;
+	char *authorization;   /* "Bearer <token>" or NULL; wiped on close */
 };
 
 /* Sets st to a failure with the given code and printf-style message. */

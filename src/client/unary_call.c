@@ -70,6 +70,14 @@ int tc_unary_call(struct tc_client *c, const char *method, const ProtobufCMessag
 	grpc_op ops[6];
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	grpc_metadata auth;
+	if (c->authorization) {
+		/* Static slices: they point into c, which outlives the call. */
+		auth.key = grpc_slice_from_static_string("authorization");
+		auth.value = grpc_slice_from_static_string(c->authorization);
+		ops[0].data.send_initial_metadata.metadata = &auth;
+		ops[0].data.send_initial_metadata.count = 1;
+	}
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = send;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

@@ -79,6 +79,11 @@ struct tc_config {
 		char listen[TC_CFG_STR];         /* gateway.listen, "host:port" */
 		char tokens_file[TC_CFG_STR];    /* gateway.tokens_file: bearer token -> name patterns */
 		char client_ca_file[TC_CFG_STR]; /* gateway.client_ca_file: enables mTLS */
+		char clients_file[TC_CFG_STR];   /* gateway.clients_file: client cert identity -> name patterns */
+		bool tls;                        /* gateway.tls: false serves plaintext */
+		struct tc_string_list tls_names; /* gateway.tls_names, names of the gateway's own certificate */
+		char tls_cert_file[TC_CFG_STR];  /* gateway.tls_cert_file: operator-provided certificate chain */
+		char tls_key_file[TC_CFG_STR];   /* gateway.tls_key_file: its private key */
 		bool require_auth;               /* gateway.require_auth */
 		uint32_t threads;                /* gateway.threads */
 	} gateway;

@@ -51,6 +51,11 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("gateway.listen", TC_CFG_T_HOSTPORT, gateway.listen),
 	KEY("gateway.tokens_file", TC_CFG_T_STRING, gateway.tokens_file),
 	KEY("gateway.client_ca_file", TC_CFG_T_STRING, gateway.client_ca_file),
+	KEY("gateway.clients_file", TC_CFG_T_STRING, gateway.clients_file),
+	KEY("gateway.tls", TC_CFG_T_BOOL, gateway.tls),
+	KEY("gateway.tls_names", TC_CFG_T_LIST, gateway.tls_names),
+	KEY("gateway.tls_cert_file", TC_CFG_T_STRING, gateway.tls_cert_file),
+	KEY("gateway.tls_key_file", TC_CFG_T_STRING, gateway.tls_key_file),
 	KEY("gateway.require_auth", TC_CFG_T_BOOL, gateway.require_auth),
 	NUM("gateway.threads", gateway.threads, 1, 256),
 

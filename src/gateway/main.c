@@ -10,6 +10,9 @@
 #include "gateway/gateway.h"
 #include "gateway/rpc_server.h"
 
+/* How often the main thread looks at its periodic work. */
+#define TICK_MS 30000
+
 int main(int argc, char **argv)
 {
 	struct tc_child *c = tc_child_start("gateway", argc, argv);
@@ -20,38 +23,46 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 1;
 	}
-	const char *what = "";
-	grpc_server_credentials *creds = tc_gateway_credentials(gw.cfg, &what, err, sizeof(err));
+	/* gRPC starts threads of its own: only after the supervisor's fork and
+	 * exec, and nothing here forks after it. */
+	grpc_init();
+	char what[768];
+	struct tc_gateway_tls *tls = NULL;
+	grpc_server_credentials *creds =
+		tc_gateway_credentials(c, gw.cfg, gw.root_pem, gw.chain_pem, &tls, what, sizeof(what), err, sizeof(err));
 	if (!creds) {
 		tc_err("%s", err);
+		grpc_shutdown();
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 2;
 	}
-	/* gRPC starts threads of its own: only after the supervisor's fork and
-	 * exec, and nothing here forks after it. */
-	grpc_init();
 	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, gw.cfg->gateway.threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,
 							err, sizeof(err));
 	if (!srv) {
 		tc_err("%s", err);
 		grpc_shutdown();
+		tc_gateway_tls_free(tls);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 1;
 	}
-	char ready[TC_CFG_STR + 128];
+	char ready[TC_CFG_STR + sizeof(what) + 64];
 	snprintf(ready, sizeof(ready), "gRPC %s (%s, %u threads)", gw.cfg->gateway.listen, what,
 		 gw.cfg->gateway.threads);
 	tc_child_ready(c, ready);
 
+	/* Periodic work: renewing our own TLS certificate. SIGHUP renews it at
+	 * once (the supervisor reloads by restarting children, so it never
+	 * sends one; an operator may). */
 	int sig;
-	while ((sig = tc_child_wait_signal(c, 0)) == SIGHUP)
-		; /* the supervisor restarts children to reload */
+	while ((sig = tc_child_wait_signal(c, TICK_MS)) == 0 || sig == SIGHUP)
+		tc_gateway_tls_tick(tls, sig == SIGHUP);
 	tc_info("signal %d: stopping", sig);
 	tc_rpc_server_stop(srv);
 	grpc_shutdown_blocking();
+	tc_gateway_tls_free(tls);
 	tc_gateway_free_ca(&gw);
 	tc_child_stop(c);
 	return 0;

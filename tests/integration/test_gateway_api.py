@@ -33,7 +33,10 @@ def reason_of(err):
 class GatewayApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.channel = grpc.insecure_channel(TARGET)
+        # TLS with the gateway's own certificate, verified against our root.
+        with open(os.path.join(DATA_DIR, "ca", "root.pem"), "rb") as f:
+            cls.root_pem = f.read()
+        cls.channel = grpc.secure_channel(TARGET, grpc.ssl_channel_credentials(root_certificates=cls.root_pem))
         grpc.channel_ready_future(cls.channel).result(timeout=10)
         cls.check = method(cls.channel, "/trustchain.v1.Health/Check",
                            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse)
@@ -100,6 +103,19 @@ class GatewayApi(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as cm:
             self.issue(ca_pb2.IssueRequest(csr=b"x" * (1100 * 1024)), timeout=30)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def test_tls_required(self):
+        # Plaintext is refused, and so is TLS trusting some other root.
+        with open("/etc/ssl/certs/ca-certificates.crt", "rb") as f:
+            public_roots = f.read()
+        for channel in (grpc.insecure_channel(TARGET),
+                        grpc.secure_channel(TARGET, grpc.ssl_channel_credentials(root_certificates=public_roots))):
+            check = method(channel, "/trustchain.v1.Health/Check",
+                           health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse)
+            with self.assertRaises(grpc.RpcError) as cm:
+                check(health_pb2.HealthCheckRequest(), timeout=5)
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            channel.close()
 
     def test_ca_certificates_and_unimplemented(self):
         resp = self.get_ca(ca_pb2.GetCACertificatesRequest(), timeout=10)

@@ -29,6 +29,7 @@ static pid_t gateway_pid;
 static int gateway_sup = -1;
 static struct tc_client *client;
 static char target[64];
+static char root_ca[600];     /* our root: verifies the gateway's own certificate */
 static EVP_PKEY *p256;
 
 /* gRPC status codes used below. */
@@ -93,7 +94,9 @@ static int suite_init(void)
 	    start_gateway() != 0)
 		return 1;
 	char err[256];
-	client = tc_client_open(target, err, sizeof(err));
+	snprintf(root_ca, sizeof(root_ca), "%s/data/ca/root.pem", h.dir);
+	struct tc_client_options o = {.root_ca_file = root_ca};
+	client = tc_client_open_opts(target, &o, err, sizeof(err));
 	if (!client)
 		fprintf(stderr, "client: %s\n", err);
 	p256 = EVP_EC_gen("P-256");
@@ -213,6 +216,79 @@ static void test_health_serving(void)
 	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
 	CU_ASSERT_EQUAL(tc_health_check(client, "no.such.Service", &hs, &st), 0);
 	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVICE_UNKNOWN);
+}
+
+/* The gateway's certificate as openssl s_client sees it, verified against
+ * our root; its serial goes to serial (hex). Returns 0 when it verified. */
+static int gateway_cert(char *serial, size_t len, char *text, size_t textlen)
+{
+	char cmd[1600];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl s_client -connect %s -alpn h2 -CAfile %s -verify_return_error </dev/null 2>/dev/null | "
+		 "openssl x509 -noout -serial -ext subjectAltName,extendedKeyUsage -issuer 2>/dev/null",
+		 target, root_ca);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t n = fread(text, 1, textlen - 1, p);
+	text[n] = '\0';
+	int st = pclose(p);
+	const char *s = strstr(text, "serial=");
+	if (!s || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	snprintf(serial, len, "%.*s", (int)strcspn(s + 7, "\n"), s + 7);
+	return 0;
+}
+
+/* TLS: the gateway serves a server certificate our CA issued for its names
+ * (dev: ca.<domain>, localhost, 127.0.0.1) that openssl verifies against
+ * our root; clients trusting other roots, or speaking plaintext, fail. */
+static void test_tls_own_certificate(void)
+{
+	char serial[80], text[4096];
+	CU_ASSERT_EQUAL_FATAL(gateway_cert(serial, sizeof(serial), text, sizeof(text)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "DNS:ca.trust.hypermesh.online"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "DNS:localhost"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "IP Address:127.0.0.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "TLS Web Server Authentication"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Issuing CA"));
+
+	const struct tc_client_options wrong[] = {
+		{.root_ca_file = "/etc/ssl/certs/ca-certificates.crt"},
+		{.plaintext = 1},
+	};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		char err[256];
+		struct tc_client *c = tc_client_open_opts(target, &wrong[i], err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		tc_client_set_timeout(c, 3000);
+		struct tc_status st;
+		enum tc_health hs;
+		CU_ASSERT_EQUAL(tc_health_check(c, "", &hs, &st), -1);
+		CU_ASSERT_EQUAL(st.code, 14 /* UNAVAILABLE */);
+		tc_client_close(c);
+	}
+}
+
+/* SIGHUP renews the gateway's certificate at once (as the periodic renewal
+ * does before expiry): new connections get the new one, without a restart,
+ * and existing clients keep working. */
+static void test_tls_renewal(void)
+{
+	char before[80], after[80] = "", text[4096];
+	CU_ASSERT_EQUAL_FATAL(gateway_cert(before, sizeof(before), text, sizeof(text)), 0);
+	CU_ASSERT_EQUAL_FATAL(kill(gateway_pid, SIGHUP), 0);
+	for (int i = 0; i < 50; i++) {
+		usleep(100 * 1000);
+		if (gateway_cert(after, sizeof(after), text, sizeof(text)) == 0 && strcmp(before, after) != 0)
+			break;
+	}
+	CU_ASSERT_STRING_NOT_EQUAL(before, after);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "DNS:ca.trust.hypermesh.online"));
+	struct tc_status st;
+	enum tc_health hs = TC_HEALTH_UNKNOWN;
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
 }
 
 static void test_issue_server_pem(void)
@@ -431,6 +507,8 @@ int main(int argc, char **argv)
 	bindir = argv[1];
 	static const struct tc_test tests[] = {
 		{"health: SERVING with the signer up", test_health_serving},
+		{"tls: own certificate from our CA, verified", test_tls_own_certificate},
+		{"tls: SIGHUP renews the certificate", test_tls_renewal},
 		{"issue: PEM CSR, server profile, openssl verify", test_issue_server_pem},
 		{"issue: DER CSR, client profile, names from the CSR", test_issue_client_der_names_from_csr},
 		{"refused: garbage CSR", test_garbage_csr},
