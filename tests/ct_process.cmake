@@ -8,3 +8,22 @@ if(TARGET trustchain-transparency)
                ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_http trustchain-transparency trustchain-signer trustchainctl)
 endif()
+
+# Shared by the CT process tests below: the log under test (signer harness,
+# issued certificates, the log process, verified HTTP helpers).
+if(TARGET trustchain-transparency)
+  add_library(tc_ct_fixture STATIC ${CMAKE_SOURCE_DIR}/tests/support/ct_log_fixture.c)
+  tc_target_defaults(tc_ct_fixture)
+  target_include_directories(tc_ct_fixture PUBLIC ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(tc_ct_fixture PUBLIC tc_test_support tc_ct_core tc_common PkgConfig::JANSSON)
+
+  tc_add_cunit(test_ct_crash SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_crash_test.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_crash trustchain-transparency trustchain-signer trustchainctl)
+endif()
+
+if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_export SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_export_test.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_export trustchain-transparency trustchain-signer trustchainctl)
+endif()

@@ -22,6 +22,8 @@ typedef int (*tc_ctl_cmd_fn)(struct tc_ctl *ctl, int argc, char **argv);
 
 int tc_ctl_cmd_ceremony(struct tc_ctl *ctl, int argc, char **argv);
 int tc_ctl_cmd_journal(struct tc_ctl *ctl, int argc, char **argv);
+int tc_ctl_cmd_export(struct tc_ctl *ctl, int argc, char **argv);
+int tc_ctl_cmd_verify_export(struct tc_ctl *ctl, int argc, char **argv);
 
 /* "trustchainctl: error: ..." on stderr. */
 void tc_ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -21,6 +21,8 @@ struct command {
 static const struct command commands[] = {
 	{"ceremony", tc_ctl_cmd_ceremony, "HSM key ceremonies (init-token, create-*, list-keys, dev, verify-transcript)"},
 	{"journal", tc_ctl_cmd_journal, "audit journal tools (verify)"},
+	{"export", tc_ctl_cmd_export, "audit bundles: export ct (from the log's HTTP API), export journal"},
+	{"verify-export", tc_ctl_cmd_verify_export, "verify an audit bundle offline with a public key"},
 };
 
 void tc_ctl_error(const char *fmt, ...)
@@ -43,7 +45,7 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nrun 'trustchainctl <command> help' for a command's usage\n");
 }
 

@@ -75,4 +75,16 @@ int tc_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
 				 const unsigned char new_root[TC_MERKLE_HASH_LEN],
 				 const unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t len);
 
+/* Range proof (used by audit exports): 0 when leaf_hashes[0 .. count) are
+ * exactly leaves first .. first + count - 1 of the tree of tree_size leaves
+ * with root, given the audit paths of the first and of the last leaf of the
+ * range (RFC 6962 PATH for that leaf and tree_size). The root is rebuilt
+ * from the range's leaves plus the subtrees left of it (from the first
+ * path) and right of it (from the last path), so no leaf of the range can
+ * change, move or be missing. count >= 1. TC_MERKLE_ERR_VERIFY otherwise. */
+int tc_merkle_verify_range(const unsigned char (*leaf_hashes)[TC_MERKLE_HASH_LEN], uint64_t first, uint64_t count,
+			   uint64_t tree_size, const unsigned char (*first_path)[TC_MERKLE_HASH_LEN],
+			   size_t first_len, const unsigned char (*last_path)[TC_MERKLE_HASH_LEN], size_t last_len,
+			   const unsigned char root[TC_MERKLE_HASH_LEN]);
+
 #endif

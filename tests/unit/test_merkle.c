@@ -346,6 +346,62 @@ static void test_consistency_exhaustive(void)
 
 /* ---- edges and errors ---- */
 
+/* Every range of every tree of 1..40 leaves: the range proof (paths of its
+ * first and last leaf) verifies, and any changed, swapped or shifted leaf,
+ * or a changed path node, fails. */
+static void test_range_exhaustive(void)
+{
+	make_many();
+	for (uint64_t n = 1; n <= 40; n++) {
+		hash_t root;
+		ref_mth(many, n, root);
+		for (uint64_t a = 0; a < n; a++) {
+			for (uint64_t b = a; b < n; b++) {
+				hash_t p1[TC_MERKLE_MAX_PROOF], p2[TC_MERKLE_MAX_PROOF], leaves[64];
+				size_t l1 = 0, l2 = 0;
+				uint64_t cnt = b - a + 1;
+				ref_path(a, many, n, p1, &l1);
+				ref_path(b, many, n, p2, &l2);
+				memcpy(leaves, many + a, cnt * sizeof(hash_t));
+				CU_ASSERT_FATAL(tc_merkle_verify_range((const hash_t *)leaves, a, cnt, n, (const hash_t *)p1,
+								       l1, (const hash_t *)p2, l2, root) == TC_MERKLE_OK);
+				uint64_t i = (a * 7 + b) % cnt;
+				leaves[i][3] ^= 1;
+				CU_ASSERT(tc_merkle_verify_range((const hash_t *)leaves, a, cnt, n, (const hash_t *)p1, l1,
+								 (const hash_t *)p2, l2, root) != TC_MERKLE_OK);
+				leaves[i][3] ^= 1;
+				if (cnt > 1 && memcmp(leaves[0], leaves[1], 32) != 0) {
+					hash_t t;
+					memcpy(t, leaves[0], 32);
+					memcpy(leaves[0], leaves[1], 32);
+					memcpy(leaves[1], t, 32);
+					CU_ASSERT(tc_merkle_verify_range((const hash_t *)leaves, a, cnt, n,
+									 (const hash_t *)p1, l1, (const hash_t *)p2, l2,
+									 root) != TC_MERKLE_OK);
+					memcpy(leaves[1], leaves[0], 32);
+					memcpy(leaves[0], t, 32);
+				}
+				if (cnt > 1) /* one leaf dropped from the end */
+					CU_ASSERT(tc_merkle_verify_range((const hash_t *)leaves, a, cnt - 1, n,
+									 (const hash_t *)p1, l1, (const hash_t *)p2, l2,
+									 root) != TC_MERKLE_OK);
+				if (a + 1 < n && b + 1 < n) /* claimed one position later */
+					CU_ASSERT(tc_merkle_verify_range((const hash_t *)leaves, a + 1, cnt, n,
+									 (const hash_t *)p1, l1, (const hash_t *)p2, l2,
+									 root) != TC_MERKLE_OK);
+				if (l2) {
+					p2[l2 - 1][0] ^= 0x80;
+					CU_ASSERT(tc_merkle_verify_range((const hash_t *)leaves, a, cnt, n,
+									 (const hash_t *)p1, l1, (const hash_t *)p2, l2,
+									 root) != TC_MERKLE_OK);
+				}
+			}
+		}
+	}
+	CU_ASSERT(tc_merkle_verify_range((const hash_t *)many, 0, 0, 4, NULL, 0, NULL, 0, many[0]) != TC_MERKLE_OK);
+	CU_ASSERT(tc_merkle_verify_range((const hash_t *)many, 3, 2, 4, NULL, 0, NULL, 0, many[0]) != TC_MERKLE_OK);
+}
+
 static void test_errors(void)
 {
 	make_many();
@@ -436,6 +492,7 @@ int main(void)
 		{ "RFC 6962 reference consistency proofs", test_reference_consistency },
 		{ "inclusion proofs, sizes 1..64, vs naive", test_inclusion_exhaustive },
 		{ "consistency proofs, sizes 1..64, vs naive", test_consistency_exhaustive },
+		{ "range proofs, every range of sizes 1..40", test_range_exhaustive },
 		{ "errors and verification edge cases", test_errors },
 		{ "O(log n) reads on huge trees", test_large_tree_read_cost },
 		{ NULL, NULL },
