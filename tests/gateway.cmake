@@ -1,13 +1,24 @@
 # The gateway: the public gRPC API served by trustchain-gateway against a
 # real signer, driven through libtrustchain (C) and grpcio (Python).
 if(TARGET trustchain AND TARGET trustchain-gateway)
+  # Starting trustchain-gateway against a signer harness (tests and benches).
+  add_library(tc_gateway_test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/gateway_process.c)
+  tc_target_defaults(tc_gateway_test_support)
+  target_link_libraries(tc_gateway_test_support PUBLIC tc_test_support tc_common)
+
+  tc_add_cunit(test_gateway_auth SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_auth.c
+               LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_gateway_auth trustchain-gateway trustchain-signer trustchainctl)
   tc_add_cunit(test_gateway_issue SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_issue.c
                LIBS tc_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_issue trustchain-gateway trustchain-signer trustchainctl)
 endif()
 
 # The CSR checks alone: formats, key types, limits, random mutations.
+# The principal files and name patterns alone.
 if(TARGET tc_gateway_core)
+  tc_add_cunit(test_gateway_auth_file SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_gateway_auth_file.c
+               LIBS tc_gateway_core)
   tc_add_cunit(test_gateway_csr SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_csr.c
                LIBS tc_gateway_core)
 endif()

@@ -30,6 +30,8 @@ void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8
 	struct tc_rpc_result *res);
 void tc_gateway_revoke(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
+void tc_gateway_get_crl(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+			struct tc_rpc_result *res);
 void tc_gateway_get_ca_certificates(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
 void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,

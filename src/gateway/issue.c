@@ -13,6 +13,7 @@
 #include "common/config_schema.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
+#include "gateway/auth.h"
 #include "gateway/csr.h"
 #include "gateway/gateway.h"
 #include "gateway/signer_status.h"
@@ -87,6 +88,22 @@ static int check_names(struct names *nm, struct tc_rpc_result *res)
 		if (inet_pton(AF_INET, nm->ips[i], buf) != 1 && inet_pton(AF_INET6, nm->ips[i], buf) != 1)
 			return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "name_invalid",
 					   "'%.64s' is not an IPv4 or IPv6 address", nm->ips[i]);
+	}
+	return 0;
+}
+
+/* An authenticated caller gets only the names its principal covers (an
+ * anonymous one, where allowed at all, what the CA policy allows). */
+static int authorize_names(const struct tc_rpc_caller *caller, const struct names *nm, struct tc_rpc_result *res)
+{
+	if (!caller->authenticated)
+		return 0;
+	for (size_t i = 0; i < nm->n_dns + nm->n_ips; i++) {
+		int is_ip = i >= nm->n_dns;
+		const char *n = is_ip ? nm->ips[i - nm->n_dns] : nm->dns[i];
+		if (!tc_auth_name_allowed(caller->principal, n, is_ip))
+			return tc_rpc_fail(res, GRPC_STATUS_PERMISSION_DENIED, "name_not_authorized",
+					   "'%.253s' is outside the names %s may request", n, caller->identity);
 	}
 	return 0;
 }
@@ -188,7 +205,8 @@ static void sign_and_reply(struct tc_gateway *gw, const struct tc_leaf_request *
 		trustchain__internal__response__free_unpacked(resp, NULL);
 }
 
-static void issue(struct tc_gateway *gw, const Trustchain__V1__IssueRequest *rq, struct tc_rpc_result *res)
+static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, const Trustchain__V1__IssueRequest *rq,
+		  struct tc_rpc_result *res)
 {
 	char why[256];
 	X509_REQ *csr;
@@ -203,6 +221,7 @@ static void issue(struct tc_gateway *gw, const Trustchain__V1__IssueRequest *rq,
 	struct tc_leaf_request leaf;
 	memset(&leaf, 0, sizeof(leaf));
 	if (collect_names(rq, csr, &nm, res) == 0 && check_names(&nm, res) == 0 &&
+	    authorize_names(caller, &nm, res) == 0 &&
 	    validity_window(gw->cfg, rq->validity_seconds, &leaf.not_before, &leaf.not_after, res) == 0) {
 		leaf.pubkey = X509_REQ_get0_pubkey(csr);
 		leaf.dns_names = (const char *const *)nm.dns;
@@ -236,11 +255,12 @@ void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8
 		      struct tc_rpc_result *res)
 {
 	struct tc_gateway *gw = ctx;
-	/* Until mTLS and bearer tokens land, only a deployment that opted out
-	 * of authentication (dev mode's default) may issue. */
+	/* Anonymous issuance only where the deployment opted out of
+	 * authentication (dev mode's default); names are then bounded by the
+	 * CA policy alone. */
 	if (gw->cfg->gateway.require_auth && !caller->authenticated) {
 		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "authentication_required",
-			    "this gateway requires caller authentication, which is not available yet");
+			    "Issue needs a bearer token or a client certificate listed by this gateway");
 		return;
 	}
 	Trustchain__V1__IssueRequest *rq = trustchain__v1__issue_request__unpack(NULL, len, req);
@@ -248,6 +268,6 @@ void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable IssueRequest");
 		return;
 	}
-	issue(gw, rq, res);
+	issue(gw, caller, rq, res);
 	trustchain__v1__issue_request__free_unpacked(rq, NULL);
 }

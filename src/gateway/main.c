@@ -6,12 +6,31 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "gateway/auth.h"
 #include "gateway/credentials.h"
 #include "gateway/gateway.h"
 #include "gateway/rpc_server.h"
 
 /* How often the main thread looks at its periodic work. */
 #define TICK_MS 30000
+
+/* Says who can do what, and warns about setups that lock everyone out or
+ * let everyone in. */
+static void log_auth_setup(const struct tc_config *cfg, const struct tc_auth *auth)
+{
+	size_t tokens = tc_auth_token_count(auth), clients = tc_auth_client_count(auth);
+	tc_info("callers: %zu bearer token(s), %zu client certificate identities%s", tokens, clients,
+		cfg->gateway.require_auth ? "" : "; anonymous callers may issue (gateway.require_auth: false)");
+	if (cfg->gateway.require_auth && tokens + clients == 0)
+		tc_warn("gateway.require_auth is true but no gateway.tokens_file or gateway.clients_file "
+			"principal exists: every Issue and Revoke call will be refused");
+	if (!cfg->gateway.require_auth && !cfg->dev)
+		tc_warn("gateway.require_auth is false outside dev mode: ANYONE who reaches %s may obtain "
+			"certificates for any name the CA policy permits", cfg->gateway.listen);
+	if (cfg->gateway.client_ca_file[0] && clients == 0)
+		tc_warn("gateway.client_ca_file is set but no gateway.clients_file identity exists: client "
+			"certificates are verified but grant nothing");
+}
 
 int main(int argc, char **argv)
 {
@@ -26,24 +45,35 @@ int main(int argc, char **argv)
 	/* gRPC starts threads of its own: only after the supervisor's fork and
 	 * exec, and nothing here forks after it. */
 	grpc_init();
-	char what[768];
-	struct tc_gateway_tls *tls = NULL;
-	grpc_server_credentials *creds =
-		tc_gateway_credentials(c, gw.cfg, gw.root_pem, gw.chain_pem, &tls, what, sizeof(what), err, sizeof(err));
-	if (!creds) {
+	struct tc_auth *auth = tc_auth_load(gw.cfg, err, sizeof(err));
+	if (!auth) {
 		tc_err("%s", err);
 		grpc_shutdown();
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 2;
 	}
-	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, gw.cfg->gateway.threads,
+	log_auth_setup(gw.cfg, auth);
+	char what[768];
+	struct tc_gateway_tls *tls = NULL;
+	grpc_server_credentials *creds =
+		tc_gateway_credentials(c, gw.cfg, gw.root_pem, gw.chain_pem, &tls, what, sizeof(what), err, sizeof(err));
+	if (!creds) {
+		tc_err("%s", err);
+		tc_auth_free(auth);
+		grpc_shutdown();
+		tc_gateway_free_ca(&gw);
+		tc_child_stop(c);
+		return 2;
+	}
+	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, gw.cfg->gateway.threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,
 							err, sizeof(err));
 	if (!srv) {
 		tc_err("%s", err);
 		grpc_shutdown();
 		tc_gateway_tls_free(tls);
+		tc_auth_free(auth);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 1;
@@ -63,6 +93,7 @@ int main(int argc, char **argv)
 	tc_rpc_server_stop(srv);
 	grpc_shutdown_blocking();
 	tc_gateway_tls_free(tls);
+	tc_auth_free(auth);
 	tc_gateway_free_ca(&gw);
 	tc_child_stop(c);
 	return 0;

@@ -6,6 +6,7 @@ const struct tc_rpc_method tc_gateway_methods[] = {
 	{"/grpc.health.v1.Health/Check", tc_gateway_health_check},
 	{"/trustchain.v1.CertificateAuthority/Issue", tc_gateway_issue},
 	{"/trustchain.v1.CertificateAuthority/Revoke", tc_gateway_revoke},
+	{"/trustchain.v1.CertificateAuthority/GetCrl", tc_gateway_get_crl},
 	{"/trustchain.v1.CertificateAuthority/GetCACertificates", tc_gateway_get_ca_certificates},
 	{"/trustchain.v1.Validation/Validate", tc_gateway_validate},
 };

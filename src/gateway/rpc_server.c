@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "gateway/auth.h"
 
 /* Calls requested ahead per worker: while every worker is busy in a handler,
  * the transport can still accept this many new calls. */
@@ -42,6 +43,7 @@ struct rpc_call {
 	grpc_metadata trailing;
 	int has_trailing;
 	int cancelled;
+	struct tc_rpc_caller caller;
 };
 
 struct tc_rpc_server {
@@ -50,6 +52,7 @@ struct tc_rpc_server {
 	const struct tc_rpc_method *methods;
 	size_t n_methods;
 	void *ctx;
+	const struct tc_auth *auth;
 	pthread_t workers[MAX_WORKERS];
 	unsigned n_workers;
 	atomic_int stopping;
@@ -105,12 +108,75 @@ static const struct tc_rpc_method *find_method(struct tc_rpc_server *s, grpc_sli
 	return NULL;
 }
 
+#define MAX_CERT_IDS 8
+#define AUTHORIZATION_KEY "authorization"
+
+/* Copies the values of the auth context's properties called name. */
+static size_t property_values(const grpc_auth_context *ctx, const char *name, char ids[][256], size_t max)
+{
+	size_t n = 0;
+	grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, name);
+	const grpc_auth_property *p;
+	while (n < max && (p = grpc_auth_property_iterator_next(&it)) != NULL) {
+		if (p->value_length == 0 || p->value_length >= 256 || memchr(p->value, 0, p->value_length))
+			continue;
+		memcpy(ids[n], p->value, p->value_length);
+		ids[n][p->value_length] = '\0';
+		n++;
+	}
+	return n;
+}
+
+/* Who is calling: the bearer token in the request metadata, else the
+ * client certificate TLS verified (its DNS subjectAltNames, or its CN). */
+static enum tc_auth_outcome identify(struct rpc_call *c)
+{
+	struct tc_rpc_caller *caller = &c->caller;
+	char *peer = grpc_call_get_peer(c->call);
+	snprintf(caller->peer, sizeof(caller->peer), "%s", peer ? peer : "?");
+	gpr_free(peer);
+	const char *authz = NULL;
+	size_t authz_len = 0;
+	for (size_t i = 0; i < c->request_md.count; i++) {
+		if (grpc_slice_str_cmp(c->request_md.metadata[i].key, AUTHORIZATION_KEY) != 0)
+			continue;
+		if (authz) /* two credentials: which one counts would be a guess */
+			return TC_AUTH_INVALID_TOKEN;
+		authz = (const char *)GRPC_SLICE_START_PTR(c->request_md.metadata[i].value);
+		authz_len = GRPC_SLICE_LENGTH(c->request_md.metadata[i].value);
+	}
+	char ids[MAX_CERT_IDS][256];
+	const char *id_ptrs[MAX_CERT_IDS];
+	size_t n_ids = 0;
+	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+	if (ctx && grpc_auth_context_peer_is_authenticated(ctx)) {
+		n_ids = property_values(ctx, GRPC_PEER_DNS_PROPERTY_NAME, ids, MAX_CERT_IDS);
+		if (n_ids == 0)
+			n_ids = property_values(ctx, GRPC_X509_CN_PROPERTY_NAME, ids, MAX_CERT_IDS);
+	}
+	grpc_auth_context_release(ctx);
+	for (size_t i = 0; i < n_ids; i++)
+		id_ptrs[i] = ids[i];
+	enum tc_auth_outcome o = tc_auth_authenticate(c->srv->auth, authz, authz_len, id_ptrs, n_ids, caller);
+	if (o == TC_AUTH_ANONYMOUS && n_ids > 0)
+		snprintf(caller->identity, sizeof(caller->identity), "anonymous (certificate %.180s is in no "
+			 "gateway.clients_file line)", ids[0]);
+	return o;
+}
+
 /* Runs the handler on the request; fills res. */
 static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 {
 	const struct tc_rpc_method *m = find_method(c->srv, c->details.method);
 	if (!m) {
 		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "unknown_method", "unknown method");
+		return;
+	}
+	if (identify(c) == TC_AUTH_INVALID_TOKEN) {
+		/* A wrong credential is refused whatever the method: an
+		 * anonymous call would be allowed less, never more. */
+		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "invalid_token",
+			    "the bearer token is malformed or unknown");
 		return;
 	}
 	if (!c->request) {
@@ -126,12 +192,7 @@ static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
-	struct tc_rpc_caller caller = {.authenticated = 0, .principal = NULL};
-	char *peer = grpc_call_get_peer(c->call);
-	snprintf(caller.peer, sizeof(caller.peer), "%s", peer ? peer : "?");
-	gpr_free(peer);
-	snprintf(caller.identity, sizeof(caller.identity), "anonymous");
-	m->handler(c->srv->ctx, &caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+	m->handler(c->srv->ctx, &c->caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
 	grpc_slice_unref(all);
 }
 
@@ -175,16 +236,17 @@ static int send_result(struct rpc_call *c, struct tc_rpc_result *res)
 	return 0;
 }
 
+/* Refusals at info (without tokens: the caller's principal name at most),
+ * successes at debug. */
 static void log_call(struct rpc_call *c, const struct tc_rpc_result *res)
 {
 	enum tc_log_level lvl = res->code == GRPC_STATUS_OK ? TC_LOG_DEBUG : TC_LOG_INFO;
 	if (tc_log_get_level() < lvl)
 		return;
-	char *peer = grpc_call_get_peer(c->call);
-	tc_log(lvl, "%s %.*s -> %d%s%s%s%s", peer ? peer : "?",
+	tc_log(lvl, "%s %s %.*s -> %d%s%s%s%s", c->caller.peer[0] ? c->caller.peer : "?",
+	       c->caller.identity[0] ? c->caller.identity : "-",
 	       (int)GRPC_SLICE_LENGTH(c->details.method), (const char *)GRPC_SLICE_START_PTR(c->details.method),
 	       res->code, res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
-	gpr_free(peer);
 }
 
 /* Advances one call by one completion. */
@@ -251,8 +313,9 @@ static void *worker_main(void *arg)
 }
 
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  unsigned threads, const struct tc_rpc_method *methods,
-					  size_t n_methods, void *ctx, char *err, size_t errlen)
+					  const struct tc_auth *auth, unsigned threads,
+					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
+					  char *err, size_t errlen)
 {
 	struct tc_rpc_server *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -263,6 +326,7 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	s->methods = methods;
 	s->n_methods = n_methods;
 	s->ctx = ctx;
+	s->auth = auth;
 	s->shutdown_tag.is_shutdown = 1;
 	if (threads < 1)
 		threads = 1;

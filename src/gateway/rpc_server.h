@@ -16,13 +16,18 @@
 
 struct tc_rpc_server;
 
+struct tc_auth;
+
 /* Binds listen ("host:port") with creds (released here), starts threads
  * workers serving methods (a table that must outlive the server) with ctx
- * passed to every handler. grpc_init() must have been called. Returns NULL
- * with a reason in err. */
+ * passed to every handler. Each call's caller is authenticated against auth
+ * (may be NULL: everyone is anonymous); a call with an invalid bearer token
+ * is refused before any handler runs. grpc_init() must have been called.
+ * Returns NULL with a reason in err. */
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  unsigned threads, const struct tc_rpc_method *methods,
-					  size_t n_methods, void *ctx, char *err, size_t errlen);
+					  const struct tc_auth *auth, unsigned threads,
+					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
+					  char *err, size_t errlen);
 
 /* Stops accepting, cancels calls in flight, joins the workers and frees
  * everything. */

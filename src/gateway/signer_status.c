@@ -4,19 +4,25 @@
 
 #include "common/log.h"
 
-static int starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
+/* Signer reasons a caller of the public API can act on, with the status
+ * they get; any other refusal is policy_refused. */
+static const struct {
+	const char *reason;
+	grpc_status_code code;
+} public_reasons[] = {
+	{"name_not_permitted", GRPC_STATUS_PERMISSION_DENIED},
+	{"validity_exceeds_policy", GRPC_STATUS_INVALID_ARGUMENT},
+	{"key_type_not_allowed", GRPC_STATUS_INVALID_ARGUMENT},
+	{"name_invalid", GRPC_STATUS_INVALID_ARGUMENT},
+	{"serial_invalid", GRPC_STATUS_INVALID_ARGUMENT},
+	{"reason_invalid", GRPC_STATUS_INVALID_ARGUMENT},
+};
 
-static int policy_refusal(const char *msg, struct tc_rpc_result *res)
+static int refusal(const char *reason, const char *msg, struct tc_rpc_result *res)
 {
-	if (starts_with(msg, "name "))
-		return tc_rpc_fail(res, GRPC_STATUS_PERMISSION_DENIED, "name_not_permitted", "%s", msg);
-	if (starts_with(msg, "validity:") && strstr(msg, "exceeds"))
-		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "validity_exceeds_policy", "%s", msg);
-	if (starts_with(msg, "public key:"))
-		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "key_type_not_allowed", "%s", msg);
+	for (size_t i = 0; i < sizeof(public_reasons) / sizeof(public_reasons[0]); i++)
+		if (strcmp(reason, public_reasons[i].reason) == 0)
+			return tc_rpc_fail(res, public_reasons[i].code, reason, "%s", msg);
 	return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused", "%s", msg);
 }
 
@@ -29,13 +35,13 @@ int tc_signer_status_to_rpc(const Trustchain__Internal__Response *resp, const ch
 				   "the signing service is unavailable, retry later");
 	}
 	const char *msg = resp->error && *resp->error ? resp->error : "refused";
+	const char *reason = resp->reason ? resp->reason : "";
 	switch (resp->status) {
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK:
 		return 0;
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY:
-		return policy_refusal(msg, res);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST:
-		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused", "%s", msg);
+		return refusal(reason, msg, res);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE:
 		return tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE, "ca_not_provisioned", "%s", msg);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED:

@@ -1,7 +1,6 @@
 /* Turns a signer answer into the gRPC status a caller of the public API
- * gets. The signer's policy refusals are classified by the stable prefixes
- * of its messages (policy.c); a structured reason code in the IPC Response
- * would be sturdier and is the planned follow-up. */
+ * gets, classified by the machine-readable reason of the IPC Response
+ * (api/internal/signer.proto), never by its message text. */
 #ifndef TC_GATEWAY_SIGNER_STATUS_H
 #define TC_GATEWAY_SIGNER_STATUS_H
 

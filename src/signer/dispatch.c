@@ -45,6 +45,19 @@ static void own(struct reply *r, void *p)
 
 static void set_status(struct reply *r, Trustchain__Internal__Status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The reason a status has unless a more precise one is set after it. */
+static char *default_reason(Trustchain__Internal__Status st)
+{
+	switch (st) {
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK: return "";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED: return "operation_not_allowed";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY: return "policy_refused";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST: return "malformed_request";
+	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE: return "not_provisioned";
+	default: return "internal";
+	}
+}
+
 static void set_status(struct reply *r, Trustchain__Internal__Status st, const char *fmt, ...)
 {
 	va_list ap;
@@ -53,6 +66,13 @@ static void set_status(struct reply *r, Trustchain__Internal__Status st, const c
 	va_end(ap);
 	r->resp.status = st;
 	r->resp.error = r->error;
+	r->resp.reason = default_reason(st);
+}
+
+/* reason: a string literal (TC_REASON_* or one of signer.proto's). */
+static void set_reason(struct reply *r, const char *reason)
+{
+	r->resp.reason = (char *)reason;
 }
 
 static const char *status_word(Trustchain__Internal__Status st)
@@ -128,12 +148,15 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 	X509 *x = tc_template_parse(rq->tbs.data, rq->tbs.len, why, sizeof(why));
 	if (!x) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
+		set_reason(r, TC_REASON_TEMPLATE_INVALID);
 		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
 		return;
 	}
-	if (tc_policy_check_leaf(&s->policy, x, time(NULL), why, sizeof(why)) != 0 ||
+	const char *reason = TC_REASON_NAME_NOT_PERMITTED;
+	if (tc_policy_check_leaf_reason(&s->policy, x, time(NULL), &reason, why, sizeof(why)) != 0 ||
 	    check_only_name(peer, x, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "%s", why);
+		set_reason(r, reason[0] ? reason : TC_REASON_NAME_NOT_PERMITTED);
 		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
 		X509_free(x);
 		return;
@@ -382,12 +405,26 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 {
 	if (require(s, peer, TC_CAP_REVOKE, "revoke", r) != 0)
 		return;
+	/* Checked here, so that a failure of tc_revocations_add below is ours
+	 * (the disk), not the caller's. */
+	if (rq->serial.len == 0 || rq->serial.len > 20) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial must be 1..20 bytes");
+		set_reason(r, "serial_invalid");
+		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
+		return;
+	}
+	if (rq->reason < 0 || rq->reason > 10 || rq->reason == 7) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST,
+			   "reason %d is not an RFC 5280 CRLReason", rq->reason);
+		set_reason(r, "reason_invalid");
+		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
+		return;
+	}
 	char why[256];
 	time_t when;
 	if (tc_revocations_add(s->revocations, rq->serial.data, rq->serial.len, rq->reason, &when, why,
 			       sizeof(why)) != 0) {
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
-		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
 		return;
 	}
 	char detail[128], hex[41];

@@ -42,8 +42,10 @@ int tc_name_under_suffix(const char *name, const char *suffix)
 	return n == s || name[n - s - 1] == '.';
 }
 
-static int check_validity(const struct tc_policy *p, X509 *x, time_t now, char *why, size_t wl)
+static int check_validity(const struct tc_policy *p, X509 *x, time_t now, const char **reason, char *why,
+			  size_t wl)
 {
+	*reason = TC_REASON_VALIDITY_INVALID;
 	const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
 	struct tm tnb, tna;
 	if (!nb || !na || !ASN1_TIME_to_tm(nb, &tnb) || !ASN1_TIME_to_tm(na, &tna))
@@ -55,6 +57,7 @@ static int check_validity(const struct tc_policy *p, X509 *x, time_t now, char *
 		return refuse(why, wl, "validity: notBefore more than %u s in the past", p->max_backdate_s);
 	if (b > now + (time_t)p->max_future_s)
 		return refuse(why, wl, "validity: notBefore more than %u s in the future", p->max_future_s);
+	*reason = TC_REASON_VALIDITY_EXCEEDS_POLICY;
 	if ((uint64_t)(a - b) > (uint64_t)p->max_validity_hours * 3600u)
 		return refuse(why, wl, "validity: %lld h exceeds the policy maximum of %u h",
 			      (long long)((a - b + 3599) / 3600), p->max_validity_hours);
@@ -114,9 +117,11 @@ static int check_extensions(X509 *x, char *why, size_t wl)
 	return 0;
 }
 
-static int check_dns_name(const struct tc_policy *p, const char *name, char *why, size_t wl)
+static int check_dns_name(const struct tc_policy *p, const char *name, const char **reason, char *why,
+			  size_t wl)
 {
 	const char *base = name;
+	*reason = TC_REASON_NAME_NOT_PERMITTED;
 	if (strncmp(name, "*.", 2) == 0) {
 		if (!p->allow_wildcards)
 			return refuse(why, wl, "name %s: wildcards are not permitted", name);
@@ -124,16 +129,19 @@ static int check_dns_name(const struct tc_policy *p, const char *name, char *why
 		if (!strchr(base, '.'))
 			return refuse(why, wl, "name %s: wildcard too broad", name);
 	}
-	if (strchr(base, '*') || !tc_valid_dns_name(base))
+	if (strchr(base, '*') || !tc_valid_dns_name(base)) {
+		*reason = TC_REASON_NAME_INVALID;
 		return refuse(why, wl, "name %s: not a valid DNS name", name);
+	}
 	for (size_t i = 0; i < p->suffixes.count; i++)
 		if (tc_name_under_suffix(base, p->suffixes.items[i]))
 			return 0;
 	return refuse(why, wl, "name %s: outside the permitted suffixes", name);
 }
 
-static int check_names(const struct tc_policy *p, X509 *x, char *why, size_t wl)
+static int check_names(const struct tc_policy *p, X509 *x, const char **reason, char *why, size_t wl)
 {
+	*reason = TC_REASON_NAME_INVALID;
 	int crit = -1;
 	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	if (!sans)
@@ -147,17 +155,21 @@ static int check_names(const struct tc_policy *p, X509 *x, char *why, size_t wl)
 		if (gn->type == GEN_DNS) {
 			const ASN1_IA5STRING *s = gn->d.dNSName;
 			if (s->length <= 0 || s->length > 253 || memchr(s->data, 0, (size_t)s->length)) {
+				*reason = TC_REASON_NAME_INVALID;
 				rc = refuse(why, wl, "subjectAltName: malformed dNSName");
 				break;
 			}
 			char name[256];
 			memcpy(name, s->data, (size_t)s->length);
 			name[s->length] = '\0';
-			rc = check_dns_name(p, name, why, wl);
+			rc = check_dns_name(p, name, reason, why, wl);
 		} else if (gn->type == GEN_IPADD) {
-			if (!p->allow_ip_sans)
+			if (!p->allow_ip_sans) {
+				*reason = TC_REASON_NAME_NOT_PERMITTED;
 				rc = refuse(why, wl, "subjectAltName: IP addresses are not permitted");
+			}
 		} else {
+			*reason = TC_REASON_NAME_INVALID;
 			rc = refuse(why, wl, "subjectAltName: only DNS names and IP addresses are allowed");
 		}
 	}
@@ -167,6 +179,7 @@ static int check_names(const struct tc_policy *p, X509 *x, char *why, size_t wl)
 		int entries = X509_NAME_entry_count(subj);
 		for (int i = 0; i < entries && rc == 0; i++) {
 			X509_NAME_ENTRY *e = X509_NAME_get_entry(subj, i);
+			*reason = TC_REASON_NAME_INVALID;
 			if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != NID_commonName || entries > 1) {
 				rc = refuse(why, wl, "subject: only a single commonName is allowed");
 				break;
@@ -221,15 +234,28 @@ static int check_key(const struct tc_policy *p, X509 *x, char *why, size_t wl)
 	return refuse(why, wl, "public key: type %s is not allowed", OBJ_nid2sn(id));
 }
 
-int tc_policy_check_leaf(const struct tc_policy *p, X509 *tmpl, time_t now, char *why, size_t whylen)
+int tc_policy_check_leaf_reason(const struct tc_policy *p, X509 *tmpl, time_t now, const char **reason,
+				char *why, size_t whylen)
 {
+	*reason = TC_REASON_TEMPLATE_INVALID;
 	if (X509_get_version(tmpl) != X509_VERSION_3)
 		return refuse(why, whylen, "template is not an X.509 v3 certificate");
-	if (check_validity(p, tmpl, now, why, whylen) != 0)
+	if (check_validity(p, tmpl, now, reason, why, whylen) != 0)
 		return -1;
+	*reason = TC_REASON_EXTENSION_NOT_ALLOWED;
 	if (check_extensions(tmpl, why, whylen) != 0)
 		return -1;
-	if (check_names(p, tmpl, why, whylen) != 0)
+	if (check_names(p, tmpl, reason, why, whylen) != 0)
 		return -1;
-	return check_key(p, tmpl, why, whylen);
+	*reason = TC_REASON_KEY_TYPE_NOT_ALLOWED;
+	if (check_key(p, tmpl, why, whylen) != 0)
+		return -1;
+	*reason = "";
+	return 0;
+}
+
+int tc_policy_check_leaf(const struct tc_policy *p, X509 *tmpl, time_t now, char *why, size_t whylen)
+{
+	const char *reason;
+	return tc_policy_check_leaf_reason(p, tmpl, now, &reason, why, whylen);
 }

@@ -23,9 +23,22 @@ struct tc_policy {
 
 void tc_policy_from_config(const struct tc_config *cfg, struct tc_policy *p);
 
+/* Machine-readable refusal reasons (the IPC Response's reason field). */
+#define TC_REASON_TEMPLATE_INVALID "template_invalid"             /* not a usable v3 TBS */
+#define TC_REASON_VALIDITY_INVALID "validity_invalid"             /* window unreadable, reversed, too early/late */
+#define TC_REASON_VALIDITY_EXCEEDS_POLICY "validity_exceeds_policy" /* longer than the maximum */
+#define TC_REASON_EXTENSION_NOT_ALLOWED "extension_not_allowed"   /* CA:TRUE, keyCertSign, unknown extensions, EKUs */
+#define TC_REASON_NAME_INVALID "name_invalid"                     /* malformed SAN or subject */
+#define TC_REASON_NAME_NOT_PERMITTED "name_not_permitted"         /* outside suffixes, wildcard, IP, peer's only name */
+#define TC_REASON_KEY_TYPE_NOT_ALLOWED "key_type_not_allowed"     /* curve, RSA size, algorithm */
+
 /* Returns 0 when tmpl may be issued, else -1 with the reason in why. */
 int tc_policy_check_leaf(const struct tc_policy *p, X509 *tmpl, time_t now, char *why,
 			 size_t whylen);
+/* The same, also setting *reason to one of TC_REASON_* on refusal ("" when
+ * accepted). */
+int tc_policy_check_leaf_reason(const struct tc_policy *p, X509 *tmpl, time_t now, const char **reason,
+				char *why, size_t whylen);
 
 /* 1 when name (lower-cased comparison) is suffix or a subdomain of it. */
 int tc_name_under_suffix(const char *name, const char *suffix);

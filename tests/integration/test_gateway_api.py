@@ -5,7 +5,9 @@ with grpcio's generic unary-unary stubs (no generated service code needed).
 
 Usage: test_gateway_api.py GEN_DIR TARGET DATA_DIR WORK_DIR
 GEN_DIR holds the protoc --python_out output; WORK_DIR holds csr.pem (a
-P-256 CSR) made by the calling script."""
+P-256 CSR) made by the calling script. Bearer tokens come in the
+environment: TC_TEST_ADMIN_TOKEN (any name, revoke) and
+TC_TEST_DEPLOYER_TOKEN (*.py.hypermesh.online)."""
 import os
 import subprocess
 import sys
@@ -14,6 +16,8 @@ import unittest
 import grpc
 
 GEN_DIR, TARGET, DATA_DIR, WORK_DIR = sys.argv[1:5]
+ADMIN = (("authorization", "Bearer " + os.environ["TC_TEST_ADMIN_TOKEN"]),)
+DEPLOYER = (("authorization", "Bearer " + os.environ["TC_TEST_DEPLOYER_TOKEN"]),)
 sys.path.insert(0, GEN_DIR)
 from trustchain.v1 import ca_pb2, health_pb2  # noqa: E402
 
@@ -48,6 +52,8 @@ class GatewayApi(unittest.TestCase):
                             ca_pb2.GetCACertificatesRequest, ca_pb2.GetCACertificatesResponse)
         cls.revoke = method(cls.channel, "/trustchain.v1.CertificateAuthority/Revoke",
                             ca_pb2.RevokeRequest, ca_pb2.RevokeResponse)
+        cls.get_crl = method(cls.channel, "/trustchain.v1.CertificateAuthority/GetCrl",
+                             ca_pb2.GetCrlRequest, ca_pb2.GetCrlResponse)
         with open(os.path.join(WORK_DIR, "csr.pem"), "rb") as f:
             cls.csr = f.read()
 
@@ -117,13 +123,52 @@ class GatewayApi(unittest.TestCase):
             self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
             channel.close()
 
+    def test_bearer_tokens(self):
+        # Dev mode lets anonymous callers issue (test_issue_verifies); a
+        # token, once presented, limits the names to its patterns.
+        ok = self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["a.py.hypermesh.online"]),
+                        metadata=DEPLOYER, timeout=30)
+        self.assertIn("BEGIN CERTIFICATE", ok.certificate_pem)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["py.hypermesh.online"]),
+                       metadata=DEPLOYER, timeout=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(reason_of(cm.exception), "name_not_authorized")
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["a.py.hypermesh.online"]),
+                       metadata=(("authorization", "Bearer nope"),), timeout=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        self.assertEqual(reason_of(cm.exception), "invalid_token")
+
+    def test_revoke_and_crl(self):
+        cert = self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["gone.py.hypermesh.online"]),
+                          metadata=DEPLOYER, timeout=30)
+        for md, code, reason in ((None, grpc.StatusCode.UNAUTHENTICATED, "authentication_required"),
+                                 (DEPLOYER, grpc.StatusCode.PERMISSION_DENIED, "revoke_not_authorized")):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.revoke(ca_pb2.RevokeRequest(serial=cert.serial), metadata=md, timeout=10)
+            self.assertEqual(cm.exception.code(), code)
+            self.assertEqual(reason_of(cm.exception), reason)
+        done = self.revoke(ca_pb2.RevokeRequest(serial=cert.serial,
+                                                reason=ca_pb2.REVOCATION_REASON_SUPERSEDED),
+                           metadata=ADMIN, timeout=10)
+        self.assertGreater(done.revocation_time, 0)
+        crl = self.get_crl(ca_pb2.GetCrlRequest(), timeout=10)
+        self.assertGreater(crl.next_update, crl.this_update)
+        der = os.path.join(WORK_DIR, "crl.der")
+        with open(der, "wb") as f:
+            f.write(crl.crl_der)
+        out = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", der, "-CAfile",
+                              os.path.join(DATA_DIR, "ca", "chain.pem"), "-verify", "-noout", "-text"],
+                             check=True, capture_output=True, text=True)
+        self.assertIn("verify OK", out.stderr + out.stdout)
+        self.assertIn("Serial Number: " + cert.serial.upper(), out.stdout)
+        self.assertIn("BEGIN X509 CRL", crl.crl_pem)
+
     def test_ca_certificates_and_unimplemented(self):
         resp = self.get_ca(ca_pb2.GetCACertificatesRequest(), timeout=10)
         self.assertIn("BEGIN CERTIFICATE", resp.root_pem)
         self.assertIn("BEGIN CERTIFICATE", resp.chain_pem)
-        with self.assertRaises(grpc.RpcError) as cm:
-            self.revoke(ca_pb2.RevokeRequest(serial="01"), timeout=10)
-        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
         unknown = self.channel.unary_unary("/trustchain.v1.Nope/Nothing")
         with self.assertRaises(grpc.RpcError) as cm:
             unknown(b"", timeout=10)

@@ -33,6 +33,20 @@ mkdir -p "$tmp/gen"
 protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
 touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
 
+# Two bearer tokens: an admin (every name, may revoke) and a deployer
+# limited to *.py.hypermesh.online. The file holds their SHA-256 only; the
+# supervisor hands the data dir (and so the file) to the children's user.
+mkdir -p "$tmp/data"
+admin_token=$(openssl rand -hex 24)
+deployer_token=$(openssl rand -hex 24)
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+{
+  echo "$(sha "$admin_token") py-admin * revoke"
+  echo "$(sha "$deployer_token") py-deployer *.py.hypermesh.online"
+} > "$tmp/data/tokens"
+chmod 600 "$tmp/data/tokens"
+export TC_TEST_ADMIN_TOKEN=$admin_token TC_TEST_DEPLOYER_TOKEN=$deployer_token
+
 base=$(( 20000 + RANDOM % 20000 ))
 cat > "$tmp/trustchain.yaml" <<YAML
 server:
@@ -45,6 +59,7 @@ ct:
   http_listen: 127.0.0.1:$((base + 2))
 gateway:
   listen: 127.0.0.1:$((base + 3))
+  tokens_file: $tmp/data/tokens
 YAML
 
 "$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &

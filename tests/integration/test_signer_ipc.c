@@ -89,6 +89,15 @@ static Response *sign_leaf(struct tc_signer_client *c, const char *name, long ho
 	return r;
 }
 
+/* Also checks the machine-readable reason peers act on (never the text). */
+static void expect_reason(Response *r, Trustchain__Internal__Status st, const char *reason)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->status, st);
+	CU_ASSERT_STRING_EQUAL(r->reason, reason);
+	trustchain__internal__response__free_unpacked(r, NULL);
+}
+
 static void expect_status(Response *r, Trustchain__Internal__Status st, const char *why)
 {
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -162,6 +171,8 @@ static void test_policy_refuses_long_validity(void)
 {
 	expect_status(sign_leaf(gateway, "svc.hypermesh.online", 48, NULL),
 		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "exceeds the policy maximum");
+	expect_reason(sign_leaf(gateway, "svc.hypermesh.online", 48, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "validity_exceeds_policy");
 }
 
 static void test_policy_refuses_forbidden_name(void)
@@ -170,6 +181,11 @@ static void test_policy_refuses_forbidden_name(void)
 		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "outside the permitted suffixes");
 	expect_status(sign_leaf(gateway, "evilhypermesh.online", 1, NULL),
 		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "outside the permitted suffixes");
+	expect_reason(sign_leaf(gateway, "www.example.com", 1, NULL), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+		      "name_not_permitted");
+	/* The resolver's link may only get dns.<domain>. */
+	expect_reason(sign_leaf(resolver, "svc.hypermesh.online", 1, NULL),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "name_not_permitted");
 }
 
 static void make_ca(X509 *x)
@@ -186,6 +202,8 @@ static void test_policy_refuses_ca_true(void)
 {
 	expect_status(sign_leaf(gateway, "svc.hypermesh.online", 1, make_ca),
 		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "CA:TRUE");
+	expect_reason(sign_leaf(gateway, "svc.hypermesh.online", 1, make_ca),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "extension_not_allowed");
 }
 
 static void test_capabilities_are_per_peer(void)
@@ -269,8 +287,17 @@ static void test_revocation_shows_in_a_verifiable_crl(void)
 	rv.reason = 1; /* keyCompromise */
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_REVOKE;
 	req.revoke = &rv;
-	expect_status(call(transparency, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, NULL);
-	expect_status(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
+	expect_reason(call(transparency, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED, "operation_not_allowed");
+	rv.reason = 7; /* unused in RFC 5280 */
+	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "reason_invalid");
+	unsigned char too_long[21] = {0x40};
+	rv.serial.data = too_long;
+	rv.serial.len = sizeof(too_long);
+	rv.reason = 1; /* keyCompromise */
+	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial_invalid");
+	rv.serial.data = serial;
+	rv.serial.len = sizeof(serial);
+	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, "");
 
 	Request creq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
