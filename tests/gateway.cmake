@@ -27,3 +27,9 @@ if(TARGET trustchain-gateway)
   add_test(NAME test_gateway_py COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_py.sh
            ${CMAKE_BINARY_DIR}/bin ${CMAKE_SOURCE_DIR})
 endif()
+
+# trustchainctl token/issue/revoke/crl against the server in dev mode.
+if(TARGET trustchain-gateway AND TARGET trustchainctl)
+  add_test(NAME ctl_issue_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/ctl_issue_test.sh
+           ${CMAKE_BINARY_DIR}/bin)
+endif()

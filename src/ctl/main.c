@@ -23,6 +23,10 @@ static const struct command commands[] = {
 	{"journal", tc_ctl_cmd_journal, "audit journal tools (verify)"},
 	{"export", tc_ctl_cmd_export, "audit bundles: export ct (from the log's HTTP API), export journal"},
 	{"verify-export", tc_ctl_cmd_verify_export, "verify an audit bundle offline with a public key"},
+	{"issue", tc_ctl_cmd_issue, "obtain a certificate from the gateway (--csr or --new-key)"},
+	{"revoke", tc_ctl_cmd_revoke, "revoke a certificate by serial through the gateway"},
+	{"crl", tc_ctl_cmd_crl, "fetch the CA's current CRL from the gateway"},
+	{"token", tc_ctl_cmd_token, "make a gateway bearer token (token new)"},
 };
 
 void tc_ctl_error(const char *fmt, ...)

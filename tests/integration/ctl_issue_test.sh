@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# trustchainctl token/issue/revoke/crl against the real server in dev mode
+# (supervisor, signer, gateway over TLS): a token made by `token new`, a
+# certificate for a new key and one for an openssl CSR, both verified with
+# openssl; a revocation refused without the right and accepted with it,
+# then listed in a CRL that openssl verifies.
+# Usage: ctl_issue_test.sh BINDIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+ctl="$bindir/trustchainctl"
+tmp=$(mktemp -d /tmp/tc-ctl-issue-XXXXXX)
+chmod 755 "$tmp"
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 40 "$tmp/server.log" || true; exit 1; }
+# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself one).
+export ASAN_OPTIONS=detect_leaks=0
+
+mkdir -p "$tmp/data" "$tmp/keys"
+"$ctl" token new --name ops --patterns '*.ops.hypermesh.online' --revoke --out "$tmp/keys/ops.token" \
+  > "$tmp/data/tokens" || fail "token new"
+"$ctl" token new --name dev --patterns 'api.hypermesh.online' --out "$tmp/keys/dev.token" \
+  >> "$tmp/data/tokens" || fail "token new"
+chmod 600 "$tmp/data/tokens"
+[ "$(stat -c %a "$tmp/keys/ops.token")" = 600 ] || fail "token file is not 0600"
+grep -q "$(head -c 20 "$tmp/keys/ops.token")" "$tmp/data/tokens" && fail "the tokens file holds a token"
+
+base=$(( 20000 + RANDOM % 20000 ))
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: 127.0.0.1:$((base + 2))
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+  tokens_file: $tmp/data/tokens
+  require_auth: true
+YAML
+"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+  state=$(awk '$1 == "gateway" { print $3 }' "$tmp/data/server.status" 2>/dev/null || true)
+  [ "$state" = ready ] && break
+  sleep 0.2
+done
+[ "${state:-}" = ready ] || fail "gateway not ready"
+
+c=(--config "$tmp/trustchain.yaml")
+root="$tmp/data/ca/root.pem"
+
+# A new key, certificate and chain to files.
+"$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name web.ops.hypermesh.online \
+  --new-key "$tmp/keys/web.key" --out "$tmp/web.pem" --chain-out "$tmp/web-chain.pem" --validity 2h \
+  2> "$tmp/issue.err" || { cat "$tmp/issue.err"; fail "issue --new-key"; }
+[ "$(stat -c %a "$tmp/keys/web.key")" = 600 ] || fail "key file is not 0600"
+openssl verify -CAfile "$root" -untrusted "$tmp/web-chain.pem" -purpose sslserver "$tmp/web.pem" >/dev/null ||
+  fail "issued certificate does not verify"
+[ "$(openssl x509 -in "$tmp/web.pem" -noout -pubkey)" = "$(openssl pkey -in "$tmp/keys/web.key" -pubout)" ] ||
+  fail "certificate is not for the new key"
+serial=$(sed -n 's/^issued serial \([0-9a-f]*\),.*/\1/p' "$tmp/issue.err")
+[ -n "$serial" ] || fail "no serial reported"
+# The key is never overwritten.
+if "$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name web.ops.hypermesh.online \
+  --new-key "$tmp/keys/web.key" >/dev/null 2>&1; then fail "overwrote a key"; fi
+
+# An openssl CSR, client profile, certificate + chain on stdout.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/keys/cli.key" \
+  -subj /CN=ignored -out "$tmp/cli.csr" 2>/dev/null
+"$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name cli.ops.hypermesh.online --csr "$tmp/cli.csr" \
+  --profile client > "$tmp/cli-full.pem" 2>/dev/null || fail "issue --csr"
+[ "$(grep -c 'BEGIN CERTIFICATE' "$tmp/cli-full.pem")" = 2 ] || fail "expected certificate and chain"
+openssl verify -CAfile "$root" -untrusted "$tmp/cli-full.pem" -purpose sslclient "$tmp/cli-full.pem" >/dev/null ||
+  fail "client certificate does not verify"
+
+# Refusals carry the status and reason.
+out=$("$ctl" "${c[@]}" issue --name web.ops.hypermesh.online --new-key "$tmp/keys/anon.key" 2>&1) &&
+  fail "anonymous issue accepted"
+echo "$out" | grep -q "UNAUTHENTICATED (authentication_required)" || fail "anonymous: $out"
+[ ! -e "$tmp/keys/anon.key" ] || fail "key written for a refused issuance"
+out=$("$ctl" "${c[@]}" issue --token-file "$tmp/keys/dev.token" --name web.ops.hypermesh.online \
+  --new-key "$tmp/keys/dev.key" 2>&1) && fail "issue outside the patterns accepted"
+echo "$out" | grep -q "PERMISSION_DENIED (name_not_authorized)" || fail "outside patterns: $out"
+out=$("$ctl" "${c[@]}" revoke --token-file "$tmp/keys/dev.token" --serial "$serial" 2>&1) &&
+  fail "revoke without the right accepted"
+echo "$out" | grep -q "PERMISSION_DENIED (revoke_not_authorized)" || fail "revoke without right: $out"
+out=$("$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name x.ops.hypermesh.online \
+  --new-key "$tmp/keys/x.key" --cafile /etc/ssl/certs/ca-certificates.crt 2>&1) &&
+  fail "a gateway not verifiable with the given roots was trusted"
+echo "$out" | grep -q "UNAVAILABLE" || fail "wrong roots: $out"
+
+# Revoke, then the CRL lists it and verifies.
+"$ctl" "${c[@]}" revoke --token-file "$tmp/keys/ops.token" --serial "$serial" --reason key-compromise \
+  > "$tmp/revoke.out" || fail "revoke"
+grep -q "revoked $serial" "$tmp/revoke.out" || fail "revoke output"
+"$ctl" "${c[@]}" crl --der --out "$tmp/crl.der" 2>/dev/null || fail "crl"
+openssl crl -inform DER -in "$tmp/crl.der" -CAfile "$tmp/data/ca/chain.pem" -verify -noout 2>&1 |
+  grep -q "verify OK" || fail "CRL does not verify"
+openssl crl -inform DER -in "$tmp/crl.der" -noout -text | grep -qi "Serial Number: $serial" ||
+  fail "revoked serial not in the CRL"
+"$ctl" "${c[@]}" crl --out "$tmp/crl.pem" 2>/dev/null || fail "crl pem"
+if openssl verify -crl_check -CAfile "$tmp/data/ca/chain.pem" -CRLfile "$tmp/crl.pem" "$tmp/web.pem" \
+  >/dev/null 2>&1; then fail "revoked certificate still verifies with the CRL"; fi
+echo "ok: trustchainctl token, issue, revoke, crl"
