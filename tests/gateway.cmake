@@ -8,10 +8,10 @@ if(TARGET trustchain AND TARGET trustchain-gateway)
 
   tc_add_cunit(test_gateway_auth SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_auth.c
                LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
-  add_dependencies(test_gateway_auth trustchain-gateway trustchain-signer trustchainctl)
+  add_dependencies(test_gateway_auth trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
   tc_add_cunit(test_gateway_issue SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_issue.c
                LIBS tc_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
-  add_dependencies(test_gateway_issue trustchain-gateway trustchain-signer trustchainctl)
+  add_dependencies(test_gateway_issue trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
 endif()
 
 # The CSR checks alone: formats, key types, limits, random mutations.

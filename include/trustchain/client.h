@@ -89,17 +89,42 @@ struct tc_issue_request {
 	uint32_t validity_seconds;     /* 0 = the CA's maximum */
 };
 
+/* One SCT embedded in an issued certificate (RFC 6962), from TrustChain's
+ * CT log for the certificate's precertificate entry. */
+struct tc_sct {
+	unsigned char log_id[32];   /* SHA-256 of the log's public key */
+	uint64_t timestamp;         /* milliseconds since the epoch */
+	unsigned char *sct;         /* TLS-encoded SignedCertificateTimestamp */
+	size_t sct_len;
+	unsigned char leaf_hash[32]; /* the entry's RFC 6962 leaf hash */
+	/* The entry is durable when the SCT is issued but is sequenced into
+	 * the tree later (ct.sequence_interval_ms): its index is usually not
+	 * known yet at issuance. Find it later by leaf_hash (get-proof-by-hash). */
+	int leaf_index_known;
+	uint64_t leaf_index;
+};
+
 /* An issued certificate; owned by the caller, free with tc_issue_result_free. */
 struct tc_issue_result {
-	char *certificate_pem;
+	char *certificate_pem;  /* embeds the SCT list of scts[] */
 	char *chain_pem;     /* intermediates, issuer of the leaf first */
 	char *root_pem;
 	char *serial;        /* lower-case hex */
 	int64_t not_before;  /* unix seconds */
 	int64_t not_after;
+	struct tc_sct *scts; /* n_scts entries */
+	size_t n_scts;
+	/* With ct.log_stoq_certificates the final certificate is logged too:
+	 * certificate_logged, its leaf hash, and its index when known. */
+	int certificate_logged;
+	unsigned char certificate_leaf_hash[32];
+	int certificate_log_index_known;
+	uint64_t certificate_log_index;
 };
 
-/* CertificateAuthority.Issue. On success *out is a new result. */
+/* CertificateAuthority.Issue. On success *out is a new result. When the CT
+ * log is unreachable nothing is issued: UNAVAILABLE, reason ct_unavailable
+ * (retry later). */
 int tc_issue(struct tc_client *c, const struct tc_issue_request *rq,
 	     struct tc_issue_result **out, struct tc_status *st);
 void tc_issue_result_free(struct tc_issue_result *r);

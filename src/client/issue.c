@@ -17,6 +17,9 @@ void tc_issue_result_free(struct tc_issue_result *r)
 	free(r->chain_pem);
 	free(r->root_pem);
 	free(r->serial);
+	for (size_t i = 0; i < r->n_scts; i++)
+		free(r->scts[i].sct);
+	free(r->scts);
 	free(r);
 }
 
@@ -31,6 +34,32 @@ static struct tc_issue_result *result_from(const Trustchain__V1__IssueResponse *
 	r->serial = dup_or_empty(resp->serial);
 	r->not_before = resp->not_before;
 	r->not_after = resp->not_after;
+	if (resp->n_scts && !(r->scts = calloc(resp->n_scts, sizeof(*r->scts)))) {
+		tc_issue_result_free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < resp->n_scts; i++) {
+		const Trustchain__V1__SignedCertificateTimestamp *in = resp->scts[i];
+		struct tc_sct *o = &r->scts[r->n_scts++];
+		o->timestamp = in->timestamp;
+		o->leaf_index_known = in->leaf_index_known;
+		o->leaf_index = in->leaf_index;
+		if (in->log_id.len == sizeof(o->log_id))
+			memcpy(o->log_id, in->log_id.data, sizeof(o->log_id));
+		if (in->leaf_hash.len == sizeof(o->leaf_hash))
+			memcpy(o->leaf_hash, in->leaf_hash.data, sizeof(o->leaf_hash));
+		if (!(o->sct = malloc(in->sct.len ? in->sct.len : 1))) {
+			tc_issue_result_free(r);
+			return NULL;
+		}
+		memcpy(o->sct, in->sct.data, in->sct.len);
+		o->sct_len = in->sct.len;
+	}
+	r->certificate_logged = resp->certificate_logged;
+	r->certificate_log_index_known = resp->certificate_log_index_known;
+	r->certificate_log_index = resp->certificate_log_index;
+	if (resp->certificate_leaf_hash.len == sizeof(r->certificate_leaf_hash))
+		memcpy(r->certificate_leaf_hash, resp->certificate_leaf_hash.data, sizeof(r->certificate_leaf_hash));
 	if (!r->certificate_pem || !r->chain_pem || !r->root_pem || !r->serial) {
 		tc_issue_result_free(r);
 		return NULL;

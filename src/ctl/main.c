@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"revoke", tc_ctl_cmd_revoke, "revoke a certificate by serial through the gateway"},
 	{"crl", tc_ctl_cmd_crl, "fetch the CA's current CRL from the gateway"},
 	{"token", tc_ctl_cmd_token, "make a gateway bearer token (token new)"},
+	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
 };
 
 void tc_ctl_error(const char *fmt, ...)

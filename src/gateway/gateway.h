@@ -7,17 +7,27 @@
 #include "common/child_runtime.h"
 #include "gateway/rpc.h"
 
+struct tc_ct_client;
+
 struct tc_gateway {
 	struct tc_child *child;
 	const struct tc_config *cfg;
 	char *root_pem;          /* ca/root.pem */
 	char *chain_pem;         /* ca/intermediate.pem */
+	struct tc_ct_client *ct; /* the CT log (transparency process), ct_link.c */
+	unsigned char *intermediate_der; /* chain_pem's first certificate, for add-pre-chain */
+	size_t intermediate_der_len;
 };
 
 /* Reads the CA certificates from the data directory into gw. Returns 0, or
  * -1 with a reason in err. */
 int tc_gateway_load_ca(struct tc_gateway *gw, char *err, size_t errlen);
 void tc_gateway_free_ca(struct tc_gateway *gw);
+
+/* Sets up the link to the CT log (connected on first use) from the data
+ * directory; call after tc_gateway_load_ca. 0, or -1 with err set. */
+int tc_gateway_ct_open(struct tc_gateway *gw, char *err, size_t errlen);
+void tc_gateway_ct_close(struct tc_gateway *gw);
 
 /* The method table served by the gateway. */
 extern const struct tc_rpc_method tc_gateway_methods[];
@@ -35,6 +45,23 @@ void tc_gateway_get_crl(void *ctx, const struct tc_rpc_caller *caller, const uin
 void tc_gateway_get_ca_certificates(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
 void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+/* The Transparency service (transparency.c). */
+void tc_gateway_ct_get_sth(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_ct_get_sth_consistency(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+	size_t len, struct tc_rpc_result *res);
+void tc_gateway_ct_get_proof_by_hash(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+	size_t len, struct tc_rpc_result *res);
+void tc_gateway_ct_get_entries(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_ct_get_roots(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_ct_get_entry_and_proof(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+	size_t len, struct tc_rpc_result *res);
+void tc_gateway_ct_add_chain(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+	struct tc_rpc_result *res);
+void tc_gateway_ct_add_pre_chain(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
 
 #endif

@@ -1,5 +1,6 @@
 /* CertificateAuthority.Issue: check the CSR and the requested names, build
- * the leaf template, have the signer sign it, return it with its chain.
+ * the leaf template, have it signed with embedded SCTs (ct_embed.c), return
+ * it with its chain and SCTs.
  * Everything here is re-checked by the signer; the gateway's job is to
  * refuse early with a precise reason and to never forward garbage. */
 #include <arpa/inet.h>
@@ -15,15 +16,14 @@
 #include "common/leaf_template.h"
 #include "gateway/auth.h"
 #include "gateway/csr.h"
+#include "gateway/ct_embed.h"
 #include "gateway/gateway.h"
-#include "gateway/signer_status.h"
 #include "trustchain/v1/ca.pb-c.h"
 
 #define MAX_NAMES 64
 /* notBefore is set slightly in the past so a client with a clock a little
  * behind ours can use the certificate at once (the signer allows 1 h). */
 #define BACKDATE_S 60
-#define SIGNER_TIMEOUT_MS 10000
 
 struct names {
 	char *dns[MAX_NAMES];
@@ -146,20 +146,27 @@ static int64_t asn1_unix(const ASN1_TIME *t)
 	return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
 }
 
-/* Packs the signed certificate and the chain into the response. */
-static void reply_issued(struct tc_gateway *gw, const Trustchain__Internal__SignCertificateResponse *sc,
-			 struct tc_rpc_result *res)
+/* Packs the issued certificate, its chain and its SCTs into the response. */
+static void reply_issued(struct tc_gateway *gw, const struct tc_issued_cert *ic, struct tc_rpc_result *res)
 {
 	X509 *cert;
 	char *pem;
-	if (der_to_pem(sc->certificate.data, sc->certificate.len, &cert, &pem) != 0) {
+	if (der_to_pem(ic->der, ic->der_len, &cert, &pem) != 0) {
 		X509_free(cert);
 		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer returned an undecodable certificate");
 		return;
 	}
-	char serial[2 * 64 + 1] = "";
-	if (sc->serial.len <= 64)
-		tc_hex_encode(sc->serial.data, sc->serial.len, serial);
+	char serial[2 * TC_SERIAL_MAX + 1];
+	tc_hex_encode(ic->serial, ic->serial_len, serial);
+	Trustchain__V1__SignedCertificateTimestamp sct = TRUSTCHAIN__V1__SIGNED_CERTIFICATE_TIMESTAMP__INIT;
+	Trustchain__V1__SignedCertificateTimestamp *scts[1] = {&sct};
+	sct.log_id = (ProtobufCBinaryData){.data = (uint8_t *)ic->precert.log_id, .len = sizeof(ic->precert.log_id)};
+	sct.timestamp = ic->precert.timestamp;
+	sct.sct = (ProtobufCBinaryData){.data = ic->precert.sct, .len = ic->precert.sct_len};
+	sct.leaf_index_known = ic->precert.leaf_index_known;
+	sct.leaf_index = ic->precert.leaf_index;
+	sct.leaf_hash = (ProtobufCBinaryData){.data = (uint8_t *)ic->precert.leaf_hash,
+					      .len = sizeof(ic->precert.leaf_hash)};
 	Trustchain__V1__IssueResponse out = TRUSTCHAIN__V1__ISSUE_RESPONSE__INIT;
 	out.certificate_pem = pem;
 	out.chain_pem = gw->chain_pem;
@@ -167,6 +174,15 @@ static void reply_issued(struct tc_gateway *gw, const Trustchain__Internal__Sign
 	out.serial = serial;
 	out.not_before = asn1_unix(X509_get0_notBefore(cert));
 	out.not_after = asn1_unix(X509_get0_notAfter(cert));
+	out.n_scts = 1;
+	out.scts = scts;
+	if (ic->final_logged) {
+		out.certificate_logged = 1;
+		out.certificate_log_index_known = ic->final.leaf_index_known;
+		out.certificate_log_index = ic->final.leaf_index;
+		out.certificate_leaf_hash = (ProtobufCBinaryData){.data = (uint8_t *)ic->final.leaf_hash,
+								  .len = sizeof(ic->final.leaf_hash)};
+	}
 	tc_rpc_reply(res, &out.base);
 	X509_free(cert);
 	free(pem);
@@ -186,23 +202,12 @@ static void sign_and_reply(struct tc_gateway *gw, const struct tc_leaf_request *
 		return;
 	}
 	X509_free(tmpl);
-	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
-	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
-	sc.tbs.data = tbs;
-	sc.tbs.len = tbs_len;
-	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
-	req.sign_certificate = &sc;
-	Trustchain__Internal__Response *resp =
-		tc_child_signer_call(gw->child, &req, SIGNER_TIMEOUT_MS, err, sizeof(err));
-	OPENSSL_free(tbs);
-	if (tc_signer_status_to_rpc(resp, err, res) == 0) {
-		if (resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE)
-			tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer answered another operation");
-		else
-			reply_issued(gw, resp->sign_certificate, res);
+	struct tc_issued_cert ic;
+	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, &ic, res) == 0) {
+		reply_issued(gw, &ic, res);
+		tc_issued_cert_free(&ic);
 	}
-	if (resp)
-		trustchain__internal__response__free_unpacked(resp, NULL);
+	OPENSSL_free(tbs);
 }
 
 static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, const Trustchain__V1__IssueRequest *rq,

@@ -42,6 +42,12 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 1;
 	}
+	if (tc_gateway_ct_open(&gw, err, sizeof(err)) != 0) {
+		tc_err("CT log link: %s", err);
+		tc_gateway_free_ca(&gw);
+		tc_child_stop(c);
+		return 1;
+	}
 	/* gRPC starts threads of its own: only after the supervisor's fork and
 	 * exec, and nothing here forks after it. */
 	grpc_init();
@@ -49,6 +55,7 @@ int main(int argc, char **argv)
 	if (!auth) {
 		tc_err("%s", err);
 		grpc_shutdown();
+		tc_gateway_ct_close(&gw);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 2;
@@ -74,6 +81,7 @@ int main(int argc, char **argv)
 		grpc_shutdown();
 		tc_gateway_tls_free(tls);
 		tc_auth_free(auth);
+		tc_gateway_ct_close(&gw);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 1;
@@ -94,6 +102,7 @@ int main(int argc, char **argv)
 	grpc_shutdown_blocking();
 	tc_gateway_tls_free(tls);
 	tc_auth_free(auth);
+	tc_gateway_ct_close(&gw);
 	tc_gateway_free_ca(&gw);
 	tc_child_stop(c);
 	return 0;

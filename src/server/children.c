@@ -144,6 +144,7 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 		fds[nfds++] = (struct passed_fd){"DOQ", s->listeners.fd[TC_LISTEN_DOQ]};
 	} else if (kind == TC_CHILD_TRANSPARENCY) {
 		fds[nfds++] = (struct passed_fd){"CT_HTTP", s->listeners.fd[TC_LISTEN_CT_HTTP]};
+		fds[nfds++] = (struct passed_fd){"CT_IPC", s->listeners.fd[TC_LISTEN_CT_IPC]};
 	}
 	char prog[64], *argv[4];
 	child_args(s, kind, prog, sizeof(prog), argv);

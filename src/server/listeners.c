@@ -1,17 +1,20 @@
 #include "server/listeners.h"
 
 #include "common/config_schema.h"
+#include "common/ct_client.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 const char *tc_listener_env_name(enum tc_listener_id id)
 {
-	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP"};
+	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC"};
 	return names[id];
 }
 
@@ -41,10 +44,46 @@ static int open_one(const char *host, unsigned port, int type, char *err, size_t
 	return fd;
 }
 
-int tc_listeners_open(const struct tc_config *cfg, struct tc_listeners *l, char *err, size_t errlen)
+/* The CT log's IPC socket: a 0700 directory and a 0600 socket, both the
+ * run-as user's, so only TrustChain's own processes can connect. */
+static int open_local(const char *path, const struct tc_run_as *ra, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)];
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: path too long for a socket (data_dir too deep)", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || chmod(dir, 0700) != 0 ||
+	    (ra->drop && chown(dir, ra->uid, ra->gid) != 0)) {
+		snprintf(err, errlen, "cannot prepare %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path); /* left by a previous run; the data dir lock is ours */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0077);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	umask(old);
+	ok = ok && (!ra->drop || chown(path, ra->uid, ra->gid) == 0) && listen(fd, 1024) == 0;
+	if (!ok) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, struct tc_listeners *l, char *err,
+		      size_t errlen)
 {
 	for (int i = 0; i < TC_LISTEN_COUNT; i++)
 		l->fd[i] = -1;
+	l->ipc_path[0] = '\0';
 	char ct_host[TC_CFG_STR];
 	uint16_t ct_port;
 	if (tc_split_hostport(cfg->ct.http_listen, ct_host, sizeof(ct_host), &ct_port) != 0) {
@@ -62,7 +101,7 @@ int tc_listeners_open(const struct tc_config *cfg, struct tc_listeners *l, char 
 	    [TC_LISTEN_DOQ] = {cfg->dns.listen_address, cfg->dns.quic_port, SOCK_DGRAM, "doq udp"},
 	    [TC_LISTEN_CT_HTTP] = {ct_host, ct_port, SOCK_STREAM, "ct http"},
 	};
-	for (int i = 0; i < TC_LISTEN_COUNT; i++) {
+	for (int i = 0; i < TC_LISTEN_CT_IPC; i++) {
 		l->fd[i] = open_one(spec[i].host, spec[i].port, spec[i].type, err, errlen);
 		if (l->fd[i] < 0) {
 			tc_listeners_close(l);
@@ -72,6 +111,17 @@ int tc_listeners_open(const struct tc_config *cfg, struct tc_listeners *l, char 
 		snprintf(l->where[i], sizeof(l->where[i]), "%s %s%s%s:%u", spec[i].proto, v6 ? "[" : "",
 			 spec[i].host, v6 ? "]" : "", spec[i].port);
 	}
+	if (tc_config_data_path(cfg, TC_CT_IPC_SOCKET, l->ipc_path, sizeof(l->ipc_path)) != 0) {
+		snprintf(err, errlen, "server.data_dir too long");
+		tc_listeners_close(l);
+		return -1;
+	}
+	if ((l->fd[TC_LISTEN_CT_IPC] = open_local(l->ipc_path, ra, err, errlen)) < 0) {
+		l->ipc_path[0] = '\0';
+		tc_listeners_close(l);
+		return -1;
+	}
+	snprintf(l->where[TC_LISTEN_CT_IPC], sizeof(l->where[TC_LISTEN_CT_IPC]), "ct ipc %s", l->ipc_path);
 	return 0;
 }
 
@@ -82,4 +132,7 @@ void tc_listeners_close(struct tc_listeners *l)
 			close(l->fd[i]);
 		l->fd[i] = -1;
 	}
+	if (l->ipc_path[0])
+		unlink(l->ipc_path);
+	l->ipc_path[0] = '\0';
 }

@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 	tc_children_init(s);
 	if (s->cfg.dev && run_dev_ceremony(s) != 0)
 		return 1;
-	if (tc_listeners_open(&s->cfg, &s->listeners, err, sizeof(err)) != 0) {
+	if (tc_listeners_open(&s->cfg, &s->run_as, &s->listeners, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		return 1;
 	}

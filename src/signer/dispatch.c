@@ -126,12 +126,51 @@ static int check_only_name(const struct tc_peer_identity *peer, X509 *x, char *w
 	return ok ? 0 : -1;
 }
 
-static struct tc_precert_slot *precert_slot(struct tc_signer *s, const unsigned char *serial)
+/* The first slot of serial's set. Called with precert_lock held. */
+static struct tc_precert_slot *precert_set(struct tc_signer *s, const unsigned char *serial)
 {
 	unsigned h = 2166136261u;
 	for (int i = 0; i < TC_SERIAL_LEN; i++)
 		h = (h ^ serial[i]) * 16777619u;
-	return &s->precerts[h % TC_PRECERT_SLOTS];
+	return &s->precerts[(h % (TC_PRECERT_SLOTS / TC_PRECERT_WAYS)) * TC_PRECERT_WAYS];
+}
+
+/* Remembers a signed precertificate. Called with precert_lock held. */
+static void precert_remember(struct tc_signer *s, const unsigned char *serial, const unsigned char fp[32])
+{
+	struct tc_precert_slot *set = precert_set(s, serial), *victim = &set[0];
+	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
+		if (!set[i].used) {
+			victim = &set[i];
+			break;
+		}
+		if (set[i].stamp < victim->stamp)
+			victim = &set[i];
+	}
+	memcpy(victim->serial, serial, TC_SERIAL_LEN);
+	memcpy(victim->fingerprint, fp, 32);
+	victim->used = 1;
+	victim->stamp = ++s->precert_stamp;
+}
+
+/* 1 when serial's precertificate had fingerprint fp. Called with
+ * precert_lock held. */
+static int precert_matches(struct tc_signer *s, const unsigned char *serial, const unsigned char fp[32])
+{
+	struct tc_precert_slot *set = precert_set(s, serial);
+	for (int i = 0; i < TC_PRECERT_WAYS; i++)
+		if (set[i].used && memcmp(set[i].serial, serial, TC_SERIAL_LEN) == 0)
+			return memcmp(set[i].fingerprint, fp, 32) == 0;
+	return 0;
+}
+
+/* Forgets serial's precertificate once its final certificate is signed. */
+static void precert_forget(struct tc_signer *s, const unsigned char *serial)
+{
+	struct tc_precert_slot *set = precert_set(s, serial);
+	for (int i = 0; i < TC_PRECERT_WAYS; i++)
+		if (set[i].used && memcmp(set[i].serial, serial, TC_SERIAL_LEN) == 0)
+			set[i].used = 0;
 }
 
 static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identity *peer,
@@ -189,13 +228,12 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		/* RFC 6962: the final certificate must be the precertificate we signed,
 		 * plus the SCT list; anything else would be an unlogged certificate. */
 		pthread_mutex_lock(&s->precert_lock);
-		struct tc_precert_slot *slot = precert_slot(s, serial);
-		int match = slot->used && memcmp(slot->serial, serial, TC_SERIAL_LEN) == 0 &&
-			    memcmp(slot->fingerprint, fp, 32) == 0;
+		int match = precert_matches(s, serial, fp);
 		pthread_mutex_unlock(&s->precert_lock);
 		if (!match) {
 			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
 				   "no matching precertificate was signed for this serial");
+			set_reason(r, "precertificate_unknown");
 			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
 			X509_free(x);
 			return;
@@ -221,14 +259,12 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
 		return;
 	}
-	if (rq->precertificate) {
-		pthread_mutex_lock(&s->precert_lock);
-		struct tc_precert_slot *slot = precert_slot(s, serial);
-		memcpy(slot->serial, serial, TC_SERIAL_LEN);
-		memcpy(slot->fingerprint, fp, 32);
-		slot->used = 1;
-		pthread_mutex_unlock(&s->precert_lock);
-	}
+	pthread_mutex_lock(&s->precert_lock);
+	if (rq->precertificate)
+		precert_remember(s, serial, fp);
+	else if (is_final_with_scts)
+		precert_forget(s, serial);
+	pthread_mutex_unlock(&s->precert_lock);
 	unsigned char *serial_copy = malloc(TC_SERIAL_LEN);
 	if (!serial_copy) {
 		OPENSSL_free(der);

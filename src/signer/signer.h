@@ -35,12 +35,18 @@ struct tc_peer_identity {
 /* Fills id for a known peer name; -1 for an unknown name. */
 int tc_peer_identity_for(const struct tc_config *cfg, const char *name, struct tc_peer_identity *id);
 
+/* Precertificates waiting for their final certificate: a set-associative
+ * table (a serial hashes to one set of TC_PRECERT_WAYS slots; the oldest
+ * slot of a full set is reused), so concurrent issuances colliding on a
+ * set do not evict each other. A final certificate frees its slot. */
 #define TC_PRECERT_SLOTS 4096
+#define TC_PRECERT_WAYS 8
 
 struct tc_precert_slot {
 	unsigned char serial[TC_SERIAL_LEN];
 	unsigned char fingerprint[32];
 	int used;
+	uint64_t stamp; /* insertion order, to find the oldest of a set */
 };
 
 struct tc_signer {
@@ -53,6 +59,7 @@ struct tc_signer {
 	struct tc_revocations *revocations;
 	pthread_mutex_t precert_lock;
 	struct tc_precert_slot precerts[TC_PRECERT_SLOTS];
+	uint64_t precert_stamp; /* guarded by precert_lock */
 };
 
 /* Opens the HSM (logging in with the configured PIN, which is wiped right

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/base64.h"
 #include "transparency/ct_json.h"
 
@@ -23,18 +22,21 @@ static void fail(struct tc_ct_reply *out, unsigned status, const char *msg)
 	out->body = tc_json_error(msg);
 }
 
+/* HTTP status of an operation's refusal. */
+static void fail_op(struct tc_ct_reply *out, enum tc_ct_op_status st, const char *msg)
+{
+	static const unsigned http[] = {
+		[TC_CT_OP_OK] = 200,          [TC_CT_OP_BAD_REQUEST] = 400, [TC_CT_OP_OUT_OF_RANGE] = 400,
+		[TC_CT_OP_NOT_FOUND] = 404,   [TC_CT_OP_UNAVAILABLE] = 503, [TC_CT_OP_INTERNAL] = 500,
+	};
+	fail(out, (unsigned)st < sizeof(http) / sizeof(http[0]) ? http[st] : 500, msg);
+}
+
 static void reply_json(struct tc_ct_reply *out, json_t *obj)
 {
 	out->status = 200;
 	if (!(out->body = tc_json_take(obj)))
 		fail(out, 500, "out of memory");
-}
-
-/* Size of the newest signed tree head: the bound of every read. */
-static uint64_t signed_size(struct tc_ct_api *api)
-{
-	struct tc_ct_sth sth;
-	return tc_ct_store_latest_sth(api->st, &sth) == TC_CT_STORE_OK ? sth.tree_size : 0;
 }
 
 static int query_u64(struct request *rq, const char *name, uint64_t *v, struct tc_ct_reply *out)
@@ -100,27 +102,16 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 		}
 	}
 	char err[256];
-	struct tc_checked_chain cc;
-	if (tc_chain_check(rq->api->chk, precert, certs, lens, n, &cc, err, sizeof(err)) != 0) {
-		fail(out, 400, err);
+	struct tc_ct_added added;
+	enum tc_ct_op_status st = tc_ct_op_add_chain(rq->api, precert, certs, lens, n, &added, err, sizeof(err));
+	if (st != TC_CT_OP_OK) {
+		fail_op(out, st, err);
 		goto done;
 	}
-	unsigned char sct_bytes[TC_SCT_MAX_LEN];
-	size_t sct_len = 0;
-	struct tc_ct_sct sct;
-	if (tc_sequencer_submit(rq->api->seq, &cc.entry, cc.extra, cc.extra_len, sct_bytes, &sct_len, err,
-				sizeof(err)) != 0) {
-		tc_warn("submission not logged: %s", err);
-		fail(out, 503, "the log cannot accept entries right now");
-	} else if (tc_ct_parse_sct(sct_bytes, sct_len, &sct) != TC_CT_OK) {
-		fail(out, 500, "stored SCT unreadable");
-	} else {
-		reply_json(out, json_pack("{s:i, s:o, s:I, s:s, s:o}", "sct_version", 0, "id",
-					  tc_b64_json(sct.log_id, sizeof(sct.log_id)), "timestamp",
-					  (json_int_t)sct.timestamp, "extensions", "", "signature",
-					  b64_digitally_signed(sct.signature, sct.signature_len)));
-	}
-	tc_checked_chain_free(&cc);
+	const struct tc_ct_sct *sct = &added.parsed;
+	reply_json(out, json_pack("{s:i, s:o, s:I, s:s, s:o}", "sct_version", 0, "id",
+				  tc_b64_json(sct->log_id, sizeof(sct->log_id)), "timestamp", (json_int_t)sct->timestamp,
+				  "extensions", "", "signature", b64_digitally_signed(sct->signature, sct->signature_len)));
 done:
 	for (size_t i = 0; i < TC_CT_API_MAX_CHAIN; i++)
 		free(certs[i]);
@@ -132,8 +123,10 @@ done:
 static void get_sth(struct request *rq, struct tc_ct_reply *out)
 {
 	struct tc_ct_sth sth;
-	if (tc_ct_store_latest_sth(rq->api->st, &sth) != TC_CT_STORE_OK) {
-		fail(out, 503, "no signed tree head yet");
+	char err[256];
+	enum tc_ct_op_status st = tc_ct_op_get_sth(rq->api, &sth, err, sizeof(err));
+	if (st != TC_CT_OP_OK) {
+		fail_op(out, st, err);
 		return;
 	}
 	reply_json(out, json_pack("{s:I, s:I, s:o, s:o}", "tree_size", (json_int_t)sth.tree_size, "timestamp",
@@ -147,15 +140,12 @@ static void get_sth_consistency(struct request *rq, struct tc_ct_reply *out)
 	uint64_t first, second;
 	if (query_u64(rq, "first", &first, out) || query_u64(rq, "second", &second, out))
 		return;
-	if (first > second || second > signed_size(rq->api)) {
-		fail(out, 400, "need first <= second <= the signed tree size");
-		return;
-	}
 	unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
 	size_t len = 0;
-	int st = tc_ct_store_consistency_proof(rq->api->st, first, second, proof, TC_MERKLE_MAX_PROOF, &len);
-	if (st != TC_CT_STORE_OK) {
-		fail(out, 500, tc_ct_store_strerror(st));
+	char err[256];
+	enum tc_ct_op_status st = tc_ct_op_consistency(rq->api, first, second, proof, &len, err, sizeof(err));
+	if (st != TC_CT_OP_OK) {
+		fail_op(out, st, err);
 		return;
 	}
 	reply_json(out, json_pack("{s:o}", "consistency", proof_json(proof, len)));
@@ -183,61 +173,44 @@ static void get_proof_by_hash(struct request *rq, struct tc_ct_reply *out)
 		fail(out, 400, "hash must be a base64 SHA-256 leaf hash");
 		return;
 	}
-	if (tree_size == 0 || tree_size > signed_size(rq->api)) {
-		free(hash);
-		fail(out, 400, "tree_size must be between 1 and the signed tree size");
-		return;
-	}
-	int st = tc_ct_store_find_by_hash(rq->api->st, hash, &index);
-	free(hash);
-	if (st == TC_CT_STORE_ERR_NOT_FOUND || (st == TC_CT_STORE_OK && index >= tree_size)) {
-		fail(out, 404, "no leaf with that hash in the tree of that size");
-		return;
-	}
 	unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
 	size_t len = 0;
-	if (st == TC_CT_STORE_OK)
-		st = tc_ct_store_inclusion_proof(rq->api->st, index, tree_size, proof, TC_MERKLE_MAX_PROOF, &len);
-	if (st != TC_CT_STORE_OK) {
-		fail(out, 500, tc_ct_store_strerror(st));
+	char err[256];
+	enum tc_ct_op_status st =
+		tc_ct_op_proof_by_hash(rq->api, hash, tree_size, &index, proof, &len, err, sizeof(err));
+	free(hash);
+	if (st != TC_CT_OP_OK) {
+		fail_op(out, st, err);
 		return;
 	}
 	reply_json(out, json_pack("{s:I, s:o}", "leaf_index", (json_int_t)index, "audit_path",
 				  proof_json(proof, len)));
 }
 
-static json_t *entry_json(struct tc_ct_api *api, uint64_t index)
+static int append_entry(void *ctx, uint64_t index, const struct tc_ct_record *rec)
 {
-	struct tc_ct_record rec;
-	if (tc_ct_store_get_leaf(api->st, index, &rec) != TC_CT_STORE_OK)
-		return NULL;
-	json_t *e = json_pack("{s:o, s:o}", "leaf_input", tc_b64_json(rec.leaf_input, rec.leaf_len), "extra_data",
-			      tc_b64_json(rec.extra_data, rec.extra_len));
-	tc_ct_record_free(&rec);
-	return e;
+	(void)index;
+	json_t *e = json_pack("{s:o, s:o}", "leaf_input", tc_b64_json(rec->leaf_input, rec->leaf_len), "extra_data",
+			      tc_b64_json(rec->extra_data, rec->extra_len));
+	return e && json_array_append_new(ctx, e) == 0 ? 0 : -1;
 }
 
 static void get_entries(struct request *rq, struct tc_ct_reply *out)
 {
-	uint64_t start, end, size = signed_size(rq->api);
+	uint64_t start, end;
 	if (query_u64(rq, "start", &start, out) || query_u64(rq, "end", &end, out))
 		return;
-	if (start > end || start >= size) {
-		fail(out, 400, "need start <= end and start below the signed tree size");
+	json_t *entries = json_array();
+	if (!entries) {
+		fail(out, 500, "out of memory");
 		return;
 	}
-	if (end >= size)
-		end = size - 1;
-	if (end - start >= TC_CT_API_MAX_ENTRIES)
-		end = start + TC_CT_API_MAX_ENTRIES - 1;
-	json_t *entries = json_array();
-	for (uint64_t i = start; entries && i <= end; i++) {
-		json_t *e = entry_json(rq->api, i);
-		if (!e || json_array_append_new(entries, e) != 0) {
-			json_decref(entries);
-			fail(out, 500, "cannot read the entries");
-			return;
-		}
+	char err[256];
+	enum tc_ct_op_status st = tc_ct_op_get_entries(rq->api, start, end, append_entry, entries, err, sizeof(err));
+	if (st != TC_CT_OP_OK) {
+		json_decref(entries);
+		fail_op(out, st, err);
+		return;
 	}
 	reply_json(out, json_pack("{s:o}", "entries", entries));
 }
@@ -246,7 +219,7 @@ static void get_roots(struct request *rq, struct tc_ct_reply *out)
 {
 	const unsigned char *der;
 	size_t len;
-	tc_chain_checker_root(rq->api->chk, &der, &len);
+	tc_ct_op_get_roots(rq->api, &der, &len);
 	reply_json(out, json_pack("{s:[o]}", "certificates", tc_b64_json(der, len)));
 }
 
@@ -255,18 +228,14 @@ static void get_entry_and_proof(struct request *rq, struct tc_ct_reply *out)
 	uint64_t index, tree_size;
 	if (query_u64(rq, "leaf_index", &index, out) || query_u64(rq, "tree_size", &tree_size, out))
 		return;
-	if (index >= tree_size || tree_size > signed_size(rq->api)) {
-		fail(out, 400, "need leaf_index < tree_size <= the signed tree size");
-		return;
-	}
 	unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
 	size_t len = 0;
 	struct tc_ct_record rec;
-	int st = tc_ct_store_inclusion_proof(rq->api->st, index, tree_size, proof, TC_MERKLE_MAX_PROOF, &len);
-	if (st == TC_CT_STORE_OK)
-		st = tc_ct_store_get_leaf(rq->api->st, index, &rec);
-	if (st != TC_CT_STORE_OK) {
-		fail(out, 500, tc_ct_store_strerror(st));
+	char err[256];
+	enum tc_ct_op_status st =
+		tc_ct_op_entry_and_proof(rq->api, index, tree_size, &rec, proof, &len, err, sizeof(err));
+	if (st != TC_CT_OP_OK) {
+		fail_op(out, st, err);
 		return;
 	}
 	reply_json(out, json_pack("{s:o, s:o, s:o}", "leaf_input", tc_b64_json(rec.leaf_input, rec.leaf_len),

@@ -1,24 +1,12 @@
-/* The RFC 6962 section 4 endpoints, independent of the HTTP server: a
- * request (method, path, query, body) in, a status and JSON body out.
- * Reads are bounded by the newest signed tree head, so everything served
- * is covered by a signature a client can check. */
+/* The RFC 6962 section 4 endpoints as JSON, independent of the HTTP server:
+ * a request (method, path, query, body) in, a status and JSON body out. The
+ * operations themselves are in ct_ops.c, shared with the internal IPC. */
 #ifndef TC_TRANSPARENCY_CT_API_H
 #define TC_TRANSPARENCY_CT_API_H
 
 #include <stddef.h>
 
-#include "transparency/chain_check.h"
-#include "transparency/ct_store.h"
-#include "transparency/sequencer.h"
-
-#define TC_CT_API_MAX_ENTRIES 1000 /* per get-entries answer */
-#define TC_CT_API_MAX_CHAIN 16     /* certificates per submitted chain */
-
-struct tc_ct_api {
-	struct tc_ct_store *st;
-	struct tc_sequencer *seq;
-	struct tc_chain_checker *chk;
-};
+#include "transparency/ct_ops.h"
 
 /* Looks up a query parameter; NULL when absent. */
 typedef const char *(*tc_ct_query_fn)(void *ctx, const char *name);

@@ -1,8 +1,8 @@
 /* trustchain-transparency: the RFC 6962 CT log. Opens the log's LevelDB
  * store (only this process does), fetches the log key's public half from
- * the signer, starts the sequencer and the HTTP API, and runs until SIGTERM;
- * then stops taking requests, sequences what is pending and closes the
- * store. */
+ * the signer, starts the sequencer, the HTTP API and the internal IPC the
+ * gateway uses, and runs until SIGTERM; then stops taking requests,
+ * sequences what is pending and closes the store. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 
 #include "common/child_runtime.h"
+#include "common/ct_client.h"
 #include "common/log.h"
 #include "common/proc_env.h"
 #include "transparency/chain_check.h"
 #include "transparency/ct_api.h"
+#include "transparency/ct_ipc.h"
 #include "transparency/ct_store.h"
 #include "transparency/http_api.h"
 #include "transparency/log_signer.h"
@@ -49,20 +51,22 @@ int main(int argc, char **argv)
 	struct tc_child *c = tc_child_start("transparency", argc, argv);
 	const struct tc_config *cfg = tc_child_config(c);
 	char ct_dir[TC_CFG_STR + 16], log_dir[TC_CFG_STR + 16], index_dir[TC_CFG_STR + 32];
-	char root_pem[TC_CFG_STR + 32], inter_pem[TC_CFG_STR + 32];
+	char root_pem[TC_CFG_STR + 32], inter_pem[TC_CFG_STR + 32], ipc_path[TC_CFG_STR + 32];
 	char err[512], addr[128], what[256];
 	int rc = 1;
 	struct tc_ct_store *st = NULL;
 	struct tc_chain_checker *chk = NULL;
 	struct tc_sequencer *seq = NULL;
 	struct tc_http_api *http = NULL;
+	struct tc_ct_ipc *ipc = NULL;
 	struct tc_log_signer ls = {0};
 
 	if (tc_config_data_path(cfg, "ct", ct_dir, sizeof(ct_dir)) != 0 ||
 	    tc_config_data_path(cfg, "ct/log", log_dir, sizeof(log_dir)) != 0 ||
 	    tc_config_data_path(cfg, "ct/submissions", index_dir, sizeof(index_dir)) != 0 ||
 	    tc_config_data_path(cfg, "ca/root.pem", root_pem, sizeof(root_pem)) != 0 ||
-	    tc_config_data_path(cfg, "ca/intermediate.pem", inter_pem, sizeof(inter_pem)) != 0) {
+	    tc_config_data_path(cfg, "ca/intermediate.pem", inter_pem, sizeof(inter_pem)) != 0 ||
+	    tc_config_data_path(cfg, TC_CT_IPC_SOCKET, ipc_path, sizeof(ipc_path)) != 0) {
 		tc_err("data directory path too long");
 		goto out;
 	}
@@ -97,7 +101,12 @@ int main(int argc, char **argv)
 		tc_err("HTTP API: %s", err);
 		goto out;
 	}
-	snprintf(what, sizeof(what), "CT HTTP %s, tree size %llu", addr,
+	if (tc_ct_ipc_start(&api, tc_inherited_fd("CT_IPC"), ipc_path, &ipc, err, sizeof(err)) != 0) {
+		tc_err("internal IPC: %s", err);
+		goto out;
+	}
+	tc_info("internal IPC on %s", ipc_path);
+	snprintf(what, sizeof(what), "CT HTTP %s and IPC, tree size %llu", addr,
 		 (unsigned long long)tc_ct_store_size(st));
 	tc_child_ready(c, what);
 	int sig;
@@ -106,6 +115,7 @@ int main(int argc, char **argv)
 	tc_info("signal %d: stopping", sig);
 	rc = 0;
 out:
+	tc_ct_ipc_stop(ipc);
 	tc_http_api_stop(http);
 	tc_sequencer_stop(seq); /* sequences what is still pending */
 	if (st)

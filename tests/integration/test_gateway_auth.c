@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "common/hex.h"
 #include "support/gateway_process.h"
+#include "support/peer_harness.h"
 #include "support/signer_harness.h"
 #include "trustchain/client.h"
 #include "unit/cunit_main.h"
@@ -35,6 +37,7 @@ enum {
 
 static const char *bindir;
 static struct tc_harness h;
+static struct tc_peer_proc ct_log; /* issuance needs the CT log */
 static struct tc_gateway_proc gw = {.pid = -1, .sup_fd = -1};
 static char authdir[] = "/tmp/tc-gw-auth-XXXXXX";
 static char target[64], root_ca[600];
@@ -114,7 +117,7 @@ static int suite_init(void)
 	if (copy_file(root_ca, path_in(authdir, "client-ca.pem")) != 0)
 		return 1;
 	char ready[128];
-	if (tc_gateway_proc_start(&gw, &h, ready, sizeof(ready)) != 0)
+	if (tc_peer_start(&h, "transparency", &ct_log) != 0 || tc_gateway_proc_start(&gw, &h, ready, sizeof(ready)) != 0)
 		return 1;
 	fprintf(stderr, "gateway ready: %s\n", ready);
 	admin = open_client(ADMIN_TOKEN, NULL, NULL);
@@ -131,6 +134,7 @@ static int suite_cleanup(void)
 	tc_client_close(anon);
 	EVP_PKEY_free(key);
 	tc_gateway_proc_stop(&gw);
+	tc_peer_stop(&ct_log, SIGTERM);
 	tc_harness_cleanup(&h);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", authdir);

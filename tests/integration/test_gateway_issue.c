@@ -1,12 +1,14 @@
 /* The gateway as its callers see it: a real signer on a real SoftHSM token
- * (dev ceremony), the trustchain-gateway process linked to it the way the
- * supervisor links it, and libtrustchain talking gRPC to it. Issued
- * certificates are checked with the openssl CLI; every refusal must carry
- * the right status code and trustchain-reason. */
+ * (dev ceremony), the CT log (trustchain-transparency) and the
+ * trustchain-gateway process linked to them the way the supervisor links
+ * them, and libtrustchain talking gRPC to it. Issued certificates are
+ * checked with the openssl CLI; every refusal must carry the right status
+ * code and trustchain-reason. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ct.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,12 +21,14 @@
 #include <unistd.h>
 
 #include "common/sup_channel.h"
+#include "support/peer_harness.h"
 #include "support/signer_harness.h"
 #include "trustchain/client.h"
 #include "unit/cunit_main.h"
 
 static const char *bindir;
 static struct tc_harness h;
+static struct tc_peer_proc ct_log;
 static pid_t gateway_pid;
 static int gateway_sup = -1;
 static struct tc_client *client;
@@ -33,7 +37,8 @@ static char root_ca[600];     /* our root: verifies the gateway's own certificat
 static EVP_PKEY *p256;
 
 /* gRPC status codes used below. */
-enum { ST_OK = 0, ST_INVALID_ARGUMENT = 3, ST_PERMISSION_DENIED = 7, ST_RESOURCE_EXHAUSTED = 8 };
+enum { ST_OK = 0, ST_INVALID_ARGUMENT = 3, ST_PERMISSION_DENIED = 7, ST_RESOURCE_EXHAUSTED = 8,
+       ST_UNAVAILABLE = 14 };
 
 /* Runs trustchain-gateway as the supervisor would: signer link and
  * supervisor channel by inherited descriptors; waits for its READY. */
@@ -91,7 +96,7 @@ static int suite_init(void)
 	snprintf(extra, sizeof(extra), "gateway:\n  listen: 127.0.0.1:%d\n  threads: 3\n", port);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
 	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
-	    start_gateway() != 0)
+	    tc_peer_start(&h, "transparency", &ct_log) != 0 || start_gateway() != 0)
 		return 1;
 	char err[256];
 	snprintf(root_ca, sizeof(root_ca), "%s/data/ca/root.pem", h.dir);
@@ -113,6 +118,7 @@ static int suite_cleanup(void)
 	}
 	if (gateway_sup >= 0)
 		close(gateway_sup);
+	tc_peer_stop(&ct_log, SIGKILL);
 	tc_harness_cleanup(&h);
 	return 0;
 }
@@ -460,6 +466,79 @@ static void test_concurrent_issue(void)
 	CU_ASSERT_EQUAL(total, WORKERS * PER_WORKER);
 }
 
+static X509 *issue_one(struct tc_issue_result **r)
+{
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", NULL, &len);
+	const char *names[] = {"ct.hypermesh.online"};
+	struct tc_status st;
+	int rc = issue(der, len, names, 1, TC_PROFILE_SERVER, 600, r, &st);
+	OPENSSL_free(der);
+	return rc == 0 ? parse_pem((*r)->certificate_pem) : NULL;
+}
+
+/* Every certificate embeds the SCT its precertificate got from the log,
+ * and the response reports it with where its entry is. */
+static void test_issue_embeds_sct(void)
+{
+	struct tc_issue_result *r = NULL;
+	X509 *x = issue_one(&r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_TRUE(X509_get_ext_by_NID(x, NID_ct_precert_scts, -1) >= 0);
+	CU_ASSERT_TRUE(X509_get_ext_by_NID(x, NID_ct_precert_poison, -1) < 0);
+	CU_ASSERT_EQUAL_FATAL(r->n_scts, 1);
+	const struct tc_sct *sct = &r->scts[0];
+	CU_ASSERT_TRUE(sct->sct_len > 40);
+	CU_ASSERT_EQUAL(sct->sct[0], 0); /* v1 */
+	CU_ASSERT_EQUAL(memcmp(sct->sct + 1, sct->log_id, 32), 0);
+	CU_ASSERT(llabs((long long)(sct->timestamp / 1000) - (long long)time(NULL)) < 600);
+	/* The embedded list is exactly that one SCT. */
+	STACK_OF(SCT) *scts = X509_get_ext_d2i(x, NID_ct_precert_scts, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(scts);
+	CU_ASSERT_EQUAL(sk_SCT_num(scts), 1);
+	unsigned char *enc = NULL;
+	int n = i2o_SCT(sk_SCT_value(scts, 0), &enc);
+	CU_ASSERT_EQUAL(n, (int)sct->sct_len);
+	CU_ASSERT(n > 0 && memcmp(enc, sct->sct, sct->sct_len) == 0);
+	OPENSSL_free(enc);
+	SCT_LIST_free(scts);
+	/* ct.log_stoq_certificates (default on): the final certificate too. */
+	CU_ASSERT_TRUE(r->certificate_logged);
+	CU_ASSERT_NOT_EQUAL(memcmp(r->certificate_leaf_hash, sct->leaf_hash, 32), 0);
+	X509_free(x);
+	tc_issue_result_free(r);
+}
+
+/* CT log gone: nothing is issued (UNAVAILABLE, ct_unavailable), promptly;
+ * once it is back the gateway reconnects by itself. */
+static void test_ct_log_down(void)
+{
+	CU_ASSERT_EQUAL(tc_peer_stop(&ct_log, SIGKILL), 128 + SIGKILL);
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", NULL, &len);
+	time_t start = time(NULL);
+	for (int i = 0; i < 3; i++)
+		expect_refusal(der, len, "svc.hypermesh.online", 0, ST_UNAVAILABLE, "ct_unavailable");
+	OPENSSL_free(der);
+	CU_ASSERT(time(NULL) - start < 5);
+	struct tc_status st;
+	enum tc_health hs = TC_HEALTH_UNKNOWN;
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_NOT_SERVING);
+	CU_ASSERT_EQUAL(tc_health_check(client, "trustchain.v1.Transparency", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_NOT_SERVING);
+
+	CU_ASSERT_EQUAL_FATAL(tc_peer_start(&h, "transparency", &ct_log), 0);
+	struct tc_issue_result *r = NULL;
+	X509 *x = issue_one(&r);
+	CU_ASSERT_PTR_NOT_NULL(x);
+	CU_ASSERT(r && r->n_scts == 1);
+	X509_free(x);
+	tc_issue_result_free(r);
+	CU_ASSERT_EQUAL(tc_health_check(client, "", &hs, &st), 0);
+	CU_ASSERT_EQUAL(hs, TC_HEALTH_SERVING);
+}
+
 /* Signer gone: health turns NOT_SERVING and issuance UNAVAILABLE with
  * signer_unavailable, promptly and without taking the gateway down. */
 static void test_signer_down(void)
@@ -517,6 +596,8 @@ int main(int argc, char **argv)
 		{"refused: Ed25519 key", test_key_type},
 		{"refused: oversized CSR and message", test_oversized_csr},
 		{"issue: concurrent callers", test_concurrent_issue},
+		{"issue: embedded SCT from the CT log", test_issue_embeds_sct},
+		{"CT log down: UNAVAILABLE ct_unavailable, then back", test_ct_log_down},
 		{"signer down: NOT_SERVING and UNAVAILABLE", test_signer_down},
 		{"stop: SIGTERM is clean", test_clean_stop},
 		{NULL, NULL},

@@ -1,0 +1,79 @@
+#include "common/ct_client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "common/ipc_client.h"
+#include "common/log.h"
+
+struct tc_ct_client {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* Calls hold the read side for their duration; replacing a dead
+	 * connection takes the write side, so no call uses a freed client. */
+	pthread_rwlock_t lock;
+	struct tc_ipc_client *ipc;
+	int logged_down; /* guarded by the write side: log an outage once */
+};
+
+struct tc_ct_client *tc_ct_client_new(const char *path)
+{
+	struct tc_ct_client *c = calloc(1, sizeof(*c));
+	if (!c || strlen(path) >= sizeof(c->path)) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->path, path, strlen(path) + 1);
+	pthread_rwlock_init(&c->lock, NULL);
+	return c;
+}
+
+void tc_ct_client_free(struct tc_ct_client *c)
+{
+	if (!c)
+		return;
+	tc_ipc_client_free(c->ipc);
+	pthread_rwlock_destroy(&c->lock);
+	free(c);
+}
+
+/* Replaces a missing or dead connection. Called without the lock. */
+static void reconnect(struct tc_ct_client *c, char *err, size_t errlen)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	if (!c->ipc || !tc_ipc_client_alive(c->ipc)) {
+		tc_ipc_client_free(c->ipc);
+		c->ipc = tc_ipc_client_connect(c->path, &trustchain__internal__ct__request__descriptor,
+					       &trustchain__internal__ct__response__descriptor, "transparency log");
+		if (!c->ipc) {
+			snprintf(err, errlen, "transparency log unreachable at %s: %s", c->path, strerror(errno));
+			if (!c->logged_down)
+				tc_warn("%s", err);
+			c->logged_down = 1;
+		} else if (c->logged_down) {
+			tc_info("connected to the transparency log again");
+			c->logged_down = 0;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
+Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req,
+					       int timeout_ms, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "transparency log unreachable");
+	pthread_rwlock_rdlock(&c->lock);
+	int usable = c->ipc && tc_ipc_client_alive(c->ipc);
+	pthread_rwlock_unlock(&c->lock);
+	if (!usable)
+		reconnect(c, err, errlen);
+	ProtobufCMessage *resp = NULL;
+	pthread_rwlock_rdlock(&c->lock);
+	if (c->ipc)
+		resp = tc_ipc_call(c->ipc, &req->base, timeout_ms, err, errlen);
+	pthread_rwlock_unlock(&c->lock);
+	return (Trustchain__Internal__Ct__Response *)resp;
+}

@@ -1,0 +1,32 @@
+/* The gateway's link to the transparency process (the CT log), over the
+ * internal IPC of api/internal/transparency.proto: a pipelined, thread-safe
+ * client (ipc_client.h) that connects by path on first use and again after
+ * the connection is lost, so a restart of the log costs at most the calls
+ * in flight at that moment. */
+#ifndef TC_COMMON_CT_CLIENT_H
+#define TC_COMMON_CT_CLIENT_H
+
+#include <stddef.h>
+
+#include "internal/transparency.pb-c.h"
+
+/* Where the log listens, under server.data_dir. The supervisor creates the
+ * socket (and keeps it across restarts of the log, so connections made
+ * meanwhile wait in its backlog); a log run by hand binds it itself. */
+#define TC_CT_IPC_SOCKET "run/transparency.sock"
+
+struct tc_ct_client;
+
+/* Does not connect yet. NULL when out of memory or path is too long. */
+struct tc_ct_client *tc_ct_client_new(const char *path);
+void tc_ct_client_free(struct tc_ct_client *c);
+
+/* Sends req (id assigned here), connecting first when needed, and waits up
+ * to timeout_ms. Returns the response (free with
+ * trustchain__internal__ct__response__free_unpacked(resp, NULL)), or NULL
+ * when the log is unreachable or did not answer, with a reason in err. A
+ * refusal is a returned response with a non-OK status. */
+Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req,
+					       int timeout_ms, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,38 @@
+/* Client side of a framed protobuf-c IPC (the signer's, the transparency
+ * log's): any Request/Response pair of messages whose field `id` (uint64)
+ * matches an answer to its request. Thread-safe: many threads may call
+ * tc_ipc_call() at once on one client; requests are pipelined on the socket
+ * and a reader thread hands each response to the caller waiting for its
+ * id, so answers may arrive in any order. */
+#ifndef TC_COMMON_IPC_CLIENT_H
+#define TC_COMMON_IPC_CLIENT_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+struct tc_ipc_client;
+
+/* Takes ownership of fd (a connected stream socket). request and response
+ * are the message descriptors of the protocol; both must have a uint64
+ * field named "id". peer names the other side in error messages
+ * ("signer"). NULL on failure; fd then stays the caller's. */
+struct tc_ipc_client *tc_ipc_client_new(int fd, const ProtobufCMessageDescriptor *request,
+					const ProtobufCMessageDescriptor *response, const char *peer);
+
+/* Connects to an AF_UNIX stream socket at path. NULL with errno set. */
+struct tc_ipc_client *tc_ipc_client_connect(const char *path, const ProtobufCMessageDescriptor *request,
+					    const ProtobufCMessageDescriptor *response, const char *peer);
+
+void tc_ipc_client_free(struct tc_ipc_client *c);
+
+/* Sends req (its id is assigned here) and waits up to timeout_ms for the
+ * response. Returns the response (free with protobuf_c_message_free_unpacked
+ * (resp, NULL)) or NULL on a transport failure or timeout, with a reason in
+ * err. An error status inside the answer is a returned response, not NULL. */
+ProtobufCMessage *tc_ipc_call(struct tc_ipc_client *c, ProtobufCMessage *req, int timeout_ms, char *err,
+			      size_t errlen);
+
+/* 1 while the connection is up. */
+int tc_ipc_client_alive(struct tc_ipc_client *c);
+
+#endif

@@ -1,0 +1,167 @@
+#include "transparency/ct_ops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static enum tc_ct_op_status fail(enum tc_ct_op_status st, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static enum tc_ct_op_status fail(enum tc_ct_op_status st, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Size of the newest signed tree head: the bound of every read. */
+static uint64_t signed_size(struct tc_ct_api *api)
+{
+	struct tc_ct_sth sth;
+	return tc_ct_store_latest_sth(api->st, &sth) == TC_CT_STORE_OK ? sth.tree_size : 0;
+}
+
+/* The leaf the SCT promises (the entry at the SCT's timestamp), its hash,
+ * and its index when the sequencer has already put it in a signed tree. */
+static void locate_leaf(struct tc_ct_api *api, const struct tc_ct_entry *entry, struct tc_ct_added *out)
+{
+	struct tc_ct_entry e = *entry;
+	e.timestamp = out->parsed.timestamp;
+	e.extensions = out->parsed.extensions;
+	e.extensions_len = out->parsed.extensions_len;
+	size_t leaf_len = 0;
+	unsigned char *leaf = NULL;
+	if (tc_ct_encode_leaf(&e, NULL, 0, &leaf_len) != TC_CT_ERR_SPACE || !(leaf = malloc(leaf_len)) ||
+	    tc_ct_encode_leaf(&e, leaf, leaf_len, &leaf_len) != TC_CT_OK ||
+	    tc_merkle_leaf_hash(leaf, leaf_len, out->leaf_hash) != 0) {
+		free(leaf);
+		return;
+	}
+	free(leaf);
+	uint64_t index;
+	if (tc_ct_store_find_by_hash(api->st, out->leaf_hash, &index) == TC_CT_STORE_OK &&
+	    index < signed_size(api)) {
+		out->leaf_index_known = 1;
+		out->leaf_index = index;
+	}
+}
+
+enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, unsigned char *const *certs,
+					const size_t *lens, size_t n, struct tc_ct_added *out, char *err,
+					size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (n > TC_CT_API_MAX_CHAIN)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "chain too long");
+	struct tc_checked_chain cc;
+	if (tc_chain_check(api->chk, precert, certs, lens, n, &cc, err, errlen) != 0)
+		return TC_CT_OP_BAD_REQUEST;
+	enum tc_ct_op_status st = TC_CT_OP_OK;
+	char why[256];
+	if (tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, out->sct, &out->sct_len, why,
+				sizeof(why)) != 0) {
+		tc_warn("submission not logged: %s", why);
+		st = fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
+	} else if (tc_ct_parse_sct(out->sct, out->sct_len, &out->parsed) != TC_CT_OK) {
+		st = fail(TC_CT_OP_INTERNAL, err, errlen, "stored SCT unreadable");
+	} else {
+		locate_leaf(api, &cc.entry, out);
+	}
+	tc_checked_chain_free(&cc);
+	return st;
+}
+
+enum tc_ct_op_status tc_ct_op_get_sth(struct tc_ct_api *api, struct tc_ct_sth *out, char *err, size_t errlen)
+{
+	if (tc_ct_store_latest_sth(api->st, out) != TC_CT_STORE_OK)
+		return fail(TC_CT_OP_UNAVAILABLE, err, errlen, "no signed tree head yet");
+	return TC_CT_OP_OK;
+}
+
+enum tc_ct_op_status tc_ct_op_consistency(struct tc_ct_api *api, uint64_t first, uint64_t second,
+					  unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t *len, char *err,
+					  size_t errlen)
+{
+	static const char bounds[] = "need first <= second <= the signed tree size";
+	if (first > second)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "%s", bounds);
+	if (second > signed_size(api))
+		return fail(TC_CT_OP_OUT_OF_RANGE, err, errlen, "%s", bounds);
+	int st = tc_ct_store_consistency_proof(api->st, first, second, proof, TC_MERKLE_MAX_PROOF, len);
+	if (st != TC_CT_STORE_OK)
+		return fail(TC_CT_OP_INTERNAL, err, errlen, "%s", tc_ct_store_strerror(st));
+	return TC_CT_OP_OK;
+}
+
+enum tc_ct_op_status tc_ct_op_proof_by_hash(struct tc_ct_api *api, const unsigned char hash[TC_MERKLE_HASH_LEN],
+					    uint64_t tree_size, uint64_t *index,
+					    unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t *len, char *err,
+					    size_t errlen)
+{
+	static const char bounds[] = "tree_size must be between 1 and the signed tree size";
+	if (tree_size == 0)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "%s", bounds);
+	if (tree_size > signed_size(api))
+		return fail(TC_CT_OP_OUT_OF_RANGE, err, errlen, "%s", bounds);
+	int st = tc_ct_store_find_by_hash(api->st, hash, index);
+	if (st == TC_CT_STORE_ERR_NOT_FOUND || (st == TC_CT_STORE_OK && *index >= tree_size))
+		return fail(TC_CT_OP_NOT_FOUND, err, errlen, "no leaf with that hash in the tree of that size");
+	if (st == TC_CT_STORE_OK)
+		st = tc_ct_store_inclusion_proof(api->st, *index, tree_size, proof, TC_MERKLE_MAX_PROOF, len);
+	if (st != TC_CT_STORE_OK)
+		return fail(TC_CT_OP_INTERNAL, err, errlen, "%s", tc_ct_store_strerror(st));
+	return TC_CT_OP_OK;
+}
+
+enum tc_ct_op_status tc_ct_op_get_entries(struct tc_ct_api *api, uint64_t start, uint64_t end, tc_ct_entry_fn fn,
+					  void *ctx, char *err, size_t errlen)
+{
+	static const char bounds[] = "need start <= end and start below the signed tree size";
+	uint64_t size = signed_size(api);
+	if (start > end)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "%s", bounds);
+	if (start >= size)
+		return fail(TC_CT_OP_OUT_OF_RANGE, err, errlen, "%s", bounds);
+	if (end >= size)
+		end = size - 1;
+	if (end - start >= TC_CT_API_MAX_ENTRIES)
+		end = start + TC_CT_API_MAX_ENTRIES - 1;
+	for (uint64_t i = start; i <= end; i++) {
+		struct tc_ct_record rec;
+		if (tc_ct_store_get_leaf(api->st, i, &rec) != TC_CT_STORE_OK)
+			return fail(TC_CT_OP_INTERNAL, err, errlen, "cannot read the entries");
+		int r = fn(ctx, i, &rec);
+		tc_ct_record_free(&rec);
+		if (r < 0)
+			return fail(TC_CT_OP_INTERNAL, err, errlen, "cannot read the entries");
+		if (r > 0)
+			break;
+	}
+	return TC_CT_OP_OK;
+}
+
+void tc_ct_op_get_roots(struct tc_ct_api *api, const unsigned char **der, size_t *len)
+{
+	tc_chain_checker_root(api->chk, der, len);
+}
+
+enum tc_ct_op_status tc_ct_op_entry_and_proof(struct tc_ct_api *api, uint64_t index, uint64_t tree_size,
+					      struct tc_ct_record *rec, unsigned char (*proof)[TC_MERKLE_HASH_LEN],
+					      size_t *len, char *err, size_t errlen)
+{
+	static const char bounds[] = "need leaf_index < tree_size <= the signed tree size";
+	if (index >= tree_size)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "%s", bounds);
+	if (tree_size > signed_size(api))
+		return fail(TC_CT_OP_OUT_OF_RANGE, err, errlen, "%s", bounds);
+	int st = tc_ct_store_inclusion_proof(api->st, index, tree_size, proof, TC_MERKLE_MAX_PROOF, len);
+	if (st == TC_CT_STORE_OK)
+		st = tc_ct_store_get_leaf(api->st, index, rec);
+	if (st != TC_CT_STORE_OK)
+		return fail(TC_CT_OP_INTERNAL, err, errlen, "%s", tc_ct_store_strerror(st));
+	return TC_CT_OP_OK;
+}

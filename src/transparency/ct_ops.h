@@ -1,0 +1,79 @@
+/* The RFC 6962 section 4 operations on typed values, shared by the HTTP API
+ * (ct_api.c: JSON in and out) and the internal IPC (ct_ipc.c: protobuf in
+ * and out), so both answer every request the same way. Reads are bounded
+ * by the newest signed tree head: everything served is covered by a
+ * signature a client can check.
+ *
+ * Each operation returns a status and, when not OK, a reason for the
+ * requester in err. */
+#ifndef TC_TRANSPARENCY_CT_OPS_H
+#define TC_TRANSPARENCY_CT_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transparency/chain_check.h"
+#include "transparency/ct_store.h"
+#include "transparency/sequencer.h"
+
+#define TC_CT_API_MAX_ENTRIES 1000 /* per get-entries answer */
+#define TC_CT_API_MAX_CHAIN 16     /* certificates per submitted chain */
+
+struct tc_ct_api {
+	struct tc_ct_store *st;
+	struct tc_sequencer *seq;
+	struct tc_chain_checker *chk;
+};
+
+enum tc_ct_op_status {
+	TC_CT_OP_OK = 0,
+	TC_CT_OP_BAD_REQUEST,  /* malformed or inconsistent arguments, chain refused */
+	TC_CT_OP_OUT_OF_RANGE, /* an index or size beyond the signed tree */
+	TC_CT_OP_NOT_FOUND,    /* no such leaf in the tree of that size */
+	TC_CT_OP_UNAVAILABLE,  /* the log cannot take entries (or has no tree head) now */
+	TC_CT_OP_INTERNAL,     /* store or encoding failure */
+};
+
+/* What add-chain / add-pre-chain promise. */
+struct tc_ct_added {
+	unsigned char sct[TC_SCT_MAX_LEN]; /* serialized SCT */
+	size_t sct_len;
+	struct tc_ct_sct parsed;           /* points into sct */
+	unsigned char leaf_hash[TC_MERKLE_HASH_LEN];
+	int leaf_index_known;              /* 1 when already in the signed tree */
+	uint64_t leaf_index;
+};
+
+/* certs[0] is the certificate (precert: with its poison), then its chain. */
+enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, unsigned char *const *certs,
+					const size_t *lens, size_t n, struct tc_ct_added *out, char *err,
+					size_t errlen);
+
+enum tc_ct_op_status tc_ct_op_get_sth(struct tc_ct_api *api, struct tc_ct_sth *out, char *err, size_t errlen);
+
+/* proof has room for TC_MERKLE_MAX_PROOF hashes. */
+enum tc_ct_op_status tc_ct_op_consistency(struct tc_ct_api *api, uint64_t first, uint64_t second,
+					  unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t *len, char *err,
+					  size_t errlen);
+
+enum tc_ct_op_status tc_ct_op_proof_by_hash(struct tc_ct_api *api, const unsigned char hash[TC_MERKLE_HASH_LEN],
+					    uint64_t tree_size, uint64_t *index,
+					    unsigned char (*proof)[TC_MERKLE_HASH_LEN], size_t *len, char *err,
+					    size_t errlen);
+
+/* Calls fn for entries start..end (inclusive), clamped to the signed tree
+ * and TC_CT_API_MAX_ENTRIES; fn returning non-zero ends the list early
+ * (e.g. a size budget) without an error. */
+typedef int (*tc_ct_entry_fn)(void *ctx, uint64_t index, const struct tc_ct_record *rec);
+enum tc_ct_op_status tc_ct_op_get_entries(struct tc_ct_api *api, uint64_t start, uint64_t end, tc_ct_entry_fn fn,
+					  void *ctx, char *err, size_t errlen);
+
+/* DER of the accepted root. */
+void tc_ct_op_get_roots(struct tc_ct_api *api, const unsigned char **der, size_t *len);
+
+/* rec is filled on OK (release with tc_ct_record_free). */
+enum tc_ct_op_status tc_ct_op_entry_and_proof(struct tc_ct_api *api, uint64_t index, uint64_t tree_size,
+					      struct tc_ct_record *rec, unsigned char (*proof)[TC_MERKLE_HASH_LEN],
+					      size_t *len, char *err, size_t errlen);
+
+#endif

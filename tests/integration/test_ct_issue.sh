@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Issuance with embedded SCTs end to end under the real supervisor: the
+# signer, the CT log and the gateway as trustchain-server runs them. The
+# Python part (test_ct_issue.py) issues over gRPC, checks the SCT with
+# OpenSSL's own CT validation in a TLS handshake (s_server / s_client -ct
+# with the log list from `trustchainctl ct loglist`), finds the entries over
+# HTTP and over the gRPC Transparency service, and checks a restart of the
+# log never yields a certificate without an SCT.
+# Usage: test_ct_issue.sh BINDIR SOURCE_DIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+py=/usr/bin/python3
+tmp=$(mktemp -d /tmp/tc-ct-issue-XXXXXX)
+chmod 755 "$tmp"
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 60 "$tmp/server.log" || true; exit 1; }
+
+$py -c 'import grpc, google.protobuf' 2>/dev/null || fail "needs python3-grpcio and python3-protobuf"
+command -v protoc >/dev/null || fail "needs protoc (protobuf-compiler)"
+
+# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself
+# one); leaks are checked by the C tests.
+export ASAN_OPTIONS=detect_leaks=0
+
+mkdir -p "$tmp/gen"
+protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
+touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
+
+base=$(( 20000 + RANDOM % 20000 ))
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: 127.0.0.1:$((base + 2))
+  sequence_interval_ms: 50
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+YAML
+
+"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+  ready=$(awk '$3 == "ready" { n++ } END { print n + 0 }' "$tmp/data/server.status" 2>/dev/null || echo 0)
+  [ "$ready" = 4 ] && break
+  sleep 0.2
+done
+[ "${ready:-0}" = 4 ] || fail "children not ready"
+
+# The log list OpenSSL reads, from the published log key.
+"$bindir/trustchainctl" --config "$tmp/trustchain.yaml" ct loglist --out "$tmp/loglist.cnf" ||
+  fail "trustchainctl ct loglist"
+grep -q '^enabled_logs = trustchain$' "$tmp/loglist.cnf" || fail "loglist has no enabled_logs line"
+grep -q '^key = ' "$tmp/loglist.cnf" || fail "loglist has no key"
+# --data-dir and stdout give the same file.
+"$bindir/trustchainctl" ct loglist --data-dir "$tmp/data" | cmp -s - "$tmp/loglist.cnf" ||
+  fail "ct loglist --data-dir differs"
+if "$bindir/trustchainctl" ct loglist --data-dir "$tmp/nowhere" 2>/dev/null; then
+  fail "ct loglist without a key succeeded"
+fi
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/key.pem" \
+  -subj /CN=tls.hypermesh.online -out "$tmp/csr.pem" 2>/dev/null || fail "cannot make a CSR"
+
+transparency_pid=$(awk '$1 == "transparency" { print $2 }' "$tmp/data/server.status")
+$py "$src/tests/integration/test_ct_issue.py" "$tmp/gen" "127.0.0.1:$((base + 3))" \
+  "127.0.0.1:$((base + 2))" "$tmp" "$transparency_pid" || fail "CT issuance test"
+echo "ok: CT issuance test"

@@ -1,0 +1,76 @@
+#include "support/peer_harness.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/sup_channel.h"
+
+int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->sup_fd = -1;
+	int signer_fd = tc_harness_connect(h, name);
+	int chan[2];
+	if (signer_fd < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
+		close(signer_fd);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char sfd[16], cfd[16], path[600];
+		snprintf(sfd, sizeof(sfd), "%d", dup(signer_fd)); /* dup drops CLOEXEC */
+		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
+		setenv("TC_FD_SIGNER", sfd, 1);
+		setenv("TC_FD_SUPERVISOR", cfd, 1);
+		snprintf(path, sizeof(path), "%s/trustchain-%s", h->bindir, name);
+		execl(path, path, "--config", h->config, (char *)NULL);
+		_exit(127);
+	}
+	close(signer_fd);
+	close(chan[1]);
+	if (pid < 0) {
+		close(chan[0]);
+		return -1;
+	}
+	p->pid = pid;
+	p->sup_fd = chan[0];
+	struct pollfd pfd = {.fd = p->sup_fd, .events = POLLIN};
+	struct tc_sup_msg msg;
+	int fd = -1;
+	if (poll(&pfd, 1, 60000) != 1 || tc_sup_recv(p->sup_fd, &msg, &fd) != 1 || msg.type != TC_SUP_READY) {
+		if (fd >= 0)
+			close(fd);
+		tc_peer_stop(p, SIGKILL);
+		return -1;
+	}
+	snprintf(p->ready, sizeof(p->ready), "%s", msg.name);
+	return 0;
+}
+
+int tc_peer_stop(struct tc_peer_proc *p, int sig)
+{
+	int rc = -1;
+	if (p->pid > 0) {
+		kill(p->pid, sig);
+		int st;
+		pid_t w;
+		while ((w = waitpid(p->pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		if (w == p->pid)
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		p->pid = 0;
+	}
+	if (p->sup_fd >= 0)
+		close(p->sup_fd);
+	p->sup_fd = -1;
+	return rc;
+}
