@@ -27,3 +27,12 @@ if(TARGET trustchain-transparency)
                LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_export trustchain-transparency trustchain-signer trustchainctl)
 endif()
+
+# Bench (prints figures; not a test):
+#   build/bin/bench_ct_http build/bin [seconds] [connections] [certs]
+if(TARGET trustchain-transparency)
+  add_executable(bench_ct_http ${CMAKE_SOURCE_DIR}/tests/bench/bench_ct_http.c)
+  tc_target_defaults(bench_ct_http)
+  target_link_libraries(bench_ct_http PRIVATE tc_ct_fixture)
+  set_target_properties(bench_ct_http PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()

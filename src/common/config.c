@@ -45,6 +45,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->ct.batch_max = 4096;
 	cfg->ct.max_merge_delay_s = 86400;
 	cfg->ct.sth_refresh_s = 3600;
+	cfg->ct.http_threads = 64;
 	cfg_set_str(cfg->ct.http_listen, dev ? "127.0.0.1:6962" : "0.0.0.0:6962");
 
 	cfg->dns.quic_port = dev ? 8853 : 853;

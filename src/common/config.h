@@ -51,6 +51,7 @@ struct tc_config {
 		uint32_t batch_max;              /* ct.batch_max */
 		uint32_t max_merge_delay_s;      /* ct.max_merge_delay_s */
 		uint32_t sth_refresh_s;          /* ct.sth_refresh_s, fresh tree head on an idle log */
+		uint32_t http_threads;           /* ct.http_threads, HTTP API worker threads */
 		char http_listen[TC_CFG_STR];    /* ct.http_listen, "host:port" */
 	} ct;
 

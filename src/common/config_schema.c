@@ -29,6 +29,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.batch_max", ct.batch_max, 1, 1000000),
 	NUM("ct.max_merge_delay_s", ct.max_merge_delay_s, 1, 7 * 86400),
 	NUM("ct.sth_refresh_s", ct.sth_refresh_s, 1, 7 * 86400),
+	NUM("ct.http_threads", ct.http_threads, 1, 1024),
 	KEY("ct.http_listen", TC_CFG_T_HOSTPORT, ct.http_listen),
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),

@@ -15,6 +15,11 @@ struct tc_chain_checker {
 	unsigned char *root_der;
 	size_t root_der_len;
 	unsigned char issuer_key_hash[TC_CT_HASH_LEN];
+	/* Root and intermediate as trust anchors. The intermediate's signature
+	 * (P-384, the costliest step of a submission) is checked once at load,
+	 * so a submission only verifies its leaf (partial chain). Shared by
+	 * all threads: OpenSSL locks the store internally. */
+	X509_STORE *store;
 };
 
 static X509 *read_pem(const char *path, char *err, size_t errlen)
@@ -53,6 +58,17 @@ int tc_chain_checker_load(const char *root_pem, const char *intermediate_pem, st
 		goto fail;
 	}
 	OPENSSL_free(der);
+	EVP_PKEY *root_key = X509_get0_pubkey(chk->root);
+	if (!root_key || X509_verify(chk->intermediate, root_key) != 1) {
+		snprintf(err, errlen, "%s is not signed by the root in %s", intermediate_pem, root_pem);
+		goto fail;
+	}
+	if (!(chk->store = X509_STORE_new()) || !X509_STORE_add_cert(chk->store, chk->root) ||
+	    !X509_STORE_add_cert(chk->store, chk->intermediate)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	X509_STORE_set_flags(chk->store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
 	*out = chk;
 	return 0;
 fail:
@@ -66,6 +82,7 @@ void tc_chain_checker_free(struct tc_chain_checker *chk)
 		return;
 	X509_free(chk->root);
 	X509_free(chk->intermediate);
+	X509_STORE_free(chk->store);
 	OPENSSL_free(chk->root_der);
 	free(chk);
 }
@@ -91,9 +108,26 @@ static void put24(unsigned char *p, size_t v)
 }
 
 /* TLS encoding of [lead (an ASN.1Cert, optional)] ASN.1Cert chain<0..2^24-1>
- * from the verified chain minus its first element. */
-static int encode_extra(STACK_OF(X509) *verified, const unsigned char *lead, size_t lead_len,
-			struct tc_checked_chain *out)
+ * from the verified chain minus its first element, always up to the root
+ * (a partial chain that stops at the trusted intermediate gets the root
+ * appended, so the stored chain is what a full path build gives). */
+static int encode_extra_chain(STACK_OF(X509) *verified, const unsigned char *lead, size_t lead_len,
+			      struct tc_checked_chain *out);
+
+static int encode_extra(const struct tc_chain_checker *chk, STACK_OF(X509) *verified, const unsigned char *lead,
+			size_t lead_len, struct tc_checked_chain *out)
+{
+	int n = sk_X509_num(verified);
+	if (n > 0 && X509_cmp(sk_X509_value(verified, n - 1), chk->root) == 0)
+		return encode_extra_chain(verified, lead, lead_len, out);
+	STACK_OF(X509) *full = sk_X509_dup(verified); /* shallow: no references taken */
+	int rc = full && sk_X509_push(full, chk->root) ? encode_extra_chain(full, lead, lead_len, out) : -1;
+	sk_X509_free(full);
+	return rc;
+}
+
+static int encode_extra_chain(STACK_OF(X509) *verified, const unsigned char *lead, size_t lead_len,
+			      struct tc_checked_chain *out)
 {
 	size_t chain_len = 0;
 	int n = sk_X509_num(verified);
@@ -153,14 +187,11 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 	int rc = -1;
 	X509 *leaf = NULL;
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
-	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	if (!untrusted || !store || !ctx || !X509_STORE_add_cert(store, chk->root) ||
-	    !sk_X509_push(untrusted, chk->intermediate)) {
+	if (!untrusted || !ctx) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	X509_up_ref(chk->intermediate);
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *p = certs[i];
 		X509 *x = lens[i] <= TC_CT_MAX_CERT_LEN ? d2i_X509(NULL, &p, (long)lens[i]) : NULL;
@@ -183,11 +214,10 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 					      : "a precertificate belongs in add-pre-chain");
 		goto done;
 	}
-	if (!X509_STORE_CTX_init(ctx, store, leaf, untrusted)) {
+	if (!X509_STORE_CTX_init(ctx, chk->store, leaf, untrusted)) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
 	if (precert)
 		X509_STORE_CTX_set_verify_cb(ctx, allow_poison);
 	if (X509_verify_cert(ctx) != 1) {
@@ -211,7 +241,7 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 		out->entry.cert = out->owned;
 		out->entry.cert_len = tbs_len;
 		memcpy(out->entry.issuer_key_hash, chk->issuer_key_hash, TC_CT_HASH_LEN);
-		if (encode_extra(verified, certs[0], lens[0], out) != 0) {
+		if (encode_extra(chk, verified, certs[0], lens[0], out) != 0) {
 			snprintf(err, errlen, "chain too long");
 			goto done;
 		}
@@ -224,7 +254,7 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 		out->entry.type = TC_CT_X509_ENTRY;
 		out->entry.cert = out->owned;
 		out->entry.cert_len = lens[0];
-		if (encode_extra(verified, NULL, 0, out) != 0) {
+		if (encode_extra(chk, verified, NULL, 0, out) != 0) {
 			snprintf(err, errlen, "chain too long");
 			goto done;
 		}
@@ -234,7 +264,6 @@ done:
 	if (rc != 0)
 		tc_checked_chain_free(out);
 	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
 	sk_X509_pop_free(untrusted, X509_free);
 	X509_free(leaf);
 	return rc;

@@ -17,6 +17,11 @@
 /* Sizes stay below 2^63 so that climbing the tree from any leaf index
  * never leaves the 64-entry frontier. */
 #define MAX_TREE_SIZE (UINT64_MAX >> 1)
+/* Node hashes kept in memory: the top of the tree, as many levels as fit
+ * (32 MiB). At 10^6 leaves that is every level but the leaves, so a proof
+ * costs one LevelDB read per leaf-level sibling plus the hash lookup; at
+ * 10^9 leaves the 12 lowest levels are read from LevelDB. */
+#define NODE_CACHE_MAX_NODES (1u << 20)
 
 static const char KEY_FORMAT[] = "Mformat";
 static const char KEY_SIZE[] = "Msize";
@@ -46,7 +51,34 @@ struct tc_ct_store {
 	pthread_rwlock_t sth_lock;
 	struct tc_ct_sth latest;
 	int have_latest;
+
+	/* level[l][i] is node (l, i) for every level l >= min_level and every
+	 * complete node of the published size. Appended by the writer (under
+	 * write_lock) after the write that made the nodes durable; readers
+	 * take cache_lock. min_level only grows. */
+	struct {
+		pthread_rwlock_t lock;
+		unsigned min_level;
+		unsigned char (*level[MAX_LEVELS])[TC_MERKLE_HASH_LEN];
+		uint64_t count[MAX_LEVELS], cap[MAX_LEVELS];
+	} nodes;
 };
+
+/* A node completed by an append, for the cache once the write succeeded. */
+struct new_node {
+	unsigned level;
+	uint64_t index;
+	unsigned char hash[TC_MERKLE_HASH_LEN];
+};
+
+struct new_nodes {
+	struct new_node *v;
+	size_t n, cap;
+	unsigned min_level; /* only levels the cache keeps are collected */
+	int oom;
+};
+
+static int cache_load(struct tc_ct_store *st, uint64_t size);
 
 const char *tc_ct_store_strerror(int status)
 {
@@ -314,8 +346,13 @@ static int load_state(struct tc_ct_store *st, char *err, size_t errlen)
 	} else if (rc == TC_CT_STORE_ERR_NOT_FOUND) {
 		rc = TC_CT_STORE_OK;
 	}
-	if (rc != TC_CT_STORE_OK)
+	if (rc != TC_CT_STORE_OK) {
 		snprintf(err, errlen, "%s: newest tree head unreadable (%s)", st->path, tc_ct_store_strerror(rc));
+		return rc;
+	}
+	rc = cache_load(st, size);
+	if (rc != TC_CT_STORE_OK)
+		snprintf(err, errlen, "%s: tree nodes unreadable (%s)", st->path, tc_ct_store_strerror(rc));
 	return rc;
 }
 
@@ -334,6 +371,7 @@ int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size
 	}
 	pthread_mutex_init(&st->write_lock, NULL);
 	pthread_rwlock_init(&st->sth_lock, NULL);
+	pthread_rwlock_init(&st->nodes.lock, NULL);
 	st->options = leveldb_options_create();
 	/* Bloom filters make find_by_hash misses (every new submission) and the
 	 * duplicate check of append_batch cost no disk read. */
@@ -377,6 +415,9 @@ void tc_ct_store_close(struct tc_ct_store *st)
 	leveldb_writeoptions_destroy(st->write_sync);
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_rwlock_destroy(&st->sth_lock);
+	pthread_rwlock_destroy(&st->nodes.lock);
+	for (unsigned l = 0; l < MAX_LEVELS; l++)
+		free(st->nodes.level[l]);
 	free(st->path);
 	free(st);
 }
@@ -384,6 +425,101 @@ void tc_ct_store_close(struct tc_ct_store *st)
 uint64_t tc_ct_store_size(struct tc_ct_store *st)
 {
 	return atomic_load(&st->size);
+}
+
+/* ---- the in-memory top of the tree ---- */
+
+/* The lowest level such that all complete nodes from it up fit the budget. */
+static unsigned cache_level_for(uint64_t size)
+{
+	for (unsigned l = 0; l < MAX_LEVELS; l++) {
+		uint64_t total = 0;
+		for (unsigned j = l; j < MAX_LEVELS; j++)
+			total += size >> j;
+		if (total <= NODE_CACHE_MAX_NODES)
+			return l;
+	}
+	return MAX_LEVELS;
+}
+
+static int cache_push(struct tc_ct_store *st, unsigned level, uint64_t index, const unsigned char *hash)
+{
+	if (index != st->nodes.count[level])
+		return -1; /* nodes complete left to right; anything else is a bug */
+	if (st->nodes.count[level] == st->nodes.cap[level]) {
+		uint64_t cap = st->nodes.cap[level] ? st->nodes.cap[level] * 2 : 64;
+		void *v = realloc(st->nodes.level[level], cap * TC_MERKLE_HASH_LEN);
+		if (!v)
+			return -1;
+		st->nodes.level[level] = v;
+		st->nodes.cap[level] = cap;
+	}
+	memcpy(st->nodes.level[level][index], hash, TC_MERKLE_HASH_LEN);
+	st->nodes.count[level]++;
+	return 0;
+}
+
+/* Stops caching levels below level (the tree outgrew the budget). */
+static void cache_raise(struct tc_ct_store *st, unsigned level)
+{
+	for (unsigned l = st->nodes.min_level; l < level && l < MAX_LEVELS; l++) {
+		free(st->nodes.level[l]);
+		st->nodes.level[l] = NULL;
+		st->nodes.count[l] = st->nodes.cap[l] = 0;
+	}
+	st->nodes.min_level = level;
+}
+
+/* Writer, after a successful append to new_size. A failure only turns the
+ * cache off (proofs then read LevelDB), never the log. */
+static void cache_add(struct tc_ct_store *st, const struct new_nodes *nn, uint64_t new_size)
+{
+	pthread_rwlock_wrlock(&st->nodes.lock);
+	int ok = !nn->oom;
+	for (size_t i = 0; ok && i < nn->n; i++)
+		ok = cache_push(st, nn->v[i].level, nn->v[i].index, nn->v[i].hash) == 0;
+	unsigned want = cache_level_for(new_size);
+	if (!ok) {
+		tc_warn("ct store %s: node cache disabled (out of memory)", st->path);
+		want = MAX_LEVELS;
+	}
+	if (want > st->nodes.min_level)
+		cache_raise(st, want);
+	pthread_rwlock_unlock(&st->nodes.lock);
+}
+
+/* At open: read the cached levels once (about a million hashes at most). */
+static int cache_load(struct tc_ct_store *st, uint64_t size)
+{
+	st->nodes.min_level = cache_level_for(size);
+	leveldb_iterator_t *it = leveldb_create_iterator(st->db, st->read);
+	int rc = TC_CT_STORE_OK;
+	for (unsigned l = st->nodes.min_level; l < MAX_LEVELS && rc == TC_CT_STORE_OK && (size >> l); l++) {
+		unsigned char key[10];
+		key_node(key, l, 0);
+		uint64_t want = size >> l, i = 0;
+		for (leveldb_iter_seek(it, (const char *)key, sizeof(key)); i < want && leveldb_iter_valid(it);
+		     leveldb_iter_next(it), i++) {
+			size_t klen, vlen;
+			const unsigned char *k = (const unsigned char *)leveldb_iter_key(it, &klen);
+			const char *v = leveldb_iter_value(it, &vlen);
+			if (klen != 10 || k[0] != 'N' || k[1] != l || tc_be_get(k + 2, 8) != i ||
+			    vlen != TC_MERKLE_HASH_LEN)
+				break;
+			if (cache_push(st, l, i, (const unsigned char *)v) != 0) {
+				rc = TC_CT_STORE_ERR_NOMEM;
+				break;
+			}
+		}
+		if (rc == TC_CT_STORE_OK && i != want)
+			rc = TC_CT_STORE_ERR_CORRUPT;
+	}
+	char *errptr = NULL;
+	leveldb_iter_get_error(it, &errptr);
+	leveldb_iter_destroy(it);
+	if (check_err(st, errptr, "load node cache") != TC_CT_STORE_OK)
+		rc = TC_CT_STORE_ERR_IO;
+	return rc;
 }
 
 /* ---- appending ---- */
@@ -414,9 +550,29 @@ static int put_hash_index(struct tc_ct_store *st, leveldb_writebatch_t *wb,
 
 /* Leaf record, leaf hash and every node the leaf completes; updates the
  * (caller's copy of the) frontier. */
+static void note_node(struct new_nodes *nn, unsigned level, uint64_t index, const unsigned char *hash)
+{
+	if (level < nn->min_level)
+		return;
+	if (nn->n == nn->cap) {
+		size_t cap = nn->cap ? nn->cap * 2 : 1024;
+		struct new_node *v = realloc(nn->v, cap * sizeof(*v));
+		if (!v) {
+			nn->oom = 1;
+			return;
+		}
+		nn->v = v;
+		nn->cap = cap;
+	}
+	nn->v[nn->n].level = level;
+	nn->v[nn->n].index = index;
+	memcpy(nn->v[nn->n].hash, hash, TC_MERKLE_HASH_LEN);
+	nn->n++;
+}
+
 static void put_leaf(leveldb_writebatch_t *wb, uint64_t index, const unsigned char *record, size_t record_len,
 		     const unsigned char leaf_hash[TC_MERKLE_HASH_LEN],
-		     unsigned char (*frontier)[TC_MERKLE_HASH_LEN])
+		     unsigned char (*frontier)[TC_MERKLE_HASH_LEN], struct new_nodes *nn)
 {
 	unsigned char key[10];
 	key_u64(key, 'L', index);
@@ -428,6 +584,7 @@ static void put_leaf(leveldb_writebatch_t *wb, uint64_t index, const unsigned ch
 	uint64_t pos = index;
 	key_node(key, level, pos);
 	leveldb_writebatch_put(wb, (const char *)key, sizeof(key), (const char *)node, sizeof(node));
+	note_node(nn, level, pos, node);
 	/* A node at an odd position is a right child: together with the waiting
 	 * left sibling it completes its parent, and so on up. */
 	while (pos & 1) {
@@ -436,6 +593,7 @@ static void put_leaf(leveldb_writebatch_t *wb, uint64_t index, const unsigned ch
 		pos >>= 1;
 		key_node(key, level, pos);
 		leveldb_writebatch_put(wb, (const char *)key, sizeof(key), (const char *)node, sizeof(node));
+		note_node(nn, level, pos, node);
 	}
 	memcpy(frontier[level], node, sizeof(node));
 }
@@ -457,6 +615,7 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 	int rc = hashes && frontier ? TC_CT_STORE_OK : TC_CT_STORE_ERR_NOMEM;
 
 	pthread_mutex_lock(&st->write_lock);
+	struct new_nodes nn = {.min_level = st->nodes.min_level};
 	uint64_t size = atomic_load(&st->size);
 	if (rc == TC_CT_STORE_OK && n > MAX_TREE_SIZE - size)
 		rc = TC_CT_STORE_ERR_RANGE;
@@ -469,7 +628,7 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 			rc = TC_CT_STORE_ERR_NOMEM;
 			break;
 		}
-		put_leaf(wb, size + i, buf, len, hashes[i], frontier);
+		put_leaf(wb, size + i, buf, len, hashes[i], frontier, &nn);
 		if (e->pending_id) {
 			unsigned char key[9];
 			key_u64(key, 'P', e->pending_id);
@@ -487,6 +646,7 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 	if (rc == TC_CT_STORE_OK) {
 		/* Only now is the new size durable: publish it to readers. */
 		memcpy(st->frontier, frontier, sizeof(st->frontier));
+		cache_add(st, &nn, size + n);
 		atomic_store(&st->size, size + n);
 		if (first_index)
 			*first_index = size;
@@ -494,6 +654,7 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 	pthread_mutex_unlock(&st->write_lock);
 
 	leveldb_writebatch_destroy(wb);
+	free(nn.v);
 	free(buf);
 	free(frontier);
 	free(hashes);
@@ -551,6 +712,17 @@ struct node_reader {
 static int fetch_node(void *ctx, unsigned level, uint64_t index, unsigned char out[TC_MERKLE_HASH_LEN])
 {
 	struct node_reader *nr = ctx;
+	if (level < MAX_LEVELS) {
+		pthread_rwlock_rdlock(&nr->st->nodes.lock);
+		int hit = level >= nr->st->nodes.min_level && index < nr->st->nodes.count[level];
+		if (hit)
+			memcpy(out, nr->st->nodes.level[level][index], TC_MERKLE_HASH_LEN);
+		pthread_rwlock_unlock(&nr->st->nodes.lock);
+		if (hit) {
+			nr->status = TC_CT_STORE_OK;
+			return 0;
+		}
+	}
 	unsigned char key[10];
 	key_node(key, level, index);
 	int rc = db_get_fixed(nr->st, key, sizeof(key), out, TC_MERKLE_HASH_LEN);

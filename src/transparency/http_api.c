@@ -170,8 +170,8 @@ static void describe(int fd, char *out, size_t len)
 	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, struct tc_http_api **out,
-		      char *addr_out, size_t addr_len, char *err, size_t errlen)
+int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, unsigned threads,
+		      struct tc_http_api **out, char *addr_out, size_t addr_len, char *err, size_t errlen)
 {
 	struct tc_http_api *h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -188,7 +188,7 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 		describe(h->fd, addr_out, addr_len);
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)TC_HTTP_THREADS,
+				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
 				     on_completed, h, MHD_OPTION_END);

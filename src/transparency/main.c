@@ -96,8 +96,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct tc_ct_api api = {.st = st, .seq = seq, .chk = chk};
-	if (tc_http_api_start(&api, tc_inherited_fd("CT_HTTP"), cfg->ct.http_listen, &http, addr, sizeof(addr),
-			      err, sizeof(err)) != 0) {
+	if (tc_http_api_start(&api, tc_inherited_fd("CT_HTTP"), cfg->ct.http_listen, cfg->ct.http_threads, &http,
+			      addr, sizeof(addr), err, sizeof(err)) != 0) {
 		tc_err("HTTP API: %s", err);
 		goto out;
 	}

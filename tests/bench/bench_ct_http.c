@@ -1,0 +1,230 @@
+/* End-to-end CT log throughput over HTTP: a real signer (SoftHSM) and the
+ * trustchain-transparency process, driven by concurrent keep-alive clients.
+ *
+ *   bench_ct_http BINDIR [seconds=10] [connections=64] [certs=100000]
+ *
+ * Phases: add-chain of distinct certificates (each one an SCT signed in the
+ * HSM and a durable pending write before the answer) for `seconds`; the
+ * same certificates again (duplicates: the original SCT from the index);
+ * get-proof-by-hash for random logged entries. Prints rates, the log's
+ * tree size, the log process's RSS and the disk use of its store. */
+#define _GNU_SOURCE /* nftw */
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "support/ct_log_fixture.h"
+#include "transparency/merkle.h"
+
+static struct tc_ct_fixture f;
+static long ncerts;
+static unsigned char **certs;
+static size_t *cert_lens;
+static char **bodies;
+static uint64_t *sct_time; /* 0 until its SCT arrived */
+static atomic_long next_cert, issued;
+static atomic_long ok_count, fail_count;
+static double phase_end;
+static int phase;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *issuer(void *arg)
+{
+	(void)arg;
+	long i;
+	while ((i = atomic_fetch_add(&issued, 1)) < ncerts) {
+		certs[i] = tc_ct_fixture_issue(&f, &cert_lens[i]);
+		char *c64 = certs[i] ? tc_base64_encode(certs[i], cert_lens[i]) : NULL;
+		char *i64 = tc_base64_encode(f.inter_der, f.inter_len);
+		json_t *b = c64 && i64 ? json_pack("{s:[s,s]}", "chain", c64, i64) : NULL;
+		bodies[i] = b ? json_dumps(b, JSON_COMPACT) : NULL;
+		json_decref(b);
+		free(c64);
+		free(i64);
+		if (!bodies[i]) {
+			fprintf(stderr, "issuing certificate %ld failed\n", i);
+			exit(1);
+		}
+	}
+	return NULL;
+}
+
+static void proof_path(long i, char *path, size_t len, uint64_t tree_size)
+{
+	struct tc_ct_entry e = {.type = TC_CT_X509_ENTRY, .cert = certs[i], .cert_len = cert_lens[i],
+				.timestamp = sct_time[i]};
+	unsigned char leaf[8192], hash[32];
+	size_t ll = 0;
+	tc_ct_encode_leaf(&e, leaf, sizeof(leaf), &ll);
+	tc_merkle_leaf_hash(leaf, ll, hash);
+	char *b64 = tc_base64_encode(hash, 32), esc[128] = "";
+	for (const char *p = b64; *p; p++)
+		snprintf(esc + strlen(esc), sizeof(esc) - strlen(esc),
+			 (*p == '+' || *p == '/' || *p == '=') ? "%%%02X" : "%c", (unsigned char)*p);
+	free(b64);
+	snprintf(path, len, "/ct/v1/get-proof-by-hash?hash=%s&tree_size=%llu", esc, (unsigned long long)tree_size);
+}
+
+static uint64_t proof_tree_size;
+static long logged; /* certificates 0..logged-1 have SCTs */
+
+static void *client(void *arg)
+{
+	(void)arg;
+	struct tc_http_client *c;
+	char err[256], path[256];
+	if (tc_http_client_new(f.url, 30000, &c, err, sizeof(err)) != 0)
+		return NULL;
+	uint64_t rng = (uint64_t)(size_t)&c ^ (uint64_t)time(NULL);
+	while (now() < phase_end) {
+		struct tc_http_response r;
+		long i;
+		int rc;
+		if (phase == 2) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			i = (long)((rng >> 33) % (uint64_t)logged);
+			while (!sct_time[i])
+				i = (i + 1) % logged;
+			proof_path(i, path, sizeof(path), proof_tree_size);
+			rc = tc_http_request(c, "GET", path, NULL, 0, &r, err, sizeof(err));
+		} else {
+			i = atomic_fetch_add(&next_cert, 1);
+			if (phase == 1)
+				i %= logged; /* only certificates already logged */
+			else if (i >= ncerts)
+				break;
+			rc = tc_http_request(c, "POST", "/ct/v1/add-chain", bodies[i], strlen(bodies[i]), &r, err,
+					     sizeof(err));
+			if (rc == 0 && r.status == 200 && phase == 0) {
+				json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+				sct_time[i] = (uint64_t)json_integer_value(json_object_get(j, "timestamp"));
+				json_decref(j);
+			}
+		}
+		if (rc == 0 && r.status == 200)
+			atomic_fetch_add(&ok_count, 1);
+		else
+			atomic_fetch_add(&fail_count, 1);
+		if (rc == 0)
+			tc_http_response_free(&r);
+	}
+	tc_http_client_free(c);
+	return NULL;
+}
+
+static double run_phase(int which, double seconds, int conns, const char *what)
+{
+	phase = which;
+	atomic_store(&ok_count, 0);
+	atomic_store(&fail_count, 0);
+	atomic_store(&next_cert, 0);
+	pthread_t *th = calloc((size_t)conns, sizeof(*th));
+	double t0 = now();
+	phase_end = t0 + seconds;
+	for (int i = 0; i < conns; i++)
+		pthread_create(&th[i], NULL, client, NULL);
+	for (int i = 0; i < conns; i++)
+		pthread_join(th[i], NULL);
+	double el = now() - t0;
+	long ok = atomic_load(&ok_count), bad = atomic_load(&fail_count);
+	printf("%-34s %3d conns  %8ld ok %6ld failed in %5.2f s = %8.0f /s\n", what, conns, ok, bad, el,
+	       (double)ok / el);
+	fflush(stdout);
+	free(th);
+	return el;
+}
+
+static long log_rss_kib(void)
+{
+	char path[64], line[256];
+	long rss = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)f.log_pid);
+	FILE *fp = fopen(path, "r");
+	while (fp && fgets(line, sizeof(line), fp))
+		sscanf(line, "VmRSS: %ld kB", &rss);
+	if (fp)
+		fclose(fp);
+	return rss;
+}
+
+static unsigned long long disk_bytes;
+static int add_size(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)p;
+	(void)ftw;
+	if (flag == FTW_F)
+		disk_bytes += (unsigned long long)sb->st_blocks * 512;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s BINDIR [seconds=10] [connections=64] [certs=100000]\n", argv[0]);
+		return 2;
+	}
+	double seconds = argc > 2 ? atof(argv[2]) : 10;
+	int conns = argc > 3 ? atoi(argv[3]) : 64;
+	ncerts = argc > 4 ? atol(argv[4]) : 100000;
+	if (seconds <= 0 || conns < 1 || ncerts < 1)
+		return 2;
+	if (tc_ct_fixture_setup(&f, argv[1], "  sequence_interval_ms: 100\n") != 0 || tc_ct_fixture_start_log(&f) != 0) {
+		fprintf(stderr, "cannot start the signer and the log\n");
+		return 1;
+	}
+	certs = calloc((size_t)ncerts, sizeof(*certs));
+	cert_lens = calloc((size_t)ncerts, sizeof(*cert_lens));
+	bodies = calloc((size_t)ncerts, sizeof(*bodies));
+	sct_time = calloc((size_t)ncerts, sizeof(*sct_time));
+	double t0 = now();
+	pthread_t iss[16];
+	for (int i = 0; i < 16; i++)
+		pthread_create(&iss[i], NULL, issuer, NULL);
+	for (int i = 0; i < 16; i++)
+		pthread_join(iss[i], NULL);
+	printf("issued %ld certificates through the signer in %.1f s\n", ncerts, now() - t0);
+
+	run_phase(0, seconds, conns, "add-chain (new, SCT + durable)");
+	logged = atomic_load(&next_cert) < ncerts ? atomic_load(&next_cert) : ncerts;
+	if (atomic_load(&next_cert) >= ncerts)
+		printf("  (ran out of certificates: raise certs for a full %g s run)\n", seconds);
+	run_phase(1, seconds / 2, conns, "add-chain (duplicates)");
+	struct tc_ct_head head;
+	if (tc_ct_fixture_wait_sth(&f, (uint64_t)atomic_load(&ok_count) ? 1 : 0, 10000, &head) != 0)
+		return 1;
+	for (int i = 0; i < 100; i++) { /* the sequencer catches up */
+		uint64_t size = head.size;
+		usleep(200000);
+		if (tc_ct_fixture_sth(&f, f.http, &head) == 0 && head.size == size)
+			break;
+	}
+	proof_tree_size = head.size;
+	run_phase(2, seconds / 2, conns, "get-proof-by-hash");
+	disk_bytes = 0;
+	nftw(tc_harness_path(&f.h, "ct"), add_size, 16, FTW_PHYS);
+	printf("tree size %llu, log process RSS %ld KiB, store on disk %.1f MiB\n", (unsigned long long)head.size,
+	       log_rss_kib(), (double)disk_bytes / (1 << 20));
+	for (long i = 0; i < ncerts; i++) {
+		free(certs[i]);
+		free(bodies[i]);
+	}
+	free(certs);
+	free(cert_lens);
+	free(bodies);
+	free(sct_time);
+	tc_ct_fixture_cleanup(&f);
+	return 0;
+}
