@@ -66,6 +66,7 @@ struct tc_config {
 		uint32_t max_connections;        /* dns.max_connections (DoQ) */
 		uint32_t max_streams;            /* dns.max_streams per DoQ connection */
 		uint32_t idle_timeout_ms;        /* dns.idle_timeout_ms (DoQ) */
+		bool quic_retry_always;          /* dns.quic_retry_always (DoQ) */
 		uint32_t rate_limit_qps;         /* dns.rate_limit_qps per source, 0 = off */
 		size_t record_count;             /* dns.records */
 		struct tc_dns_record_cfg records[TC_CFG_MAX_LIST];

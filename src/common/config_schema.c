@@ -42,6 +42,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("dns.max_connections", dns.max_connections, 1, 1000000),
 	NUM("dns.max_streams", dns.max_streams, 1, 10000),
 	NUM("dns.idle_timeout_ms", dns.idle_timeout_ms, 100, 3600000),
+	KEY("dns.quic_retry_always", TC_CFG_T_BOOL, dns.quic_retry_always),
 	NUM("dns.rate_limit_qps", dns.rate_limit_qps, 0, 10000000),
 	{"dns.records", TC_CFG_T_RECORDS, offsetof(struct tc_config, dns), 0, 0, 0},
 

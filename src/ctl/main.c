@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{"crl", tc_ctl_cmd_crl, "fetch the CA's current CRL from the gateway"},
 	{"token", tc_ctl_cmd_token, "make a gateway bearer token (token new)"},
 	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
+	{"dig", tc_ctl_cmd_dig, "one DNS query over UDP, TCP or QUIC (+quic), printed like dig"},
 };
 
 void tc_ctl_error(const char *fmt, ...)

@@ -1,11 +1,16 @@
 /* trustchain-resolver: authoritative DNS for the bootstrap zone over classic
- * UDP and TCP (DoQ joins as its own listener on the DOQ socket), forwarding
- * other names upstream when dns.traditional_fallback is on.
+ * UDP and TCP and over QUIC (RFC 9250, on the DOQ socket), forwarding other
+ * names upstream when dns.traditional_fallback is on.
  *
- * Threads: UDP workers (udp_server.c), one TCP loop (tcp_server.c), the
+ * Threads: UDP workers (udp_server.c), one TCP loop (tcp_server.c), one DoQ
+ * loop (doq_server.c), the DoQ certificate thread (doq_cert.c), the
  * forwarder (forwarder.c), and the main thread, which only waits for
  * signals and keeps the signer link checked (child_runtime). The zone is
- * built once before any listener starts and is read-only afterwards. */
+ * built once before any listener starts and is read-only afterwards.
+ *
+ * Classic DNS never waits for the signer: UDP and TCP serve at once; DoQ
+ * accepts connections as soon as its certificate arrives from the signer
+ * (retried with back-off while the signer is unavailable). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -18,6 +23,8 @@
 #include "common/log.h"
 #include "common/proc_env.h"
 #include "resolver/dns_service.h"
+#include "resolver/doq_cert.h"
+#include "resolver/doq_server.h"
 #include "resolver/forwarder.h"
 #include "resolver/tcp_server.h"
 #include "resolver/udp_server.h"
@@ -49,10 +56,15 @@ static int open_listener(const char *host, uint16_t port, int type)
 	return fd;
 }
 
-static int listener(const char *env_name, const struct tc_config *cfg, int type)
+static int listener(const char *env_name, const struct tc_config *cfg, uint16_t port, int type)
 {
 	int fd = tc_inherited_fd(env_name);
-	return fd >= 0 ? fd : open_listener(cfg->dns.listen_address, cfg->dns.udp_port, type);
+	return fd >= 0 ? fd : open_listener(cfg->dns.listen_address, port, type);
+}
+
+static void install_doq_creds(void *arg, struct tc_quic_creds *creds)
+{
+	tc_doq_server_set_creds(arg, creds);
 }
 
 int main(int argc, char **argv)
@@ -65,8 +77,8 @@ int main(int argc, char **argv)
 	struct tc_forwarder *fwd = NULL;
 	struct tc_udp_server *udp = NULL;
 	struct tc_tcp_server *tcp = NULL;
-	/* Held for the DoQ listener; until it lands QUIC clients get nothing. */
-	int doq = tc_inherited_fd("DOQ");
+	struct tc_doq_server *doq = NULL;
+	struct tc_doq_cert *doq_cert = NULL;
 
 	if (tc_zone_from_config(cfg, &zone, err, sizeof(err)) != 0) {
 		tc_err("zone %s: %s", cfg->bootstrap.domain, err);
@@ -78,28 +90,48 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct tc_dns_service svc = {.zone = zone, .fwd = fwd, .udp_max = TC_DNS_UDP_MAX};
-	int ufd = listener("DNS_UDP", cfg, SOCK_DGRAM), tfd = listener("DNS_TCP", cfg, SOCK_STREAM);
-	if (ufd < 0 || tfd < 0)
+	int ufd = listener("DNS_UDP", cfg, cfg->dns.udp_port, SOCK_DGRAM);
+	int tfd = listener("DNS_TCP", cfg, cfg->dns.udp_port, SOCK_STREAM);
+	int qfd = listener("DOQ", cfg, cfg->dns.quic_port, SOCK_DGRAM);
+	if (ufd < 0 || tfd < 0 || qfd < 0)
 		goto out;
+	struct tc_doq_limits lim = {
+		.max_conns = cfg->dns.max_connections,
+		.max_streams = cfg->dns.max_streams,
+		.idle_ms = cfg->dns.idle_timeout_ms,
+		.retry_always = cfg->dns.quic_retry_always,
+	};
 	if (tc_udp_server_start(ufd, UDP_THREADS, &svc, cfg->dns.rate_limit_qps, &udp, err,
 				sizeof(err)) != 0 ||
 	    tc_tcp_server_start(tfd, &svc, cfg->dns.max_connections, cfg->dns.idle_timeout_ms, &tcp,
-				err, sizeof(err)) != 0) {
+				err, sizeof(err)) != 0 ||
+	    tc_doq_server_start(qfd, &svc, &lim, &doq, err, sizeof(err)) != 0 ||
+	    tc_doq_cert_start(c, cfg, install_doq_creds, doq, &doq_cert, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		goto out;
 	}
-	char what[TC_CFG_STR * 3 + 128];
-	snprintf(what, sizeof(what), "DNS udp/tcp %s:%u zone %s (%zu records), fallback %s%s",
-		 cfg->dns.listen_address, cfg->dns.udp_port, cfg->bootstrap.domain,
-		 tc_zone_rr_count(zone), fwd ? "on" : "off", doq >= 0 ? "" : ", no DoQ socket");
+	struct sockaddr_storage qaddr;
+	socklen_t qalen = sizeof(qaddr);
+	unsigned qport = cfg->dns.quic_port;
+	if (getsockname(qfd, (struct sockaddr *)&qaddr, &qalen) == 0)
+		qport = ntohs(qaddr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&qaddr)->sin6_port
+							  : ((struct sockaddr_in *)&qaddr)->sin_port);
+	/* Short: the supervisor shows at most TC_SUP_NAME_MAX octets of it. */
+	char what[TC_CFG_STR * 2 + 96];
+	snprintf(what, sizeof(what), "DNS udp/tcp %s:%u, DoQ udp %u, zone %s (%zu RRs), fallback %s",
+		 cfg->dns.listen_address, cfg->dns.udp_port, qport, cfg->bootstrap.domain,
+		 tc_zone_rr_count(zone), fwd ? "on" : "off");
 	tc_child_ready(c, what);
 	tc_child_idle_loop(c, 10000);
 	rc = 0;
 out:
+	/* The certificate thread feeds the DoQ listener: stop it first. */
+	tc_doq_cert_stop(doq_cert);
 	/* Callbacks of the forwarder point into the listeners: halt it first. */
 	tc_forwarder_halt(fwd);
 	tc_udp_server_stop(udp);
 	tc_tcp_server_stop(tcp);
+	tc_doq_server_stop(doq);
 	tc_forwarder_stop(fwd);
 	tc_zone_free(zone);
 	tc_child_stop(c);

@@ -1,0 +1,342 @@
+/* DoQ certificate: issue, install, renew; see doq_cert.h. */
+#include "resolver/doq_cert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/file_read.h"
+#include "common/hex.h"
+#include "common/leaf_template.h"
+#include "common/log.h"
+
+#define BACKDATE_S 60             /* clients a little behind our clock accept it at once */
+#define SIGNER_TIMEOUT_MS 10000
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 30000
+#define RENEW_MIN_MS 10000
+#define CHAIN_MAX (64 * 1024)
+
+struct tc_doq_cert {
+	struct tc_child *child;
+	const struct tc_config *cfg;
+	tc_doq_cert_install_fn install;
+	void *arg;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping, started;
+};
+
+struct issued {
+	X509 *cert;
+	char *chain_pem;       /* leaf + intermediate */
+	size_t chain_len;
+	char *leaf_pem;
+	size_t leaf_len;
+};
+
+static void issued_free(struct issued *is)
+{
+	X509_free(is->cert);
+	free(is->chain_pem);
+	free(is->leaf_pem);
+	memset(is, 0, sizeof(*is));
+}
+
+/* BIO contents into a fresh NUL-terminated buffer. */
+static char *bio_take(BIO *b, size_t *len)
+{
+	char *data;
+	long n = BIO_get_mem_data(b, &data);
+	char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (out) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+		*len = (size_t)n;
+	}
+	return out;
+}
+
+static Trustchain__Internal__Response *sign_tbs(struct tc_doq_cert *m, const unsigned char *tbs,
+						size_t tbs_len, char *err, size_t errlen)
+{
+	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignCertificateRequest sc =
+		TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	sc.tbs.data = (uint8_t *)tbs;
+	sc.tbs.len = tbs_len;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	req.sign_certificate = &sc;
+	Trustchain__Internal__Response *resp =
+		tc_child_signer_call(m->child, &req, SIGNER_TIMEOUT_MS, err, errlen);
+	if (!resp)
+		return NULL;
+	if (resp->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK ||
+	    resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE) {
+		snprintf(err, errlen, "signer refused: %s",
+			 resp->error && *resp->error ? resp->error : "no reason given");
+		trustchain__internal__response__free_unpacked(resp, NULL);
+		return NULL;
+	}
+	return resp;
+}
+
+/* Key, template, signature, chain: everything but installing. */
+static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, char *err,
+		 size_t errlen)
+{
+	const struct tc_config *cfg = m->cfg;
+	char name[TC_CFG_STR + 8], path[TC_CFG_STR + 64];
+	snprintf(name, sizeof(name), "dns.%s", cfg->bootstrap.domain);
+	const char *names[] = {name};
+	time_t nb = time(NULL) - BACKDATE_S;
+	struct tc_leaf_request rq = {
+		.dns_names = names,
+		.n_dns = 1,
+		.server_auth = 1,
+		.not_before = nb,
+		.not_after = nb + (time_t)cfg->ca.cert_validity_hours * 3600,
+	};
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *tmpl = NULL;
+	unsigned char *tbs = NULL;
+	size_t tbs_len = 0;
+	Trustchain__Internal__Response *resp = NULL;
+	char *inter = NULL;
+	size_t inter_len = 0;
+	BIO *b = NULL;
+	int rc = -1;
+	memset(is, 0, sizeof(*is));
+	if (!key) {
+		snprintf(err, errlen, "cannot generate an EC P-256 key");
+		goto out;
+	}
+	rq.pubkey = key;
+	if (!(tmpl = tc_leaf_template_new(&rq, err, errlen)))
+		goto out;
+	if (tc_template_tbs_der(tmpl, &tbs, &tbs_len) != 0) {
+		snprintf(err, errlen, "cannot encode the certificate template");
+		goto out;
+	}
+	if (!(resp = sign_tbs(m, tbs, tbs_len, err, errlen)))
+		goto out;
+	const unsigned char *p = resp->sign_certificate->certificate.data;
+	is->cert = d2i_X509(NULL, &p, (long)resp->sign_certificate->certificate.len);
+	if (!is->cert || X509_check_private_key(is->cert, key) != 1) {
+		snprintf(err, errlen, "the signer returned a certificate that is not for our key");
+		goto out;
+	}
+	if (tc_config_data_path(cfg, "ca/intermediate.pem", path, sizeof(path)) != 0 ||
+	    tc_read_file(path, CHAIN_MAX, &inter, &inter_len, err, errlen) != 0)
+		goto out;
+	if (!(b = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(b, is->cert) ||
+	    !(is->leaf_pem = bio_take(b, &is->leaf_len)) ||
+	    BIO_write(b, inter, (int)inter_len) != (int)inter_len ||
+	    !(is->chain_pem = bio_take(b, &is->chain_len))) {
+		snprintf(err, errlen, "cannot encode the certificate chain");
+		goto out;
+	}
+	*key_out = key;
+	key = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		issued_free(is);
+	BIO_free(b);
+	free(inter);
+	if (resp)
+		trustchain__internal__response__free_unpacked(resp, NULL);
+	OPENSSL_free(tbs);
+	X509_free(tmpl);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* PKCS#8 PEM of key, in memory only; wiped by the caller. */
+static char *key_pem(EVP_PKEY *key, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_secmem());
+	char *out = NULL;
+	if (b && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
+		out = bio_take(b, len);
+	BIO_free_all(b);
+	return out;
+}
+
+/* <data_dir>/dns/doq_cert.pem, replaced atomically (write, fsync, rename). */
+static int publish(const struct tc_config *cfg, const char *pem, size_t len, char *err, size_t errlen)
+{
+	char dir[TC_CFG_STR + 16], path[TC_CFG_STR + 32], tmp[TC_CFG_STR + 40];
+	if (tc_config_data_path(cfg, "dns", dir, sizeof(dir)) != 0 ||
+	    tc_config_data_path(cfg, "dns/doq_cert.pem", path, sizeof(path)) != 0) {
+		snprintf(err, errlen, "data_dir path too long");
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	bool ok = write(fd, pem, len) == (ssize_t)len && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+	return t && ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
+}
+
+/* One full round; on success *renew_in_ms says when to do it again. */
+static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, char *err, size_t errlen)
+{
+	EVP_PKEY *key = NULL;
+	struct issued is;
+	if (issue(m, &key, &is, err, errlen) != 0)
+		return -1;
+	size_t klen = 0;
+	char *kpem = key_pem(key, &klen);
+	EVP_PKEY_free(key);
+	struct tc_quic_creds *creds =
+		kpem ? tc_quic_creds_new(is.chain_pem, is.chain_len, kpem, klen, err, errlen) : NULL;
+	if (kpem) {
+		OPENSSL_cleanse(kpem, klen);
+		free(kpem);
+	} else {
+		snprintf(err, errlen, "cannot encode the private key");
+	}
+	if (!creds) {
+		issued_free(&is);
+		return -1;
+	}
+	m->install(m->arg, creds);
+	tc_quic_creds_unref(creds);
+
+	char perr[256];
+	if (publish(m->cfg, is.leaf_pem, is.leaf_len, perr, sizeof(perr)) != 0)
+		tc_warn("doq: cannot publish the certificate: %s", perr);
+	int64_t nb = asn1_unix(X509_get0_notBefore(is.cert));
+	int64_t na = asn1_unix(X509_get0_notAfter(is.cert));
+	int64_t at = nb + (na - nb) * 2 / 3, now = (int64_t)time(NULL);
+	*renew_in_ms = at > now ? (uint64_t)(at - now) * 1000 : 0;
+	if (*renew_in_ms < RENEW_MIN_MS)
+		*renew_in_ms = RENEW_MIN_MS;
+	char serial[80] = "?";
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(is.cert);
+	if (sn && sn->length <= 32)
+		tc_hex_encode(sn->data, (size_t)sn->length, serial);
+	tc_info("doq: certificate for dns.%s (serial %s) installed, valid %lld s, renewal in %llu s",
+		m->cfg->bootstrap.domain, serial, (long long)(na - now),
+		(unsigned long long)(*renew_in_ms / 1000));
+	issued_free(&is);
+	return 0;
+}
+
+/* Sleeps ms unless stopped; returns true when stopping. */
+static bool wait_or_stop(struct tc_doq_cert *m, uint64_t ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && pthread_cond_timedwait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+		;
+	bool stopping = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stopping;
+}
+
+static void *cert_main(void *arg)
+{
+	struct tc_doq_cert *m = arg;
+	uint64_t backoff = RETRY_FIRST_MS, delay = 0;
+	unsigned failures = 0;
+	while (!wait_or_stop(m, delay)) {
+		char err[512];
+		if (renew(m, &delay, err, sizeof(err)) == 0) {
+			backoff = RETRY_FIRST_MS;
+			failures = 0;
+			continue;
+		}
+		/* Log the first failure and then every tenth, not every retry. */
+		if (failures++ % 10 == 0)
+			tc_warn("doq: no certificate (%s); retrying in %llu ms", err,
+				(unsigned long long)backoff);
+		delay = backoff;
+		backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+	}
+	return NULL;
+}
+
+int tc_doq_cert_start(struct tc_child *child, const struct tc_config *cfg,
+		      tc_doq_cert_install_fn install, void *arg, struct tc_doq_cert **out,
+		      char *err, size_t errlen)
+{
+	struct tc_doq_cert *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	m->child = child;
+	m->cfg = cfg;
+	m->install = install;
+	m->arg = arg;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&m->lock, NULL);
+	if (pthread_create(&m->thread, NULL, cert_main, m) != 0) {
+		snprintf(err, errlen, "doq certificate thread: %s", strerror(errno));
+		tc_doq_cert_stop(m);
+		return -1;
+	}
+	m->started = true;
+	*out = m;
+	return 0;
+}
+
+void tc_doq_cert_stop(struct tc_doq_cert *m)
+{
+	if (!m)
+		return;
+	if (m->started) {
+		pthread_mutex_lock(&m->lock);
+		m->stopping = true;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->thread, NULL);
+	}
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

@@ -1,0 +1,14 @@
+# DNS over QUIC: the resolver process against a real signer, driven by the
+# tc_doq_client library (src/ctl) over real QUIC packets; a fuzz target for
+# the dig-style printer; and the DoQ load generator (prints figures, not a test):
+#   build/bin/bench_doq --config FILE [@ADDR] [-p PORT] [-d SECONDS] [-c CONNS,...] [-s STREAMS]
+if(TARGET trustchain-resolver AND TARGET tc_doq_client)
+  tc_add_cunit(test_resolver_doq SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_resolver_doq.c
+               LIBS tc_test_support tc_doq_client tc_common PkgConfig::OPENSSL ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_resolver_doq trustchain-resolver trustchain-signer trustchainctl)
+  set_tests_properties(test_resolver_doq PROPERTIES TIMEOUT 180)
+
+  file(GLOB TC_DNS_PRINT_SEEDS ${CMAKE_SOURCE_DIR}/tests/data/fuzz/dns_msg/*)
+  tc_add_fuzz(fuzz_dns_print SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_dns_print.c
+              LIBS tc_doq_client SEEDS ${TC_DNS_PRINT_SEEDS})
+endif()
