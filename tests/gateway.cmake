@@ -6,6 +6,13 @@ if(TARGET trustchain AND TARGET trustchain-gateway)
   tc_target_defaults(tc_gateway_test_support)
   target_link_libraries(tc_gateway_test_support PUBLIC tc_test_support tc_common)
 
+  # Bench (prints figures; not a test):
+  #   build/bin/bench_issue build/bin [-c clients] [-d seconds] [-g gateway_threads]
+  add_executable(bench_issue ${CMAKE_SOURCE_DIR}/tests/bench/bench_issue.c)
+  tc_target_defaults(bench_issue)
+  target_link_libraries(bench_issue PRIVATE tc_gateway_test_support trustchain tc_signer_core tc_common)
+  set_target_properties(bench_issue PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+
   tc_add_cunit(test_gateway_auth SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_auth.c
                LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_auth trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)

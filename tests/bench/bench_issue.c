@@ -1,0 +1,280 @@
+/* End-to-end issuance throughput: N client threads, each with its own
+ * libtrustchain client over TLS with a bearer token, issuing P-256 server
+ * certificates from a real trustchain-gateway and trustchain-signer
+ * (SoftHSM token, audit journal fdatasync'd) for a fixed time. Then, in the
+ * same run with the signer stopped, the raw SoftHSM signing rate of the
+ * issuing key through libp11 in this process, so the ratio shows what the
+ * whole path costs on top of the HSM.
+ *
+ * usage: bench_issue BINDIR [-c clients] [-d seconds] [-g gateway_threads]
+ *        (prints figures; not a test) */
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/hex.h"
+#include "signer/hsm.h"
+#include "signer/pin.h"
+#include "support/gateway_process.h"
+#include "support/signer_harness.h"
+#include "trustchain/client.h"
+
+#define TOKEN "bench-token-0123456789abcdef0123456789abcdef"
+
+struct worker {
+	struct tc_client *client;  /* own channel */
+	unsigned char *csr;
+	size_t csr_len;
+	double *lat_ms;
+	size_t n, cap;
+	long failures;
+	char first_error[768];
+};
+
+static atomic_int stop;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static unsigned char *make_csr(size_t *len)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_REQ *req = X509_REQ_new();
+	X509_REQ_set_pubkey(req, k);
+	X509_REQ_sign(req, k, EVP_sha256());
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(req, &der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	*len = n > 0 ? (size_t)n : 0;
+	return der;
+}
+
+static void *issue_loop(void *arg)
+{
+	struct worker *w = arg;
+	const char *names[] = {"bench.svc.hypermesh.online"};
+	struct tc_issue_request rq = {.csr = w->csr, .csr_len = w->csr_len, .dns_names = names, .n_dns = 1,
+				      .profile = TC_PROFILE_SERVER, .validity_seconds = 3600};
+	while (!atomic_load(&stop)) {
+		struct tc_issue_result *r = NULL;
+		struct tc_status st;
+		double t0 = now_s();
+		int rc = tc_issue(w->client, &rq, &r, &st);
+		double ms = (now_s() - t0) * 1e3;
+		tc_issue_result_free(r);
+		if (rc != 0) {
+			if (!w->failures++)
+				snprintf(w->first_error, sizeof(w->first_error), "%s %s: %s",
+					 tc_status_code_name(st.code), st.reason, st.message);
+			continue;
+		}
+		if (w->n == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 4096;
+			w->lat_ms = realloc(w->lat_ms, w->cap * sizeof(double));
+		}
+		w->lat_ms[w->n++] = ms;
+	}
+	return NULL;
+}
+
+/* Raw signing through libp11 with the issuing key, threads in parallel. */
+struct raw {
+	EVP_PKEY *key;
+	long n;
+};
+
+static void *raw_loop(void *arg)
+{
+	struct raw *r = arg;
+	unsigned char md[32] = {1}, sig[160];
+	while (!atomic_load(&stop)) {
+		size_t siglen = sizeof(sig);
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(r->key, NULL);
+		if (ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_sign(ctx, sig, &siglen, md, 32) > 0)
+			r->n++;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	return NULL;
+}
+
+static double raw_rate(struct tc_harness *h, int threads, double seconds)
+{
+	struct tc_config cfg;
+	char err[512], pin[TC_PIN_MAX];
+	if (tc_config_load(&cfg, h->config, err, sizeof(err)) != 0 || tc_pin_read(&cfg, pin, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	setenv("SOFTHSM2_CONF", cfg.hsm.softhsm_conf, 1);
+	struct tc_hsm *hsm = tc_hsm_open(cfg.hsm.module, cfg.hsm.token_label, pin, err, sizeof(err));
+	tc_pin_wipe(pin);
+	struct tc_hsm_key key;
+	if (!hsm || tc_hsm_find_key(hsm, cfg.hsm.intermediate_key_label, &key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		tc_hsm_close(hsm);
+		return -1;
+	}
+	struct raw *rs = calloc((size_t)threads, sizeof(*rs));
+	pthread_t *th = calloc((size_t)threads, sizeof(*th));
+	atomic_store(&stop, 0);
+	double t0 = now_s();
+	for (int i = 0; i < threads; i++) {
+		rs[i].key = key.priv;
+		pthread_create(&th[i], NULL, raw_loop, &rs[i]);
+	}
+	usleep((useconds_t)(seconds * 1e6));
+	atomic_store(&stop, 1);
+	long n = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		n += rs[i].n;
+	}
+	double rate = (double)n / (now_s() - t0);
+	free(rs);
+	free(th);
+	tc_hsm_close(hsm);
+	return rate;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s BINDIR [-c clients] [-d seconds] [-g gateway_threads]\n", argv[0]);
+		return 2;
+	}
+	const char *bindir = argv[1];
+	int clients = 64, gw_threads = 8;
+	double seconds = 10;
+	int c;
+	optind = 2;
+	while ((c = getopt(argc, argv, "c:d:g:")) != -1) {
+		if (c == 'c')
+			clients = atoi(optarg);
+		else if (c == 'd')
+			seconds = atof(optarg);
+		else if (c == 'g')
+			gw_threads = atoi(optarg);
+		else
+			return 2;
+	}
+	if (clients < 1 || seconds <= 0 || gw_threads < 1)
+		return 2;
+
+	char tokdir[] = "/tmp/tc-bench-issue-XXXXXX";
+	if (!mkdtemp(tokdir))
+		return 1;
+	unsigned char md[32];
+	char hash[65], path[128], extra[1024];
+	SHA256((const unsigned char *)TOKEN, strlen(TOKEN), md);
+	tc_hex_encode(md, 32, hash);
+	snprintf(path, sizeof(path), "%s/tokens", tokdir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%s bench *.svc.hypermesh.online\n", hash);
+	fclose(f);
+	chmod(path, 0600);
+	int port = tc_free_tcp_port();
+	snprintf(extra, sizeof(extra),
+		 "gateway:\n  listen: 127.0.0.1:%d\n  threads: %d\n  require_auth: true\n  tokens_file: %s\n", port,
+		 gw_threads, path);
+	static struct tc_harness h;
+	struct tc_gateway_proc gw;
+	char ready[128], target[64], root[600];
+	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
+	    tc_gateway_proc_start(&gw, &h, ready, sizeof(ready)) != 0) {
+		fprintf(stderr, "cannot start the signer and gateway\n");
+		return 1;
+	}
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	snprintf(root, sizeof(root), "%s/data/ca/root.pem", h.dir);
+
+	struct worker *ws = calloc((size_t)clients, sizeof(*ws));
+	pthread_t *th = calloc((size_t)clients, sizeof(*th));
+	struct tc_client_options o = {.root_ca_file = root, .bearer_token = TOKEN};
+	for (int i = 0; i < clients; i++) {
+		char err[256];
+		ws[i].client = tc_client_open_opts(target, &o, err, sizeof(err));
+		ws[i].csr = make_csr(&ws[i].csr_len);
+		if (!ws[i].client || !ws[i].csr) {
+			fprintf(stderr, "client %d: %s\n", i, err);
+			return 1;
+		}
+		/* Connect (TLS handshake) before the clock starts. */
+		struct tc_status st;
+		enum tc_health hs;
+		tc_health_check(ws[i].client, "", &hs, &st);
+	}
+	printf("issue bench: %d clients (TLS, bearer token), gateway %d threads, %.0f s, P-256 leaf certificates\n",
+	       clients, gw_threads, seconds);
+	atomic_store(&stop, 0);
+	double t0 = now_s();
+	for (int i = 0; i < clients; i++)
+		pthread_create(&th[i], NULL, issue_loop, &ws[i]);
+	usleep((useconds_t)(seconds * 1e6));
+	atomic_store(&stop, 1);
+	size_t n = 0;
+	long failures = 0;
+	for (int i = 0; i < clients; i++) {
+		pthread_join(th[i], NULL);
+		n += ws[i].n;
+		failures += ws[i].failures;
+	}
+	double secs = now_s() - t0;
+	double *all = malloc((n ? n : 1) * sizeof(double));
+	size_t k = 0;
+	for (int i = 0; i < clients; i++) {
+		memcpy(all + k, ws[i].lat_ms, ws[i].n * sizeof(double));
+		k += ws[i].n;
+	}
+	qsort(all, n, sizeof(double), cmp_double);
+	double rate = (double)n / secs;
+	printf("end to end: %zu certificates in %.2f s = %.0f issuances/s  p50 %.2f ms  p99 %.2f ms  max %.2f ms%s\n",
+	       n, secs, rate, n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0, n ? all[n - 1] : 0,
+	       failures ? "" : "  (no failures)");
+	for (int i = 0; i < clients && failures; i++)
+		if (ws[i].failures) {
+			printf("  %ld failed calls, first: %s\n", failures, ws[i].first_error);
+			break;
+		}
+	for (int i = 0; i < clients; i++) {
+		tc_client_close(ws[i].client);
+		OPENSSL_free(ws[i].csr);
+		free(ws[i].lat_ms);
+	}
+	free(ws);
+	free(th);
+	free(all);
+	tc_gateway_proc_stop(&gw);
+	tc_harness_stop_signer(&h);
+
+	/* The same token, the signer gone: what the HSM alone signs. */
+	int raw_threads = clients < 8 ? clients : 8;
+	double raw = raw_rate(&h, raw_threads, seconds < 3 ? seconds : 3);
+	if (raw > 0)
+		printf("raw SoftHSM (libp11, issuing key, %d threads): %.0f signatures/s  => end-to-end is %.1f %% of "
+		       "raw\n", raw_threads, raw, rate / raw * 100.0);
+	tc_harness_cleanup(&h);
+	unlink(path);
+	rmdir(tokdir);
+	return 0;
+}
