@@ -52,6 +52,34 @@ static int add_sans(X509 *x, const struct tc_leaf_request *rq)
 	return ok ? 0 : -1;
 }
 
+/* Copies an EC SubjectPublicKeyInfo field by field (algorithm, named
+ * curve, point) into x: no key object is built, so no decoder runs. 0, or
+ * -1 when spki is not a named-curve EC key (the caller then sets it the
+ * usual way). */
+static int copy_ec_spki(X509 *x, const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *obj;
+	const unsigned char *bits;
+	int blen, ptype;
+	X509_ALGOR *alg;
+	const void *pval;
+	if (!spki || !X509_PUBKEY_get0_param(&obj, &bits, &blen, &alg, (X509_PUBKEY *)spki) ||
+	    OBJ_obj2nid(obj) != NID_X9_62_id_ecPublicKey)
+		return -1;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (ptype != V_ASN1_OBJECT || blen <= 0)
+		return -1;
+	ASN1_OBJECT *curve = OBJ_dup(pval), *algo = OBJ_dup(obj);
+	unsigned char *point = OPENSSL_memdup(bits, (size_t)blen);
+	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
+	if (dst && curve && algo && point && X509_PUBKEY_set0_param(dst, algo, V_ASN1_OBJECT, curve, point, blen))
+		return 0;
+	ASN1_OBJECT_free(curve);
+	ASN1_OBJECT_free(algo);
+	OPENSSL_free(point);
+	return -1;
+}
+
 X509 *tc_leaf_template_new(const struct tc_leaf_request *rq, char *err, size_t errlen)
 {
 	if (!rq->pubkey || rq->n_dns + rq->n_ips == 0) {
@@ -64,7 +92,7 @@ X509 *tc_leaf_template_new(const struct tc_leaf_request *rq, char *err, size_t e
 	const char *cn = rq->n_dns ? rq->dns_names[0] : rq->ips[0];
 	int ok = x && subject && nb && na && X509_set_version(x, X509_VERSION_3) &&
 		 ASN1_INTEGER_set(X509_get_serialNumber(x), 1) && X509_set1_notBefore(x, nb) &&
-		 X509_set1_notAfter(x, na) && X509_set_pubkey(x, rq->pubkey) &&
+		 X509_set1_notAfter(x, na) && (copy_ec_spki(x, rq->spki) == 0 || X509_set_pubkey(x, rq->pubkey)) &&
 		 X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
 					    (const unsigned char *)cn, -1, -1, 0) &&
 		 X509_set_subject_name(x, subject) && X509_set_issuer_name(x, subject);
