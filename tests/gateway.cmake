@@ -12,6 +12,7 @@ if(TARGET trustchain AND TARGET trustchain-gateway)
   tc_target_defaults(bench_issue)
   target_link_libraries(bench_issue PRIVATE tc_gateway_test_support trustchain tc_signer_core tc_common)
   set_target_properties(bench_issue PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(bench_issue trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
 
   tc_add_cunit(test_gateway_auth SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_auth.c
                LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)

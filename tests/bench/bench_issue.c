@@ -1,7 +1,9 @@
 /* End-to-end issuance throughput: N client threads, each with its own
  * libtrustchain client over TLS with a bearer token, issuing P-256 server
- * certificates from a real trustchain-gateway and trustchain-signer
- * (SoftHSM token, audit journal fdatasync'd) for a fixed time. Then, in the
+ * certificates from a real trustchain-gateway, trustchain-transparency
+ * (precertificate logged durably, SCT embedded, final certificate logged)
+ * and trustchain-signer (SoftHSM token, audit journal fdatasync'd) for a
+ * fixed time. Then, in the
  * same run with the signer stopped, the raw SoftHSM signing rate of the
  * issuing key through libp11 in this process, so the ratio shows what the
  * whole path costs on top of the HSM.
@@ -13,6 +15,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include "signer/hsm.h"
 #include "signer/pin.h"
 #include "support/gateway_process.h"
+#include "support/peer_harness.h"
 #include "support/signer_harness.h"
 #include "trustchain/client.h"
 
@@ -199,10 +203,11 @@ int main(int argc, char **argv)
 		 gw_threads, path);
 	static struct tc_harness h;
 	struct tc_gateway_proc gw;
+	struct tc_peer_proc ct_log = {0};
 	char ready[128], target[64], root[600];
 	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
-	    tc_gateway_proc_start(&gw, &h, ready, sizeof(ready)) != 0) {
-		fprintf(stderr, "cannot start the signer and gateway\n");
+	    tc_peer_start(&h, "transparency", &ct_log) != 0 || tc_gateway_proc_start(&gw, &h, ready, sizeof(ready)) != 0) {
+		fprintf(stderr, "cannot start the signer, CT log and gateway\n");
 		return 1;
 	}
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
@@ -265,6 +270,7 @@ int main(int argc, char **argv)
 	free(th);
 	free(all);
 	tc_gateway_proc_stop(&gw);
+	tc_peer_stop(&ct_log, SIGTERM);
 	tc_harness_stop_signer(&h);
 
 	/* The same token, the signer gone: what the HSM alone signs. */
