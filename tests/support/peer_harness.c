@@ -1,6 +1,8 @@
 #include "support/peer_harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,16 +14,36 @@
 
 #include "common/sup_channel.h"
 
+/* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
+static int listen_loopback(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 128) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
 int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->sup_fd = -1;
+	int http_fd = -1;
+	if (strcmp(name, "transparency") == 0 && (http_fd = listen_loopback(&p->http_port)) < 0)
+		return -1;
 	int signer_fd = tc_harness_connect(h, name);
 	int chan[2];
-	if (signer_fd < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
-		close(signer_fd);
+	if (signer_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
+		if (signer_fd >= 0)
+			close(signer_fd);
+		if (http_fd >= 0)
+			close(http_fd);
 		return -1;
 	}
 	pid_t pid = fork();
@@ -31,12 +53,19 @@ int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p
 		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
 		setenv("TC_FD_SIGNER", sfd, 1);
 		setenv("TC_FD_SUPERVISOR", cfd, 1);
+		if (http_fd >= 0) {
+			char hfd[16];
+			snprintf(hfd, sizeof(hfd), "%d", dup(http_fd));
+			setenv("TC_FD_CT_HTTP", hfd, 1);
+		}
 		snprintf(path, sizeof(path), "%s/trustchain-%s", h->bindir, name);
 		execl(path, path, "--config", h->config, (char *)NULL);
 		_exit(127);
 	}
 	close(signer_fd);
 	close(chan[1]);
+	if (http_fd >= 0)
+		close(http_fd);
 	if (pid < 0) {
 		close(chan[0]);
 		return -1;

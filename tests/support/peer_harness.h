@@ -2,7 +2,9 @@
  * trustchain-gateway) the way trustchain-server does: a signer link from
  * the harness's signer (TC_FD_SIGNER) and a supervisor channel
  * (TC_FD_SUPERVISOR) on which it says READY. A transparency run this way
- * binds its internal IPC socket itself (<data_dir>/run/transparency.sock). */
+ * gets its HTTP listener from here (a loopback port the kernel picks, so
+ * parallel tests never clash on ct.http_listen) and binds its internal IPC
+ * socket itself (<data_dir>/run/transparency.sock). */
 #ifndef TC_TESTS_PEER_HARNESS_H
 #define TC_TESTS_PEER_HARNESS_H
 
@@ -14,6 +16,7 @@ struct tc_peer_proc {
 	pid_t pid;   /* 0 when not running */
 	int sup_fd;  /* our end of its supervisor channel */
 	char ready[96]; /* what it said it serves */
+	int http_port;  /* transparency: its CT HTTP port */
 };
 
 /* Starts trustchain-<name> with h's config and waits (up to 60 s) for its
