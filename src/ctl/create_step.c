@@ -475,6 +475,11 @@ static int publish(struct step_run *r, const unsigned char id[KEY_ID_LEN], json_
 		printf("  wrote %s (sha256 %s)\n", r->out[i].rel, sha);
 	}
 	printf("  transcript %s, journal record %llu\n", tpath, seq);
+	/* The zone key's DS goes to the parent zone: show it right away. */
+	json_t *dnssec = json_object_get(r->transcript, "dnssec");
+	if (dnssec)
+		printf("  %s\n  %s\n", json_string_value(json_object_get(dnssec, "dnskey")),
+		       json_string_value(json_object_get(dnssec, "ds")));
 	rc = 0;
 	goto out;
 fail:

@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{"token", tc_ctl_cmd_token, "make a gateway bearer token (token new)"},
 	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
 	{"dig", tc_ctl_cmd_dig, "one DNS query over UDP, TCP or QUIC (+quic), printed like dig"},
+	{"dns", tc_ctl_cmd_dns, "DNSSEC records of the zone key (ds [--anchor])"},
 };
 
 void tc_ctl_error(const char *fmt, ...)

@@ -18,6 +18,7 @@ struct rrset_ref {
 	size_t olen;
 	const struct tc_zone_rr *rrs;
 	size_t count;
+	const struct tc_zone_node *node;   /* where its RRSIGs are */
 };
 
 struct plan {
@@ -28,6 +29,9 @@ struct plan {
 	bool referral;
 	bool aa;
 	uint16_t rcode;
+	bool dnssec;                  /* DO set and the zone is signed */
+	uint8_t last[TC_DNS_MAX_NAME];  /* the name a negative answer is about */
+	size_t last_len;
 };
 
 static void set_info(struct tc_dns_answer_info *info, uint16_t rcode, bool tc)
@@ -96,6 +100,7 @@ static bool plan_answer(const struct tc_zone *zone, const uint8_t *qname_lc, siz
 	p->referral = false;
 	p->aa = true;
 	p->rcode = TC_DNS_RCODE_NOERROR;
+	p->last_len = 0;
 
 	for (unsigned hop = 0; hop <= MAX_CHAIN; hop++) {
 		struct tc_zone_match mt;
@@ -107,19 +112,21 @@ static bool plan_answer(const struct tc_zone *zone, const uint8_t *qname_lc, siz
 			return hop > 0;
 		case TC_ZONE_NXDOMAIN:
 			p->rcode = TC_DNS_RCODE_NXDOMAIN;
-			p->authority_is_soa = true;
-			return true;
+			/* fall through */
 		case TC_ZONE_NODATA:
 			p->authority_is_soa = true;
+			memcpy(p->last, cur, curlen);
+			p->last_len = curlen;
 			return true;
 		case TC_ZONE_DELEGATION:
 			p->referral = true;
 			p->aa = p->nanswer > 0;
-			p->authority = (struct rrset_ref){mt.node->name, mt.node->name_len, mt.rrs, mt.count};
+			p->authority = (struct rrset_ref){mt.node->name, mt.node->name_len, mt.rrs, mt.count,
+							  mt.node};
 			return true;
 		case TC_ZONE_ANSWER:
 			p->answer[p->nanswer++] = (struct rrset_ref){mt.node->name, mt.node->name_len,
-								     mt.rrs, mt.count};
+								     mt.rrs, mt.count, mt.node};
 			return true;
 		case TC_ZONE_CNAME:
 			for (unsigned v = 0; v < hop; v++)
@@ -127,7 +134,7 @@ static bool plan_answer(const struct tc_zone *zone, const uint8_t *qname_lc, siz
 					return true;   /* a loop: stop with what we have */
 			visited[hop] = mt.node;
 			p->answer[p->nanswer++] = (struct rrset_ref){mt.node->name, mt.node->name_len,
-								     mt.rrs, mt.count};
+								     mt.rrs, mt.count, mt.node};
 			curlen = mt.rrs[0].rdlen;
 			tc_dns_name_lower(cur, mt.rrs[0].rdata, curlen);
 			break;
@@ -136,8 +143,27 @@ static bool plan_answer(const struct tc_zone *zone, const uint8_t *qname_lc, siz
 	return true;
 }
 
+/* The RRSIGs covering s (RFC 4035 §3.1.1), with the TTL of the set. */
+static int put_sigs(struct tc_dns_builder *b, enum tc_dns_section sec, const struct rrset_ref *s,
+		    uint32_t ttl)
+{
+	size_t n;
+	uint16_t covered = s->rrs[0].type;
+	const struct tc_zone_rr *sig = tc_zone_node_rrset(s->node, TC_DNS_TYPE_RRSIG, &n);
+	if (covered == TC_DNS_TYPE_RRSIG)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sig[i].rdlen < 2 || tc_dns_get16(sig[i].rdata) != covered)
+			continue;
+		if (tc_dns_put_rr(b, sec, s->owner, s->olen, TC_DNS_TYPE_RRSIG, TC_DNS_CLASS_IN, ttl,
+				  sig[i].rdata, sig[i].rdlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int put_set(struct tc_dns_builder *b, enum tc_dns_section sec, const struct rrset_ref *s,
-		   bool override_ttl, uint32_t ttl)
+		   bool override_ttl, uint32_t ttl, bool dnssec)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		const struct tc_zone_rr *rr = &s->rrs[i];
@@ -145,7 +171,51 @@ static int put_set(struct tc_dns_builder *b, enum tc_dns_section sec, const stru
 				  override_ttl ? ttl : rr->ttl, rr->rdata, rr->rdlen) != 0)
 			return -1;
 	}
+	if (dnssec && s->count > 0 && s->node)
+		return put_sigs(b, sec, s, override_ttl ? ttl : s->rrs[0].ttl);
 	return 0;
+}
+
+/* One RRset of a node by type, with its RRSIGs; 0 when absent. */
+static int put_node_set(struct tc_dns_builder *b, enum tc_dns_section sec,
+			const struct tc_zone_node *n, uint16_t type)
+{
+	struct rrset_ref ref = {n->name, n->name_len, NULL, 0, n};
+	ref.rrs = tc_zone_node_rrset(n, type, &ref.count);
+	return ref.count ? put_set(b, sec, &ref, false, 0, true) : 0;
+}
+
+/* Authenticated denial (RFC 4035 §3.1.3): the NSEC matching or covering
+ * name and, for NXDOMAIN, the one covering the wildcard at the closest
+ * encloser, which proves no wildcard could have answered. */
+static int put_denial(struct tc_dns_builder *b, const struct tc_zone *zone, const uint8_t *name,
+		      size_t len, bool nxdomain)
+{
+	const struct tc_zone_node *cover = tc_zone_nsec_covering(zone, name, len);
+	if (!cover || put_node_set(b, TC_DNS_SEC_AUTHORITY, cover, TC_DNS_TYPE_NSEC) != 0)
+		return -1;
+	if (!nxdomain)
+		return 0;
+	size_t olen;
+	tc_zone_origin(zone, &olen);
+	const uint8_t *ce = name;
+	size_t celen = len;
+	while (celen > olen) {
+		celen -= (size_t)ce[0] + 1;
+		ce += ce[0] + 1;
+		if (tc_zone_find(zone, ce, celen))
+			break;
+	}
+	uint8_t wild[TC_DNS_MAX_NAME];
+	if (celen + 2 > TC_DNS_MAX_NAME)
+		return 0;   /* no room for "*.": no wildcard can exist there */
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, ce, celen);
+	const struct tc_zone_node *wcover = tc_zone_nsec_covering(zone, wild, celen + 2);
+	if (!wcover)
+		return -1;
+	return wcover == cover ? 0 : put_node_set(b, TC_DNS_SEC_AUTHORITY, wcover, TC_DNS_TYPE_NSEC);
 }
 
 /* The target name inside NS/MX/SRV RDATA, or NULL. */
@@ -168,7 +238,7 @@ static const uint8_t *rdata_target(const struct tc_zone_rr *rr, size_t *len)
  * glue) a record that does not fit fails the whole response; otherwise it
  * is left out. */
 static int put_additional(struct tc_dns_builder *b, const struct tc_zone *zone,
-			  const struct rrset_ref *sets, size_t nsets, bool required)
+			  const struct rrset_ref *sets, size_t nsets, bool required, bool dnssec)
 {
 	const struct tc_zone_node *seen[MAX_TARGETS];
 	size_t nseen = 0;
@@ -191,11 +261,12 @@ static int put_additional(struct tc_dns_builder *b, const struct tc_zone *zone,
 			seen[nseen++] = n;
 			static const uint16_t types[] = {TC_DNS_TYPE_A, TC_DNS_TYPE_AAAA};
 			for (size_t k = 0; k < 2; k++) {
-				struct rrset_ref ref = {n->name, n->name_len, NULL, 0};
+				struct rrset_ref ref = {n->name, n->name_len, NULL, 0, n};
 				ref.rrs = tc_zone_node_rrset(n, types[k], &ref.count);
 				struct tc_dns_mark m;
 				tc_dns_build_mark(b, &m);
-				if (ref.count && put_set(b, TC_DNS_SEC_ADDITIONAL, &ref, false, 0) != 0) {
+				if (ref.count &&
+				    put_set(b, TC_DNS_SEC_ADDITIONAL, &ref, false, 0, dnssec) != 0) {
 					tc_dns_build_rollback(b, &m);
 					if (required)
 						return -1;
@@ -210,23 +281,40 @@ static int put_additional(struct tc_dns_builder *b, const struct tc_zone *zone,
  * required part does not fit. */
 static int write_plan(struct tc_dns_builder *b, const struct tc_zone *zone, const struct plan *p)
 {
+	bool sec = p->dnssec;
 	for (size_t i = 0; i < p->nanswer; i++)
-		if (put_set(b, TC_DNS_SEC_ANSWER, &p->answer[i], false, 0) != 0)
+		if (put_set(b, TC_DNS_SEC_ANSWER, &p->answer[i], false, 0, sec) != 0)
 			return -1;
 	if (p->authority_is_soa) {
 		size_t olen;
 		const uint8_t *origin = tc_zone_origin(zone, &olen);
-		struct rrset_ref soa = {origin, olen, tc_zone_soa(zone), 1};
-		if (soa.rrs && put_set(b, TC_DNS_SEC_AUTHORITY, &soa, true, tc_zone_negative_ttl(zone)) != 0)
+		struct rrset_ref soa = {origin, olen, tc_zone_soa(zone), 1, NULL};
+		if (sec)
+			soa.node = tc_zone_find(zone, origin, olen);
+		if (soa.rrs &&
+		    put_set(b, TC_DNS_SEC_AUTHORITY, &soa, true, tc_zone_negative_ttl(zone), sec) != 0)
+			return -1;
+		if (sec && put_denial(b, zone, p->last, p->last_len,
+				      p->rcode == TC_DNS_RCODE_NXDOMAIN) != 0)
 			return -1;
 	} else if (p->referral) {
-		if (put_set(b, TC_DNS_SEC_AUTHORITY, &p->authority, false, 0) != 0)
+		if (put_set(b, TC_DNS_SEC_AUTHORITY, &p->authority, false, 0, false) != 0)
 			return -1;
-		if (put_additional(b, zone, &p->authority, 1, true) != 0)
+		/* A signed referral proves whether the child is signed: its DS,
+		 * or the NSEC showing there is none (RFC 4035 §3.1.4). */
+		if (sec) {
+			size_t nds;
+			const struct tc_zone_node *cut = p->authority.node;
+			bool has_ds = tc_zone_node_rrset(cut, TC_DNS_TYPE_DS, &nds) != NULL;
+			if (put_node_set(b, TC_DNS_SEC_AUTHORITY, cut,
+					 has_ds ? TC_DNS_TYPE_DS : TC_DNS_TYPE_NSEC) != 0)
+				return -1;
+		}
+		if (put_additional(b, zone, &p->authority, 1, true, false) != 0)
 			return -1;
 		return 0;
 	}
-	return put_additional(b, zone, p->answer, p->nanswer, false);
+	return put_additional(b, zone, p->answer, p->nanswer, false, sec);
 }
 
 enum tc_dns_answer_status tc_dns_answer(const struct tc_zone *zone, const uint8_t *query,
@@ -296,7 +384,9 @@ enum tc_dns_answer_status tc_dns_answer(const struct tc_zone *zone, const uint8_
 		rcode = TC_DNS_RCODE_REFUSED;
 	} else {
 		tc_dns_name_lower(lc, m.qname, m.qname_len);
-		if (!plan_answer(zone, lc, m.qname_len, m.qtype, &p)) {
+		bool planned = plan_answer(zone, lc, m.qname_len, m.qtype, &p);
+		p.dnssec = m.has_edns && (m.edns_flags & TC_DNS_EDNS_FLAG_DO) && tc_zone_is_signed(zone);
+		if (!planned) {
 			rcode = TC_DNS_RCODE_REFUSED;
 			status = TC_DNS_ANSWER_NOT_OURS;
 		} else if (m.qtype == TC_DNS_TYPE_AXFR || m.qtype == TC_DNS_TYPE_IXFR) {

@@ -19,6 +19,13 @@
  *    the same over every transport, never the whole node;
  *  - EDNS: an OPT with our payload size is added whenever the query had
  *    one; DO is echoed (RFC 3225), options are not;
+ *  - DNSSEC (RFC 4035 §3.1), when DO is set and the zone is signed: every
+ *    RRset in the answer comes with its RRSIGs (negative SOA: both at the
+ *    negative TTL); NODATA adds the NSEC matching (or, at an empty
+ *    non-terminal, covering) the name, NXDOMAIN the NSEC covering the name
+ *    and the one covering the wildcard at the closest encloser; a referral
+ *    adds the DS RRset or the NSEC proving there is none; glue is never
+ *    signed. AD is never set (we are authoritative, not validating);
  *  - size: over UDP the limit is 512 without EDNS, else the client's size
  *    clamped to [512, 1232] and to udp_max; a response over it is cut to
  *    the question (+OPT) with TC=1. TCP and DoQ never set TC (limit 65535;

@@ -41,7 +41,16 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 	    .udp_max = svc->udp_max,
 	    .flags = svc->fwd ? TC_DNS_ANSWER_F_RA : 0,
 	};
-	switch (tc_dns_answer(svc->zone, query, qlen, &opts, out, outcap, outlen, NULL)) {
+	const struct tc_zone *zone = svc->zone;
+	unsigned token = 0;
+	if (svc->live)
+		zone = tc_zone_live_enter(svc->live, &token);
+	enum tc_dns_answer_status st = zone ? tc_dns_answer(zone, query, qlen, &opts, out, outcap,
+							     outlen, NULL)
+					    : TC_DNS_ANSWER_DROP;
+	if (svc->live)
+		tc_zone_live_leave(svc->live, token);
+	switch (st) {
 	case TC_DNS_ANSWER_REPLY:
 		return TC_DNS_SVC_REPLY;
 	case TC_DNS_ANSWER_DROP:

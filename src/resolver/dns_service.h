@@ -14,9 +14,11 @@
 #include "resolver/answer.h"
 #include "resolver/forwarder.h"
 #include "resolver/zone.h"
+#include "resolver/zone_live.h"
 
 struct tc_dns_service {
-	const struct tc_zone *zone;
+	const struct tc_zone *zone;   /* a fixed zone, or: */
+	struct tc_zone_live *live;    /* the zone swapped at run time (wins when set) */
 	struct tc_forwarder *fwd;   /* NULL: names outside the zone get REFUSED */
 	uint16_t udp_max;           /* our EDNS payload size (0 = 1232) */
 };

@@ -6,7 +6,9 @@
  * loop (doq_server.c), the DoQ certificate thread (doq_cert.c), the
  * forwarder (forwarder.c), and the main thread, which only waits for
  * signals and keeps the signer link checked (child_runtime). The zone is
- * built once before any listener starts and is read-only afterwards.
+ * built and signed before any listener starts; the zone keeper thread
+ * (zone_keeper.c) replaces it (re-signing, new TLSA data such as a new DoQ
+ * certificate) while the listeners answer.
  *
  * Classic DNS never waits for the signer: UDP and TCP serve at once; DoQ
  * accepts connections as soon as its certificate arrives from the signer
@@ -29,6 +31,7 @@
 #include "resolver/tcp_server.h"
 #include "resolver/udp_server.h"
 #include "resolver/zone.h"
+#include "resolver/zone_keeper.h"
 
 #define UDP_THREADS 2
 
@@ -73,14 +76,14 @@ int main(int argc, char **argv)
 	const struct tc_config *cfg = tc_child_config(c);
 	char err[512];
 	int rc = 1;
-	struct tc_zone *zone = NULL;
+	struct tc_zone_keeper *keeper = NULL;
 	struct tc_forwarder *fwd = NULL;
 	struct tc_udp_server *udp = NULL;
 	struct tc_tcp_server *tcp = NULL;
 	struct tc_doq_server *doq = NULL;
 	struct tc_doq_cert *doq_cert = NULL;
 
-	if (tc_zone_from_config(cfg, &zone, err, sizeof(err)) != 0) {
+	if (tc_zone_keeper_start(c, cfg, &keeper, err, sizeof(err)) != 0) {
 		tc_err("zone %s: %s", cfg->bootstrap.domain, err);
 		goto out;
 	}
@@ -89,7 +92,8 @@ int main(int argc, char **argv)
 		tc_err("dns.traditional_fallback: %s", err);
 		goto out;
 	}
-	struct tc_dns_service svc = {.zone = zone, .fwd = fwd, .udp_max = TC_DNS_UDP_MAX};
+	struct tc_dns_service svc = {.live = tc_zone_keeper_live(keeper), .fwd = fwd,
+				     .udp_max = TC_DNS_UDP_MAX};
 	int ufd = listener("DNS_UDP", cfg, cfg->dns.udp_port, SOCK_DGRAM);
 	int tfd = listener("DNS_TCP", cfg, cfg->dns.udp_port, SOCK_STREAM);
 	int qfd = listener("DOQ", cfg, cfg->dns.quic_port, SOCK_DGRAM);
@@ -118,9 +122,9 @@ int main(int argc, char **argv)
 							  : ((struct sockaddr_in *)&qaddr)->sin_port);
 	/* Short: the supervisor shows at most TC_SUP_NAME_MAX octets of it. */
 	char what[TC_CFG_STR * 2 + 96];
-	snprintf(what, sizeof(what), "DNS udp/tcp %s:%u, DoQ udp %u, zone %s (%zu RRs), fallback %s",
+	snprintf(what, sizeof(what), "DNS udp/tcp %s:%u, DoQ udp %u, zone %s (%s), fallback %s",
 		 cfg->dns.listen_address, cfg->dns.udp_port, qport, cfg->bootstrap.domain,
-		 tc_zone_rr_count(zone), fwd ? "on" : "off");
+		 tc_zone_keeper_signed(keeper) ? "signed" : "unsigned", fwd ? "on" : "off");
 	tc_child_ready(c, what);
 	tc_child_idle_loop(c, 10000);
 	rc = 0;
@@ -133,7 +137,7 @@ out:
 	tc_tcp_server_stop(tcp);
 	tc_doq_server_stop(doq);
 	tc_forwarder_stop(fwd);
-	tc_zone_free(zone);
+	tc_zone_keeper_stop(keeper);
 	tc_child_stop(c);
 	return rc;
 }

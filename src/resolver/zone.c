@@ -10,6 +10,7 @@
 
 #include "resolver/dns_build.h"
 #include "resolver/dns_name.h"
+#include "resolver/dnssec.h"
 
 struct tc_zone {
 	uint8_t origin[TC_DNS_MAX_NAME];
@@ -21,6 +22,9 @@ struct tc_zone {
 	size_t nslots;            /* power of two, at most half full */
 	size_t nrr;
 	bool has_delegation;
+	/* DNSSEC (set by tc_zone_sign): the NSEC owners in canonical order. */
+	const struct tc_zone_node **chain;
+	size_t nchain;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -155,6 +159,7 @@ void tc_zone_free(struct tc_zone *zone)
 	}
 	free(zone->nodes);
 	free(zone->slots);
+	free(zone->chain);
 	free(zone);
 }
 
@@ -237,7 +242,7 @@ static bool may_coexist_with_cname(uint16_t type)
 	return type == TC_DNS_TYPE_RRSIG || type == TC_DNS_TYPE_NSEC;
 }
 
-static void remove_type(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type)
+void tc_zone_remove_rrset(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n->nrr; i++) {
@@ -291,7 +296,7 @@ int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint
 		return fail(err, errlen, "%s: CNAME and other data", text);
 	}
 	if (type == TC_DNS_TYPE_SOA)
-		remove_type(zone, n, TC_DNS_TYPE_SOA);
+		tc_zone_remove_rrset(zone, n, TC_DNS_TYPE_SOA);
 
 	/* Insert after the last record of the same or a lower type. */
 	size_t pos = 0;
@@ -434,4 +439,61 @@ enum tc_zone_result tc_zone_lookup(const struct tc_zone *zone, const uint8_t *na
 	}
 	m->rrs = tc_zone_node_rrset(n, qtype, &m->count);
 	return m->rrs ? TC_ZONE_ANSWER : TC_ZONE_NODATA;
+}
+
+struct tc_zone_node *tc_zone_node_at(struct tc_zone *zone, size_t i)
+{
+	return i < zone->nnodes ? zone->nodes[i] : NULL;
+}
+
+bool tc_zone_below_cut(const struct tc_zone *zone, const struct tc_zone_node *n)
+{
+	if (!zone->has_delegation)
+		return false;
+	const uint8_t *name = n->name;
+	size_t len = n->name_len;
+	while (len > zone->origin_len) {
+		len -= (size_t)name[0] + 1;
+		name += name[0] + 1;
+		const struct tc_zone_node *up = tc_zone_find(zone, name, len);
+		if (up && up->has_ns && len > zone->origin_len)
+			return true;
+	}
+	return false;
+}
+
+int tc_zone_set_nsec_chain(struct tc_zone *zone, const struct tc_zone_node **chain, size_t n)
+{
+	const struct tc_zone_node **copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy)
+		return -1;
+	memcpy(copy, chain, n * sizeof(*copy));
+	free(zone->chain);
+	zone->chain = copy;
+	zone->nchain = n;
+	return 0;
+}
+
+bool tc_zone_is_signed(const struct tc_zone *zone)
+{
+	return zone->nchain > 0;
+}
+
+const struct tc_zone_node *tc_zone_nsec_covering(const struct tc_zone *zone, const uint8_t *name,
+						 size_t len)
+{
+	if (zone->nchain == 0)
+		return NULL;
+	/* The last owner that sorts at or before name; the apex sorts before
+	 * every name in the zone, so there always is one. */
+	size_t lo = 0, hi = zone->nchain;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct tc_zone_node *n = zone->chain[mid];
+		if (tc_dnssec_name_cmp(n->name, n->name_len, name, len) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return zone->chain[lo];
 }

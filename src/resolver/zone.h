@@ -98,6 +98,24 @@ int tc_zone_load_text(struct tc_zone *zone, const char *text, size_t len, const 
 		      char *err, size_t errlen);
 int tc_zone_load_file(struct tc_zone *zone, const char *path, char *err, size_t errlen);
 
+/* Building and signing (single-threaded, before the zone is shared). */
+/* Node i in insertion order (0 is the apex); NULL past the end. */
+struct tc_zone_node *tc_zone_node_at(struct tc_zone *zone, size_t i);
+/* True when a delegation lies strictly above the node: its data is glue or
+ * occluded, not authoritative. */
+bool tc_zone_below_cut(const struct tc_zone *zone, const struct tc_zone_node *n);
+void tc_zone_remove_rrset(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type);
+/* Records the NSEC owners in canonical order (apex first); the zone then
+ * counts as signed. 0 or -1 (out of memory). */
+int tc_zone_set_nsec_chain(struct tc_zone *zone, const struct tc_zone_node **chain, size_t n);
+
+/* DNSSEC lookups (see dnssec.h). */
+bool tc_zone_is_signed(const struct tc_zone *zone);
+/* The NSEC owner that matches or covers name (RFC 4035 §3.1.3): the last
+ * in canonical order at or before it. NULL when the zone is unsigned. */
+const struct tc_zone_node *tc_zone_nsec_covering(const struct tc_zone *zone, const uint8_t *name,
+						 size_t len);
+
 /* The zone for cfg->bootstrap.domain: generated SOA, NS, A/AAAA, TXT, CAA
  * (see zone_config.c), then cfg->dns.zone_file, then cfg->dns.records. */
 int tc_zone_from_config(const struct tc_config *cfg, struct tc_zone **out, char *err,

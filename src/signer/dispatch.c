@@ -11,6 +11,7 @@
 
 #include "common/hex.h"
 #include "common/log.h"
+#include "signer/dns_sign_input.h"
 #include "signer/signer.h"
 
 typedef Trustchain__Internal__Response Response;
@@ -284,13 +285,17 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 }
 
 /* The CT log key only signs RFC 6962 digitally-signed structs (version v1,
- * certificate_timestamp or tree_hash); the DNS key only RRSIG inputs. */
-static int data_shape_ok(Trustchain__Internal__KeyRole role, const uint8_t *d, size_t n)
+ * certificate_timestamp or tree_hash); the DNS key only RRSIG signing
+ * inputs for the bootstrap zone (dns_sign_input.c). */
+static int data_shape_ok(const struct tc_signer *s, Trustchain__Internal__KeyRole role,
+			 const uint8_t *d, size_t n, char *why, size_t wl)
 {
-	if (role == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG)
+	if (role == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG) {
+		snprintf(why, wl, "data is not an RFC 6962 structure");
 		return n >= 2 + 8 && n <= 128 * 1024 && d[0] == 0 && (d[1] == 0 || d[1] == 1);
+	}
 	if (role == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE)
-		return n >= 18 && n <= 64 * 1024;
+		return tc_dns_sign_input_check(d, n, s->cfg.bootstrap.domain, time(NULL), why, wl) == 0;
 	return 0;
 }
 
@@ -321,9 +326,10 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "key not provisioned");
 		return;
 	}
-	if (!data_shape_ok(rq->key, rq->data.data, rq->data.len)) {
+	char why[256] = "";
+	if (!data_shape_ok(s, rq->key, rq->data.data, rq->data.len, why, sizeof(why))) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
-			   "data is not a structure this key may sign");
+			   "data is not a structure this key may sign: %s", why);
 		journal_refusal(s, peer, "sign_data", rq->data.data, rq->data.len, r);
 		return;
 	}

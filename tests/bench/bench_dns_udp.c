@@ -5,6 +5,7 @@
  *
  *   bench_dns_udp ADDR PORT [-s sockets (4)] [-d seconds (10)] [-w window (64)]
  *                 [-n name (ca.trust.hypermesh.online)] [-t type (1)]
+ *                 [-e EDNS UDP size (0 = no OPT)] [-D 1 (DNSSEC OK; EDNS 1232 unless -e)]
  *
  * A query unanswered after 1 s counts as lost and frees its window slot. */
 #define _GNU_SOURCE
@@ -39,6 +40,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Appends an OPT record (RFC 6891) with the UDP size and the DO bit. */
+static size_t add_opt(uint8_t *q, size_t n, unsigned udp_size, int do_bit)
+{
+	q[11] = 1;    /* ARCOUNT */
+	q[n++] = 0;   /* root owner */
+	q[n++] = 0;
+	q[n++] = 41;  /* OPT */
+	q[n++] = (uint8_t)(udp_size >> 8);
+	q[n++] = (uint8_t)udp_size;
+	q[n++] = 0;   /* extended RCODE, version */
+	q[n++] = 0;
+	q[n++] = do_bit ? 0x80 : 0;
+	q[n++] = 0;
+	q[n++] = 0;   /* RDLENGTH */
+	q[n++] = 0;
+	return n;
+}
+
 static size_t build_query(uint8_t *q, const char *name, uint16_t type)
 {
 	size_t n = 12;
@@ -67,7 +86,7 @@ static size_t build_query(uint8_t *q, const char *name, uint16_t type)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_dns_udp ADDR PORT [-s sockets] [-d seconds] [-w window] "
-			"[-n name] [-t type]\n");
+			"[-n name] [-t type] [-e edns_udp_size] [-D 1]\n");
 	exit(2);
 }
 
@@ -88,7 +107,7 @@ int main(int argc, char **argv)
 		usage();
 	const char *addr = argv[1];
 	int port = atoi(argv[2]);
-	unsigned nsock = 4, window = 64, seconds = 10, type = 1;
+	unsigned nsock = 4, window = 64, seconds = 10, type = 1, edns = 0, do_bit = 0;
 	const char *name = "ca.trust.hypermesh.online";
 	for (int i = 3; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "-s") == 0)
@@ -101,18 +120,26 @@ int main(int argc, char **argv)
 			name = argv[i + 1];
 		else if (strcmp(argv[i], "-t") == 0)
 			type = (unsigned)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "-e") == 0)
+			edns = (unsigned)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "-D") == 0)
+			do_bit = (unsigned)atoi(argv[i + 1]) != 0;
 		else
 			usage();
 	}
 	if ((argc - 3) % 2 != 0 || nsock == 0 || nsock > MAX_SOCKS || window == 0 || window > 4096 ||
-	    seconds == 0 || port <= 0 || port > 65535 || type == 0 || type > 65535)
+	    seconds == 0 || port <= 0 || port > 65535 || type == 0 || type > 65535 || edns > 65535)
 		usage();
-	uint8_t query[300];
+	if (do_bit && edns == 0)
+		edns = 1232;
+	uint8_t query[320];   /* name (<= 300 with the question) + OPT */
 	size_t qlen = build_query(query, name, (uint16_t)type);
 	if (qlen == 0) {
 		fprintf(stderr, "bad name '%s'\n", name);
 		return 2;
 	}
+	if (edns)
+		qlen = add_opt(query, qlen, edns, (int)do_bit);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
 		fprintf(stderr, "bad IPv4 address '%s'\n", addr);
@@ -131,12 +158,12 @@ int main(int argc, char **argv)
 		pfd[i] = (struct pollfd){.fd = socks[i].fd, .events = POLLIN};
 	}
 	uint32_t *hist = calloc(HIST_US + 1, sizeof(uint32_t));
-	static uint8_t txbuf[BATCH][300], rxbuf[BATCH][1500];
+	static uint8_t txbuf[BATCH][320], rxbuf[BATCH][1500];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	if (!hist)
 		return 1;
-	uint64_t sent = 0, answered = 0, lost = 0, noerror = 0, senderr = 0;
+	uint64_t sent = 0, answered = 0, lost = 0, noerror = 0, senderr = 0, truncated = 0, bytes = 0;
 	uint64_t start = now_ns(), end = start + (uint64_t)seconds * 1000000000ull;
 	uint64_t now = start;
 	while (now < end) {
@@ -209,8 +236,11 @@ int main(int argc, char **argv)
 					*st = 0;
 					b->inflight--;
 					answered++;
+					bytes += msgs[j].msg_len;
 					if ((rxbuf[j][3] & 0x0f) == 0)
 						noerror++;
+					if (rxbuf[j][2] & 0x02)
+						truncated++;
 				}
 				if (r < BATCH)
 					break;
@@ -219,11 +249,13 @@ int main(int argc, char **argv)
 		now = now_ns();
 	}
 	double secs = (double)(now - start) / 1e9;
-	printf("bench_dns_udp %s:%d name %s type %u: %u sockets x window %u, %.1f s\n", addr, port,
-	       name, type, nsock, window, secs);
+	printf("bench_dns_udp %s:%d name %s type %u%s: %u sockets x window %u, %.1f s\n", addr,
+	       port, name, type, do_bit ? " +dnssec" : edns ? " +edns" : "", nsock, window, secs);
 	printf("  sent %llu, answered %llu (NOERROR %llu), lost %llu, send errors %llu\n",
 	       (unsigned long long)sent, (unsigned long long)answered, (unsigned long long)noerror,
 	       (unsigned long long)lost, (unsigned long long)senderr);
+	printf("  responses: %.0f octets on average, %llu with TC\n",
+	       answered ? (double)bytes / (double)answered : 0.0, (unsigned long long)truncated);
 	printf("  %.0f qps; latency p50 %llu us, p99 %llu us, p99.9 %llu us\n", (double)answered / secs,
 	       (unsigned long long)percentile(hist, answered, 0.50),
 	       (unsigned long long)percentile(hist, answered, 0.99),

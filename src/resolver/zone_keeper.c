@@ -1,0 +1,308 @@
+/* Zone lifecycle thread: see zone_keeper.h. */
+#include "resolver/zone_keeper.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/child_runtime.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "resolver/dnssec.h"
+#include "resolver/dnssec_signer.h"
+#include "resolver/tlsa.h"
+#include "resolver/zone.h"
+
+#define CHECK_PERIOD_S 2
+#define SIG_BACKDATE_S 3600               /* clocks of validators may lag */
+#define SIG_VALIDITY_S (7 * 86400)
+#define RETRY_S 10
+#define RETRY_NO_KEY_S 60
+
+/* What a file looked like: a change of any field means "rebuild". */
+struct stamp {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+enum { INPUT_INTERMEDIATE, INPUT_DOQ_CERT, INPUT_COUNT };
+static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "dns/doq_cert.pem"};
+
+struct tc_zone_keeper {
+	struct tc_child *child;
+	const struct tc_config *cfg;
+	struct tc_zone_live *live;
+	pthread_t thread;
+	bool have_thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop, poked;
+	bool serving_signed;   /* under lock, for tc_zone_keeper_signed() */
+
+	/* Owned by the keeper thread (and start, before the thread runs). */
+	struct stamp inputs[INPUT_COUNT];
+	bool is_signed;
+	time_t resign_at;      /* signed: when to re-sign */
+	time_t retry_at;       /* unsigned: when to try signing again */
+	bool warned_no_key;
+
+	/* For describe(), under lock. */
+	char summary[256];
+};
+
+static void take_stamp(const struct tc_config *cfg, const char *rel, struct stamp *st)
+{
+	char path[TC_CFG_STR + 64];
+	struct stat sb;
+	memset(st, 0, sizeof(*st));
+	if (tc_config_data_path(cfg, rel, path, sizeof(path)) != 0 || stat(path, &sb) != 0)
+		return;
+	st->exists = true;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+}
+
+static bool same_stamp(const struct stamp *a, const struct stamp *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The unsigned zone: configuration, then the TLSA records. */
+static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, struct tc_tlsa_report *rep,
+				      char *err, size_t errlen)
+{
+	struct tc_zone *zone;
+	if (tc_zone_from_config(k->cfg, &zone, err, errlen) != 0)
+		return NULL;
+	if (tc_zone_add_service_tlsa(zone, k->cfg, rep, err, errlen) != 0) {
+		tc_zone_free(zone);
+		return NULL;
+	}
+	if (rep->problem[0])
+		tc_warn("TLSA: %s (skipped)", rep->problem);
+	return zone;
+}
+
+/* Signs zone; 1 signed, 0 left unsigned (reason logged), with *no_key set
+ * when the zone key is not provisioned. */
+static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now, long *nsigs,
+		     uint16_t *tag, bool *no_key)
+{
+	char err[512];
+	struct tc_dnssec_zone_key key = {.inception = (uint32_t)(now - SIG_BACKDATE_S),
+					 .expiration = (uint32_t)(now + SIG_VALIDITY_S),
+					 .sign = tc_dnssec_signer_sign};
+	struct tc_dnssec_signer *signer = NULL;
+	*no_key = false;
+	enum tc_dnssec_key_state st = tc_dnssec_signer_open(k->child, &signer, key.dnskey, err,
+							    sizeof(err));
+	if (st == TC_DNSSEC_KEY_NOT_PROVISIONED) {
+		*no_key = true;
+		if (!k->warned_no_key)
+			tc_warn("DNSSEC: %s; serving the zone unsigned", err);
+		k->warned_no_key = true;
+		return 0;
+	}
+	if (st != TC_DNSSEC_KEY_OK) {
+		tc_warn("DNSSEC: cannot get the zone key: %s", err);
+		return 0;
+	}
+	k->warned_no_key = false;
+	key.ctx = signer;
+	*nsigs = tc_zone_sign(zone, &key, err, sizeof(err));
+	tc_dnssec_signer_free(signer);
+	if (*nsigs < 0) {
+		tc_warn("DNSSEC: signing failed: %s", err);
+		return 0;
+	}
+	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
+	return 1;
+}
+
+/* Builds, signs and publishes a new zone. Returns 0 when a new zone was
+ * published, -1 with err when the zone cannot be built (configuration),
+ * -2 when the current signed zone stays because signing failed. */
+static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const char *why,
+		   char *err, size_t errlen)
+{
+	struct tc_tlsa_report rep;
+	time_t now = time(NULL);
+	struct tc_zone *zone = build_unsigned(k, &rep, err, errlen);
+	if (!zone)
+		return -1;
+	long nsigs = 0;
+	uint16_t tag = 0;
+	bool no_key;
+	int is_signed = sign_zone(k, zone, now, &nsigs, &tag, &no_key);
+	if (!is_signed && k->is_signed) {
+		/* An unsigned zone would turn validators' answers bogus; keep the
+		 * signed one (still valid for days) and try again soon. */
+		tc_zone_free(zone);
+		k->retry_at = now + RETRY_S;
+		return -2;
+	}
+	char summary[256];
+	int n = snprintf(summary, sizeof(summary), "%zu records, ", tc_zone_rr_count(zone));
+	if (is_signed)
+		n += snprintf(summary + n, sizeof(summary) - (size_t)n,
+			      "signed (%ld RRSIGs, key tag %u, algorithm 13)", nsigs, (unsigned)tag);
+	else
+		n += snprintf(summary + n, sizeof(summary) - (size_t)n, "unsigned");
+	snprintf(summary + n, sizeof(summary) - (size_t)n, ", TLSA %s%s",
+		 rep.intermediate ? "DANE-TA" : "none", rep.doq_cert ? " + DoQ DANE-EE" : "");
+
+	tc_zone_live_swap(k->live, zone);
+	k->is_signed = is_signed;
+	if (is_signed)
+		k->resign_at = now - SIG_BACKDATE_S + (SIG_VALIDITY_S + SIG_BACKDATE_S) / 2;
+	else
+		k->retry_at = now + (no_key ? RETRY_NO_KEY_S : RETRY_S);
+	memcpy(k->inputs, inputs, sizeof(k->inputs));
+	pthread_mutex_lock(&k->lock);
+	snprintf(k->summary, sizeof(k->summary), "%s", summary);
+	k->serving_signed = is_signed;
+	pthread_mutex_unlock(&k->lock);
+	tc_info("zone %s %s: %s", k->cfg->bootstrap.domain, why, summary);
+	return 0;
+}
+
+static void check(struct tc_zone_keeper *k, bool poked)
+{
+	struct stamp now_inputs[INPUT_COUNT];
+	const char *why = NULL;
+	time_t now = time(NULL);
+	for (int i = 0; i < INPUT_COUNT; i++) {
+		take_stamp(k->cfg, input_files[i], &now_inputs[i]);
+		if (!why && !same_stamp(&now_inputs[i], &k->inputs[i]))
+			why = i == INPUT_INTERMEDIATE ? "rebuilt (intermediate certificate changed)"
+						      : "rebuilt (DoQ certificate changed)";
+	}
+	if (!why && poked)
+		why = "rebuilt on request";
+	if (!why && k->is_signed && now >= k->resign_at)
+		why = "re-signed";
+	if (!why && !k->is_signed && now >= k->retry_at)
+		why = "signing retried";
+	char err[512];
+	if (why && rebuild(k, now_inputs, why, err, sizeof(err)) == -1)
+		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
+}
+
+static void *keeper_main(void *arg)
+{
+	struct tc_zone_keeper *k = arg;
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += CHECK_PERIOD_S;
+		while (!k->stop && !k->poked &&
+		       pthread_cond_timedwait(&k->cond, &k->lock, &until) != ETIMEDOUT) {
+		}
+		if (k->stop)
+			break;
+		bool poked = k->poked;
+		k->poked = false;
+		pthread_mutex_unlock(&k->lock);
+		check(k, poked);
+		pthread_mutex_lock(&k->lock);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
+			 struct tc_zone_keeper **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct tc_zone_keeper *k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	k->child = child;
+	k->cfg = cfg;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	k->live = tc_zone_live_new(NULL);
+	if (!k->live) {
+		snprintf(err, errlen, "out of memory");
+		tc_zone_keeper_stop(k);
+		return -1;
+	}
+	struct stamp inputs[INPUT_COUNT];
+	for (int i = 0; i < INPUT_COUNT; i++)
+		take_stamp(cfg, input_files[i], &inputs[i]);
+	if (rebuild(k, inputs, "built", err, errlen) != 0) {
+		tc_zone_keeper_stop(k);
+		return -1;
+	}
+	if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
+		snprintf(err, errlen, "cannot start the zone keeper thread");
+		tc_zone_keeper_stop(k);
+		return -1;
+	}
+	k->have_thread = true;
+	*out = k;
+	return 0;
+}
+
+struct tc_zone_live *tc_zone_keeper_live(struct tc_zone_keeper *k)
+{
+	return k->live;
+}
+
+void tc_zone_keeper_describe(struct tc_zone_keeper *k, char *out, size_t outlen)
+{
+	pthread_mutex_lock(&k->lock);
+	snprintf(out, outlen, "%s", k->summary);
+	pthread_mutex_unlock(&k->lock);
+}
+
+bool tc_zone_keeper_signed(struct tc_zone_keeper *k)
+{
+	pthread_mutex_lock(&k->lock);
+	bool v = k->serving_signed;
+	pthread_mutex_unlock(&k->lock);
+	return v;
+}
+
+void tc_zone_keeper_poke(struct tc_zone_keeper *k)
+{
+	pthread_mutex_lock(&k->lock);
+	k->poked = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+}
+
+void tc_zone_keeper_stop(struct tc_zone_keeper *k)
+{
+	if (!k)
+		return;
+	if (k->have_thread) {
+		pthread_mutex_lock(&k->lock);
+		k->stop = true;
+		pthread_cond_signal(&k->cond);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->thread, NULL);
+	}
+	tc_zone_live_free(k->live);
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}

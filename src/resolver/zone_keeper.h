@@ -1,0 +1,37 @@
+/* Keeps the served zone current: builds it from the configuration plus the
+ * TLSA records of our certificates, signs it with the HSM zone key
+ * (through the signer), and replaces it (zone_live) when
+ *  - the signatures pass half their validity (inception now - 1 h,
+ *    expiration now + 7 days, so a re-sign every ~3.5 days),
+ *  - ca/intermediate.pem or dns/doq_cert.pem changes (checked every 2 s),
+ *  - signing failed and is retried (every 10 s; every 60 s while the zone
+ *    key is not provisioned).
+ * The first zone is built and signed before start returns, so the first
+ * answer is already signed. When signing fails at start the zone is served
+ * unsigned (and retried); a later failure keeps the last signed zone. */
+#ifndef TC_RESOLVER_ZONE_KEEPER_H
+#define TC_RESOLVER_ZONE_KEEPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "resolver/zone_live.h"
+
+struct tc_child;
+struct tc_config;
+struct tc_zone_keeper;
+
+/* -1 with err only when the configured zone cannot be built at all. */
+int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
+			 struct tc_zone_keeper **out, char *err, size_t errlen);
+struct tc_zone_live *tc_zone_keeper_live(struct tc_zone_keeper *k);
+/* One line about the current zone ("signed, key tag 12345, 27 RRSIGs"). */
+void tc_zone_keeper_describe(struct tc_zone_keeper *k, char *out, size_t outlen);
+/* True while the served zone is signed. */
+bool tc_zone_keeper_signed(struct tc_zone_keeper *k);
+/* Asks for a rebuild at the next check (e.g. on SIGHUP). */
+void tc_zone_keeper_poke(struct tc_zone_keeper *k);
+/* Stops the thread and frees the zones: call after the listeners stopped. */
+void tc_zone_keeper_stop(struct tc_zone_keeper *k);
+
+#endif
