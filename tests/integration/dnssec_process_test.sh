@@ -135,29 +135,46 @@ for owner in _$gw._tcp.ca.$zone _$ct._tcp.ct.$zone; do
 done
 ok "TLSA 2 1 1 / 2 0 1 of the intermediate at _$gw._tcp.ca, _$ct._tcp.ct = openssl hashes"
 
-# kill -9 the resolver: it comes back with a freshly signed zone.
-old=$(pid_of resolver)
-kill -KILL "$old"
-wait_ready resolver "$old"
-validated A ca.$zone
-negative A nope.$zone
-ok "resolver restarted after kill -9 ($old -> $(pid_of resolver)), answers validate"
-
-# The DoQ certificate: written (as the DoQ server does) -> DANE-EE 3 1 1 in
-# the zone within seconds, signed; replaced -> the record follows.
+# The DoQ server's own certificate (dns/doq_cert.pem, written by the DoQ
+# listener once the signer issued it) appears as DANE-EE 3 1 1 within seconds.
 doq="$tmp/data/dns/doq_cert.pem"
-new_doq_cert() {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/doq.key" \
-    -subj "/CN=dns.$zone" -days 1 -out "$tmp/doq.tmp" 2>/dev/null
-  chmod 644 "$tmp/doq.tmp"
-  mv "$tmp/doq.tmp" "$doq"
-}
 wait_ee() { # wait_ee HASH
   for _ in $(seq 1 50); do
     tlsa _$quic._udp.dns.$zone | grep -qx "311$1" && return 0
     sleep 0.2
   done
   fail "TLSA 3 1 1 $1 not published: $(tlsa _$quic._udp.dns.$zone)"
+}
+wait_installed() { # wait_installed COUNT: the DoQ listener installed its COUNTth certificate
+  for _ in $(seq 1 100); do
+    [ "$(grep -c "doq: certificate for dns.$zone .* installed" "$tmp/server.log")" -ge "$1" ] && return 0
+    sleep 0.2
+  done
+  fail "DoQ certificate $1 not installed"
+}
+wait_installed 1
+wait_ee "$(spki_sha "$doq")"
+validated TLSA _$quic._udp.dns.$zone
+ok "DoQ server certificate published as TLSA 3 1 1 (= openssl SPKI hash of $doq), validated"
+
+# kill -9 the resolver: it comes back with a freshly signed zone, and the
+# new DoQ certificate it gets replaces the DANE-EE record.
+old=$(pid_of resolver)
+kill -KILL "$old"
+wait_ready resolver "$old"
+validated A ca.$zone
+negative A nope.$zone
+wait_installed 2
+wait_ee "$(spki_sha "$doq")"
+validated TLSA _$quic._udp.dns.$zone
+ok "resolver restarted after kill -9 ($old -> $(pid_of resolver)), answers validate, DANE-EE follows"
+
+# A certificate rotation done by hand: replaced -> the record follows, signed.
+new_doq_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/doq.key" \
+    -subj "/CN=dns.$zone" -days 1 -out "$tmp/doq.tmp" 2>/dev/null
+  chmod 644 "$tmp/doq.tmp"
+  mv "$tmp/doq.tmp" "$doq"
 }
 new_doq_cert
 h1=$(spki_sha "$doq")
