@@ -313,7 +313,7 @@ static void test_mtls(void)
 	struct tc_client *wrong =
 		open_client(NULL, path_in(authdir, "server-only.pem"), path_in(authdir, "server-only.key"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(wrong);
-	tc_client_set_timeout(wrong, 3000);
+	tc_client_set_timeout(wrong, 10000);
 	CU_ASSERT_EQUAL(issue_one(wrong, "x.robot.hypermesh.online", &st), ST_UNAVAILABLE);
 	tc_client_close(wrong);
 }
