@@ -15,6 +15,10 @@ struct tc_chain_checker {
 	unsigned char *root_der;
 	size_t root_der_len;
 	unsigned char issuer_key_hash[TC_CT_HASH_LEN];
+	/* The intermediate's DER: a submitted chain element with these bytes is
+	 * the already parsed intermediate (decoding costs more than checking). */
+	unsigned char *intermediate_der;
+	size_t intermediate_der_len;
 	/* Root and intermediate as trust anchors. The intermediate's signature
 	 * (P-384, the costliest step of a submission) is checked once at load,
 	 * so a submission only verifies its leaf (partial chain). Shared by
@@ -57,7 +61,8 @@ int tc_chain_checker_load(const char *root_pem, const char *intermediate_pem, st
 		OPENSSL_free(der);
 		goto fail;
 	}
-	OPENSSL_free(der);
+	chk->intermediate_der = der;
+	chk->intermediate_der_len = (size_t)len;
 	EVP_PKEY *root_key = X509_get0_pubkey(chk->root);
 	if (!root_key || X509_verify(chk->intermediate, root_key) != 1) {
 		snprintf(err, errlen, "%s is not signed by the root in %s", intermediate_pem, root_pem);
@@ -82,6 +87,7 @@ void tc_chain_checker_free(struct tc_chain_checker *chk)
 		return;
 	X509_free(chk->root);
 	X509_free(chk->intermediate);
+	OPENSSL_free(chk->intermediate_der);
 	X509_STORE_free(chk->store);
 	OPENSSL_free(chk->root_der);
 	free(chk);
@@ -194,7 +200,14 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 	}
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *p = certs[i];
-		X509 *x = lens[i] <= TC_CT_MAX_CERT_LEN ? d2i_X509(NULL, &p, (long)lens[i]) : NULL;
+		X509 *x = NULL;
+		if (i > 0 && lens[i] == chk->intermediate_der_len &&
+		    memcmp(certs[i], chk->intermediate_der, lens[i]) == 0 && X509_up_ref(chk->intermediate)) {
+			x = chk->intermediate;
+			p += lens[i];
+		} else if (lens[i] <= TC_CT_MAX_CERT_LEN) {
+			x = d2i_X509(NULL, &p, (long)lens[i]);
+		}
 		if (!x || p != certs[i] + lens[i]) {
 			X509_free(x);
 			snprintf(err, errlen, "chain[%zu] is not a DER certificate", i);
@@ -232,7 +245,7 @@ int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned cha
 			goto done;
 		}
 		size_t tbs_len = 0;
-		int st = tc_ct_precert_tbs(certs[0], lens[0], &out->owned, &tbs_len);
+		int st = tc_ct_precert_tbs_x509(leaf, &out->owned, &tbs_len); /* leaf loses its poison */
 		if (st != TC_CT_OK) {
 			snprintf(err, errlen, "precertificate: %s", tc_ct_strerror(st));
 			goto done;

@@ -33,21 +33,16 @@ static int single_ext(X509 *x, int nid)
 	return loc;
 }
 
-int tc_ct_precert_tbs(const unsigned char *cert_der, size_t cert_len, unsigned char **tbs, size_t *tbs_len)
+int tc_ct_precert_tbs_x509(X509 *x, unsigned char **tbs, size_t *tbs_len)
 {
-	if (!tbs || !tbs_len)
+	if (!x || !tbs || !tbs_len)
 		return TC_CT_ERR_ARG;
 	*tbs = NULL;
 	*tbs_len = 0;
-	X509 *x = parse_cert(cert_der, cert_len);
-	if (!x)
-		return TC_CT_ERR_X509;
 	int poison = single_ext(x, NID_ct_precert_poison);
 	int scts = single_ext(x, NID_ct_precert_scts);
-	if (poison < -1 || scts < -1 || (poison >= 0) == (scts >= 0)) {
-		X509_free(x);
+	if (poison < -1 || scts < -1 || (poison >= 0) == (scts >= 0))
 		return TC_CT_ERR_CT_EXT;
-	}
 	X509_EXTENSION *ext = X509_delete_ext(x, poison >= 0 ? poison : scts);
 	X509_EXTENSION_free(ext);
 	/* i2d_re_X509_tbs forces a fresh encoding of the modified TBS (the plain
@@ -55,7 +50,6 @@ int tc_ct_precert_tbs(const unsigned char *cert_der, size_t cert_len, unsigned c
 	 * extensions field entirely when the list became empty, as DER wants. */
 	unsigned char *der = NULL;
 	int n = ext ? i2d_re_X509_tbs(x, &der) : -1;
-	X509_free(x);
 	if (n <= 0)
 		return TC_CT_ERR_X509;
 	int rc = TC_CT_OK;
@@ -67,6 +61,20 @@ int tc_ct_precert_tbs(const unsigned char *cert_der, size_t cert_len, unsigned c
 		*tbs_len = (size_t)n;
 	}
 	OPENSSL_free(der);
+	return rc;
+}
+
+int tc_ct_precert_tbs(const unsigned char *cert_der, size_t cert_len, unsigned char **tbs, size_t *tbs_len)
+{
+	if (!tbs || !tbs_len)
+		return TC_CT_ERR_ARG;
+	*tbs = NULL;
+	*tbs_len = 0;
+	X509 *x = parse_cert(cert_der, cert_len);
+	if (!x)
+		return TC_CT_ERR_X509;
+	int rc = tc_ct_precert_tbs_x509(x, tbs, tbs_len);
+	X509_free(x);
 	return rc;
 }
 

@@ -16,6 +16,12 @@
  * Precertificate Signing Certificate. *tbs is malloc'd; free() it. */
 int tc_ct_precert_tbs(const unsigned char *cert_der, size_t cert_len, unsigned char **tbs, size_t *tbs_len);
 
+/* The same from an already parsed certificate, which loses that extension
+ * (callers that parsed it anyway save a second decode: in OpenSSL 3.0 the
+ * public key decoder makes d2i_X509 the costliest step of a submission). */
+struct x509_st;
+int tc_ct_precert_tbs_x509(struct x509_st *x, unsigned char **tbs, size_t *tbs_len);
+
 /* issuer_key_hash of a PreCert: SHA-256 of the issuer certificate's DER
  * SubjectPublicKeyInfo. */
 int tc_ct_issuer_key_hash(const unsigned char *issuer_der, size_t issuer_len,
