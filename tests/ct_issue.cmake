@@ -6,11 +6,5 @@ if(TARGET trustchain-gateway AND TARGET trustchain-transparency)
            ${CMAKE_BINARY_DIR}/bin ${CMAKE_SOURCE_DIR})
 endif()
 
-# Bench (prints figures; not a test):
-#   build/bin/bench_issue_ct build/bin [seconds] [concurrency...]
-# (tc_gateway_test_support comes from gateway.cmake; link names resolve at generate time.)
-if(TARGET trustchain AND TARGET trustchain-gateway)
-  add_executable(bench_issue_ct ${CMAKE_SOURCE_DIR}/tests/bench/bench_issue_ct.c)
-  tc_target_defaults(bench_issue_ct)
-  target_link_libraries(bench_issue_ct PRIVATE tc_gateway_test_support trustchain tc_common)
-endif()
+# The issuance bench with CT (CPU per issuance by process, -s/-l for the
+# sequencer interval and final-certificate logging) is tests/bench/bench_issue.c.

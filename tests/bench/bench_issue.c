@@ -8,7 +8,14 @@
  * issuing key through libp11 in this process, so the ratio shows what the
  * whole path costs on top of the HSM.
  *
+ * Also prints the CPU time each process spent per issuance (client,
+ * signer, CT log, gateway), which bounds the rate on this machine whatever
+ * the concurrency: with the final certificate logged, an issuance is four
+ * HSM signatures (precertificate, its SCT, final certificate, its SCT),
+ * four journal appends and two synced log writes.
+ *
  * usage: bench_issue BINDIR [-c clients] [-d seconds] [-g gateway_threads]
+ *        [-s ct.sequence_interval_ms] [-l 0|1 (ct.log_stoq_certificates)]
  *        (prints figures; not a test) */
 #include <getopt.h>
 #include <openssl/evp.h>
@@ -52,6 +59,24 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) used so far by pid (0: this process). */
+static double cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), pid ? "/proc/%d/stat" : "/proc/self/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	/* After the command name "(...)": state is field 3, utime 14, stime 15. */
+	char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -168,21 +193,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *bindir = argv[1];
-	int clients = 64, gw_threads = 8;
+	int clients = 64, gw_threads = 8, sequence_ms = 100, log_final = 1;
 	double seconds = 10;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "c:d:g:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:g:s:l:")) != -1) {
 		if (c == 'c')
 			clients = atoi(optarg);
 		else if (c == 'd')
 			seconds = atof(optarg);
 		else if (c == 'g')
 			gw_threads = atoi(optarg);
+		else if (c == 's')
+			sequence_ms = atoi(optarg);
+		else if (c == 'l')
+			log_final = atoi(optarg);
 		else
 			return 2;
 	}
-	if (clients < 1 || seconds <= 0 || gw_threads < 1)
+	if (clients < 1 || seconds <= 0 || gw_threads < 1 || sequence_ms < 1)
 		return 2;
 
 	char tokdir[] = "/tmp/tc-bench-issue-XXXXXX";
@@ -199,8 +228,9 @@ int main(int argc, char **argv)
 	chmod(path, 0600);
 	int port = tc_free_tcp_port();
 	snprintf(extra, sizeof(extra),
-		 "gateway:\n  listen: 127.0.0.1:%d\n  threads: %d\n  require_auth: true\n  tokens_file: %s\n", port,
-		 gw_threads, path);
+		 "gateway:\n  listen: 127.0.0.1:%d\n  threads: %d\n  require_auth: true\n  tokens_file: %s\n"
+		 "ct:\n  sequence_interval_ms: %d\n  log_stoq_certificates: %s\n",
+		 port, gw_threads, path, sequence_ms, log_final ? "true" : "false");
 	static struct tc_harness h;
 	struct tc_gateway_proc gw;
 	struct tc_peer_proc ct_log = {0};
@@ -229,8 +259,14 @@ int main(int argc, char **argv)
 		enum tc_health hs;
 		tc_health_check(ws[i].client, "", &hs, &st);
 	}
-	printf("issue bench: %d clients (TLS, bearer token), gateway %d threads, %.0f s, P-256 leaf certificates\n",
-	       clients, gw_threads, seconds);
+	printf("issue bench: %d clients (TLS, bearer token), gateway %d threads, %.0f s, P-256 leaf certificates, "
+	       "ct.sequence_interval_ms %d, final certificate %slogged\n",
+	       clients, gw_threads, seconds, sequence_ms, log_final ? "" : "not ");
+	static const char *const proc_names[] = {"client", "signer", "CT log", "gateway"};
+	pid_t procs[4] = {0, h.signer_pid, ct_log.pid, gw.pid};
+	double cpu0[4];
+	for (int i = 0; i < 4; i++)
+		cpu0[i] = cpu_s(procs[i]);
 	atomic_store(&stop, 0);
 	double t0 = now_s();
 	for (int i = 0; i < clients; i++)
@@ -245,6 +281,11 @@ int main(int argc, char **argv)
 		failures += ws[i].failures;
 	}
 	double secs = now_s() - t0;
+	double cpu[4], cpu_total = 0;
+	for (int i = 0; i < 4; i++) {
+		cpu[i] = cpu_s(procs[i]) - cpu0[i];
+		cpu_total += cpu[i];
+	}
 	double *all = malloc((n ? n : 1) * sizeof(double));
 	size_t k = 0;
 	for (int i = 0; i < clients; i++) {
@@ -256,6 +297,12 @@ int main(int argc, char **argv)
 	printf("end to end: %zu certificates in %.2f s = %.0f issuances/s  p50 %.2f ms  p99 %.2f ms  max %.2f ms%s\n",
 	       n, secs, rate, n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0, n ? all[n - 1] : 0,
 	       failures ? "" : "  (no failures)");
+	if (n > 0) {
+		printf("CPU per issuance: %.2f ms (", cpu_total * 1e3 / (double)n);
+		for (int i = 0; i < 4; i++)
+			printf("%s%s %.2f", i ? ", " : "", proc_names[i], cpu[i] * 1e3 / (double)n);
+		printf(") => at most %.0f issuances/s per CPU core\n", (double)n / cpu_total);
+	}
 	for (int i = 0; i < clients && failures; i++)
 		if (ws[i].failures) {
 			printf("  %ld failed calls, first: %s\n", failures, ws[i].first_error);
