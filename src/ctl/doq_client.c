@@ -10,6 +10,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@
 
 #define TX_PKT 1452
 #define HANDSHAKE_TIMEOUT (10 * NGTCP2_SECONDS)
+/* ngtcp2 0.12 paces from the first packet on at cwnd / initial RTT; with
+ * RFC 9002's 333 ms our Finished would wait ~25 ms behind the Initial.
+ * Resolvers are near; a short guess costs at most an early retransmission. */
+#define INITIAL_RTT (50 * NGTCP2_MILLISECONDS)
 #define CONN_WINDOW (16 * 1024 * 1024)
 #define STREAM_WINDOW (2 + TC_DNS_MAX_MSG)
 
@@ -292,6 +297,17 @@ static const ngtcp2_callbacks callbacks = {
 
 /* ---- setup ---- */
 
+/* ngtcp2's own trace, for debugging only (TC_DOQ_TRACE=1 in the environment). */
+static void trace_printf(void *ud, const char *fmt, ...)
+{
+	(void)ud;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static int is_numeric_host(const char *name)
 {
 	uint8_t buf[16];
@@ -359,6 +375,12 @@ static int quic_setup(struct tc_doq_client *c, const struct tc_doq_client_opts *
 	settings.initial_ts = now_ns();
 	settings.max_tx_udp_payload_size = TX_PKT;
 	settings.handshake_timeout = HANDSHAKE_TIMEOUT;
+	settings.initial_rtt = INITIAL_RTT;
+	/* DNS messages are small: path MTU probes (1.4 kB each) would cost more
+	 * than they ever save, and they queue ahead of answers under pacing. */
+	settings.no_pmtud = 1;
+	if (getenv("TC_DOQ_TRACE"))
+		settings.log_printf = trace_printf;
 	ngtcp2_transport_params params;
 	ngtcp2_transport_params_default(&params);
 	params.initial_max_streams_bidi = 0;   /* the server never opens streams */
@@ -426,6 +448,16 @@ bool tc_doq_client_handshake_done(const struct tc_doq_client *c)
 const struct tc_doq_close *tc_doq_client_close_info(const struct tc_doq_client *c)
 {
 	return &c->close;
+}
+
+const uint8_t *tc_doq_client_peer_cert(const struct tc_doq_client *c, size_t *len)
+{
+	unsigned n = 0;
+	const gnutls_datum_t *certs = c->tls ? gnutls_certificate_get_peers(c->tls, &n) : NULL;
+	if (!certs || n == 0)
+		return NULL;
+	*len = certs[0].size;
+	return certs[0].data;
 }
 
 size_t tc_doq_client_streams_open(const struct tc_doq_client *c)

@@ -83,6 +83,9 @@ int tc_doq_client_query(struct tc_doq_client *c, const uint8_t *query, size_t ql
 			size_t errlen);
 
 const struct tc_doq_close *tc_doq_client_close_info(const struct tc_doq_client *c);
+
+/* The server's leaf certificate (DER) once the handshake has it, else NULL. */
+const uint8_t *tc_doq_client_peer_cert(const struct tc_doq_client *c, size_t *len);
 /* Human-readable description of how and why the connection ended. */
 void tc_doq_client_describe_close(const struct tc_doq_client *c, char *out, size_t outlen);
 

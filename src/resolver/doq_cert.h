@@ -10,7 +10,8 @@
  * It renews at two thirds of the lifetime with a fresh key; connections
  * keep the credentials they started with, new ones get the new certificate.
  * While the signer is unavailable it retries with back-off (1 s doubling
- * to 30 s); classic DNS never waits for any of this.
+ * to 30 s); classic DNS never waits for any of this. (Tests set
+ * TC_DOQ_RENEW_MS in the environment to renew every few hundred ms.)
  *
  * The certificate is not submitted to the CT log: the resolver has no
  * precertificate capability at the signer, and a listener certificate

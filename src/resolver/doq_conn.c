@@ -1,6 +1,8 @@
 /* One DoQ connection: ngtcp2 callbacks, the query on each stream, the
  * answers written back, closing. Runs only on the listener thread. */
 #define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,12 @@
 #define CLOSE_RESENDS_MAX 8
 #define CONN_WINDOW (1024 * 1024)
 #define HANDSHAKE_TIMEOUT (10 * NGTCP2_SECONDS)
+/* ngtcp2 0.12 paces from the first flight on, with cwnd / initial RTT as
+ * the rate: RFC 9002's 333 ms would hold our certificate flight and the
+ * first answer back by tens of milliseconds on every new connection. DoQ
+ * clients are near (a resolver serves its region), and a too-short guess
+ * only costs one early retransmission of an Initial on a long path. */
+#define INITIAL_RTT (50 * NGTCP2_MILLISECONDS)
 
 /* ---- streams ---- */
 
@@ -419,6 +427,17 @@ static const ngtcp2_callbacks callbacks = {
 
 /* ---- lifecycle ---- */
 
+/* ngtcp2's own trace, for debugging only (TC_DOQ_TRACE=1 in the environment). */
+static void trace_printf(void *ud, const char *fmt, ...)
+{
+	(void)ud;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 int doq_conn_accept(struct doq_conn *c, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *ocid,
 		    const struct sockaddr *peer, socklen_t peerlen, struct tc_quic_creds *creds)
 {
@@ -442,6 +461,12 @@ int doq_conn_accept(struct doq_conn *c, const ngtcp2_pkt_hd *hd, const ngtcp2_ci
 	settings.initial_ts = doq_now();
 	settings.max_tx_udp_payload_size = DOQ_TX_PKT;
 	settings.handshake_timeout = HANDSHAKE_TIMEOUT;
+	settings.initial_rtt = INITIAL_RTT;
+	/* DNS messages are small: path MTU probes (1.4 kB each) would cost more
+	 * than they ever save, and they queue ahead of answers under pacing. */
+	settings.no_pmtud = 1;
+	if (s->trace)
+		settings.log_printf = trace_printf;
 	/* hd->token is only passed on after the caller validated it. */
 	settings.token.base = hd->token.base;
 	settings.token.len = hd->token.len;

@@ -99,6 +99,7 @@ struct tc_doq_server {
 	uint64_t reset_window_ms;
 	unsigned resets_in_window;
 	bool warned_no_creds, warned_full;
+	bool trace;                     /* TC_DOQ_TRACE set: ngtcp2 logs to stderr */
 	struct tc_doq_stats stats;
 
 	/* Datagram batches for recvmmsg / sendmmsg. */

@@ -486,6 +486,7 @@ int tc_doq_server_start(int fd, const struct tc_dns_service *svc,
 	if (s->lim.idle_ms == 0)
 		s->lim.idle_ms = 30000;
 	s->epfd = s->stopfd = s->fwdfd = -1;
+	s->trace = getenv("TC_DOQ_TRACE") != NULL;
 	pthread_mutex_init(&s->creds_lock, NULL);
 	pthread_mutex_init(&s->fwd_lock, NULL);
 	s->locallen = sizeof(s->local);

@@ -75,6 +75,8 @@ static void set_fd_env(const char *name, int fd)
 
 /* Runs trustchain-resolver with config as the supervisor would, signer_fd
  * as its signer link (taken over), and waits for READY. */
+static const char *child_renew_ms;   /* TC_DOQ_RENEW_MS for the next start, or NULL */
+
 static int start_resolver(struct resolver *r, const char *config, int signer_fd)
 {
 	int chan[2];
@@ -94,6 +96,8 @@ static int start_resolver(struct resolver *r, const char *config, int signer_fd)
 		set_fd_env("TC_FD_DNS_UDP", r->udp);
 		set_fd_env("TC_FD_DNS_TCP", r->tcp);
 		set_fd_env("TC_FD_DOQ", r->doq);
+		if (child_renew_ms)
+			setenv("TC_DOQ_RENEW_MS", child_renew_ms, 1);
 		snprintf(path, sizeof(path), "%s/trustchain-resolver", bindir);
 		execl(path, path, "--config", config, (char *)NULL);
 		_exit(127);
@@ -672,6 +676,72 @@ static void test_classic_dns_without_signer(void)
 	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
 }
 
+/* The server certificate c saw in its handshake. */
+static X509 *peer_cert(const struct tc_doq_client *c)
+{
+	size_t len = 0;
+	const unsigned char *p = tc_doq_client_peer_cert(c, &len);
+	return p ? d2i_X509(NULL, &p, (long)len) : NULL;
+}
+
+static X509 *published_cert(void)
+{
+	FILE *f = fopen(tc_harness_path(&h, "dns/doq_cert.pem"), "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+/* Renewal: a new key and certificate for new connections; connections
+ * made before keep working. */
+static void test_certificate_renewal(void)
+{
+	char cfg[600];
+	snprintf(cfg, sizeof(cfg), "%s/renew.yaml", h.dir);
+	FILE *f = fopen(cfg, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "server:\n  dev: true\n  data_dir: %s/data\n  log_level: info\n", h.dir);
+	fclose(f);
+	struct resolver r = {.pid = -1, .sup = -1};
+	child_renew_ms = "600";
+	int started = start_resolver(&r, cfg, tc_harness_connect(&h, "resolver"));
+	child_renew_ms = NULL;
+	CU_ASSERT_FATAL(started == 0);
+	struct tc_doq_client *old = doq_connect_wait(&r, 15000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+	X509 *first = peer_cert(old);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	uint8_t resp[1024];
+	/* Wait for the published certificate to change, keeping old busy. */
+	X509 *pub = NULL;
+	for (int i = 0; i < 40; i++) {
+		CU_ASSERT(doq_ask(old, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+		X509_free(pub);
+		pub = published_cert();
+		if (pub && X509_cmp(pub, first) != 0)
+			break;
+		usleep(100 * 1000);
+	}
+	CU_ASSERT_FATAL(pub && X509_cmp(pub, first) != 0);
+	struct tc_doq_client *fresh = doq_connect(&r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+	X509 *second = peer_cert(fresh);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	CU_ASSERT(X509_cmp(second, first) != 0);
+	/* A different key, not only a different certificate. */
+	CU_ASSERT(EVP_PKEY_eq(X509_get0_pubkey(second), X509_get0_pubkey(first)) != 1);
+	CU_ASSERT(doq_ask(fresh, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+	CU_ASSERT(doq_ask(old, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+	CU_ASSERT_EQUAL(tc_doq_client_close_info(old)->kind, TC_DOQ_OPEN);
+	X509_free(first);
+	X509_free(second);
+	X509_free(pub);
+	tc_doq_client_free(old);
+	tc_doq_client_free(fresh);
+	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
+}
+
 int main(int argc, char **argv)
 {
 	bindir = argc > 1 ? argv[1] : "build/bin";
@@ -692,6 +762,7 @@ int main(int argc, char **argv)
 		{"trustchainctl dig +quic", test_dig_quic_output},
 		{"Retry and the connection cap", test_retry_and_connection_cap},
 		{"classic DNS without the signer; DoQ when it returns", test_classic_dns_without_signer},
+		{"certificate renewal keeps old connections", test_certificate_renewal},
 		{NULL, NULL},
 	};
 	return tc_run_suite("resolver DoQ", tests, suite_init, suite_cleanup);
