@@ -164,6 +164,79 @@ struct tc_crl {
 int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st);
 void tc_crl_free(struct tc_crl *crl);
 
+/* ---- Validation.Validate: the STOQ trust decision ---- */
+
+enum tc_purpose {
+	TC_PURPOSE_SERVER_AUTH = 1, /* the chain's owner is a TLS/QUIC server (0 means this too) */
+	TC_PURPOSE_CLIENT_AUTH = 2, /* the chain's owner is a TLS/QUIC client */
+};
+
+enum tc_decision {
+	TC_DECISION_UNSPECIFIED = 0,
+	TC_TRUSTED = 1,
+	TC_UNTRUSTED = 2,
+};
+
+/* The reasons of validation.proto, same numbers. OK_* and NAME_NOT_CHECKED
+ * report checks that passed or did not apply; the others explain an
+ * UNTRUSTED decision (SCT_MISSING only when the gateway requires SCTs). */
+enum tc_reason {
+	TC_REASON_UNSPECIFIED = 0,
+	TC_REASON_OK_PATH = 1,
+	TC_REASON_OK_VALIDITY = 2,
+	TC_REASON_OK_NAME = 3,
+	TC_REASON_OK_KEY_USAGE = 4,
+	TC_REASON_OK_SCT = 5,
+	TC_REASON_OK_NOT_REVOKED = 6,
+	TC_REASON_NAME_NOT_CHECKED = 7,
+	TC_REASON_CHAIN_EMPTY = 20,
+	TC_REASON_CHAIN_MALFORMED = 21,
+	TC_REASON_PATH_UNTRUSTED = 22,
+	TC_REASON_NOT_YET_VALID = 23,
+	TC_REASON_EXPIRED = 24,
+	TC_REASON_NAME_MISMATCH = 25,
+	TC_REASON_KEY_USAGE_MISMATCH = 26,
+	TC_REASON_SCT_MISSING = 27,
+	TC_REASON_SCT_INVALID = 28,
+	TC_REASON_REVOKED = 29,
+	TC_REASON_REVOCATION_UNKNOWN = 30,
+};
+
+/* "OK_PATH", "EXPIRED", ... ("UNKNOWN_REASON" for a value this library
+ * does not know, e.g. from a newer gateway). */
+const char *tc_reason_name(int reason);
+/* "TRUSTED", "UNTRUSTED" or "UNSPECIFIED". */
+const char *tc_decision_name(int decision);
+
+struct tc_validate_request {
+	const unsigned char *const *chain; /* leaf first; each DER, or PEM text (may hold several) */
+	const size_t *chain_lens;
+	size_t n_chain;
+	const char *name;                  /* DNS name or IP address; NULL or "" skips the name check */
+	int64_t time;                      /* unix seconds; 0 = now */
+	enum tc_purpose purpose;           /* 0 = TC_PURPOSE_SERVER_AUTH */
+};
+
+/* A decision; owned by the caller, free with tc_validate_result_free. */
+struct tc_validate_result {
+	enum tc_decision decision;
+	enum tc_reason *reasons;           /* every check's outcome, in the order they ran */
+	size_t n_reasons;
+	char *detail;                      /* the first failure, "" when trusted */
+	unsigned char **verified_chain;    /* DER, leaf first, ending with the root */
+	size_t *verified_chain_lens;
+	size_t n_verified_chain;
+};
+
+/* Validation.Validate. A chain that does not verify is no error: the call
+ * returns 0 with decision TC_UNTRUSTED. -1 means no decision was made. */
+int tc_validate(struct tc_client *c, const struct tc_validate_request *rq,
+		struct tc_validate_result **out, struct tc_status *st);
+void tc_validate_result_free(struct tc_validate_result *r);
+
+/* 1 when reason is in r's reasons. */
+int tc_validate_result_has(const struct tc_validate_result *r, enum tc_reason reason);
+
 #ifdef __cplusplus
 }
 #endif

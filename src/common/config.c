@@ -68,6 +68,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg_set_str(cfg->gateway.listen, dev ? "127.0.0.1:50051" : "0.0.0.0:50051");
 	cfg->gateway.require_auth = !dev;
 	cfg->gateway.tls = true;
+	/* Issuance embeds our log's SCT (DESIGN.md section 3); only a
+	 * deployment with certificates issued before that turns this off. */
+	cfg->gateway.require_sct = true;
 	cfg->gateway.threads = 4;
 
 	cfg_set_str(cfg->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");

@@ -87,6 +87,7 @@ struct tc_config {
 		char tls_cert_file[TC_CFG_STR];  /* gateway.tls_cert_file: operator-provided certificate chain */
 		char tls_key_file[TC_CFG_STR];   /* gateway.tls_key_file: its private key */
 		bool require_auth;               /* gateway.require_auth */
+		bool require_sct;                /* gateway.require_sct: Validate fails without our SCT */
 		uint32_t threads;                /* gateway.threads */
 	} gateway;
 

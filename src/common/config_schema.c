@@ -59,6 +59,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("gateway.tls_cert_file", TC_CFG_T_STRING, gateway.tls_cert_file),
 	KEY("gateway.tls_key_file", TC_CFG_T_STRING, gateway.tls_key_file),
 	KEY("gateway.require_auth", TC_CFG_T_BOOL, gateway.require_auth),
+	KEY("gateway.require_sct", TC_CFG_T_BOOL, gateway.require_sct),
 	NUM("gateway.threads", gateway.threads, 1, 256),
 
 	KEY("hsm.module", TC_CFG_T_STRING, hsm.module),

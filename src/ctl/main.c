@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
 	{"dig", tc_ctl_cmd_dig, "one DNS query over UDP, TCP or QUIC (+quic), printed like dig"},
 	{"dns", tc_ctl_cmd_dns, "DNSSEC records of the zone key (ds [--anchor])"},
+	{"validate", tc_ctl_cmd_validate, "ask a gateway for the STOQ trust decision on a chain"},
 };
 
 void tc_ctl_error(const char *fmt, ...)

@@ -8,6 +8,7 @@
 #include "gateway/rpc.h"
 
 struct tc_ct_client;
+struct tc_validator;
 
 struct tc_gateway {
 	struct tc_child *child;
@@ -17,6 +18,7 @@ struct tc_gateway {
 	struct tc_ct_client *ct; /* the CT log (transparency process), ct_link.c */
 	unsigned char *intermediate_der; /* chain_pem's first certificate, for add-pre-chain */
 	size_t intermediate_der_len;
+	struct tc_validator *validator; /* Validate's state (validator.h); locks for itself */
 };
 
 /* Reads the CA certificates from the data directory into gw. Returns 0, or
@@ -28,6 +30,13 @@ void tc_gateway_free_ca(struct tc_gateway *gw);
  * directory; call after tc_gateway_load_ca. 0, or -1 with err set. */
 int tc_gateway_ct_open(struct tc_gateway *gw, char *err, size_t errlen);
 void tc_gateway_ct_close(struct tc_gateway *gw);
+/* Sets up (after tc_gateway_load_ca) and frees gw->validator. */
+int tc_gateway_validation_start(struct tc_gateway *gw, char *err, size_t errlen);
+void tc_gateway_validation_stop(struct tc_gateway *gw);
+
+/* A certificate was just revoked through this gateway: the next Validate
+ * fetches the signer's CRL afresh, so revoke-then-validate is immediate. */
+void tc_gateway_revocation_invalidate(struct tc_gateway *gw);
 
 /* The method table served by the gateway. */
 extern const struct tc_rpc_method tc_gateway_methods[];

@@ -48,6 +48,13 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 1;
 	}
+	if (tc_gateway_validation_start(&gw, err, sizeof(err)) != 0) {
+		tc_err("validation: %s", err);
+		tc_gateway_ct_close(&gw);
+		tc_gateway_free_ca(&gw);
+		tc_child_stop(c);
+		return 1;
+	}
 	/* gRPC starts threads of its own: only after the supervisor's fork and
 	 * exec, and nothing here forks after it. */
 	grpc_init();
@@ -55,6 +62,7 @@ int main(int argc, char **argv)
 	if (!auth) {
 		tc_err("%s", err);
 		grpc_shutdown();
+		tc_gateway_validation_stop(&gw);
 		tc_gateway_ct_close(&gw);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
@@ -69,6 +77,8 @@ int main(int argc, char **argv)
 		tc_err("%s", err);
 		tc_auth_free(auth);
 		grpc_shutdown();
+		tc_gateway_validation_stop(&gw);
+		tc_gateway_ct_close(&gw);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
 		return 2;
@@ -81,6 +91,7 @@ int main(int argc, char **argv)
 		grpc_shutdown();
 		tc_gateway_tls_free(tls);
 		tc_auth_free(auth);
+		tc_gateway_validation_stop(&gw);
 		tc_gateway_ct_close(&gw);
 		tc_gateway_free_ca(&gw);
 		tc_child_stop(c);
@@ -102,6 +113,7 @@ int main(int argc, char **argv)
 	grpc_shutdown_blocking();
 	tc_gateway_tls_free(tls);
 	tc_auth_free(auth);
+	tc_gateway_validation_stop(&gw);
 	tc_gateway_ct_close(&gw);
 	tc_gateway_free_ca(&gw);
 	tc_child_stop(c);

@@ -70,8 +70,8 @@ static void revoke(struct tc_gateway *gw, const struct tc_rpc_caller *caller, co
 			tc_hex_encode(serial, sizeof(serial), hex);
 			tc_info("revoked serial %s (reason %d) for %s from %s", hex, (int)rq->reason, caller->identity,
 				caller->peer);
-			/* TODO(lead): call tc_gateway_revocation_invalidate(gw) here
-			 * once the Validate revocation cache lands on main. */
+			/* This gateway's next Validate fetches the new CRL. */
+			tc_gateway_revocation_invalidate(gw);
 			Trustchain__V1__RevokeResponse out = TRUSTCHAIN__V1__REVOKE_RESPONSE__INIT;
 			out.revocation_time = resp->revoke->revocation_time;
 			tc_rpc_reply(res, &out.base);

@@ -1,9 +1,66 @@
-/* Validation.Validate: the STOQ trust decision. */
+/* Validation.Validate: the STOQ trust decision (validator.h says what is
+ * checked and how the decision is made). A request that decodes always gets
+ * OK with a decision, however bad its chain; only an undecodable message is
+ * INVALID_ARGUMENT. Validate is public: the answer says nothing a caller
+ * could not work out from the CA certificates, the log key and the CRL. */
+#include <stdlib.h>
+
 #include "gateway/gateway.h"
+#include "gateway/validator.h"
+#include "trustchain/v1/validation.pb-c.h"
+
+static void answer(struct tc_gateway *gw, const Trustchain__V1__ValidateRequest *rq, struct tc_rpc_result *res)
+{
+	/* Bounded before copying anything: the chain parser would refuse
+	 * more anyway, and the pointer arrays below live on the stack. */
+	size_t n = rq->n_chain <= TC_CHAIN_MAX_CERTS ? rq->n_chain : TC_CHAIN_MAX_CERTS + 1;
+	const unsigned char *elems[TC_CHAIN_MAX_CERTS + 1];
+	size_t lens[TC_CHAIN_MAX_CERTS + 1];
+	for (size_t i = 0; i < n; i++) {
+		elems[i] = i < rq->n_chain ? rq->chain[i].data : NULL;
+		lens[i] = i < rq->n_chain ? rq->chain[i].len : 0;
+	}
+	if (rq->n_chain > TC_CHAIN_MAX_CERTS)
+		lens[TC_CHAIN_MAX_CERTS] = 1; /* "too many" wins over "empty" */
+	struct tc_validation vr;
+	tc_validator_run(gw->validator, elems, lens, n, rq->name, rq->time, rq->purpose, &vr);
+
+	Trustchain__V1__ValidateResponse out = TRUSTCHAIN__V1__VALIDATE_RESPONSE__INIT;
+	ProtobufCBinaryData path[TC_CHAIN_MAX_CERTS + 2];
+	out.decision = vr.trusted ? TRUSTCHAIN__V1__DECISION__TRUSTED : TRUSTCHAIN__V1__DECISION__UNTRUSTED;
+	out.reasons = vr.reasons;
+	out.n_reasons = vr.n_reasons;
+	out.detail = vr.detail;
+	for (size_t i = 0; i < vr.n_path; i++) {
+		path[i].data = (uint8_t *)vr.path_der[i];
+		path[i].len = vr.path_len[i];
+	}
+	out.verified_chain = path;
+	out.n_verified_chain = vr.n_path;
+	tc_rpc_reply(res, &out.base);
+	tc_validation_release(&vr);
+}
 
 void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 			 struct tc_rpc_result *res)
 {
-	(void)ctx, (void)caller, (void)req, (void)len;
-	tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "not_implemented", "Validate is not implemented yet");
+	(void)caller;
+	struct tc_gateway *gw = ctx;
+	if (!gw->cfg->stoq_integration.trust_decisions || !gw->validator) {
+		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "trust_decisions_disabled",
+			    "this gateway does not answer Validate (stoq_integration.trust_decisions is off)");
+		return;
+	}
+	Trustchain__V1__ValidateRequest *rq = trustchain__v1__validate_request__unpack(NULL, len, req);
+	if (!rq) {
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable ValidateRequest");
+		return;
+	}
+	answer(gw, rq, res);
+	trustchain__v1__validate_request__free_unpacked(rq, NULL);
+}
+
+void tc_gateway_revocation_invalidate(struct tc_gateway *gw)
+{
+	tc_validator_revocation_changed(gw->validator);
 }

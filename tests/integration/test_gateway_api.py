@@ -9,6 +9,7 @@ P-256 CSR) made by the calling script. Bearer tokens come in the
 environment: TC_TEST_ADMIN_TOKEN (any name, revoke) and
 TC_TEST_DEPLOYER_TOKEN (*.py.hypermesh.online)."""
 import os
+import ssl
 import subprocess
 import sys
 import unittest
@@ -19,7 +20,7 @@ GEN_DIR, TARGET, DATA_DIR, WORK_DIR = sys.argv[1:5]
 ADMIN = (("authorization", "Bearer " + os.environ["TC_TEST_ADMIN_TOKEN"]),)
 DEPLOYER = (("authorization", "Bearer " + os.environ["TC_TEST_DEPLOYER_TOKEN"]),)
 sys.path.insert(0, GEN_DIR)
-from trustchain.v1 import ca_pb2, health_pb2  # noqa: E402
+from trustchain.v1 import ca_pb2, health_pb2, validation_pb2  # noqa: E402
 
 
 def method(channel, path, request_cls, response_cls):
@@ -54,6 +55,8 @@ class GatewayApi(unittest.TestCase):
                             ca_pb2.RevokeRequest, ca_pb2.RevokeResponse)
         cls.get_crl = method(cls.channel, "/trustchain.v1.CertificateAuthority/GetCrl",
                              ca_pb2.GetCrlRequest, ca_pb2.GetCrlResponse)
+        cls.validate = method(cls.channel, "/trustchain.v1.Validation/Validate",
+                              validation_pb2.ValidateRequest, validation_pb2.ValidateResponse)
         with open(os.path.join(WORK_DIR, "csr.pem"), "rb") as f:
             cls.csr = f.read()
 
@@ -173,6 +176,57 @@ class GatewayApi(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as cm:
             unknown(b"", timeout=10)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_validate(self):
+        resp = self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["stoq.hypermesh.online"],
+                                              profile=ca_pb2.PROFILE_SERVER), metadata=ADMIN, timeout=30)
+        leaf = ssl.PEM_cert_to_DER_cert(resp.certificate_pem)
+        inter = ssl.PEM_cert_to_DER_cert(resp.chain_pem)
+        ok = self.validate(validation_pb2.ValidateRequest(
+            chain=[leaf, inter], name="stoq.hypermesh.online",
+            purpose=validation_pb2.PURPOSE_SERVER_AUTH), timeout=10)
+        self.assertEqual(ok.decision, validation_pb2.TRUSTED)
+        self.assertEqual(list(ok.reasons)[:4], [validation_pb2.OK_PATH, validation_pb2.OK_VALIDITY,
+                                                validation_pb2.OK_NAME, validation_pb2.OK_KEY_USAGE])
+        # Issue embedded our log's SCT, which Validate verifies.
+        self.assertEqual(list(ok.reasons)[4:], [validation_pb2.OK_SCT, validation_pb2.OK_NOT_REVOKED])
+        self.assertEqual(ok.detail, "")
+        self.assertEqual(len(ok.verified_chain), 3)
+        self.assertEqual(ok.verified_chain[0], leaf)
+        with open(os.path.join(DATA_DIR, "ca", "root.pem")) as f:
+            self.assertEqual(ok.verified_chain[2], ssl.PEM_cert_to_DER_cert(f.read()))
+
+        # PEM text is accepted as a chain element too.
+        pem = self.validate(validation_pb2.ValidateRequest(
+            chain=[(resp.certificate_pem + resp.chain_pem).encode()], name="stoq.hypermesh.online"),
+            timeout=10)
+        self.assertEqual(pem.decision, validation_pb2.TRUSTED)
+
+        bad = self.validate(validation_pb2.ValidateRequest(
+            chain=[leaf, inter], name="other.hypermesh.online",
+            purpose=validation_pb2.PURPOSE_CLIENT_AUTH), timeout=10)
+        self.assertEqual(bad.decision, validation_pb2.UNTRUSTED)
+        self.assertIn(validation_pb2.NAME_MISMATCH, bad.reasons)
+        self.assertIn(validation_pb2.KEY_USAGE_MISMATCH, bad.reasons)
+        self.assertIn("other.hypermesh.online", bad.detail)
+
+        expired = self.validate(validation_pb2.ValidateRequest(chain=[leaf, inter],
+                                                               time=resp.not_after + 1), timeout=10)
+        self.assertIn(validation_pb2.EXPIRED, expired.reasons)
+        self.assertIn(validation_pb2.NAME_NOT_CHECKED, expired.reasons)
+
+        # A malformed chain is still an answer, not an error...
+        empty = self.validate(validation_pb2.ValidateRequest(), timeout=10)
+        self.assertEqual(empty.decision, validation_pb2.UNTRUSTED)
+        self.assertEqual(list(empty.reasons), [validation_pb2.CHAIN_EMPTY])
+        junk = self.validate(validation_pb2.ValidateRequest(chain=[b"\x30\x03abc"]), timeout=10)
+        self.assertEqual(list(junk.reasons), [validation_pb2.CHAIN_MALFORMED])
+        # ...only an undecodable request is.
+        raw = self.channel.unary_unary("/trustchain.v1.Validation/Validate")
+        with self.assertRaises(grpc.RpcError) as cm:
+            raw(b"\xff\xff\xff", timeout=10)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(reason_of(cm.exception), "malformed_request")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,11 @@ static int listen_loopback(int *port)
 
 int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p)
 {
+	return tc_peer_start_config(h, name, NULL, p);
+}
+
+int tc_peer_start_config(struct tc_harness *h, const char *name, const char *config, struct tc_peer_proc *p)
+{
 	memset(p, 0, sizeof(*p));
 	p->sup_fd = -1;
 	int http_fd = -1;
@@ -59,7 +64,7 @@ int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p
 			setenv("TC_FD_CT_HTTP", hfd, 1);
 		}
 		snprintf(path, sizeof(path), "%s/trustchain-%s", h->bindir, name);
-		execl(path, path, "--config", h->config, (char *)NULL);
+		execl(path, path, "--config", config ? config : h->config, (char *)NULL);
 		_exit(127);
 	}
 	close(signer_fd);

@@ -22,6 +22,9 @@ struct tc_peer_proc {
 /* Starts trustchain-<name> with h's config and waits (up to 60 s) for its
  * READY. 0, or -1 (the process is then stopped). */
 int tc_peer_start(struct tc_harness *h, const char *name, struct tc_peer_proc *p);
+/* The same with another config file (config NULL: h's), e.g. a second
+ * gateway on the same data directory with other settings. */
+int tc_peer_start_config(struct tc_harness *h, const char *name, const char *config, struct tc_peer_proc *p);
 
 /* Sends sig and waits for the exit; returns the exit status (0 = clean),
  * 128 + signal when killed, or -1. */

@@ -1,0 +1,185 @@
+/* The per-certificate checks of a validation; see validate_internal.h. */
+#include <arpa/inet.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/hex.h"
+#include "gateway/validate_internal.h"
+#include "gateway/validate_time.h"
+
+typedef Trustchain__V1__Reason Reason;
+
+static const char *utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+static void window_problem(const char *who, int64_t nb, int64_t na, int64_t at, int *early, int *late,
+			   char *why, size_t whylen)
+{
+	char a[32], b[32];
+	/* RFC 5280 4.1.2.5: valid from notBefore through notAfter inclusive. */
+	if (nb > at && !*early && !*late)
+		snprintf(why, whylen, "%s is not valid before %s (validating at %s)", who, utc(nb, a, sizeof(a)),
+			 utc(at, b, sizeof(b)));
+	else if (na < at && !*early && !*late)
+		snprintf(why, whylen, "%s expired at %s (validating at %s)", who, utc(na, a, sizeof(a)),
+			 utc(at, b, sizeof(b)));
+	*early |= nb > at;
+	*late |= na < at;
+}
+
+size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, Reason out[2], char *why,
+			 size_t whylen)
+{
+	int early = 0, late = 0;
+	int64_t nb, na;
+	if (tc_asn1_time_unix(X509_get0_notBefore(leaf), &nb) != 0 ||
+	    tc_asn1_time_unix(X509_get0_notAfter(leaf), &na) != 0) {
+		snprintf(why, whylen, "the leaf's validity period does not decode");
+		out[0] = TRUSTCHAIN__V1__REASON__EXPIRED;
+		return 1;
+	}
+	window_problem("the leaf", nb, na, at, &early, &late, why, whylen);
+	for (const struct tc_ca_cert *e = issuer; e; e = e->issuer)
+		window_problem(e->issuer ? "an intermediate of the path" : "the root", e->not_before, e->not_after, at,
+			       &early, &late, why, whylen);
+	size_t n = 0;
+	if (early)
+		out[n++] = TRUSTCHAIN__V1__REASON__NOT_YET_VALID;
+	if (late)
+		out[n++] = TRUSTCHAIN__V1__REASON__EXPIRED;
+	if (n == 0)
+		out[n++] = TRUSTCHAIN__V1__REASON__OK_VALIDITY;
+	return n;
+}
+
+Reason tc_check_name(X509 *leaf, const char *name, char *why, size_t whylen)
+{
+	if (!name || !*name)
+		return TRUSTCHAIN__V1__REASON__NAME_NOT_CHECKED;
+	char n[256];
+	size_t len = strlen(name);
+	if (len > 1 && name[len - 1] == '.')
+		len--; /* the root label: "a.example." is "a.example" */
+	if (len > 253) {
+		snprintf(why, whylen, "the name is longer than 253 characters");
+		return TRUSTCHAIN__V1__REASON__NAME_MISMATCH;
+	}
+	memcpy(n, name, len);
+	n[len] = '\0';
+	unsigned char ip[16];
+	int ok;
+	if (inet_pton(AF_INET, n, ip) == 1 || inet_pton(AF_INET6, n, ip) == 1)
+		ok = X509_check_ip_asc(leaf, n, 0) == 1;
+	else /* subjectAltName only: the subject CN is no name (RFC 6125, CA/B BR) */
+		ok = X509_check_host(leaf, n, len, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+							X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+	if (!ok)
+		snprintf(why, whylen, "the leaf does not cover the name '%.253s'", n);
+	return ok ? TRUSTCHAIN__V1__REASON__OK_NAME : TRUSTCHAIN__V1__REASON__NAME_MISMATCH;
+}
+
+Reason tc_check_usage(X509 *leaf, Trustchain__V1__Purpose purpose, char *why, size_t whylen)
+{
+	uint32_t need;
+	const char *what;
+	switch (purpose) {
+	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_UNSPECIFIED:
+	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_SERVER_AUTH:
+		need = XKU_SSL_SERVER;
+		what = "serverAuth";
+		break;
+	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_CLIENT_AUTH:
+		need = XKU_SSL_CLIENT;
+		what = "clientAuth";
+		break;
+	default:
+		snprintf(why, whylen, "unknown purpose %d", (int)purpose);
+		return TRUSTCHAIN__V1__REASON__KEY_USAGE_MISMATCH;
+	}
+	uint32_t flags = X509_get_extension_flags(leaf);
+	/* TrustChain writes both extensions into every leaf; a leaf without
+	 * them is not ours to allow everything. anyExtendedKeyUsage is not
+	 * the purpose either. */
+	if (X509_check_ca(leaf) != 0)
+		snprintf(why, whylen, "the leaf is a CA certificate");
+	else if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(leaf) & need))
+		snprintf(why, whylen, "the leaf's extended key usage does not list %s", what);
+	else if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
+		snprintf(why, whylen, "the leaf's key usage does not allow digitalSignature");
+	else
+		return TRUSTCHAIN__V1__REASON__OK_KEY_USAGE;
+	return TRUSTCHAIN__V1__REASON__KEY_USAGE_MISMATCH;
+}
+
+Reason tc_check_sct(const struct tc_validator *v, const unsigned char *leaf_der, size_t leaf_len,
+		    const struct tc_ca_cert *issuer, char *why, size_t whylen)
+{
+	if (!v->log.key) {
+		snprintf(why, whylen, "no CT log key is configured, so no SCT can be verified");
+		return TRUSTCHAIN__V1__REASON__SCT_MISSING;
+	}
+	switch (tc_sct_verify_embedded(leaf_der, leaf_len, issuer->spki_hash, &v->log, 1, why, whylen)) {
+	case TC_SCT_VERIFIED:
+		return TRUSTCHAIN__V1__REASON__OK_SCT;
+	case TC_SCT_NONE:
+		return TRUSTCHAIN__V1__REASON__SCT_MISSING;
+	default:
+		return TRUSTCHAIN__V1__REASON__SCT_INVALID;
+	}
+}
+
+static void describe_serial(X509 *x, char *out, size_t outlen)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	int len = ASN1_STRING_length(sn);
+	if (len <= 0 || len > 32 || outlen < 65) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	tc_hex_encode(ASN1_STRING_get0_data(sn), (size_t)len, out);
+}
+
+Reason tc_check_revocation(struct tc_validator *v, X509 *leaf, const struct tc_ca_cert *issuer, char *why,
+			   size_t whylen)
+{
+	if (!v->crl) {
+		snprintf(why, whylen, "revocation status unavailable: no issuing intermediate is configured");
+		return TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
+	}
+	struct tc_crl_set *set = tc_crl_cache_acquire(v->crl, why, whylen);
+	if (!set)
+		return TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
+	Reason r = TRUSTCHAIN__V1__REASON__OK_NOT_REVOKED;
+	char serial[65];
+	int rc = tc_crl_set_check(set, leaf);
+	if (rc < 0) {
+		snprintf(why, whylen, "revocation status unavailable: the leaf's issuer is not the CRL issuer");
+		r = TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
+	} else if (rc > 0) {
+		describe_serial(leaf, serial, sizeof(serial));
+		snprintf(why, whylen, "the leaf (serial %s) is revoked (CRL %llu)", serial,
+			 (unsigned long long)tc_crl_set_number(set));
+		r = TRUSTCHAIN__V1__REASON__REVOKED;
+	}
+	/* CAs of the path issued by the CRL's issuer too (none in a root ->
+	 * intermediate -> leaf hierarchy, where the root's CAs are revoked by
+	 * replacing the data directory's intermediate). */
+	for (const struct tc_ca_cert *e = issuer; e && e->issuer && r == TRUSTCHAIN__V1__REASON__OK_NOT_REVOKED;
+	     e = e->issuer) {
+		if (tc_crl_set_check(set, e->cert) > 0) {
+			describe_serial(e->cert, serial, sizeof(serial));
+			snprintf(why, whylen, "an intermediate of the path (serial %s) is revoked", serial);
+			r = TRUSTCHAIN__V1__REASON__REVOKED;
+		}
+	}
+	tc_crl_set_release(set);
+	return r;
+}

@@ -1,0 +1,48 @@
+/* What the validator's files share (validator.c, validate_path.c,
+ * validate_checks.c); not for the rest of the gateway. */
+#ifndef TC_GATEWAY_VALIDATE_INTERNAL_H
+#define TC_GATEWAY_VALIDATE_INTERNAL_H
+
+#include <openssl/x509.h>
+
+#include "common/ct_sct_verify.h"
+#include "gateway/chain_cache.h"
+#include "gateway/crl_cache.h"
+#include "gateway/validator.h"
+
+struct tc_validator {
+	X509_STORE *store;             /* the root, for path building */
+	struct tc_ca_cert *root;       /* pinned */
+	struct tc_chain_cache *cas;    /* verified CA certificates */
+	struct tc_crl_cache *crl;      /* NULL without an intermediate */
+	struct tc_sct_log log;         /* log.key NULL: none configured */
+	int require_sct;
+};
+
+enum tc_path_result {
+	TC_PATH_OK = 0,
+	TC_PATH_UNTRUSTED = 1,
+	TC_PATH_MALFORMED = 2,
+};
+
+/* Finds and verifies the path of the chain's leaf (*leaf, decoded, always
+ * set unless malformed) to our root: *issuer is the leaf's verified issuer
+ * (referenced) on TC_PATH_OK. The cached path costs one signature check; an
+ * unknown issuer costs X509_verify_cert, whose verified CAs are cached. */
+enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_chain *chain, X509 **leaf,
+				     struct tc_ca_cert **issuer, char *why, size_t whylen);
+
+/* The individual checks: each returns the reason to report and fills why
+ * when it is a failure. The validity check may report two (NOT_YET_VALID
+ * and EXPIRED for different certificates of the path); issuer NULL checks
+ * the leaf alone. */
+size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, Trustchain__V1__Reason out[2],
+			 char *why, size_t whylen);
+Trustchain__V1__Reason tc_check_name(X509 *leaf, const char *name, char *why, size_t whylen);
+Trustchain__V1__Reason tc_check_usage(X509 *leaf, Trustchain__V1__Purpose purpose, char *why, size_t whylen);
+Trustchain__V1__Reason tc_check_sct(const struct tc_validator *v, const unsigned char *leaf_der, size_t leaf_len,
+				    const struct tc_ca_cert *issuer, char *why, size_t whylen);
+Trustchain__V1__Reason tc_check_revocation(struct tc_validator *v, X509 *leaf, const struct tc_ca_cert *issuer,
+					   char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,12 @@
+/* Certificate times as unix seconds, so validity windows can be cached and
+ * compared with the time a caller validates at without OpenSSL calls. */
+#ifndef TC_GATEWAY_VALIDATE_TIME_H
+#define TC_GATEWAY_VALIDATE_TIME_H
+
+#include <openssl/asn1.h>
+#include <stdint.h>
+
+/* 0 with *out set, or -1 when t is missing or not a valid time. */
+int tc_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+
+#endif
