@@ -107,9 +107,8 @@ static int suite_init(void)
 	char extra[2048];
 	snprintf(extra, sizeof(extra),
 		 "gateway:\n  listen: 127.0.0.1:%d\n  threads: 3\n  require_auth: true\n"
-		 "  tokens_file: %s/tokens\n  clients_file: %s/clients\n  client_ca_file: %s/client-ca.pem\n"
-		 "ct:\n  http_listen: 127.0.0.1:%d\n", /* a free port: parallel runs must not clash */
-		 port, authdir, authdir, authdir, tc_free_tcp_port());
+		 "  tokens_file: %s/tokens\n  clients_file: %s/clients\n  client_ca_file: %s/client-ca.pem\n",
+		 port, authdir, authdir, authdir);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
 	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0)
 		return 1;

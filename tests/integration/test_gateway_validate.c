@@ -119,8 +119,7 @@ static const char *write_tokens(void)
 static int suite_init(void)
 {
 	int gp = tc_free_tcp_port(), gp2 = tc_free_tcp_port(), gp3 = tc_free_tcp_port();
-	ct_port = tc_free_tcp_port();
-	if (gp <= 0 || gp2 <= 0 || gp3 <= 0 || ct_port <= 0)
+	if (gp <= 0 || gp2 <= 0 || gp3 <= 0)
 		return 1;
 	const char *tokens = write_tokens();
 	if (!tokens)
@@ -128,13 +127,14 @@ static int suite_init(void)
 	char extra[800];
 	snprintf(extra, sizeof(extra),
 		 "gateway:\n  listen: 127.0.0.1:%d\n  threads: 3\n  tokens_file: %s\n"
-		 "ct:\n  http_listen: 127.0.0.1:%d\n  sequence_interval_ms: 100\n", gp, tokens, ct_port);
+		 "ct:\n  sequence_interval_ms: 100\n", gp, tokens);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", gp);
 	snprintf(target_lax, sizeof(target_lax), "127.0.0.1:%d", gp2);
 	snprintf(target_late, sizeof(target_late), "127.0.0.1:%d", gp3);
 	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
 	    tc_peer_start(&h, "transparency", &ct) != 0 || tc_peer_start(&h, "gateway", &gw) != 0)
 		return 1;
+	ct_port = ct.http_port; /* the harness hands the log its HTTP listener */
 	char extra2[200];
 	snprintf(extra2, sizeof(extra2), "gateway:\n  listen: 127.0.0.1:%d\n  threads: 2\n  require_sct: false\n", gp2);
 	const char *cfg2 = write_config("lax_sct.yaml", extra2);
