@@ -96,12 +96,12 @@ static void test_type_bitmap(void)
 static void test_canonical_rdata(void)
 {
 	struct tc_zone_rr rrs[3];
-	uint8_t ns1[32], ns2[32];
+	uint8_t ns1[TC_DNS_MAX_NAME], ns2[TC_DNS_MAX_NAME];
 	size_t l1 = wire("B.Example.", ns1), l2 = wire("a.example.", ns2);
 	rrs[0] = (struct tc_zone_rr){TC_DNS_TYPE_NS, (uint16_t)l1, 60, ns1};
 	rrs[1] = (struct tc_zone_rr){TC_DNS_TYPE_NS, (uint16_t)l2, 60, ns2};
 	rrs[2] = (struct tc_zone_rr){TC_DNS_TYPE_NS, (uint16_t)l1, 60, ns1};   /* duplicate */
-	uint8_t owner[32];
+	uint8_t owner[TC_DNS_MAX_NAME];
 	size_t ol = wire("Example.", owner);
 	uint8_t head[] = {0xaa, 0xbb};
 	size_t len;
@@ -109,7 +109,7 @@ static void test_canonical_rdata(void)
 	CU_ASSERT_FATAL(in != NULL);
 	/* head, then a.example. before b.example., once each, all lower case,
 	 * TTL 300 (the original TTL, not the records'). */
-	uint8_t want[128];
+	uint8_t want[1024];
 	size_t w = 0;
 	memcpy(want, head, 2);
 	w = 2;
@@ -117,7 +117,7 @@ static void test_canonical_rdata(void)
 	for (int i = 0; i < 2; i++) {
 		w += wire("example.", want + w);
 		uint8_t fixed[10] = {0, 2, 0, 1, 0, 0, 1, 44, 0, 0};
-		uint8_t t[32];
+		uint8_t t[TC_DNS_MAX_NAME];
 		size_t tl = wire(targets[i], t);
 		fixed[9] = (uint8_t)tl;
 		memcpy(want + w, fixed, 10);
@@ -177,7 +177,7 @@ static void test_rfc6605_example(void)
 	tc_dnssec_dnskey_rdata(dnskey, 257, key);
 	CU_ASSERT_EQUAL(tc_dnssec_key_tag(dnskey, sizeof(dnskey)), 55648);
 
-	uint8_t apex[32], owner[32];
+	uint8_t apex[TC_DNS_MAX_NAME], owner[TC_DNS_MAX_NAME];
 	size_t al = wire("example.net.", apex), ol = wire("www.example.net.", owner);
 	/* 20100909100439 and 20100812100439 UTC */
 	struct tc_rrsig_fields f = {.type_covered = TC_DNS_TYPE_A, .labels = 3, .original_ttl = 3600,
@@ -379,7 +379,7 @@ static void test_sign_zone(void)
 	CU_ASSERT_EQUAL(tc_dns_get32(s->rdata + 8), zkey.expiration);
 	CU_ASSERT_EQUAL(tc_dns_get32(s->rdata + 12), zkey.inception);
 	CU_ASSERT_EQUAL(tc_dns_get16(s->rdata + 16), tc_dnssec_key_tag(zkey.dnskey, 68));
-	uint8_t apexw[64];
+	uint8_t apexw[TC_DNS_MAX_NAME];
 	size_t al = wire("trust.hypermesh.online.", apexw);
 	CU_ASSERT(memcmp(s->rdata + 18, apexw, al) == 0);
 	CU_ASSERT(rrset_verifies(node(signed_zone, "www.trust.hypermesh.online."), TC_DNS_TYPE_A));
@@ -483,7 +483,7 @@ static void test_sign_errors(void)
 	/* Old DNSSEC data from a zone file is replaced, and signing twice
 	 * gives the same record count (no leftovers). */
 	z = build_zone();
-	uint8_t o[64];
+	uint8_t o[TC_DNS_MAX_NAME];
 	size_t ol = wire("trust.hypermesh.online.", o);
 	uint8_t junk[18 + 24 + 64] = {0, 1, 13};
 	memcpy(junk + 18, o, ol);
@@ -728,7 +728,7 @@ struct reader_arg {
 static void *reader(void *p)
 {
 	struct reader_arg *a = p;
-	uint8_t q[64], out[1232];
+	uint8_t q[TC_DNS_MAX_NAME + 32], out[1232];
 	memset(q, 0, sizeof(q));
 	q[5] = 1;
 	size_t len = 12 + wire("www.trust.hypermesh.online.", q + 12);
