@@ -8,3 +8,10 @@ endif()
 
 # The issuance bench with CT (CPU per issuance by process, -s/-l for the
 # sequencer interval and final-certificate logging) is tests/bench/bench_issue.c.
+
+# The internal IPC between the gateway and the CT log, against the real log.
+if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_ipc SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_ct_ipc.c
+               LIBS tc_test_support tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_ipc trustchain-transparency trustchain-signer trustchainctl)
+endif()
