@@ -51,8 +51,10 @@ struct tc_zone_keeper {
 	struct stamp inputs[INPUT_COUNT];
 	bool is_signed;
 	time_t resign_at;      /* signed: when to re-sign */
-	time_t retry_at;       /* unsigned: when to try signing again */
+	time_t retry_at;       /* unsigned, or a failed re-sign: when to try again */
+	bool pending_retry;    /* the last rebuild kept the old zone: wait for retry_at */
 	bool warned_no_key;
+	bool warned_failure;   /* retries repeat a failure quietly until it changes */
 
 	/* For describe(), under lock. */
 	char summary[256];
@@ -115,15 +117,20 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 		return 0;
 	}
 	if (st != TC_DNSSEC_KEY_OK) {
-		tc_warn("DNSSEC: cannot get the zone key: %s", err);
+		if (!k->warned_failure)
+			tc_warn("DNSSEC: cannot get the zone key: %s (retrying every %d s)", err,
+				RETRY_S);
+		k->warned_failure = true;
 		return 0;
 	}
 	k->warned_no_key = false;
+	k->warned_failure = false;
 	key.ctx = signer;
 	*nsigs = tc_zone_sign(zone, &key, err, sizeof(err));
 	tc_dnssec_signer_free(signer);
 	if (*nsigs < 0) {
 		tc_warn("DNSSEC: signing failed: %s", err);
+		k->warned_failure = true;
 		return 0;
 	}
 	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
@@ -150,6 +157,7 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 		 * signed one (still valid for days) and try again soon. */
 		tc_zone_free(zone);
 		k->retry_at = now + RETRY_S;
+		k->pending_retry = true;
 		return -2;
 	}
 	char summary[256];
@@ -163,6 +171,7 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 		 rep.intermediate ? "DANE-TA" : "none", rep.doq_cert ? " + DoQ DANE-EE" : "");
 
 	tc_zone_live_swap(k->live, zone);
+	k->pending_retry = false;
 	k->is_signed = is_signed;
 	if (is_signed)
 		k->resign_at = now - SIG_BACKDATE_S + (SIG_VALIDITY_S + SIG_BACKDATE_S) / 2;
@@ -190,6 +199,9 @@ static void check(struct tc_zone_keeper *k, bool poked)
 	}
 	if (!why && poked)
 		why = "rebuilt on request";
+	/* After a failed re-sign, changes wait for the retry time too. */
+	if (why && !poked && k->pending_retry && now < k->retry_at)
+		return;
 	if (!why && k->is_signed && now >= k->resign_at)
 		why = "re-signed";
 	if (!why && !k->is_signed && now >= k->retry_at)

@@ -138,8 +138,8 @@ ok "TLSA 2 1 1 / 2 0 1 of the intermediate at _$gw._tcp.ca, _$ct._tcp.ct = opens
 # The DoQ server's own certificate (dns/doq_cert.pem, written by the DoQ
 # listener once the signer issued it) appears as DANE-EE 3 1 1 within seconds.
 doq="$tmp/data/dns/doq_cert.pem"
-wait_ee() { # wait_ee HASH
-  for _ in $(seq 1 50); do
+wait_ee() { # wait_ee HASH [TRIES of 0.2 s]
+  for _ in $(seq 1 "${2:-50}"); do
     tlsa _$quic._udp.dns.$zone | grep -qx "311$1" && return 0
     sleep 0.2
   done
@@ -189,6 +189,20 @@ tlsa _$quic._udp.dns.$zone | grep -q "311$h1" && fail "old DANE-EE record still 
 validated TLSA _$quic._udp.dns.$zone
 grep -q "rebuilt (DoQ certificate changed)" "$tmp/server.log" || fail "no rebuild logged"
 ok "DoQ certificate -> TLSA 3 1 1 (= openssl SPKI hash) published, replaced on change, validated"
+
+# The signer killed: answers keep validating (the zone is pre-signed, in
+# memory); a certificate change meanwhile is signed once the supervisor has
+# the signer back (the keeper retries).
+old=$(pid_of signer)
+kill -KILL "$old"
+validated A ca.$zone
+negative A nope.$zone
+new_doq_cert
+h3=$(spki_sha "$doq")
+wait_ready signer "$old"
+wait_ee "$h3" 150
+validated TLSA _$quic._udp.dns.$zone
+ok "signer killed: answers still validate; the next DoQ certificate is signed after its restart"
 
 # The signer journaled the zone signatures; the journal verifies.
 grep -q '"sign_data"' "$tmp/data/journal/audit.jsonl" || fail "no sign_data in the journal"
