@@ -15,7 +15,10 @@
 
 #define STREAM_POOL_MAX 4096
 #define CLOSE_RESENDS_MAX 8
-#define CONN_WINDOW (1024 * 1024)
+/* Query octets a client may have buffered here at once, per connection:
+ * the window reopens only as queries are answered or their streams end,
+ * so it bounds our memory (a maximal query still fits). */
+#define CONN_WINDOW (128 * 1024)
 #define HANDSHAKE_TIMEOUT (10 * NGTCP2_SECONDS)
 /* ngtcp2 0.12 paces from the first flight on, with cwnd / initial RTT as
  * the rate: RFC 9002's 333 ms would hold our certificate flight and the
@@ -119,8 +122,17 @@ static struct doq_stream *stream_find(struct doq_conn *c, int64_t id)
 	return NULL;
 }
 
+/* Gives the stream's query octets back to the connection window. */
+static void stream_credit(struct doq_conn *c, struct doq_stream *st)
+{
+	if (!st->credited && st->rxlen > 0 && c->q)
+		ngtcp2_conn_extend_max_offset(c->q, st->rxlen);
+	st->credited = true;
+}
+
 static void stream_remove(struct doq_conn *c, struct doq_stream *st)
 {
+	stream_credit(c, st);
 	sendq_remove(c, st);
 	for (struct doq_stream **pp = &c->streams; *pp; pp = &(*pp)->next) {
 		if (*pp == st) {
@@ -203,6 +215,7 @@ static int answer_query(struct doq_conn *c, struct doq_stream *st, const uint8_t
 {
 	struct tc_doq_server *s = c->srv;
 	s->stats.queries++;
+	stream_credit(c, st);
 	struct doq_fwd_ctx ctx = {.srv = s, .slot = c->slot, .gen = c->gen, .stream_id = st->id};
 	size_t outlen = 0;
 	switch (tc_dns_service_handle(s->svc, TC_DNS_TRANSPORT_DOQ, q, qlen, s->answer,
@@ -261,11 +274,12 @@ static int on_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t id, uint6
 	struct doq_conn *c = ud;
 	struct doq_stream *st = sud;
 	bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
-	/* The connection window reopens as data is consumed; a stream's own
-	 * window is one maximal message and never needs to grow. */
-	ngtcp2_conn_extend_max_offset(q, len);
-	if (!st)
+	/* A stream's own window is one maximal message and never grows; the
+	 * connection window reopens when the query is done (stream_credit). */
+	if (!st) {
+		ngtcp2_conn_extend_max_offset(q, len);
 		return 0;
+	}
 	if (st->answered || st->pending) {
 		if (len > 0)
 			return request_close(c, TC_DOQ_PROTOCOL_ERROR, "data after the query");

@@ -30,6 +30,7 @@ struct doq_stream {
 	struct doq_stream *next;        /* the connection's streams */
 	struct doq_stream *send_next;   /* the connection's send queue */
 	bool queued, answered, pending;
+	bool credited;                  /* rxlen went back to the connection window */
 	uint32_t rxlen, cap;            /* bytes of the query so far; size of buf */
 	uint32_t txlen, txsent;
 	uint8_t *buf;                   /* query while reading, then the framed answer */

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -742,6 +743,76 @@ static void test_certificate_renewal(void)
 	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
 }
 
+/* A stand-in upstream resolver: answers every A query with 192.0.2.99. */
+struct fake_upstream {
+	int fd;
+	struct sockaddr_in addr;
+	int answered;
+	pthread_t thread;
+};
+
+static void *fake_upstream_main(void *arg)
+{
+	struct fake_upstream *u = arg;
+	uint8_t buf[1500];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(u->fd, buf, sizeof(buf) - 16, 0, (struct sockaddr *)&from, &flen);
+		if (n <= 0)
+			return NULL;   /* shut down */
+		size_t off = TC_DNS_HEADER_LEN;
+		if (n < TC_DNS_HEADER_LEN || tc_dns_read_name(buf, (size_t)n, &off, NULL, NULL) != TC_DNS_OK ||
+		    off + 4 > (size_t)n)
+			continue;
+		off += 4;   /* drop anything after the question (EDNS) */
+		tc_dns_put16(buf + 2, TC_DNS_FLAG_QR | TC_DNS_FLAG_RD | TC_DNS_FLAG_RA);
+		tc_dns_put16(buf + 6, 1);
+		tc_dns_put16(buf + 8, 0);
+		tc_dns_put16(buf + 10, 0);
+		static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 99};
+		memcpy(buf + off, rr, sizeof(rr));
+		sendto(u->fd, buf, off + sizeof(rr), 0, (struct sockaddr *)&from, flen);
+		u->answered++;
+	}
+}
+
+/* Names outside the zone go the same way as over UDP/TCP: forwarded
+ * upstream with dns.traditional_fallback, then served from the cache. */
+static void test_forwarded_over_doq(void)
+{
+	struct fake_upstream u = {0};
+	u.fd = bound_socket(SOCK_DGRAM, &u.addr);
+	CU_ASSERT_FATAL(u.fd >= 0);
+	CU_ASSERT_FATAL(pthread_create(&u.thread, NULL, fake_upstream_main, &u) == 0);
+	char cfg[600];
+	snprintf(cfg, sizeof(cfg), "%s/fwd.yaml", h.dir);
+	FILE *f = fopen(cfg, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "server:\n  dev: true\n  data_dir: %s/data\n  log_level: warn\n"
+		   "dns:\n  traditional_fallback: true\n  upstreams: [\"127.0.0.1:%u\"]\n",
+		h.dir, ntohs(u.addr.sin_port));
+	fclose(f);
+	struct resolver r = {.pid = -1, .sup = -1};
+	CU_ASSERT_FATAL(start_resolver(&r, cfg, tc_harness_connect(&h, "resolver")) == 0);
+	struct tc_doq_client *c = doq_connect_wait(&r, 15000);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	uint8_t resp[1024], rd[16];
+	unsigned rcode, an;
+	for (int i = 0; c && i < 2; i++) {
+		size_t n = doq_ask(c, "host.example.com.", TC_DNS_TYPE_A, resp, sizeof(resp));
+		CU_ASSERT_EQUAL(first_answer(resp, n, TC_DNS_TYPE_A, rd, sizeof(rd), &rcode, &an), 4);
+		CU_ASSERT(memcmp(rd, "\xc0\x00\x02\x63", 4) == 0 && rcode == TC_DNS_RCODE_NOERROR);
+		CU_ASSERT_EQUAL(tc_dns_get16(resp), 0);   /* the client's ID 0, not the upstream's */
+	}
+	CU_ASSERT_EQUAL(u.answered, 1);   /* the second answer came from the cache */
+	tc_doq_client_free(c);
+	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
+	shutdown(u.fd, SHUT_RDWR);
+	close(u.fd);
+	pthread_join(u.thread, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	bindir = argc > 1 ? argv[1] : "build/bin";
@@ -763,6 +834,7 @@ int main(int argc, char **argv)
 		{"Retry and the connection cap", test_retry_and_connection_cap},
 		{"classic DNS without the signer; DoQ when it returns", test_classic_dns_without_signer},
 		{"certificate renewal keeps old connections", test_certificate_renewal},
+		{"names outside the zone forwarded (fallback on)", test_forwarded_over_doq},
 		{NULL, NULL},
 	};
 	return tc_run_suite("resolver DoQ", tests, suite_init, suite_cleanup);
