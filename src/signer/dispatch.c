@@ -1,6 +1,7 @@
 /* One function per IPC operation. Every refusal and every signature is
  * journaled; a signature whose journal record cannot be made durable is
  * never released. */
+#include <openssl/sha.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -136,8 +137,17 @@ static struct tc_precert_slot *precert_set(struct tc_signer *s, const unsigned c
 	return &s->precerts[(h % (TC_PRECERT_SLOTS / TC_PRECERT_WAYS)) * TC_PRECERT_WAYS];
 }
 
-/* Remembers a signed precertificate. Called with precert_lock held. */
-static void precert_remember(struct tc_signer *s, const unsigned char *serial, const unsigned char fp[32])
+static void slot_clear(struct tc_precert_slot *slot)
+{
+	X509_free(slot->completed);
+	slot->completed = NULL;
+	slot->used = 0;
+}
+
+/* Remembers a signed precertificate (taking completed, which may be NULL).
+ * Called with precert_lock held. */
+static void precert_remember(struct tc_signer *s, const char *peer, const unsigned char *serial,
+			     const unsigned char fp[32], const unsigned char template_hash[32], X509 *completed)
 {
 	struct tc_precert_slot *set = precert_set(s, serial), *victim = &set[0];
 	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
@@ -148,10 +158,36 @@ static void precert_remember(struct tc_signer *s, const unsigned char *serial, c
 		if (set[i].stamp < victim->stamp)
 			victim = &set[i];
 	}
+	slot_clear(victim);
 	memcpy(victim->serial, serial, TC_SERIAL_LEN);
 	memcpy(victim->fingerprint, fp, 32);
+	memcpy(victim->template_hash, template_hash, 32);
+	snprintf(victim->peer, sizeof(victim->peer), "%s", peer);
+	victim->completed = completed;
 	victim->used = 1;
 	victim->stamp = ++s->precert_stamp;
+}
+
+/* The completed certificate of serial's precertificate when it came from
+ * a template with this hash, taken out of its slot (which is freed); NULL
+ * otherwise. Called with precert_lock held. */
+static X509 *precert_take(struct tc_signer *s, const char *peer, const unsigned char *serial,
+			  const unsigned char template_hash[32])
+{
+	struct tc_precert_slot *set = precert_set(s, serial);
+	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
+		struct tc_precert_slot *slot = &set[i];
+		if (!slot->used || memcmp(slot->serial, serial, TC_SERIAL_LEN) != 0)
+			continue;
+		if (!slot->completed || memcmp(slot->template_hash, template_hash, 32) != 0 ||
+		    strcmp(slot->peer, peer) != 0)
+			return NULL;
+		X509 *x = slot->completed;
+		slot->completed = NULL;
+		slot_clear(slot);
+		return x;
+	}
+	return NULL;
 }
 
 /* 1 when serial's precertificate had fingerprint fp. Called with
@@ -171,8 +207,25 @@ static void precert_forget(struct tc_signer *s, const unsigned char *serial)
 	struct tc_precert_slot *set = precert_set(s, serial);
 	for (int i = 0; i < TC_PRECERT_WAYS; i++)
 		if (set[i].used && memcmp(set[i].serial, serial, TC_SERIAL_LEN) == 0)
-			set[i].used = 0;
+			slot_clear(&set[i]);
 }
+
+/* A copy of the precertificate x (signed, with its poison) as the plain
+ * completed certificate to keep for the final one; NULL when that fails
+ * (the final certificate then takes the full path). */
+static X509 *unpoisoned(X509 *x)
+{
+	int idx = X509_get_ext_by_NID(x, NID_ct_precert_poison, -1);
+	if (idx < 0)
+		return NULL;
+	X509_EXTENSION_free(X509_delete_ext(x, idx));
+	/* The precertificate's DER is already out; x is ours to reuse. */
+	return x;
+}
+
+static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op, X509 *x,
+			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
+			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r);
 
 static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identity *peer,
 				const Trustchain__Internal__SignCertificateRequest *rq, struct reply *r)
@@ -184,6 +237,20 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 	if (!s->have_intermediate) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
 		return;
+	}
+	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
+	unsigned char template_hash[32];
+	SHA256(rq->tbs.data, rq->tbs.len, template_hash);
+	if (is_final_with_scts && rq->serial.len == TC_SERIAL_LEN) {
+		/* The same template as a precertificate signed moments ago: that
+		 * certificate, already checked and completed, gets the SCTs. */
+		pthread_mutex_lock(&s->precert_lock);
+		X509 *kept = precert_take(s, peer->name, rq->serial.data, template_hash);
+		pthread_mutex_unlock(&s->precert_lock);
+		if (kept) {
+			sign_and_reply(s, peer, op, kept, rq, rq->serial.data, NULL, template_hash, r);
+			return;
+		}
 	}
 	X509 *x = tc_template_parse(rq->tbs.data, rq->tbs.len, why, sizeof(why));
 	if (!x) {
@@ -201,7 +268,6 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		X509_free(x);
 		return;
 	}
-	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
 	unsigned char serial[TC_SERIAL_LEN], fp[32];
 	if (is_final_with_scts) {
 		if (rq->serial.len != TC_SERIAL_LEN) {
@@ -240,6 +306,19 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 			return;
 		}
 	}
+	sign_and_reply(s, peer, op, x, rq, serial, fp, template_hash, r);
+}
+
+/* Signs the completed certificate x (taking it), journals it, remembers a
+ * precertificate or forgets the one a final certificate came from, and
+ * fills the reply. fp (the completed TBS's fingerprint) is only needed for
+ * a precertificate. */
+static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op, X509 *x,
+			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
+			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r)
+{
+	char why[400];
+	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	if (tc_leaf_sign(x, &s->intermediate, rq->precertificate, rq->sct_list.data, rq->sct_list.len,
@@ -248,7 +327,6 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		X509_free(x);
 		return;
 	}
-	X509_free(x);
 	char detail[96];
 	char serial_hex[2 * TC_SERIAL_LEN + 1];
 	tc_hex_encode(serial, TC_SERIAL_LEN, serial_hex);
@@ -257,12 +335,16 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 				     .data = der, .data_len = der_len, .result = "ok", .detail = detail};
 	if (tc_journal_append(s->journal, &e) == 0) {
 		OPENSSL_free(der);
+		X509_free(x);
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
 		return;
 	}
+	X509 *keep = rq->precertificate && fp ? unpoisoned(x) : NULL;
+	if (!keep)
+		X509_free(x);
 	pthread_mutex_lock(&s->precert_lock);
 	if (rq->precertificate)
-		precert_remember(s, serial, fp);
+		precert_remember(s, peer->name, serial, fp, template_hash, keep);
 	else if (is_final_with_scts)
 		precert_forget(s, serial);
 	pthread_mutex_unlock(&s->precert_lock);

@@ -38,7 +38,11 @@ int tc_peer_identity_for(const struct tc_config *cfg, const char *name, struct t
 /* Precertificates waiting for their final certificate: a set-associative
  * table (a serial hashes to one set of TC_PRECERT_WAYS slots; the oldest
  * slot of a full set is reused), so concurrent issuances colliding on a
- * set do not evict each other. A final certificate frees its slot. */
+ * set do not evict each other. A final certificate frees its slot. The
+ * slot keeps the completed certificate (poison removed) and the hash of
+ * the template it came from: a final certificate from the very same
+ * template reuses it instead of parsing, checking and completing the
+ * template a second time (decoding a key is costly in OpenSSL 3.0). */
 #define TC_PRECERT_SLOTS 4096
 #define TC_PRECERT_WAYS 8
 
@@ -47,6 +51,9 @@ struct tc_precert_slot {
 	unsigned char fingerprint[32];
 	int used;
 	uint64_t stamp; /* insertion order, to find the oldest of a set */
+	unsigned char template_hash[32]; /* SHA-256 of the template as received */
+	char peer[32];                   /* who asked: only it may finalize it this way */
+	X509 *completed;                 /* owned; NULL when not kept */
 };
 
 struct tc_signer {

@@ -80,6 +80,8 @@ void tc_signer_fini(struct tc_signer *s)
 	tc_revocations_close(s->revocations);
 	tc_journal_close(s->journal);
 	tc_hsm_close(s->hsm);
+	for (int i = 0; i < TC_PRECERT_SLOTS; i++)
+		X509_free(s->precerts[i].completed);
 	pthread_mutex_destroy(&s->precert_lock);
 	memset(s, 0, sizeof(*s));
 }

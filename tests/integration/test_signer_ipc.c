@@ -321,6 +321,102 @@ static void test_revocation_shows_in_a_verifiable_crl(void)
 }
 
 /* Sends raw bytes on a fresh connection and reports whether the signer hung up. */
+/* A template's DER for name (fixed validity, so two calls give the same bytes). */
+static unsigned char *template_der(const char *name, time_t nb, size_t *len)
+{
+	const char *names[] = {name};
+	struct tc_leaf_request rq = {.pubkey = leaf_key, .dns_names = names, .n_dns = 1, .server_auth = 1,
+				     .not_before = nb, .not_after = nb + 3600};
+	char err[256];
+	X509 *x = tc_leaf_template_new(&rq, err, sizeof(err));
+	unsigned char *der = NULL;
+	if (!x || tc_template_tbs_der(x, &der, len) != 0)
+		der = NULL;
+	X509_free(x);
+	return der;
+}
+
+static Response *sign_tbs(struct tc_signer_client *c, const unsigned char *tbs, size_t len, int precert,
+			  const unsigned char *serial, size_t serial_len)
+{
+	static unsigned char sct_list[] = {0x00, 0x06, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef}; /* opaque to the signer */
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	sc.tbs.data = (unsigned char *)tbs;
+	sc.tbs.len = len;
+	sc.precertificate = precert;
+	if (!precert) {
+		sc.sct_list.data = sct_list;
+		sc.sct_list.len = sizeof(sct_list);
+		sc.serial.data = (unsigned char *)serial;
+		sc.serial.len = serial_len;
+	}
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	req.sign_certificate = &sc;
+	return call(c, &req);
+}
+
+static X509 *cert_of(Response *r)
+{
+	const unsigned char *p = r->sign_certificate->certificate.data;
+	return d2i_X509(NULL, &p, (long)r->sign_certificate->certificate.len);
+}
+
+/* RFC 6962: the final certificate is its precertificate's twin (same TBS
+ * once the poison and the SCT list are taken out), for the same serial,
+ * once, and only for the peer and template of that precertificate. */
+static void test_precertificate_then_final(void)
+{
+	time_t nb = time(NULL) - 60;
+	size_t len_a, len_b;
+	unsigned char *a = template_der("twin.hypermesh.online", nb, &len_a);
+	unsigned char *b = template_der("other.hypermesh.online", nb, &len_b);
+	CU_ASSERT_FATAL(a && b);
+	Response *pre = sign_tbs(gateway, a, len_a, 1, NULL, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pre);
+	CU_ASSERT_EQUAL_FATAL(pre->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	unsigned char serial[64];
+	size_t serial_len = pre->sign_certificate->serial.len;
+	memcpy(serial, pre->sign_certificate->serial.data, serial_len);
+
+	/* Another template or another peer cannot use that precertificate. */
+	expect_reason(sign_tbs(gateway, b, len_b, 0, serial, serial_len), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+		      "precertificate_unknown");
+	Response *other = sign_tbs(resolver, a, len_a, 0, serial, serial_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	CU_ASSERT_NOT_EQUAL(other->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	trustchain__internal__response__free_unpacked(other, NULL);
+
+	Response *fin = sign_tbs(gateway, a, len_a, 0, serial, serial_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fin);
+	CU_ASSERT_EQUAL_FATAL(fin->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	CU_ASSERT_EQUAL(fin->sign_certificate->serial.len, serial_len);
+	CU_ASSERT_EQUAL(memcmp(fin->sign_certificate->serial.data, serial, serial_len), 0);
+	X509 *xp = cert_of(pre), *xf = cert_of(fin);
+	CU_ASSERT_FATAL(xp && xf);
+	CU_ASSERT(X509_get_ext_by_NID(xp, NID_ct_precert_poison, -1) >= 0);
+	CU_ASSERT(X509_get_ext_by_NID(xf, NID_ct_precert_poison, -1) < 0);
+	CU_ASSERT(X509_get_ext_by_NID(xf, NID_ct_precert_scts, -1) >= 0);
+	/* Twins: without their CT extension the two TBSCertificates are equal. */
+	X509_EXTENSION_free(X509_delete_ext(xp, X509_get_ext_by_NID(xp, NID_ct_precert_poison, -1)));
+	X509_EXTENSION_free(X509_delete_ext(xf, X509_get_ext_by_NID(xf, NID_ct_precert_scts, -1)));
+	unsigned char *tp = NULL, *tf = NULL;
+	int lp = i2d_re_X509_tbs(xp, &tp), lf = i2d_re_X509_tbs(xf, &tf);
+	CU_ASSERT(lp > 0 && lp == lf && memcmp(tp, tf, (size_t)lp) == 0);
+	OPENSSL_free(tp);
+	OPENSSL_free(tf);
+	X509_free(xp);
+	X509_free(xf);
+	trustchain__internal__response__free_unpacked(pre, NULL);
+	trustchain__internal__response__free_unpacked(fin, NULL);
+
+	/* Once: a second final certificate for that serial is refused. */
+	expect_reason(sign_tbs(gateway, a, len_a, 0, serial, serial_len), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+		      "precertificate_unknown");
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+}
+
 static int signer_hangs_up_on(const void *bytes, size_t len)
 {
 	int fd = tc_harness_connect(&h, "gateway");
@@ -421,6 +517,7 @@ int main(int argc, char **argv)
 	    {"capabilities are per peer", test_capabilities_are_per_peer},
 	    {"CT key signs only CT structures", test_ct_key_signs_only_ct_structures},
 	    {"revocation shows in a verifiable CRL", test_revocation_shows_in_a_verifiable_crl},
+	    {"precertificate, then its final twin once", test_precertificate_then_final},
 	    {"bad frames close only that connection", test_bad_frames_close_only_that_connection},
 	    {"journal records signatures and refusals", test_journal_records_signatures_and_refusals},
 	    {"ceremony refused while the signer holds the journal", test_ceremony_refused_while_signer_holds_journal},
