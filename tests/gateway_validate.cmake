@@ -24,3 +24,14 @@ if(TARGET trustchain AND TARGET trustchain-gateway AND TARGET trustchain-transpa
                ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_validate trustchain-gateway trustchain-signer trustchainctl trustchain-transparency)
 endif()
+
+# Bench (prints figures; not a test):
+#   build/bin/bench_validate build/bin [-c clients] [-d seconds] [-g gateway_threads] [-L]
+if(TARGET tc_gateway_test_support AND TARGET trustchain-transparency)
+  add_executable(bench_validate ${CMAKE_SOURCE_DIR}/tests/bench/bench_validate.c)
+  tc_target_defaults(bench_validate)
+  target_include_directories(bench_validate PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(bench_validate PRIVATE tc_gateway_test_support tc_gateway_core trustchain tc_common)
+  set_target_properties(bench_validate PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(bench_validate trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
+endif()

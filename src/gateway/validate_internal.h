@@ -4,19 +4,23 @@
 #define TC_GATEWAY_VALIDATE_INTERNAL_H
 
 #include <openssl/x509.h>
+#include <stdatomic.h>
 
 #include "common/ct_sct_verify.h"
 #include "gateway/chain_cache.h"
 #include "gateway/crl_cache.h"
+#include "gateway/leaf_cache.h"
 #include "gateway/validator.h"
 
 struct tc_validator {
 	X509_STORE *store;             /* the root, for path building */
 	struct tc_ca_cert *root;       /* pinned */
 	struct tc_chain_cache *cas;    /* verified CA certificates */
+	struct tc_leaf_cache *leaves;  /* validated leaves */
 	struct tc_crl_cache *crl;      /* NULL without an intermediate */
 	struct tc_sct_log log;         /* log.key NULL: none configured */
 	int require_sct;
+	atomic_ulong leaf_hits;        /* validations answered from the leaf cache */
 };
 
 enum tc_path_result {
@@ -25,12 +29,15 @@ enum tc_path_result {
 	TC_PATH_MALFORMED = 2,
 };
 
-/* Finds and verifies the path of the chain's leaf (*leaf, decoded, always
- * set unless malformed) to our root: *issuer is the leaf's verified issuer
- * (referenced) on TC_PATH_OK. The cached path costs one signature check; an
- * unknown issuer costs X509_verify_cert, whose verified CAs are cached. */
+/* Finds and verifies the path of the chain's leaf (*leaf, decoded, set
+ * unless the leaf is malformed) to our root: *issuer is the leaf's verified
+ * issuer (referenced) on TC_PATH_OK. A leaf validated before comes from the
+ * leaf cache (*cached, referenced: its SCT verdict applies); otherwise a
+ * known issuer costs one signature check, an unknown one X509_verify_cert,
+ * whose verified CAs are cached. */
 enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_chain *chain, X509 **leaf,
-				     struct tc_ca_cert **issuer, char *why, size_t whylen);
+				     struct tc_ca_cert **issuer, struct tc_leaf_entry **cached, char *why,
+				     size_t whylen);
 
 /* The individual checks: each returns the reason to report and fills why
  * when it is a failure. The validity check may report two (NOT_YET_VALID

@@ -108,42 +108,92 @@ static enum tc_path_result full_path(struct tc_validator *v, X509 *leaf, STACK_O
 	return r;
 }
 
+/* The presented CAs: known ones from the cache by their bytes (known[i]
+ * referenced), the others decoded into *untrusted; one that does not
+ * decode makes the chain malformed. */
+static enum tc_path_result presented_cas(struct tc_validator *v, const struct tc_chain *chain,
+					 struct tc_ca_cert *known[], STACK_OF(X509) **untrusted, char *why,
+					 size_t whylen)
+{
+	for (size_t i = 1; i < chain->n; i++) {
+		unsigned char h[32];
+		if (der_hash(&chain->certs[i], h) != 0) {
+			snprintf(why, whylen, "out of memory");
+			return TC_PATH_UNTRUSTED;
+		}
+		if ((known[i] = tc_chain_cache_get(v->cas, h)))
+			continue;
+		X509 *x = tc_chain_parse_cert(&chain->certs[i]);
+		if (!x) {
+			snprintf(why, whylen, "certificate %zu of the chain does not decode", i);
+			return TC_PATH_MALFORMED;
+		}
+		if ((!*untrusted && !(*untrusted = sk_X509_new_null())) || !sk_X509_push(*untrusted, x)) {
+			X509_free(x);
+			snprintf(why, whylen, "out of memory");
+			return TC_PATH_UNTRUSTED;
+		}
+	}
+	return TC_PATH_OK;
+}
+
+/* A leaf validated before: its decoded form, issuer and SCT verdict come
+ * from the cache. The answer must not depend on what happens to be cached,
+ * so the presented CAs must still all decode, and the remembered issuer
+ * must be one a fresh validation would find: presented, or pinned.
+ * Returns 0 (*r set) when the entry applies, -1 when it does not. */
+static int cached_leaf(struct tc_validator *v, const struct tc_chain *chain, struct tc_leaf_entry *e, X509 **leaf,
+		       struct tc_ca_cert **issuer, enum tc_path_result *r, char *why, size_t whylen)
+{
+	struct tc_ca_cert *known[TC_CHAIN_MAX_CERTS] = {0};
+	STACK_OF(X509) *untrusted = NULL;
+	*r = presented_cas(v, chain, known, &untrusted, why, whylen);
+	int applies = *r != TC_PATH_OK;
+	for (size_t i = 1; i < chain->n; i++) {
+		applies |= known[i] == e->issuer;
+		tc_ca_cert_unref(known[i]);
+	}
+	sk_X509_pop_free(untrusted, X509_free);
+	if (!applies) {
+		struct tc_ca_cert *pinned = tc_chain_cache_pinned_issuer(v->cas, e->cert);
+		applies = pinned == e->issuer;
+		tc_ca_cert_unref(pinned);
+	}
+	if (!applies || X509_up_ref(e->cert) != 1)
+		return -1;
+	*leaf = e->cert;
+	if (*r == TC_PATH_OK)
+		*issuer = tc_ca_cert_ref(e->issuer);
+	return 0;
+}
+
 enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_chain *chain, X509 **leaf,
-				     struct tc_ca_cert **issuer, char *why, size_t whylen)
+				     struct tc_ca_cert **issuer, struct tc_leaf_entry **cached, char *why,
+				     size_t whylen)
 {
 	*issuer = NULL;
+	*leaf = NULL;
+	*cached = NULL;
+	unsigned char h[32];
+	enum tc_path_result r;
+	if (v->leaves && der_hash(&chain->certs[0], h) == 0 && (*cached = tc_leaf_cache_get(v->leaves, h))) {
+		if (cached_leaf(v, chain, *cached, leaf, issuer, &r, why, whylen) == 0)
+			return r;
+		tc_leaf_entry_unref(*cached);
+		*cached = NULL;
+		why[0] = '\0';
+	}
 	if (!(*leaf = tc_chain_parse_cert(&chain->certs[0]))) {
 		snprintf(why, whylen, "the leaf certificate does not decode");
 		return TC_PATH_MALFORMED;
 	}
-	enum tc_path_result r = leaf_acceptable(*leaf, why, whylen);
+	r = leaf_acceptable(*leaf, why, whylen);
 	if (r != TC_PATH_OK)
 		return r;
 
-	/* The presented CAs: known ones from the cache by their bytes, the
-	 * others decoded (malformed ones fail the chain) for a full build. */
 	struct tc_ca_cert *known[TC_CHAIN_MAX_CERTS] = {0};
 	STACK_OF(X509) *untrusted = NULL;
-	r = TC_PATH_OK;
-	for (size_t i = 1; i < chain->n && r == TC_PATH_OK; i++) {
-		unsigned char h[32];
-		if (der_hash(&chain->certs[i], h) != 0) {
-			snprintf(why, whylen, "out of memory");
-			r = TC_PATH_UNTRUSTED;
-		} else if ((known[i] = tc_chain_cache_get(v->cas, h))) {
-			continue;
-		} else {
-			X509 *x = tc_chain_parse_cert(&chain->certs[i]);
-			if (!x) {
-				snprintf(why, whylen, "certificate %zu of the chain does not decode", i);
-				r = TC_PATH_MALFORMED;
-			} else if ((!untrusted && !(untrusted = sk_X509_new_null())) || !sk_X509_push(untrusted, x)) {
-				X509_free(x);
-				snprintf(why, whylen, "out of memory");
-				r = TC_PATH_UNTRUSTED;
-			}
-		}
-	}
+	r = presented_cas(v, chain, known, &untrusted, why, whylen);
 	/* The leaf's issuer among the known CAs, or the pinned ones (a STOQ
 	 * peer may present its leaf alone). */
 	for (size_t i = 1; i < chain->n && r == TC_PATH_OK && !*issuer; i++) {

@@ -44,6 +44,7 @@ static int setup(struct tc_validator *v, const struct tc_validator_config *cfg, 
 	}
 	int ok = (v->store = X509_STORE_new()) && X509_STORE_add_cert(v->store, root) == 1 &&
 		 (v->root = tc_ca_cert_new(root, NULL)) && (v->cas = tc_chain_cache_new()) &&
+		 (cfg->no_leaf_cache || (v->leaves = tc_leaf_cache_new())) &&
 		 tc_chain_cache_add(v->cas, v->root, 1) == 0;
 	X509_free(root);
 	if (!ok) {
@@ -101,6 +102,7 @@ void tc_validator_free(struct tc_validator *v)
 	if (!v)
 		return;
 	tc_crl_cache_free(v->crl);
+	tc_leaf_cache_free(v->leaves);
 	tc_chain_cache_free(v->cas);
 	tc_ca_cert_unref(v->root);
 	X509_STORE_free(v->store);
@@ -117,6 +119,11 @@ void tc_validator_revocation_changed(struct tc_validator *v)
 size_t tc_validator_cached_cas(struct tc_validator *v)
 {
 	return tc_chain_cache_size(v->cas);
+}
+
+unsigned long tc_validator_leaf_hits(struct tc_validator *v)
+{
+	return atomic_load(&v->leaf_hits);
 }
 
 static int failing(const struct tc_validator *v, Reason r)
@@ -162,14 +169,36 @@ void tc_validator_run(struct tc_validator *v, const unsigned char *const *elems,
 		return;
 	}
 	X509 *leaf = NULL;
+	struct tc_leaf_entry *cached = NULL;
 	why[0] = '\0';
-	enum tc_path_result pr = tc_validate_path(v, &out->chain, &leaf, &out->issuer, why, sizeof(why));
+	enum tc_path_result pr = tc_validate_path(v, &out->chain, &leaf, &out->issuer, &cached, why, sizeof(why));
 	if (pr == TC_PATH_MALFORMED) {
 		add(v, out, TRUSTCHAIN__V1__REASON__CHAIN_MALFORMED, why);
 		X509_free(leaf);
+		tc_leaf_entry_unref(cached);
 		return;
 	}
 	add(v, out, pr == TC_PATH_OK ? TRUSTCHAIN__V1__REASON__OK_PATH : TRUSTCHAIN__V1__REASON__PATH_UNTRUSTED, why);
+
+	/* The SCT verdict depends on nothing in the request but the leaf:
+	 * computed once per leaf, remembered with it, reported in its place. */
+	Reason sct = TRUSTCHAIN__V1__REASON__REASON_UNSPECIFIED;
+	char sct_why[200] = "";
+	if (cached) {
+		atomic_fetch_add_explicit(&v->leaf_hits, 1, memory_order_relaxed);
+		sct = cached->sct;
+		snprintf(sct_why, sizeof(sct_why), "%s", cached->sct_why);
+	} else if (pr == TC_PATH_OK) {
+		sct = tc_check_sct(v, out->chain.certs[0].der, out->chain.certs[0].len, out->issuer, sct_why,
+				   sizeof(sct_why));
+		unsigned char h[32];
+		struct tc_leaf_entry *e = NULL;
+		if (v->leaves && EVP_Digest(out->chain.certs[0].der, out->chain.certs[0].len, h, NULL, EVP_sha256(), NULL) == 1 &&
+		    (e = tc_leaf_entry_new(h, leaf, out->issuer, sct, sct_why)))
+			tc_leaf_cache_put(v->leaves, e);
+		tc_leaf_entry_unref(e);
+	}
+	tc_leaf_entry_unref(cached);
 
 	Reason times[2];
 	why[0] = '\0';
@@ -181,9 +210,7 @@ void tc_validator_run(struct tc_validator *v, const unsigned char *const *elems,
 	why[0] = '\0';
 	add(v, out, tc_check_usage(leaf, purpose, why, sizeof(why)), why);
 	if (pr == TC_PATH_OK) {
-		why[0] = '\0';
-		add(v, out, tc_check_sct(v, out->chain.certs[0].der, out->chain.certs[0].len, out->issuer, why,
-					 sizeof(why)), why);
+		add(v, out, sct, sct_why);
 		why[0] = '\0';
 		add(v, out, tc_check_revocation(v, leaf, out->issuer, why, sizeof(why)), why);
 		set_path(out);

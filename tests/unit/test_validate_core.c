@@ -216,6 +216,24 @@ static void test_trusted_full_reasons(void)
 	expect(v, &with_root, "svc.example.org", 0, SERVER, 1, R(OK_PATH));
 	/* Only the root and the pinned intermediate are cached. */
 	CU_ASSERT_EQUAL(tc_validator_cached_cas(v), 2);
+	/* The leaf was decoded and verified once; later calls hit the leaf
+	 * cache and give the same answers. */
+	CU_ASSERT_EQUAL(tc_validator_leaf_hits(v), 2);
+	run(v, &c, "svc.example.org", 0, SERVER, &vr);
+	CU_ASSERT_EQUAL(tc_validator_leaf_hits(v), 3);
+	CU_ASSERT_EQUAL(vr.trusted, 1);
+	CU_ASSERT_EQUAL(vr.n_reasons, 6);
+	CU_ASSERT_EQUAL(memcmp(vr.reasons, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(vr.n_path, 3);
+	tc_validation_release(&vr);
+	/* A cached leaf with an undecodable intermediate is still malformed,
+	 * and still checked for the name, the time and the purpose. */
+	static unsigned char seq[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	struct chain bad = {.der = {c.der[0], seq}, .len = {c.len[0], sizeof(seq)}, .n = 2};
+	expect(v, &bad, "svc.example.org", 0, SERVER, 0, R(CHAIN_MALFORMED));
+	expect(v, &c, "other.example.org", 0, SERVER, 0, R(NAME_MISMATCH));
+	expect(v, &c, "svc.example.org", 0, CLIENT, 0, R(KEY_USAGE_MISMATCH));
+	expect(v, &c, "svc.example.org", (int64_t)time(NULL) + 2 * 86400, SERVER, 0, R(EXPIRED));
 	chain_free(&c);
 	chain_free(&alone);
 	chain_free(&with_root);
@@ -701,6 +719,9 @@ static void test_embedded_sct(void)
 	struct chain t = {0};
 	push(&t, tampered);
 	expect(lax, &t, "svc.example.org", 0, SERVER, 0, R(SCT_INVALID));
+	unsigned long hits = tc_validator_leaf_hits(lax);
+	expect(lax, &t, "svc.example.org", 0, SERVER, 0, R(SCT_INVALID)); /* remembered with the leaf */
+	CU_ASSERT_EQUAL(tc_validator_leaf_hits(lax), hits + 1);
 	X509 *moved = final_with(list, list_len, serial + 1, nb, na);
 	struct chain m = {0};
 	push(&m, moved);
