@@ -51,10 +51,11 @@ static Trustchain__Internal__Response *sign(struct tc_gateway *gw, const unsigne
 	if (!precert && resp && resp->reason && strcmp(resp->reason, "precertificate_unknown") == 0) {
 		/* The template passed policy a moment ago as a precertificate: the
 		 * signer no longer knows that precertificate (it restarted in
-		 * between). Transient; nothing was issued. */
+		 * between, or evicted it under extreme load). Transient; nothing
+		 * was issued. */
 		tc_warn("final certificate refused: %s", resp->error ? resp->error : "");
 		tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE, "signer_unavailable",
-			    "the signing service restarted during issuance, retry");
+			    "the signing service lost the precertificate during issuance, retry");
 	} else if (tc_signer_status_to_rpc(resp, err, res) == 0) {
 		if (resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE ||
 		    resp->sign_certificate->serial.len == 0 || resp->sign_certificate->serial.len > TC_SERIAL_MAX)

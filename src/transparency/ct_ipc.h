@@ -25,7 +25,7 @@ int tc_ct_ipc_start(struct tc_ct_api *api, int listen_fd, const char *path, stru
 void tc_ct_ipc_stop(struct tc_ct_ipc *ipc);
 
 /* One request frame in, one answer frame out (malloc'd); -1 when the frame
- * does not decode. Exposed for tests and fuzzing. */
+ * does not decode (the connection is then closed). */
 int tc_ct_ipc_handle(struct tc_ct_api *api, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
 
 #endif
