@@ -5,7 +5,6 @@
  * Order of work: strip old DNSSEC data, add the DNSKEY, even out TTLs,
  * build the NSEC chain (it needs the final type list of every name), then
  * sign every authoritative RRset including DNSKEY and NSEC. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,11 @@
 #include "resolver/dns_build.h"
 #include "resolver/dns_name.h"
 #include "resolver/dnssec.h"
+#include "common/errorf.h"
 
 #define TYPE_NSEC3 50
 #define TYPE_NSEC3PARAM 51
 #define MAX_TYPES_PER_NAME 256
-
-__attribute__((format(printf, 3, 4)))
-static long fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int node_canon_cmp(const void *pa, const void *pb)
 {
@@ -160,12 +148,12 @@ static long sign_rrset(struct tc_zone *zone, struct tc_zone_node *n, uint16_t ty
 						 rrs, count, &inlen);
 	tc_dns_name_to_text(n->name, n->name_len, text, sizeof(text));
 	if (!input)
-		return fail(err, errlen, "%s type %u: RRset too large to sign", text, type);
+		return tc_errorf(err, errlen, "%s type %u: RRset too large to sign", text, type);
 	char why[256] = "";
 	int rc = key->sign(key->ctx, input, inlen, rrsig + hl, why, sizeof(why));
 	free(input);
 	if (rc != 0)
-		return fail(err, errlen, "signing %s type %u: %s", text, type, why);
+		return tc_errorf(err, errlen, "signing %s type %u: %s", text, type, why);
 	if (tc_zone_add_rr(zone, n->name, n->name_len, TC_DNS_TYPE_RRSIG, rrs[0].ttl, rrsig,
 			   hl + TC_DNSSEC_SIG_LEN, err, errlen) != 0)
 		return -1;
@@ -178,9 +166,9 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 	size_t olen;
 	const uint8_t *origin = tc_zone_origin(zone, &olen);
 	if (!tc_zone_soa(zone))
-		return fail(err, errlen, "a zone without SOA cannot be signed");
+		return tc_errorf(err, errlen, "a zone without SOA cannot be signed");
 	if (key->dnskey[3] != TC_DNSSEC_ALG_ECDSAP256SHA256)
-		return fail(err, errlen, "only algorithm 13 (ECDSAP256SHA256) is supported");
+		return tc_errorf(err, errlen, "only algorithm 13 (ECDSAP256SHA256) is supported");
 	strip_dnssec(zone);
 	if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_DNSKEY, TC_DNSSEC_DNSKEY_TTL, key->dnskey,
 			   sizeof(key->dnskey), err, errlen) != 0)
@@ -193,7 +181,7 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 	size_t nchain;
 	const struct tc_zone_node **chain = collect_chain(zone, &nchain);
 	if (!chain)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	uint32_t nsec_ttl = tc_zone_negative_ttl(zone);
 	for (size_t i = 0; i < nchain; i++) {
 		uint8_t rd[TC_DNS_MAX_NAME + 32 * 34];
@@ -202,7 +190,7 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 		if (n == 0 || tc_zone_add_rr(zone, chain[i]->name, chain[i]->name_len, TC_DNS_TYPE_NSEC,
 					     nsec_ttl, rd, n, err, errlen) != 0) {
 			free(chain);
-			return n == 0 ? fail(err, errlen, "cannot encode an NSEC record") : -1;
+			return n == 0 ? tc_errorf(err, errlen, "cannot encode an NSEC record") : -1;
 		}
 	}
 
@@ -226,6 +214,6 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 	int rc = tc_zone_set_nsec_chain(zone, chain, nchain);
 	free(chain);
 	if (rc != 0)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	return made;
 }

@@ -3,7 +3,6 @@
  * only when the zone has delegations, otherwise once. */
 #include "resolver/zone.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "resolver/dns_build.h"
 #include "resolver/dns_name.h"
 #include "resolver/dnssec.h"
+#include "common/errorf.h"
 
 struct tc_zone {
 	uint8_t origin[TC_DNS_MAX_NAME];
@@ -26,18 +26,6 @@ struct tc_zone {
 	const struct tc_zone_node **chain;
 	size_t nchain;
 };
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint32_t name_hash(const uint8_t *name, size_t len)
 {
@@ -128,11 +116,11 @@ int tc_zone_new(const char *origin, struct tc_zone **out, char *err, size_t errl
 	static const uint8_t root = 0;
 	*out = NULL;
 	if (tc_dns_name_from_text(origin, strlen(origin), &root, 1, wire, &wlen, &why) != 0) {
-		return fail(err, errlen, "zone origin: %s", why);
+		return tc_errorf(err, errlen, "zone origin: %s", why);
 	}
 	struct tc_zone *zone = calloc(1, sizeof(*zone));
 	if (!zone)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	tc_dns_name_lower(zone->origin, wire, wlen);
 	zone->origin_len = wlen;
 	zone->origin_labels = tc_dns_name_labels(wire, wlen);
@@ -140,7 +128,7 @@ int tc_zone_new(const char *origin, struct tc_zone **out, char *err, size_t errl
 	zone->slots = calloc(zone->nslots, sizeof(*zone->slots));
 	if (!zone->slots || !node_get(zone, zone->origin, zone->origin_len)) {
 		tc_zone_free(zone);
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	}
 	*out = zone;
 	return 0;
@@ -262,38 +250,38 @@ int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint
 	uint8_t name[TC_DNS_MAX_NAME];
 	char text[1024];
 	if (olen == 0 || olen > TC_DNS_MAX_NAME || tc_dns_name_wire_len(owner, olen) != olen)
-		return fail(err, errlen, "invalid owner name");
+		return tc_errorf(err, errlen, "invalid owner name");
 	tc_dns_name_lower(name, owner, olen);
 	tc_dns_name_to_text(name, olen, text, sizeof(text));
 	if (!tc_dns_name_is_subdomain(name, olen, zone->origin, zone->origin_len))
-		return fail(err, errlen, "%s is outside the zone", text);
+		return tc_errorf(err, errlen, "%s is outside the zone", text);
 	if (meta_type(type))
-		return fail(err, errlen, "%s: meta type cannot be stored in a zone", text);
+		return tc_errorf(err, errlen, "%s: meta type cannot be stored in a zone", text);
 	if (ttl > 0x7fffffffu)
-		return fail(err, errlen, "%s: TTL over 2147483647", text);
+		return tc_errorf(err, errlen, "%s: TTL over 2147483647", text);
 	if (rdlen > 0xffff)
-		return fail(err, errlen, "%s: RDATA over 65535 octets", text);
+		return tc_errorf(err, errlen, "%s: RDATA over 65535 octets", text);
 	const char *why = check_rdata(type, rdata, rdlen);
 	if (why) {
-		return fail(err, errlen, "%s: %s", text, why);
+		return tc_errorf(err, errlen, "%s: %s", text, why);
 	}
 	bool apex = olen == zone->origin_len;
 	if (type == TC_DNS_TYPE_SOA && !apex)
-		return fail(err, errlen, "%s: SOA only at the zone apex", text);
+		return tc_errorf(err, errlen, "%s: SOA only at the zone apex", text);
 	if (type == TC_DNS_TYPE_CNAME && apex)
-		return fail(err, errlen, "%s: CNAME at the zone apex", text);
+		return tc_errorf(err, errlen, "%s: CNAME at the zone apex", text);
 
 	struct tc_zone_node *n = node_get(zone, name, olen);
 	if (!n)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	if (type == TC_DNS_TYPE_CNAME) {
 		if (n->has_cname)
-			return fail(err, errlen, "%s: more than one CNAME", text);
+			return tc_errorf(err, errlen, "%s: more than one CNAME", text);
 		for (size_t i = 0; i < n->nrr; i++)
 			if (!may_coexist_with_cname(n->rrs[i].type))
-				return fail(err, errlen, "%s: CNAME and other data", text);
+				return tc_errorf(err, errlen, "%s: CNAME and other data", text);
 	} else if (n->has_cname && !may_coexist_with_cname(type)) {
-		return fail(err, errlen, "%s: CNAME and other data", text);
+		return tc_errorf(err, errlen, "%s: CNAME and other data", text);
 	}
 	if (type == TC_DNS_TYPE_SOA)
 		tc_zone_remove_rrset(zone, n, TC_DNS_TYPE_SOA);
@@ -310,13 +298,13 @@ int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint
 		size_t cap = n->cap ? n->cap * 2 : 4;
 		struct tc_zone_rr *rrs = realloc(n->rrs, cap * sizeof(*rrs));
 		if (!rrs)
-			return fail(err, errlen, "out of memory");
+			return tc_errorf(err, errlen, "out of memory");
 		n->rrs = rrs;
 		n->cap = cap;
 	}
 	uint8_t *copy = malloc(rdlen ? rdlen : 1);
 	if (!copy)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	if (rdlen)
 		memcpy(copy, rdata, rdlen);
 	memmove(n->rrs + pos + 1, n->rrs + pos, (n->nrr - pos) * sizeof(*n->rrs));
@@ -340,12 +328,12 @@ int tc_zone_add_tlsa(struct tc_zone *zone, const char *name, uint8_t usage, uint
 	const char *why;
 	if (tc_dns_name_from_text(name, strlen(name), zone->origin, zone->origin_len, owner, &olen,
 				  &why) != 0)
-		return fail(err, errlen, "TLSA owner: %s", why);
+		return tc_errorf(err, errlen, "TLSA owner: %s", why);
 	if (len > 0xffff - 3)
-		return fail(err, errlen, "TLSA data too long");
+		return tc_errorf(err, errlen, "TLSA data too long");
 	uint8_t *rd = malloc(3 + len);
 	if (!rd)
-		return fail(err, errlen, "out of memory");
+		return tc_errorf(err, errlen, "out of memory");
 	size_t rdlen = tc_dns_rdata_tlsa(rd, 3 + len, usage, selector, mtype, data, len);
 	int rc = tc_zone_add_rr(zone, owner, olen, TC_DNS_TYPE_TLSA, 300, rd, rdlen, err, errlen);
 	free(rd);

@@ -16,7 +16,6 @@
  * Then the zone file (dns.zone_file) is loaded, then dns.records, each
  * entry read as one master-file line with the zone apex as origin. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +24,7 @@
 #include "resolver/dns_build.h"
 #include "resolver/dns_name.h"
 #include "resolver/zone.h"
+#include "common/errorf.h"
 
 #define SOA_TTL 3600
 #define SOA_REFRESH 3600
@@ -33,16 +33,6 @@
 #define SOA_MINIMUM 300
 #define ADDR_TTL 300
 #define INFO_TTL 3600
-
-__attribute__((format(printf, 3, 4)))
-static int cfg_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* "<label>.<origin>" in wire form; label NULL gives the origin itself. */
 static size_t child_name(const uint8_t *origin, size_t olen, const char *label, uint8_t *out)
@@ -70,7 +60,7 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 	size_t dlen = child_name(origin, olen, "dns", dns);
 	size_t hlen = child_name(origin, olen, "hostmaster", hostmaster);
 	if (!dlen || !hlen)
-		return cfg_fail(err, errlen, "bootstrap.domain: too long for the generated names");
+		return tc_errorf(err, errlen, "bootstrap.domain: too long for the generated names");
 
 	struct tc_dns_soa soa = {.mname = dns, .mname_len = dlen, .rname = hostmaster,
 				 .rname_len = hlen, .serial = (uint32_t)time(NULL),
@@ -94,12 +84,12 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 			type = TC_DNS_TYPE_AAAA;
 			alen = 16;
 		} else {
-			return cfg_fail(err, errlen, "dns.addresses: '%s' is neither IPv4 nor IPv6", a);
+			return tc_errorf(err, errlen, "dns.addresses: '%s' is neither IPv4 nor IPv6", a);
 		}
 		for (size_t h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++) {
 			size_t nlen = child_name(origin, olen, hosts[h], name);
 			if (!nlen)
-				return cfg_fail(err, errlen, "bootstrap.domain: too long");
+				return tc_errorf(err, errlen, "bootstrap.domain: too long");
 			if (tc_zone_add_rr(zone, name, nlen, type, ADDR_TTL, addr, alen, err, errlen) != 0)
 				return -1;
 		}
@@ -126,11 +116,11 @@ static int add_config_records(struct tc_zone *zone, const struct tc_config *cfg,
 		char line[3 * TC_CFG_STR + 64];
 		char source[32];
 		if (strpbrk(r->name, "\r\n") || strpbrk(r->rdata, "\r\n") || strpbrk(r->type, "\r\n"))
-			return cfg_fail(err, errlen, "dns.records[%zu]: line break inside the entry", i);
+			return tc_errorf(err, errlen, "dns.records[%zu]: line break inside the entry", i);
 		int n = snprintf(line, sizeof(line), "%s %u IN %s %s\n", r->name, r->ttl, r->type,
 				 r->rdata);
 		if (n < 0 || (size_t)n >= sizeof(line))
-			return cfg_fail(err, errlen, "dns.records[%zu]: entry too long", i);
+			return tc_errorf(err, errlen, "dns.records[%zu]: entry too long", i);
 		snprintf(source, sizeof(source), "dns.records[%zu]", i);
 		if (tc_zone_load_text(zone, line, (size_t)n, source, err, errlen) != 0)
 			return -1;
@@ -145,7 +135,7 @@ int tc_zone_from_config(const struct tc_config *cfg, struct tc_zone **out, char 
 	char zerr[512];
 	*out = NULL;
 	if (tc_zone_new(cfg->bootstrap.domain, &zone, zerr, sizeof(zerr)) != 0)
-		return cfg_fail(err, errlen, "bootstrap.domain: %s", zerr);
+		return tc_errorf(err, errlen, "bootstrap.domain: %s", zerr);
 	if (add_generated(zone, cfg, err, errlen) != 0 ||
 	    (cfg->dns.zone_file[0] && tc_zone_load_file(zone, cfg->dns.zone_file, err, errlen) != 0) ||
 	    add_config_records(zone, cfg, err, errlen) != 0) {

@@ -2,8 +2,8 @@
  * Self-contained (the signer links no resolver code): a strict reader of
  * uncompressed names and fixed fields. */
 #include "signer/dns_sign_input.h"
+#include "common/errorf.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,18 +14,6 @@
 #define CLASS_IN 1
 #define ALG_ECDSAP256SHA256 13
 #define MAX_NAME 255
-
-__attribute__((format(printf, 3, 4)))
-static int refuse(char *why, size_t wl, const char *fmt, ...)
-{
-	if (why && wl) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, wl, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -115,32 +103,32 @@ int tc_dns_sign_input_check(const uint8_t *d, size_t n, const char *zone, time_t
 	size_t alen;
 	unsigned labels;
 	if (zone_wire(zone, apex, &alen) != 0)
-		return refuse(why, wl, "the configured zone is not a valid name");
+		return tc_errorf(why, wl, "the configured zone is not a valid name");
 	if (n < RRSIG_FIXED + 1 || n > TC_DNS_SIGN_INPUT_MAX)
-		return refuse(why, wl, "not an RRSIG signing input (size %zu)", n);
+		return tc_errorf(why, wl, "not an RRSIG signing input (size %zu)", n);
 	uint16_t covered = get16(d);
 	if (covered == 0 || covered == TYPE_OPT || covered == TYPE_RRSIG ||
 	    (covered >= 128 && covered <= 255))
-		return refuse(why, wl, "type covered %u cannot be signed", covered);
+		return tc_errorf(why, wl, "type covered %u cannot be signed", covered);
 	if (d[2] != ALG_ECDSAP256SHA256)
-		return refuse(why, wl, "algorithm %u, expected 13", d[2]);
+		return tc_errorf(why, wl, "algorithm %u, expected 13", d[2]);
 	uint8_t rrsig_labels = d[3];
 	uint32_t orig_ttl = get32(d + 4), expiration = get32(d + 8), inception = get32(d + 12);
 	/* RFC 4034 §3.1.5 serial arithmetic: expiration must follow inception. */
 	uint32_t span = expiration - inception;
 	if (span == 0 || span > TC_DNS_SIGN_MAX_VALIDITY_S)
-		return refuse(why, wl, "validity of %u s is not in (0, %u]", span,
+		return tc_errorf(why, wl, "validity of %u s is not in (0, %u]", span,
 			      TC_DNS_SIGN_MAX_VALIDITY_S);
 	int32_t ahead = (int32_t)(expiration - (uint32_t)now);
 	if (ahead > TC_DNS_SIGN_MAX_VALIDITY_S)
-		return refuse(why, wl, "expiration more than %u s from now", TC_DNS_SIGN_MAX_VALIDITY_S);
+		return tc_errorf(why, wl, "expiration more than %u s from now", TC_DNS_SIGN_MAX_VALIDITY_S);
 	size_t off = RRSIG_FIXED;
 	size_t sl = name_len(d + off, n - off, &labels, true);
 	if (sl != alen || memcmp(d + off, apex, alen) != 0)
-		return refuse(why, wl, "signer name is not the zone %s", zone);
+		return tc_errorf(why, wl, "signer name is not the zone %s", zone);
 	off += sl;
 	if (off == n)
-		return refuse(why, wl, "no record to sign");
+		return tc_errorf(why, wl, "no record to sign");
 
 	const uint8_t *owner = NULL, *prev_rd = NULL;
 	size_t olen = 0, prev_len = 0, count = 0;
@@ -148,34 +136,34 @@ int tc_dns_sign_input_check(const uint8_t *d, size_t n, const char *zone, time_t
 		unsigned owner_labels;
 		size_t nl = name_len(d + off, n - off, &owner_labels, true);
 		if (nl == 0)
-			return refuse(why, wl, "record %zu: owner is not a lower-case uncompressed name",
+			return tc_errorf(why, wl, "record %zu: owner is not a lower-case uncompressed name",
 				      count);
 		if (!owner) {
 			owner = d + off;
 			olen = nl;
 			if (!inside(owner, olen, apex, alen))
-				return refuse(why, wl, "owner outside the zone %s", zone);
+				return tc_errorf(why, wl, "owner outside the zone %s", zone);
 			if (rrsig_labels > owner_labels)
-				return refuse(why, wl, "labels %u exceed the owner's %u", rrsig_labels,
+				return tc_errorf(why, wl, "labels %u exceed the owner's %u", rrsig_labels,
 					      owner_labels);
 		} else if (nl != olen || memcmp(d + off, owner, olen) != 0) {
-			return refuse(why, wl, "record %zu: not the same owner (one RRset per input)",
+			return tc_errorf(why, wl, "record %zu: not the same owner (one RRset per input)",
 				      count);
 		}
 		off += nl;
 		if (n - off < 10)
-			return refuse(why, wl, "record %zu: truncated", count);
+			return tc_errorf(why, wl, "record %zu: truncated", count);
 		uint16_t type = get16(d + off), rclass = get16(d + off + 2);
 		uint32_t ttl = get32(d + off + 4);
 		size_t rdlen = get16(d + off + 8);
 		off += 10;
 		if (type != covered || rclass != CLASS_IN || ttl != orig_ttl)
-			return refuse(why, wl, "record %zu: type/class/TTL differ from the RRSIG's",
+			return tc_errorf(why, wl, "record %zu: type/class/TTL differ from the RRSIG's",
 				      count);
 		if (rdlen > n - off)
-			return refuse(why, wl, "record %zu: RDATA runs past the end", count);
+			return tc_errorf(why, wl, "record %zu: RDATA runs past the end", count);
 		if (prev_rd && rdata_cmp(prev_rd, prev_len, d + off, rdlen) >= 0)
-			return refuse(why, wl, "record %zu: not in canonical order", count);
+			return tc_errorf(why, wl, "record %zu: not in canonical order", count);
 		prev_rd = d + off;
 		prev_len = rdlen;
 		off += rdlen;
