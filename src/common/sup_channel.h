@@ -16,7 +16,9 @@ enum tc_sup_msg_type {
 	TC_SUP_READY = 3,     /* child -> supervisor: serving; `name` says what (free text) */
 };
 
-#define TC_SUP_NAME_MAX 96
+/* Room for a READY line such as the gateway's listen address, TLS names and
+ * thread count; a longer text is cut, never an error. */
+#define TC_SUP_NAME_MAX 256
 
 struct tc_sup_msg {
 	uint32_t type;

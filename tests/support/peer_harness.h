@@ -10,12 +10,13 @@
 
 #include <sys/types.h>
 
+#include "common/sup_channel.h"
 #include "support/signer_harness.h"
 
 struct tc_peer_proc {
 	pid_t pid;   /* 0 when not running */
 	int sup_fd;  /* our end of its supervisor channel */
-	char ready[96]; /* what it said it serves */
+	char ready[TC_SUP_NAME_MAX]; /* what it said it serves */
 	int http_port;  /* transparency: its CT HTTP port */
 };
 
