@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #include "common/base64.h"
 #include "support/ct_log_fixture.h"
@@ -33,13 +34,6 @@ static atomic_long next_cert, issued;
 static atomic_long ok_count, fail_count;
 static double phase_end;
 static int phase;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *issuer(void *arg)
 {
@@ -89,7 +83,7 @@ static void *client(void *arg)
 	if (tc_http_client_new(f.url, 30000, &c, err, sizeof(err)) != 0)
 		return NULL;
 	uint64_t rng = (uint64_t)(size_t)&c ^ (uint64_t)time(NULL);
-	while (now() < phase_end) {
+	while (bench_now_s() < phase_end) {
 		struct tc_http_response r;
 		long i;
 		int rc;
@@ -132,13 +126,13 @@ static double run_phase(int which, double seconds, int conns, const char *what)
 	atomic_store(&fail_count, 0);
 	atomic_store(&next_cert, 0);
 	pthread_t *th = calloc((size_t)conns, sizeof(*th));
-	double t0 = now();
+	double t0 = bench_now_s();
 	phase_end = t0 + seconds;
 	for (int i = 0; i < conns; i++)
 		pthread_create(&th[i], NULL, client, NULL);
 	for (int i = 0; i < conns; i++)
 		pthread_join(th[i], NULL);
-	double el = now() - t0;
+	double el = bench_now_s() - t0;
 	long ok = atomic_load(&ok_count), bad = atomic_load(&fail_count);
 	printf("%-34s %3d conns  %8ld ok %6ld failed in %5.2f s = %8.0f /s\n", what, conns, ok, bad, el,
 	       (double)ok / el);
@@ -189,13 +183,13 @@ int main(int argc, char **argv)
 	cert_lens = calloc((size_t)ncerts, sizeof(*cert_lens));
 	bodies = calloc((size_t)ncerts, sizeof(*bodies));
 	sct_time = calloc((size_t)ncerts, sizeof(*sct_time));
-	double t0 = now();
+	double t0 = bench_now_s();
 	pthread_t iss[16];
 	for (int i = 0; i < 16; i++)
 		pthread_create(&iss[i], NULL, issuer, NULL);
 	for (int i = 0; i < 16; i++)
 		pthread_join(iss[i], NULL);
-	printf("issued %ld certificates through the signer in %.1f s\n", ncerts, now() - t0);
+	printf("issued %ld certificates through the signer in %.1f s\n", ncerts, bench_now_s() - t0);
 
 	run_phase(0, seconds, conns, "add-chain (new, SCT + durable)");
 	logged = atomic_load(&next_cert) < ncerts ? atomic_load(&next_cert) : ncerts;

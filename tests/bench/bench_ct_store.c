@@ -14,15 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "bench_util.h"
 
 #include "transparency/ct_store.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -103,7 +97,7 @@ int main(int argc, char **argv)
 	struct tc_ct_store_entry *entries = calloc(batch, sizeof(*entries));
 	if (!data || !entries)
 		return 1;
-	double t0 = now(), last_report = t0;
+	double t0 = bench_now_s(), last_report = t0;
 	unsigned long long done = 0, batches = 0;
 	while (done < total) {
 		size_t n = total - done < batch ? (size_t)(total - done) : batch;
@@ -124,13 +118,13 @@ int main(int argc, char **argv)
 		}
 		done += n;
 		batches++;
-		if (now() - last_report > 10) {
-			last_report = now();
+		if (bench_now_s() - last_report > 10) {
+			last_report = bench_now_s();
 			printf("  %llu appended, %.0f entries/s\n", done, (double)done / (last_report - t0));
 			fflush(stdout);
 		}
 	}
-	double append_s = now() - t0;
+	double append_s = bench_now_s() - t0;
 	printf("append: %llu entries in %.2f s = %.0f entries/s (%llu synced batches, %.1f ms/batch)\n", done,
 	       append_s, (double)done / append_s, batches, 1000.0 * append_s / (double)batches);
 	print_rss("after append");
@@ -144,8 +138,8 @@ int main(int argc, char **argv)
 	 * reads), for 5 seconds. */
 	unsigned long proofs = 0, bad = 0;
 	double max_len = 0;
-	t0 = now();
-	while (now() - t0 < 5.0) {
+	t0 = bench_now_s();
+	while (bench_now_s() - t0 < 5.0) {
 		for (int k = 0; k < 64; k++) {
 			uint64_t m = rnd() % size;
 			unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN], leaf_hash[TC_MERKLE_HASH_LEN];
@@ -160,7 +154,7 @@ int main(int argc, char **argv)
 			proofs++;
 		}
 	}
-	double incl_s = now() - t0;
+	double incl_s = bench_now_s() - t0;
 	printf("inclusion proofs: %lu in %.2f s = %.0f proofs/s (path length up to %.0f), %lu failed\n", proofs,
 	       incl_s, (double)proofs / incl_s, max_len, bad);
 
@@ -173,7 +167,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 64; k++)
 			if (tc_ct_store_leaf_hash(st, rnd() % size, hashes[k]) != TC_CT_STORE_OK)
 				bad++;
-		double t1 = now();
+		double t1 = bench_now_s();
 		for (int k = 0; k < 64; k++) {
 			uint64_t m;
 			unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
@@ -185,14 +179,14 @@ int main(int argc, char **argv)
 				bad++;
 			hproofs++;
 		}
-		hash_s += now() - t1;
+		hash_s += bench_now_s() - t1;
 	}
 	printf("proofs by hash (lookup + proof + verify): %lu in %.2f s = %.0f proofs/s, %lu failed\n", hproofs,
 	       hash_s, (double)hproofs / hash_s, bad);
 
 	unsigned long cproofs = 0;
-	t0 = now();
-	while (now() - t0 < 5.0) {
+	t0 = bench_now_s();
+	while (bench_now_s() - t0 < 5.0) {
 		for (int k = 0; k < 64; k++) {
 			uint64_t m = 1 + rnd() % size;
 			unsigned char proof[TC_MERKLE_MAX_PROOF][TC_MERKLE_HASH_LEN];
@@ -202,7 +196,7 @@ int main(int argc, char **argv)
 			cproofs++;
 		}
 	}
-	double cons_s = now() - t0;
+	double cons_s = bench_now_s() - t0;
 	printf("consistency proofs: %lu in %.2f s = %.0f proofs/s\n", cproofs, cons_s, (double)cproofs / cons_s);
 	print_rss("after proofs");
 	tc_ct_store_close(st);

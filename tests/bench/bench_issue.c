@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #include "common/config.h"
 #include "common/hex.h"
@@ -54,37 +55,6 @@ struct worker {
 
 static atomic_int stop;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds (user + system) used so far by pid (0: this process). */
-static double cpu_s(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), pid ? "/proc/%d/stat" : "/proc/self/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	/* After the command name "(...)": state is field 3, utime 14, stime 15. */
-	char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static unsigned char *make_csr(size_t *len)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -108,9 +78,9 @@ static void *issue_loop(void *arg)
 	while (!atomic_load(&stop)) {
 		struct tc_issue_result *r = NULL;
 		struct tc_status st;
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		int rc = tc_issue(w->client, &rq, &r, &st);
-		double ms = (now_s() - t0) * 1e3;
+		double ms = (bench_now_s() - t0) * 1e3;
 		tc_issue_result_free(r);
 		if (rc != 0) {
 			if (!w->failures++)
@@ -167,7 +137,7 @@ static double raw_rate(struct tc_harness *h, int threads, double seconds)
 	struct raw *rs = calloc((size_t)threads, sizeof(*rs));
 	pthread_t *th = calloc((size_t)threads, sizeof(*th));
 	atomic_store(&stop, 0);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (int i = 0; i < threads; i++) {
 		rs[i].key = key.priv;
 		pthread_create(&th[i], NULL, raw_loop, &rs[i]);
@@ -179,7 +149,7 @@ static double raw_rate(struct tc_harness *h, int threads, double seconds)
 		pthread_join(th[i], NULL);
 		n += rs[i].n;
 	}
-	double rate = (double)n / (now_s() - t0);
+	double rate = (double)n / (bench_now_s() - t0);
 	free(rs);
 	free(th);
 	tc_hsm_close(hsm);
@@ -266,9 +236,9 @@ int main(int argc, char **argv)
 	pid_t procs[4] = {0, h.signer_pid, ct_log.pid, gw.pid};
 	double cpu0[4];
 	for (int i = 0; i < 4; i++)
-		cpu0[i] = cpu_s(procs[i]);
+		cpu0[i] = bench_cpu_s(procs[i]);
 	atomic_store(&stop, 0);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (int i = 0; i < clients; i++)
 		pthread_create(&th[i], NULL, issue_loop, &ws[i]);
 	usleep((useconds_t)(seconds * 1e6));
@@ -280,10 +250,10 @@ int main(int argc, char **argv)
 		n += ws[i].n;
 		failures += ws[i].failures;
 	}
-	double secs = now_s() - t0;
+	double secs = bench_now_s() - t0;
 	double cpu[4], cpu_total = 0;
 	for (int i = 0; i < 4; i++) {
-		cpu[i] = cpu_s(procs[i]) - cpu0[i];
+		cpu[i] = bench_cpu_s(procs[i]) - cpu0[i];
 		cpu_total += cpu[i];
 	}
 	double *all = malloc((n ? n : 1) * sizeof(double));
@@ -292,7 +262,7 @@ int main(int argc, char **argv)
 		memcpy(all + k, ws[i].lat_ms, ws[i].n * sizeof(double));
 		k += ws[i].n;
 	}
-	qsort(all, n, sizeof(double), cmp_double);
+	qsort(all, n, sizeof(double), bench_cmp_double);
 	double rate = (double)n / secs;
 	printf("end to end: %zu certificates in %.2f s = %.0f issuances/s  p50 %.2f ms  p99 %.2f ms  max %.2f ms%s\n",
 	       n, secs, rate, n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0, n ? all[n - 1] : 0,

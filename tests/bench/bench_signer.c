@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench_util.h"
 
 #include "common/config.h"
 #include "common/signer_client.h"
@@ -25,13 +26,6 @@ struct run {
 	double *lat_ms;                  /* per-request latencies of this thread */
 	long failures;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* An RFC 6962 tree-head signature input: the shape the CT key may sign. */
 static void sth_input(unsigned char buf[50], long i)
@@ -55,9 +49,9 @@ static void *ipc_thread(void *arg)
 		req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
 		req.sign_data = &sd;
 		char err[256];
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		Trustchain__Internal__Response *resp = tc_signer_call(r->client, &req, 30000, err, sizeof(err));
-		r->lat_ms[i] = (now_s() - t0) * 1e3;
+		r->lat_ms[i] = (bench_now_s() - t0) * 1e3;
 		if (!resp || resp->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK)
 			r->failures++;
 		if (resp)
@@ -73,21 +67,15 @@ static void *raw_thread(void *arg)
 		unsigned char data[50], md[32], sig[128];
 		size_t siglen = sizeof(sig);
 		sth_input(data, i);
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		EVP_Digest(data, sizeof(data), md, NULL, EVP_sha256(), NULL);
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(r->key, NULL);
 		if (!ctx || EVP_PKEY_sign_init(ctx) <= 0 || EVP_PKEY_sign(ctx, sig, &siglen, md, 32) <= 0)
 			r->failures++;
 		EVP_PKEY_CTX_free(ctx);
-		r->lat_ms[i] = (now_s() - t0) * 1e3;
+		r->lat_ms[i] = (bench_now_s() - t0) * 1e3;
 	}
 	return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Runs threads of fn and prints one line; returns signatures per second. */
@@ -98,7 +86,7 @@ static double measure(const char *label, void *(*fn)(void *), int conc, long tot
 	struct run *runs = calloc((size_t)conc, sizeof(*runs));
 	pthread_t *th = calloc((size_t)conc, sizeof(*th));
 	double *all = calloc((size_t)(per * conc), sizeof(double));
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (int i = 0; i < conc; i++) {
 		runs[i] = (struct run){.per_thread = per, .client = client, .key = key, .lat_ms = all + i * per};
 		pthread_create(&th[i], NULL, fn, &runs[i]);
@@ -108,9 +96,9 @@ static double measure(const char *label, void *(*fn)(void *), int conc, long tot
 		pthread_join(th[i], NULL);
 		failures += runs[i].failures;
 	}
-	double secs = now_s() - t0;
+	double secs = bench_now_s() - t0;
 	long n = per * conc;
-	qsort(all, (size_t)n, sizeof(double), cmp_double);
+	qsort(all, (size_t)n, sizeof(double), bench_cmp_double);
 	double rate = (double)n / secs;
 	printf("%-34s conc %3d  %7ld sigs in %6.2f s  %8.0f sig/s  p50 %6.2f ms  p99 %6.2f ms%s\n", label,
 	       conc, n, secs, rate, all[n / 2], all[n * 99 / 100], failures ? "  FAILURES" : "");

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
 
 #include "common/signer_client.h"
 #include "gateway/validator.h"
@@ -45,45 +46,15 @@ struct worker {
 
 static atomic_int stop;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds (user + system) used so far by pid (0: this process). */
-static double cpu_s(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), pid ? "/proc/%d/stat" : "/proc/self/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void *validate_loop(void *arg)
 {
 	struct worker *w = arg;
 	while (!atomic_load(&stop)) {
 		struct tc_validate_result *r = NULL;
 		struct tc_status st;
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		int rc = tc_validate(w->client, w->rq, &r, &st);
-		double ms = (now_s() - t0) * 1e3;
+		double ms = (bench_now_s() - t0) * 1e3;
 		if (rc != 0) {
 			if (!w->failures++)
 				snprintf(w->first_error, sizeof(w->first_error), "%s %s: %s", tc_status_code_name(st.code),
@@ -164,8 +135,8 @@ static void core_rate(struct tc_harness *h, const struct tc_validate_request *rq
 	struct tc_validator *v = sc ? tc_validator_new(&cfg, err, sizeof(err)) : NULL;
 	if (v) {
 		long n = 0, trusted = 0;
-		double t0 = now_s(), t;
-		while ((t = now_s()) - t0 < seconds) {
+		double t0 = bench_now_s(), t;
+		while ((t = bench_now_s()) - t0 < seconds) {
 			for (int i = 0; i < 100; i++, n++) {
 				struct tc_validation vr;
 				tc_validator_run(v, rq->chain, rq->chain_lens, rq->n_chain, rq->name, 0,
@@ -273,9 +244,9 @@ int main(int argc, char **argv)
 	       "every check on (SCT required)\n",
 	       clients, gw_threads, seconds, leaf_only ? "leaf alone" : "leaf + intermediate");
 	pid_t procs[2] = {0, gw.pid};
-	double cpu0[2] = {cpu_s(procs[0]), cpu_s(procs[1])};
+	double cpu0[2] = {bench_cpu_s(procs[0]), bench_cpu_s(procs[1])};
 	atomic_store(&stop, 0);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (int i = 0; i < clients; i++)
 		pthread_create(&th[i], NULL, validate_loop, &ws[i]);
 	usleep((useconds_t)(seconds * 1e6));
@@ -288,15 +259,15 @@ int main(int argc, char **argv)
 		failures += ws[i].failures;
 		untrusted += ws[i].untrusted;
 	}
-	double secs = now_s() - t0;
-	double cpu_client = cpu_s(procs[0]) - cpu0[0], cpu_gw = cpu_s(procs[1]) - cpu0[1];
+	double secs = bench_now_s() - t0;
+	double cpu_client = bench_cpu_s(procs[0]) - cpu0[0], cpu_gw = bench_cpu_s(procs[1]) - cpu0[1];
 	double *all = malloc((n ? n : 1) * sizeof(double));
 	size_t k2 = 0;
 	for (int i = 0; i < clients; i++) {
 		memcpy(all + k2, ws[i].lat_ms, ws[i].n * sizeof(double));
 		k2 += ws[i].n;
 	}
-	qsort(all, n, sizeof(double), cmp_double);
+	qsort(all, n, sizeof(double), bench_cmp_double);
 	printf("end to end: %zu decisions in %.2f s = %.0f calls/s  p50 %.3f ms  p99 %.3f ms  max %.2f ms\n", n, secs,
 	       (double)n / secs, n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0, n ? all[n - 1] : 0);
 	printf("cpu per call: gateway %.1f us, clients %.1f us (2 cores = %.0f us of CPU per second)\n",

@@ -8,21 +8,7 @@
 set -euo pipefail
 bindir=$(cd "$1" && pwd)
 ctl="$bindir/trustchainctl"
-tmp=$(mktemp -d /tmp/tc-ctl-issue-XXXXXX)
-chmod 755 "$tmp"
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 40 "$tmp/server.log" || true; exit 1; }
-# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself one).
-export ASAN_OPTIONS=detect_leaks=0
+. "$(dirname "$0")/server_lib.sh" ctl-issue
 
 mkdir -p "$tmp/data" "$tmp/keys"
 "$ctl" token new --name ops --patterns '*.ops.hypermesh.online' --revoke --out "$tmp/keys/ops.token" \

@@ -10,23 +10,9 @@ set -euo pipefail
 bindir=$(cd "$1" && pwd)
 command -v dig >/dev/null || { echo "SKIP: dig not installed (dnsutils)"; exit 77; }
 py=/usr/bin/python3
-tmp=$(mktemp -d /tmp/tc-dns-test-XXXXXX)
-chmod 755 "$tmp"
-server_pid=
+. "$(dirname "$0")/server_lib.sh" dns-test
 fwd_pid=
-cleanup() {
-  [ -z "$fwd_pid" ] || kill -KILL "$fwd_pid" 2>/dev/null || true
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 40 "$tmp/server.log" || true; exit 1; }
-ok() { echo "ok: $*"; }
-export ASAN_OPTIONS=detect_leaks=0
+cleanup_extra() { [ -z "$fwd_pid" ] || kill -KILL "$fwd_pid" 2>/dev/null || true; }
 
 zone=trust.hypermesh.online
 base=$(( 20000 + RANDOM % 20000 ))

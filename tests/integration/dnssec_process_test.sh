@@ -13,21 +13,7 @@ bindir=$(cd "$1" && pwd)
 command -v dig >/dev/null || { echo "SKIP: dig not installed (dnsutils)"; exit 77; }
 command -v delv >/dev/null || { echo "SKIP: delv not installed (dnsutils)"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
-tmp=$(mktemp -d /tmp/tc-dnssec-test-XXXXXX)
-chmod 755 "$tmp"
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 40 "$tmp/server.log" || true; exit 1; }
-ok() { echo "ok: $*"; }
-export ASAN_OPTIONS=detect_leaks=0
+. "$(dirname "$0")/server_lib.sh" dnssec-test
 
 zone=trust.hypermesh.online
 base=$(( 20000 + RANDOM % 20000 ))

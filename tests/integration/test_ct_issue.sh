@@ -11,30 +11,8 @@ set -euo pipefail
 bindir=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 py=/usr/bin/python3
-tmp=$(mktemp -d /tmp/tc-ct-issue-XXXXXX)
-chmod 755 "$tmp"
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 60 "$tmp/server.log" || true; exit 1; }
-
-$py -c 'import grpc, google.protobuf' 2>/dev/null || fail "needs python3-grpcio and python3-protobuf"
-command -v protoc >/dev/null || fail "needs protoc (protobuf-compiler)"
-
-# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself
-# one); leaks are checked by the C tests.
-export ASAN_OPTIONS=detect_leaks=0
-
-mkdir -p "$tmp/gen"
-protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
-touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
+. "$(dirname "$0")/server_lib.sh" ct-issue
+python_stubs
 
 base=$(( 20000 + RANDOM % 20000 ))
 cat > "$tmp/trustchain.yaml" <<YAML

@@ -1,0 +1,37 @@
+# Scaffolding shared by the integration scripts that run a whole
+# trustchain-server. Source it as `. "$(dirname "$0")/server_lib.sh" NAME`.
+# It makes $tmp (world-readable: the children run as the service user),
+# stops $server_pid on exit (SIGTERM, up to 10 s, then SIGKILL) after calling
+# cleanup_extra (define it to stop helpers of your own), removes $tmp unless
+# TC_KEEP_TEST_DIR is set, and defines fail (prints the server log's tail)
+# and ok.
+tmp=$(mktemp -d "/tmp/tc-$1-XXXXXX")
+chmod 755 "$tmp"
+server_pid=
+cleanup_extra() { :; }
+cleanup() {
+  cleanup_extra
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  [ -n "${TC_KEEP_TEST_DIR:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- server log:"; tail -n 60 "$tmp/server.log" || true; exit 1; }
+ok() { echo "ok: $*"; }
+
+# LeakSanitizer cannot stop a non-dumpable process (the signer makes itself
+# one); leaks are checked by the C tests.
+export ASAN_OPTIONS=detect_leaks=0
+
+# Python message classes of api/trustchain/v1 into $tmp/gen, for Debian's
+# python3 with grpcio ($src must be the source tree).
+python_stubs() {
+  /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || fail "needs python3-grpcio and python3-protobuf"
+  command -v protoc >/dev/null || fail "needs protoc (protobuf-compiler)"
+  mkdir -p "$tmp/gen"
+  protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
+  touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
+}
