@@ -33,3 +33,10 @@ tc_add_fuzz(fuzz_ipc SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_ipc.c LIBS tc
 file(GLOB TC_FUZZ_TEMPLATE_SEEDS ${TC_FUZZ_SEEDS}/fuzz_template/*)
 tc_add_fuzz(fuzz_template SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_template.c LIBS tc_signer_core
   SEEDS ${TC_FUZZ_TEMPLATE_SEEDS})
+
+# The strict DER reader and the certificate / key views on it (common/der*.c,
+# cert_der.c): unit checks against OpenSSL's encodings and a fuzz target.
+tc_add_cunit(test_der SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_der.c LIBS tc_common)
+file(GLOB TC_FUZZ_CERT_DER_SEEDS ${TC_FUZZ_SEEDS}/fuzz_cert_der/*)
+tc_add_fuzz(fuzz_cert_der SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_cert_der.c LIBS tc_common
+  SEEDS ${TC_FUZZ_CERT_DER_SEEDS})
