@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "common/journal_format.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "signer/journal_record.h"
 
 struct tc_journal {
 	int fd;
@@ -29,6 +29,10 @@ struct tc_journal {
 	uint64_t durable_upto;   /* last seq known to be on disk */
 	int flushing;
 	int failed;
+	char *spare;             /* a flushed buffer kept for reuse */
+	size_t spare_cap;
+	time_t time_sec;         /* the second time_prefix shows */
+	char time_prefix[80];    /* room for any int fields, as -Wformat-truncation wants */
 };
 
 struct tc_journal *tc_journal_open(const char *path, char *err, size_t errlen)
@@ -92,39 +96,54 @@ void tc_journal_close(struct tc_journal *j)
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->flushed);
 	free(j->pending);
+	free(j->spare);
 	free(j);
 }
 
-static char *build_record(struct tc_journal *j, const struct tc_journal_entry *e, uint64_t seq)
+/* The record time, "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". The date part is
+ * formatted once a second. Called with the lock held (records are in time
+ * order). */
+static void record_time(struct tc_journal *j, char out[64])
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char digest_hex[2 * SHA256_DIGEST_LENGTH + 1], prev_hex[2 * TC_JOURNAL_HASH_LEN + 1];
-	SHA256(e->data ? e->data : (const unsigned char *)"", e->data_len, digest);
-	tc_hex_encode(digest, sizeof(digest), digest_hex);
-	tc_hex_encode(j->head, sizeof(j->head), prev_hex);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[64];
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
-	json_t *rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
-				"time", when, "peer", e->peer, "op", e->op, "key", e->key ? e->key : "",
-				"digest", digest_hex, "result", e->result, "detail",
-				e->detail ? e->detail : "", "prev", prev_hex);
-	if (!rec)
-		return NULL;
-	char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	json_decref(rec);
-	return s;
+	if (ts.tv_sec != j->time_sec || !j->time_prefix[0]) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(j->time_prefix, sizeof(j->time_prefix), "%04d-%02d-%02dT%02d:%02d:%02d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		j->time_sec = ts.tv_sec;
+	}
+	snprintf(out, 64, "%.40s.%06ldZ", j->time_prefix, ts.tv_nsec / 1000);
+}
+
+/* Makes room for need more pending bytes. Called with the lock held. */
+static int pending_reserve(struct tc_journal *j, size_t need)
+{
+	if (j->pending_len + need <= j->pending_cap)
+		return 0;
+	if (!j->pending && j->spare && need <= j->spare_cap) {
+		j->pending = j->spare;
+		j->pending_cap = j->spare_cap;
+		j->spare = NULL;
+		return 0;
+	}
+	size_t cap = j->pending_cap ? j->pending_cap : 8192;
+	while (cap < j->pending_len + need)
+		cap *= 2;
+	char *nb = realloc(j->pending, cap);
+	if (!nb)
+		return -1;
+	j->pending = nb;
+	j->pending_cap = cap;
+	return 0;
 }
 
 /* Called with the lock held by the thread that became the flusher. */
 static void flush_pending(struct tc_journal *j)
 {
 	char *buf = j->pending;
-	size_t len = j->pending_len;
+	size_t len = j->pending_len, cap = j->pending_cap;
 	uint64_t upto = j->pending_upto;
 	j->pending = NULL;
 	j->pending_len = j->pending_cap = 0;
@@ -145,53 +164,57 @@ static void flush_pending(struct tc_journal *j)
 	}
 	if (ok && fdatasync(j->fd) != 0)
 		ok = 0;
-	free(buf);
+	int write_errno = errno;
 
 	pthread_mutex_lock(&j->lock);
+	if (!j->spare) {
+		j->spare = buf;
+		j->spare_cap = cap;
+		buf = NULL;
+	}
 	j->flushing = 0;
 	if (ok)
 		j->durable_upto = upto;
 	else {
 		/* A journal we cannot write means no more signatures: fail closed. */
 		j->failed = 1;
-		tc_err("audit journal write failed: %s; refusing further signatures", strerror(errno));
+		tc_err("audit journal write failed: %s; refusing further signatures", strerror(write_errno));
 	}
 	pthread_cond_broadcast(&j->flushed);
+	if (buf) {
+		pthread_mutex_unlock(&j->lock);
+		free(buf);
+		pthread_mutex_lock(&j->lock);
+	}
 }
 
 uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *e)
 {
+	/* Everything that does not depend on the chain (hashing the signed
+	 * data, escaping the text) is done before taking the lock. */
+	size_t body_len;
+	char *body = tc_journal_record_body(e, &body_len);
+	if (!body)
+		return 0;
+	size_t most = tc_journal_record_size(body_len) + 1 + 2 * TC_JOURNAL_HASH_LEN + 2;
+
 	pthread_mutex_lock(&j->lock);
-	if (j->failed) {
+	if (j->failed || pending_reserve(j, most) != 0) {
 		pthread_mutex_unlock(&j->lock);
+		free(body);
 		return 0;
 	}
 	uint64_t seq = j->next_seq;
-	char *json = build_record(j, e, seq);
-	if (!json) {
-		pthread_mutex_unlock(&j->lock);
-		return 0;
-	}
+	char when[64];
+	record_time(j, when);
+	char *line = j->pending + j->pending_len;
+	size_t json_len = tc_journal_record_write(line, seq, when, body, body_len, j->head);
 	unsigned char hash[TC_JOURNAL_HASH_LEN];
-	SHA256((const unsigned char *)json, strlen(json), hash);
-	char hash_hex[2 * TC_JOURNAL_HASH_LEN + 1];
-	tc_hex_encode(hash, sizeof(hash), hash_hex);
-	size_t need = strlen(json) + 1 + strlen(hash_hex) + 1;
-	if (j->pending_len + need > j->pending_cap) {
-		size_t cap = j->pending_cap ? j->pending_cap : 8192;
-		while (cap < j->pending_len + need)
-			cap *= 2;
-		char *nb = realloc(j->pending, cap);
-		if (!nb) {
-			free(json);
-			pthread_mutex_unlock(&j->lock);
-			return 0;
-		}
-		j->pending = nb;
-		j->pending_cap = cap;
-	}
-	j->pending_len += (size_t)sprintf(j->pending + j->pending_len, "%s\t%s\n", json, hash_hex);
-	free(json);
+	SHA256((const unsigned char *)line, json_len, hash);
+	line[json_len] = '\t';
+	tc_hex_encode(hash, sizeof(hash), line + json_len + 1);
+	line[json_len + 1 + 2 * TC_JOURNAL_HASH_LEN] = '\n';
+	j->pending_len += json_len + 2 + 2 * TC_JOURNAL_HASH_LEN;
 	memcpy(j->head, hash, sizeof(hash));
 	j->next_seq++;
 	j->pending_upto = seq;
@@ -204,5 +227,6 @@ uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *
 	}
 	uint64_t rc = j->failed && j->durable_upto < seq ? 0 : seq;
 	pthread_mutex_unlock(&j->lock);
+	free(body);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "common/hex.h"
 #include "common/journal_format.h"
 #include "signer/journal.h"
+#include "signer/journal_record.h"
 #include "unit/cunit_main.h"
 
 static char tmpdir[] = "/tmp/tc-test-journal-XXXXXX";
@@ -143,6 +144,146 @@ static void expect_tampered(const char *p, uint64_t line, const char *problem)
 	tc_journal_close(j);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is damaged or tampered with"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+}
+
+/* The record as the signer built it with jansson before journal_record.c:
+ * the reference the hand-written JSON must equal byte for byte. NULL when
+ * jansson refuses the input. */
+static char *jansson_record(const struct tc_journal_entry *e, uint64_t seq, const char *when,
+			    const unsigned char prev[32])
+{
+	unsigned char digest[32];
+	char digest_hex[65], prev_hex[65];
+	SHA256(e->data ? e->data : (const unsigned char *)"", e->data_len, digest);
+	tc_hex_encode(digest, sizeof(digest), digest_hex);
+	tc_hex_encode(prev, 32, prev_hex);
+	json_t *rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "time",
+				when, "peer", e->peer, "op", e->op, "key", e->key ? e->key : "", "digest", digest_hex,
+				"result", e->result, "detail", e->detail ? e->detail : "", "prev", prev_hex);
+	if (!rec)
+		return NULL;
+	char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(rec);
+	return s;
+}
+
+/* The hand-written record; NULL when it refuses the input. */
+static char *our_record(const struct tc_journal_entry *e, uint64_t seq, const char *when,
+			const unsigned char prev[32])
+{
+	size_t body_len;
+	char *body = tc_journal_record_body(e, &body_len);
+	if (!body)
+		return NULL;
+	char *out = malloc(tc_journal_record_size(body_len) + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	size_t n = tc_journal_record_write(out, seq, when, body, body_len, prev);
+	CU_ASSERT_EQUAL(n, strlen(out));
+	CU_ASSERT(n <= tc_journal_record_size(body_len));
+	free(body);
+	return out;
+}
+
+static int same_record(const struct tc_journal_entry *e, uint64_t seq, const unsigned char prev[32])
+{
+	const char *when = "2026-11-26T05:58:52.935123Z";
+	char *want = jansson_record(e, seq, when, prev), *got = our_record(e, seq, when, prev);
+	int same = (!want && !got) || (want && got && strcmp(want, got) == 0);
+	if (!same)
+		fprintf(stderr, "\n  jansson: %s\n  ours:    %s\n", want ? want : "(refused)", got ? got : "(refused)");
+	free(want);
+	free(got);
+	return same;
+}
+
+static void test_record_bytes_equal_jansson(void)
+{
+	static const char *texts[] = {
+	    "",
+	    "plain",
+	    "quote \" and backslash \\ and slash /",
+	    "\b\f\n\r\t",
+	    "\x01\x02\x1f\x7f control and DEL",
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xef\xbf\xbf \xf4\x8f\xbf\xbf",
+	    "\xc3", "\xe2\x82", "\xf0\x9f\x94", /* cut short */
+	    "\xc0\x80", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", /* overlong */
+	    "\xed\xa0\x80", "\xed\xbf\xbf", /* surrogates */
+	    "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80", /* out of range, stray bytes */
+	    "name \"*.svc\\x\" outside the permitted suffixes\n",
+	};
+	unsigned char prev[32];
+	for (int i = 0; i < 32; i++)
+		prev[i] = (unsigned char)(i * 37);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct tc_journal_entry e = {.peer = texts[i], .op = "sign_certificate", .key = texts[i],
+					     .data = (const unsigned char *)texts[i], .data_len = strlen(texts[i]),
+					     .result = "policy", .detail = texts[i]};
+		CU_ASSERT(same_record(&e, i + 1, prev));
+		e.key = NULL;
+		e.detail = NULL;
+		e.data = NULL;
+		e.data_len = 0;
+		e.op = texts[i];
+		CU_ASSERT(same_record(&e, (uint64_t)1 << 40, prev));
+	}
+	/* Random bytes, mostly invalid UTF-8, some valid: the same verdict and
+	 * the same text either way. */
+	unsigned seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		char text[24];
+		size_t n = (size_t)(rand_r(&seed) % (sizeof(text) - 1));
+		for (size_t k = 0; k < n; k++) {
+			int r = rand_r(&seed);
+			/* Bias towards ASCII and well-formed lead/continuation pairs. */
+			text[k] = (char)(r % 3 == 0 ? 0x20 + r % 0x60 : r % 3 == 1 ? 0x80 + r % 0x40 : 1 + r % 255);
+		}
+		text[n] = '\0';
+		struct tc_journal_entry e = {.peer = "gateway", .op = "sign_data", .key = "k", .result = "ok",
+					     .detail = text};
+		if (!same_record(&e, (uint64_t)round + 1, prev)) {
+			CU_FAIL("record differs from jansson's");
+			break;
+		}
+	}
+	/* A NULL in a required field is refused, as jansson did. */
+	struct tc_journal_entry bad = {.peer = NULL, .op = "x", .result = "ok"};
+	CU_ASSERT(same_record(&bad, 1, prev));
+}
+
+/* The lines the journal writes are jansson's records for their seq, time
+ * and prev. */
+static void test_journal_lines_equal_jansson(void)
+{
+	const char *p = new_path();
+	char err[512];
+	struct tc_journal *j = tc_journal_open(p, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	struct tc_journal_entry e = {.peer = "gateway", .op = "sign_certificate", .key = "tc-intermediate",
+				     .data = (const unsigned char *)"der", .data_len = 3, .result = "policy",
+				     .detail = "name \"caf\xc3\xa9\\\" \x01 refused"};
+	CU_ASSERT_EQUAL(tc_journal_append(j, &e), 1);
+	CU_ASSERT_EQUAL(tc_journal_append(j, &e), 2);
+	tc_journal_close(j);
+	struct lines ls;
+	read_lines(p, &ls);
+	CU_ASSERT_EQUAL_FATAL(ls.n, 2);
+	unsigned char prev[32] = {0};
+	for (int i = 0; i < 2; i++) {
+		char *tab = strrchr(ls.l[i], '\t');
+		CU_ASSERT_PTR_NOT_NULL_FATAL(tab);
+		*tab = '\0';
+		json_t *rec = json_loads(ls.l[i], 0, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+		const char *when = json_string_value(json_object_get(rec, "time"));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(when);
+		CU_ASSERT_EQUAL(strlen(when), strlen("2026-11-26T05:58:52.935123Z"));
+		char *want = jansson_record(&e, (uint64_t)i + 1, when, prev);
+		CU_ASSERT_STRING_EQUAL(ls.l[i], want);
+		free(want);
+		json_decref(rec);
+		CU_ASSERT_EQUAL(tc_hex_decode(tab + 1, prev, sizeof(prev)), 0);
+	}
+	free_lines(&ls);
 }
 
 static void test_append_and_verify(void)
@@ -452,6 +593,8 @@ int main(void)
 		{"tamper: changed hash", test_tamper_changed_hash},
 		{"tamper: forged records", test_tamper_forged_records},
 		{"torn tail", test_torn_tail},
+		{"record bytes equal jansson's", test_record_bytes_equal_jansson},
+		{"journal lines equal jansson's", test_journal_lines_equal_jansson},
 		{NULL, NULL},
 	};
 	return tc_run_suite("journal", tests, suite_init, suite_cleanup);
