@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct tc_leaf_request {
@@ -31,5 +32,15 @@ X509 *tc_leaf_template_new(const struct tc_leaf_request *rq, char *err, size_t e
 /* DER TBSCertificate of x (re-encoded after any change). *der is
  * OPENSSL_malloc'ed. Returns 0 or -1. */
 int tc_template_tbs_der(X509 *x, unsigned char **der, size_t *len);
+
+/* The DER TBSCertificate tc_leaf_template_new + tc_template_tbs_der make,
+ * byte for byte, written directly (the gateway's Issue path: no OpenSSL
+ * objects, no extension config parsing, no re-encoding). spki is the
+ * subject's SubjectPublicKeyInfo, copied as is (rq->pubkey and rq->spki
+ * are not used); an rsaEncryption key also gets keyEncipherment. Names
+ * must be ASCII (DNS names, textual IP addresses). *der is malloc'ed.
+ * Returns 0, or -1 with err. */
+int tc_leaf_tbs_der(const struct tc_leaf_request *rq, const uint8_t *spki, size_t spki_len, uint8_t **der,
+		    size_t *len, char *err, size_t errlen);
 
 #endif

@@ -2,12 +2,16 @@
 
 #include <arpa/inet.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/cert_der.h"
+#include "common/der_key.h"
 
 static int looks_like_pem(const uint8_t *data, size_t len)
 {
@@ -18,21 +22,22 @@ static int looks_like_pem(const uint8_t *data, size_t len)
 	return len - i >= sizeof(begin) - 1 && memcmp(data + i, begin, sizeof(begin) - 1) == 0;
 }
 
-static X509_REQ *parse_any(const uint8_t *data, size_t len)
+/* The DER inside a PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE
+ * REQUEST") block, skipping other blocks as PEM_read_bio_X509_REQ did;
+ * OPENSSL_malloc'ed. */
+static unsigned char *pem_to_der(const uint8_t *data, size_t len, size_t *der_len)
 {
-	if (looks_like_pem(data, len)) {
-		BIO *b = BIO_new_mem_buf(data, (int)len);
-		X509_REQ *r = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
-		BIO_free(b);
-		return r;
+	BIO *b = BIO_new_mem_buf(data, (int)len);
+	unsigned char *der = NULL;
+	long n = 0;
+	if (!b || PEM_bytes_read_bio(&der, &n, NULL, PEM_STRING_X509_REQ, b, NULL, NULL) != 1 || n <= 0) {
+		OPENSSL_free(der);
+		der = NULL;
 	}
-	const unsigned char *p = data;
-	X509_REQ *r = d2i_X509_REQ(NULL, &p, (long)len);
-	if (r && p != data + len) { /* trailing bytes: not one DER request */
-		X509_REQ_free(r);
-		return NULL;
-	}
-	return r;
+	BIO_free(b);
+	ERR_clear_error();
+	*der_len = der ? (size_t)n : 0;
+	return der;
 }
 
 static enum tc_csr_error check_key(EVP_PKEY *key, unsigned min_rsa_bits, char *why, size_t whylen)
@@ -63,39 +68,66 @@ static enum tc_csr_error check_key(EVP_PKEY *key, unsigned min_rsa_bits, char *w
 	return TC_CSR_KEY_NOT_ALLOWED;
 }
 
-enum tc_csr_error tc_csr_parse(const uint8_t *data, size_t len, unsigned min_rsa_bits,
-			       X509_REQ **out, char *why, size_t whylen)
+/* The self-signature over the request info: the usual algorithms from the
+ * DER directly; any other one (SHA-1, RSA-PSS, ...) through OpenSSL's full
+ * X509_REQ path, as the gateway always accepted them. */
+static int signature_ok(const struct tc_csr *c)
 {
-	*out = NULL;
+	char err[128];
+	const struct tc_csr_view *v = &c->view;
+	int rc = tc_der_verify(c->key, &v->sig_alg, v->info.tlv, v->info.tlv_len, v->sig, v->sig_len, err,
+			       sizeof(err));
+	if (rc >= 0)
+		return rc == 1;
+	const unsigned char *p = v->whole.tlv;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)v->whole.tlv_len);
+	rc = req && X509_REQ_verify(req, c->key) == 1;
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return rc;
+}
+
+enum tc_csr_error tc_csr_parse(const uint8_t *data, size_t len, unsigned min_rsa_bits,
+			       struct tc_csr *out, char *why, size_t whylen)
+{
+	memset(out, 0, sizeof(*out));
 	if (len > TC_CSR_MAX_LEN) {
 		snprintf(why, whylen, "CSR of %zu bytes exceeds the %d byte limit", len, TC_CSR_MAX_LEN);
 		return TC_CSR_TOO_LARGE;
 	}
-	X509_REQ *req = len ? parse_any(data, len) : NULL;
-	if (!req) {
+	const uint8_t *der = data;
+	size_t der_len = len;
+	if (len && looks_like_pem(data, len))
+		der = out->pem_der = pem_to_der(data, len, &der_len);
+	char err[128];
+	if (!len || !der || tc_csr_view_parse(der, der_len, &out->view, err, sizeof(err)) != 0) {
 		snprintf(why, whylen, len ? "CSR is neither a PEM nor a DER PKCS#10 request" : "no CSR given");
+		tc_csr_free(out);
 		return TC_CSR_MALFORMED;
 	}
-	EVP_PKEY *key = X509_REQ_get0_pubkey(req);
-	if (!key) {
+	out->key = tc_spki_key(out->view.spki.tlv, out->view.spki.tlv_len, err, sizeof(err));
+	if (!out->key) {
 		snprintf(why, whylen, "CSR public key does not decode");
-		X509_REQ_free(req);
+		tc_csr_free(out);
 		return TC_CSR_MALFORMED;
 	}
 	/* The key check comes first: verifying with an unsupported key type
 	 * would report a bad signature instead of the real problem. */
-	enum tc_csr_error e = check_key(key, min_rsa_bits, why, whylen);
-	if (e != TC_CSR_OK) {
-		X509_REQ_free(req);
-		return e;
-	}
-	if (X509_REQ_verify(req, key) != 1) {
+	enum tc_csr_error e = check_key(out->key, min_rsa_bits, why, whylen);
+	if (e == TC_CSR_OK && !signature_ok(out)) {
 		snprintf(why, whylen, "CSR signature does not verify with its public key");
-		X509_REQ_free(req);
-		return TC_CSR_BAD_SIGNATURE;
+		e = TC_CSR_BAD_SIGNATURE;
 	}
-	*out = req;
-	return TC_CSR_OK;
+	if (e != TC_CSR_OK)
+		tc_csr_free(out);
+	return e;
+}
+
+void tc_csr_free(struct tc_csr *csr)
+{
+	EVP_PKEY_free(csr->key);
+	OPENSSL_free(csr->pem_der);
+	memset(csr, 0, sizeof(*csr));
 }
 
 const char *tc_csr_error_reason(enum tc_csr_error err)
@@ -120,42 +152,85 @@ static int add_name(char **list, size_t *n, size_t max, const char *s)
 	return 0;
 }
 
-int tc_csr_requested_names(X509_REQ *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
+static const uint8_t OID_SUBJECT_ALT_NAME[] = {0x55, 0x1d, 0x11};
+
+/* The subjectAltName the request asks for: 0 and *gens is its
+ * GeneralNames SEQUENCE, 1 when none is requested. As with OpenSSL's
+ * X509_REQ_get_extensions before, an extension list that does not decode
+ * counts as none (the caller then finds no names). */
+static int requested_san(const struct tc_csr_view *req, struct tc_der_elem *gens)
+{
+	struct tc_der_elem exts;
+	if (tc_csr_extensions(req, &exts) != 0)
+		return 1;
+	struct tc_der_cursor c = tc_der_inside(&exts);
+	struct tc_ext_view ext, san = {0};
+	int found = 0, rc;
+	while ((rc = tc_ext_next(&c, &ext)) == TC_DER_OK)
+		if (!found && TC_DER_OID_IS(&ext.oid, OID_SUBJECT_ALT_NAME)) {
+			san = ext;
+			found = 1;
+		}
+	if (rc != TC_DER_END || !found)
+		return 1;
+	if (tc_der_whole(san.value.val, san.value.val_len, TC_DER_SEQUENCE, gens) != TC_DER_OK)
+		return -1;
+	return 0;
+}
+
+/* GeneralName tags (RFC 5280 4.2.1.6), IMPLICIT except directoryName. */
+#define GN_OTHER TC_DER_CONTEXT(0)
+#define GN_RFC822 TC_DER_CONTEXT_PRIM(1)
+#define GN_DNS TC_DER_CONTEXT_PRIM(2)
+#define GN_X400 TC_DER_CONTEXT(3)
+#define GN_DIRECTORY TC_DER_CONTEXT(4)
+#define GN_EDI_PARTY TC_DER_CONTEXT(5)
+#define GN_URI TC_DER_CONTEXT_PRIM(6)
+#define GN_IP TC_DER_CONTEXT_PRIM(7)
+#define GN_REGISTERED_ID TC_DER_CONTEXT_PRIM(8)
+
+static int add_general_name(const struct tc_der_elem *g, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
+			    size_t max)
+{
+	switch (g->tag) {
+	case GN_DNS: {
+		/* Embedded NULs would make the name mean two things. */
+		if (g->val_len > 253 || memchr(g->val, 0, g->val_len))
+			return -1;
+		char name[254];
+		memcpy(name, g->val, g->val_len);
+		name[g->val_len] = '\0';
+		return add_name(dns, n_dns, max, name);
+	}
+	case GN_IP: {
+		char text[INET6_ADDRSTRLEN];
+		int af = g->val_len == 4 ? AF_INET : g->val_len == 16 ? AF_INET6 : -1;
+		if (af < 0 || !inet_ntop(af, g->val, text, sizeof(text)))
+			return -1;
+		return add_name(ips, n_ips, max, text);
+	}
+	case GN_OTHER:
+	case GN_RFC822:
+	case GN_X400:
+	case GN_DIRECTORY:
+	case GN_EDI_PARTY:
+	case GN_URI:
+	case GN_REGISTERED_ID:
+		return 0; /* not issued; ignored here */
+	}
+	return -1; /* not a GeneralName */
+}
+
+int tc_csr_requested_names(const struct tc_csr_view *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
 			   size_t max)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-	if (!exts)
-		return 0;
-	int rc = 0;
-	int idx = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
-	GENERAL_NAMES *gens = idx >= 0 ? X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, idx)) : NULL;
-	if (idx >= 0 && !gens)
-		rc = -1;
-	for (int i = 0; gens && rc == 0 && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		if (g->type == GEN_DNS) {
-			const ASN1_IA5STRING *s = g->d.dNSName;
-			/* Embedded NULs would make the name mean two things. */
-			if ((size_t)s->length != strnlen((const char *)s->data, (size_t)s->length) || s->length > 253)
-				rc = -1;
-			else {
-				char name[254];
-				memcpy(name, s->data, (size_t)s->length);
-				name[s->length] = '\0';
-				rc = add_name(dns, n_dns, max, name);
-			}
-		} else if (g->type == GEN_IPADD) {
-			char text[INET6_ADDRSTRLEN];
-			const ASN1_OCTET_STRING *a = g->d.iPAddress;
-			int af = a->length == 4 ? AF_INET : a->length == 16 ? AF_INET6 : -1;
-			if (af < 0 || !inet_ntop(af, a->data, text, sizeof(text)))
-				rc = -1;
-			else
-				rc = add_name(ips, n_ips, max, text);
-		}
-		/* Other name types (email, URI) are not issued; ignored here. */
-	}
-	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return rc;
+	struct tc_der_elem gens, g;
+	int rc = requested_san(req, &gens);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	struct tc_der_cursor c = tc_der_inside(&gens);
+	while ((rc = tc_der_next(&c, &g)) == TC_DER_OK)
+		if (add_general_name(&g, dns, n_dns, ips, n_ips, max) != 0)
+			return -1;
+	return rc == TC_DER_END ? 0 : -1;
 }

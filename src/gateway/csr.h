@@ -5,9 +5,11 @@
 #ifndef TC_GATEWAY_CSR_H
 #define TC_GATEWAY_CSR_H
 
-#include <openssl/x509.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/csr_der.h"
 
 #define TC_CSR_MAX_LEN (64 * 1024)
 
@@ -19,10 +21,20 @@ enum tc_csr_error {
 	TC_CSR_KEY_NOT_ALLOWED,   /* not P-256, P-384 or RSA >= min_rsa_bits */
 };
 
-/* Parses and verifies data; on TC_CSR_OK *out is the request. why gets a
- * human-readable reason otherwise. */
+/* A checked request: views into its DER, and its public key. */
+struct tc_csr {
+	struct tc_csr_view view; /* into the caller's DER, or into pem_der */
+	EVP_PKEY *key;
+	unsigned char *pem_der;  /* the DER decoded from a PEM input */
+};
+
+/* Parses and verifies data (without OpenSSL's X509_REQ decoder on the
+ * usual algorithms: see common/csr_der.h); on TC_CSR_OK out is the
+ * request, to release with tc_csr_free, and it refers to data, which must
+ * outlive it. why gets a human-readable reason otherwise. */
 enum tc_csr_error tc_csr_parse(const uint8_t *data, size_t len, unsigned min_rsa_bits,
-			       X509_REQ **out, char *why, size_t whylen);
+			       struct tc_csr *out, char *why, size_t whylen);
+void tc_csr_free(struct tc_csr *csr);
 
 /* The reason string of ca.proto for err ("csr_malformed", ...). */
 const char *tc_csr_error_reason(enum tc_csr_error err);
@@ -31,7 +43,7 @@ const char *tc_csr_error_reason(enum tc_csr_error err);
  * IP addresses (textual) as malloc'ed strings appended to dns/ips (arrays of
  * max entries each). Returns 0, or -1 when there are more than max of a kind
  * or the extension does not decode. */
-int tc_csr_requested_names(X509_REQ *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
+int tc_csr_requested_names(const struct tc_csr_view *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
 			   size_t max);
 
 #endif

@@ -42,7 +42,7 @@ static void names_free(struct names *nm)
 
 /* The request's names, or the CSR's requested subjectAltName when the
  * request lists none. */
-static int collect_names(const Trustchain__V1__IssueRequest *rq, X509_REQ *csr, struct names *nm,
+static int collect_names(const Trustchain__V1__IssueRequest *rq, const struct tc_csr *csr, struct names *nm,
 			 struct tc_rpc_result *res)
 {
 	if (rq->n_dns_names + rq->n_ip_addresses > MAX_NAMES)
@@ -55,7 +55,7 @@ static int collect_names(const Trustchain__V1__IssueRequest *rq, X509_REQ *csr, 
 		if (!(nm->ips[nm->n_ips++] = strdup(rq->ip_addresses[i])))
 			return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
 	if (nm->n_dns + nm->n_ips == 0 &&
-	    tc_csr_requested_names(csr, nm->dns, &nm->n_dns, nm->ips, &nm->n_ips, MAX_NAMES) != 0)
+	    tc_csr_requested_names(&csr->view, nm->dns, &nm->n_dns, nm->ips, &nm->n_ips, MAX_NAMES) != 0)
 		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "too_many_names",
 				   "the CSR's subjectAltName is undecodable or lists more than %d names", MAX_NAMES);
 	if (nm->n_dns + nm->n_ips == 0)
@@ -178,33 +178,51 @@ static void reply_issued(struct tc_gateway *gw, const struct tc_leaf_request *le
 	free(pem);
 }
 
-static void sign_and_reply(struct tc_gateway *gw, const struct tc_leaf_request *leaf,
+/* The leaf's SubjectPublicKeyInfo: an EC key's as the CSR encodes it
+ * (tc_csr_parse accepted only the named-curve form, which is what
+ * re-encoding would give); any other key re-encoded as before. */
+static unsigned char *leaf_spki(const struct tc_csr *csr, size_t *len, int *copied)
+{
+	*copied = EVP_PKEY_is_a(csr->key, "EC");
+	if (*copied) {
+		*len = csr->view.spki.tlv_len;
+		return (unsigned char *)csr->view.spki.tlv;
+	}
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(csr->key, &der);
+	*len = n > 0 ? (size_t)n : 0;
+	return n > 0 ? der : NULL;
+}
+
+static void sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const struct tc_leaf_request *leaf,
 			   struct tc_rpc_result *res)
 {
 	char err[256];
-	X509 *tmpl = tc_leaf_template_new(leaf, err, sizeof(err));
-	unsigned char *tbs = NULL;
-	size_t tbs_len = 0;
-	if (!tmpl || tc_template_tbs_der(tmpl, &tbs, &tbs_len) != 0) {
-		X509_free(tmpl);
+	size_t spki_len, tbs_len = 0;
+	int copied;
+	unsigned char *spki = leaf_spki(csr, &spki_len, &copied);
+	uint8_t *tbs = NULL;
+	int rc = spki ? tc_leaf_tbs_der(leaf, spki, spki_len, &tbs, &tbs_len, err, sizeof(err)) : -1;
+	if (!copied)
+		OPENSSL_free(spki);
+	if (rc != 0) {
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused",
-			    "cannot build a certificate from this request: %s", tmpl ? "encoding failed" : err);
+			    "cannot build a certificate from this request: %s", spki ? err : "encoding failed");
 		return;
 	}
-	X509_free(tmpl);
 	struct tc_issued_cert ic;
 	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, &ic, res) == 0) {
 		reply_issued(gw, leaf, &ic, res);
 		tc_issued_cert_free(&ic);
 	}
-	OPENSSL_free(tbs);
+	free(tbs);
 }
 
 static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, const Trustchain__V1__IssueRequest *rq,
 		  struct tc_rpc_result *res)
 {
 	char why[256];
-	X509_REQ *csr;
+	struct tc_csr csr;
 	enum tc_csr_error ce = tc_csr_parse(rq->csr.data, rq->csr.len, gw->cfg->ca.min_rsa_bits, &csr, why,
 					    sizeof(why));
 	if (ce != TC_CSR_OK) {
@@ -215,11 +233,10 @@ static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, con
 	memset(&nm, 0, sizeof(nm));
 	struct tc_leaf_request leaf;
 	memset(&leaf, 0, sizeof(leaf));
-	if (collect_names(rq, csr, &nm, res) == 0 && check_names(&nm, res) == 0 &&
+	if (collect_names(rq, &csr, &nm, res) == 0 && check_names(&nm, res) == 0 &&
 	    authorize_names(caller, &nm, res) == 0 &&
 	    validity_window(gw->cfg, rq->validity_seconds, &leaf.not_before, &leaf.not_after, res) == 0) {
-		leaf.pubkey = X509_REQ_get0_pubkey(csr);
-		leaf.spki = X509_REQ_get_X509_PUBKEY(csr);
+		leaf.pubkey = csr.key;
 		leaf.dns_names = (const char *const *)nm.dns;
 		leaf.n_dns = nm.n_dns;
 		leaf.ips = (const char *const *)nm.ips;
@@ -241,10 +258,10 @@ static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, con
 			break;
 		}
 		if (leaf.server_auth || leaf.client_auth)
-			sign_and_reply(gw, &leaf, res);
+			sign_and_reply(gw, &csr, &leaf, res);
 	}
 	names_free(&nm);
-	X509_REQ_free(csr);
+	tc_csr_free(&csr);
 }
 
 void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
