@@ -7,6 +7,14 @@ if(TARGET tc_ct_core)
   tc_add_cunit(test_ct_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_store.c
                ${CMAKE_CURRENT_SOURCE_DIR}/support/merkle_reference.c LIBS tc_ct_core)
 
+  tc_add_cunit(test_chain_check SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_chain_check.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/support/test_ca.c LIBS tc_ct_core)
+
+  file(GLOB TC_CHAIN_CHECK_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/chain_check/*)
+  tc_add_fuzz(fuzz_chain_check SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_chain_check.c
+              ${CMAKE_CURRENT_SOURCE_DIR}/support/test_ca.c LIBS tc_ct_core SEEDS ${TC_CHAIN_CHECK_SEEDS})
+  target_include_directories(fuzz_chain_check PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+
   file(GLOB TC_CT_ENCODE_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/ct_encode/*)
   tc_add_fuzz(fuzz_ct_encode SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_ct_encode.c
               LIBS tc_ct_core SEEDS ${TC_CT_ENCODE_SEEDS})

@@ -1,5 +1,6 @@
 #include "common/cert_der.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/errorf.h"
@@ -124,4 +125,48 @@ int tc_tbs_find_ext(const struct tc_tbs_view *v, const uint8_t *oid, size_t oid_
 	if (rc != TC_DER_END)
 		return -1;
 	return found ? 0 : 1;
+}
+
+/* Writes a header (tag, length octets) at p; returns the octets written. */
+static size_t put_header(uint8_t *p, uint8_t tag, size_t len)
+{
+	p[0] = tag;
+	return 1 + tc_der_put_len(len, p + 1);
+}
+
+int tc_tbs_without_ext(const struct tc_tbs_view *v, const struct tc_ext_view *ext, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	const uint8_t *exts = v->extensions.val, *exts_end = exts + v->extensions.val_len;
+	const uint8_t *cut = ext->whole.tlv, *cut_end = cut + ext->whole.tlv_len;
+	if (!v->has_extensions || cut < exts || cut_end > exts_end || cut_end < cut)
+		return -1;
+	/* TBS contents: [fields before [3]] [3] [anything after [3]] */
+	const uint8_t *body = v->whole.val, *body_end = body + v->whole.val_len;
+	const uint8_t *tagged = v->extensions_tagged.tlv, *tagged_end = tagged + v->extensions_tagged.tlv_len;
+	size_t ext_left = (size_t)(cut - exts) + (size_t)(exts_end - cut_end);
+	size_t seq_size = tc_der_tlv_size(ext_left);
+	size_t tagged_size = ext_left ? tc_der_tlv_size(seq_size) : 0;
+	size_t tbs_body = (size_t)(tagged - body) + tagged_size + (size_t)(body_end - tagged_end);
+	size_t total = tc_der_tlv_size(tbs_body);
+	uint8_t *p = malloc(total);
+	if (!p)
+		return -1;
+	size_t o = put_header(p, TC_DER_SEQUENCE, tbs_body);
+	memcpy(p + o, body, (size_t)(tagged - body));
+	o += (size_t)(tagged - body);
+	if (ext_left) {
+		o += put_header(p + o, TC_DER_CONTEXT(3), seq_size);
+		o += put_header(p + o, TC_DER_SEQUENCE, ext_left);
+		memcpy(p + o, exts, (size_t)(cut - exts));
+		o += (size_t)(cut - exts);
+		memcpy(p + o, cut_end, (size_t)(exts_end - cut_end));
+		o += (size_t)(exts_end - cut_end);
+	}
+	memcpy(p + o, tagged_end, (size_t)(body_end - tagged_end));
+	o += (size_t)(body_end - tagged_end);
+	*out = p;
+	*len = o;
+	return 0;
 }

@@ -53,6 +53,15 @@ int tc_ext_next(struct tc_der_cursor *c, struct tc_ext_view *out);
  * when repeated or malformed. */
 int tc_tbs_find_ext(const struct tc_tbs_view *v, const uint8_t *oid, size_t oid_len, struct tc_ext_view *out);
 
+/* The TBSCertificate of v with one of its extensions (ext, found by
+ * tc_ext_next / tc_tbs_find_ext on v) cut out, still DER: the lengths of
+ * the extensions SEQUENCE, its [3] wrapper and the TBS are re-encoded, and
+ * [3] is dropped when ext was the only extension (DER has no empty
+ * extensions field). Everything else is copied byte for byte. *out is
+ * malloc'd. 0, or -1 when ext is not inside v's extensions or out of
+ * memory. */
+int tc_tbs_without_ext(const struct tc_tbs_view *v, const struct tc_ext_view *ext, uint8_t **out, size_t *len);
+
 /* Contents octets of OIDs these paths look for. */
 extern const uint8_t TC_OID_CT_POISON[10];   /* 1.3.6.1.4.1.11129.2.4.3 */
 extern const uint8_t TC_OID_CT_SCT_LIST[10]; /* 1.3.6.1.4.1.11129.2.4.2 */

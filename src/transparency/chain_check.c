@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "transparency/chain_fast.h"
 #include "transparency/ct_precert.h"
 
 struct tc_chain_checker {
@@ -24,6 +26,7 @@ struct tc_chain_checker {
 	 * so a submission only verifies its leaf (partial chain). Shared by
 	 * all threads: OpenSSL locks the store internally. */
 	X509_STORE *store;
+	struct tc_chain_fast fast;
 };
 
 static X509 *read_pem(const char *path, char *err, size_t errlen)
@@ -40,16 +43,33 @@ static X509 *read_pem(const char *path, char *err, size_t errlen)
 int tc_chain_checker_load(const char *root_pem, const char *intermediate_pem, struct tc_chain_checker **out,
 			  char *err, size_t errlen)
 {
+	X509 *root = read_pem(root_pem, err, errlen);
+	X509 *inter = root ? read_pem(intermediate_pem, err, errlen) : NULL;
+	char why[256];
+	int rc = inter ? tc_chain_checker_new(root, inter, out, why, sizeof(why)) : -1;
+	if (rc != 0 && inter)
+		snprintf(err, errlen, "%s under %s: %s", intermediate_pem, root_pem, why);
+	X509_free(root);
+	X509_free(inter);
+	return rc;
+}
+
+int tc_chain_checker_new(X509 *root, X509 *intermediate, struct tc_chain_checker **out, char *err, size_t errlen)
+{
 	struct tc_chain_checker *chk = calloc(1, sizeof(*chk));
-	if (!chk) {
+	if (!chk || !X509_up_ref(root)) {
+		free(chk);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	chk->root = root;
+	if (!X509_up_ref(intermediate)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	chk->intermediate = intermediate;
 	unsigned char *der = NULL;
 	int len;
-	if (!(chk->root = read_pem(root_pem, err, errlen)) ||
-	    !(chk->intermediate = read_pem(intermediate_pem, err, errlen)))
-		goto fail;
 	if ((len = i2d_X509(chk->root, &chk->root_der)) <= 0) {
 		snprintf(err, errlen, "cannot encode the root");
 		goto fail;
@@ -65,7 +85,7 @@ int tc_chain_checker_load(const char *root_pem, const char *intermediate_pem, st
 	chk->intermediate_der_len = (size_t)len;
 	EVP_PKEY *root_key = X509_get0_pubkey(chk->root);
 	if (!root_key || X509_verify(chk->intermediate, root_key) != 1) {
-		snprintf(err, errlen, "%s is not signed by the root in %s", intermediate_pem, root_pem);
+		snprintf(err, errlen, "the intermediate is not signed by the root");
 		goto fail;
 	}
 	if (!(chk->store = X509_STORE_new()) || !X509_STORE_add_cert(chk->store, chk->root) ||
@@ -74,11 +94,25 @@ int tc_chain_checker_load(const char *root_pem, const char *intermediate_pem, st
 		goto fail;
 	}
 	X509_STORE_set_flags(chk->store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+	char why[128] = "";
+	if (tc_chain_fast_init(&chk->fast, chk->root, chk->intermediate, chk->root_der, chk->root_der_len,
+			       chk->intermediate_der, chk->intermediate_der_len, chk->issuer_key_hash, why,
+			       sizeof(why)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (!chk->fast.enabled)
+		tc_info("submissions checked by OpenSSL only: %s", why);
 	*out = chk;
 	return 0;
 fail:
 	tc_chain_checker_free(chk);
 	return -1;
+}
+
+int tc_chain_checker_fast(const struct tc_chain_checker *chk)
+{
+	return chk->fast.enabled;
 }
 
 void tc_chain_checker_free(struct tc_chain_checker *chk)
@@ -89,6 +123,7 @@ void tc_chain_checker_free(struct tc_chain_checker *chk)
 	X509_free(chk->intermediate);
 	OPENSSL_free(chk->intermediate_der);
 	X509_STORE_free(chk->store);
+	tc_chain_fast_free(&chk->fast);
 	OPENSSL_free(chk->root_der);
 	free(chk);
 }
@@ -184,6 +219,14 @@ static int allow_poison(int ok, X509_STORE_CTX *ctx)
 
 int tc_chain_check(const struct tc_chain_checker *chk, int precert, unsigned char *const *certs,
 		   const size_t *lens, size_t n, struct tc_checked_chain *out, char *err, size_t errlen)
+{
+	if (tc_chain_fast_check(&chk->fast, precert, certs, lens, n, out) == 1)
+		return 0;
+	return tc_chain_check_openssl(chk, precert, certs, lens, n, out, err, errlen);
+}
+
+int tc_chain_check_openssl(const struct tc_chain_checker *chk, int precert, unsigned char *const *certs,
+			   const size_t *lens, size_t n, struct tc_checked_chain *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
