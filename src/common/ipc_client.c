@@ -65,32 +65,52 @@ static struct waiter *take_waiter(struct tc_ipc_client *c, uint64_t id)
 	return NULL;
 }
 
+/* Hands one response frame to its waiter; -1 when it does not decode. */
+static int deliver(struct tc_ipc_client *c, const uint8_t *frame, size_t len)
+{
+	ProtobufCMessage *resp = protobuf_c_message_unpack(c->resp_desc, NULL, len, frame);
+	if (!resp) {
+		tc_err("%s client: undecodable response, closing the connection", c->peer);
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	struct waiter *w = take_waiter(c, *id_field(resp, c->resp_id_offset));
+	if (w) {
+		w->resp = resp;
+		w->done = 1;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!w) /* its caller timed out and left */
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* Reads whatever the socket holds and answers every complete frame in it:
+ * one read() per wake-up however many responses arrived together, instead
+ * of two per frame (header, then body). */
 static void *reader_main(void *arg)
 {
 	struct tc_ipc_client *c = arg;
-	for (;;) {
-		uint8_t *buf = NULL;
-		size_t len = 0;
-		int rc = tc_frame_read(c->fd, &buf, &len, -1);
-		if (rc != 1)
+	struct tc_frame_reader fr;
+	tc_frame_reader_init(&fr);
+	uint8_t chunk[65536];
+	int open = 1;
+	while (open) {
+		ssize_t n = read(c->fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || tc_frame_reader_append(&fr, chunk, (size_t)n) != 0)
 			break;
-		ProtobufCMessage *resp = protobuf_c_message_unpack(c->resp_desc, NULL, len, buf);
-		free(buf);
-		if (!resp) {
-			tc_err("%s client: undecodable response, closing the connection", c->peer);
+		const uint8_t *frame;
+		size_t len;
+		enum tc_frame_status st = TC_FRAME_NEED_MORE;
+		while (open && (st = tc_frame_reader_next(&fr, &frame, &len, NULL)) == TC_FRAME_READY)
+			open = deliver(c, frame, len) == 0;
+		if (st == TC_FRAME_ERROR)
 			break;
-		}
-		pthread_mutex_lock(&c->lock);
-		struct waiter *w = take_waiter(c, *id_field(resp, c->resp_id_offset));
-		if (w) {
-			w->resp = resp;
-			w->done = 1;
-			pthread_cond_signal(&w->cond);
-		}
-		pthread_mutex_unlock(&c->lock);
-		if (!w) /* its caller timed out and left */
-			protobuf_c_message_free_unpacked(resp, NULL);
 	}
+	tc_frame_reader_free(&fr);
 	pthread_mutex_lock(&c->lock);
 	c->alive = 0;
 	for (struct waiter *w = c->waiters; w; w = w->next) {

@@ -1,9 +1,11 @@
 /* The strict DER reader and the certificate/key views built on it, checked
  * against OpenSSL's own encodings of the same certificates and keys. */
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +163,76 @@ static void test_point_off_curve_refused(void)
 	EVP_PKEY_free(k);
 }
 
+/* Keys built from a shared per-curve template: compressed points, P-384
+ * off the curve, the point at infinity, and many threads at once (the
+ * template is made once and only read). */
+static void test_ec_keys_from_template(void)
+{
+	const char *curves[] = {"P-256", "P-384"};
+	char err[128];
+	for (int i = 0; i < 2; i++) {
+		EVP_PKEY *k = EVP_EC_gen(curves[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+		check_key_matches(k);
+		unsigned char *spki = NULL;
+		int n = i2d_PUBKEY(k, &spki);
+		spki[n - 1] ^= 0x01;
+		CU_ASSERT_PTR_NULL(tc_spki_key(spki, (size_t)n, err, sizeof(err)));
+		OPENSSL_free(spki);
+		CU_ASSERT_FATAL(EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+							       "compressed") == 1);
+		check_key_matches(k);
+		EVP_PKEY_free(k);
+	}
+	static const uint8_t infinity[] = {0x30, 0x1a, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+					   0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+					   0x07, 0x03, 0x02, 0x00, 0x00};
+	CU_ASSERT_PTR_NULL(tc_spki_key(infinity, sizeof(infinity), err, sizeof(err)));
+}
+
+struct key_thread {
+	unsigned char *spki[2];
+	int len[2];
+	EVP_PKEY *key[2];
+	int ok;
+};
+
+static void *keys_in_thread(void *arg)
+{
+	struct key_thread *t = arg;
+	char err[128];
+	t->ok = 1;
+	for (int i = 0; i < 200; i++) {
+		EVP_PKEY *k = tc_spki_key(t->spki[i % 2], (size_t)t->len[i % 2], err, sizeof(err));
+		if (!k || EVP_PKEY_eq(k, t->key[i % 2]) != 1)
+			t->ok = 0;
+		EVP_PKEY_free(k);
+	}
+	return NULL;
+}
+
+static void test_ec_keys_threads(void)
+{
+	struct key_thread t[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		for (int c = 0; c < 2; c++) {
+			t[i].key[c] = EVP_EC_gen(c ? "P-384" : "P-256");
+			t[i].spki[c] = NULL;
+			t[i].len[c] = i2d_PUBKEY(t[i].key[c], &t[i].spki[c]);
+		}
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, keys_in_thread, &t[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT(t[i].ok);
+		for (int c = 0; c < 2; c++) {
+			EVP_PKEY_free(t[i].key[c]);
+			OPENSSL_free(t[i].spki[c]);
+		}
+	}
+}
+
 static int reads(const uint8_t *p, size_t len)
 {
 	struct tc_der_elem e;
@@ -242,6 +314,8 @@ int main(void)
 		{"precertificate poison found", test_poison_found_once},
 		{"SPKI keys equal OpenSSL's (EC, RSA, Ed25519)", test_spki_keys},
 		{"EC point off the curve refused", test_point_off_curve_refused},
+		{"EC keys from the curve template: compressed, off curve, infinity", test_ec_keys_from_template},
+		{"EC keys from 4 threads at once", test_ec_keys_threads},
 		{"strict DER lengths", test_strict_lengths},
 		{"every truncation and trailing byte refused", test_truncations_refused},
 		{NULL, NULL},
