@@ -23,6 +23,12 @@ if(TARGET trustchain-transparency)
 endif()
 
 if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_log_only SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_log_only_test.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_log_only trustchain-transparency trustchain-signer trustchainctl)
+endif()
+
+if(TARGET trustchain-transparency)
   tc_add_cunit(test_ct_export SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_export_test.c
                LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_export trustchain-transparency trustchain-signer trustchainctl)

@@ -70,8 +70,9 @@ static Trustchain__Internal__Response *sign(struct tc_gateway *gw, const unsigne
 	return resp;
 }
 
-/* add-chain / add-pre-chain of cert with the issuing intermediate. */
-static int log_chain(struct tc_gateway *gw, int precert, const unsigned char *cert, size_t cert_len,
+/* add-chain / add-pre-chain of cert with the issuing intermediate; with
+ * log_only the log skips the SCT (out->sct stays NULL). */
+static int log_chain(struct tc_gateway *gw, int precert, int log_only, const unsigned char *cert, size_t cert_len,
 		     struct tc_logged *out, struct tc_rpc_result *res)
 {
 	ProtobufCBinaryData chain[2] = {
@@ -82,6 +83,7 @@ static int log_chain(struct tc_gateway *gw, int precert, const unsigned char *ce
 	Trustchain__Internal__Ct__AddChainRequest add = TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
 	add.n_chain = 2;
 	add.chain = chain;
+	add.log_only = log_only;
 	if (precert) {
 		req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN;
 		req.add_pre_chain = &add;
@@ -101,10 +103,11 @@ static int log_chain(struct tc_gateway *gw, int precert, const unsigned char *ce
 	} else if (tc_ct_status_to_rpc(resp, err, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res) == 0) {
 		const Trustchain__Internal__Ct__AddChainResponse *a = resp->add_chain;
 		if (a->log_id.len != sizeof(out->log_id) || a->leaf_hash.len != sizeof(out->leaf_hash) ||
-		    a->sct.len == 0 || !(out->sct = malloc(a->sct.len))) {
+		    (a->sct.len == 0 && !log_only) || (a->sct.len && !(out->sct = malloc(a->sct.len)))) {
 			tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "malformed answer from the CT log");
 		} else {
-			memcpy(out->sct, a->sct.data, a->sct.len);
+			if (a->sct.len)
+				memcpy(out->sct, a->sct.data, a->sct.len);
 			out->sct_len = a->sct.len;
 			memcpy(out->log_id, a->log_id.data, sizeof(out->log_id));
 			memcpy(out->leaf_hash, a->leaf_hash.data, sizeof(out->leaf_hash));
@@ -130,7 +133,7 @@ int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, 
 	out->serial_len = p->serial.len;
 	memcpy(out->serial, p->serial.data, p->serial.len);
 	/* The SCT comes back only once the precertificate's entry is durable. */
-	int rc = log_chain(gw, 1, p->certificate.data, p->certificate.len, &out->precert, res);
+	int rc = log_chain(gw, 1, 0, p->certificate.data, p->certificate.len, &out->precert, res);
 	trustchain__internal__response__free_unpacked(pre, NULL);
 	if (rc != 0) {
 		tc_issued_cert_free(out);
@@ -159,8 +162,10 @@ int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, 
 	trustchain__internal__response__free_unpacked(fin, NULL);
 	if (gw->cfg->ct.log_stoq_certificates) {
 		/* Promised by the configuration: a certificate that cannot be
-		 * logged is not handed out (its precertificate is, harmlessly). */
-		if (log_chain(gw, 0, out->der, out->der_len, &out->final, res) != 0) {
+		 * logged is not handed out (its precertificate is, harmlessly).
+		 * Its own SCT would be discarded (the certificate already embeds
+		 * the precertificate's): log only, no signature. */
+		if (log_chain(gw, 0, 1, out->der, out->der_len, &out->final, res) != 0) {
 			tc_issued_cert_free(out);
 			return -1;
 		}

@@ -32,7 +32,7 @@ struct tc_issued_cert {
 	size_t serial_len;
 	struct tc_logged precert; /* the SCT embedded in der */
 	int final_logged;         /* the final certificate's own entry */
-	struct tc_logged final;
+	struct tc_logged final;   /* logged without an SCT: sct is NULL */
 };
 
 /* Signs the template tbs (DER TBSCertificate) as described above. 0, or

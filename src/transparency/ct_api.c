@@ -103,7 +103,7 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 	}
 	char err[256];
 	struct tc_ct_added added;
-	enum tc_ct_op_status st = tc_ct_op_add_chain(rq->api, precert, certs, lens, n, &added, err, sizeof(err));
+	enum tc_ct_op_status st = tc_ct_op_add_chain(rq->api, precert, 0, certs, lens, n, &added, err, sizeof(err));
 	if (st != TC_CT_OP_OK) {
 		fail_op(out, st, err);
 		goto done;

@@ -100,7 +100,8 @@ static int op_add(struct tc_ct_api *api, int precert, const Trustchain__Internal
 		lens[i] = rq->chain[i].len;
 	}
 	enum tc_ct_op_status st =
-		tc_ct_op_add_chain(api, precert, certs, lens, rq->n_chain, &a->added, a->error, sizeof(a->error));
+		tc_ct_op_add_chain(api, precert, rq->log_only, certs, lens, rq->n_chain, &a->added, a->error,
+				   sizeof(a->error));
 	if (st != TC_CT_OP_OK)
 		return refuse(a, st);
 	Trustchain__Internal__Ct__AddChainResponse *r = &a->u.add;

@@ -50,9 +50,9 @@ static void locate_leaf(struct tc_ct_api *api, const struct tc_ct_entry *entry, 
 	}
 }
 
-enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, unsigned char *const *certs,
-					const size_t *lens, size_t n, struct tc_ct_added *out, char *err,
-					size_t errlen)
+enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int log_only,
+					unsigned char *const *certs, const size_t *lens, size_t n,
+					struct tc_ct_added *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (n > TC_CT_API_MAX_CHAIN)
@@ -62,10 +62,15 @@ enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, unsi
 		return TC_CT_OP_BAD_REQUEST;
 	enum tc_ct_op_status st = TC_CT_OP_OK;
 	char why[256];
-	if (tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, out->sct, &out->sct_len, why,
-				sizeof(why)) != 0) {
+	uint64_t timestamp = 0;
+	if (tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &out->sct_len,
+				&timestamp, why, sizeof(why)) != 0) {
 		tc_warn("submission not logged: %s", why);
 		st = fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
+	} else if (out->sct_len == 0) {
+		memcpy(out->parsed.log_id, tc_sequencer_log_id(api->seq), TC_CT_LOG_ID_LEN);
+		out->parsed.timestamp = timestamp;
+		locate_leaf(api, &cc.entry, out);
 	} else if (tc_ct_parse_sct(out->sct, out->sct_len, &out->parsed) != TC_CT_OK) {
 		st = fail(TC_CT_OP_INTERNAL, err, errlen, "stored SCT unreadable");
 	} else {

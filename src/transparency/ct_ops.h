@@ -37,17 +37,19 @@ enum tc_ct_op_status {
 /* What add-chain / add-pre-chain promise. */
 struct tc_ct_added {
 	unsigned char sct[TC_SCT_MAX_LEN]; /* serialized SCT */
-	size_t sct_len;
-	struct tc_ct_sct parsed;           /* points into sct */
+	size_t sct_len;                    /* 0: logged without an SCT (log_only) */
+	struct tc_ct_sct parsed;           /* points into sct; log_id and timestamp only without one */
 	unsigned char leaf_hash[TC_MERKLE_HASH_LEN];
 	int leaf_index_known;              /* 1 when already in the signed tree */
 	uint64_t leaf_index;
 };
 
-/* certs[0] is the certificate (precert: with its poison), then its chain. */
-enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, unsigned char *const *certs,
-					const size_t *lens, size_t n, struct tc_ct_added *out, char *err,
-					size_t errlen);
+/* certs[0] is the certificate (precert: with its poison), then its chain.
+ * With log_only the entry is logged without an SCT when it has none yet
+ * (out->sct_len 0; out->parsed has only log_id and timestamp). */
+enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int log_only,
+					unsigned char *const *certs, const size_t *lens, size_t n,
+					struct tc_ct_added *out, char *err, size_t errlen);
 
 enum tc_ct_op_status tc_ct_op_get_sth(struct tc_ct_api *api, struct tc_ct_sth *out, char *err, size_t errlen);
 

@@ -204,15 +204,16 @@ static void *sequencer_main(void *arg)
 
 /* ---- submission ---- */
 
-/* Timestamps, signs the SCT and makes entry and duplicate-index record
- * durable together (one synced write). */
+/* Timestamps the entry, signs its SCT (unless want_sct is 0) and makes
+ * entry and duplicate-index record durable together (one synced write). */
 static int make_pending(struct tc_sequencer *q, struct tc_ct_entry *e, const unsigned char *extra,
-			size_t extra_len, const unsigned char id[TC_SUBMISSION_ID_LEN], unsigned char *sct,
-			size_t *sct_len, char *err, size_t errlen)
+			size_t extra_len, const unsigned char id[TC_SUBMISSION_ID_LEN], int want_sct,
+			unsigned char *sct, size_t *sct_len, char *err, size_t errlen)
 {
 	e->timestamp = next_timestamp(q);
 	e->extensions = NULL;
 	e->extensions_len = 0;
+	*sct_len = 0;
 	size_t leaf_len = 0;
 	if (tc_ct_encode_leaf(e, NULL, 0, &leaf_len) != TC_CT_ERR_SPACE) {
 		snprintf(err, errlen, "entry cannot be encoded");
@@ -225,12 +226,18 @@ static int make_pending(struct tc_sequencer *q, struct tc_ct_entry *e, const uns
 	}
 	int rc = -1;
 	uint64_t pending_id = 0;
+	unsigned char logged[TC_SUBMISSION_LOGGED_LEN];
 	if (tc_ct_encode_leaf(e, leaf, leaf_len, &leaf_len) != TC_CT_OK) {
 		snprintf(err, errlen, "entry cannot be encoded");
-	} else if (tc_sct_issue(q->ls, e, sct, TC_SCT_MAX_LEN, sct_len, err, errlen) != 0) {
+	} else if (want_sct && tc_sct_issue(q->ls, e, sct, TC_SCT_MAX_LEN, sct_len, err, errlen) != 0) {
 		/* nothing stored: the caller may retry */
 	} else {
 		struct tc_ct_submission sub = {.id = id, .sct = sct, .sct_len = *sct_len};
+		if (!want_sct) {
+			tc_submission_logged_record(e->timestamp, logged);
+			sub.sct = logged;
+			sub.sct_len = sizeof(logged);
+		}
 		int st = tc_ct_store_put_pending_submission(q->st, leaf, leaf_len, extra, extra_len, &sub,
 							    &pending_id);
 		if (st != TC_CT_STORE_OK)
@@ -242,21 +249,51 @@ static int make_pending(struct tc_sequencer *q, struct tc_ct_entry *e, const uns
 	return rc;
 }
 
+/* An SCT for an entry logged earlier without one, with the timestamp its
+ * leaf already has (the SCT promises exactly that MerkleTreeLeaf). The
+ * entry is durable already; the index keeps the SCT for duplicates (a lost
+ * update only means signing again next time). */
+static int sign_logged(struct tc_sequencer *q, struct tc_ct_entry *e, uint64_t timestamp,
+		       const unsigned char id[TC_SUBMISSION_ID_LEN], unsigned char *sct, size_t *sct_len, char *err,
+		       size_t errlen)
+{
+	e->timestamp = timestamp;
+	e->extensions = NULL;
+	e->extensions_len = 0;
+	if (tc_sct_issue(q->ls, e, sct, TC_SCT_MAX_LEN, sct_len, err, errlen) != 0)
+		return -1;
+	struct tc_ct_submission sub = {.id = id, .sct = sct, .sct_len = *sct_len};
+	int st = tc_ct_store_put_submissions(q->st, &sub, 1);
+	if (st != TC_CT_STORE_OK)
+		tc_warn("SCT of a logged entry not kept in the index: %s", tc_ct_store_strerror(st));
+	return 0;
+}
+
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, const unsigned char *extra,
-			size_t extra_len, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len, char *err,
-			size_t errlen)
+			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
+			uint64_t *timestamp, char *err, size_t errlen)
 {
 	struct tc_ct_entry e = *in;
 	unsigned char id[TC_SUBMISSION_ID_LEN];
 	tc_submission_id(&e, id);
 	pthread_mutex_t *idlock = &q->identity[id[0] % IDENTITY_LOCKS];
 	pthread_mutex_lock(idlock);
-	int rc = tc_submission_index_get(q->st, id, sct, TC_SCT_MAX_LEN, sct_len);
+	uint64_t logged_at = 0;
+	struct tc_ct_sct parsed;
+	int rc = tc_submission_index_get(q->st, id, sct, TC_SCT_MAX_LEN, sct_len, &logged_at);
 	if (rc < 0) {
 		snprintf(err, errlen, "submission index unreadable");
-	} else if (rc == 1) {
-		rc = 0; /* a duplicate: its original SCT */
-	} else if ((rc = make_pending(q, &e, extra, extra_len, id, sct, sct_len, err, errlen)) == 0) {
+	} else if (rc == TC_SUBMISSION_HAS_SCT) {
+		/* a duplicate: its original SCT */
+		if ((rc = tc_ct_parse_sct(sct, *sct_len, &parsed) == TC_CT_OK ? 0 : -1) == 0)
+			*timestamp = parsed.timestamp;
+		else
+			snprintf(err, errlen, "stored SCT unreadable");
+	} else if (rc == TC_SUBMISSION_LOGGED) {
+		*timestamp = logged_at;
+		rc = want_sct ? sign_logged(q, &e, logged_at, id, sct, sct_len, err, errlen) : 0;
+	} else if ((rc = make_pending(q, &e, extra, extra_len, id, want_sct, sct, sct_len, err, errlen)) == 0) {
+		*timestamp = e.timestamp;
 		pthread_mutex_lock(&q->lock);
 		if (++q->waiting >= q->batch_max)
 			pthread_cond_signal(&q->wake);
@@ -264,6 +301,11 @@ int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, co
 	}
 	pthread_mutex_unlock(idlock);
 	return rc;
+}
+
+const unsigned char *tc_sequencer_log_id(const struct tc_sequencer *q)
+{
+	return q->ls->log_id;
 }
 
 /* ---- life cycle ---- */

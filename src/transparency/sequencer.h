@@ -4,6 +4,10 @@
  * otherwise the entry is timestamped, its SCT signed, and the leaf with
  * that same timestamp is stored in the store's durable pending area
  * (synced) before the SCT is returned: an SCT always names a durable entry.
+ * A submission that needs no SCT (want_sct 0: the gateway logging a final
+ * certificate) is stored the same way without the signature; a later
+ * submission of it that wants one gets an SCT signed then, with the
+ * timestamp of the leaf already logged.
  *
  * Sequencing (one thread): every interval_ms, or as soon as batch_max
  * entries wait, the pending entries are appended in one synced LevelDB
@@ -37,11 +41,16 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 
 /* Submits an entry: e->type, cert, issuer_key_hash (precerts) are used; the
  * timestamp is set here. extra is the chain returned with it by get-entries.
- * Writes the serialized SCT (at most TC_SCT_MAX_LEN bytes). 0, or -1 with
- * err set when the entry could not be made durable or signed. */
+ * Writes the serialized SCT (at most TC_SCT_MAX_LEN bytes), or none
+ * (*sct_len 0) when want_sct is 0 and no earlier submission got one, and
+ * the entry's timestamp (the SCT's). 0, or -1 with err set when the entry
+ * could not be made durable or signed. */
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
-			size_t extra_len, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len, char *err,
-			size_t errlen);
+			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
+			uint64_t *timestamp, char *err, size_t errlen);
+
+/* The log ID (SHA-256 of the log key's SubjectPublicKeyInfo). */
+const unsigned char *tc_sequencer_log_id(const struct tc_sequencer *q);
 
 /* Stops the thread after sequencing everything still pending (as far as the
  * signer allows) and frees q. */

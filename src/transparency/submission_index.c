@@ -29,14 +29,28 @@ void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSIO
 	EVP_MD_CTX_free(md);
 }
 
+void tc_submission_logged_record(uint64_t timestamp, unsigned char out[TC_SUBMISSION_LOGGED_LEN])
+{
+	out[0] = 0xff;
+	for (int i = 0; i < 8; i++)
+		out[1 + i] = (unsigned char)(timestamp >> (56 - 8 * i));
+}
+
 int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
-			    unsigned char *sct, size_t cap, size_t *sct_len)
+			    unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp)
 {
 	int rc = tc_ct_store_get_submission(st, id, sct, cap, sct_len);
+	if (rc == TC_CT_STORE_OK && *sct_len == TC_SUBMISSION_LOGGED_LEN && sct[0] == 0xff) {
+		*timestamp = 0;
+		for (int i = 0; i < 8; i++)
+			*timestamp = (*timestamp << 8) | sct[1 + i];
+		*sct_len = 0;
+		return TC_SUBMISSION_LOGGED;
+	}
 	if (rc == TC_CT_STORE_OK)
-		return 1;
+		return TC_SUBMISSION_HAS_SCT;
 	if (rc == TC_CT_STORE_ERR_NOT_FOUND)
-		return 0;
+		return TC_SUBMISSION_UNKNOWN;
 	tc_err("submission index read: %s", tc_ct_store_strerror(rc));
 	return -1;
 }

@@ -12,6 +12,7 @@
 #define TC_TRANSPARENCY_SUBMISSION_INDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "transparency/ct_encode.h"
 #include "transparency/ct_store.h"
@@ -21,9 +22,20 @@
 /* The identity of entry e (its timestamp and extensions do not count). */
 void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSION_ID_LEN]);
 
-/* 1 and the SCT when id is known, 0 when not, -1 on a read error. */
+/* An entry logged without an SCT (log_only) has, in place of its SCT, a
+ * record of 0xff and the entry's timestamp (8 bytes, big-endian): a
+ * serialized v1 SCT starts with version 0, so the two never mix up. */
+#define TC_SUBMISSION_LOGGED_LEN 9
+void tc_submission_logged_record(uint64_t timestamp, unsigned char out[TC_SUBMISSION_LOGGED_LEN]);
+
+enum {
+	TC_SUBMISSION_UNKNOWN = 0,
+	TC_SUBMISSION_HAS_SCT = 1, /* the SCT is in sct */
+	TC_SUBMISSION_LOGGED = 2,  /* logged without an SCT at *timestamp */
+};
+/* What the index knows about id, or -1 on a read error. */
 int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
-			    unsigned char *sct, size_t cap, size_t *sct_len);
+			    unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp);
 
 /* Copies the records of an old stand-alone index at legacy_path (if that
  * directory exists) into the store and renames the directory to

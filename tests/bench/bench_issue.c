@@ -10,9 +10,10 @@
  *
  * Also prints the CPU time each process spent per issuance (client,
  * signer, CT log, gateway), which bounds the rate on this machine whatever
- * the concurrency: with the final certificate logged, an issuance is four
- * HSM signatures (precertificate, its SCT, final certificate, its SCT),
- * four journal appends and two synced log writes.
+ * the concurrency: with the final certificate logged, an issuance is three
+ * HSM signatures (precertificate, its SCT, final certificate: the final
+ * certificate is logged without an SCT of its own), three journal appends
+ * and two synced log writes.
  *
  * usage: bench_issue BINDIR [-c clients] [-d seconds] [-g gateway_threads]
  *        [-s ct.sequence_interval_ms] [-l 0|1 (ct.log_stoq_certificates)]

@@ -429,6 +429,29 @@ static void test_pending(void)
 	tc_ct_store_close(st);
 }
 
+/* An entry logged without an SCT (log_only) is indexed by its timestamp. */
+static void test_logged_without_sct(void)
+{
+	struct tc_ct_store *st = open_store("logged");
+	unsigned char logged_id[32], logged[TC_SUBMISSION_LOGGED_LEN], got[TC_CT_STORE_MAX_SCT];
+	memset(logged_id, 0x5a, sizeof(logged_id));
+	tc_submission_logged_record(0x0102030405060708ull, logged);
+	struct tc_ct_submission log_only = {logged_id, logged, sizeof(logged)};
+	uint64_t pid = 0, ts = 0;
+	size_t len = 99;
+	CU_ASSERT_FATAL(tc_ct_store_put_pending_submission(st, leaf_data[2], leaf_len[2], NULL, 0, &log_only, &pid) ==
+			TC_CT_STORE_OK);
+	CU_ASSERT(tc_submission_index_get(st, logged_id, got, sizeof(got), &len, &ts) == TC_SUBMISSION_LOGGED &&
+		  ts == 0x0102030405060708ull && len == 0);
+	/* once it gets an SCT, the SCT replaces the record */
+	unsigned char sct[60] = {0};
+	struct tc_ct_submission signed_sub = {logged_id, sct, sizeof(sct)};
+	CU_ASSERT_FATAL(tc_ct_store_put_submissions(st, &signed_sub, 1) == TC_CT_STORE_OK);
+	CU_ASSERT(tc_submission_index_get(st, logged_id, got, sizeof(got), &len, &ts) == TC_SUBMISSION_HAS_SCT &&
+		  len == sizeof(sct));
+	tc_ct_store_close(st);
+}
+
 /* The duplicate index: written with its pending record, durable, bounded. */
 static void test_submissions(void)
 {
@@ -447,8 +470,10 @@ static void test_submissions(void)
 	CU_ASSERT(tc_ct_store_get_submission(st, id, got, sizeof(got), &len) == TC_CT_STORE_OK && len == 119 &&
 		  memcmp(got, sct, len) == 0);
 	CU_ASSERT(tc_ct_store_get_submission(st, id, got, 10, &len) == TC_CT_STORE_ERR_SPACE);
-	CU_ASSERT(tc_submission_index_get(st, other, got, sizeof(got), &len) == 0);
-	CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len) == 1 && len == 119);
+	uint64_t ts = 0;
+	CU_ASSERT(tc_submission_index_get(st, other, got, sizeof(got), &len, &ts) == TC_SUBMISSION_UNKNOWN);
+	CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len, &ts) == TC_SUBMISSION_HAS_SCT &&
+		  len == 119);
 	/* Bad records are refused before anything is written. */
 	struct tc_ct_submission empty = { id, sct, 0 }, huge = { other, sct, TC_CT_STORE_MAX_SCT + 1 };
 	CU_ASSERT(tc_ct_store_put_pending_submission(st, leaf_data[1], leaf_len[1], NULL, 0, &empty, &pid) ==
@@ -497,7 +522,8 @@ static void test_submission_import(void)
 	size_t len = 0;
 	for (int i = 0; i < 3; i++) {
 		memset(id, i + 1, sizeof(id));
-		CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len) == 1);
+		uint64_t ts;
+		CU_ASSERT(tc_submission_index_get(st, id, got, sizeof(got), &len, &ts) == TC_SUBMISSION_HAS_SCT);
 		CU_ASSERT(len == 90 + (size_t)i && got[0] == 0x40 + i);
 	}
 	CU_ASSERT(access(legacy, F_OK) != 0 && access(imported, F_OK) == 0);
@@ -599,6 +625,7 @@ int main(void)
 		{ "signed tree heads and the latest pointer", test_tree_heads },
 		{ "pending area: durable, paged, removed by sequencing", test_pending },
 		{ "duplicate index: written with the pending record, durable", test_submissions },
+		{ "an entry logged without an SCT is indexed by its timestamp", test_logged_without_sct },
 		{ "an older stand-alone duplicate index is imported", test_submission_import },
 		{ "foreign or unopenable directories are refused", test_rejects_foreign_database },
 		{ "concurrent readers during appends", test_concurrent_readers },
