@@ -40,3 +40,7 @@ tc_add_cunit(test_der SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_der.c LIBS t
 file(GLOB TC_FUZZ_CERT_DER_SEEDS ${TC_FUZZ_SEEDS}/fuzz_cert_der/*)
 tc_add_fuzz(fuzz_cert_der SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_cert_der.c LIBS tc_common
   SEEDS ${TC_FUZZ_CERT_DER_SEEDS})
+
+# Leaf certificates assembled as DER by the signer against the OpenSSL
+# X509 code it replaced (same TBS bytes for the same template and serial).
+tc_add_cunit(test_cert_build SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_cert_build.c LIBS tc_signer_core)

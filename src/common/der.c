@@ -111,6 +111,113 @@ int tc_der_oid_is(const struct tc_der_elem *e, const uint8_t *oid, size_t oid_le
 	return e->tag == TC_DER_OID && e->val_len == oid_len && memcmp(e->val, oid, oid_len) == 0;
 }
 
+int tc_der_oid_valid(const struct tc_der_elem *e)
+{
+	if (e->tag != TC_DER_OID || e->val_len == 0 || (e->val[e->val_len - 1] & 0x80))
+		return 0;
+	for (size_t i = 0; i < e->val_len; i++)
+		if (e->val[i] == 0x80 && (i == 0 || !(e->val[i - 1] & 0x80)))
+			return 0;
+	return 1;
+}
+
+/* Decimal digits of a number, least significant first, as it is built
+ * from 7-bit groups: arcs are not bounded by any integer type. */
+struct decimal {
+	uint8_t d[256];
+	size_t n;
+};
+
+static void decimal_mul_add(struct decimal *x, unsigned mul, unsigned add)
+{
+	unsigned carry = add;
+	for (size_t i = 0; i < x->n; i++) {
+		unsigned v = x->d[i] * mul + carry;
+		x->d[i] = (uint8_t)(v % 10);
+		carry = v / 10;
+	}
+	while (carry && x->n < sizeof(x->d)) {
+		x->d[x->n++] = (uint8_t)(carry % 10);
+		carry /= 10;
+	}
+}
+
+/* x -= v for a small v <= x. */
+static void decimal_sub(struct decimal *x, unsigned v)
+{
+	for (size_t i = 0; i < x->n && v; i++) {
+		unsigned digit = v % 10;
+		v /= 10;
+		if (x->d[i] < digit) {
+			x->d[i] = (uint8_t)(x->d[i] + 10 - digit);
+			v++;
+		} else {
+			x->d[i] = (uint8_t)(x->d[i] - digit);
+		}
+	}
+	while (x->n > 1 && x->d[x->n - 1] == 0)
+		x->n--;
+}
+
+/* 1 when x < v for a small v. */
+static int decimal_below(const struct decimal *x, unsigned v)
+{
+	if (x->n > 3)
+		return 0;
+	unsigned value = 0;
+	for (size_t i = x->n; i-- > 0;)
+		value = value * 10 + x->d[i];
+	return value < v;
+}
+
+static void put_char(char *out, size_t outlen, size_t *pos, char c)
+{
+	if (*pos + 1 < outlen)
+		out[(*pos)++] = c;
+}
+
+static void put_decimal(char *out, size_t outlen, size_t *pos, const struct decimal *x)
+{
+	if (x->n == 0)
+		put_char(out, outlen, pos, '0');
+	for (size_t i = x->n; i-- > 0;)
+		put_char(out, outlen, pos, (char)('0' + x->d[i]));
+}
+
+void tc_der_oid_text(const struct tc_der_elem *e, char *out, size_t outlen)
+{
+	size_t pos = 0;
+	if (outlen == 0)
+		return;
+	struct decimal arc = {.n = 0};
+	int first = 1;
+	for (size_t i = 0; i < e->val_len; i++) {
+		decimal_mul_add(&arc, 128, e->val[i] & 0x7f);
+		if (e->val[i] & 0x80)
+			continue;
+		if (first) {
+			/* The first subidentifier holds two arcs: 40 * X + Y. */
+			unsigned top = decimal_below(&arc, 40) ? 0 : decimal_below(&arc, 80) ? 1 : 2;
+			decimal_sub(&arc, 40 * top);
+			put_char(out, outlen, &pos, (char)('0' + top));
+			first = 0;
+		}
+		put_char(out, outlen, &pos, '.');
+		put_decimal(out, outlen, &pos, &arc);
+		arc.n = 0;
+	}
+	out[pos] = '\0';
+}
+
+int tc_der_integer_valid(const struct tc_der_elem *e)
+{
+	if (e->tag != TC_DER_INTEGER || e->val_len == 0)
+		return 0;
+	if (e->val_len > 1 && ((e->val[0] == 0x00 && !(e->val[1] & 0x80)) || (e->val[0] == 0xff && (e->val[1] & 0x80))))
+		return 0;
+	return 1;
+}
+
 int tc_der_bit_string_bytes(const struct tc_der_elem *e, const uint8_t **bytes, size_t *len)
 {
 	if (e->tag != TC_DER_BIT_STRING || e->val_len < 1 || e->val[0] != 0)

@@ -77,6 +77,16 @@ int tc_der_whole(const uint8_t *p, size_t len, uint8_t tag, struct tc_der_elem *
 int tc_der_oid_is(const struct tc_der_elem *e, const uint8_t *oid, size_t oid_len);
 #define TC_DER_OID_IS(e, arr) tc_der_oid_is((e), (arr), sizeof(arr))
 
+/* 1 when e is an OBJECT IDENTIFIER with well-formed contents: not empty,
+ * no subidentifier starting with 0x80, the last octet ending one (what
+ * OpenSSL's decoder demands of an OID). */
+int tc_der_oid_valid(const struct tc_der_elem *e);
+/* Dotted text of a valid OID ("2.5.29.17"), cut to outlen - 1 characters
+ * as OBJ_obj2txt(..., 1) does; arcs of any size. */
+void tc_der_oid_text(const struct tc_der_elem *e, char *out, size_t outlen);
+/* 1 when e is an INTEGER in the fewest octets (at least one). */
+int tc_der_integer_valid(const struct tc_der_elem *e);
+
 /* A BIT STRING's bytes when it has no unused bits (keys, signatures). */
 int tc_der_bit_string_bytes(const struct tc_der_elem *e, const uint8_t **bytes, size_t *len);
 

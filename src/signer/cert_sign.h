@@ -1,32 +1,67 @@
 /* Turns a policy-checked leaf template into a certificate signed by the
  * issuing intermediate: the signer, not the caller, sets issuer, serial,
- * AKI/SKI, basicConstraints and the RFC 6962 poison or SCT list. */
+ * AKI/SKI, basicConstraints and the RFC 6962 poison or SCT list.
+ *
+ * The TBSCertificate is assembled as DER from the template's own fields
+ * (validity, subject, key and extensions, byte for byte as sent) and the
+ * signer's, and its bytes are signed with the HSM key: the certificates
+ * are the ones X509_sign() made from the same template, serial and SCT
+ * list, without decoding the subject key or re-encoding anything. */
 #ifndef TC_SIGNER_CERT_SIGN_H
 #define TC_SIGNER_CERT_SIGN_H
 
-#include <openssl/x509.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cert_der.h"
 #include "signer/hsm.h"
 
 #define TC_SERIAL_LEN 16
 
-/* Parses a DER TBSCertificate into an X509 object to inspect and complete.
- * Returns NULL with err set on malformed input (trailing bytes included). */
-X509 *tc_template_parse(const uint8_t *tbs, size_t len, char *err, size_t errlen);
+/* What the issuing key puts in every leaf, prepared once. */
+struct tc_issuer {
+	EVP_PKEY *priv;        /* not owned: signs in the HSM */
+	const EVP_MD *md;
+	uint8_t alg[12];       /* AlgorithmIdentifier ecdsa-with-SHA256/384 */
+	size_t alg_len;
+	uint8_t *name;         /* the issuing certificate's subject, as encoded there */
+	size_t name_len;
+	uint8_t *aki;          /* the whole authorityKeyIdentifier Extension; NULL when
+				* the issuing certificate has no subjectKeyIdentifier */
+	size_t aki_len;
+};
 
-/* Completes tmpl for issuer and returns the SHA-256 of the resulting
+/* Prepares is from key (which needs its certificate). 0, or -1 with err. */
+int tc_issuer_init(struct tc_issuer *is, const struct tc_hsm_key *key, char *err, size_t errlen);
+void tc_issuer_fini(struct tc_issuer *is);
+
+/* A completed leaf: everything of its TBSCertificate but the CT extension. */
+struct tc_leaf {
+	uint8_t *buf;     /* head, then the extensions; NULL when empty */
+	size_t head_len;  /* version .. subjectPublicKeyInfo */
+	size_t exts_len;  /* the Extension elements */
+};
+
+/* Completes the template tmpl (parsed and policy-checked) for issuer and
+ * serial into leaf, and returns the SHA-256 of the resulting
  * TBSCertificate without poison/SCT extension, which ties a final
  * certificate to its precertificate. */
-int tc_leaf_complete(X509 *tmpl, const struct tc_hsm_key *issuer,
-		     const unsigned char serial[TC_SERIAL_LEN], unsigned char fingerprint[32],
+int tc_leaf_complete(const struct tc_tbs_view *tmpl, const struct tc_issuer *is,
+		     const unsigned char serial[TC_SERIAL_LEN], struct tc_leaf *leaf, unsigned char fingerprint[32],
 		     char *err, size_t errlen);
 
-/* Adds the poison (precert) or SCT list (final) extension and signs.
- * Returns the DER in *der (OPENSSL_free). */
-int tc_leaf_sign(X509 *tmpl, const struct tc_hsm_key *issuer, int precert, const uint8_t *sct_list,
+/* The TBSCertificate of leaf with the poison (precert), the SCT list
+ * extension (sct_len > 0) or neither. malloc'ed into *tbs. */
+int tc_leaf_tbs(const struct tc_leaf *leaf, int precert, const uint8_t *sct_list, size_t sct_len, uint8_t **tbs,
+		size_t *tbs_len);
+
+/* Signs tc_leaf_tbs(...) with the issuing key. Returns the Certificate DER
+ * in *der (malloc'ed). */
+int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int precert, const uint8_t *sct_list,
 		 size_t sct_len, unsigned char **der, size_t *der_len, char *err, size_t errlen);
+
+void tc_leaf_free(struct tc_leaf *leaf);
 
 /* The digest an EC issuer key of this size signs with (SHA-256 for P-256). */
 const EVP_MD *tc_digest_for_key(EVP_PKEY *key);

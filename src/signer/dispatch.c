@@ -32,7 +32,6 @@ struct reply {
 		Trustchain__Internal__PingResponse ping;
 	} u;
 	void *owned[4];            /* malloc'ed buffers to free once packed */
-	unsigned char *ossl_owned; /* an OpenSSL-allocated buffer (certificate DER) */
 };
 
 static void own(struct reply *r, void *p)
@@ -111,18 +110,18 @@ static int require(struct tc_signer *s, const struct tc_peer_identity *peer, uns
 	return -1;
 }
 
-static int check_only_name(const struct tc_peer_identity *peer, X509 *x, char *why, size_t wl)
+static int check_only_name(const struct tc_peer_identity *peer, const struct tc_tbs_view *tmpl, char *why,
+			   size_t wl)
 {
 	if (!peer->only_name[0])
 		return 0;
-	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	int ok = sans != NULL;
-	for (int i = 0; ok && i < sk_GENERAL_NAME_num(sans); i++) {
-		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
-		ok = gn->type == GEN_DNS && (size_t)gn->d.dNSName->length == strlen(peer->only_name) &&
-		     strncasecmp((const char *)gn->d.dNSName->data, peer->only_name, strlen(peer->only_name)) == 0;
-	}
-	GENERAL_NAMES_free(sans);
+	struct tc_der_cursor sans;
+	int ok = tc_template_sans(tmpl, &sans) == 0;
+	struct tc_der_elem gn;
+	size_t n = strlen(peer->only_name);
+	while (ok && tc_der_next(&sans, &gn) == TC_DER_OK)
+		ok = gn.tag == TC_SAN_DNS && gn.val_len == n &&
+		     strncasecmp((const char *)gn.val, peer->only_name, n) == 0;
 	if (!ok)
 		snprintf(why, wl, "peer %s may only obtain a certificate for %s", peer->name, peer->only_name);
 	return ok ? 0 : -1;
@@ -139,15 +138,15 @@ static struct tc_precert_slot *precert_set(struct tc_signer *s, const unsigned c
 
 static void slot_clear(struct tc_precert_slot *slot)
 {
-	X509_free(slot->completed);
-	slot->completed = NULL;
+	tc_leaf_free(&slot->completed);
 	slot->used = 0;
 }
 
-/* Remembers a signed precertificate (taking completed, which may be NULL).
- * Called with precert_lock held. */
+/* Remembers a signed precertificate (taking completed, whose buf may be
+ * NULL). Called with precert_lock held. */
 static void precert_remember(struct tc_signer *s, const char *peer, const unsigned char *serial,
-			     const unsigned char fp[32], const unsigned char template_hash[32], X509 *completed)
+			     const unsigned char fp[32], const unsigned char template_hash[32],
+			     struct tc_leaf *completed)
 {
 	struct tc_precert_slot *set = precert_set(s, serial), *victim = &set[0];
 	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
@@ -163,31 +162,32 @@ static void precert_remember(struct tc_signer *s, const char *peer, const unsign
 	memcpy(victim->fingerprint, fp, 32);
 	memcpy(victim->template_hash, template_hash, 32);
 	snprintf(victim->peer, sizeof(victim->peer), "%s", peer);
-	victim->completed = completed;
+	victim->completed = *completed;
+	memset(completed, 0, sizeof(*completed));
 	victim->used = 1;
 	victim->stamp = ++s->precert_stamp;
 }
 
 /* The completed certificate of serial's precertificate when it came from
- * a template with this hash, taken out of its slot (which is freed); NULL
- * otherwise. Called with precert_lock held. */
-static X509 *precert_take(struct tc_signer *s, const char *peer, const unsigned char *serial,
-			  const unsigned char template_hash[32])
+ * a template with this hash, taken out of its slot (which is freed) into
+ * *out: 1, else 0. Called with precert_lock held. */
+static int precert_take(struct tc_signer *s, const char *peer, const unsigned char *serial,
+			const unsigned char template_hash[32], struct tc_leaf *out)
 {
 	struct tc_precert_slot *set = precert_set(s, serial);
 	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
 		struct tc_precert_slot *slot = &set[i];
 		if (!slot->used || memcmp(slot->serial, serial, TC_SERIAL_LEN) != 0)
 			continue;
-		if (!slot->completed || memcmp(slot->template_hash, template_hash, 32) != 0 ||
+		if (!slot->completed.buf || memcmp(slot->template_hash, template_hash, 32) != 0 ||
 		    strcmp(slot->peer, peer) != 0)
-			return NULL;
-		X509 *x = slot->completed;
-		slot->completed = NULL;
+			return 0;
+		*out = slot->completed;
+		memset(&slot->completed, 0, sizeof(slot->completed));
 		slot_clear(slot);
-		return x;
+		return 1;
 	}
-	return NULL;
+	return 0;
 }
 
 /* 1 when serial's precertificate had fingerprint fp. Called with
@@ -210,22 +210,10 @@ static void precert_forget(struct tc_signer *s, const unsigned char *serial)
 			slot_clear(&set[i]);
 }
 
-/* A copy of the precertificate x (signed, with its poison) as the plain
- * completed certificate to keep for the final one; NULL when that fails
- * (the final certificate then takes the full path). */
-static X509 *unpoisoned(X509 *x)
-{
-	int idx = X509_get_ext_by_NID(x, NID_ct_precert_poison, -1);
-	if (idx < 0)
-		return NULL;
-	X509_EXTENSION_free(X509_delete_ext(x, idx));
-	/* The precertificate's DER is already out; x is ours to reuse. */
-	return x;
-}
-
-static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op, X509 *x,
-			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
-			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r);
+static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
+			   struct tc_leaf *leaf, const Trustchain__Internal__SignCertificateRequest *rq,
+			   const unsigned char *serial, const unsigned char *fp, const unsigned char template_hash[32],
+			   struct reply *r);
 
 static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identity *peer,
 				const Trustchain__Internal__SignCertificateRequest *rq, struct reply *r)
@@ -244,28 +232,28 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 	if (is_final_with_scts && rq->serial.len == TC_SERIAL_LEN) {
 		/* The same template as a precertificate signed moments ago: that
 		 * certificate, already checked and completed, gets the SCTs. */
+		struct tc_leaf kept;
 		pthread_mutex_lock(&s->precert_lock);
-		X509 *kept = precert_take(s, peer->name, rq->serial.data, template_hash);
+		int have = precert_take(s, peer->name, rq->serial.data, template_hash, &kept);
 		pthread_mutex_unlock(&s->precert_lock);
-		if (kept) {
-			sign_and_reply(s, peer, op, kept, rq, rq->serial.data, NULL, template_hash, r);
+		if (have) {
+			sign_and_reply(s, peer, op, &kept, rq, rq->serial.data, NULL, template_hash, r);
 			return;
 		}
 	}
-	X509 *x = tc_template_parse(rq->tbs.data, rq->tbs.len, why, sizeof(why));
-	if (!x) {
+	struct tc_tbs_view tmpl;
+	if (tc_template_parse(rq->tbs.data, rq->tbs.len, &tmpl, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
 		set_reason(r, TC_REASON_TEMPLATE_INVALID);
 		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
 		return;
 	}
 	const char *reason = TC_REASON_NAME_NOT_PERMITTED;
-	if (tc_policy_check_leaf_reason(&s->policy, x, time(NULL), &reason, why, sizeof(why)) != 0 ||
-	    check_only_name(peer, x, why, sizeof(why)) != 0) {
+	if (tc_policy_check_leaf_reason(&s->policy, &tmpl, time(NULL), &reason, why, sizeof(why)) != 0 ||
+	    check_only_name(peer, &tmpl, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "%s", why);
 		set_reason(r, reason[0] ? reason : TC_REASON_NAME_NOT_PERMITTED);
 		journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
-		X509_free(x);
 		return;
 	}
 	unsigned char serial[TC_SERIAL_LEN], fp[32];
@@ -274,21 +262,19 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST,
 				   "a certificate with SCTs needs the serial of its precertificate");
 			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
-			X509_free(x);
 			return;
 		}
 		memcpy(serial, rq->serial.data, TC_SERIAL_LEN);
 	} else if (tc_hsm_random(s->hsm, serial, sizeof(serial)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM random generator failed");
-		X509_free(x);
 		return;
 	} else {
 		serial[0] &= 0x7f; /* positive */
 		serial[0] |= 0x40; /* and exactly 16 bytes long */
 	}
-	if (tc_leaf_complete(x, &s->intermediate, serial, fp, why, sizeof(why)) != 0) {
+	struct tc_leaf leaf;
+	if (tc_leaf_complete(&tmpl, &s->issuer, serial, &leaf, fp, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
-		X509_free(x);
 		return;
 	}
 	if (is_final_with_scts) {
@@ -302,29 +288,30 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 				   "no matching precertificate was signed for this serial");
 			set_reason(r, "precertificate_unknown");
 			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
-			X509_free(x);
+			tc_leaf_free(&leaf);
 			return;
 		}
 	}
-	sign_and_reply(s, peer, op, x, rq, serial, fp, template_hash, r);
+	sign_and_reply(s, peer, op, &leaf, rq, serial, fp, template_hash, r);
 }
 
-/* Signs the completed certificate x (taking it), journals it, remembers a
- * precertificate or forgets the one a final certificate came from, and
- * fills the reply. fp (the completed TBS's fingerprint) is only needed for
- * a precertificate. */
-static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op, X509 *x,
-			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
-			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r)
+/* Signs the completed certificate leaf (taking it), journals it, remembers
+ * a precertificate (keeping leaf for its final certificate) or forgets the
+ * one a final certificate came from, and fills the reply. fp (the
+ * completed TBS's fingerprint) is only needed for a precertificate. */
+static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
+			   struct tc_leaf *leaf, const Trustchain__Internal__SignCertificateRequest *rq,
+			   const unsigned char *serial, const unsigned char *fp, const unsigned char template_hash[32],
+			   struct reply *r)
 {
 	char why[400];
 	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	if (tc_leaf_sign(x, &s->intermediate, rq->precertificate, rq->sct_list.data, rq->sct_list.len,
-			 &der, &der_len, why, sizeof(why)) != 0) {
+	if (tc_leaf_sign(leaf, &s->issuer, rq->precertificate, rq->sct_list.data, rq->sct_list.len, &der, &der_len,
+			 why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
-		X509_free(x);
+		tc_leaf_free(leaf);
 		return;
 	}
 	char detail[96];
@@ -333,30 +320,29 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 	snprintf(detail, sizeof(detail), "serial %s", serial_hex);
 	struct tc_journal_entry e = {.peer = peer->name, .op = op, .key = s->intermediate.label,
 				     .data = der, .data_len = der_len, .result = "ok", .detail = detail};
+	own(r, der);
 	if (tc_journal_append(s->journal, &e) == 0) {
-		OPENSSL_free(der);
-		X509_free(x);
+		tc_leaf_free(leaf);
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
 		return;
 	}
-	X509 *keep = rq->precertificate && fp ? unpoisoned(x) : NULL;
-	if (!keep)
-		X509_free(x);
+	/* The completed leaf of a precertificate is what its final certificate
+	 * will be signed from (with the SCT list instead of the poison). */
+	if (!(rq->precertificate && fp))
+		tc_leaf_free(leaf);
 	pthread_mutex_lock(&s->precert_lock);
 	if (rq->precertificate)
-		precert_remember(s, peer->name, serial, fp, template_hash, keep);
+		precert_remember(s, peer->name, serial, fp, template_hash, leaf);
 	else if (is_final_with_scts)
 		precert_forget(s, serial);
 	pthread_mutex_unlock(&s->precert_lock);
 	unsigned char *serial_copy = malloc(TC_SERIAL_LEN);
 	if (!serial_copy) {
-		OPENSSL_free(der);
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "out of memory");
 		return;
 	}
 	memcpy(serial_copy, serial, TC_SERIAL_LEN);
 	own(r, serial_copy);
-	r->ossl_owned = der;
 	trustchain__internal__sign_certificate_response__init(&r->u.cert);
 	r->u.cert.certificate.data = der;
 	r->u.cert.certificate.len = der_len;
@@ -637,7 +623,6 @@ int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, c
 		trustchain__internal__response__pack(&r.resp, buf);
 	for (size_t i = 0; i < sizeof(r.owned) / sizeof(r.owned[0]); i++)
 		free(r.owned[i]);
-	OPENSSL_free(r.ossl_owned);
 	if (!buf)
 		return -1;
 	*out = buf;

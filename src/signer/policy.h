@@ -3,12 +3,12 @@
 #ifndef TC_SIGNER_POLICY_H
 #define TC_SIGNER_POLICY_H
 
-#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "common/cert_der.h"
 #include "common/config.h"
 
 struct tc_policy {
@@ -32,13 +32,14 @@ void tc_policy_from_config(const struct tc_config *cfg, struct tc_policy *p);
 #define TC_REASON_NAME_NOT_PERMITTED "name_not_permitted"         /* outside suffixes, wildcard, IP, peer's only name */
 #define TC_REASON_KEY_TYPE_NOT_ALLOWED "key_type_not_allowed"     /* curve, RSA size, algorithm */
 
-/* Returns 0 when tmpl may be issued, else -1 with the reason in why. */
-int tc_policy_check_leaf(const struct tc_policy *p, X509 *tmpl, time_t now, char *why,
+/* Returns 0 when the template (tc_template_parse) may be issued, else -1
+ * with the reason in why. */
+int tc_policy_check_leaf(const struct tc_policy *p, const struct tc_tbs_view *tmpl, time_t now, char *why,
 			 size_t whylen);
 /* The same, also setting *reason to one of TC_REASON_* on refusal ("" when
  * accepted). */
-int tc_policy_check_leaf_reason(const struct tc_policy *p, X509 *tmpl, time_t now, const char **reason,
-				char *why, size_t whylen);
+int tc_policy_check_leaf_reason(const struct tc_policy *p, const struct tc_tbs_view *tmpl, time_t now,
+				const char **reason, char *why, size_t whylen);
 
 /* 1 when name (lower-cased comparison) is suffix or a subdomain of it. */
 int tc_name_under_suffix(const char *name, const char *suffix);

@@ -12,6 +12,7 @@
 #include "signer/journal.h"
 #include "signer/policy.h"
 #include "signer/revocation.h"
+#include "signer/tbs_template.h"
 
 enum tc_capability {
 	TC_CAP_SIGN_CERT = 1u << 0,
@@ -42,7 +43,7 @@ int tc_peer_identity_for(const struct tc_config *cfg, const char *name, struct t
  * slot keeps the completed certificate (poison removed) and the hash of
  * the template it came from: a final certificate from the very same
  * template reuses it instead of parsing, checking and completing the
- * template a second time (decoding a key is costly in OpenSSL 3.0). */
+ * template a second time. */
 #define TC_PRECERT_SLOTS 4096
 #define TC_PRECERT_WAYS 8
 
@@ -53,7 +54,7 @@ struct tc_precert_slot {
 	uint64_t stamp; /* insertion order, to find the oldest of a set */
 	unsigned char template_hash[32]; /* SHA-256 of the template as received */
 	char peer[32];                   /* who asked: only it may finalize it this way */
-	X509 *completed;                 /* owned; NULL when not kept */
+	struct tc_leaf completed;        /* owned; buf NULL when not kept */
 };
 
 struct tc_signer {
@@ -62,6 +63,7 @@ struct tc_signer {
 	struct tc_hsm *hsm;
 	struct tc_hsm_key root, intermediate, ct_log, dns_zone, audit;
 	int have_root, have_intermediate, have_ct_log, have_dns_zone, have_audit;
+	struct tc_issuer issuer; /* the intermediate, as leaves name it */
 	struct tc_journal *journal;
 	struct tc_revocations *revocations;
 	pthread_mutex_t precert_lock;

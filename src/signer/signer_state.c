@@ -54,6 +54,11 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 			cfg->hsm.intermediate_key_label);
 		s->have_intermediate = 0;
 	}
+	char why[256];
+	if (s->have_intermediate && tc_issuer_init(&s->issuer, &s->intermediate, why, sizeof(why)) != 0) {
+		tc_warn("intermediate key '%s': %s: issuance disabled", cfg->hsm.intermediate_key_label, why);
+		s->have_intermediate = 0;
+	}
 
 	char path[TC_CFG_STR + 64];
 	if (tc_config_data_path(cfg, "journal", path, sizeof(path)) != 0 ||
@@ -81,7 +86,8 @@ void tc_signer_fini(struct tc_signer *s)
 	tc_journal_close(s->journal);
 	tc_hsm_close(s->hsm);
 	for (int i = 0; i < TC_PRECERT_SLOTS; i++)
-		X509_free(s->precerts[i].completed);
+		tc_leaf_free(&s->precerts[i].completed);
+	tc_issuer_fini(&s->issuer);
 	pthread_mutex_destroy(&s->precert_lock);
 	memset(s, 0, sizeof(*s));
 }

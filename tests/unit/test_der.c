@@ -2,6 +2,7 @@
  * against OpenSSL's own encodings of the same certificates and keys. */
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -295,6 +296,60 @@ static void test_truncations_refused(void)
 	EVP_PKEY_free(k);
 }
 
+/* OIDs and INTEGERs: validity as OpenSSL's decoder has it, dotted text as
+ * OBJ_obj2txt(..., 1) writes it. */
+static void test_oid_and_integer(void)
+{
+	const char *oids[] = {"2.5.29.17", "1.3.6.1.4.1.11129.2.4.3", "0.39.1", "1.39", "2.999.3",
+			      "1.3.6.1.4.1.99999.18446744073709551617.340282366920938463463374607431768211457",
+			      "2.100000000000000000000"};
+	for (size_t i = 0; i < sizeof(oids) / sizeof(oids[0]); i++) {
+		ASN1_OBJECT *obj = OBJ_txt2obj(oids[i], 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
+		unsigned char *der = NULL;
+		int len = i2d_ASN1_OBJECT(obj, &der);
+		struct tc_der_elem e;
+		CU_ASSERT_EQUAL_FATAL(tc_der_whole(der, (size_t)len, TC_DER_OID, &e), TC_DER_OK);
+		CU_ASSERT_TRUE(tc_der_oid_valid(&e));
+		char ours[200], theirs[200];
+		tc_der_oid_text(&e, ours, sizeof(ours));
+		OBJ_obj2txt(theirs, sizeof(theirs), obj, 1);
+		CU_ASSERT_STRING_EQUAL(ours, theirs);
+		CU_ASSERT_STRING_EQUAL(ours, oids[i]);
+		/* Cut short the same way. */
+		tc_der_oid_text(&e, ours, 8);
+		OBJ_obj2txt(theirs, 8, obj, 1);
+		CU_ASSERT_STRING_EQUAL(ours, theirs);
+		OPENSSL_free(der);
+		ASN1_OBJECT_free(obj);
+	}
+	static const uint8_t bad_oids[][5] = {
+		{0x06, 0x00}, {0x06, 0x01, 0x80}, {0x06, 0x02, 0x2b, 0x81}, {0x06, 0x03, 0x2b, 0x80, 0x01}};
+	static const size_t bad_len[] = {2, 3, 4, 5};
+	for (size_t i = 0; i < 4; i++) {
+		struct tc_der_elem e;
+		CU_ASSERT_EQUAL_FATAL(tc_der_whole(bad_oids[i], bad_len[i], TC_DER_OID, &e), TC_DER_OK);
+		CU_ASSERT_FALSE(tc_der_oid_valid(&e));
+		const unsigned char *p = bad_oids[i];
+		ASN1_OBJECT *obj = d2i_ASN1_OBJECT(NULL, &p, (long)bad_len[i]);
+		CU_ASSERT_PTR_NULL(obj); /* OpenSSL refuses them too */
+		ASN1_OBJECT_free(obj);
+	}
+	ERR_clear_error();
+	static const struct {
+		uint8_t der[5];
+		size_t len;
+		int valid;
+	} ints[] = {{{0x02, 0x01, 0x00}, 3, 1}, {{0x02, 0x01, 0x80}, 3, 1}, {{0x02, 0x02, 0x00, 0x80}, 4, 1},
+		    {{0x02, 0x02, 0x00, 0x7f}, 4, 0}, {{0x02, 0x02, 0xff, 0x80}, 4, 0}, {{0x02, 0x02, 0xff, 0x7f}, 4, 1},
+		    {{0x02, 0x00}, 2, 0}};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		struct tc_der_elem e;
+		CU_ASSERT_EQUAL_FATAL(tc_der_whole(ints[i].der, ints[i].len, TC_DER_INTEGER, &e), TC_DER_OK);
+		CU_ASSERT_EQUAL(tc_der_integer_valid(&e), ints[i].valid);
+	}
+}
+
 static int init(void)
 {
 	ca_key = EVP_EC_gen("P-256");
@@ -318,6 +373,7 @@ int main(void)
 		{"EC keys from 4 threads at once", test_ec_keys_threads},
 		{"strict DER lengths", test_strict_lengths},
 		{"every truncation and trailing byte refused", test_truncations_refused},
+		{"OIDs and INTEGERs", test_oid_and_integer},
 		{NULL, NULL},
 	};
 	return tc_run_suite("der", tests, init, cleanup);

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "signer/cert_sign.h"
 #include "signer/policy.h"
+#include "signer/tbs_template.h"
 #include "unit/cunit_main.h"
 
 static EVP_PKEY *k_p256, *k_p384, *k_rsa2048, *k_rsa1024, *k_k256, *k_ed25519;
@@ -61,6 +62,9 @@ struct spec {
 	const char *eku;
 	int extra_nid;         /* another extension, 0 for none */
 	const char *extra_value;
+	int extra2_nid;        /* and one more */
+	const char *extra2_value;
+	const char *extra_oid; /* an extension by dotted OID, value NULL */
 	int duplicate_san;
 };
 
@@ -90,8 +94,8 @@ static int add_ext(X509 *x, int nid, const char *value)
 	return ok ? 0 : -1;
 }
 
-/* The DER TBSCertificate of spec, as a gateway would send it. */
-static unsigned char *build_tbs(const struct spec *s, int *len)
+/* The template of spec as an OpenSSL object. */
+static X509 *build_x509(const struct spec *s)
 {
 	X509 *x = X509_new();
 	int ok = x && X509_set_version(x, s->version);
@@ -119,11 +123,31 @@ static unsigned char *build_tbs(const struct spec *s, int *len)
 		ok = add_ext(x, NID_ext_key_usage, s->eku) == 0;
 	if (ok && s->extra_nid)
 		ok = add_ext(x, s->extra_nid, s->extra_value) == 0;
+	if (ok && s->extra2_nid)
+		ok = add_ext(x, s->extra2_nid, s->extra2_value) == 0;
+	if (ok && s->extra_oid) {
+		ASN1_OBJECT *obj = OBJ_txt2obj(s->extra_oid, 1);
+		ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+		X509_EXTENSION *ext = NULL;
+		ok = obj && value && ASN1_OCTET_STRING_set(value, (const unsigned char *)"\x05\x00", 2) &&
+		     (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, value)) && X509_add_ext(x, ext, -1) == 1;
+		X509_EXTENSION_free(ext);
+		ASN1_OCTET_STRING_free(value);
+		ASN1_OBJECT_free(obj);
+	}
 	if (ok)
 		ok = X509_ALGOR_set0((X509_ALGOR *)X509_get0_tbs_sigalg(x),
 				     OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
+	CU_ASSERT_FATAL(ok);
+	return x;
+}
+
+/* The DER TBSCertificate of spec, as a gateway would send it. */
+static unsigned char *build_tbs(const struct spec *s, int *len)
+{
+	X509 *x = build_x509(s);
 	unsigned char *der = NULL;
-	*len = ok ? i2d_re_X509_tbs(x, &der) : -1;
+	*len = i2d_re_X509_tbs(x, &der);
 	X509_free(x);
 	CU_ASSERT_FATAL(*len > 0);
 	return der;
@@ -135,19 +159,15 @@ static int check(const struct spec *s, const struct tc_policy *p, char *why, siz
 	int len;
 	unsigned char *der = build_tbs(s, &len);
 	char err[256] = "";
-	X509 *tmpl = tc_template_parse(der, (size_t)len, err, sizeof(err));
-	if (!tmpl)
+	struct tc_tbs_view tmpl;
+	int prc = tc_template_parse(der, (size_t)len, &tmpl, err, sizeof(err));
+	if (prc != 0)
 		fprintf(stderr, "\n  template parse failed: %s\n", err);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
-	/* The parsed template re-encodes to the same bytes. */
-	unsigned char *again = NULL;
-	int alen = i2d_re_X509_tbs(tmpl, &again);
-	CU_ASSERT_TRUE(alen == len && memcmp(again, der, (size_t)len) == 0);
-	OPENSSL_free(again);
-	OPENSSL_free(der);
+	CU_ASSERT_EQUAL_FATAL(prc, 0);
+	CU_ASSERT_EQUAL(tmpl.whole.tlv_len, (size_t)len);
 	why[0] = '\0';
-	int rc = tc_policy_check_leaf(p, tmpl, now, why, whylen);
-	X509_free(tmpl);
+	int rc = tc_policy_check_leaf(p, &tmpl, now, why, whylen);
+	OPENSSL_free(der);
 	return rc;
 }
 
@@ -382,9 +402,8 @@ static void test_version(void)
 static void expect_parse_error(const unsigned char *der, size_t len, const char *want)
 {
 	char err[256] = "";
-	X509 *x = tc_template_parse(der, len, err, sizeof(err));
-	CU_ASSERT_PTR_NULL(x);
-	X509_free(x);
+	struct tc_tbs_view v;
+	CU_ASSERT_EQUAL(tc_template_parse(der, len, &v, err, sizeof(err)), -1);
 	if (!strstr(err, want)) {
 		fprintf(stderr, "\n  want: %s\n  got:  %s\n", want, err);
 		CU_FAIL("wrong parse error");
@@ -423,9 +442,8 @@ static void test_template_parse_rejects(void)
 		CU_ASSERT_FATAL(t != NULL);
 		memcpy(t, der, cut);
 		char err[256];
-		X509 *x = tc_template_parse(t, cut, err, sizeof(err));
-		CU_ASSERT_PTR_NULL(x);
-		X509_free(x);
+		struct tc_tbs_view v;
+		CU_ASSERT_EQUAL(tc_template_parse(t, cut, &v, err, sizeof(err)), -1);
 		free(t);
 	}
 
@@ -433,9 +451,8 @@ static void test_template_parse_rejects(void)
 	memcpy(buf, der, n);
 	buf[1] ^= 0x01;
 	char err[256];
-	X509 *x = tc_template_parse(buf, n, err, sizeof(err));
-	CU_ASSERT_PTR_NULL(x);
-	X509_free(x);
+	struct tc_tbs_view v;
+	CU_ASSERT_EQUAL(tc_template_parse(buf, n, &v, err, sizeof(err)), -1);
 
 	/* 100 KB is over the size limit, whatever it holds. */
 	size_t big = 100 * 1024;
@@ -450,9 +467,7 @@ static void test_template_parse_rejects(void)
 	free(huge);
 
 	/* A whole signed certificate is not a template. */
-	char perr[256];
-	X509 *tmpl = tc_template_parse(der, n, perr, sizeof(perr));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	X509 *tmpl = build_x509(&s);
 	CU_ASSERT_TRUE(X509_sign(tmpl, k_p256, EVP_sha256()) > 0);
 	unsigned char *cder = NULL;
 	int clen = i2d_X509(tmpl, &cder);
@@ -463,6 +478,61 @@ static void test_template_parse_rejects(void)
 
 	free(buf);
 	OPENSSL_free(der);
+}
+
+/* Extension values OpenSSL's lenient decoding let through (it skipped the
+ * keyUsage check when another extension was undecodable, and ignored what
+ * followed a value): the signer reads each value as strict DER. */
+static void test_malformed_extension_values(void)
+{
+	struct spec s = good_spec();
+	s.extra_nid = NID_subject_key_identifier;
+	s.extra_value = "DER:01:02";
+	expect_refused(&s, &prod, "subjectKeyIdentifier: undecodable");
+	s.ku = "critical,keyCertSign";
+	expect_refused(&s, &prod, "keyUsage: keyCertSign/cRLSign are not allowed on a leaf");
+	s = good_spec();
+	s.ku = NULL;
+	s.extra_nid = NID_key_usage;
+	s.extra_value = "critical,DER:05:00";
+	expect_refused(&s, &prod, "keyUsage: undecodable");
+	s.extra_value = "critical,DER:03:02:08:80";
+	expect_refused(&s, &prod, "keyUsage: undecodable");
+	s.extra_value = "critical,DER:03:02:07:81"; /* a padding bit set */
+	expect_refused(&s, &prod, "keyUsage: undecodable");
+	s.extra_value = "critical,DER:03:02:07:80"; /* digitalSignature alone */
+	expect_ok(&s, &prod);
+	s = good_spec();
+	s.bc = NULL;
+	s.extra_nid = NID_basic_constraints;
+	s.extra_value = "critical,DER:30:03:01:01:00"; /* explicit cA FALSE: not DER */
+	expect_refused(&s, &prod, "basicConstraints: undecodable");
+	s.extra_value = "critical,DER:30:03:01:01:01"; /* a non-DER TRUE is still TRUE */
+	expect_refused(&s, &prod, "CA:TRUE");
+	s.extra_value = "critical,DER:30:00:05:00"; /* something after the value */
+	expect_refused(&s, &prod, "basicConstraints: undecodable");
+	s = good_spec();
+	s.eku = NULL;
+	s.extra_nid = NID_ext_key_usage;
+	s.extra_value = "DER:30:0a:06:08:2b:06:01:05:05:07:03:01:00";
+	expect_refused(&s, &prod, "extKeyUsage: undecodable");
+	s.extra_value = "DER:30:00";
+	expect_refused(&s, &prod, "extKeyUsage: only serverAuth and clientAuth may be issued");
+	/* A SKI and an AKI of the caller's own: the SKI is kept, the AKI replaced. */
+	s = good_spec();
+	s.extra_nid = NID_subject_key_identifier;
+	s.extra_value = "DER:04:03:01:02:03";
+	s.extra2_nid = NID_authority_key_identifier;
+	s.extra2_value = "DER:30:03:80:01:07";
+	expect_ok(&s, &prod);
+	/* An unknown extension is named by its dotted OID, however long its arcs. */
+	s = good_spec();
+	s.extra_oid = "1.3.6.1.4.1.99999.18446744073709551617.5";
+	expect_refused(&s, &prod, "extension 1.3.6.1.4.1.99999.18446744073709551617.5 is not allowed");
+	s.extra_oid = "2.999.1";
+	expect_refused(&s, &prod, "extension 2.999.1 is not allowed");
+	s.extra_oid = "0.39.1";
+	expect_refused(&s, &prod, "extension 0.39.1 is not allowed");
 }
 
 static void test_name_under_suffix(void)
@@ -496,6 +566,7 @@ int main(void)
 		{"key types", test_keys},
 		{"version", test_version},
 		{"template parse rejects", test_template_parse_rejects},
+		{"malformed extension values", test_malformed_extension_values},
 		{"name under suffix", test_name_under_suffix},
 		{NULL, NULL},
 	};
