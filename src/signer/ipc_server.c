@@ -10,6 +10,7 @@
 
 #include "common/ipc_frame.h"
 #include "common/log.h"
+#include "signer/journal.h"
 
 /* A peer may have this many requests queued or running; its reader stops
  * reading (and the socket applies back-pressure) beyond that, so one peer
@@ -125,12 +126,11 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void run_job(struct tc_ipc_server *srv, struct job *j)
+/* Finishes a request: its answer is written, its slot and connection
+ * reference given back. Called without the lock. */
+static void finish_job(struct tc_ipc_server *srv, struct conn *c, uint8_t *out, size_t out_len)
 {
-	struct conn *c = j->conn;
-	uint8_t *out = NULL;
-	size_t out_len = 0;
-	if (tc_signer_handle(srv->signer, &c->peer, j->req, &out, &out_len) == 0) {
+	if (out) {
 		pthread_mutex_lock(&c->write_lock);
 		int wrc = tc_frame_write(c->fd, out, out_len);
 		pthread_mutex_unlock(&c->write_lock);
@@ -138,9 +138,86 @@ static void run_job(struct tc_ipc_server *srv, struct job *j)
 			shutdown(c->fd, SHUT_RDWR);
 		free(out);
 	} else {
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	pthread_mutex_lock(&srv->lock);
+	c->in_flight--;
+	pthread_cond_signal(&c->room);
+	conn_unref_locked(c);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* An answer held until the journal records it covers are on disk. */
+struct held_answer {
+	struct tc_ipc_server *srv;
+	struct conn *conn;
+	uint64_t id;
+	uint8_t *out;
+	size_t out_len;
+};
+
+static void release_answer(void *arg, int durable)
+{
+	struct held_answer *h = arg;
+	if (!durable) {
+		/* The signature (or refusal) was never recorded: it must not
+		 * leave the signer. The peer gets what a failed append gives. */
+		free(h->out);
+		h->out = NULL;
+		Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
+		r.id = h->id;
+		r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR;
+		r.error = "audit journal unavailable";
+		r.reason = "internal";
+		size_t n = trustchain__internal__response__get_packed_size(&r);
+		if ((h->out = malloc(n ? n : 1)) != NULL)
+			h->out_len = trustchain__internal__response__pack(&r, h->out);
+	}
+	finish_job(h->srv, h->conn, h->out, h->out_len);
+	free(h);
+}
+
+/* Signatures are answered once their journal records are durable, without
+ * a worker sleeping for it: the worker moves on, the journal's writer
+ * releases the answer (see journal.h). Other operations (revocation writes
+ * its own store after journaling) keep the plain synchronous append. */
+static int defers_journal(const Trustchain__Internal__Request *req)
+{
+	return req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE ||
+	       req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+}
+
+static void run_job(struct tc_ipc_server *srv, struct job *j)
+{
+	struct conn *c = j->conn;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	uint64_t seq = 0;
+	int defer = defers_journal(j->req);
+	if (defer)
+		tc_journal_defer_begin(&seq);
+	int rc = tc_signer_handle(srv->signer, &c->peer, j->req, &out, &out_len);
+	if (defer)
+		tc_journal_defer_end();
+	if (rc != 0) {
 		tc_err("peer %s: out of memory answering request %llu", c->peer.name,
 		       (unsigned long long)j->req->id);
-		shutdown(c->fd, SHUT_RDWR);
+		free(out);
+		out = NULL;
+	}
+	struct held_answer *h = out && seq ? malloc(sizeof(*h)) : NULL;
+	if (h) {
+		*h = (struct held_answer){.srv = srv, .conn = c, .id = j->req->id, .out = out, .out_len = out_len};
+		tc_journal_when_durable(srv->signer->journal, seq, release_answer, h);
+	} else {
+		if (out && seq) {
+			/* No memory to hold the answer until its record is on
+			 * disk: drop it with the connection (the peer's client
+			 * reconnects and retries) rather than release it early. */
+			free(out);
+			out = NULL;
+		}
+		finish_job(srv, c, out, out_len);
 	}
 	trustchain__internal__request__free_unpacked(j->req, NULL);
 }
@@ -159,12 +236,9 @@ static void *worker_main(void *arg)
 		if (!srv->head)
 			srv->tail = NULL;
 		pthread_mutex_unlock(&srv->lock);
-		run_job(srv, j);
-		pthread_mutex_lock(&srv->lock);
-		j->conn->in_flight--;
-		pthread_cond_signal(&j->conn->room);
-		conn_unref_locked(j->conn);
+		run_job(srv, j); /* gives back the job's slot and reference */
 		free(j);
+		pthread_mutex_lock(&srv->lock);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;

@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "signer/journal_record.h"
 
+static void *flusher_main(void *arg);
+
 struct tc_journal {
 	int fd;
 	pthread_mutex_t lock;
@@ -27,8 +29,11 @@ struct tc_journal {
 	size_t pending_len, pending_cap;
 	uint64_t pending_upto;   /* last seq in pending */
 	uint64_t durable_upto;   /* last seq known to be on disk */
-	int flushing;
 	int failed;
+	int closing;
+	pthread_t flusher;        /* writes and syncs pending records */
+	pthread_cond_t work;      /* records are pending, or closing */
+	struct tc_journal_waiter *waiters; /* callbacks for records not yet durable */
 	char *spare;             /* a flushed buffer kept for reuse */
 	size_t spare_cap;
 	time_t time_sec;         /* the second time_prefix shows */
@@ -85,6 +90,16 @@ struct tc_journal *tc_journal_open(const char *path, char *err, size_t errlen)
 	memcpy(j->head, vr.head, sizeof(j->head));
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->flushed, NULL);
+	pthread_cond_init(&j->work, NULL);
+	if (pthread_create(&j->flusher, NULL, flusher_main, j) != 0) {
+		snprintf(err, errlen, "journal %s: cannot start its writer thread", path);
+		pthread_mutex_destroy(&j->lock);
+		pthread_cond_destroy(&j->flushed);
+		pthread_cond_destroy(&j->work);
+		close(fd);
+		free(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -92,9 +107,16 @@ void tc_journal_close(struct tc_journal *j)
 {
 	if (!j)
 		return;
+	/* The writer drains what is pending (and answers its waiters) first. */
+	pthread_mutex_lock(&j->lock);
+	j->closing = 1;
+	pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->lock);
+	pthread_join(j->flusher, NULL);
 	close(j->fd);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->flushed);
+	pthread_cond_destroy(&j->work);
 	free(j->pending);
 	free(j->spare);
 	free(j);
@@ -139,7 +161,47 @@ static int pending_reserve(struct tc_journal *j, size_t need)
 	return 0;
 }
 
-/* Called with the lock held by the thread that became the flusher. */
+struct tc_journal_waiter {
+	uint64_t seq;
+	int durable; /* set when settled */
+	tc_journal_durable_fn fn;
+	void *arg;
+	struct tc_journal_waiter *next;
+};
+
+/* Takes the waiters whose record is durable (or can no longer become so)
+ * off the list, in registration order. Called with the lock held. */
+static struct tc_journal_waiter *take_settled(struct tc_journal *j)
+{
+	struct tc_journal_waiter *done = NULL, **tail = &done, **pp = &j->waiters;
+	while (*pp) {
+		struct tc_journal_waiter *w = *pp;
+		if (w->seq <= j->durable_upto || j->failed) {
+			w->durable = w->seq <= j->durable_upto;
+			*pp = w->next;
+			w->next = NULL;
+			*tail = w;
+			tail = &w->next;
+		} else {
+			pp = &w->next;
+		}
+	}
+	return done;
+}
+
+/* Runs settled waiters' callbacks, without the lock (they write sockets). */
+static void run_settled(struct tc_journal_waiter *w)
+{
+	while (w) {
+		struct tc_journal_waiter *next = w->next;
+		w->fn(w->arg, w->durable);
+		free(w);
+		w = next;
+	}
+}
+
+/* Writes and syncs the pending records. Called with the lock held; drops
+ * it while writing, so appenders keep filling the next group. */
 static void flush_pending(struct tc_journal *j)
 {
 	char *buf = j->pending;
@@ -147,7 +209,6 @@ static void flush_pending(struct tc_journal *j)
 	uint64_t upto = j->pending_upto;
 	j->pending = NULL;
 	j->pending_len = j->pending_cap = 0;
-	j->flushing = 1;
 	pthread_mutex_unlock(&j->lock);
 
 	int ok = 1;
@@ -172,7 +233,6 @@ static void flush_pending(struct tc_journal *j)
 		j->spare_cap = cap;
 		buf = NULL;
 	}
-	j->flushing = 0;
 	if (ok)
 		j->durable_upto = upto;
 	else {
@@ -181,10 +241,70 @@ static void flush_pending(struct tc_journal *j)
 		tc_err("audit journal write failed: %s; refusing further signatures", strerror(write_errno));
 	}
 	pthread_cond_broadcast(&j->flushed);
-	if (buf) {
-		pthread_mutex_unlock(&j->lock);
-		free(buf);
-		pthread_mutex_lock(&j->lock);
+	struct tc_journal_waiter *settled = take_settled(j);
+	pthread_mutex_unlock(&j->lock);
+	free(buf);
+	run_settled(settled);
+	pthread_mutex_lock(&j->lock);
+}
+
+/* One writer: each pass writes everything appended since the last one with
+ * one fdatasync (group commit), however many threads appended it. */
+static void *flusher_main(void *arg)
+{
+	struct tc_journal *j = arg;
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		while (j->pending_len == 0 && !j->closing)
+			pthread_cond_wait(&j->work, &j->lock);
+		if (j->pending_len == 0)
+			break; /* closing and drained */
+		if (j->failed) {
+			/* Nothing more reaches the disk once a write failed. */
+			j->pending_len = 0;
+			continue;
+		}
+		flush_pending(j);
+	}
+	struct tc_journal_waiter *left = take_settled(j);
+	pthread_mutex_unlock(&j->lock);
+	run_settled(left);
+	return NULL;
+}
+
+/* Set by tc_journal_defer_begin on the thread running one request. */
+static __thread uint64_t *deferred_seq;
+
+void tc_journal_defer_begin(uint64_t *last_seq)
+{
+	*last_seq = 0;
+	deferred_seq = last_seq;
+}
+
+void tc_journal_defer_end(void)
+{
+	deferred_seq = NULL;
+}
+
+void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_durable_fn fn, void *arg)
+{
+	struct tc_journal_waiter *w = malloc(sizeof(*w));
+	pthread_mutex_lock(&j->lock);
+	int settled = seq <= j->durable_upto || j->failed || !w;
+	int durable = seq <= j->durable_upto;
+	if (!settled) {
+		w->seq = seq;
+		w->fn = fn;
+		w->arg = arg;
+		w->next = j->waiters;
+		j->waiters = w;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (settled) {
+		free(w);
+		/* Out of memory before the record is durable: we cannot wait for
+		 * it without a waiter, so the answer is "not durable". */
+		fn(arg, durable);
 	}
 }
 
@@ -218,14 +338,19 @@ uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *
 	memcpy(j->head, hash, sizeof(hash));
 	j->next_seq++;
 	j->pending_upto = seq;
+	pthread_cond_signal(&j->work);
 
-	while (j->durable_upto < seq && !j->failed) {
-		if (!j->flushing)
-			flush_pending(j);
-		else
+	uint64_t rc = seq;
+	if (deferred_seq) {
+		/* The caller holds its answer until tc_journal_when_durable says
+		 * so, instead of a thread sleeping here for each request. */
+		*deferred_seq = seq;
+	} else {
+		while (j->durable_upto < seq && !j->failed)
 			pthread_cond_wait(&j->flushed, &j->lock);
+		if (j->failed && j->durable_upto < seq)
+			rc = 0;
 	}
-	uint64_t rc = j->failed && j->durable_upto < seq ? 0 : seq;
 	pthread_mutex_unlock(&j->lock);
 	free(body);
 	return rc;

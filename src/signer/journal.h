@@ -1,6 +1,10 @@
 /* Append-only, hash-chained audit journal of every signing operation and
- * every refusal. tc_journal_append() returns only once the record is on disk
- * (fdatasync); concurrent appenders share one sync (group commit). */
+ * every refusal. One writer thread writes what has been appended since its
+ * last pass with one fdatasync (group commit). tc_journal_append() returns
+ * once its record is on disk, unless the calling thread deferred that wait
+ * (tc_journal_defer_begin): then the caller holds back what the record
+ * covers until tc_journal_when_durable() says the record is on disk, and no
+ * thread sleeps per request. */
 #ifndef TC_SIGNER_JOURNAL_H
 #define TC_SIGNER_JOURNAL_H
 
@@ -28,5 +32,19 @@ struct tc_journal_entry {
 /* Returns the record's sequence number, or 0 on failure (the caller must then
  * not release the signature). */
 uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *e);
+
+/* From begin to end, tc_journal_append() on this thread returns without
+ * waiting for the disk and stores the newest sequence number it appended in
+ * *last_seq (0 when none). The caller must then release nothing the records
+ * cover before tc_journal_when_durable(last_seq) reports them durable. */
+void tc_journal_defer_begin(uint64_t *last_seq);
+void tc_journal_defer_end(void);
+
+/* Calls fn(arg, 1) once records up to seq are on disk, or fn(arg, 0) when
+ * they never will be (the journal failed): now, from this thread, when that
+ * is already known; otherwise later from the journal's writer thread. fn
+ * must not append to the journal. */
+typedef void (*tc_journal_durable_fn)(void *arg, int durable);
+void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_durable_fn fn, void *arg);
 
 #endif

@@ -20,9 +20,10 @@
 #include "signer/ipc_server.h"
 #include "signer/signer.h"
 
-/* Workers mostly wait on the HSM or on the journal's group commit; more of
- * them make bigger fsync groups under load (measured: bench_signer). */
-#define DEFAULT_WORKERS 32
+/* Workers run the HSM; they no longer sleep on the journal (answers wait
+ * for their records on the journal's writer thread), so a few per core keep
+ * the HSM busy and more only add context switches. */
+#define DEFAULT_WORKERS 4
 
 static struct tc_ipc_server *server;
 static int sup_fd = -1;

@@ -411,6 +411,75 @@ static void test_concurrent_appends(void)
 	CU_ASSERT_EQUAL(vr.records, THREADS * PER_THREAD);
 }
 
+/* A deferred append returns at once; its callback runs only once the record
+ * is in the file (read back from disk when the callback fires), and every
+ * held answer is settled before close returns. */
+struct held {
+	const char *path;
+	uint64_t seq;
+	int called, durable;
+	long lines_when_called;
+};
+
+static long count_lines(const char *p)
+{
+	FILE *f = fopen(p, "r");
+	long n = 0;
+	int ch;
+	while (f && (ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void on_durable(void *arg, int durable)
+{
+	struct held *h = arg;
+	h->lines_when_called = count_lines(h->path);
+	h->durable = durable;
+	__atomic_store_n(&h->called, 1, __ATOMIC_RELEASE);
+}
+
+static void test_deferred_append(void)
+{
+	const char *p = new_path();
+	char err[512];
+	struct tc_journal *j = tc_journal_open(p, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	enum { N = 200 };
+	static struct held h[N];
+	for (int i = 0; i < N; i++) {
+		uint64_t last = 99;
+		tc_journal_defer_begin(&last);
+		uint64_t seq = append_one(j, i);
+		tc_journal_defer_end();
+		CU_ASSERT_EQUAL(seq, (uint64_t)i + 1);
+		CU_ASSERT_EQUAL(last, seq);
+		h[i] = (struct held){.path = p, .seq = seq};
+		tc_journal_when_durable(j, seq, on_durable, &h[i]);
+	}
+	/* Without deferral the append waits: its record is on disk on return. */
+	CU_ASSERT_EQUAL(append_one(j, N), (uint64_t)N + 1);
+	CU_ASSERT_EQUAL(count_lines(p), N + 1);
+	tc_journal_close(j);
+	for (int i = 0; i < N; i++) {
+		CU_ASSERT_TRUE(__atomic_load_n(&h[i].called, __ATOMIC_ACQUIRE));
+		CU_ASSERT_TRUE(h[i].durable);
+		CU_ASSERT_TRUE(h[i].lines_when_called >= (long)h[i].seq);
+	}
+	/* A sequence number already durable is answered on the spot. */
+	struct tc_journal *again = tc_journal_open(p, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	struct held old = {.path = p, .seq = 1};
+	tc_journal_when_durable(again, 1, on_durable, &old);
+	CU_ASSERT_TRUE(old.called && old.durable);
+	tc_journal_close(again);
+	struct tc_journal_verify_result vr;
+	CU_ASSERT_EQUAL(verify_file(p, &vr), 0);
+	CU_ASSERT_EQUAL(vr.records, N + 1);
+}
+
 static void test_tamper_changed_byte(void)
 {
 	const char *p = new_path();
@@ -587,6 +656,7 @@ int main(void)
 		{"append and verify", test_append_and_verify},
 		{"reopen continues the chain", test_reopen_continues_chain},
 		{"concurrent appends", test_concurrent_appends},
+		{"deferred appends answered once durable", test_deferred_append},
 		{"tamper: changed byte", test_tamper_changed_byte},
 		{"tamper: deleted line", test_tamper_deleted_line},
 		{"tamper: swapped lines", test_tamper_swapped_lines},
