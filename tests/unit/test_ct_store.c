@@ -563,7 +563,8 @@ static atomic_int readers_stop;
 struct reader_arg {
 	struct tc_ct_store *st;
 	uint64_t seed;
-	unsigned long proofs, failures;
+	atomic_ulong proofs;
+	unsigned long failures;
 };
 
 static void *reader_main(void *p)
@@ -605,7 +606,13 @@ static void test_concurrent_readers(void)
 		CU_ASSERT(append_range(st, done, n) == TC_CT_STORE_OK);
 		done += n;
 	}
-	usleep(20000);
+	/* On a loaded machine the readers may not have run yet: give each time
+	 * for at least one proof on the finished tree before stopping them. */
+	for (int waited = 0; waited < 10000; waited++) {
+		if (atomic_load(&arg[0].proofs) > 0 && atomic_load(&arg[1].proofs) > 0)
+			break;
+		usleep(1000);
+	}
 	atomic_store(&readers_stop, 1);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
