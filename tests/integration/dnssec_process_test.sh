@@ -66,7 +66,7 @@ ctl dns ds --anchor > "$tmp/anchors.conf" || fail "trustchainctl dns ds --anchor
 grep -q "static-ds" "$tmp/anchors.conf" || fail "anchor file: $(cat "$tmp/anchors.conf")"
 ok "DS $ds (ceremony output and trustchainctl dns ds agree)"
 
-q() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
+q() { dig @127.0.0.1 -p "$port" +time=2 +tries=3 "$@"; }
 v() { delv @127.0.0.1 -p "$port" -a "$tmp/anchors.conf" +root=$zone "$@" 2>&1; }
 validated() { v "$@" | grep -q "^; fully validated" || fail "not validated: $* -> $(v "$@" | head -n 5)"; }
 negative() { v "$@" | grep -q "^; negative response, fully validated" ||
@@ -125,14 +125,14 @@ ok "TLSA 2 1 1 / 2 0 1 of the intermediate at _$gw._tcp.ca, _$ct._tcp.ct = opens
 # listener once the signer issued it) appears as DANE-EE 3 1 1 within seconds.
 doq="$tmp/data/dns/doq_cert.pem"
 wait_ee() { # wait_ee HASH [TRIES of 0.2 s]
-  for _ in $(seq 1 "${2:-50}"); do
+  for _ in $(seq 1 "${2:-150}"); do
     tlsa _$quic._udp.dns.$zone | grep -qx "311$1" && return 0
     sleep 0.2
   done
   fail "TLSA 3 1 1 $1 not published: $(tlsa _$quic._udp.dns.$zone)"
 }
 wait_installed() { # wait_installed COUNT: the DoQ listener installed its COUNTth certificate
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     [ "$(grep -c "doq: certificate for dns.$zone .* installed" "$tmp/server.log")" -ge "$1" ] && return 0
     sleep 0.2
   done
