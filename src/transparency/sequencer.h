@@ -9,6 +9,14 @@
  * submission of it that wants one gets an SCT signed then, with the
  * timestamp of the leaf already logged.
  *
+ * Durability cost: every submission waits for its own synced write, and
+ * LevelDB's group commit puts all writers queued behind a sync into the
+ * next one. Syncs run back to back (~2 ms each on the test machine), so
+ * their number per second stays flat and the group grows with the load:
+ * measured ~2 submissions per fdatasync at 450 issuances/s (64 issuers),
+ * ~9 at 2,700 HTTP add-chains/s. Holding writes back to group more would
+ * only add latency at low load and change nothing at high load.
+ *
  * Sequencing (one thread): every interval_ms, or as soon as batch_max
  * entries wait, the pending entries are appended in one synced LevelDB
  * batch and a new tree head is signed and stored. Whatever is pending at
