@@ -65,6 +65,9 @@ static void conn_unref_locked(struct conn *c)
 	pthread_cond_broadcast(&srv->idle);
 }
 
+static int defers_journal(const Trustchain__Internal__Request *req);
+static void run_job(struct tc_ipc_server *srv, struct job *j);
+
 static void *reader_main(void *arg)
 {
 	struct conn *c = arg;
@@ -108,6 +111,18 @@ static void *reader_main(void *arg)
 		}
 		c->in_flight++;
 		c->refs++;
+		if (defers_journal(req)) {
+			/* Signing never sleeps (its answer waits for the journal
+			 * elsewhere): run it here rather than pay a hand-off and
+			 * two context switches per request. Each peer's signing
+			 * requests run in order on its reader; peers run in
+			 * parallel, and the worker pool keeps the rest (revocation
+			 * and CRL wait for their own journal records). */
+			pthread_mutex_unlock(&srv->lock);
+			run_job(srv, j);
+			free(j);
+			continue;
+		}
 		if (srv->tail)
 			srv->tail->next = j;
 		else
