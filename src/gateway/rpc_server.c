@@ -13,10 +13,15 @@
 #include "common/log.h"
 #include "gateway/auth.h"
 
-/* Calls requested ahead per worker: while every worker is busy in a handler,
- * the transport can still accept this many new calls. */
-#define CALLS_AHEAD_PER_WORKER 4
+/* Calls of unknown methods requested ahead (they are only refused). */
+#define GENERIC_CALLS_AHEAD 4
 #define MAX_WORKERS 64
+/* Methods of the table are registered with the core, which then delivers
+ * each call with its request message already read: one completion per call
+ * instead of two (call, then message). Anything else arrives as a generic
+ * call and is refused as unknown. */
+#define MAX_METHODS 32
+#define GENERIC -1
 
 enum call_state {
 	CALL_REQUESTED,     /* waiting for a client to start a call */
@@ -35,7 +40,9 @@ struct rpc_call {
 	struct tc_rpc_server *srv;
 	enum call_state state;
 	grpc_call *call;
-	grpc_call_details details;
+	int method;                 /* index in the table, or GENERIC */
+	gpr_timespec deadline;      /* registered calls */
+	grpc_call_details details;  /* generic calls */
 	grpc_metadata_array request_md;
 	grpc_byte_buffer *request;
 	grpc_byte_buffer *response;
@@ -51,6 +58,7 @@ struct tc_rpc_server {
 	grpc_completion_queue *cq;
 	const struct tc_rpc_method *methods;
 	size_t n_methods;
+	void *registered[MAX_METHODS];
 	void *ctx;
 	const struct tc_auth *auth;
 	pthread_t workers[MAX_WORKERS];
@@ -77,8 +85,9 @@ static void call_free(struct rpc_call *c)
 	free(c);
 }
 
-/* Asks the server for the next incoming call. */
-static void request_call(struct tc_rpc_server *s)
+/* Asks the server for the next incoming call of method (an index in the
+ * table, or GENERIC for a path outside it). */
+static void request_call(struct tc_rpc_server *s, int method)
 {
 	if (atomic_load(&s->stopping))
 		return;
@@ -89,11 +98,16 @@ static void request_call(struct tc_rpc_server *s)
 	}
 	c->srv = s;
 	c->state = CALL_REQUESTED;
+	c->method = method;
 	c->status_details = grpc_empty_slice();
 	grpc_call_details_init(&c->details);
 	grpc_metadata_array_init(&c->request_md);
-	grpc_call_error e = grpc_server_request_call(s->server, &c->call, &c->details, &c->request_md,
-						     s->cq, s->cq, c);
+	grpc_call_error e = method == GENERIC
+				    ? grpc_server_request_call(s->server, &c->call, &c->details, &c->request_md, s->cq,
+							       s->cq, c)
+				    : grpc_server_request_registered_call(s->server, s->registered[method], &c->call,
+									  &c->deadline, &c->request_md, &c->request,
+									  s->cq, s->cq, c);
 	if (e != GRPC_CALL_OK) {
 		tc_err("grpc_server_request_call: %s", grpc_call_error_to_string(e));
 		call_free(c);
@@ -164,10 +178,22 @@ static enum tc_auth_outcome identify(struct rpc_call *c)
 	return o;
 }
 
+/* The method's full path, for logs. */
+static const char *call_path(const struct rpc_call *c, int *len)
+{
+	if (c->method != GENERIC) {
+		*len = (int)strlen(c->srv->methods[c->method].path);
+		return c->srv->methods[c->method].path;
+	}
+	*len = (int)GRPC_SLICE_LENGTH(c->details.method);
+	return (const char *)GRPC_SLICE_START_PTR(c->details.method);
+}
+
 /* Runs the handler on the request; fills res. */
 static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 {
-	const struct tc_rpc_method *m = find_method(c->srv, c->details.method);
+	const struct tc_rpc_method *m =
+		c->method != GENERIC ? &c->srv->methods[c->method] : find_method(c->srv, c->details.method);
 	if (!m) {
 		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "unknown_method", "unknown method");
 		return;
@@ -243,10 +269,24 @@ static void log_call(struct rpc_call *c, const struct tc_rpc_result *res)
 	enum tc_log_level lvl = res->code == GRPC_STATUS_OK ? TC_LOG_DEBUG : TC_LOG_INFO;
 	if (tc_log_get_level() < lvl)
 		return;
+	int path_len;
+	const char *path = call_path(c, &path_len);
 	tc_log(lvl, "%s %s %.*s -> %d%s%s%s%s", c->caller.peer[0] ? c->caller.peer : "?",
-	       c->caller.identity[0] ? c->caller.identity : "-",
-	       (int)GRPC_SLICE_LENGTH(c->details.method), (const char *)GRPC_SLICE_START_PTR(c->details.method),
+	       c->caller.identity[0] ? c->caller.identity : "-", path_len, path,
 	       res->code, res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
+}
+
+/* Runs the handler and sends its result. */
+static void answer(struct rpc_call *c)
+{
+	struct tc_rpc_result res;
+	memset(&res, 0, sizeof(res));
+	handle(c, &res);
+	log_call(c, &res);
+	int sent = send_result(c, &res);
+	free(res.body);
+	if (sent != 0)
+		call_free(c);
 }
 
 /* Advances one call by one completion. */
@@ -258,7 +298,11 @@ static void step(struct rpc_call *c, int ok)
 			call_free(c);
 			return;
 		}
-		request_call(c->srv);
+		request_call(c->srv, c->method);
+		if (c->method != GENERIC) { /* the request came with the call */
+			answer(c);
+			return;
+		}
 		grpc_op op;
 		memset(&op, 0, sizeof(op));
 		op.op = GRPC_OP_RECV_MESSAGE;
@@ -276,14 +320,7 @@ static void step(struct rpc_call *c, int ok)
 			call_free(c);
 			return;
 		}
-		struct tc_rpc_result res;
-		memset(&res, 0, sizeof(res));
-		handle(c, &res);
-		log_call(c, &res);
-		int sent = send_result(c, &res);
-		free(res.body);
-		if (sent != 0)
-			call_free(c);
+		answer(c);
 		return;
 	}
 	case CALL_FINISHING:
@@ -346,10 +383,14 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	s->server = grpc_server_create(&chargs, NULL);
 	grpc_server_register_completion_queue(s->server, s->cq, NULL);
-	int port = grpc_server_add_http2_port(s->server, listen, creds);
+	int registered = n_methods <= MAX_METHODS;
+	for (size_t i = 0; registered && i < n_methods; i++)
+		registered = (s->registered[i] = grpc_server_register_method(
+				      s->server, methods[i].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0)) != NULL;
+	int port = registered ? grpc_server_add_http2_port(s->server, listen, creds) : 0;
 	grpc_server_credentials_release(creds);
 	if (port <= 0) {
-		snprintf(err, errlen, "cannot listen on %s", listen);
+		snprintf(err, errlen, registered ? "cannot listen on %s" : "cannot register the methods for %s", listen);
 		grpc_server_destroy(s->server);
 		grpc_completion_queue_shutdown(s->cq);
 		while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
@@ -360,8 +401,13 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 		return NULL;
 	}
 	grpc_server_start(s->server);
-	for (unsigned i = 0; i < threads * CALLS_AHEAD_PER_WORKER; i++)
-		request_call(s);
+	/* Each method can have a call in hand for every worker; a burst beyond
+	 * that waits in the core until a worker takes the next one. */
+	for (size_t m = 0; m < n_methods; m++)
+		for (unsigned i = 0; i < threads; i++)
+			request_call(s, (int)m);
+	for (unsigned i = 0; i < GENERIC_CALLS_AHEAD; i++)
+		request_call(s, GENERIC);
 	for (unsigned i = 0; i < threads; i++) {
 		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
 			break;

@@ -1,7 +1,8 @@
 /* The gRPC server of the gateway on the C core: one completion queue served
- * by a pool of threads, several calls requested ahead so new calls are
- * accepted while handlers run, and a small state machine per call
- * (requested -> message received -> status sent). */
+ * by a pool of threads, the table's methods registered so each call arrives
+ * with its request message, calls requested ahead so new calls are accepted
+ * while handlers run, and a small state machine per call (requested ->
+ * status sent; an unknown method's call reads its message first). */
 #ifndef TC_GATEWAY_RPC_SERVER_H
 #define TC_GATEWAY_RPC_SERVER_H
 
