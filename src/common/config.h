@@ -89,6 +89,7 @@ struct tc_config {
 		bool require_auth;               /* gateway.require_auth */
 		bool require_sct;                /* gateway.require_sct: Validate fails without our SCT */
 		uint32_t threads;                /* gateway.threads */
+		uint32_t backend_threads;        /* gateway.backend_threads */
 	} gateway;
 
 	struct {

@@ -61,6 +61,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("gateway.require_auth", TC_CFG_T_BOOL, gateway.require_auth),
 	KEY("gateway.require_sct", TC_CFG_T_BOOL, gateway.require_sct),
 	NUM("gateway.threads", gateway.threads, 1, 256),
+	NUM("gateway.backend_threads", gateway.backend_threads, 1, 256),
 
 	KEY("hsm.module", TC_CFG_T_STRING, hsm.module),
 	KEY("hsm.token_label", TC_CFG_T_STRING, hsm.token_label),

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, gw.cfg->gateway.threads,
+							gw.cfg->gateway.backend_threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,
 							err, sizeof(err));
 	if (!srv) {
@@ -98,8 +99,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char ready[TC_CFG_STR + sizeof(what) + 64];
-	snprintf(ready, sizeof(ready), "gRPC %s (%s, %u threads)", gw.cfg->gateway.listen, what,
-		 gw.cfg->gateway.threads);
+	snprintf(ready, sizeof(ready), "gRPC %s (%s, %u + %u backend threads)", gw.cfg->gateway.listen, what,
+		 gw.cfg->gateway.threads, gw.cfg->gateway.backend_threads);
 	tc_child_ready(c, ready);
 
 	/* Periodic work: renewing our own TLS certificate. SIGHUP renews it at

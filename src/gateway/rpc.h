@@ -35,9 +35,20 @@ struct tc_rpc_caller {
 typedef void (*tc_rpc_handler)(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
 			       size_t len, struct tc_rpc_result *res);
 
+/* Which workers run a method: the fast pool for handlers that only
+ * compute, the backend pool for those that wait on the signer or the CT
+ * log. Apart, a slow backend never holds up the fast calls, and the
+ * backend pool can be large (many issuances in flight let the signer and
+ * the log batch) without crowding CPU-bound calls with threads. */
+enum tc_rpc_pool {
+	TC_RPC_FAST = 0,
+	TC_RPC_BACKEND = 1,
+};
+
 struct tc_rpc_method {
 	const char *path;      /* "/trustchain.v1.Health/Check" */
 	tc_rpc_handler handler;
+	enum tc_rpc_pool pool;
 };
 
 /* Sets a refusal; returns -1 so handlers can `return tc_rpc_fail(...)`. */

@@ -53,16 +53,23 @@ struct rpc_call {
 	struct tc_rpc_caller caller;
 };
 
+/* One completion queue and the threads that serve it (rpc.h: enum
+ * tc_rpc_pool). */
+struct pool {
+	struct tc_rpc_server *srv;
+	grpc_completion_queue *cq;
+	pthread_t workers[MAX_WORKERS];
+	unsigned n_workers;
+};
+
 struct tc_rpc_server {
 	grpc_server *server;
-	grpc_completion_queue *cq;
+	struct pool pools[2];
 	const struct tc_rpc_method *methods;
 	size_t n_methods;
 	void *registered[MAX_METHODS];
 	void *ctx;
 	const struct tc_auth *auth;
-	pthread_t workers[MAX_WORKERS];
-	unsigned n_workers;
 	atomic_int stopping;
 	struct tag shutdown_tag;
 };
@@ -102,12 +109,13 @@ static void request_call(struct tc_rpc_server *s, int method)
 	c->status_details = grpc_empty_slice();
 	grpc_call_details_init(&c->details);
 	grpc_metadata_array_init(&c->request_md);
+	grpc_completion_queue *cq = s->pools[method == GENERIC ? TC_RPC_FAST : s->methods[method].pool].cq;
 	grpc_call_error e = method == GENERIC
-				    ? grpc_server_request_call(s->server, &c->call, &c->details, &c->request_md, s->cq,
-							       s->cq, c)
+				    ? grpc_server_request_call(s->server, &c->call, &c->details, &c->request_md, cq,
+							       cq, c)
 				    : grpc_server_request_registered_call(s->server, s->registered[method], &c->call,
 									  &c->deadline, &c->request_md, &c->request,
-									  s->cq, s->cq, c);
+									  cq, cq, c);
 	if (e != GRPC_CALL_OK) {
 		tc_err("grpc_server_request_call: %s", grpc_call_error_to_string(e));
 		call_free(c);
@@ -329,28 +337,50 @@ static void step(struct rpc_call *c, int ok)
 	}
 }
 
-static void *worker_main(void *arg)
+/* Serves a queue until it is shut down. The server's shutdown notification
+ * arrives on the fast queue once every call is done or cancelled: then
+ * both queues are shut down and their workers drain out. */
+static void serve(struct tc_rpc_server *s, grpc_completion_queue *cq, int stopping)
 {
-	struct tc_rpc_server *s = arg;
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
 		struct tag *t = ev.tag;
 		if (t->is_shutdown) {
-			/* Every call is done or cancelled: let all workers drain out. */
-			grpc_completion_queue_shutdown(s->cq);
+			for (int i = 0; i < 2; i++)
+				grpc_completion_queue_shutdown(s->pools[i].cq);
 			continue;
 		}
-		step((struct rpc_call *)t, ev.success);
+		/* Drained by tc_rpc_server_stop (the pool had no worker): a
+		 * call only ends. */
+		step((struct rpc_call *)t, stopping ? 0 : ev.success);
 	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct pool *p = arg;
+	serve(p->srv, p->cq, 0);
 	return NULL;
 }
 
+/* Queues that never started serving: shut down and emptied. */
+static void destroy_queues(struct tc_rpc_server *s)
+{
+	for (int i = 0; i < 2; i++) {
+		grpc_completion_queue_shutdown(s->pools[i].cq);
+		while (grpc_completion_queue_next(s->pools[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+		       GRPC_QUEUE_SHUTDOWN)
+			;
+		grpc_completion_queue_destroy(s->pools[i].cq);
+	}
+}
+
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  const struct tc_auth *auth, unsigned threads,
+					  const struct tc_auth *auth, unsigned threads, unsigned backend_threads,
 					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
 					  char *err, size_t errlen)
 {
@@ -365,10 +395,13 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	s->ctx = ctx;
 	s->auth = auth;
 	s->shutdown_tag.is_shutdown = 1;
-	if (threads < 1)
-		threads = 1;
-	if (threads > MAX_WORKERS)
-		threads = MAX_WORKERS;
+	unsigned pool_threads[2] = {threads, backend_threads};
+	for (int i = 0; i < 2; i++) {
+		if (pool_threads[i] < 1)
+			pool_threads[i] = 1;
+		if (pool_threads[i] > MAX_WORKERS)
+			pool_threads[i] = MAX_WORKERS;
+	}
 
 	grpc_arg args[2];
 	memset(args, 0, sizeof(args));
@@ -380,9 +413,21 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	args[1].value.integer = 256;
 	grpc_channel_args chargs = {.num_args = 2, .args = args};
 
-	s->cq = grpc_completion_queue_create_for_next(NULL);
 	s->server = grpc_server_create(&chargs, NULL);
-	grpc_server_register_completion_queue(s->server, s->cq, NULL);
+	/* Only the fast pool's threads poll the sockets: the backend pool's
+	 * mostly wait on the signer or the log, and as pollers too they would
+	 * take turns at every socket event (measured: more context switches
+	 * per call). Its queue still gets its calls' completions. */
+	static const grpc_completion_queue_attributes backend_attr = {GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT,
+								      GRPC_CQ_NON_POLLING, NULL};
+	for (int i = 0; i < 2; i++) {
+		s->pools[i].srv = s;
+		s->pools[i].cq = i == TC_RPC_BACKEND ? grpc_completion_queue_create(
+							       grpc_completion_queue_factory_lookup(&backend_attr),
+							       &backend_attr, NULL)
+						     : grpc_completion_queue_create_for_next(NULL);
+		grpc_server_register_completion_queue(s->server, s->pools[i].cq, NULL);
+	}
 	int registered = n_methods <= MAX_METHODS;
 	for (size_t i = 0; registered && i < n_methods; i++)
 		registered = (s->registered[i] = grpc_server_register_method(
@@ -392,11 +437,7 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	if (port <= 0) {
 		snprintf(err, errlen, registered ? "cannot listen on %s" : "cannot register the methods for %s", listen);
 		grpc_server_destroy(s->server);
-		grpc_completion_queue_shutdown(s->cq);
-		while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-		       GRPC_QUEUE_SHUTDOWN)
-			;
-		grpc_completion_queue_destroy(s->cq);
+		destroy_queues(s);
 		free(s);
 		return NULL;
 	}
@@ -404,16 +445,18 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	/* Each method can have a call in hand for every worker; a burst beyond
 	 * that waits in the core until a worker takes the next one. */
 	for (size_t m = 0; m < n_methods; m++)
-		for (unsigned i = 0; i < threads; i++)
+		for (unsigned i = 0; i < pool_threads[methods[m].pool]; i++)
 			request_call(s, (int)m);
 	for (unsigned i = 0; i < GENERIC_CALLS_AHEAD; i++)
 		request_call(s, GENERIC);
-	for (unsigned i = 0; i < threads; i++) {
-		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
-			break;
-		s->n_workers++;
-	}
-	if (s->n_workers == 0) {
+	for (int p = 0; p < 2; p++)
+		for (unsigned i = 0; i < pool_threads[p]; i++) {
+			struct pool *pl = &s->pools[p];
+			if (pthread_create(&pl->workers[pl->n_workers], NULL, worker_main, pl) != 0)
+				break;
+			pl->n_workers++;
+		}
+	if (s->pools[0].n_workers == 0 || s->pools[1].n_workers == 0) {
 		snprintf(err, errlen, "cannot start worker threads");
 		tc_rpc_server_stop(s);
 		return NULL;
@@ -426,28 +469,21 @@ void tc_rpc_server_stop(struct tc_rpc_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, 1);
-	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+	grpc_server_shutdown_and_notify(s->server, s->pools[TC_RPC_FAST].cq, &s->shutdown_tag);
 	/* Calls in flight are cancelled rather than waited for: a client
 	 * retries, and a stop must not hang on a slow peer. */
 	grpc_server_cancel_all_calls(s->server);
-	if (s->n_workers == 0) {
-		/* No worker to see the notification: drain here. */
-		for (;;) {
-			grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-			if (ev.type == GRPC_QUEUE_SHUTDOWN)
-				break;
-			if (ev.type != GRPC_OP_COMPLETE)
-				continue;
-			struct tag *t = ev.tag;
-			if (t->is_shutdown)
-				grpc_completion_queue_shutdown(s->cq);
-			else
-				step((struct rpc_call *)t, 0);
-		}
+	/* A pool without workers (start failed) is drained here, the fast one
+	 * first: the notification that shuts both down arrives there. */
+	for (int p = 0; p < 2; p++)
+		if (s->pools[p].n_workers == 0)
+			serve(s, s->pools[p].cq, 1);
+	for (int p = 0; p < 2; p++) {
+		for (unsigned i = 0; i < s->pools[p].n_workers; i++)
+			pthread_join(s->pools[p].workers[i], NULL);
 	}
-	for (unsigned i = 0; i < s->n_workers; i++)
-		pthread_join(s->workers[i], NULL);
 	grpc_server_destroy(s->server);
-	grpc_completion_queue_destroy(s->cq);
+	for (int p = 0; p < 2; p++)
+		grpc_completion_queue_destroy(s->pools[p].cq);
 	free(s);
 }

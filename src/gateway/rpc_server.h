@@ -1,5 +1,6 @@
-/* The gRPC server of the gateway on the C core: one completion queue served
- * by a pool of threads, the table's methods registered so each call arrives
+/* The gRPC server of the gateway on the C core: two completion queues, each
+ * served by its pool of threads (rpc.h: enum tc_rpc_pool), the table's
+ * methods registered so each call arrives
  * with its request message, calls requested ahead so new calls are accepted
  * while handlers run, and a small state machine per call (requested ->
  * status sent; an unknown method's call reads its message first). */
@@ -20,13 +21,14 @@ struct tc_rpc_server;
 struct tc_auth;
 
 /* Binds listen ("host:port") with creds (released here), starts threads
- * workers serving methods (a table that must outlive the server) with ctx
+ * workers for the fast methods and backend_threads for those that wait on
+ * the signer or the CT log, serving methods (a table that must outlive the server) with ctx
  * passed to every handler. Each call's caller is authenticated against auth
  * (may be NULL: everyone is anonymous); a call with an invalid bearer token
  * is refused before any handler runs. grpc_init() must have been called.
  * Returns NULL with a reason in err. */
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  const struct tc_auth *auth, unsigned threads,
+					  const struct tc_auth *auth, unsigned threads, unsigned backend_threads,
 					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
 					  char *err, size_t errlen);
 
