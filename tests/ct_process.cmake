@@ -37,8 +37,8 @@ endif()
 # Bench (prints figures; not a test):
 #   build/bin/bench_ct_http build/bin [seconds] [connections] [certs]
 if(TARGET trustchain-transparency)
-  add_executable(bench_ct_http ${CMAKE_SOURCE_DIR}/tests/bench/bench_ct_http.c)
+  add_executable(bench_ct_http ${CMAKE_SOURCE_DIR}/tests/bench/bench_ct_http.c ${CMAKE_SOURCE_DIR}/tests/bench/bench_hsm.c)
   tc_target_defaults(bench_ct_http)
-  target_link_libraries(bench_ct_http PRIVATE tc_ct_fixture)
+  target_link_libraries(bench_ct_http PRIVATE tc_ct_fixture tc_signer_core)
   set_target_properties(bench_ct_http PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endif()

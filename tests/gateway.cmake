@@ -8,7 +8,7 @@ if(TARGET trustchain AND TARGET trustchain-gateway)
 
   # Bench (prints figures; not a test):
   #   build/bin/bench_issue build/bin [-c clients] [-d seconds] [-g gateway_threads]
-  add_executable(bench_issue ${CMAKE_SOURCE_DIR}/tests/bench/bench_issue.c)
+  add_executable(bench_issue ${CMAKE_SOURCE_DIR}/tests/bench/bench_issue.c ${CMAKE_SOURCE_DIR}/tests/bench/bench_hsm.c)
   tc_target_defaults(bench_issue)
   target_link_libraries(bench_issue PRIVATE tc_gateway_test_support trustchain tc_signer_core tc_common)
   set_target_properties(bench_issue PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)

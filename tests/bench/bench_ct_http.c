@@ -19,9 +19,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_hsm.h"
 #include "bench_util.h"
 
 #include "common/base64.h"
+#include "common/config.h"
 #include "support/ct_log_fixture.h"
 #include "transparency/merkle.h"
 
@@ -214,6 +216,23 @@ int main(int argc, char **argv)
 	nftw(tc_harness_path(&f.h, "ct"), add_size, 16, FTW_PHYS);
 	printf("tree size %llu, log process RSS %ld KiB, store on disk %.1f MiB\n", (unsigned long long)head.size,
 	       log_rss_kib(), (double)disk_bytes / (1 << 20));
+	/* What caps new add-chains on this machine whatever the log does: each
+	 * costs one signature by the log key in the HSM (the SCT) and at least
+	 * one P-256 signature check (the chain). Measured here, log and signer
+	 * stopped, both cores free for it. */
+	tc_ct_fixture_stop_log(&f);
+	tc_harness_stop_signer(&f.h);
+	struct tc_config cfg;
+	char err[512];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double hsm = tc_config_load(&cfg, f.h.config, err, sizeof(err)) == 0
+			     ? bench_hsm_sign_rate(f.h.config, cfg.hsm.ct_key_label, 8, 3)
+			     : -1;
+	double verify = bench_p256_verify_rate(1);
+	if (hsm > 0 && verify > 0)
+		printf("ceiling here: HSM log-key signatures %.0f /s (8 threads), P-256 checks %.0f /s per core x %ld "
+		       "cores => new add-chains <= %.0f /s with nothing else running\n",
+		       hsm, verify, ncpu, 1.0 / (1.0 / hsm + 1.0 / (verify * (double)ncpu)));
 	for (long i = 0; i < ncerts; i++) {
 		free(certs[i]);
 		free(bodies[i]);

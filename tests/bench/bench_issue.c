@@ -32,12 +32,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_hsm.h"
 #include "bench_util.h"
 
 #include "common/config.h"
 #include "common/hex.h"
-#include "signer/hsm.h"
-#include "signer/pin.h"
 #include "support/gateway_process.h"
 #include "support/peer_harness.h"
 #include "support/signer_harness.h"
@@ -97,65 +96,6 @@ static void *issue_loop(void *arg)
 		w->lat_ms[w->n++] = ms;
 	}
 	return NULL;
-}
-
-/* Raw signing through libp11 with the issuing key, threads in parallel. */
-struct raw {
-	EVP_PKEY *key;
-	long n;
-};
-
-static void *raw_loop(void *arg)
-{
-	struct raw *r = arg;
-	unsigned char md[32] = {1}, sig[160];
-	while (!atomic_load(&stop)) {
-		size_t siglen = sizeof(sig);
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(r->key, NULL);
-		if (ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_sign(ctx, sig, &siglen, md, 32) > 0)
-			r->n++;
-		EVP_PKEY_CTX_free(ctx);
-	}
-	return NULL;
-}
-
-static double raw_rate(struct tc_harness *h, int threads, double seconds)
-{
-	struct tc_config cfg;
-	char err[512], pin[TC_PIN_MAX];
-	if (tc_config_load(&cfg, h->config, err, sizeof(err)) != 0 || tc_pin_read(&cfg, pin, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	setenv("SOFTHSM2_CONF", cfg.hsm.softhsm_conf, 1);
-	struct tc_hsm *hsm = tc_hsm_open(cfg.hsm.module, cfg.hsm.token_label, pin, err, sizeof(err));
-	tc_pin_wipe(pin);
-	struct tc_hsm_key key;
-	if (!hsm || tc_hsm_find_key(hsm, cfg.hsm.intermediate_key_label, &key, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		tc_hsm_close(hsm);
-		return -1;
-	}
-	struct raw *rs = calloc((size_t)threads, sizeof(*rs));
-	pthread_t *th = calloc((size_t)threads, sizeof(*th));
-	atomic_store(&stop, 0);
-	double t0 = bench_now_s();
-	for (int i = 0; i < threads; i++) {
-		rs[i].key = key.priv;
-		pthread_create(&th[i], NULL, raw_loop, &rs[i]);
-	}
-	usleep((useconds_t)(seconds * 1e6));
-	atomic_store(&stop, 1);
-	long n = 0;
-	for (int i = 0; i < threads; i++) {
-		pthread_join(th[i], NULL);
-		n += rs[i].n;
-	}
-	double rate = (double)n / (bench_now_s() - t0);
-	free(rs);
-	free(th);
-	tc_hsm_close(hsm);
-	return rate;
 }
 
 int main(int argc, char **argv)
@@ -294,7 +234,12 @@ int main(int argc, char **argv)
 
 	/* The same token, the signer gone: what the HSM alone signs. */
 	int raw_threads = clients < 8 ? clients : 8;
-	double raw = raw_rate(&h, raw_threads, seconds < 3 ? seconds : 3);
+	double raw = -1;
+	struct tc_config hcfg;
+	char herr[512];
+	if (tc_config_load(&hcfg, h.config, herr, sizeof(herr)) == 0)
+		raw = bench_hsm_sign_rate(h.config, hcfg.hsm.intermediate_key_label, raw_threads,
+					  seconds < 3 ? seconds : 3);
 	if (raw > 0)
 		printf("raw SoftHSM (libp11, issuing key, %d threads): %.0f signatures/s  => end-to-end is %.1f %% of "
 		       "raw\n", raw_threads, raw, rate / raw * 100.0);
