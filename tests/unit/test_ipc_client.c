@@ -1,0 +1,265 @@
+/* The pipelined IPC client (common/ipc_client.c) against a stand-in server
+ * on a socketpair: answers in any order reach their callers, a caller that
+ * times out gets no answer and a late answer is dropped (ASan: no leak, no
+ * use after its caller left), timeouts racing answers from 8 threads, and
+ * a closed connection wakes every caller. The stand-in speaks the signer's
+ * Request/Response: RandomRequest.length is a tag the answer echoes in
+ * `error` and that tells the stand-in what to do. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ipc_client.h"
+#include "common/ipc_frame.h"
+#include "internal/signer.pb-c.h"
+#include "unit/cunit_main.h"
+
+typedef Trustchain__Internal__Request Request;
+typedef Trustchain__Internal__Response Response;
+
+/* Tags: the low 16 bits say what the stand-in does. */
+#define TAG_DROP 0xdead      /* never answered */
+#define TAG_LATE 0xbeef      /* answered after 200 ms */
+#define TAG_CLOSE 0xc105     /* the stand-in closes the connection */
+#define TAG_JITTER 0x7000    /* answered after 0..3 ms */
+
+struct server {
+	int fd;
+	pthread_t th;
+};
+
+static void sleep_us(long us)
+{
+	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+}
+
+static void answer(int fd, uint64_t id, uint32_t tag)
+{
+	Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
+	char text[32];
+	snprintf(text, sizeof(text), "%u", tag);
+	r.id = id;
+	r.error = text;
+	uint8_t buf[128];
+	size_t n = trustchain__internal__response__pack(&r, buf);
+	tc_frame_write(fd, buf, n);
+}
+
+/* Reads every request the socket holds, then answers them newest first (so
+ * answers overtake each other), with the delays their tags ask for. */
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	struct tc_frame_reader fr;
+	tc_frame_reader_init(&fr);
+	uint8_t chunk[16384];
+	struct {
+		uint64_t id;
+		uint32_t tag;
+	} batch[512];
+	for (;;) {
+		ssize_t got = read(s->fd, chunk, sizeof(chunk));
+		if (got <= 0 || tc_frame_reader_append(&fr, chunk, (size_t)got) != 0)
+			break;
+		size_t n = 0;
+		const uint8_t *frame;
+		size_t len;
+		while (n < 512 && tc_frame_reader_next(&fr, &frame, &len, NULL) == TC_FRAME_READY) {
+			Request *rq = trustchain__internal__request__unpack(NULL, len, frame);
+			if (!rq)
+				continue;
+			batch[n].id = rq->id;
+			batch[n].tag = rq->random ? rq->random->length : 0;
+			n++;
+			trustchain__internal__request__free_unpacked(rq, NULL);
+		}
+		/* Jittered requests: one pause (0..3 ms) per batch, before
+		 * the answers. */
+		for (size_t i = 0; i < n; i++)
+			if ((batch[i].tag & 0xffff) == TAG_JITTER) {
+				sleep_us(rand() % 3000);
+				break;
+			}
+		for (size_t i = n; i-- > 0;) {
+			uint32_t what = batch[i].tag & 0xffff;
+			if (what == TAG_DROP)
+				continue;
+			if (what == TAG_CLOSE) {
+				shutdown(s->fd, SHUT_RDWR);
+				tc_frame_reader_free(&fr);
+				return NULL;
+			}
+			if (what == TAG_LATE)
+				sleep_us(200000);
+			answer(s->fd, batch[i].id, batch[i].tag);
+		}
+	}
+	tc_frame_reader_free(&fr);
+	return NULL;
+}
+
+static struct tc_ipc_client *start(struct server *s)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return NULL;
+	s->fd = sv[1];
+	pthread_create(&s->th, NULL, server_main, s);
+	return tc_ipc_client_new(sv[0], &trustchain__internal__request__descriptor,
+				 &trustchain__internal__response__descriptor, "stand-in");
+}
+
+static void stop(struct server *s, struct tc_ipc_client *c)
+{
+	tc_ipc_client_free(c); /* the stand-in sees EOF */
+	pthread_join(s->th, NULL);
+	close(s->fd);
+}
+
+/* One call with tag; 1 when answered with that tag, 0 when not answered
+ * (err filled), -1 when answered with another call's answer. */
+static int call(struct tc_ipc_client *c, uint32_t tag, int timeout_ms, char *err, size_t errlen)
+{
+	Request rq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__RandomRequest rr = TRUSTCHAIN__INTERNAL__RANDOM_REQUEST__INIT;
+	rr.length = tag;
+	rq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_RANDOM;
+	rq.random = &rr;
+	Response *r = (Response *)tc_ipc_call(c, &rq.base, timeout_ms, err, errlen);
+	if (!r)
+		return 0;
+	char want[32];
+	snprintf(want, sizeof(want), "%u", tag);
+	int ok = r->error && strcmp(r->error, want) == 0;
+	trustchain__internal__response__free_unpacked(r, NULL);
+	return ok ? 1 : -1;
+}
+
+struct caller {
+	struct tc_ipc_client *c;
+	int index, calls, timeout_ms;
+	uint32_t what;
+	atomic_int *answered, *unanswered, *wrong;
+};
+
+static void *caller_main(void *arg)
+{
+	struct caller *k = arg;
+	char err[128];
+	for (int i = 0; i < k->calls; i++) {
+		uint32_t tag = ((uint32_t)(k->index * 4096 + i) << 16) | k->what;
+		int rc = call(k->c, tag, k->timeout_ms, err, sizeof(err));
+		atomic_fetch_add(rc == 1 ? k->answered : rc == 0 ? k->unanswered : k->wrong, 1);
+	}
+	return NULL;
+}
+
+static void run_callers(struct tc_ipc_client *c, int threads, int calls, int timeout_ms, uint32_t what,
+			int *answered, int *unanswered, int *wrong)
+{
+	atomic_int a = 0, u = 0, w = 0;
+	struct caller k[16];
+	pthread_t th[16];
+	for (int i = 0; i < threads; i++) {
+		k[i] = (struct caller){.c = c, .index = i, .calls = calls, .timeout_ms = timeout_ms, .what = what,
+				       .answered = &a, .unanswered = &u, .wrong = &w};
+		pthread_create(&th[i], NULL, caller_main, &k[i]);
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	*answered = a;
+	*unanswered = u;
+	*wrong = w;
+}
+
+static void test_answers_reach_their_callers(void)
+{
+	struct server s;
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	int a, u, w;
+	run_callers(c, 8, 500, 5000, 0, &a, &u, &w);
+	CU_ASSERT_EQUAL(a, 8 * 500);
+	CU_ASSERT_EQUAL(u + w, 0);
+	stop(&s, c);
+}
+
+static void test_timeout_and_late_answer(void)
+{
+	struct server s;
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	char err[128] = "";
+	CU_ASSERT_EQUAL(call(c, TAG_DROP, 50, err, sizeof(err)), 0);
+	CU_ASSERT(strstr(err, "did not answer") != NULL);
+	/* Answered after its caller left: dropped by the reader. */
+	CU_ASSERT_EQUAL(call(c, TAG_LATE, 50, err, sizeof(err)), 0);
+	sleep_us(300000);
+	CU_ASSERT(tc_ipc_client_alive(c));
+	CU_ASSERT_EQUAL(call(c, 7, 5000, err, sizeof(err)), 1);
+	stop(&s, c);
+}
+
+/* Timeouts close to the answer time: both outcomes, never a wrong answer. */
+static void test_timeouts_racing_answers(void)
+{
+	struct server s;
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	int a, u, w;
+	run_callers(c, 8, 150, 2, TAG_JITTER, &a, &u, &w);
+	fprintf(stderr, " (%d answered, %d timed out) ", a, u);
+	CU_ASSERT_EQUAL(w, 0);
+	CU_ASSERT_EQUAL(a + u, 8 * 150);
+	char err[128];
+	CU_ASSERT_EQUAL(call(c, 9, 5000, err, sizeof(err)), 1);
+	stop(&s, c);
+}
+
+static void *dropped_call(void *arg)
+{
+	struct tc_ipc_client *c = arg;
+	char err[128] = "";
+	int rc = call(c, TAG_DROP, 10000, err, sizeof(err));
+	return rc == 0 && strstr(err, "connection closed") ? (void *)1 : NULL;
+}
+
+static void test_close_wakes_every_caller(void)
+{
+	struct server s;
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, dropped_call, c);
+	sleep_us(100000);
+	char err[128] = "";
+	CU_ASSERT_EQUAL(call(c, TAG_CLOSE, 10000, err, sizeof(err)), 0);
+	for (int i = 0; i < 4; i++) {
+		void *ok;
+		pthread_join(th[i], &ok);
+		CU_ASSERT_PTR_NOT_NULL(ok);
+	}
+	CU_ASSERT_FALSE(tc_ipc_client_alive(c));
+	CU_ASSERT_EQUAL(call(c, 1, 1000, err, sizeof(err)), 0);
+	CU_ASSERT(strstr(err, "closed") != NULL);
+	stop(&s, c);
+}
+
+int main(void)
+{
+	static const struct tc_test tests[] = {
+		{"8 threads pipelined, answers out of order", test_answers_reach_their_callers},
+		{"timeout, then a late answer dropped", test_timeout_and_late_answer},
+		{"timeouts racing answers (8 threads)", test_timeouts_racing_answers},
+		{"closed connection wakes every caller", test_close_wakes_every_caller},
+		{NULL, NULL},
+	};
+	return tc_run_suite("ipc_client", tests, NULL, NULL);
+}
