@@ -76,7 +76,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	 * CT log, signer, CT log); with more in flight the signer and the log
 	 * batch more (bench_issue, 2 cores: CPU per issuance ~2.7 ms with 4
 	 * such workers, ~2.5 with 8, ~2.2 with 16). */
-	cfg->gateway.backend_threads = 16;
+	cfg->gateway.backend_threads = 32;
 
 	cfg_set_str(cfg->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
 	cfg_set_str(cfg->hsm.token_label, dev ? "trustchain-dev" : "trustchain");

@@ -17,7 +17,7 @@
  *
  * usage: bench_issue BINDIR [-c clients] [-d seconds]
  *        [-g gateway.backend_threads, the workers Issue runs on; by default the
- *            production default, 16 (earlier figures used 8)] [-s ct.sequence_interval_ms]
+ *            production default, 32 (earlier figures used 8)] [-s ct.sequence_interval_ms]
  *        [-l 0|1 (ct.log_stoq_certificates)]
  *        (prints figures; not a test) */
 #include <getopt.h>
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *bindir = argv[1];
-	int clients = 64, gw_threads = 16, sequence_ms = 100, log_final = 1;
+	int clients = 64, gw_threads = 32, sequence_ms = 100, log_final = 1;
 	double seconds = 10;
 	int c;
 	optind = 2;
