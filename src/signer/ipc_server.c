@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "common/ipc_frame.h"
@@ -16,6 +17,13 @@
  * reading (and the socket applies back-pressure) beyond that, so one peer
  * cannot make the signer buffer without bound. */
 #define MAX_IN_FLIGHT_PER_PEER 256
+
+/* Answers are written by the journal's single writer thread: a peer that
+ * stops reading would stall everyone's answers. Writing to a peer may
+ * block this long; then that peer is cut off (it reconnects). Peers are
+ * local processes that always read: a second of a full socket means one
+ * is stuck or hostile. */
+#define PEER_WRITE_TIMEOUT_MS 1000
 
 struct conn {
 	struct tc_ipc_server *srv;
@@ -148,9 +156,14 @@ static void finish_job(struct tc_ipc_server *srv, struct conn *c, uint8_t *out, 
 	if (out) {
 		pthread_mutex_lock(&c->write_lock);
 		int wrc = tc_frame_write(c->fd, out, out_len);
+		int werr = errno;
 		pthread_mutex_unlock(&c->write_lock);
-		if (wrc != 0)
+		if (wrc != 0) {
+			if (werr == EAGAIN || werr == EWOULDBLOCK)
+				tc_warn("peer %s has not read its answers for %d ms; dropping its connection",
+					c->peer.name, PEER_WRITE_TIMEOUT_MS);
 			shutdown(c->fd, SHUT_RDWR);
+		}
 		free(out);
 	} else {
 		shutdown(c->fd, SHUT_RDWR);
@@ -291,6 +304,13 @@ int tc_ipc_server_add_peer(struct tc_ipc_server *srv, const char *name, int fd)
 	}
 	if (tc_peer_identity_for(&srv->signer->cfg, name, &c->peer) != 0) {
 		tc_err("refusing a connection for unknown peer '%s'", name);
+		free(c);
+		close(fd);
+		return -1;
+	}
+	struct timeval tv = {.tv_sec = PEER_WRITE_TIMEOUT_MS / 1000, .tv_usec = (PEER_WRITE_TIMEOUT_MS % 1000) * 1000};
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+		tc_err("peer %s: cannot bound writes (%s); refusing its connection", name, strerror(errno));
 		free(c);
 		close(fd);
 		return -1;

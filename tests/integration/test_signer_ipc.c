@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ipc_frame.h"
@@ -472,6 +473,68 @@ static void test_bad_frames_close_only_that_connection(void)
 	expect_signer_alive();
 }
 
+/* A peer that sends signing requests and stops reading the answers must
+ * not stall the signer for the others: its answers pile up in its socket
+ * until writing them times out, then that connection alone is dropped. */
+static void test_peer_not_reading_stalls_nobody(void)
+{
+	int fd = tc_harness_connect(&h, "gateway");
+	CU_ASSERT_FATAL(fd >= 0);
+	size_t tlen = 0;
+	unsigned char *tbs = template_der("stuck.svc.hypermesh.online", time(NULL) - 60, &tlen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tbs);
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	sc.tbs.data = tbs;
+	sc.tbs.len = tlen;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	req.sign_certificate = &sc;
+	/* Certificates of ~1 KiB each: a few hundred fill the socket. We send
+	 * until the signer stops reading us (our in-flight cap, or its answers
+	 * to us stuck): then our send times out. */
+	struct timeval stv = {.tv_sec = 2};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
+	int sent = 0;
+	for (uint64_t id = 1; id <= 2000; id++) {
+		req.id = id;
+		size_t n = trustchain__internal__request__get_packed_size(&req);
+		unsigned char *frame = malloc(4 + n);
+		frame[0] = (unsigned char)(n >> 24);
+		frame[1] = (unsigned char)(n >> 16);
+		frame[2] = (unsigned char)(n >> 8);
+		frame[3] = (unsigned char)n;
+		trustchain__internal__request__pack(&req, frame + 4);
+		ssize_t w = send(fd, frame, 4 + n, MSG_NOSIGNAL);
+		free(frame);
+		if (w != (ssize_t)(4 + n))
+			break; /* the socket is full (a cut frame is fine: we never finish it) */
+		sent++;
+	}
+	CU_ASSERT(sent >= 256);
+	OPENSSL_free(tbs);
+	/* Meanwhile the CT log's signatures keep coming. */
+	unsigned char sth[2 + 8 + 8 + 32] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 7};
+	Request sreq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
+	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd.data.data = sth;
+	sd.data.len = sizeof(sth);
+	sreq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+	sreq.sign_data = &sd;
+	for (int i = 0; i < 3; i++)
+		expect_status(call(transparency, &sreq), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
+	/* The stuck connection was dropped: draining it ends in EOF. */
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	CU_ASSERT(n == 0 || (n < 0 && errno == ECONNRESET));
+	close(fd);
+	expect_signer_alive();
+}
+
 static void test_journal_records_signatures_and_refusals(void)
 {
 	CU_ASSERT_EQUAL(tc_harness_ctl(&h, "journal verify >/dev/null"), 0);
@@ -519,6 +582,7 @@ int main(int argc, char **argv)
 	    {"revocation shows in a verifiable CRL", test_revocation_shows_in_a_verifiable_crl},
 	    {"precertificate, then its final twin once", test_precertificate_then_final},
 	    {"bad frames close only that connection", test_bad_frames_close_only_that_connection},
+	    {"a peer that stops reading stalls nobody", test_peer_not_reading_stalls_nobody},
 	    {"journal records signatures and refusals", test_journal_records_signatures_and_refusals},
 	    {"ceremony refused while the signer holds the journal", test_ceremony_refused_while_signer_holds_journal},
 	    {"clean stop", test_clean_stop},
