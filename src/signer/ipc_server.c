@@ -206,9 +206,10 @@ static void release_answer(void *arg, int durable)
 }
 
 /* Signatures are answered once their journal records are durable, without
- * a worker sleeping for it: the worker moves on, the journal's writer
- * releases the answer (see journal.h). Other operations (revocation writes
- * its own store after journaling) keep the plain synchronous append. */
+ * a thread sleeping for it: the thread that ran the request moves on, the
+ * journal's writer releases the answer (see journal.h). Other operations
+ * (revocation writes its own store after journaling) keep the plain
+ * synchronous append and run on the worker pool. */
 static int defers_journal(const Trustchain__Internal__Request *req)
 {
 	return req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE ||

@@ -170,7 +170,8 @@ struct tc_journal_waiter {
 };
 
 /* Takes the waiters whose record is durable (or can no longer become so)
- * off the list, in registration order. Called with the lock held. */
+ * off the list, newest registration first (peers match answers by id, not
+ * order). Called with the lock held. */
 static struct tc_journal_waiter *take_settled(struct tc_journal *j)
 {
 	struct tc_journal_waiter *done = NULL, **tail = &done, **pp = &j->waiters;

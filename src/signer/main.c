@@ -20,9 +20,10 @@
 #include "signer/ipc_server.h"
 #include "signer/signer.h"
 
-/* Workers run the HSM; they no longer sleep on the journal (answers wait
- * for their records on the journal's writer thread), so a few per core keep
- * the HSM busy and more only add context switches. */
+/* Workers run what waits for its own journal record (revocation, CRL) and
+ * the other small requests; signing runs on each peer's reader thread and
+ * its answer waits on the journal's writer (ipc_server.c), so a few workers
+ * suffice and more only add context switches. */
 #define DEFAULT_WORKERS 4
 
 static struct tc_ipc_server *server;
