@@ -19,6 +19,11 @@
  * cannot make the server buffer without bound. */
 #define MAX_IN_FLIGHT_PER_CONN 256
 
+/* Workers are shared by every connection: one whose client stops reading
+ * would hold them in blocked writes and stall the others. A write may
+ * block this long, then that connection is dropped. */
+#define CONN_WRITE_TIMEOUT_MS 1000
+
 struct conn {
 	struct tc_frame_server *srv;
 	int fd;
@@ -135,9 +140,14 @@ static void run_job(struct tc_frame_server *srv, struct job *j)
 	} else if (out_len > 0) {
 		pthread_mutex_lock(&c->write_lock);
 		int wrc = tc_frame_write(c->fd, out, out_len);
+		int werr = errno;
 		pthread_mutex_unlock(&c->write_lock);
-		if (wrc != 0)
+		if (wrc != 0) {
+			if (werr == EAGAIN || werr == EWOULDBLOCK)
+				tc_warn("%s: a client has not read its answers for %d ms; dropping its connection",
+					srv->name, CONN_WRITE_TIMEOUT_MS);
 			shutdown(c->fd, SHUT_RDWR);
+		}
 	}
 	free(out);
 	free(j->req);
@@ -249,6 +259,12 @@ int tc_frame_server_add(struct tc_frame_server *srv, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c) {
+		close(fd);
+		return -1;
+	}
+	if (tc_frame_bound_writes(fd, CONN_WRITE_TIMEOUT_MS) != 0) {
+		tc_warn("%s: cannot bound writes (%s); refusing a connection", srv->name, strerror(errno));
+		free(c);
 		close(fd);
 		return -1;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -73,6 +74,12 @@ enum tc_frame_status tc_frame_reader_next(struct tc_frame_reader *r, const uint8
 	*payload = r->buf + 4;
 	*payload_len = n;
 	return TC_FRAME_READY;
+}
+
+int tc_frame_bound_writes(int fd, int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 int tc_frame_write(int fd, const uint8_t *payload, size_t len)

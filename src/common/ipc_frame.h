@@ -35,6 +35,11 @@ enum tc_frame_status tc_frame_reader_next(struct tc_frame_reader *r, const uint8
 /* Writes one whole frame to a blocking stream socket (retrying short writes and EINTR).
  * Returns 0, or -1 with errno set. */
 int tc_frame_write(int fd, const uint8_t *payload, size_t len);
+/* Bounds how long one write to fd may block (SO_SNDTIMEO): a server whose
+ * threads write answers must not be held by a peer that stops reading;
+ * tc_frame_write then fails with EAGAIN and the caller drops that peer.
+ * Returns 0, or -1 with errno set. */
+int tc_frame_bound_writes(int fd, int timeout_ms);
 /* Reads one whole frame from a blocking fd into a malloc'ed buffer.
  * Returns 1 on success, 0 on clean EOF before a frame, -1 on error. */
 int tc_frame_read(int fd, uint8_t **payload, size_t *len, int timeout_ms);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "common/ipc_frame.h"
@@ -309,8 +308,7 @@ int tc_ipc_server_add_peer(struct tc_ipc_server *srv, const char *name, int fd)
 		close(fd);
 		return -1;
 	}
-	struct timeval tv = {.tv_sec = PEER_WRITE_TIMEOUT_MS / 1000, .tv_usec = (PEER_WRITE_TIMEOUT_MS % 1000) * 1000};
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+	if (tc_frame_bound_writes(fd, PEER_WRITE_TIMEOUT_MS) != 0) {
 		tc_err("peer %s: cannot bound writes (%s); refusing its connection", name, strerror(errno));
 		free(c);
 		close(fd);

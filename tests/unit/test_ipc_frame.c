@@ -299,6 +299,28 @@ static void test_read_truncated_frame(void)
 	close(sv[1]);
 }
 
+/* A bounded write to a peer that never reads fails with EAGAIN about when
+ * the bound says, instead of blocking for ever. */
+static void test_write_bounded_when_peer_never_reads(void)
+{
+	int sv[2];
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CU_ASSERT_EQUAL_FATAL(tc_frame_bound_writes(sv[0], 100), 0);
+	static uint8_t payload[64 * 1024];
+	int rc = 0, frames = 0;
+	long t0 = now_ms();
+	errno = 0;
+	while (frames < 1000 && (rc = tc_frame_write(sv[0], payload, sizeof(payload))) == 0)
+		frames++;
+	long took = now_ms() - t0;
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+	CU_ASSERT_TRUE(frames < 1000);
+	CU_ASSERT_TRUE(took >= 90 && took < 5000);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_read_timeout(void)
 {
 	int sv[2];
@@ -604,6 +626,7 @@ int main(void)
 		{"write: bad sizes refused", test_write_refuses_bad_sizes},
 		{"read: truncated frame then EOF", test_read_truncated_frame},
 		{"read: timeout", test_read_timeout},
+		{"write: bounded when the peer never reads", test_write_bounded_when_peer_never_reads},
 		{"read: oversize header refused", test_read_refuses_oversize_header},
 		{"client: out-of-order responses", test_client_out_of_order_responses},
 		{"client: peer closes", test_client_peer_closes},
