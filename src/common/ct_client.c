@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "common/ipc_client.h"
 #include "common/log.h"
@@ -40,8 +41,9 @@ void tc_ct_client_free(struct tc_ct_client *c)
 	free(c);
 }
 
-/* Replaces a missing or dead connection. Called without the lock. */
-static void reconnect(struct tc_ct_client *c, char *err, size_t errlen)
+/* Replaces a missing or dead connection: one attempt. Returns 1 when a live
+ * connection is there afterwards. Called without the lock. */
+static int reconnect(struct tc_ct_client *c, char *err, size_t errlen)
 {
 	pthread_rwlock_wrlock(&c->lock);
 	if (!c->ipc || !tc_ipc_client_alive(c->ipc)) {
@@ -58,22 +60,53 @@ static void reconnect(struct tc_ct_client *c, char *err, size_t errlen)
 			c->logged_down = 0;
 		}
 	}
+	int up = c->ipc != NULL;
 	pthread_rwlock_unlock(&c->lock);
+	return up;
 }
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A log that restarts is away for a moment: its socket is missing or
+ * refuses until the new process has bound it (run by hand), or connections
+ * wait in the supervisor's backlog. Either way a call waits for the link up
+ * to its own deadline, retrying the connection with a short back-off,
+ * rather than failing at once in that window. */
+#define RECONNECT_FIRST_MS 10
+#define RECONNECT_MAX_MS 200
 
 Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req,
 					       int timeout_ms, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "transparency log unreachable");
-	pthread_rwlock_rdlock(&c->lock);
-	int usable = c->ipc && tc_ipc_client_alive(c->ipc);
-	pthread_rwlock_unlock(&c->lock);
-	if (!usable)
-		reconnect(c, err, errlen);
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	unsigned pause_ms = RECONNECT_FIRST_MS;
+	for (;;) {
+		pthread_rwlock_rdlock(&c->lock);
+		int usable = c->ipc && tc_ipc_client_alive(c->ipc);
+		pthread_rwlock_unlock(&c->lock);
+		if (usable || reconnect(c, err, errlen))
+			break;
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return NULL;
+		uint64_t left = deadline - now;
+		struct timespec pause = {0, (long)(left < pause_ms ? left : pause_ms) * 1000000L};
+		nanosleep(&pause, NULL);
+		if (pause_ms < RECONNECT_MAX_MS)
+			pause_ms *= 2;
+	}
+	uint64_t now = now_ms();
+	int left = now >= deadline ? 0 : (int)(deadline - now);
 	ProtobufCMessage *resp = NULL;
 	pthread_rwlock_rdlock(&c->lock);
 	if (c->ipc)
-		resp = tc_ipc_call(c->ipc, &req->base, timeout_ms, err, errlen);
+		resp = tc_ipc_call(c->ipc, &req->base, left, err, errlen);
 	pthread_rwlock_unlock(&c->lock);
 	return (Trustchain__Internal__Ct__Response *)resp;
 }

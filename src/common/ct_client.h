@@ -22,7 +22,9 @@ struct tc_ct_client *tc_ct_client_new(const char *path);
 void tc_ct_client_free(struct tc_ct_client *c);
 
 /* Sends req (id assigned here), connecting first when needed, and waits up
- * to timeout_ms. Returns the response (free with
+ * to timeout_ms in all: a log that is restarting (socket missing or
+ * refusing) is retried within that time, so a call made in that window
+ * waits for the link instead of failing at once. Returns the response (free with
  * trustchain__internal__ct__response__free_unpacked(resp, NULL)), or NULL
  * when the log is unreachable or did not answer, with a reason in err. A
  * refusal is a returned response with a non-OK status. */

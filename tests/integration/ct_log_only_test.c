@@ -22,6 +22,23 @@ static const char *bindir;
 static struct tc_ct_fixture f;
 static struct tc_ct_client *ipc;
 
+/* Every certificate a test makes, freed at suite cleanup: a fatal
+ * assertion leaves its test at once and must not leak what it held. */
+static unsigned char *made[32];
+static size_t n_made;
+
+static unsigned char *issue_cert(size_t *len)
+{
+	unsigned char *cert = tc_ct_fixture_issue(&f, len);
+	if (cert && n_made < sizeof(made) / sizeof(made[0]))
+		made[n_made++] = cert;
+	else if (cert) {
+		free(cert);
+		cert = NULL;
+	}
+	return cert;
+}
+
 static int suite_init(void)
 {
 	if (tc_ct_fixture_setup(&f, bindir, "  sequence_interval_ms: 50\n") != 0 || tc_ct_fixture_start_log(&f) != 0)
@@ -34,6 +51,8 @@ static int suite_cleanup(void)
 {
 	tc_ct_client_free(ipc);
 	tc_ct_fixture_cleanup(&f);
+	while (n_made > 0)
+		free(made[--n_made]);
 	return 0;
 }
 
@@ -103,7 +122,7 @@ static void expect_in_tree(const unsigned char *cert, size_t len, uint64_t times
 static void test_log_only_then_sct(void)
 {
 	size_t len;
-	unsigned char *cert = tc_ct_fixture_issue(&f, &len);
+	unsigned char *cert = issue_cert(&len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
 	uint64_t t = expect_logged(ipc_add(cert, len, 1), cert, len);
 	/* a second log-only submission is the same entry */
@@ -131,15 +150,13 @@ static void test_log_only_then_sct(void)
 	trustchain__internal__ct__response__free_unpacked(r, NULL);
 
 	/* without log_only the IPC signs as before */
-	unsigned char *other = tc_ct_fixture_issue(&f, &len);
+	unsigned char *other = issue_cert(&len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	r = ipc_add(other, len, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->status, TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_OK);
 	CU_ASSERT(r->add_chain && r->add_chain->sct.len > 0);
 	trustchain__internal__ct__response__free_unpacked(r, NULL);
-	free(other);
-	free(cert);
 }
 
 /* The answer came after the entry was durable: kill -9 right after it,
@@ -151,7 +168,7 @@ static void test_log_only_survives_kill(void)
 	size_t lens[N];
 	uint64_t ts[N];
 	for (int i = 0; i < N; i++) {
-		certs[i] = tc_ct_fixture_issue(&f, &lens[i]);
+		certs[i] = issue_cert(&lens[i]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(certs[i]);
 		ts[i] = expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i]);
 	}
@@ -162,7 +179,6 @@ static void test_log_only_survives_kill(void)
 		expect_in_tree(certs[i], lens[i], ts[i], &index);
 		/* and the duplicate index survived with it */
 		CU_ASSERT_EQUAL(expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i]), ts[i]);
-		free(certs[i]);
 	}
 }
 
@@ -171,7 +187,7 @@ static void test_log_only_survives_kill(void)
 static void test_log_only_needs_no_signer(void)
 {
 	size_t len, len2;
-	unsigned char *cert = tc_ct_fixture_issue(&f, &len), *cert2 = tc_ct_fixture_issue(&f, &len2);
+	unsigned char *cert = issue_cert(&len), *cert2 = issue_cert(&len2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert2);
 	CU_ASSERT_EQUAL_FATAL(tc_harness_stop_signer(&f.h), 0);
@@ -180,8 +196,6 @@ static void test_log_only_needs_no_signer(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->status, TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_UNAVAILABLE);
 	trustchain__internal__ct__response__free_unpacked(r, NULL);
-	free(cert);
-	free(cert2);
 }
 
 int main(int argc, char **argv)
