@@ -240,6 +240,17 @@ static int cn_in_sans(struct tc_der_cursor sans, const uint8_t *cn, size_t cn_le
 	return 0;
 }
 
+/* 1 when a name's bytes hold a C0 control byte (NUL included) or DEL:
+ * names are length-delimited, and one that C string functions or a log
+ * line would read differently is refused, never truncated. */
+static int has_control_byte(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Subject: at most one attribute, a CN, which must repeat a SAN entry. */
 static int check_subject(const struct tc_tbs_view *v, struct tc_der_cursor sans, const char **reason, char *why,
 			 size_t wl)
@@ -264,6 +275,10 @@ static int check_subject(const struct tc_tbs_view *v, struct tc_der_cursor sans,
 		return 0;
 	if (count > 1 || !OID_IS(&first_type, common_name))
 		return tc_errorf(why, wl, "subject: only a single commonName is allowed");
+	/* Named for what it is, before the comparison with the SANs would
+	 * call it merely different. */
+	if (has_control_byte(first_value.val, first_value.val_len))
+		return tc_errorf(why, wl, "subject: commonName holds a NUL or another control byte");
 	if (!cn_in_sans(sans, first_value.val, first_value.val_len))
 		return tc_errorf(why, wl, "subject: commonName is not one of the subjectAltNames");
 	return 0;
@@ -282,9 +297,10 @@ static int check_names(const struct tc_policy *p, const struct tc_tbs_view *v, c
 	struct tc_der_elem gn;
 	while (tc_der_next(&c, &gn) == TC_DER_OK) {
 		if (gn.tag == TC_SAN_DNS) {
-			if (gn.val_len == 0 || gn.val_len > 253 || memchr(gn.val, 0, gn.val_len)) {
+			if (gn.val_len == 0 || gn.val_len > 253 || has_control_byte(gn.val, gn.val_len)) {
 				*reason = TC_REASON_NAME_INVALID;
-				return tc_errorf(why, wl, "subjectAltName: malformed dNSName");
+				return tc_errorf(why, wl, "subjectAltName: malformed dNSName (empty, over 253 "
+						 "bytes, or a NUL or another control byte)");
 			}
 			char name[256];
 			memcpy(name, gn.val, gn.val_len);
@@ -292,6 +308,13 @@ static int check_names(const struct tc_policy *p, const struct tc_tbs_view *v, c
 			if (check_dns_name(p, name, reason, why, wl) != 0)
 				return -1;
 		} else if (gn.tag == TC_SAN_IP) {
+			/* An address is 4 or 16 bytes; 8 and 32 are name
+			 * constraints' address/mask pairs, never a leaf's name. */
+			if (gn.val_len != 4 && gn.val_len != 16) {
+				*reason = TC_REASON_NAME_INVALID;
+				return tc_errorf(why, wl, "subjectAltName: malformed iPAddress (%zu bytes, not 4 or 16)",
+						 gn.val_len);
+			}
 			if (!p->allow_ip_sans) {
 				*reason = TC_REASON_NAME_NOT_PERMITTED;
 				return tc_errorf(why, wl, "subjectAltName: IP addresses are not permitted");

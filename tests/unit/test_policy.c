@@ -55,6 +55,7 @@ struct spec {
 	long not_before;       /* offset from now, seconds */
 	long lifetime;         /* notAfter - notBefore, seconds */
 	const char *cn;        /* NULL: no CN */
+	size_t cn_len;         /* bytes of cn when it holds a NUL, else 0 */
 	const char *org;       /* NULL: no O= */
 	const char *san;       /* openssl config syntax; NULL: no extension */
 	const char *bc;
@@ -104,7 +105,8 @@ static X509 *build_x509(const struct spec *s)
 	ok = ok && X509_gmtime_adj(X509_getm_notAfter(x), s->not_before + s->lifetime);
 	X509_NAME *subj = X509_get_subject_name(x);
 	if (ok && s->cn)
-		ok = X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)s->cn, -1, -1, 0);
+		ok = X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)s->cn,
+						s->cn_len ? (int)s->cn_len : -1, -1, 0);
 	if (ok && s->org)
 		ok = X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_ASC, (const unsigned char *)s->org, -1, -1, 0);
 	/* The issuer is the signer's business; a placeholder is what callers send. */
@@ -321,6 +323,68 @@ static void test_ip_sans(void)
 	s.san = "IP:::1";
 	expect_refused(&s, &prod, "IP addresses are not permitted");
 	expect_ok(&s, &dev);
+}
+
+/* "DER:..." (openssl config syntax) of a subjectAltName holding one
+ * GeneralName with this context tag and value (len < 100): the bytes a
+ * caller of the signer can put there, whatever a gateway would. */
+static const char *raw_san(unsigned tag, const void *value, size_t len)
+{
+	static char out[400];
+	int n = snprintf(out, sizeof(out), "DER:30:%02zx:%02x:%02zx", len + 2, 0x80 | tag, len);
+	for (size_t i = 0; i < len && n > 0 && (size_t)n < sizeof(out); i++)
+		n += snprintf(out + n, sizeof(out) - (size_t)n, ":%02x", ((const unsigned char *)value)[i]);
+	return out;
+}
+
+static void expect_name_invalid(const struct spec *s, const struct tc_policy *p, const char *needle)
+{
+	int len;
+	unsigned char *der = build_tbs(s, &len);
+	struct tc_tbs_view tmpl;
+	char why[256] = "";
+	CU_ASSERT_EQUAL_FATAL(tc_template_parse(der, (size_t)len, &tmpl, why, sizeof(why)), 0);
+	const char *reason = "";
+	CU_ASSERT_EQUAL(tc_policy_check_leaf_reason(p, &tmpl, now, &reason, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(reason, TC_REASON_NAME_INVALID);
+	if (!strstr(why, needle)) {
+		fprintf(stderr, "\n  want: %s\n  got:  %s\n", needle, why);
+		CU_FAIL("wrong refusal reason");
+	}
+	OPENSSL_free(der);
+}
+
+/* Names are length-delimited: a NUL or another control byte in a dNSName
+ * or the CN, or an iPAddress of neither 4 nor 16 bytes, is a malformed name,
+ * refused by what it is, never read as the text before the NUL. */
+static void test_malformed_names(void)
+{
+	static const char nul[] = "www.hypermesh.online\0.evil.com";
+	struct spec s = good_spec();
+	s.cn = NULL;
+	s.san = raw_san(2, nul, sizeof(nul) - 1);
+	expect_name_invalid(&s, &dev, "malformed dNSName");
+	static const char newline[] = "www.hypermesh.online\n", del[] = "www\x7f.hypermesh.online";
+	s.san = raw_san(2, newline, sizeof(newline) - 1);
+	expect_name_invalid(&s, &dev, "malformed dNSName");
+	s.san = raw_san(2, del, sizeof(del) - 1);
+	expect_name_invalid(&s, &dev, "malformed dNSName");
+	/* 127.0.0.1 and a fifth byte; an address and mask (name constraints'
+	 * form); 3 bytes. Refused even where IP SANs are allowed (dev). */
+	s.san = raw_san(7, "\x7f\0\0\x01\x05", 5);
+	expect_name_invalid(&s, &dev, "malformed iPAddress (5 bytes");
+	s.san = raw_san(7, "\x7f\0\0\x01\xff\xff\xff\xff", 8);
+	expect_name_invalid(&s, &dev, "malformed iPAddress (8 bytes");
+	s.san = raw_san(7, "\x7f\0\0", 3);
+	expect_name_invalid(&s, &prod, "malformed iPAddress (3 bytes");
+	/* A CN repeating a SAN up to a NUL or a control byte. */
+	s = good_spec();
+	s.cn = nul;
+	s.cn_len = sizeof(nul) - 1;
+	expect_name_invalid(&s, &prod, "commonName holds a NUL or another control byte");
+	s.cn = "www.hypermesh.online\r";
+	s.cn_len = 0;
+	expect_name_invalid(&s, &prod, "commonName holds a NUL or another control byte");
 }
 
 static void test_ca_extensions(void)
@@ -560,6 +624,7 @@ int main(void)
 		{"subject", test_subject},
 		{"missing SAN", test_missing_san},
 		{"IP SANs", test_ip_sans},
+		{"malformed names: NUL, control bytes, address lengths", test_malformed_names},
 		{"CA extensions", test_ca_extensions},
 		{"extKeyUsage", test_ext_key_usage},
 		{"other extensions", test_other_extensions},
