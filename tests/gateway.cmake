@@ -15,10 +15,10 @@ if(TARGET trustchain AND TARGET trustchain-gateway)
   add_dependencies(bench_issue trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
 
   tc_add_cunit(test_gateway_auth SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_auth.c
-               LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
+               ${CMAKE_SOURCE_DIR}/tests/support/raw_string_call.c LIBS tc_gateway_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_auth trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
   tc_add_cunit(test_gateway_issue SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_issue.c
-               LIBS tc_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
+               ${CMAKE_SOURCE_DIR}/tests/support/raw_string_call.c LIBS tc_test_support trustchain tc_common ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_issue trustchain-gateway trustchain-transparency trustchain-signer trustchainctl)
 endif()
 

@@ -194,9 +194,10 @@ static int add_general_name(const struct tc_der_elem *g, char **dns, size_t *n_d
 {
 	switch (g->tag) {
 	case GN_DNS: {
-		/* Embedded NULs would make the name mean two things. */
+		/* An embedded NUL would make the name mean two things: the
+		 * name is refused, never cut at the NUL. */
 		if (g->val_len > 253 || memchr(g->val, 0, g->val_len))
-			return -1;
+			return TC_CSR_NAME_INVALID;
 		char name[254];
 		memcpy(name, g->val, g->val_len);
 		name[g->val_len] = '\0';
@@ -206,7 +207,7 @@ static int add_general_name(const struct tc_der_elem *g, char **dns, size_t *n_d
 		char text[INET6_ADDRSTRLEN];
 		int af = g->val_len == 4 ? AF_INET : g->val_len == 16 ? AF_INET6 : -1;
 		if (af < 0 || !inet_ntop(af, g->val, text, sizeof(text)))
-			return -1;
+			return TC_CSR_NAME_INVALID;
 		return add_name(ips, n_ips, max, text);
 	}
 	case GN_OTHER:
@@ -229,8 +230,10 @@ int tc_csr_requested_names(const struct tc_csr_view *req, char **dns, size_t *n_
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	struct tc_der_cursor c = tc_der_inside(&gens);
-	while ((rc = tc_der_next(&c, &g)) == TC_DER_OK)
-		if (add_general_name(&g, dns, n_dns, ips, n_ips, max) != 0)
-			return -1;
+	while ((rc = tc_der_next(&c, &g)) == TC_DER_OK) {
+		int added = add_general_name(&g, dns, n_dns, ips, n_ips, max);
+		if (added != 0)
+			return added;
+	}
 	return rc == TC_DER_END ? 0 : -1;
 }

@@ -39,10 +39,14 @@ void tc_csr_free(struct tc_csr *csr);
 /* The reason string of ca.proto for err ("csr_malformed", ...). */
 const char *tc_csr_error_reason(enum tc_csr_error err);
 
+/* tc_csr_requested_names: a dNSName holding a NUL or longer than 253
+ * bytes, or an iPAddress of neither 4 nor 16 bytes. */
+#define TC_CSR_NAME_INVALID (-2)
+
 /* Names from the request's subjectAltName extension request: DNS names and
  * IP addresses (textual) as malloc'ed strings appended to dns/ips (arrays of
- * max entries each). Returns 0, or -1 when there are more than max of a kind
- * or the extension does not decode. */
+ * max entries each). Returns 0, TC_CSR_NAME_INVALID, or -1 when there are
+ * more than max of a kind or the extension does not decode. */
 int tc_csr_requested_names(const struct tc_csr_view *req, char **dns, size_t *n_dns, char **ips, size_t *n_ips,
 			   size_t max);
 

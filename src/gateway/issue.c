@@ -54,8 +54,14 @@ static int collect_names(const Trustchain__V1__IssueRequest *rq, const struct tc
 	for (size_t i = 0; i < rq->n_ip_addresses; i++)
 		if (!(nm->ips[nm->n_ips++] = strdup(rq->ip_addresses[i])))
 			return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
-	if (nm->n_dns + nm->n_ips == 0 &&
-	    tc_csr_requested_names(&csr->view, nm->dns, &nm->n_dns, nm->ips, &nm->n_ips, MAX_NAMES) != 0)
+	int from_csr = nm->n_dns + nm->n_ips == 0
+			       ? tc_csr_requested_names(&csr->view, nm->dns, &nm->n_dns, nm->ips, &nm->n_ips, MAX_NAMES)
+			       : 0;
+	if (from_csr == TC_CSR_NAME_INVALID)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "name_invalid",
+				   "the CSR's subjectAltName holds a dNSName with a NUL byte or over 253 bytes, or an "
+				   "iPAddress of neither 4 nor 16 bytes");
+	if (from_csr != 0)
 		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "too_many_names",
 				   "the CSR's subjectAltName is undecodable or lists more than %d names", MAX_NAMES);
 	if (nm->n_dns + nm->n_ips == 0)

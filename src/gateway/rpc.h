@@ -49,7 +49,17 @@ struct tc_rpc_method {
 	const char *path;      /* "/trustchain.v1.Health/Check" */
 	tc_rpc_handler handler;
 	enum tc_rpc_pool pool;
+	/* The request's message type. Required: the RPC layer walks every
+	 * request on the wire against it and refuses a string field holding a
+	 * NUL (common/pb_strings.h) before the handler unpacks it, since after
+	 * unpacking the string would just look shorter. */
+	const ProtobufCMessageDescriptor *request;
 };
+
+/* trustchain-reason of a request refused because a string field holds a
+ * NUL byte: every string of the API is a name of some kind (DNS name, IP
+ * address, serial, service), and a name is never cut short. */
+#define TC_RPC_REASON_NUL_IN_STRING "name_invalid"
 
 /* Sets a refusal; returns -1 so handlers can `return tc_rpc_fail(...)`. */
 int tc_rpc_fail(struct tc_rpc_result *res, grpc_status_code code, const char *reason,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pb_strings.h"
 #include "gateway/auth.h"
 
 /* Calls of unknown methods requested ahead (they are only refused). */
@@ -197,6 +198,28 @@ static const char *call_path(const struct rpc_call *c, int *len)
 	return (const char *)GRPC_SLICE_START_PTR(c->details.method);
 }
 
+/* Refuses a request whose string fields are not what protobuf-c will make
+ * of them: one holding a NUL would reach the handler cut at the NUL
+ * ("a.example\0.evil.com" as "a.example"). A message the walk cannot read
+ * is refused too rather than handed on unchecked. Returns 0 when the
+ * handler may run. */
+static int check_strings(const struct tc_rpc_method *m, const uint8_t *msg, size_t len, struct tc_rpc_result *res)
+{
+	struct tc_pb_strings_where where;
+	switch (tc_pb_strings_check(m->request, msg, len, &where)) {
+	case TC_PB_STRINGS_OK:
+		return 0;
+	case TC_PB_STRINGS_NUL:
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, TC_RPC_REASON_NUL_IN_STRING,
+				   "%s.%s holds a NUL byte: names are compared in full, never cut at a NUL",
+				   where.message->short_name, where.field->name);
+	case TC_PB_STRINGS_MALFORMED:
+		break;
+	}
+	return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable %s",
+			   m->request->short_name);
+}
+
 /* Runs the handler on the request; fills res. */
 static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 {
@@ -226,7 +249,8 @@ static void handle(struct rpc_call *c, struct tc_rpc_result *res)
 	}
 	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
-	m->handler(c->srv->ctx, &c->caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+	if (check_strings(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res) == 0)
+		m->handler(c->srv->ctx, &c->caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
 	grpc_slice_unref(all);
 }
 
@@ -384,6 +408,12 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
 					  char *err, size_t errlen)
 {
+	for (size_t i = 0; i < n_methods; i++)
+		if (!methods[i].request) { /* its strings could not be checked */
+			grpc_server_credentials_release(creds);
+			snprintf(err, errlen, "method %s declares no request type", methods[i].path);
+			return NULL;
+		}
 	struct tc_rpc_server *s = calloc(1, sizeof(*s));
 	if (!s) {
 		grpc_server_credentials_release(creds);

@@ -25,7 +25,9 @@ struct tc_auth;
  * the signer or the CT log, serving methods (a table that must outlive the server) with ctx
  * passed to every handler. Each call's caller is authenticated against auth
  * (may be NULL: everyone is anonymous); a call with an invalid bearer token
- * is refused before any handler runs. grpc_init() must have been called.
+ * is refused before any handler runs, and so is a request whose string
+ * fields hold a NUL (each method names its request type for that; one
+ * without fails the start). grpc_init() must have been called.
  * Returns NULL with a reason in err. */
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
 					  const struct tc_auth *auth, unsigned threads, unsigned backend_threads,

@@ -1,13 +1,25 @@
 /* Validation.Validate: the STOQ trust decision (validator.h says what is
  * checked and how the decision is made). A request that decodes always gets
- * OK with a decision, however bad its chain; only an undecodable message is
- * INVALID_ARGUMENT. Validate is public: the answer says nothing a caller
- * could not work out from the CA certificates, the log key and the CRL. */
+ * OK with a decision, however bad its chain; only an undecodable message or
+ * a name that is no name (a NUL, refused by the RPC layer, or another
+ * control byte) is INVALID_ARGUMENT. Validate is public: the answer says
+ * nothing a caller could not work out from the CA certificates, the log key
+ * and the CRL. */
 #include <stdlib.h>
 
 #include "gateway/gateway.h"
 #include "gateway/validator.h"
 #include "trustchain/v1/validation.pb-c.h"
+
+/* 1 when name holds a C0 control byte or DEL. Its length is strlen's:
+ * the RPC layer has refused any NUL inside it (rpc.h). */
+static int has_control_byte(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
 
 static void answer(struct tc_gateway *gw, const Trustchain__V1__ValidateRequest *rq, struct tc_rpc_result *res)
 {
@@ -56,7 +68,13 @@ void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const ui
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable ValidateRequest");
 		return;
 	}
-	answer(gw, rq, res);
+	/* Refused rather than matched: whichever layer compares the name
+	 * must never read a different name than the caller sent. */
+	if (has_control_byte(rq->name))
+		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "name_invalid",
+			    "the name holds a control byte: not a DNS name or IP address");
+	else
+		answer(gw, rq, res);
 	trustchain__v1__validate_request__free_unpacked(rq, NULL);
 }
 

@@ -113,6 +113,36 @@ class GatewayApi(unittest.TestCase):
             self.issue(ca_pb2.IssueRequest(csr=b"x" * (1100 * 1024)), timeout=30)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
 
+    def expect_name_invalid(self, call, request, **kwargs):
+        with self.assertRaises(grpc.RpcError) as cm:
+            call(request, timeout=30, **kwargs)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(reason_of(cm.exception), "name_invalid")
+
+    def test_names_with_nul(self):
+        # A str holding "\x00" is an ordinary string in Python (and on the
+        # wire): the gateway refuses it, never issues for the part before
+        # the NUL or matches the certificate's name against that part.
+        for request in (ca_pb2.IssueRequest(csr=self.csr, dns_names=["nul.py.hypermesh.online\x00.evil.com"]),
+                        ca_pb2.IssueRequest(csr=self.csr, dns_names=["py.hypermesh.online", "x\x00"]),
+                        ca_pb2.IssueRequest(csr=self.csr, ip_addresses=["127.0.0.1\x00junk"])):
+            self.expect_name_invalid(self.issue, request, metadata=ADMIN)
+        # The deployer's pattern *.py.hypermesh.online would cover the part
+        # before the NUL.
+        self.expect_name_invalid(self.issue, ca_pb2.IssueRequest(
+            csr=self.csr, dns_names=["a.py.hypermesh.online\x00.evil.com"]), metadata=DEPLOYER)
+        resp = self.issue(ca_pb2.IssueRequest(csr=self.csr, dns_names=["host.py.hypermesh.online"]),
+                          metadata=ADMIN, timeout=30)
+        chain = [ssl.PEM_cert_to_DER_cert(resp.certificate_pem), ssl.PEM_cert_to_DER_cert(resp.chain_pem)]
+        for name in ("host.py.hypermesh.online\x00.evil.com", "host.py.hypermesh.online\x00",
+                     "host.py.hypermesh.online\n", "\x1bhost.py.hypermesh.online"):
+            self.expect_name_invalid(self.validate, validation_pb2.ValidateRequest(chain=chain, name=name))
+        ok = self.validate(validation_pb2.ValidateRequest(chain=chain, name="host.py.hypermesh.online"), timeout=10)
+        self.assertEqual(ok.decision, validation_pb2.TRUSTED)
+        # Any string of the API: the serial of Revoke, the service of Check.
+        self.expect_name_invalid(self.revoke, ca_pb2.RevokeRequest(serial=resp.serial + "\x00ff"), metadata=ADMIN)
+        self.expect_name_invalid(self.check, health_pb2.HealthCheckRequest(service="\x00"))
+
     def test_tls_required(self):
         # Plaintext is refused, and so is TLS trusting some other root.
         with open("/etc/ssl/certs/ca-certificates.crt", "rb") as f:

@@ -20,8 +20,10 @@
 #include "common/hex.h"
 #include "support/gateway_process.h"
 #include "support/peer_harness.h"
+#include "support/raw_string_call.h"
 #include "support/signer_harness.h"
 #include "trustchain/client.h"
+#include "trustchain/v1/ca.pb-c.h"
 #include "unit/cunit_main.h"
 
 enum {
@@ -251,6 +253,36 @@ static void test_token_patterns(void)
 	CU_ASSERT_EQUAL(issue_one(admin, "anything.hypermesh.online", &st), ST_OK);
 }
 
+/* The caller's patterns are matched against the whole name sent: a name
+ * that would match only once cut at its NUL ("a.svc.hypermesh.online\0
+ * .evil.com" under *.svc.hypermesh.online) is refused as no name at all,
+ * never issued for its first part. */
+static void test_token_patterns_whole_names(void)
+{
+	static const char dns[] = "a.svc.hypermesh.online\0.evil.com";
+	static const char ip[] = "127.0.0.1\0.2";
+	const struct {
+		uint32_t field; /* IssueRequest: 2 dns_names, 3 ip_addresses */
+		const char *name;
+		size_t len;
+	} cases[] = {{2, dns, sizeof(dns) - 1}, {3, ip, sizeof(ip) - 1}};
+	size_t csr_len;
+	unsigned char *csr = make_csr(key, &csr_len);
+	for (size_t i = 0; i < 2; i++) {
+		Trustchain__V1__IssueRequest rq = TRUSTCHAIN__V1__ISSUE_REQUEST__INIT;
+		rq.csr = (ProtobufCBinaryData){.data = csr, .len = csr_len};
+		struct tc_status st;
+		int rc = tc_test_call_with_string(svc, "/trustchain.v1.CertificateAuthority/Issue", &rq.base,
+						  cases[i].field, cases[i].name, cases[i].len, &st);
+		if (rc == 0)
+			fprintf(stderr, "\n  issued '%s' (sent with a NUL after it)\n", cases[i].name);
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_EQUAL(st.code, ST_INVALID_ARGUMENT);
+		CU_ASSERT_STRING_EQUAL(st.reason, "name_invalid");
+	}
+	OPENSSL_free(csr);
+}
+
 /* Issues a client certificate for identity through the API and writes its
  * key and chain (leaf, intermediate) into authdir/<file>.key|.pem. */
 static int client_cert(const char *identity, enum tc_profile profile, const char *file)
@@ -348,6 +380,17 @@ static void test_revoke_and_crl(void)
 		CU_ASSERT_EQUAL(st.code, ST_INVALID_ARGUMENT);
 		CU_ASSERT_STRING_EQUAL(st.reason, "serial_invalid");
 	}
+	/* The serial followed by a NUL and more: not this serial. */
+	char with_nul[40];
+	memcpy(with_nul, r->serial, 32);
+	memcpy(with_nul + 32, "\0ff", 3);
+	Trustchain__V1__RevokeRequest rv = TRUSTCHAIN__V1__REVOKE_REQUEST__INIT;
+	rv.reason = TRUSTCHAIN__V1__REVOCATION_REASON__REVOCATION_REASON_KEY_COMPROMISE;
+	CU_ASSERT_EQUAL(tc_test_call_with_string(admin, "/trustchain.v1.CertificateAuthority/Revoke", &rv.base, 1,
+						 with_nul, 35, &st),
+			-1);
+	CU_ASSERT_EQUAL(st.code, ST_INVALID_ARGUMENT);
+	CU_ASSERT_STRING_EQUAL(st.reason, "name_invalid");
 	const int bad_reasons[] = {7, 8, 11, -1};
 	for (size_t i = 0; i < 4; i++) {
 		CU_ASSERT_EQUAL(tc_revoke(admin, r->serial, (enum tc_revocation_reason)bad_reasons[i], NULL, &st), -1);
@@ -428,6 +471,7 @@ int main(int argc, char **argv)
 		{"anonymous: health and CRL open, Issue and Revoke refused", test_anonymous},
 		{"bearer token: unknown or malformed is refused everywhere", test_bad_token},
 		{"bearer token: names within the caller's patterns only", test_token_patterns},
+		{"bearer token: patterns match whole names, never cut at a NUL", test_token_patterns_whole_names},
 		{"mTLS: client certificate issued by the API, mapped identity", test_mtls},
 		{"revoke: right needed, then GetCrl lists it, openssl verifies", test_revoke_and_crl},
 		{"stop: SIGTERM is clean", test_clean_stop},

@@ -191,6 +191,46 @@ static void test_requested_names(void)
 	OPENSSL_free(der);
 }
 
+/* "DER:..." (X509V3_EXT_conf_nid syntax) of a subjectAltName holding one
+ * GeneralName with this context tag and value (len < 100). */
+static const char *raw_san(unsigned tag, const void *value, size_t len)
+{
+	static char out[400];
+	int n = snprintf(out, sizeof(out), "DER:30:%02zx:%02x:%02zx", len + 2, 0x80 | tag, len);
+	for (size_t i = 0; i < len && n > 0 && (size_t)n < sizeof(out); i++)
+		n += snprintf(out + n, sizeof(out) - (size_t)n, ":%02x", ((const unsigned char *)value)[i]);
+	return out;
+}
+
+/* A requested dNSName holding a NUL, or an iPAddress of a wrong length, is
+ * an invalid name (the caller is told name_invalid), neither cut at the NUL
+ * nor lumped with "too many names". */
+static void test_requested_names_invalid(void)
+{
+	static const struct {
+		unsigned tag; /* 2 dNSName, 7 iPAddress */
+		const char *value;
+		size_t len;
+	} cases[] = {
+		{2, "a.hypermesh.online\0.evil.com", 28},
+		{2, "a.hypermesh.online\0", 19},
+		{7, "\x7f\0\0\x01\x05", 5},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tc_csr req;
+		unsigned char *der;
+		CU_ASSERT_FATAL(parsed(raw_san(cases[i].tag, cases[i].value, cases[i].len), &der, &req));
+		char *dns[4], *ips[4];
+		size_t nd = 0, ni = 0;
+		CU_ASSERT_EQUAL(tc_csr_requested_names(&req.view, dns, &nd, ips, &ni, 4), TC_CSR_NAME_INVALID);
+		CU_ASSERT_EQUAL(nd + ni, 0);
+		free_names(dns, nd);
+		free_names(ips, ni);
+		tc_csr_free(&req);
+		OPENSSL_free(der);
+	}
+}
+
 /* Random byte flips, truncations and insertions on a valid request: every
  * result is a defined answer, and names are extracted safely from whatever
  * still parses. */
@@ -249,6 +289,7 @@ int main(void)
 		{"key types: P-256, P-384, RSA >= floor only", test_key_types},
 		{"signature: broken signature refused", test_bad_signature},
 		{"names requested in the CSR", test_requested_names},
+		{"names requested in the CSR: NUL, address length", test_requested_names_invalid},
 		{"mutations: defined answers only", test_mutations},
 		{NULL, NULL},
 	};

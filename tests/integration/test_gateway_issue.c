@@ -22,8 +22,10 @@
 
 #include "common/sup_channel.h"
 #include "support/peer_harness.h"
+#include "support/raw_string_call.h"
 #include "support/signer_harness.h"
 #include "trustchain/client.h"
+#include "trustchain/v1/ca.pb-c.h"
 #include "unit/cunit_main.h"
 
 static const char *bindir;
@@ -400,6 +402,66 @@ static void test_forbidden_name(void)
 	OPENSSL_free(der);
 }
 
+/* Issue with a requested name holding a NUL, sent as the string field
+ * (2: dns_names, 3: ip_addresses) the way a caller in any other language
+ * sends it: refused name_invalid, never a certificate for the part before
+ * the NUL. */
+static void expect_nul_name_refused(uint32_t field, const char *name, size_t len)
+{
+	size_t csr_len;
+	unsigned char *csr = make_csr(p256, "x", NULL, &csr_len);
+	Trustchain__V1__IssueRequest rq = TRUSTCHAIN__V1__ISSUE_REQUEST__INIT;
+	rq.csr = (ProtobufCBinaryData){.data = csr, .len = csr_len};
+	struct tc_status st;
+	int rc = tc_test_call_with_string(client, "/trustchain.v1.CertificateAuthority/Issue", &rq.base, field, name,
+					  len, &st);
+	if (rc == 0)
+		fprintf(stderr, "\n  issued a certificate for '%s' (sent with a NUL after it)\n", name);
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(st.code, ST_INVALID_ARGUMENT);
+	CU_ASSERT_STRING_EQUAL(st.reason, "name_invalid");
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.message, "NUL"));
+	OPENSSL_free(csr);
+}
+
+/* "DER:..." (X509V3_EXT_conf_nid syntax) of a subjectAltName holding one
+ * GeneralName with this context tag and value (len < 100). */
+static void raw_san(char *out, size_t outlen, unsigned tag, const void *value, size_t len)
+{
+	int n = snprintf(out, outlen, "DER:30:%02zx:%02x:%02zx", len + 2, 0x80 | tag, len);
+	for (size_t i = 0; i < len && n > 0 && (size_t)n < outlen; i++)
+		n += snprintf(out + n, outlen - (size_t)n, ":%02x", ((const unsigned char *)value)[i]);
+}
+
+static void test_names_with_nul(void)
+{
+	static const char dns[] = "nul.hypermesh.online\0.evil.com";
+	static const char ip[] = "127.0.0.1\0junk";
+	static const char trailing[] = "nul.hypermesh.online\0";
+	expect_nul_name_refused(2, dns, sizeof(dns) - 1);
+	expect_nul_name_refused(3, ip, sizeof(ip) - 1);
+	expect_nul_name_refused(2, trailing, sizeof(trailing) - 1);
+	/* Names from the CSR: a dNSName holding a NUL, an iPAddress of 5
+	 * bytes. */
+	char san[256];
+	raw_san(san, sizeof(san), 2, dns, sizeof(dns) - 1);
+	size_t len;
+	unsigned char *der = make_csr(p256, "x", san, &len);
+	CU_ASSERT_FATAL(len > 0);
+	expect_refusal(der, len, NULL, 0, ST_INVALID_ARGUMENT, "name_invalid");
+	OPENSSL_free(der);
+	raw_san(san, sizeof(san), 7, "\x7f\0\0\x01\x05", 5);
+	der = make_csr(p256, "x", san, &len);
+	CU_ASSERT_FATAL(len > 0);
+	expect_refusal(der, len, NULL, 0, ST_INVALID_ARGUMENT, "name_invalid");
+	OPENSSL_free(der);
+	/* Other control bytes are no part of a DNS name either. */
+	der = make_csr(p256, "x", NULL, &len);
+	expect_refusal(der, len, "ctl.hypermesh.online\n", 0, ST_INVALID_ARGUMENT, "name_invalid");
+	expect_refusal(der, len, "ctl\x01.hypermesh.online", 0, ST_INVALID_ARGUMENT, "name_invalid");
+	OPENSSL_free(der);
+}
+
 static void test_key_type(void)
 {
 	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -625,6 +687,7 @@ int main(int argc, char **argv)
 		{"refused: garbage CSR", test_garbage_csr},
 		{"refused: CSR signature broken", test_broken_signature},
 		{"refused: names and validity", test_forbidden_name},
+		{"refused: names holding a NUL or a control byte", test_names_with_nul},
 		{"refused: Ed25519 key", test_key_type},
 		{"refused: oversized CSR and message", test_oversized_csr},
 		{"issue: concurrent callers", test_concurrent_issue},

@@ -29,10 +29,12 @@
 #include "common/signer_client.h"
 #include "support/gateway_process.h"
 #include "support/peer_harness.h"
+#include "support/raw_string_call.h"
 #include "support/signer_harness.h"
 #include "support/test_ca.h"
 #include "transparency/ct_encode.h"
 #include "trustchain/client.h"
+#include "trustchain/v1/validation.pb-c.h"
 #include "unit/cunit_main.h"
 
 static const char *bindir;
@@ -328,6 +330,53 @@ static void test_name_mismatch(void)
 	CU_ASSERT(strstr(r->detail, "other.hypermesh.online") != NULL);
 	CU_ASSERT(tc_validate_result_has(r, TC_REASON_OK_PATH));
 	expect(r, TC_UNTRUSTED, TC_REASON_NAME_MISMATCH);
+	issued_free(&is);
+}
+
+/* The name is compared as sent, whole: "svc.hypermesh.online\0.evil.com"
+ * is not the certificate's name cut at the NUL (the class of
+ * CVE-2009-2408). A name with a NUL or another control byte is no name:
+ * INVALID_ARGUMENT name_invalid, rather than any decision. */
+static void test_name_with_nul_or_control_byte(void)
+{
+	struct issued is;
+	CU_ASSERT_EQUAL_FATAL(issued_new(&is, "svc.hypermesh.online", TC_PROFILE_SERVER, 0), 0);
+	ProtobufCBinaryData chain[2] = {{.data = is.leaf, .len = is.leaf_len}, {.data = inter_der, .len = inter_len}};
+	Trustchain__V1__ValidateRequest rq = TRUSTCHAIN__V1__VALIDATE_REQUEST__INIT;
+	rq.chain = chain;
+	rq.n_chain = 2;
+	static const char nul[] = "svc.hypermesh.online\0.evil.com";
+	static const char trailing[] = "svc.hypermesh.online\0";
+	const struct {
+		const char *name;
+		size_t len;
+	} with_nul[] = {{nul, sizeof(nul) - 1}, {trailing, sizeof(trailing) - 1}};
+	for (size_t i = 0; i < 2; i++) {
+		struct tc_status st;
+		int rc = tc_test_call_with_string(client, "/trustchain.v1.Validation/Validate", &rq.base, 2,
+						  with_nul[i].name, with_nul[i].len, &st);
+		if (rc == 0)
+			fprintf(stderr, "\n  a decision for a name with a NUL in it\n");
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_EQUAL(st.code, 3 /* INVALID_ARGUMENT */);
+		CU_ASSERT_STRING_EQUAL(st.reason, "name_invalid");
+	}
+	static const char *const control[] = {"svc.hypermesh.online\n", "svc.hypermesh.online\r\nx",
+					      "\tsvc.hypermesh.online", "svc.hypermesh.online\x7f",
+					      "svc\x1b.hypermesh.online"};
+	for (size_t i = 0; i < sizeof(control) / sizeof(control[0]); i++) {
+		struct tc_validate_request vr = {.chain = is.ch.der, .chain_lens = is.ch.len, .n_chain = is.ch.n,
+						 .name = control[i]};
+		struct tc_validate_result *r = NULL;
+		struct tc_status st;
+		CU_ASSERT_EQUAL(tc_validate(client, &vr, &r, &st), -1);
+		CU_ASSERT_PTR_NULL(r);
+		CU_ASSERT_EQUAL(st.code, 3 /* INVALID_ARGUMENT */);
+		CU_ASSERT_STRING_EQUAL(st.reason, "name_invalid");
+		tc_validate_result_free(r);
+	}
+	/* The same certificate and the name alone: trusted. */
+	expect(validate(&is.ch, "svc.hypermesh.online", 0, TC_PURPOSE_SERVER_AUTH), TC_TRUSTED, TC_REASON_OK_NAME);
 	issued_free(&is);
 }
 
@@ -811,6 +860,7 @@ int main(int argc, char **argv)
 	static const struct tc_test tests[] = {
 		{"issued certificate: TRUSTED with every OK reason", test_issued_is_trusted},
 		{"wrong name: NAME_MISMATCH", test_name_mismatch},
+		{"name with a NUL or a control byte: INVALID_ARGUMENT name_invalid", test_name_with_nul_or_control_byte},
 		{"validity window: EXPIRED, NOT_YET_VALID", test_validity_window},
 		{"purpose: KEY_USAGE_MISMATCH", test_purpose},
 		{"foreign CA: PATH_UNTRUSTED", test_foreign_ca},

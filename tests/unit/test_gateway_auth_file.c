@@ -175,6 +175,46 @@ static void test_file_modes(void)
 	rmdir(dir);
 }
 
+/* Patterns and identities are whole names. A NUL anywhere refuses the
+ * whole file ("*.a.x.online\0.evil.com" is never read as "*.a.x.online");
+ * a control byte in a pattern or an identity refuses its line. */
+static void test_nul_and_control_bytes(void)
+{
+	char dir[] = "/tmp/tc-test-authnul-XXXXXX";
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	char path[128], h[65], line[256];
+	snprintf(path, sizeof(path), "%s/principals", dir);
+	hash_hex("t", h);
+	int n = snprintf(line, sizeof(line), "%s n *.a.x.online", h);
+	memcpy(line + n, "\0.evil.com\n", 11);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(line, 1, (size_t)n + 11, f), (size_t)n + 11);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
+	struct tc_config cfg;
+	tc_config_defaults(&cfg, true);
+	snprintf(cfg.gateway.tokens_file, sizeof(cfg.gateway.tokens_file), "%s", path);
+	CU_ASSERT_PTR_NULL(tc_auth_load(&cfg, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "NUL"));
+	/* The same line as a client identity's: refused as well. */
+	cfg.gateway.tokens_file[0] = '\0';
+	snprintf(cfg.gateway.clients_file, sizeof(cfg.gateway.clients_file), "%s", path);
+	snprintf(cfg.gateway.client_ca_file, sizeof(cfg.gateway.client_ca_file), "%s", path);
+	CU_ASSERT_PTR_NULL(tc_auth_load(&cfg, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "NUL"));
+	unlink(path);
+	rmdir(dir);
+
+	snprintf(line, sizeof(line), "%s n *.a\x01b.x.online\n", h);
+	expect_error(1, line, "is not a name pattern");
+	snprintf(line, sizeof(line), "%s n a.x.online\x0b\n", h);
+	expect_error(1, line, "is not a name pattern");
+	snprintf(line, sizeof(line), "%s n a.x.online,\x7f.x.online\n", h);
+	expect_error(1, line, "is not a name pattern");
+	expect_error(0, "robot\x1b.x.online r *\n", "identity with a control character");
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -182,6 +222,7 @@ int main(void)
 		{"tokens: found by hash, patterns match exactly", test_lookup},
 		{"client identities: first mapped one, token decides", test_client_identities},
 		{"files: private to us, no symlinks", test_file_modes},
+		{"files: a NUL refuses the file, control bytes their line", test_nul_and_control_bytes},
 		{NULL, NULL},
 	};
 	return tc_run_suite("gateway_auth_file", tests, NULL, NULL);
