@@ -13,7 +13,8 @@
 #define MAX_CA_FILE (1024 * 1024)
 /* A failed renewal is retried this often (the signer may be restarting). */
 #define RETRY_S 30
-/* At start-up the signer may still be coming up after a restart. */
+/* At start-up the signer may still be coming up after a restart, and the
+ * CT log too (each attempt waits up to TC_CT_ISSUE_LOG_TIMEOUT_MS for it). */
 #define START_ATTEMPTS 15
 
 struct tc_gateway_tls {
@@ -25,7 +26,7 @@ struct tc_gateway_tls {
 	char *client_ca_pem;             /* NULL: no client certificates */
 	const char *placeholder_roots;   /* see credentials.h */
 	time_t next_attempt;
-	struct tc_child *child;
+	struct tc_ct_issuer issuer;      /* signer and CT log links */
 	const struct tc_config *cfg;
 	const char *intermediate_pem;
 };
@@ -60,7 +61,7 @@ static grpc_ssl_certificate_config_reload_status fetch_config(void *user_data,
 static int issue_with_retries(struct tc_gateway_tls *t, struct tc_tls_identity *id, char *err, size_t errlen)
 {
 	for (int i = 0; i < START_ATTEMPTS; i++) {
-		int rc = tc_tls_issue_own(t->child, t->cfg, t->intermediate_pem, id, err, errlen);
+		int rc = tc_tls_issue_own(&t->issuer, t->cfg, t->intermediate_pem, id, err, errlen);
 		if (rc == 0)
 			return 0;
 		if (rc == -2)
@@ -84,7 +85,7 @@ void tc_gateway_tls_tick(struct tc_gateway_tls *t, int force)
 		return;
 	struct tc_tls_identity id;
 	char err[512] = "";
-	if (tc_tls_issue_own(t->child, t->cfg, t->intermediate_pem, &id, err, sizeof(err)) != 0) {
+	if (tc_tls_issue_own(&t->issuer, t->cfg, t->intermediate_pem, &id, err, sizeof(err)) != 0) {
 		t->next_attempt = now + RETRY_S;
 		tc_warn("gateway certificate renewal failed (retry in %d s): %s", RETRY_S, err);
 		return;
@@ -124,7 +125,7 @@ static grpc_server_credentials *plaintext(const struct tc_config *cfg, char *wha
 	return grpc_insecure_server_credentials_create();
 }
 
-grpc_server_credentials *tc_gateway_credentials(struct tc_child *c, const struct tc_config *cfg,
+grpc_server_credentials *tc_gateway_credentials(const struct tc_ct_issuer *iss, const struct tc_config *cfg,
 						const char *root_pem, const char *intermediate_pem, struct tc_gateway_tls **tls,
 						char *what, size_t whatlen, char *err, size_t errlen)
 {
@@ -137,7 +138,7 @@ grpc_server_credentials *tc_gateway_credentials(struct tc_child *c, const struct
 		return NULL;
 	}
 	pthread_mutex_init(&t->lock, NULL);
-	t->child = c;
+	t->issuer = *iss;
 	t->cfg = cfg;
 	t->intermediate_pem = intermediate_pem;
 	t->placeholder_roots = root_pem;

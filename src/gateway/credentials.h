@@ -10,17 +10,19 @@
 #include <grpc/grpc_security.h>
 #include <stddef.h>
 
-#include "common/child_runtime.h"
+#include "common/config.h"
+#include "common/ct_issue.h"
 
 struct tc_gateway_tls;
 
-/* The server credentials for cfg; what gets a description for the ready
+/* The server credentials for cfg; our own certificate is issued through iss
+ * (copied; the links it names must outlive *tls); what gets a description for the ready
  * line and logs. intermediate_pem (the issuing chain) is served after our
  * own certificate; root_pem stands in for the client CA bundle when there
  * is none (gRPC 1.51's reloadable configs must carry one; it is unused when
  * no client certificate is requested). *tls gets the state that must outlive the server (NULL
  * for plaintext). Returns NULL with a reason in err. */
-grpc_server_credentials *tc_gateway_credentials(struct tc_child *c, const struct tc_config *cfg,
+grpc_server_credentials *tc_gateway_credentials(const struct tc_ct_issuer *iss, const struct tc_config *cfg,
 						const char *root_pem, const char *intermediate_pem, struct tc_gateway_tls **tls,
 						char *what, size_t whatlen, char *err, size_t errlen);
 

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "gateway/auth.h"
 #include "gateway/credentials.h"
+#include "gateway/ct_embed.h"
 #include "gateway/gateway.h"
 #include "gateway/rpc_server.h"
 
@@ -71,8 +72,10 @@ int main(int argc, char **argv)
 	log_auth_setup(gw.cfg, auth);
 	char what[768];
 	struct tc_gateway_tls *tls = NULL;
-	grpc_server_credentials *creds =
-		tc_gateway_credentials(c, gw.cfg, gw.root_pem, gw.chain_pem, &tls, what, sizeof(what), err, sizeof(err));
+	struct tc_ct_issuer issuer; /* our own certificate is issued and logged as every other */
+	tc_gateway_ct_issuer(&gw, &issuer);
+	grpc_server_credentials *creds = tc_gateway_credentials(&issuer, gw.cfg, gw.root_pem, gw.chain_pem, &tls, what,
+								sizeof(what), err, sizeof(err));
 	if (!creds) {
 		tc_err("%s", err);
 		tc_auth_free(auth);

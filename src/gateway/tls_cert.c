@@ -15,7 +15,6 @@
 /* Our certificate starts a minute in the past, like issued ones, so a
  * client a little behind us accepts it at once. */
 #define BACKDATE_S 60
-#define SIGNER_TIMEOUT_MS 10000
 #define MAX_NAMES TC_CFG_MAX_LIST
 #define MAX_PEM (256 * 1024)
 
@@ -96,8 +95,9 @@ static int chain_from_der(const uint8_t *der, size_t len, const char *intermedia
 	return ok ? 0 : -1;
 }
 
-/* Has the signer sign the template; fills out's chain and validity. */
-static int sign_template(struct tc_child *c, X509 *tmpl, const char *intermediate_pem,
+/* Has the template signed with embedded SCTs; fills out's chain and
+ * validity. */
+static int sign_template(const struct tc_ct_issuer *iss, X509 *tmpl, const char *intermediate_pem,
 			 struct tc_tls_identity *out, char *err, size_t errlen)
 {
 	unsigned char *tbs = NULL;
@@ -106,38 +106,23 @@ static int sign_template(struct tc_child *c, X509 *tmpl, const char *intermediat
 		snprintf(err, errlen, "cannot encode the certificate template");
 		return -1;
 	}
-	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
-	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
-	sc.tbs.data = tbs;
-	sc.tbs.len = tbs_len;
-	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
-	req.sign_certificate = &sc;
-	char why[256];
-	Trustchain__Internal__Response *resp = tc_child_signer_call(c, &req, SIGNER_TIMEOUT_MS, why, sizeof(why));
+	struct tc_issued_cert ic;
+	struct tc_ct_issue_error e;
+	int rc = tc_ct_issue(iss, tbs, tbs_len, &ic, &e);
 	OPENSSL_free(tbs);
-	int rc = -1;
-	if (!resp) {
-		snprintf(err, errlen, "signer: %s", why);
-	} else if (resp->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK) {
-		snprintf(err, errlen, "signer refused the gateway's certificate: %s",
-			 resp->error && *resp->error ? resp->error : "no reason given");
-		rc = resp->status == TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY ||
-		     resp->status == TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST ||
-		     resp->status == TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED ? -2 : -1;
+	if (rc != 0) {
+		tc_ct_issue_describe(&e, err, errlen);
+		return tc_ct_issue_transient(&e) ? -1 : -2;
 	}
-	else if (resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE)
-		snprintf(err, errlen, "signer answered another operation");
-	else if (chain_from_der(resp->sign_certificate->certificate.data, resp->sign_certificate->certificate.len,
-				intermediate_pem, out) != 0)
+	if (chain_from_der(ic.der, ic.der_len, intermediate_pem, out) != 0) {
 		snprintf(err, errlen, "signer returned an undecodable certificate");
-	else
-		rc = 0;
-	if (resp)
-		trustchain__internal__response__free_unpacked(resp, NULL);
+		rc = -1;
+	}
+	tc_issued_cert_free(&ic);
 	return rc;
 }
 
-int tc_tls_issue_own(struct tc_child *c, const struct tc_config *cfg, const char *intermediate_pem,
+int tc_tls_issue_own(const struct tc_ct_issuer *iss, const struct tc_config *cfg, const char *intermediate_pem,
 		     struct tc_tls_identity *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
@@ -167,7 +152,7 @@ int tc_tls_issue_own(struct tc_child *c, const struct tc_config *cfg, const char
 	int rc = -2;
 	if (!tmpl)
 		snprintf(err, errlen, "gateway.tls_names: %s", why);
-	else if ((rc = sign_template(c, tmpl, intermediate_pem, out, err, errlen)) == 0 &&
+	else if ((rc = sign_template(iss, tmpl, intermediate_pem, out, err, errlen)) == 0 &&
 		 !(out->key_pem = key_to_pem(key))) {
 		snprintf(err, errlen, "cannot encode the gateway's key");
 		rc = -1;

@@ -1,14 +1,17 @@
 /* The gateway's own TLS identity: a P-256 key generated in this process's
  * memory (a leaf key of the gateway, never a CA key) and a server
- * certificate for it issued by our intermediate through the signer, or an
- * operator's certificate and key read from files. */
+ * certificate for it issued by our intermediate the way every certificate
+ * is (common/ct_issue.h: precertificate, durable CT entry, final
+ * certificate with the SCT), or an operator's certificate and key read
+ * from files. */
 #ifndef TC_GATEWAY_TLS_CERT_H
 #define TC_GATEWAY_TLS_CERT_H
 
 #include <stddef.h>
 #include <time.h>
 
-#include "common/child_runtime.h"
+#include "common/config.h"
+#include "common/ct_issue.h"
 
 struct tc_tls_identity {
 	char *key_pem;     /* PKCS#8 private key; cleansed when freed */
@@ -22,11 +25,12 @@ struct tc_tls_identity {
  * comma-separated into out. */
 void tc_tls_default_names(const struct tc_config *cfg, char *out, size_t outlen);
 
-/* Generates a key and has the signer issue a server certificate for it, for
- * the longest validity the policy allows; intermediate_pem is appended to
- * the chain. Returns 0, or with a reason in err -1 when a retry may help
- * (signer unreachable) or -2 when it will not (a refusal). */
-int tc_tls_issue_own(struct tc_child *c, const struct tc_config *cfg, const char *intermediate_pem,
+/* Generates a key and has it certified through iss (with the SCT of its
+ * precertificate's CT entry embedded), for the longest validity the policy
+ * allows; intermediate_pem is appended to the chain. Returns 0, or with a
+ * reason in err -1 when a retry may help (the signer or the log away) or
+ * -2 when it will not (a refusal). */
+int tc_tls_issue_own(const struct tc_ct_issuer *iss, const struct tc_config *cfg, const char *intermediate_pem,
 		     struct tc_tls_identity *out, char *err, size_t errlen);
 
 /* Reads gateway.tls_cert_file and gateway.tls_key_file (the key file must be

@@ -16,13 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ct_client.h"
+#include "common/ct_issue.h"
 #include "common/file_read.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "common/log.h"
 
 #define BACKDATE_S 60             /* clients a little behind our clock accept it at once */
-#define SIGNER_TIMEOUT_MS 10000
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 30000
 #define RENEW_MIN_MS 10000
@@ -31,6 +32,7 @@
 struct tc_doq_cert {
 	struct tc_child *child;
 	const struct tc_config *cfg;
+	struct tc_ct_client *ct;  /* the CT log, <data_dir>/run/transparency.sock */
 	tc_doq_cert_install_fn install;
 	void *arg;
 	pthread_t thread;
@@ -45,6 +47,7 @@ struct issued {
 	size_t chain_len;
 	char *leaf_pem;
 	size_t leaf_len;
+	unsigned char leaf_hash[32]; /* its precertificate's CT entry */
 };
 
 static void issued_free(struct issued *is)
@@ -69,32 +72,46 @@ static char *bio_take(BIO *b, size_t *len)
 	return out;
 }
 
-static Trustchain__Internal__Response *sign_tbs(struct tc_doq_cert *m, const unsigned char *tbs,
-						size_t tbs_len, char *err, size_t errlen)
+/* The first certificate of a PEM text, as DER (OPENSSL_malloc'd). */
+static unsigned char *first_cert_der(const char *pem, size_t len, size_t *der_len)
 {
-	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
-	Trustchain__Internal__SignCertificateRequest sc =
-		TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
-	sc.tbs.data = (uint8_t *)tbs;
-	sc.tbs.len = tbs_len;
-	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
-	req.sign_certificate = &sc;
-	Trustchain__Internal__Response *resp =
-		tc_child_signer_call(m->child, &req, SIGNER_TIMEOUT_MS, err, errlen);
-	if (!resp)
-		return NULL;
-	if (resp->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK ||
-	    resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE) {
-		snprintf(err, errlen, "signer refused: %s",
-			 resp->error && *resp->error ? resp->error : "no reason given");
-		trustchain__internal__response__free_unpacked(resp, NULL);
-		return NULL;
-	}
-	return resp;
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int n = x ? i2d_X509(x, &der) : -1;
+	X509_free(x);
+	BIO_free(b);
+	*der_len = n > 0 ? (size_t)n : 0;
+	return n > 0 ? der : NULL;
 }
 
-/* Key, template, signature, chain: everything but installing. */
-static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, char *err,
+/* The template certified like every certificate of our CA (ct_issue.h):
+ * precertificate, durable entry in the CT log, final certificate with the
+ * SCT. *log_waited is set when the log did not answer: that call already
+ * waited for it as long as a retry should. */
+static int certify(struct tc_doq_cert *m, const unsigned char *tbs, size_t tbs_len, const char *inter_pem,
+		   size_t inter_len, struct tc_issued_cert *ic, bool *log_waited, char *err, size_t errlen)
+{
+	struct tc_ct_issuer iss = {.child = m->child, .ct = m->ct, .log_final = m->cfg->ct.log_stoq_certificates};
+	unsigned char *inter_der = first_cert_der(inter_pem, inter_len, &iss.intermediate_der_len);
+	if (!inter_der) {
+		snprintf(err, errlen, "ca/intermediate.pem: no certificate");
+		return -1;
+	}
+	iss.intermediate_der = inter_der;
+	struct tc_ct_issue_error e;
+	int rc = tc_ct_issue(&iss, tbs, tbs_len, ic, &e);
+	OPENSSL_free(inter_der);
+	if (rc != 0) {
+		*log_waited = e.fault == TC_CT_ISSUE_LOG_UNREACHABLE;
+		tc_ct_issue_describe(&e, err, errlen);
+	}
+	return rc;
+}
+
+/* Key, template, certificate with its SCT, chain: everything but
+ * installing. */
+static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, bool *log_waited, char *err,
 		 size_t errlen)
 {
 	const struct tc_config *cfg = m->cfg;
@@ -113,12 +130,13 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, c
 	X509 *tmpl = NULL;
 	unsigned char *tbs = NULL;
 	size_t tbs_len = 0;
-	Trustchain__Internal__Response *resp = NULL;
+	struct tc_issued_cert ic = {0};
 	char *inter = NULL;
 	size_t inter_len = 0;
 	BIO *b = NULL;
 	int rc = -1;
 	memset(is, 0, sizeof(*is));
+	*log_waited = false;
 	if (!key) {
 		snprintf(err, errlen, "cannot generate an EC P-256 key");
 		goto out;
@@ -130,17 +148,19 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, c
 		snprintf(err, errlen, "cannot encode the certificate template");
 		goto out;
 	}
-	if (!(resp = sign_tbs(m, tbs, tbs_len, err, errlen)))
+	/* Read for every certificate: the chain follows a new intermediate. */
+	if (tc_config_data_path(cfg, "ca/intermediate.pem", path, sizeof(path)) != 0 ||
+	    tc_read_file(path, CHAIN_MAX, &inter, &inter_len, err, errlen) != 0)
 		goto out;
-	const unsigned char *p = resp->sign_certificate->certificate.data;
-	is->cert = d2i_X509(NULL, &p, (long)resp->sign_certificate->certificate.len);
+	if (certify(m, tbs, tbs_len, inter, inter_len, &ic, log_waited, err, errlen) != 0)
+		goto out;
+	const unsigned char *p = ic.der;
+	is->cert = d2i_X509(NULL, &p, (long)ic.der_len);
 	if (!is->cert || X509_check_private_key(is->cert, key) != 1) {
 		snprintf(err, errlen, "the signer returned a certificate that is not for our key");
 		goto out;
 	}
-	if (tc_config_data_path(cfg, "ca/intermediate.pem", path, sizeof(path)) != 0 ||
-	    tc_read_file(path, CHAIN_MAX, &inter, &inter_len, err, errlen) != 0)
-		goto out;
+	memcpy(is->leaf_hash, ic.precert.leaf_hash, sizeof(is->leaf_hash));
 	if (!(b = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(b, is->cert) ||
 	    !(is->leaf_pem = bio_take(b, &is->leaf_len)) ||
 	    BIO_write(b, inter, (int)inter_len) != (int)inter_len ||
@@ -156,8 +176,7 @@ out:
 		issued_free(is);
 	BIO_free(b);
 	free(inter);
-	if (resp)
-		trustchain__internal__response__free_unpacked(resp, NULL);
+	tc_issued_cert_free(&ic);
 	OPENSSL_free(tbs);
 	X509_free(tmpl);
 	EVP_PKEY_free(key);
@@ -211,11 +230,11 @@ static int64_t asn1_unix(const ASN1_TIME *t)
 }
 
 /* One full round; on success *renew_in_ms says when to do it again. */
-static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, char *err, size_t errlen)
+static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, bool *log_waited, char *err, size_t errlen)
 {
 	EVP_PKEY *key = NULL;
 	struct issued is;
-	if (issue(m, &key, &is, err, errlen) != 0)
+	if (issue(m, &key, &is, log_waited, err, errlen) != 0)
 		return -1;
 	size_t klen = 0;
 	char *kpem = key_pem(key, &klen);
@@ -248,12 +267,13 @@ static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, char *err, size_t
 	const char *force = getenv("TC_DOQ_RENEW_MS");
 	if (force && atoi(force) > 0)
 		*renew_in_ms = (uint64_t)atoi(force);
-	char serial[80] = "?";
+	char serial[80] = "?", leaf[65];
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(is.cert);
 	if (sn && sn->length <= 32)
 		tc_hex_encode(sn->data, (size_t)sn->length, serial);
-	tc_info("doq: certificate for dns.%s (serial %s) installed, valid %lld s, renewal in %llu s",
-		m->cfg->bootstrap.domain, serial, (long long)(na - now),
+	tc_hex_encode(is.leaf_hash, sizeof(is.leaf_hash), leaf);
+	tc_info("doq: certificate for dns.%s (serial %s, CT leaf hash %s) installed, valid %lld s, renewal in %llu s",
+		m->cfg->bootstrap.domain, serial, leaf, (long long)(na - now),
 		(unsigned long long)(*renew_in_ms / 1000));
 	issued_free(&is);
 	return 0;
@@ -285,11 +305,17 @@ static void *cert_main(void *arg)
 	unsigned failures = 0;
 	while (!wait_or_stop(m, delay)) {
 		char err[512];
-		if (renew(m, &delay, err, sizeof(err)) == 0) {
+		bool log_waited = false;
+		if (renew(m, &delay, &log_waited, err, sizeof(err)) == 0) {
 			backoff = RETRY_FIRST_MS;
 			failures = 0;
 			continue;
 		}
+		/* A log that did not answer was waited for by the call itself
+		 * (up to TC_CT_ISSUE_LOG_TIMEOUT_MS): no back-off on top, so the
+		 * certificate follows the log's start closely. */
+		if (log_waited)
+			backoff = RETRY_FIRST_MS;
 		/* Log the first failure and then every tenth, not every retry. */
 		if (failures++ % 10 == 0)
 			tc_warn("doq: no certificate (%s); retrying in %llu ms", err,
@@ -313,6 +339,12 @@ int tc_doq_cert_start(struct tc_child *child, const struct tc_config *cfg,
 	m->cfg = cfg;
 	m->install = install;
 	m->arg = arg;
+	char path[TC_CFG_STR + 32];
+	if (tc_config_data_path(cfg, TC_CT_IPC_SOCKET, path, sizeof(path)) != 0 || !(m->ct = tc_ct_client_new(path))) {
+		snprintf(err, errlen, "CT log socket path under %s is too long", cfg->server.data_dir);
+		free(m);
+		return -1;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -342,5 +374,6 @@ void tc_doq_cert_stop(struct tc_doq_cert *m)
 	}
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
+	tc_ct_client_free(m->ct);
 	free(m);
 }

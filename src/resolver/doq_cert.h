@@ -2,21 +2,24 @@
  *
  * A thread generates an EC P-256 key in memory (it never touches disk),
  * builds the leaf template for dns.<bootstrap.domain> (the only name the
- * signer lets the resolver have), has the signer sign it, and hands the
- * certificate, the issuing intermediate (ca/intermediate.pem) and the key
- * to the listener as GnuTLS credentials. The leaf is also written to
- * <data_dir>/dns/doq_cert.pem (atomically) for TLSA records and operators.
+ * signer lets the resolver have) and has it certified the way every
+ * certificate of our CA is (common/ct_issue.h): the signer signs a
+ * precertificate, the CT log (<data_dir>/run/transparency.sock) stores it
+ * durably and returns an SCT, the signer signs the final certificate with
+ * that SCT (and with ct.log_stoq_certificates it is logged too). Then it
+ * hands the certificate, the issuing intermediate (ca/intermediate.pem) and
+ * the key to the listener as GnuTLS credentials. The leaf is also written
+ * to <data_dir>/dns/doq_cert.pem (atomically) for TLSA records and
+ * operators. No certificate is installed before its precertificate's
+ * entry is durable: while the log is away (it may start after us) DoQ
+ * waits, classic DNS does not.
  *
- * It renews at two thirds of the lifetime with a fresh key; connections
- * keep the credentials they started with, new ones get the new certificate.
- * While the signer is unavailable it retries with back-off (1 s doubling
- * to 30 s); classic DNS never waits for any of this. (Tests set
- * TC_DOQ_RENEW_MS in the environment to renew every few hundred ms.)
- *
- * The certificate is not submitted to the CT log: the resolver has no
- * precertificate capability at the signer, and a listener certificate
- * renewed every few hours would flood the log; clients pin our root
- * instead (trustchainctl dig +quic verifies against ca/root.pem). */
+ * It renews at two thirds of the lifetime with a fresh key, through the
+ * same flow; connections keep the credentials they started with, new ones
+ * get the new certificate. While the signer is unavailable it retries with
+ * back-off (1 s doubling to 30 s); while the log does not answer, every
+ * second after each call's own wait for it. (Tests set TC_DOQ_RENEW_MS in
+ * the environment to renew every few hundred ms.) */
 #ifndef TC_RESOLVER_DOQ_CERT_H
 #define TC_RESOLVER_DOQ_CERT_H
 

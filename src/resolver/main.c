@@ -11,8 +11,9 @@
  * certificate) while the listeners answer.
  *
  * Classic DNS never waits for the signer: UDP and TCP serve at once; DoQ
- * accepts connections as soon as its certificate arrives from the signer
- * (retried with back-off while the signer is unavailable). */
+ * accepts connections as soon as its certificate is issued, which like
+ * every certificate of our CA means logged first (the signer and the CT log
+ * at <data_dir>/run/transparency.sock; retried while either is away). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

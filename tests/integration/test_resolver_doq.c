@@ -1,11 +1,13 @@
 /* trustchain-resolver over DNS-over-QUIC, end to end: a real signer on a
- * real SoftHSM token (dev ceremony) issues the resolver's DoQ certificate,
+ * real SoftHSM token (dev ceremony) and the CT log process issue the
+ * resolver's DoQ certificate (precertificate logged, SCT embedded),
  * the resolver process runs with its listeners and signer link passed the
  * way the supervisor passes them, and the tc_doq_client library talks real
  * QUIC to it. Covers answers, framing and Message ID errors, streams, idle
  * timeout with stateless reset, ALPN refusal, garbage datagrams, Retry,
  * the connection cap, the published certificate, `trustchainctl dig +quic`,
- * and classic DNS serving while the signer is unavailable. */
+ * classic DNS serving while the signer is unavailable, and DoQ waiting for
+ * a CT log that starts after the resolver. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ct_sct_verify.h"
 #include "common/sup_channel.h"
 #include "ctl/doq_client.h"
 #include "resolver/dns_build.h"
 #include "resolver/dns_name.h"
 #include "resolver/dns_wire.h"
 #include "resolver/doq.h"
+#include "support/peer_harness.h"
 #include "support/signer_harness.h"
 #include "unit/cunit_main.h"
 
@@ -45,6 +49,7 @@ struct resolver {
 
 static const char *bindir;
 static struct tc_harness h;
+static struct tc_peer_proc ct_log; /* the CT log, run the way the supervisor runs it */
 static struct resolver main_r = {.pid = -1, .sup = -1};
 static char rootpem[400];
 
@@ -253,9 +258,11 @@ static int suite_init(void)
 	snprintf(extra, sizeof(extra),
 		 "dns:\n  idle_timeout_ms: %d\n  max_streams: %d\n  records:\n"
 		 "    - \"www 300 A 192.0.2.10\"\n    - \"www 300 AAAA 2001:db8::10\"\n"
-		 "    - \"txt 300 TXT \\\"doq works\\\"\"\n",
+		 "    - \"txt 300 TXT \\\"doq works\\\"\"\n"
+		 "ct:\n  sequence_interval_ms: 50\n",
 		 IDLE_MS, MAX_STREAMS);
-	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0)
+	if (tc_harness_setup(&h, bindir, extra) != 0 || tc_harness_start_signer(&h, NULL) != 0 ||
+	    tc_peer_start(&h, "transparency", &ct_log) != 0)
 		return 1;
 	snprintf(rootpem, sizeof(rootpem), "%s", tc_harness_path(&h, "ca/root.pem"));
 	if (start_resolver(&main_r, h.config, tc_harness_connect(&h, "resolver")) != 0)
@@ -270,6 +277,8 @@ static int suite_cleanup(void)
 	int st = stop_resolver(&main_r);
 	if (st != 0)
 		fprintf(stderr, "resolver exit status %d\n", st);
+	if (ct_log.pid > 0 && tc_peer_stop(&ct_log, SIGTERM) != 0)
+		fprintf(stderr, "CT log did not stop cleanly\n");
 	tc_harness_cleanup(&h);
 	return st == 0 ? 0 : 1;
 }
@@ -743,6 +752,113 @@ static void test_certificate_renewal(void)
 	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
 }
 
+/* The verdict on x's embedded SCTs with our log's published key and our
+ * intermediate as issuer; why gets the reason. */
+static enum tc_sct_verdict sct_verdict(X509 *x, char *why, size_t whylen)
+{
+	FILE *f = fopen(tc_harness_path(&h, "ct/log_public_key.pem"), "r");
+	struct tc_sct_log log = {.key = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL};
+	if (f)
+		fclose(f);
+	f = fopen(tc_harness_path(&h, "ca/intermediate.pem"), "r");
+	X509 *inter = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	unsigned char *spki = NULL, *der = NULL, ikh[32];
+	int spki_len = inter ? i2d_PUBKEY(X509_get0_pubkey(inter), &spki) : -1;
+	int der_len = i2d_X509(x, &der);
+	enum tc_sct_verdict v = TC_SCT_BAD;
+	snprintf(why, whylen, "cannot read the log key, the intermediate or the certificate");
+	if (log.key && spki_len > 0 && der_len > 0 && tc_sct_log_set_id(&log) == 0 &&
+	    EVP_Digest(spki, (size_t)spki_len, ikh, NULL, EVP_sha256(), NULL) == 1)
+		v = tc_sct_verify_embedded(der, (size_t)der_len, ikh, &log, 1, why, whylen);
+	OPENSSL_free(spki);
+	OPENSSL_free(der);
+	X509_free(inter);
+	EVP_PKEY_free(log.key);
+	return v;
+}
+
+/* The certificate the DoQ handshake presents is the published one and
+ * embeds an SCT from our log that verifies: it was logged before use. */
+static void test_served_certificate_is_logged(void)
+{
+	struct tc_doq_client *c = doq_connect(&main_r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	X509 *served = peer_cert(c), *pub = published_cert();
+	tc_doq_client_free(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(served);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	CU_ASSERT_EQUAL(X509_cmp(served, pub), 0);
+	CU_ASSERT(X509_get_ext_by_NID(served, NID_ct_precert_scts, -1) >= 0);
+	CU_ASSERT(X509_get_ext_by_NID(served, NID_ct_precert_poison, -1) < 0);
+	char why[256] = "";
+	enum tc_sct_verdict v = sct_verdict(served, why, sizeof(why));
+	if (v != TC_SCT_VERIFIED)
+		fprintf(stderr, "served DoQ certificate: %s\n", why);
+	CU_ASSERT_EQUAL(v, TC_SCT_VERIFIED);
+	X509_free(served);
+	X509_free(pub);
+}
+
+/* The CT log is down when a resolver starts (it may come up after it under
+ * the supervisor): classic DNS answers, DoQ has no certificate rather than
+ * an unlogged one; once the log is up, DoQ serves a logged certificate. */
+static void test_doq_waits_for_the_log(void)
+{
+	CU_ASSERT_EQUAL_FATAL(tc_peer_stop(&ct_log, SIGTERM), 0);
+	char cfg[600];
+	snprintf(cfg, sizeof(cfg), "%s/nolog.yaml", h.dir);
+	FILE *f = fopen(cfg, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "server:\n  dev: true\n  data_dir: %s/data\n  log_level: info\n", h.dir);
+	fclose(f);
+	struct resolver r = {.pid = -1, .sup = -1};
+	CU_ASSERT_FATAL(start_resolver(&r, cfg, tc_harness_connect(&h, "resolver")) == 0);
+
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint8_t q[512], resp[1024];
+	size_t qlen = make_query(ZONE ".", TC_DNS_TYPE_SOA, 0x5151, q, sizeof(q));
+	sendto(fd, q, qlen, 0, (struct sockaddr *)&r.udp_addr, sizeof(r.udp_addr));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CU_ASSERT_FATAL(poll(&p, 1, 2000) == 1);
+	ssize_t n = recv(fd, resp, sizeof(resp), 0);
+	CU_ASSERT(n > 12 && tc_dns_get16(resp) == 0x5151);
+	close(fd);
+
+	/* The signer answers at once, the log not at all: for as long as we
+	 * keep it down (3 s here), no DoQ handshake completes. */
+	char err[256];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int handshakes = 0;
+	do {
+		struct tc_doq_client_opts o = {.cafile = rootpem, .server_name = "dns." ZONE};
+		struct tc_doq_client *c = tc_doq_client_new((const struct sockaddr *)&r.doq_addr,
+							    sizeof(r.doq_addr), &o, err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		handshakes += tc_doq_client_handshake(c, 500, err, sizeof(err)) == 0;
+		tc_doq_client_free(c);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 3000);
+	CU_ASSERT_EQUAL(handshakes, 0);
+
+	CU_ASSERT_FATAL(tc_peer_start(&h, "transparency", &ct_log) == 0);
+	struct tc_doq_client *c = doq_connect_wait(&r, 30000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	X509 *served = peer_cert(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(served);
+	char why[256] = "";
+	enum tc_sct_verdict v = sct_verdict(served, why, sizeof(why));
+	if (v != TC_SCT_VERIFIED)
+		fprintf(stderr, "DoQ certificate after the log started: %s\n", why);
+	CU_ASSERT_EQUAL(v, TC_SCT_VERIFIED);
+	CU_ASSERT(doq_ask(c, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+	X509_free(served);
+	tc_doq_client_free(c);
+	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
+}
+
 /* A stand-in upstream resolver: answers every A query with 192.0.2.99. */
 struct fake_upstream {
 	int fd;
@@ -830,10 +946,12 @@ int main(int argc, char **argv)
 		{"client rejects a certificate for another name", test_wrong_name_rejected_by_client},
 		{"garbage datagrams: no crash, still answering", test_garbage_datagrams},
 		{"published certificate", test_published_certificate},
+		{"served certificate embeds a verified SCT", test_served_certificate_is_logged},
 		{"trustchainctl dig +quic", test_dig_quic_output},
 		{"Retry and the connection cap", test_retry_and_connection_cap},
 		{"classic DNS without the signer; DoQ when it returns", test_classic_dns_without_signer},
 		{"certificate renewal keeps old connections", test_certificate_renewal},
+		{"DoQ waits for a CT log that starts later", test_doq_waits_for_the_log},
 		{"names outside the zone forwarded (fallback on)", test_forwarded_over_doq},
 		{NULL, NULL},
 	};

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Every certificate our CA signs is logged, our own processes' included
+# (DESIGN 3): after the whole server starts, the gateway's TLS certificate
+# (as served in the handshake) and the resolver's DoQ certificate each embed
+# one SCT from our log that verifies, their precertificate entries (and,
+# with ct.log_stoq_certificates, the certificates themselves) are in the
+# log's signed tree (own_certs_logged.py), our own Validate calls the
+# gateway's certificate TRUSTED with OK_SCT (the DoQ one too), and
+# OpenSSL's CT validation accepts the gateway's SCT in a real handshake.
+# Usage: own_certs_logged_test.sh BINDIR SOURCE_DIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+py=/usr/bin/python3
+command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
+$py -c 'import cryptography' 2>/dev/null || { echo "SKIP: needs python3-cryptography"; exit 77; }
+. "$(dirname "$0")/server_lib.sh" own-certs
+
+zone=trust.hypermesh.online
+base=$(( 20000 + RANDOM % 20000 ))
+gw=127.0.0.1:$((base + 3)) ct=127.0.0.1:$((base + 2))
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: $ct
+  sequence_interval_ms: 50
+gateway:
+  listen: $gw
+YAML
+ctl() { "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" "$@"; }
+
+"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+  ready=$(awk '$3 == "ready" { n++ } END { print n + 0 }' "$tmp/data/server.status" 2>/dev/null || echo 0)
+  [ "$ready" = 4 ] && break
+  sleep 0.2
+done
+[ "${ready:-0}" = 4 ] || fail "children not ready"
+ok "four children ready"
+
+# The gateway's chain exactly as its TLS handshake serves it.
+served_chain() {
+  openssl s_client -connect "$gw" -servername localhost -showcerts </dev/null 2>/dev/null |
+    awk '/-----BEGIN CERTIFICATE-----/ { p = 1 } p { print } /-----END CERTIFICATE-----/ { p = 0 }' || true
+}
+for _ in $(seq 1 50); do
+  served_chain > "$tmp/gateway_chain.pem"
+  grep -q 'BEGIN CERTIFICATE' "$tmp/gateway_chain.pem" && break
+  sleep 0.2
+done
+grep -q 'BEGIN CERTIFICATE' "$tmp/gateway_chain.pem" || fail "no certificate from the gateway's handshake"
+ok "gateway chain fetched from its handshake ($(grep -c 'BEGIN CERTIFICATE' "$tmp/gateway_chain.pem") certificates)"
+
+# The DoQ certificate: published once the listener installed it; the
+# listener answers over QUIC with it (dig +quic verifies it against our root).
+doq="$tmp/data/dns/doq_cert.pem"
+for _ in $(seq 1 300); do [ -s "$doq" ] && break; sleep 0.2; done
+[ -s "$doq" ] || fail "no DoQ certificate published"
+cp "$doq" "$tmp/doq_cert.pem"
+ctl dig +quic -p $((base + 1)) "ca.$zone" A > "$tmp/dig.out" 2>&1 || fail "dig +quic: $(cat "$tmp/dig.out")"
+ok "DoQ certificate published and served"
+
+$py "$src/tests/integration/own_certs_logged.py" "$ct" "$tmp/data" 1 \
+  "gateway=$tmp/gateway_chain.pem" "resolver=$tmp/doq_cert.pem" || fail "own certificates not logged"
+
+# Validate, as any STOQ node asks it: the gateway's certificate as served
+# and the DoQ certificate, each for its own name.
+validate() { # validate NAME CHAIN
+  set +e
+  ctl validate --target "$gw" --name "$1" "$2" > "$tmp/validate.out" 2>&1
+  local rc=$?
+  set -e
+  [ $rc -eq 0 ] && grep -q '^decision: TRUSTED' "$tmp/validate.out" && grep -q ' OK_SCT' "$tmp/validate.out" ||
+    fail "Validate $1 (exit $rc): $(cat "$tmp/validate.out")"
+  ok "Validate $1: $(grep '^reasons:' "$tmp/validate.out")"
+}
+validate localhost "$tmp/gateway_chain.pem"
+validate "dns.$zone" "$tmp/doq_cert.pem"
+
+# OpenSSL's own CT validation in a handshake with the gateway. (It judges
+# SCT times against whole seconds: the SCT is a few seconds old by now.)
+ctl ct loglist --out "$tmp/loglist.cnf" || fail "trustchainctl ct loglist"
+openssl s_client -connect "$gw" -servername localhost -verify_hostname localhost -ct \
+  -ctlogfile "$tmp/loglist.cnf" -CAfile "$tmp/data/ca/root.pem" -verify_return_error </dev/null \
+  > "$tmp/s_client.out" 2>&1 || fail "s_client -ct: $(tail -n 20 "$tmp/s_client.out")"
+grep -q "SCT validation status: valid" "$tmp/s_client.out" && ! grep -q "SCT validation status: invalid" "$tmp/s_client.out" ||
+  fail "s_client -ct: $(grep -i sct "$tmp/s_client.out")"
+ok "openssl s_client -ct: the gateway's SCT is valid"
+echo "1 passed, 0 failed"
