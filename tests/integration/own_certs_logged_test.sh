@@ -7,6 +7,9 @@
 # log's signed tree (own_certs_logged.py), our own Validate calls the
 # gateway's certificate TRUSTED with OK_SCT (the DoQ one too), and
 # OpenSSL's CT validation accepts the gateway's SCT in a real handshake.
+# Then the log is held stopped while the gateway and the resolver restart
+# (the log coming up after them): neither serves a certificate until the log
+# is back, and then both serve new, logged ones.
 # Usage: own_certs_logged_test.sh BINDIR SOURCE_DIR
 set -euo pipefail
 bindir=$(cd "$1" && pwd)
@@ -93,4 +96,49 @@ openssl s_client -connect "$gw" -servername localhost -verify_hostname localhost
 grep -q "SCT validation status: valid" "$tmp/s_client.out" && ! grep -q "SCT validation status: invalid" "$tmp/s_client.out" ||
   fail "s_client -ct: $(grep -i sct "$tmp/s_client.out")"
 ok "openssl s_client -ct: the gateway's SCT is valid"
+
+# The log comes up after them: hold it stopped, restart the gateway and the
+# resolver. Nothing is served on TLS or DoQ while it is away (no unlogged
+# certificate), classic DNS answers; once it runs again both serve new
+# certificates, logged like the first ones.
+status_of() { awk -v n="$1" '$1 == n { print $2, $3 }' "$tmp/data/server.status" 2>/dev/null; }
+pid_of() { status_of "$1" | awk '{ print $1 }'; }
+wait_restarted() { # wait_restarted NAME OLD_PID STATE
+  for _ in $(seq 1 300); do
+    read -r pid state < <(status_of "$1" || true) || true
+    [ "${pid:-0}" != 0 ] && [ "$pid" != "$2" ] && [ "${state:-}" = "$3" ] && return 0
+    sleep 0.2
+  done
+  fail "$1 not $3 after its restart (status: $(status_of "$1"))"
+}
+log_pid=$(pid_of transparency) gw_pid=$(pid_of gateway) dns_pid=$(pid_of resolver)
+cleanup_extra() { kill -CONT "$log_pid" 2>/dev/null || true; }
+kill -STOP "$log_pid"
+kill -KILL "$gw_pid" "$dns_pid"
+wait_restarted gateway "$gw_pid" starting
+wait_restarted resolver "$dns_pid" ready
+for _ in $(seq 1 15); do
+  [ -z "$(served_chain)" ] || fail "the gateway serves a certificate while the CT log is stopped"
+  ctl dig +quic +timeout=1000 -p $((base + 1)) "ca.$zone" A >/dev/null 2>&1 &&
+    fail "DoQ serves a certificate while the CT log is stopped"
+  sleep 0.2
+done
+dig_udp=$(ctl dig -p $base "ca.$zone" A 2>&1) || fail "classic DNS while the CT log is stopped: $dig_udp"
+ok "CT log stopped: gateway not serving TLS, no DoQ handshake, classic DNS answers"
+kill -CONT "$log_pid"
+wait_restarted gateway "$gw_pid" ready
+for _ in $(seq 1 150); do
+  cmp -s "$doq" "$tmp/doq_cert.pem" || break
+  sleep 0.2
+done
+cmp -s "$doq" "$tmp/doq_cert.pem" && fail "no new DoQ certificate after the CT log came back"
+cp "$doq" "$tmp/doq_cert2.pem"
+served_chain > "$tmp/gateway_chain2.pem"
+grep -q 'BEGIN CERTIFICATE' "$tmp/gateway_chain2.pem" || fail "no certificate from the restarted gateway"
+cmp -s "$tmp/gateway_chain.pem" "$tmp/gateway_chain2.pem" && fail "the restarted gateway serves its old certificate"
+ctl dig +quic -p $((base + 1)) "ca.$zone" A > "$tmp/dig.out" 2>&1 || fail "dig +quic after the log came back: $(cat "$tmp/dig.out")"
+$py "$src/tests/integration/own_certs_logged.py" "$ct" "$tmp/data" 1 \
+  "restarted gateway=$tmp/gateway_chain2.pem" "restarted resolver=$tmp/doq_cert2.pem" ||
+  fail "certificates issued after the CT log came back are not logged"
+validate localhost "$tmp/gateway_chain2.pem"
 echo "1 passed, 0 failed"
