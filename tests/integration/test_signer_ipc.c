@@ -447,6 +447,44 @@ static void expect_signer_alive(void)
 	expect_status(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, NULL);
 }
 
+/* The resolver's DoQ certificate takes the path every certificate takes
+ * (precertificate, then its final twin with the SCT list), and its link's
+ * one-name restriction holds on both steps: another name is refused as a
+ * precertificate and as a final certificate (whatever serial it names). */
+static void test_resolver_precertificate_then_final(void)
+{
+	time_t nb = time(NULL) - 60;
+	size_t len_own, len_other;
+	unsigned char *own = template_der("dns.trust.hypermesh.online", nb, &len_own);
+	unsigned char *other = template_der("svc.hypermesh.online", nb, &len_other);
+	CU_ASSERT_FATAL(own && other);
+	expect_reason(sign_tbs(resolver, other, len_other, 1, NULL, 0), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
+		      "name_not_permitted");
+	Response *pre = sign_tbs(resolver, own, len_own, 1, NULL, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pre);
+	CU_ASSERT_EQUAL_FATAL(pre->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	unsigned char serial[64];
+	size_t serial_len = pre->sign_certificate->serial.len;
+	memcpy(serial, pre->sign_certificate->serial.data, serial_len);
+	expect_reason(sign_tbs(resolver, other, len_other, 0, serial, serial_len),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "name_not_permitted");
+	Response *fin = sign_tbs(resolver, own, len_own, 0, serial, serial_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fin);
+	CU_ASSERT_EQUAL_FATAL(fin->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	X509 *xp = cert_of(pre), *xf = cert_of(fin);
+	CU_ASSERT_FATAL(xp && xf);
+	CU_ASSERT(X509_get_ext_by_NID(xp, NID_ct_precert_poison, -1) >= 0);
+	CU_ASSERT(X509_get_ext_by_NID(xf, NID_ct_precert_scts, -1) >= 0);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_cmp(X509_get0_serialNumber(xp), X509_get0_serialNumber(xf)), 0);
+	CU_ASSERT_EQUAL(X509_check_host(xf, "dns.trust.hypermesh.online", 0, 0, NULL), 1);
+	X509_free(xp);
+	X509_free(xf);
+	trustchain__internal__response__free_unpacked(pre, NULL);
+	trustchain__internal__response__free_unpacked(fin, NULL);
+	OPENSSL_free(own);
+	OPENSSL_free(other);
+}
+
 static void test_bad_frames_close_only_that_connection(void)
 {
 	const unsigned char oversized[] = {0x7f, 0xff, 0xff, 0xff, 1, 2, 3};
@@ -581,6 +619,7 @@ int main(int argc, char **argv)
 	    {"CT key signs only CT structures", test_ct_key_signs_only_ct_structures},
 	    {"revocation shows in a verifiable CRL", test_revocation_shows_in_a_verifiable_crl},
 	    {"precertificate, then its final twin once", test_precertificate_then_final},
+	    {"resolver: precertificate and final, its own name only", test_resolver_precertificate_then_final},
 	    {"bad frames close only that connection", test_bad_frames_close_only_that_connection},
 	    {"a peer that stops reading stalls nobody", test_peer_not_reading_stalls_nobody},
 	    {"journal records signatures and refusals", test_journal_records_signatures_and_refusals},
