@@ -76,7 +76,8 @@ void tc_ct_issue_describe(const struct tc_ct_issue_error *err, char *out, size_t
 /* SignCertificate; on success the response (its certificate and serial). */
 static Trustchain__Internal__Response *sign(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,
 					    int precert, const unsigned char *sct_list, size_t sct_list_len,
-					    const unsigned char *serial, size_t serial_len, struct tc_ct_issue_error *err)
+					    const unsigned char *serial, size_t serial_len,
+					    struct tc_ct_issue_error *err)
 {
 	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
@@ -151,7 +152,8 @@ static int log_chain(const struct tc_ct_issuer *iss, int precert, int log_only, 
 		req.add_chain = &add;
 	}
 	char why[256];
-	Trustchain__Internal__Ct__Response *resp = tc_ct_call(iss->ct, &req, TC_CT_ISSUE_LOG_TIMEOUT_MS, why, sizeof(why));
+	Trustchain__Internal__Ct__Response *resp =
+		tc_ct_call(iss->ct, &req, TC_CT_ISSUE_LOG_TIMEOUT_MS, why, sizeof(why));
 	if (!resp)
 		return fail(err, TC_CT_ISSUE_LOG_UNREACHABLE, 0, "%s", why);
 	int rc = -1;
@@ -175,7 +177,8 @@ static int finish(const struct tc_ct_issuer *iss, const unsigned char *tbs, size
 	size_t list_len = tc_sct_list_encode(out->precert.sct, out->precert.sct_len, list, sizeof(list));
 	if (list_len == 0)
 		return fail(err, TC_CT_ISSUE_INTERNAL, 0, "SCT too large");
-	Trustchain__Internal__Response *fin = sign(iss, tbs, tbs_len, 0, list, list_len, out->serial, out->serial_len, err);
+	Trustchain__Internal__Response *fin =
+		sign(iss, tbs, tbs_len, 0, list, list_len, out->serial, out->serial_len, err);
 	if (!fin)
 		return -1;
 	const Trustchain__Internal__SignCertificateResponse *f = fin->sign_certificate;

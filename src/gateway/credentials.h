@@ -23,8 +23,9 @@ struct tc_gateway_tls;
  * no client certificate is requested). *tls gets the state that must outlive the server (NULL
  * for plaintext). Returns NULL with a reason in err. */
 grpc_server_credentials *tc_gateway_credentials(const struct tc_ct_issuer *iss, const struct tc_config *cfg,
-						const char *root_pem, const char *intermediate_pem, struct tc_gateway_tls **tls,
-						char *what, size_t whatlen, char *err, size_t errlen);
+						const char *root_pem, const char *intermediate_pem,
+						struct tc_gateway_tls **tls, char *what, size_t whatlen, char *err,
+						size_t errlen);
 
 /* Renews our own certificate when it is due, or at once when force is set;
  * new handshakes use it, connections open keep theirs. A failed renewal
