@@ -10,20 +10,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/http_strict_mhd.h"
 #include "common/log.h"
 #include "transparency/ct_json.h"
 
 struct tc_http_api {
 	struct MHD_Daemon *daemon;
 	struct tc_ct_api *api;
+	struct tc_http_limits limits;
 	int fd;
-};
-
-/* Per-request state between libmicrohttpd's calls. */
-struct upload {
-	char *body;
-	size_t len;
-	int too_large;
 };
 
 static const char *query_value(void *ctx, const char *name)
@@ -64,39 +59,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *version, const char *upload_data, size_t *upload_size,
 				  void **con_cls)
 {
-	(void)version;
 	struct tc_http_api *h = cls;
-	struct upload *up = *con_cls;
-	if (!up) {
-		/* First call: headers only. Refuse an announced oversized body
-		 * before reading it. */
-		if (!(up = calloc(1, sizeof(*up))))
-			return MHD_NO;
-		*con_cls = up;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		uint64_t announced;
-		if (cl && tc_parse_u64(cl, &announced) == 0 && announced > TC_HTTP_MAX_BODY)
-			up->too_large = 1;
-		return MHD_YES;
+	if (!tc_http_strict_admitted(con_cls)) {
+		/* First call: the head only. A refusal is answered now, before any
+		 * body byte is read (MHD then closes the connection). */
+		struct tc_http_verdict v = tc_http_strict_admit(&h->limits, conn, version, con_cls);
+		return v.status ? send_error(conn, v.status, v.reason) : MHD_YES;
 	}
 	if (*upload_size) {
-		if (!up->too_large && up->len + *upload_size <= TC_HTTP_MAX_BODY) {
-			char *grown = realloc(up->body, up->len + *upload_size + 1);
-			if (!grown)
-				return MHD_NO;
-			up->body = grown;
-			memcpy(up->body + up->len, upload_data, *upload_size);
-			up->len += *upload_size;
-		} else {
-			up->too_large = 1; /* keep reading (and dropping) to answer cleanly */
-		}
+		/* Only a chunked body can outgrow the limit here; MHD 0.9 cannot
+		 * answer mid-body, so such a connection is closed. */
+		if (tc_http_strict_body(&h->limits, con_cls, upload_data, *upload_size) != 0)
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (up->too_large)
-		return send_error(conn, 413, "request body too large");
+	const struct tc_http_request *rq = tc_http_strict_request(con_cls);
 	struct tc_ct_reply r;
-	tc_ct_api_handle(h->api, method, url, query_value, conn, up->body, up->len, &r);
+	tc_ct_api_handle(h->api, method, url, query_value, conn, rq->body, rq->body_len, &r);
 	return send_reply(conn, &r);
 }
 
@@ -106,12 +86,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
-	struct upload *up = *con_cls;
-	if (up) {
-		free(up->body);
-		free(up);
-		*con_cls = NULL;
-	}
+	tc_http_strict_request_free(con_cls);
 }
 
 /* Splits "host:port" / "[v6]:port" and opens a listening TCP socket. */
@@ -186,10 +161,20 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	}
 	if (addr_out)
 		describe(h->fd, addr_out, addr_len);
+	h->limits = (struct tc_http_limits){.max_body = TC_HTTP_MAX_BODY,
+					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
+					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
+					    .head_memory = TC_HTTP_HEAD_MEMORY};
+	struct MHD_OptionItem strict[8];
+	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0) {
+		snprintf(err, errlen, "http_strict: option table too small");
+		close(h->fd);
+		free(h);
+		return -1;
+	}
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
 				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u, MHD_OPTION_ARRAY, strict,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
 				     on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {

@@ -1,5 +1,6 @@
-/* The CT log's HTTP server (libmicrohttpd, a thread pool): collects
- * requests, enforces the body limit and hands them to ct_api. */
+/* The CT log's HTTP server (libmicrohttpd, a thread pool): admits requests
+ * through common/http_strict_mhd (raw target, Host, framing, announced
+ * size, timeouts), collects their bodies and hands them to ct_api. */
 #ifndef TC_TRANSPARENCY_HTTP_API_H
 #define TC_TRANSPARENCY_HTTP_API_H
 
@@ -8,6 +9,7 @@
 #include "transparency/ct_api.h"
 
 #define TC_HTTP_MAX_BODY (1024 * 1024) /* larger submissions get 413 */
+#define TC_HTTP_HEAD_MEMORY (32 * 1024) /* per connection; longer heads get 414 / 431 */
 
 struct tc_http_api;
 
