@@ -15,6 +15,14 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf
   dnsutils procps curl
 )
+# Real third-party software the tests run against (ops/test.sh sets
+# TC_TEST_DEPS=1): tools every test needs beyond the build.
+TEST_PACKAGES=(
+  util-linux iproute2
+)
+if [ "${TC_TEST_DEPS:-0}" = 1 ]; then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -9,6 +9,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$top/build-test}
+export TC_TEST_DEPS=1
 runs=${RUNS:-5}
 hogs=${HOGS:-2}
 "$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

@@ -5,6 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$top/build-test}
+export TC_TEST_DEPS=1
 "$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cd "$BUILD_DIR"
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
