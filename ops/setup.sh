@@ -8,9 +8,10 @@ build_dir=${BUILD_DIR:-$top/build}
 
 "$top/ops/deps.sh"
 
-if [ "$(id -u)" -eq 0 ] && ! getent passwd trustchain >/dev/null; then
-  echo "trustchain: creating the unprivileged system user 'trustchain'"
-  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin trustchain
+# The service users: one per child (DESIGN.md section 1), each in the shared
+# group 'trustchain' that reads the data directory's public files.
+if [ "$(id -u)" -eq 0 ]; then
+  "$top/ops/create-users.sh"
 fi
 
 cmake -S "$top" -B "$build_dir" "$@" >/dev/null

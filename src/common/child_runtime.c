@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/proc_env.h"
+#include "common/fs_sandbox.h"
 #include "common/sandbox.h"
 #include "common/sup_channel.h"
 
@@ -85,7 +86,9 @@ struct tc_child *tc_child_start(const char *name, int argc, char **argv)
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(c->cfg.server.log_level, &lvl);
 	tc_log_init(name, lvl, c->cfg.server.log_syslog);
-	if (tc_sandbox_apply(TC_SANDBOX_PEER, err, sizeof(err)) != 0) {
+	/* Landlock first: the seccomp filter is the outer layer. */
+	if (tc_fs_sandbox_apply(name, &c->cfg, config_path, err, sizeof(err)) < 0 ||
+	    tc_sandbox_apply(TC_SANDBOX_PEER, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		exit(1);
 	}

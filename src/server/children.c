@@ -7,17 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/file_read.h"
 #include "common/log.h"
 
 #define BACKOFF_START_MS 100
 /* A child that ran this long before dying is restarted promptly again. */
 #define STABLE_RUN_MS 10000
-#define MAX_PASSED_FDS 6
+#define MAX_PASSED_FDS 8
 
 uint64_t tc_now_ms(void)
 {
@@ -33,7 +36,9 @@ void tc_children_init(struct tc_supervisor *s)
 		memset(&s->child[i], 0, sizeof(s->child[i]));
 		s->child[i].name = names[i];
 		s->child[i].sup_fd = -1;
+		s->program_fd[i] = -1;
 	}
+	s->ctl_fd = s->data_fd = s->config_fd = -1;
 }
 
 struct passed_fd {
@@ -42,9 +47,10 @@ struct passed_fd {
 };
 
 /* In the forked child: make exactly the passed descriptors survive exec,
- * name them in the environment, drop privileges and exec. Never returns. */
-static void exec_child(struct tc_supervisor *s, char *const argv[], const struct passed_fd *fds,
-		       int nfds)
+ * name them in the environment, drop privileges and run the program opened
+ * at start. Never returns. */
+static void exec_child(struct tc_supervisor *s, int program_fd, const struct tc_run_as *ra, char *const argv[],
+		       const struct passed_fd *fds, int nfds)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -61,17 +67,77 @@ static void exec_child(struct tc_supervisor *s, char *const argv[], const struct
 		snprintf(var, sizeof(var), "TC_FD_%s", fds[i].env);
 		snprintf(val, sizeof(val), "%d", fds[i].fd);
 		setenv(var, val, 1);
+		if (strcmp(fds[i].env, "DATA_DIR") == 0) {
+			char view[32];
+			snprintf(view, sizeof(view), "/proc/self/fd/%d", fds[i].fd);
+			setenv("TC_DATA_DIR", view, 1);
+		}
 	}
+	/* What a child creates is its own and its group's at most: the public
+	 * files it publishes (certificates) are for the other children. */
+	umask(027);
 	char err[256];
-	if (tc_run_as_enter(&s->run_as, err, sizeof(err)) != 0) {
+	if (tc_run_as_enter(ra, err, sizeof(err)) != 0) {
 		fprintf(stderr, "trustchain-server: %s: %s\n", argv[0], err);
 		_exit(127);
 	}
-	char path[sizeof(s->bindir) + 64];
-	snprintf(path, sizeof(path), "%s/%s", s->bindir, argv[0]);
-	execv(path, argv);
-	fprintf(stderr, "trustchain-server: cannot run %s: %s\n", path, strerror(errno));
+	extern char **environ;
+	fexecve(program_fd, argv, environ);
+	fprintf(stderr, "trustchain-server: cannot run %s/%s as %s: %s\n", s->bindir, argv[0],
+		ra->drop ? ra->user : "the invoking user", strerror(errno));
 	_exit(127);
+}
+
+static int open_program(const struct tc_supervisor *s, const char *name, char *err, size_t errlen)
+{
+	char path[sizeof(s->bindir) + 64];
+	snprintf(path, sizeof(path), "%s/%s", s->bindir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int tc_children_snapshot_config(struct tc_supervisor *s, char *err, size_t errlen)
+{
+	if (!s->config_path)
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	if (tc_read_file(s->config_path, 1 << 20, &text, &len, err, errlen) != 0)
+		return -1;
+	int fd = memfd_create("trustchain.yaml", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len &&
+		 fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
+	free(text);
+	if (!ok) {
+		snprintf(err, errlen, "cannot copy %s for the children: %s", s->config_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (s->config_fd >= 0)
+		close(s->config_fd);
+	s->config_fd = fd;
+	return 0;
+}
+
+int tc_children_open_files(struct tc_supervisor *s, char *err, size_t errlen)
+{
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
+		char prog[64];
+		snprintf(prog, sizeof(prog), "trustchain-%s", s->child[k].name);
+		if ((s->program_fd[k] = open_program(s, prog, err, errlen)) < 0)
+			return -1;
+	}
+	if ((s->ctl_fd = open_program(s, "trustchainctl", err, errlen)) < 0)
+		return -1;
+	s->data_fd = open(s->cfg.server.data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->data_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", s->cfg.server.data_dir, strerror(errno));
+		return -1;
+	}
+	return tc_children_snapshot_config(s, err, errlen);
 }
 
 static void schedule_restart(struct tc_supervisor *s, struct tc_child_proc *c, uint64_t now)
@@ -107,15 +173,20 @@ static int make_link(struct tc_supervisor *s, enum tc_child_kind peer, int *peer
 	return 0;
 }
 
-static int child_args(struct tc_supervisor *s, enum tc_child_kind kind, char *prog, size_t proglen,
-		      char *argv[4])
+/* argv of a program run by the supervisor: the configuration is the
+ * sealed copy, read through the descriptor passed as CONFIG. */
+static void child_args(const struct tc_supervisor *s, const char *prog, char *prog_buf, size_t prog_len,
+		       char *config_buf, size_t config_len, char *argv[4])
 {
-	snprintf(prog, proglen, "trustchain-%s", s->child[kind].name);
-	argv[0] = prog;
-	argv[1] = s->config_path ? "--config" : NULL;
-	argv[2] = (char *)s->config_path;
-	argv[3] = NULL;
-	return 0;
+	snprintf(prog_buf, prog_len, "%s", prog);
+	argv[0] = prog_buf;
+	argv[1] = NULL;
+	if (s->config_fd >= 0) {
+		snprintf(config_buf, config_len, "/proc/self/fd/%d", s->config_fd);
+		argv[1] = "--config";
+		argv[2] = config_buf;
+		argv[3] = NULL;
+	}
 }
 
 int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
@@ -146,11 +217,15 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 		fds[nfds++] = (struct passed_fd){"CT_HTTP", s->listeners.fd[TC_LISTEN_CT_HTTP]};
 		fds[nfds++] = (struct passed_fd){"CT_IPC", s->listeners.fd[TC_LISTEN_CT_IPC]};
 	}
-	char prog[64], *argv[4];
-	child_args(s, kind, prog, sizeof(prog), argv);
+	fds[nfds++] = (struct passed_fd){"DATA_DIR", s->data_fd};
+	if (s->config_fd >= 0)
+		fds[nfds++] = (struct passed_fd){"CONFIG", s->config_fd};
+	char prog[64], config_arg[32], name[64], *argv[4];
+	snprintf(name, sizeof(name), "trustchain-%s", c->name);
+	child_args(s, name, prog, sizeof(prog), config_arg, sizeof(config_arg), argv);
 	pid_t pid = fork();
 	if (pid == 0)
-		exec_child(s, argv, fds, nfds);
+		exec_child(s, s->program_fd[kind], &s->run_as[kind], argv, fds, nfds);
 	close(chan[1]);
 	if (link_fd >= 0)
 		close(link_fd);
@@ -282,9 +357,14 @@ int tc_children_none_running(const struct tc_supervisor *s)
 
 int tc_run_tool(struct tc_supervisor *s, char *const argv[])
 {
+	const struct tc_run_as invoking_user = {.drop = 0};
+	/* The configuration copy, but not the data directory's descriptor:
+	 * trustchainctl names the real path (it writes it into the dev
+	 * token's SoftHSM configuration). */
+	struct passed_fd config = {"CONFIG", s->config_fd};
 	pid_t pid = fork();
 	if (pid == 0)
-		exec_child(s, argv, NULL, 0);
+		exec_child(s, s->ctl_fd, &invoking_user, argv, &config, s->config_fd >= 0);
 	if (pid < 0)
 		return -1;
 	int status;

@@ -33,11 +33,22 @@ struct tc_child_proc {
 	char ready_what[TC_SUP_NAME_MAX];
 };
 
+/* Children start wherever the installation or checkout lies, even below a
+ * directory their users cannot traverse (a clone in /root): the supervisor
+ * opens, while it is still root, each child's program (run with fexecve),
+ * the data directory (handed over as a descriptor: TC_DATA_DIR is
+ * /proc/self/fd/N in the child) and the configuration (a sealed copy in a
+ * memfd, given as --config /proc/self/fd/N), and no permission on the way
+ * there is loosened. */
 struct tc_supervisor {
 	struct tc_config cfg;
 	const char *config_path; /* NULL: built-in dev defaults */
 	char bindir[4096];
-	struct tc_run_as run_as;
+	struct tc_run_as run_as[TC_CHILD_COUNT];
+	int program_fd[TC_CHILD_COUNT]; /* trustchain-<child>, opened at start */
+	int ctl_fd;              /* trustchainctl, for the dev ceremony */
+	int data_fd;             /* server.data_dir, O_PATH */
+	int config_fd;           /* sealed memfd copy of config_path, -1 with none */
 	struct tc_listeners listeners;
 	struct tc_child_proc child[TC_CHILD_COUNT];
 	int stopping;
@@ -70,8 +81,16 @@ void tc_children_signal_all(struct tc_supervisor *s, int sig);
 /* 1 when no child is running. */
 int tc_children_none_running(const struct tc_supervisor *s);
 
-/* Runs argv (argv[0] is a program name in bindir) as the run-as user with no
- * descriptors but stdio and waits for it. Returns its exit status or -1. */
+/* Opens the children's programs and trustchainctl in bindir, the data
+ * directory and a sealed copy of the configuration. Returns 0, or -1 with
+ * err set. Called again on SIGHUP for the configuration. */
+int tc_children_open_files(struct tc_supervisor *s, char *err, size_t errlen);
+int tc_children_snapshot_config(struct tc_supervisor *s, char *err, size_t errlen);
+
+/* Runs trustchainctl with argv as the invoking user (root, when the
+ * children drop to theirs: the ceremony writes every part of the data
+ * directory, which is repaired afterwards) with no descriptors but stdio
+ * and waits for it. Returns its exit status or -1. */
 int tc_run_tool(struct tc_supervisor *s, char *const argv[]);
 
 /* Writes <data_dir>/server.status: one "name pid ready restarts" line per child. */

@@ -44,8 +44,9 @@ static int open_one(const char *host, unsigned port, int type, char *err, size_t
 	return fd;
 }
 
-/* The CT log's IPC socket: a 0700 directory and a 0600 socket, both the
- * run-as user's, so only TrustChain's own processes can connect. */
+/* The CT log's IPC socket, in run/ (root:<group> 0750, see data_layout.h):
+ * the log's user owns it and the shared group may connect (mode 0660), so
+ * only TrustChain's own processes reach it. */
 static int open_local(const char *path, const struct tc_run_as *ra, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -56,8 +57,7 @@ static int open_local(const char *path, const struct tc_run_as *ra, char *err, s
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
-	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || chmod(dir, 0700) != 0 ||
-	    (ra->drop && chown(dir, ra->uid, ra->gid) != 0)) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot prepare %s: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -67,7 +67,8 @@ static int open_local(const char *path, const struct tc_run_as *ra, char *err, s
 	mode_t old = umask(0077);
 	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	umask(old);
-	ok = ok && (!ra->drop || chown(path, ra->uid, ra->gid) == 0) && listen(fd, 1024) == 0;
+	ok = ok && (!ra->drop || (chown(path, ra->uid, ra->group) == 0 && chmod(path, 0660) == 0)) &&
+	     listen(fd, 1024) == 0;
 	if (!ok) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		if (fd >= 0)

@@ -18,6 +18,8 @@
 
 #include "common/log.h"
 #include "server/children.h"
+#include "server/data_layout.h"
+#include "server/file_checks.h"
 
 #define STOP_GRACE_MS 10000
 
@@ -65,12 +67,13 @@ static int lock_data_dir(const struct tc_config *cfg)
 
 static int run_dev_ceremony(struct tc_supervisor *s)
 {
-	char *argv[6];
+	char *argv[6], config_arg[32];
 	int i = 0;
 	argv[i++] = "trustchainctl";
-	if (s->config_path) {
+	if (s->config_fd >= 0) {
+		snprintf(config_arg, sizeof(config_arg), "/proc/self/fd/%d", s->config_fd);
 		argv[i++] = "--config";
-		argv[i++] = (char *)s->config_path;
+		argv[i++] = config_arg;
 	}
 	argv[i++] = "ceremony";
 	argv[i++] = "dev";
@@ -89,9 +92,10 @@ static void announce(struct tc_supervisor *s)
 			return;
 	s->announced = 1;
 	printf("TrustChain is running%s: data dir %s, children as %s\n", s->cfg.dev ? " (DEV mode)" : "",
-	       s->cfg.server.data_dir, s->run_as.drop ? s->run_as.user : "the invoking user");
+	       s->cfg.server.data_dir, s->run_as[0].drop ? "a user each" : "the invoking user");
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		printf("  %-13s pid %-7d %s\n", s->child[k].name, (int)s->child[k].pid, s->child[k].ready_what);
+		printf("  %-13s pid %-7d %-24s %s\n", s->child[k].name, (int)s->child[k].pid,
+		       s->run_as[k].drop ? s->run_as[k].user : "", s->child[k].ready_what);
 	printf("  listeners     %s, %s, %s, %s\n", s->listeners.where[TC_LISTEN_DNS_UDP],
 	       s->listeners.where[TC_LISTEN_DNS_TCP], s->listeners.where[TC_LISTEN_DOQ],
 	       s->listeners.where[TC_LISTEN_CT_HTTP]);
@@ -113,6 +117,11 @@ static void reload(struct tc_supervisor *s)
 	    strcmp(fresh.ct.http_listen, s->cfg.ct.http_listen) != 0 || strcmp(fresh.server.user, s->cfg.server.user) != 0)
 		tc_warn("SIGHUP: data_dir, listen addresses and user take effect only after a restart");
 	snprintf(fresh.server.data_dir, sizeof(fresh.server.data_dir), "%s", s->cfg.server.data_dir);
+	snprintf(fresh.server.user, sizeof(fresh.server.user), "%s", s->cfg.server.user);
+	if (tc_children_snapshot_config(s, err, sizeof(err)) != 0) {
+		tc_err("SIGHUP: keeping the running configuration: %s", err);
+		return;
+	}
 	s->cfg = fresh;
 	tc_info("SIGHUP: configuration reloaded; restarting the children");
 	/* Restart promptly rather than with back-off: this exit was asked for. */
@@ -184,6 +193,31 @@ static int serve(struct tc_supervisor *s, int sfd)
 	}
 }
 
+static int resolve_users(struct tc_supervisor *s, char *err, size_t errlen)
+{
+	for (int k = 0; k < TC_CHILD_COUNT; k++)
+		if (tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+/* --check-config: the file parses, and each child's user can read what its
+ * configuration names (checked as that user when run as root). */
+static int check_config(struct tc_supervisor *s)
+{
+	const char *name = s->config_path ? s->config_path : "(built-in defaults)";
+	/* As the children will reach it, when it exists already. */
+	s->data_fd = open(s->cfg.server.data_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int problems = tc_check_child_files(s, stdout);
+	if (problems) {
+		printf("%s: %d problem(s) with the files the children read\n", name, problems);
+		return 2;
+	}
+	printf("%s: configuration OK%s%s\n", name, s->cfg.dev ? " (dev mode)" : "",
+	       s->run_as[0].drop ? "; every child's user can read its files" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tc_supervisor sup;
@@ -209,11 +243,13 @@ int main(int argc, char **argv)
 		tc_err("%s: --dev needs a development configuration (server.dev: true)", s->config_path);
 		return 2;
 	}
-	if (check_only) {
-		printf("%s: configuration OK%s\n", s->config_path ? s->config_path : "(built-in defaults)",
-		       s->cfg.dev ? " (dev mode)" : "");
-		return 0;
+	tc_children_init(s);
+	if (resolve_users(s, err, sizeof(err)) != 0) {
+		tc_err("%s", err);
+		return check_only ? 2 : 1;
 	}
+	if (check_only)
+		return check_config(s);
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(s->cfg.server.log_level, &lvl);
 	tc_log_init("server", lvl, s->cfg.server.log_syslog);
@@ -221,12 +257,12 @@ int main(int argc, char **argv)
 		tc_err("cannot find the directory of trustchain-server");
 		return 1;
 	}
-	if (tc_run_as_resolve(s->cfg.server.user, &s->run_as, err, sizeof(err)) != 0 ||
-	    tc_run_as_own_tree(&s->run_as, s->cfg.server.data_dir, err, sizeof(err)) != 0) {
+	if (tc_data_layout_repair(s, err, sizeof(err)) != 0 || tc_children_open_files(s, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		return 1;
 	}
-	/* Children run from "/": give them the absolute data directory. */
+	/* Children get the data directory as a descriptor (children.h);
+	 * trustchainctl, run as the invoking user, by its absolute path. */
 	setenv("TC_DATA_DIR", s->cfg.server.data_dir, 1);
 	if (lock_data_dir(&s->cfg) < 0)
 		return 1;
@@ -245,10 +281,19 @@ int main(int argc, char **argv)
 		tc_err("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	tc_children_init(s);
 	if (s->cfg.dev && run_dev_ceremony(s) != 0)
 		return 1;
-	if (tc_listeners_open(&s->cfg, &s->run_as, &s->listeners, err, sizeof(err)) != 0) {
+	/* Again: the ceremony wrote as the invoking user. Then, before any
+	 * child runs, what each will read. */
+	if (tc_data_layout_repair(s, err, sizeof(err)) != 0) {
+		tc_err("%s", err);
+		return 1;
+	}
+	if (tc_check_child_files(s, stderr) != 0) {
+		tc_err("not starting: fix the files above (trustchain-server --check-config checks again)");
+		return 1;
+	}
+	if (tc_listeners_open(&s->cfg, &s->run_as[TC_CHILD_TRANSPARENCY], &s->listeners, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		return 1;
 	}

@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/fs_sandbox.h"
 #include "common/sandbox.h"
 #include "common/proc_env.h"
 #include "common/sup_channel.h"
@@ -89,7 +90,8 @@ int main(int argc, char **argv)
 	tc_log_level_parse(cfg.server.log_level, &lvl);
 	tc_log_init("signer", lvl, cfg.server.log_syslog);
 	/* Before the PKCS#11 module is loaded, so its code runs filtered too. */
-	if (tc_sandbox_apply(TC_SANDBOX_SIGNER, err, sizeof(err)) != 0) {
+	if (tc_fs_sandbox_apply("signer", &cfg, config_path, err, sizeof(err)) < 0 ||
+	    tc_sandbox_apply(TC_SANDBOX_SIGNER, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		return 1;
 	}

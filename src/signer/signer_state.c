@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "signer/pin.h"
 #include "signer/signer.h"
+#include "signer/softhsm_view.h"
 
 /* Creates dir (one level) with mode 0700 unless it exists. */
 static int ensure_dir(const char *dir, char *err, size_t errlen)
@@ -33,10 +34,8 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 	s->cfg = *cfg;
 	tc_policy_from_config(cfg, &s->policy);
 	pthread_mutex_init(&s->precert_lock, NULL);
-	if (cfg->hsm.softhsm_conf[0] && setenv("SOFTHSM2_CONF", cfg->hsm.softhsm_conf, 1) != 0) {
-		snprintf(err, errlen, "cannot set SOFTHSM2_CONF");
+	if (tc_softhsm_view_setup(cfg, err, errlen) != 0)
 		return -1;
-	}
 	char pin[TC_PIN_MAX];
 	if (tc_pin_read(cfg, pin, err, errlen) != 0)
 		return -1;

@@ -70,7 +70,10 @@ int main(int argc, char **argv)
 		tc_err("data directory path too long");
 		goto out;
 	}
-	if (ensure_dir(ct_dir) != 0) {
+	/* The store's directory is private before LevelDB creates it (with the
+	 * umask's mode): ct/ itself is readable by every child for the log's
+	 * public key. */
+	if (ensure_dir(ct_dir) != 0 || ensure_dir(log_dir) != 0) {
 		tc_err("cannot create %s: %s", ct_dir, strerror(errno));
 		goto out;
 	}

@@ -87,14 +87,17 @@ for c in signer transparency resolver gateway; do
     [ "$c" != signer ] || fail "signer does not have the PKCS#11 module mapped"
   fi
   if [ "$(id -u)" = 0 ]; then
-    user=$(ps -o user= -p "$p")
-    [ "$user" = trustchain ] || fail "$c runs as $user, want trustchain"
+    uid=$(awk '/^Uid:/ { print $2 }' /proc/$p/status)
+    user=$(getent passwd "$uid" | cut -d: -f1)
+    [ "$user" = "trustchain-$c" ] || fail "$c runs as $user, want trustchain-$c"
+    groups=$(awk '/^Groups:/ { $1 = ""; print }' /proc/$p/status | xargs)
+    [ "$groups" = "$(getent group trustchain | cut -d: -f3)" ] || fail "$c has groups '$groups', want only trustchain"
   fi
   # Only the descriptors it was given (plus stdio and its own).
   [ "$(readlink /proc/$p/cwd)" = / ] || fail "$c cwd is $(readlink /proc/$p/cwd)"
 done
 grep -q softhsm "/proc/$server_pid/maps" && fail "supervisor has the PKCS#11 module mapped"
-ok "children: NoNewPrivs, syscall filter, cwd /, PKCS#11 only in the signer$([ "$(id -u)" = 0 ] && echo ", user trustchain")"
+ok "children: NoNewPrivs, syscall filter, cwd /, PKCS#11 only in the signer$([ "$(id -u)" = 0 ] && echo ", a user each")"
 
 # kill -9 a peer: restarted, ready again, linked to the signer.
 old=$(pid_of gateway)

@@ -23,6 +23,8 @@ sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
   echo "$(sha "$deployer_token") py-deployer *.py.hypermesh.online"
 } > "$tmp/data/tokens"
 chmod 600 "$tmp/data/tokens"
+# A secret: the gateway's own (as trustchain-server --check-config says).
+if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
 export TC_TEST_ADMIN_TOKEN=$admin_token TC_TEST_DEPLOYER_TOKEN=$deployer_token
 
 base=$(( 20000 + RANDOM % 20000 ))
