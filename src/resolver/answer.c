@@ -42,16 +42,34 @@ static void set_info(struct tc_dns_answer_info *info, uint16_t rcode, bool tc)
 	}
 }
 
-/* A header-only response (FORMERR, NOTIMP): ID, opcode, RD and CD echoed. */
-static enum tc_dns_answer_status header_only(const uint8_t *query, uint16_t base_flags,
-					     uint16_t rcode, uint8_t *out, size_t *outlen,
-					     struct tc_dns_answer_info *info)
+static uint16_t our_udp_size(const struct tc_dns_answer_opts *o);
+
+/* An error response (FORMERR, NOTIMP): ID, opcode, RD and CD echoed, the
+ * question when the query had exactly one readable one, and our OPT when
+ * the query carried one, even a malformed query: RFC 6891 §7, or the
+ * client concludes we do not speak EDNS. */
+static enum tc_dns_answer_status error_response(const uint8_t *query, size_t qlen,
+						uint16_t base_flags, uint16_t rcode,
+						const struct tc_dns_answer_opts *opts,
+						uint8_t *out, size_t outcap, size_t *outlen,
+						struct tc_dns_answer_info *info)
 {
-	memset(out, 0, TC_DNS_HEADER_LEN);
-	out[0] = query[0];
-	out[1] = query[1];
-	tc_dns_put16(out + 2, (uint16_t)(base_flags | rcode));
-	*outlen = TC_DNS_HEADER_LEN;
+	struct tc_dns_salvage sv;
+	tc_dns_salvage(query, qlen, &sv);
+	struct tc_dns_builder b;
+	tc_dns_build_init(&b, out, outcap);
+	tc_dns_build_set_limit(&b, TC_DNS_UDP_MIN);
+	if (tc_dns_build_header(&b, tc_dns_get16(query), (uint16_t)(base_flags | rcode)) != 0)
+		return TC_DNS_ANSWER_DROP;
+	/* The header fits in 512; a question too (at most 259 octets), and
+	 * then the OPT (11). */
+	if (sv.has_question &&
+	    tc_dns_build_question(&b, sv.qname, sv.qname_len, sv.qtype, sv.qclass) != 0)
+		return TC_DNS_ANSWER_DROP;
+	if (sv.has_opt && tc_dns_put_opt(&b, our_udp_size(opts), (uint8_t)(rcode >> 4), 0,
+					 (uint16_t)(sv.edns_flags & TC_DNS_EDNS_FLAG_DO)) != 0)
+		return TC_DNS_ANSWER_DROP;
+	*outlen = tc_dns_build_finish(&b);
 	set_info(info, rcode, false);
 	return TC_DNS_ANSWER_REPLY;
 }
@@ -345,17 +363,20 @@ enum tc_dns_answer_status tc_dns_answer(const struct tc_zone *zone, const uint8_
 	if (opts->flags & TC_DNS_ANSWER_F_RA)
 		base |= TC_DNS_FLAG_RA;
 	if (TC_DNS_OPCODE(qflags) != TC_DNS_OPCODE_QUERY)
-		return header_only(query, base, TC_DNS_RCODE_NOTIMP, out, outlen, info);
+		return error_response(query, qlen, base, TC_DNS_RCODE_NOTIMP, opts, out, outcap,
+				      outlen, info);
 
 	enum tc_dns_err perr = tc_dns_parse(query, qlen, &m);
 	if (info)
 		info->parse_error = perr;
 	if (perr != TC_DNS_OK)
-		return header_only(query, base, TC_DNS_RCODE_FORMERR, out, outlen, info);
+		return error_response(query, qlen, base, TC_DNS_RCODE_FORMERR, opts, out, outcap,
+				      outlen, info);
 	if (info)
 		info->qtype = m.qtype;
 	if (m.qdcount != 1 || m.qtype == TC_DNS_TYPE_OPT)
-		return header_only(query, base, TC_DNS_RCODE_FORMERR, out, outlen, info);
+		return error_response(query, qlen, base, TC_DNS_RCODE_FORMERR, opts, out, outcap,
+				      outlen, info);
 	if (opts->transport == TC_DNS_TRANSPORT_DOQ && m.edns_tcp_keepalive)
 		return TC_DNS_ANSWER_DOQ_PROTOCOL_ERROR;
 

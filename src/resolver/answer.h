@@ -4,8 +4,10 @@
  *
  * Behaviour:
  *  - fewer than 12 octets, or QR=1 (a response): DROP, nothing is sent;
- *  - opcode other than QUERY: NOTIMP (header only, ID/opcode/RD echoed);
- *  - malformed message, QDCOUNT != 1, QTYPE OPT: FORMERR (header only);
+ *  - opcode other than QUERY: NOTIMP; malformed message, QDCOUNT != 1,
+ *    QTYPE OPT: FORMERR. Both echo ID, opcode, RD and CD, the question when
+ *    the query had exactly one readable question, and carry our OPT when
+ *    the query had one (RFC 6891 §7), malformed or not;
  *  - EDNS version > 0: BADVERS with our OPT (RFC 6891 §6.1.3);
  *  - QCLASS other than IN, AXFR/IXFR: REFUSED;
  *  - a name outside the zone: NOT_OURS, with a REFUSED response in out

@@ -110,6 +110,8 @@ static enum tc_dns_err check_opt(const uint8_t *msg, const struct tc_dns_rr *rr,
 			return TC_DNS_ERR_OPT;
 		if (code == TC_DNS_EDNS_OPT_TCP_KEEPALIVE)
 			out->edns_tcp_keepalive = true;
+		if (code == TC_DNS_EDNS_OPT_PADDING)
+			out->edns_padding = true;
 		p += 4 + olen;
 		left -= 4 + (size_t)olen;
 	}
@@ -138,6 +140,7 @@ enum tc_dns_err tc_dns_parse(const uint8_t *msg, size_t len, struct tc_dns_msg *
 	out->edns_ext_rcode = out->edns_version = 0;
 	out->edns_flags = 0;
 	out->edns_tcp_keepalive = false;
+	out->edns_padding = false;
 
 	/* Cheap rejection of absurd counts before walking anything: a question
 	 * takes at least 5 octets (root + type + class), a record at least 11. */
@@ -180,4 +183,55 @@ enum tc_dns_err tc_dns_parse(const uint8_t *msg, size_t len, struct tc_dns_msg *
 	if (pos != len)
 		return TC_DNS_ERR_TRAILING;
 	return TC_DNS_OK;
+}
+
+/* True when the OPT RDATA at p holds a Padding option (stops at the first
+ * option that runs past the RDATA). */
+static bool opt_has_padding(const uint8_t *p, size_t left)
+{
+	while (left >= 4) {
+		uint16_t code = tc_dns_get16(p);
+		uint16_t olen = tc_dns_get16(p + 2);
+		if (olen > left - 4)
+			return false;
+		if (code == TC_DNS_EDNS_OPT_PADDING)
+			return true;
+		p += 4 + olen;
+		left -= 4 + (size_t)olen;
+	}
+	return false;
+}
+
+void tc_dns_salvage(const uint8_t *msg, size_t len, struct tc_dns_salvage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < TC_DNS_HEADER_LEN)
+		return;
+	unsigned qd = tc_dns_get16(msg + 4);
+	size_t nrr = (size_t)tc_dns_get16(msg + 6) + tc_dns_get16(msg + 8) + tc_dns_get16(msg + 10);
+	size_t pos = TC_DNS_HEADER_LEN;
+	for (unsigned i = 0; i < qd; i++) {
+		uint8_t name[TC_DNS_MAX_NAME];
+		size_t name_len;
+		if (tc_dns_read_name(msg, len, &pos, name, &name_len) != TC_DNS_OK || len - pos < 4)
+			return;
+		if (qd == 1) {
+			out->has_question = true;
+			memcpy(out->qname, name, name_len);
+			out->qname_len = name_len;
+			out->qtype = tc_dns_get16(msg + pos);
+			out->qclass = tc_dns_get16(msg + pos + 2);
+		}
+		pos += 4;
+	}
+	struct tc_dns_rr rr;
+	for (size_t i = 0; i < nrr; i++) {
+		if (tc_dns_read_rr(msg, len, &pos, &rr) != TC_DNS_OK)
+			return;
+		if (rr.type == TC_DNS_TYPE_OPT && !out->has_opt) {
+			out->has_opt = true;
+			out->edns_flags = (uint16_t)rr.ttl;
+			out->edns_padding = opt_has_padding(msg + rr.rdata_off, rr.rdlen);
+		}
+	}
 }

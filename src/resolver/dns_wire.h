@@ -75,6 +75,7 @@ enum tc_dns_rcode {
 
 #define TC_DNS_EDNS_FLAG_DO 0x8000u
 #define TC_DNS_EDNS_OPT_TCP_KEEPALIVE 11   /* RFC 7828; forbidden on DoQ */
+#define TC_DNS_EDNS_OPT_PADDING 12         /* RFC 7830 */
 
 enum tc_dns_section {
 	TC_DNS_SEC_QUESTION = 0,
@@ -159,10 +160,26 @@ struct tc_dns_msg {
 	uint8_t edns_version;
 	uint16_t edns_flags;             /* DO and Z */
 	bool edns_tcp_keepalive;         /* the query carried edns-tcp-keepalive */
+	bool edns_padding;               /* the query carried the Padding option */
 };
 
 /* Validates the whole message: header, every question and record, OPT
  * placement and layout, and that nothing follows the last record. */
 enum tc_dns_err tc_dns_parse(const uint8_t *msg, size_t len, struct tc_dns_msg *out);
+
+/* What can be read of a message that may be malformed, for error answers:
+ * the first question when the message has exactly one and it is readable,
+ * and whether an OPT record appears among the records read before the first
+ * error (so a FORMERR can still carry our OPT, RFC 6891 §7). */
+struct tc_dns_salvage {
+	bool has_question;
+	uint8_t qname[TC_DNS_MAX_NAME];
+	size_t qname_len;
+	uint16_t qtype, qclass;
+	bool has_opt;
+	uint16_t edns_flags;             /* of the first OPT seen */
+	bool edns_padding;               /* that OPT holds a Padding option */
+};
+void tc_dns_salvage(const uint8_t *msg, size_t len, struct tc_dns_salvage *out);
 
 #endif

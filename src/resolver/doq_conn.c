@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "resolver/doq.h"
 #include "resolver/doq_internal.h"
+#include "resolver/edns_padding.h"
 
 #define STREAM_POOL_MAX 4096
 #define CLOSE_RESENDS_MAX 8
@@ -199,6 +200,15 @@ static int stream_set_answer(struct doq_conn *c, struct doq_stream *st, const ui
 			     size_t len)
 {
 	size_t framed;
+	/* RFC 9250 §5.4, RFC 8467 §4.1: a padded query gets an answer padded
+	 * to a multiple of 468 octets, forwarded answers included. */
+	if (st->pad && len <= TC_DNS_MAX_MSG) {
+		uint8_t *a = c->srv->answer;
+		if (msg != a)
+			memmove(a, msg, len);
+		len = tc_dns_pad_response(a, len, sizeof(c->srv->answer), TC_DNS_PAD_BLOCK_RESPONSE);
+		msg = a;
+	}
 	if (len > TC_DNS_MAX_MSG || stream_reserve(st, 2 + len, 0) != 0 ||
 	    tc_doq_frame_response(msg, len, st->buf, st->cap, &framed) != 0)
 		return request_close(c, TC_DOQ_INTERNAL_ERROR, "cannot frame the answer");
@@ -218,6 +228,9 @@ static int answer_query(struct doq_conn *c, struct doq_stream *st, const uint8_t
 	stream_credit(c, st);
 	struct doq_fwd_ctx ctx = {.srv = s, .slot = c->slot, .gen = c->gen, .stream_id = st->id};
 	size_t outlen = 0;
+	struct tc_dns_salvage sv;
+	tc_dns_salvage(q, qlen, &sv);
+	st->pad = sv.edns_padding;
 	switch (tc_dns_service_handle(s->svc, TC_DNS_TRANSPORT_DOQ, q, qlen, s->answer,
 				      sizeof(s->answer), &outlen, &ctx, sizeof(ctx),
 				      doq_forward_done)) {

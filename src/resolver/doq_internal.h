@@ -31,6 +31,7 @@ struct doq_stream {
 	struct doq_stream *send_next;   /* the connection's send queue */
 	bool queued, answered, pending;
 	bool credited;                  /* rxlen went back to the connection window */
+	bool pad;                       /* the query carried EDNS Padding: so must the answer */
 	uint32_t rxlen, cap;            /* bytes of the query so far; size of buf */
 	uint32_t txlen, txsent;
 	uint8_t *buf;                   /* query while reading, then the framed answer */

@@ -106,10 +106,14 @@ int main(int argc, char **argv)
 		.idle_ms = cfg->dns.idle_timeout_ms,
 		.retry_always = cfg->dns.quic_retry_always,
 	};
+	struct tc_tcp_limits tcp_lim = {
+		.max_conns = cfg->dns.max_connections,
+		.per_source = tc_tcp_per_source_default(cfg->dns.max_connections),
+		.idle_ms = cfg->dns.idle_timeout_ms,
+	};
 	if (tc_udp_server_start(ufd, UDP_THREADS, &svc, cfg->dns.rate_limit_qps, &udp, err,
 				sizeof(err)) != 0 ||
-	    tc_tcp_server_start(tfd, &svc, cfg->dns.max_connections, cfg->dns.idle_timeout_ms, &tcp,
-				err, sizeof(err)) != 0 ||
+	    tc_tcp_server_start(tfd, &svc, &tcp_lim, &tcp, err, sizeof(err)) != 0 ||
 	    tc_doq_server_start(qfd, &svc, &lim, &doq, err, sizeof(err)) != 0 ||
 	    tc_doq_cert_start(c, cfg, install_doq_creds, doq, &doq_cert, err, sizeof(err)) != 0) {
 		tc_err("%s", err);

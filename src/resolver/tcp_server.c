@@ -24,11 +24,23 @@
 #define TAG_CONN_BASE 3
 #define READ_CHUNK 4096
 #define SWEEP_MS 1000
+#define NO_SLOT UINT32_MAX
+
+/* Where a connection comes from, for the per-source limit: the IPv4
+ * address, or the /64 of an IPv6 address (one host usually holds a whole
+ * /64, so counting /128s would give it 2^64 quotas). */
+struct tcp_source {
+	uint8_t family;
+	uint8_t addr[8];
+};
 
 struct tcp_conn {
 	int fd;                 /* -1: free slot */
 	uint32_t gen;           /* bumped on every reuse: stale forward answers are dropped */
 	uint64_t last_ms;
+	struct tcp_source src;
+	uint32_t lru_prev, lru_next;   /* activity order, least recent first */
+	uint32_t src_next;      /* next connection in the same source bucket */
 	bool eof;               /* the client half-closed: finish what is owed, then close */
 	uint32_t events;        /* what epoll watches now */
 	unsigned pending_fwd;
@@ -54,11 +66,14 @@ struct tcp_fwd_ctx {
 struct tc_tcp_server {
 	int lfd, epfd, stopfd, fwdfd;
 	const struct tc_dns_service *svc;
-	uint32_t max_conns, nconns, idle_ms;
+	uint32_t max_conns, per_source, nconns, idle_ms;
 	struct tcp_conn *conns;
+	uint32_t lru_head, lru_tail;   /* least and most recently active */
+	uint32_t *src_buckets;         /* per-source hash: first slot of each chain */
+	uint32_t src_mask;
 	pthread_t thread;
 	bool started;
-	uint64_t accepted, refused, queries, closed_bad;
+	uint64_t accepted, refused, queries, closed_bad, evicted;
 	pthread_mutex_t fwd_lock;
 	struct fwd_done *fwd_head;
 	uint8_t out[2 + TC_DNS_MAX_MSG];   /* the answer being built */
@@ -71,11 +86,92 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ---- activity order (LRU) and sources ---- */
+
+static void lru_unlink(struct tc_tcp_server *s, uint32_t slot)
+{
+	struct tcp_conn *c = &s->conns[slot];
+	if (c->lru_prev != NO_SLOT)
+		s->conns[c->lru_prev].lru_next = c->lru_next;
+	else
+		s->lru_head = c->lru_next;
+	if (c->lru_next != NO_SLOT)
+		s->conns[c->lru_next].lru_prev = c->lru_prev;
+	else
+		s->lru_tail = c->lru_prev;
+	c->lru_prev = c->lru_next = NO_SLOT;
+}
+
+static void lru_append(struct tc_tcp_server *s, uint32_t slot)
+{
+	struct tcp_conn *c = &s->conns[slot];
+	c->lru_prev = s->lru_tail;
+	c->lru_next = NO_SLOT;
+	if (s->lru_tail != NO_SLOT)
+		s->conns[s->lru_tail].lru_next = slot;
+	else
+		s->lru_head = slot;
+	s->lru_tail = slot;
+}
+
+/* The connection did something: it becomes the most recently active. */
+static void conn_touch(struct tc_tcp_server *s, uint32_t slot)
+{
+	s->conns[slot].last_ms = now_ms();
+	if (s->lru_tail != slot) {
+		lru_unlink(s, slot);
+		lru_append(s, slot);
+	}
+}
+
+static void source_of(const struct sockaddr_storage *ss, struct tcp_source *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->family = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(src->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(src->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+}
+
+static bool same_source(const struct tcp_source *a, const struct tcp_source *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static uint32_t source_bucket(const struct tc_tcp_server *s, const struct tcp_source *src)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	h = (h ^ src->family) * 1099511628211ull;
+	for (size_t i = 0; i < sizeof(src->addr); i++)
+		h = (h ^ src->addr[i]) * 1099511628211ull;
+	return (uint32_t)(h ^ (h >> 32)) & s->src_mask;
+}
+
+static uint32_t source_count(const struct tc_tcp_server *s, const struct tcp_source *src)
+{
+	uint32_t n = 0;
+	for (uint32_t i = s->src_buckets[source_bucket(s, src)]; i != NO_SLOT; i = s->conns[i].src_next)
+		n += same_source(&s->conns[i].src, src);
+	return n;
+}
+
+static void source_unlink(struct tc_tcp_server *s, uint32_t slot)
+{
+	uint32_t *link = &s->src_buckets[source_bucket(s, &s->conns[slot].src)];
+	while (*link != NO_SLOT && *link != slot)
+		link = &s->conns[*link].src_next;
+	if (*link == slot)
+		*link = s->conns[slot].src_next;
+}
+
 static void conn_close(struct tc_tcp_server *s, uint32_t slot)
 {
 	struct tcp_conn *c = &s->conns[slot];
 	if (c->fd < 0)
 		return;
+	lru_unlink(s, slot);
+	source_unlink(s, slot);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->rbuf);
@@ -84,6 +180,7 @@ static void conn_close(struct tc_tcp_server *s, uint32_t slot)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->gen = gen;
+	c->lru_prev = c->lru_next = c->src_next = NO_SLOT;
 	s->nconns--;
 }
 
@@ -194,7 +291,7 @@ static int conn_process(struct tc_tcp_server *s, uint32_t slot)
 		    tc_dns_service_handle(s->svc, TC_DNS_TRANSPORT_TCP, q, mlen, s->out, TC_DNS_MAX_MSG,
 					  &outlen, &ctx, sizeof(ctx), tcp_forward_done);
 		off += 2 + mlen;
-		c->last_ms = now_ms();
+		conn_touch(s, slot);
 		if (r == TC_DNS_SVC_PENDING) {
 			c->pending_fwd++;
 			continue;
@@ -276,7 +373,7 @@ static void conn_writable(struct tc_tcp_server *s, uint32_t slot)
 		conn_close(s, slot);
 		return;
 	}
-	c->last_ms = now_ms();
+	conn_touch(s, slot);
 	/* Output drained below the cap: answer what waited in the read buffer. */
 	if (conn_process(s, slot) != 0 || conn_flush(c) != 0) {
 		conn_close(s, slot);
@@ -289,10 +386,53 @@ static void conn_writable(struct tc_tcp_server *s, uint32_t slot)
 	conn_watch(s, slot);
 }
 
+/* Nothing is owed to the connection (no unsent answer, no forwarded
+ * answer on its way): closing it loses the client no answer. */
+static bool conn_evictable(const struct tcp_conn *c)
+{
+	return c->wlen == c->woff && c->pending_fwd == 0;
+}
+
+/* Closes the least recently active evictable connection, of src only when
+ * src is given. false when there is none. RFC 7766 §6.2.3: under pressure
+ * a server closes idle connections rather than turning new clients away. */
+static bool evict_one(struct tc_tcp_server *s, const struct tcp_source *src)
+{
+	for (uint32_t i = s->lru_head; i != NO_SLOT; i = s->conns[i].lru_next) {
+		struct tcp_conn *c = &s->conns[i];
+		if ((!src || same_source(&c->src, src)) && conn_evictable(c)) {
+			conn_close(s, i);
+			if (s->evicted++ % 1000 == 0)
+				tc_info("tcp: closing the least recently active connections to make room "
+					"(%u open, at most %u per source)", s->nconns, s->per_source);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Admits a connection from src: over its source's quota the source's own
+ * oldest idle connection makes room (a client flooding us only displaces
+ * itself); with every slot taken the oldest idle connection of anyone
+ * does. Returns the free slot, or NO_SLOT when nothing could be closed. */
+static uint32_t admit(struct tc_tcp_server *s, const struct tcp_source *src)
+{
+	if (source_count(s, src) >= s->per_source && !evict_one(s, src))
+		return NO_SLOT;
+	if (s->nconns >= s->max_conns && !evict_one(s, NULL))
+		return NO_SLOT;
+	for (uint32_t slot = 0; slot < s->max_conns; slot++)
+		if (s->conns[slot].fd < 0)
+			return slot;
+	return NO_SLOT;
+}
+
 static void accept_all(struct tc_tcp_server *s)
 {
 	for (;;) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -300,12 +440,12 @@ static void accept_all(struct tc_tcp_server *s)
 				tc_warn("tcp: accept: %s", strerror(errno));
 			return;
 		}
-		uint32_t slot = 0;
-		while (slot < s->max_conns && s->conns[slot].fd >= 0)
-			slot++;
-		if (slot == s->max_conns) {
+		struct tcp_source src;
+		source_of(&ss, &src);
+		uint32_t slot = admit(s, &src);
+		if (slot == NO_SLOT) {
 			if (s->refused++ % 1000 == 0)
-				tc_warn("tcp: %u connections open (the cap): closing new ones", s->max_conns);
+				tc_warn("tcp: %u connections open, all busy: closing new ones", s->nconns);
 			close(fd);
 			continue;
 		}
@@ -321,6 +461,11 @@ static void accept_all(struct tc_tcp_server *s)
 		c->fd = fd;
 		c->rcap = 512;
 		c->events = EPOLLIN;
+		c->src = src;
+		uint32_t b = source_bucket(s, &src);
+		c->src_next = s->src_buckets[b];
+		s->src_buckets[b] = slot;
+		lru_append(s, slot);
 		c->last_ms = now_ms();
 		s->nconns++;
 		s->accepted++;
@@ -356,11 +501,9 @@ static void deliver_forwarded(struct tc_tcp_server *s)
 
 static void sweep_idle(struct tc_tcp_server *s, uint64_t now)
 {
-	for (uint32_t i = 0; i < s->max_conns; i++) {
-		struct tcp_conn *c = &s->conns[i];
-		if (c->fd >= 0 && now - c->last_ms >= s->idle_ms)
-			conn_close(s, i);
-	}
+	/* Least recently active first: stop at the first one still in time. */
+	while (s->lru_head != NO_SLOT && now - s->conns[s->lru_head].last_ms >= s->idle_ms)
+		conn_close(s, s->lru_head);
 }
 
 static void *tcp_main(void *arg)
@@ -414,8 +557,9 @@ static int add_fd(int epfd, int fd, uint64_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
-int tc_tcp_server_start(int fd, const struct tc_dns_service *svc, uint32_t max_conns,
-			uint32_t idle_ms, struct tc_tcp_server **out, char *err, size_t errlen)
+int tc_tcp_server_start(int fd, const struct tc_dns_service *svc,
+			const struct tc_tcp_limits *lim, struct tc_tcp_server **out, char *err,
+			size_t errlen)
 {
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -429,15 +573,26 @@ int tc_tcp_server_start(int fd, const struct tc_dns_service *svc, uint32_t max_c
 	}
 	s->lfd = fd;
 	s->svc = svc;
-	s->max_conns = max_conns ? max_conns : 1;
-	s->idle_ms = idle_ms ? idle_ms : 10000;
+	s->max_conns = lim->max_conns ? lim->max_conns : 1;
+	s->per_source = lim->per_source ? lim->per_source : s->max_conns;
+	s->idle_ms = lim->idle_ms ? lim->idle_ms : 10000;
+	s->lru_head = s->lru_tail = NO_SLOT;
 	s->epfd = s->stopfd = s->fwdfd = -1;
 	pthread_mutex_init(&s->fwd_lock, NULL);
+	uint32_t nbuckets = 16;
+	while (nbuckets < s->max_conns && nbuckets < (1u << 30))
+		nbuckets *= 2;
+	s->src_mask = nbuckets - 1;
 	s->conns = calloc(s->max_conns, sizeof(*s->conns));
-	if (!s->conns)
+	s->src_buckets = malloc(nbuckets * sizeof(*s->src_buckets));
+	if (!s->conns || !s->src_buckets)
 		goto fail_errno;
-	for (uint32_t i = 0; i < s->max_conns; i++)
+	for (uint32_t i = 0; i < nbuckets; i++)
+		s->src_buckets[i] = NO_SLOT;
+	for (uint32_t i = 0; i < s->max_conns; i++) {
 		s->conns[i].fd = -1;
+		s->conns[i].lru_prev = s->conns[i].lru_next = s->conns[i].src_next = NO_SLOT;
+	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->fwdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -464,9 +619,11 @@ void tc_tcp_server_stop(struct tc_tcp_server *s)
 		if (write(s->stopfd, &one, sizeof(one)) < 0)
 			tc_warn("tcp: wake: %s", strerror(errno));
 		pthread_join(s->thread, NULL);
-		tc_info("tcp: %llu connections, %llu queries, %llu closed for bad framing, %llu over the cap",
+		tc_info("tcp: %llu connections, %llu queries, %llu closed for bad framing, "
+			"%llu idle closed to make room, %llu refused (all busy)",
 			(unsigned long long)s->accepted, (unsigned long long)s->queries,
-			(unsigned long long)s->closed_bad, (unsigned long long)s->refused);
+			(unsigned long long)s->closed_bad, (unsigned long long)s->evicted,
+			(unsigned long long)s->refused);
 	}
 	for (uint32_t i = 0; s->conns && i < s->max_conns; i++)
 		conn_close(s, i);
@@ -482,5 +639,14 @@ void tc_tcp_server_stop(struct tc_tcp_server *s)
 		close(s->fwdfd);
 	pthread_mutex_destroy(&s->fwd_lock);
 	free(s->conns);
+	free(s->src_buckets);
 	free(s);
+}
+
+uint32_t tc_tcp_per_source_default(uint32_t max_conns)
+{
+	uint32_t n = max_conns / 16;
+	if (n < 8)
+		n = 8;
+	return n < max_conns ? n : max_conns;
 }

@@ -323,6 +323,93 @@ static void test_answers(void)
 	tc_doq_client_free(c);
 }
 
+/* A query with EDNS, padded (RFC 8467 §4.1: queries to a multiple of 128
+ * octets) when pad is set. */
+static size_t make_edns_query(const char *name, uint16_t type, bool pad, uint8_t *q, size_t cap)
+{
+	size_t len = make_query(name, type, 0, q, cap);
+	if (len == 0 || len + 11 + 4 + 128 > cap)
+		return 0;
+	tc_dns_put16(q + 10, 1);
+	uint8_t *opt = q + len;
+	memset(opt, 0, 11);
+	tc_dns_put16(opt + 1, TC_DNS_TYPE_OPT);
+	tc_dns_put16(opt + 3, 1232);
+	len += 11;
+	if (pad) {
+		size_t padlen = (128 - (len + 4) % 128) % 128;
+		tc_dns_put16(q + len, 12);
+		tc_dns_put16(q + len + 2, (uint16_t)padlen);
+		memset(q + len + 4, 0, padlen);
+		len += 4 + padlen;
+		tc_dns_put16(opt + 9, (uint16_t)(4 + padlen));
+	}
+	return len;
+}
+
+/* The Padding option's length in the response's OPT, -1 when it has none. */
+static int padding_in(const uint8_t *m, size_t len)
+{
+	struct tc_dns_msg pm;
+	if (tc_dns_parse(m, len, &pm) != TC_DNS_OK)
+		return -2;
+	size_t off = TC_DNS_HEADER_LEN;
+	if (pm.qdcount && tc_dns_read_name(m, len, &off, NULL, NULL) != TC_DNS_OK)
+		return -2;
+	off += pm.qdcount ? 4 : 0;
+	for (unsigned i = 0; i < (unsigned)pm.ancount + pm.nscount + pm.arcount; i++) {
+		struct tc_dns_rr rr;
+		if (tc_dns_read_rr(m, len, &off, &rr) != TC_DNS_OK)
+			return -2;
+		if (rr.type != TC_DNS_TYPE_OPT)
+			continue;
+		for (size_t o = rr.rdata_off; o + 4 <= rr.rdata_off + rr.rdlen;
+		     o += 4 + tc_dns_get16(m + o + 2))
+			if (tc_dns_get16(m + o) == 12)
+				return tc_dns_get16(m + o + 2);
+	}
+	return -1;
+}
+
+/* RFC 9250 §5.4 + RFC 8467 §4.1: a padded query gets an answer padded to
+ * a multiple of 468 octets (small answer, large answer, error answer); an
+ * unpadded one gets no padding. */
+static void test_padding(void)
+{
+	struct tc_doq_client *c = doq_connect(&main_r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	static const struct {
+		const char *name;
+		uint16_t type;
+	} cases[] = {{"www." ZONE ".", TC_DNS_TYPE_A},
+		     {ZONE ".", TC_DNS_TYPE_DNSKEY},
+		     {"nope." ZONE ".", TC_DNS_TYPE_TXT},
+		     {"example.com.", TC_DNS_TYPE_A}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int pad = 0; pad < 2; pad++) {
+			uint8_t q[512], resp[4096];
+			size_t qlen = make_edns_query(cases[i].name, cases[i].type, pad, q, sizeof(q));
+			size_t rlen = 0;
+			char err[256];
+			CU_ASSERT_FATAL(qlen > 0);
+			if (pad)
+				CU_ASSERT_EQUAL(qlen % 128, 0);
+			CU_ASSERT_FATAL(tc_doq_client_query(c, q, qlen, resp, sizeof(resp), &rlen, 3000,
+							    err, sizeof(err)) == 0);
+			int padding = padding_in(resp, rlen);
+			if (pad) {
+				CU_ASSERT_EQUAL(rlen % 468, 0);
+				CU_ASSERT(padding >= 0);
+			} else {
+				CU_ASSERT_EQUAL(padding, -1);
+			}
+			fprintf(stderr, "  %s type %u %s: %zu octets\n", cases[i].name, cases[i].type,
+				pad ? "padded" : "unpadded", rlen);
+		}
+	}
+	tc_doq_client_free(c);
+}
+
 struct done_rec {
 	int calls, status;
 	uint8_t data[1024];
@@ -935,6 +1022,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	static const struct tc_test tests[] = {
 		{"A/AAAA/SOA/TXT/NXDOMAIN/REFUSED over DoQ", test_answers},
+		{"EDNS Padding: padded queries get 468-octet blocks", test_padding},
 		{"two queries on two streams of one connection", test_two_streams_one_connection},
 		{"stream credit renews as streams end (dns.max_streams)", test_stream_credit},
 		{"non-zero Message ID: DOQ_PROTOCOL_ERROR", test_nonzero_message_id},

@@ -9,6 +9,7 @@
 #include "resolver/answer.h"
 #include "resolver/dns_name.h"
 #include "resolver/doq.h"
+#include "resolver/edns_padding.h"
 #include "resolver/zone.h"
 #include "unit/cunit_main.h"
 
@@ -524,15 +525,23 @@ static void test_badvers(void)
 	CU_ASSERT_EQUAL(R.info.rcode, TC_DNS_RCODE_BADVERS);
 }
 
-static void expect_formerr(const uint8_t *q, size_t len, enum tc_dns_err why)
+/* FORMERR with ID echoed; the question when exactly one was readable (qd)
+ * and our OPT when the query carried one (ar, RFC 6891 §7). */
+static void expect_formerr(const uint8_t *q, size_t len, enum tc_dns_err why, uint16_t qd,
+			   uint16_t ar)
 {
 	answer_bytes(q, len, TC_DNS_TRANSPORT_UDP, 0, 0);
 	CU_ASSERT_EQUAL(R.st, TC_DNS_ANSWER_REPLY);
-	CU_ASSERT_EQUAL(R.len, 12);
 	CU_ASSERT_EQUAL(R.hdr.id, tc_dns_get16(q));
 	CU_ASSERT(R.hdr.flags & TC_DNS_FLAG_QR);
 	CU_ASSERT_EQUAL(TC_DNS_RCODE(R.hdr.flags), TC_DNS_RCODE_FORMERR);
-	CU_ASSERT(R.hdr.qdcount == 0 && R.hdr.ancount == 0 && R.hdr.nscount == 0 && R.hdr.arcount == 0);
+	CU_ASSERT_EQUAL(R.hdr.qdcount, qd);
+	CU_ASSERT(R.hdr.ancount == 0 && R.hdr.nscount == 0);
+	CU_ASSERT_EQUAL(R.hdr.arcount, ar);
+	if (ar)
+		CU_ASSERT(R.nrr == 1 && R.rr[0].type == TC_DNS_TYPE_OPT && R.rr[0].rclass == 1232);
+	if (qd == 0 && ar == 0)
+		CU_ASSERT_EQUAL(R.len, 12);
 	if (why != TC_DNS_OK)
 		CU_ASSERT_EQUAL(R.info.parse_error, why);
 }
@@ -544,30 +553,30 @@ static void expect_formerr(const uint8_t *q, size_t len, enum tc_dns_err why)
 static void test_malformed(void)
 {
 	static const uint8_t label40[] = {H(1, 0, 0, 0), 0x40, 'a', 0, 0, 1, 0, 1};
-	expect_formerr(label40, sizeof(label40), TC_DNS_ERR_LABEL_TYPE);
+	expect_formerr(label40, sizeof(label40), TC_DNS_ERR_LABEL_TYPE, 0, 0);
 	static const uint8_t label80[] = {H(1, 0, 0, 0), 0x80, 'a', 0, 0, 1, 0, 1};
-	expect_formerr(label80, sizeof(label80), TC_DNS_ERR_LABEL_TYPE);
+	expect_formerr(label80, sizeof(label80), TC_DNS_ERR_LABEL_TYPE, 0, 0);
 	static const uint8_t fwd[] = {H(1, 0, 0, 0), 0xc0, 18, 0, 1, 0, 1, 1, 'a', 0};
-	expect_formerr(fwd, sizeof(fwd), TC_DNS_ERR_POINTER);
+	expect_formerr(fwd, sizeof(fwd), TC_DNS_ERR_POINTER, 0, 0);
 	static const uint8_t self[] = {H(1, 0, 0, 0), 0xc0, 12, 0, 1, 0, 1};
-	expect_formerr(self, sizeof(self), TC_DNS_ERR_POINTER);
+	expect_formerr(self, sizeof(self), TC_DNS_ERR_POINTER, 0, 0);
 	static const uint8_t counts[] = {H(1, 9, 9, 9), QN, 0, 1, 0, 1};
-	expect_formerr(counts, sizeof(counts), TC_DNS_ERR_COUNTS);
+	expect_formerr(counts, sizeof(counts), TC_DNS_ERR_COUNTS, 1, 0);
 	static const uint8_t trailing[] = {H(1, 0, 0, 0), QN, 0, 1, 0, 1, 0};
-	expect_formerr(trailing, sizeof(trailing), TC_DNS_ERR_TRAILING);
+	expect_formerr(trailing, sizeof(trailing), TC_DNS_ERR_TRAILING, 1, 0);
 	static const uint8_t trunc_q[] = {H(1, 0, 0, 0), QN, 0, 1, 0};
-	expect_formerr(trunc_q, sizeof(trunc_q), TC_DNS_ERR_TRUNCATED);
+	expect_formerr(trunc_q, sizeof(trunc_q), TC_DNS_ERR_TRUNCATED, 0, 0);
 	static const uint8_t opt_answer[] = {H(1, 1, 0, 0), QN, 0, 1, 0, 1, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
-	expect_formerr(opt_answer, sizeof(opt_answer), TC_DNS_ERR_OPT);
+	expect_formerr(opt_answer, sizeof(opt_answer), TC_DNS_ERR_OPT, 1, 1);
 	static const uint8_t opt_twice[] = {H(1, 0, 0, 2), QN, 0, 1, 0, 1, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0,
 					    0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
-	expect_formerr(opt_twice, sizeof(opt_twice), TC_DNS_ERR_OPT);
+	expect_formerr(opt_twice, sizeof(opt_twice), TC_DNS_ERR_OPT, 1, 1);
 	static const uint8_t no_q[] = {H(0, 0, 0, 0)};
-	expect_formerr(no_q, sizeof(no_q), TC_DNS_OK);
+	expect_formerr(no_q, sizeof(no_q), TC_DNS_OK, 0, 0);
 	static const uint8_t two_q[] = {H(2, 0, 0, 0), QN, 0, 1, 0, 1, 0xc0, 12, 0, 28, 0, 1};
-	expect_formerr(two_q, sizeof(two_q), TC_DNS_OK);
+	expect_formerr(two_q, sizeof(two_q), TC_DNS_OK, 0, 0);
 	static const uint8_t qtype_opt[] = {H(1, 0, 0, 0), QN, 0, 41, 0, 1};
-	expect_formerr(qtype_opt, sizeof(qtype_opt), TC_DNS_OK);
+	expect_formerr(qtype_opt, sizeof(qtype_opt), TC_DNS_OK, 1, 0);
 
 	/* Name of 256 octets. */
 	uint8_t longq[12 + 260 + 4];
@@ -581,7 +590,7 @@ static void test_malformed(void)
 	}
 	longq[o++] = 0;
 	memcpy(longq + o, "\0\1\0\1", 4);
-	expect_formerr(longq, o + 4, TC_DNS_ERR_NAME_TOO_LONG);
+	expect_formerr(longq, o + 4, TC_DNS_ERR_NAME_TOO_LONG, 0, 0);
 
 	/* A chain of pointers over the hop limit, in an additional record. */
 	size_t chain = TC_DNS_MAX_PTR_HOPS + 1;
@@ -603,7 +612,7 @@ static void test_malformed(void)
 	tc_dns_put16(m + o + 2, 65281);
 	tc_dns_put16(m + o + 4, 1);
 	o += 12;
-	expect_formerr(m, o, TC_DNS_ERR_POINTER_LOOP);
+	expect_formerr(m, o, TC_DNS_ERR_POINTER_LOOP, 1, 0);
 	free(m);
 
 	/* Dropped: nothing readable to answer, or not a query. */
@@ -624,18 +633,80 @@ static void test_malformed(void)
 
 static void test_notimp(void)
 {
-	static const uint8_t opcodes[] = {1, 2, 4, 5, 15};
+	static const uint8_t opcodes[] = {1, 2, 4, 15};
 	for (size_t i = 0; i < sizeof(opcodes); i++) {
 		uint8_t q[] = {0x12, 0x99, (uint8_t)(opcodes[i] << 3 | 1), 0, 0, 1, 0, 0, 0, 0, 0, 0, QN, 0, 6, 0, 1};
 		answer_bytes(q, sizeof(q), TC_DNS_TRANSPORT_UDP, 0, 0);
 		CU_ASSERT_EQUAL(R.st, TC_DNS_ANSWER_REPLY);
-		CU_ASSERT_EQUAL(R.len, 12);
 		CU_ASSERT_EQUAL(R.hdr.id, 0x1299);
 		CU_ASSERT_EQUAL(TC_DNS_OPCODE(R.hdr.flags), opcodes[i]);
 		CU_ASSERT_EQUAL(TC_DNS_RCODE(R.hdr.flags), TC_DNS_RCODE_NOTIMP);
 		CU_ASSERT(R.hdr.flags & TC_DNS_FLAG_QR);
 		CU_ASSERT(R.hdr.flags & TC_DNS_FLAG_RD);
+		/* The question comes back; no OPT since the query had none. */
+		CU_ASSERT(R.hdr.qdcount == 1 && R.hdr.arcount == 0);
+		CU_ASSERT_EQUAL(R.len, sizeof(q));
+		CU_ASSERT(memcmp(R.buf + 12, q + 12, sizeof(q) - 12) == 0);
 	}
+}
+
+/* RFC 6891 §7: an error answer to a query with EDNS carries our OPT (DO
+ * echoed), or the client concludes we lack EDNS. NOTIFY (opcode 4) with
+ * OPT, zero and two questions with OPT. */
+static void test_error_answers_keep_edns(void)
+{
+	uint8_t q[] = {0x12, 0x99, 4 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 1, QN, 0, 6, 0, 1,
+		       0, 0, 41, 4, 0xd0, 0, 0, 0x80, 0, 0, 0};
+	answer_bytes(q, sizeof(q), TC_DNS_TRANSPORT_UDP, 0, 0);
+	CU_ASSERT_EQUAL(TC_DNS_RCODE(R.hdr.flags), TC_DNS_RCODE_NOTIMP);
+	CU_ASSERT(R.hdr.qdcount == 1 && R.hdr.arcount == 1 && R.nrr == 1);
+	CU_ASSERT(R.rr[0].type == TC_DNS_TYPE_OPT && R.rr[0].rclass == 1232);
+	CU_ASSERT_EQUAL(R.rr[0].ttl, TC_DNS_EDNS_FLAG_DO);
+	CU_ASSERT(memcmp(R.buf + 12, q + 12, 31) == 0);
+
+	static const uint8_t no_q[] = {H(0, 0, 0, 1), 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0};
+	expect_formerr(no_q, sizeof(no_q), TC_DNS_OK, 0, 1);
+	static const uint8_t two_q[] = {H(2, 0, 0, 1), QN, 0, 1, 0, 1, 0xc0, 12, 0, 28, 0, 1,
+					0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0};
+	expect_formerr(two_q, sizeof(two_q), TC_DNS_OK, 0, 1);
+	/* A record after the OPT runs past the end: the OPT was still seen. */
+	static const uint8_t broken_after_opt[] = {H(1, 0, 0, 2), QN, 0, 1, 0, 1,
+						   0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	expect_formerr(broken_after_opt, sizeof(broken_after_opt), TC_DNS_ERR_TRUNCATED, 1, 1);
+}
+
+/* tc_dns_pad_response: to the block, OPT length updated, a record after
+ * the OPT kept whole; no OPT or no room: unchanged. */
+static void test_padding(void)
+{
+	struct qopt o = plain;
+	o.edns = 1232;
+	ask("ca." APEX, TC_DNS_TYPE_A, &o, TC_DNS_TRANSPORT_TCP);
+	size_t before = R.len;
+	CU_ASSERT_FATAL(before > 0 && before < 468);
+	size_t n = tc_dns_pad_response(R.buf, R.len, sizeof(R.buf), 468);
+	CU_ASSERT_EQUAL(n, 468);
+	struct tc_dns_msg m;
+	CU_ASSERT_FATAL(tc_dns_parse(R.buf, n, &m) == TC_DNS_OK);
+	CU_ASSERT(m.has_edns && m.edns_padding);
+	/* Padding twice does nothing. */
+	CU_ASSERT_EQUAL(tc_dns_pad_response(R.buf, n, sizeof(R.buf), 468), n);
+
+	ask("ca." APEX, TC_DNS_TYPE_A, &plain, TC_DNS_TRANSPORT_TCP);
+	CU_ASSERT_EQUAL(tc_dns_pad_response(R.buf, R.len, sizeof(R.buf), 468), R.len);
+
+	ask("ca." APEX, TC_DNS_TYPE_A, &o, TC_DNS_TRANSPORT_TCP);
+	CU_ASSERT_EQUAL(tc_dns_pad_response(R.buf, R.len, 400, 468), R.len);
+
+	/* OPT followed by a record (as TSIG follows it). */
+	uint8_t msg[600] = {H(0, 0, 0, 2), 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0,
+			    0, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'x'};
+	size_t mlen = 12 + 11 + 13;
+	n = tc_dns_pad_response(msg, mlen, sizeof(msg), 128);
+	CU_ASSERT_EQUAL(n, 128);
+	CU_ASSERT_FATAL(tc_dns_parse(msg, n, &m) == TC_DNS_OK);
+	CU_ASSERT(m.edns_padding);
+	CU_ASSERT(memcmp(msg + n - 13, "\0\0\x10\0\x01\0\0\0\x3c\0\x02\x01x", 13) == 0);
 }
 
 static void test_refused(void)
@@ -796,6 +867,8 @@ int main(void)
 		{"BADVERS", test_badvers},
 		{"malformed queries: FORMERR or drop", test_malformed},
 		{"NOTIMP for other opcodes", test_notimp},
+		{"FORMERR/NOTIMP carry OPT and question", test_error_answers_keep_edns},
+		{"EDNS padding to a block", test_padding},
 		{"REFUSED / not ours", test_refused},
 		{"ANY answered minimally", test_any_minimal},
 		{"referral to a delegated child", test_referral},
