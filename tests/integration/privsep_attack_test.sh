@@ -20,27 +20,8 @@ fi
 . "$(dirname "$0")/server_lib.sh" privsep
 "$src/ops/create-users.sh" >/dev/null
 
-base=$(( 20000 + RANDOM % 20000 ))
-cat > "$tmp/trustchain.yaml" <<YAML
-server:
-  dev: true
-  data_dir: $tmp/data
-dns:
-  udp_port: $base
-  quic_port: $((base + 1))
-ct:
-  http_listen: 127.0.0.1:$((base + 2))
-gateway:
-  listen: 127.0.0.1:$((base + 3))
-YAML
-"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 600); do
-  grep -q "TrustChain is running" "$tmp/server.out" && break
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  sleep 0.2
-done
-grep -q "TrustChain is running" "$tmp/server.out" || fail "server not ready"
+dev_config
+start_server
 # The CT store exists once the log has written its first tree head.
 for _ in $(seq 1 100); do [ -e "$tmp/data/ct/log/CURRENT" ] && break; sleep 0.1; done
 ok "dev server running as root, a user per child"

@@ -35,3 +35,31 @@ python_stubs() {
   protoc --proto_path="$src/api" --python_out="$tmp/gen" "$src"/api/trustchain/v1/*.proto
   touch "$tmp/gen/trustchain/__init__.py" "$tmp/gen/trustchain/v1/__init__.py"
 }
+
+# A dev configuration in $tmp/trustchain.yaml on ports from a random $base
+# (DNS $base, DoQ +1, CT HTTP +2, gRPC +3). Lines given as arguments are
+# added to the gateway section ("  tokens_file: ...").
+dev_config() {
+  base=$(( 20000 + RANDOM % 20000 ))
+  {
+    printf 'server:\n  dev: true\n  data_dir: %s/data\n' "$tmp"
+    printf 'dns:\n  udp_port: %s\n  quic_port: %s\n' "$base" "$((base + 1))"
+    printf 'ct:\n  http_listen: 127.0.0.1:%s\n' "$((base + 2))"
+    printf 'gateway:\n  listen: 127.0.0.1:%s\n' "$((base + 3))"
+    for line in "$@"; do printf '%s\n' "$line"; done
+  } > "$tmp/trustchain.yaml"
+}
+
+# Starts trustchain-server ($bindir) on $tmp/trustchain.yaml, output in
+# $tmp/server.out and server.log, and waits (up to 120 s) until it says
+# every child is ready.
+start_server() {
+  "$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+  server_pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "TrustChain is running" "$tmp/server.out" && return 0
+    kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+    sleep 0.2
+  done
+  fail "server not ready"
+}
