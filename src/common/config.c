@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/config_dns.h"
 #include "common/config_schema.h"
 #include "common/log.h"
 
@@ -334,9 +335,18 @@ static int walk_mapping(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *
 			lc->key_line[idx] = (unsigned long)kn->start_mark.line + 1;
 		}
 		void *field = (char *)lc->cfg + k->offset;
-		int rc = (k->type == TC_CFG_T_LIST || k->type == TC_CFG_T_RECORDS)
-				 ? set_list(lc, doc, vn, k, field)
-				 : set_scalar(lc, vn, k, field);
+		int rc;
+		if (k->type == TC_CFG_T_DNS_SECONDARIES || k->type == TC_CFG_T_DNS_UPDATE_POLICY) {
+			const yaml_node_t *bad = vn;
+			char why[256];
+			rc = tc_config_dns_lists(lc->cfg, doc, vn, k->type, &bad, why, sizeof(why));
+			if (rc != 0)
+				return fail(lc, bad, k->path, "%s", why);
+		} else {
+			rc = (k->type == TC_CFG_T_LIST || k->type == TC_CFG_T_RECORDS)
+				     ? set_list(lc, doc, vn, k, field)
+				     : set_scalar(lc, vn, k, field);
+		}
 		if (rc != 0)
 			return -1;
 	}
@@ -381,6 +391,9 @@ static int validate(struct load_ctx *lc)
 	if (cfg->dns.quic_port == cfg->dns.udp_port)
 		return fail_key(lc, lc->key_line[key_index("dns.quic_port")] ? "dns.quic_port" : "dns.udp_port",
 				"dns.quic_port and dns.udp_port must differ (both are UDP)");
+	if ((cfg->dns.secondary_count || cfg->dns.update_rule_count) && !cfg->dns.tsig_keys_file[0])
+		return fail_key(lc, cfg->dns.secondary_count ? "dns.secondaries" : "dns.update_policy",
+				"names TSIG keys: set dns.tsig_keys_file");
 	if (!cfg->server.data_dir[0])
 		return fail_key(lc, "server.data_dir", "must not be empty");
 	/* trustchain-server pins the data directory for its children, which

@@ -25,6 +25,24 @@ struct tc_dns_record_cfg {
 	char rdata[TC_CFG_STR];
 };
 
+/* A secondary of the bootstrap zone (dns.secondaries): it may transfer the
+ * zone when it signs with its TSIG key, and gets our NOTIFYs. */
+struct tc_dns_secondary_cfg {
+	char address[TC_CFG_STR];   /* "host:port" NOTIFY goes to */
+	char key[TC_CFG_STR];       /* name of its key in dns.tsig_keys_file */
+};
+
+#define TC_CFG_MAX_TYPES 16
+
+/* One grant of dns.update_policy: what a TSIG key may change by RFC 2136
+ * UPDATE. Anything no grant covers is REFUSED. */
+struct tc_dns_update_rule_cfg {
+	char key[TC_CFG_STR];           /* TSIG key name */
+	struct tc_string_list names;    /* owner patterns: "name" or "*.suffix" (relative or absolute) */
+	size_t type_count;
+	char types[TC_CFG_MAX_TYPES][16];   /* record types by mnemonic ("TXT") */
+};
+
 struct tc_config {
 	bool dev;                        /* no file, or server.dev: true */
 	char path[TC_CFG_STR];           /* file it came from ("" = built-in defaults) */
@@ -70,6 +88,11 @@ struct tc_config {
 		uint32_t rate_limit_qps;         /* dns.rate_limit_qps per source, 0 = off */
 		size_t record_count;             /* dns.records */
 		struct tc_dns_record_cfg records[TC_CFG_MAX_LIST];
+		char tsig_keys_file[TC_CFG_STR]; /* dns.tsig_keys_file, BIND key clauses (0600) */
+		size_t secondary_count;          /* dns.secondaries */
+		struct tc_dns_secondary_cfg secondaries[TC_CFG_MAX_LIST];
+		size_t update_rule_count;        /* dns.update_policy */
+		struct tc_dns_update_rule_cfg update_policy[TC_CFG_MAX_LIST];
 	} dns;
 
 	struct {

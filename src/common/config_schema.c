@@ -45,6 +45,9 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("dns.quic_retry_always", TC_CFG_T_BOOL, dns.quic_retry_always),
 	NUM("dns.rate_limit_qps", dns.rate_limit_qps, 0, 10000000),
 	{"dns.records", TC_CFG_T_RECORDS, offsetof(struct tc_config, dns), 0, 0, 0},
+	KEY("dns.tsig_keys_file", TC_CFG_T_STRING, dns.tsig_keys_file),
+	{"dns.secondaries", TC_CFG_T_DNS_SECONDARIES, offsetof(struct tc_config, dns), 0, 0, 0},
+	{"dns.update_policy", TC_CFG_T_DNS_UPDATE_POLICY, offsetof(struct tc_config, dns), 0, 0, 0},
 
 	KEY("stoq_integration.certificate_validation_endpoint", TC_CFG_T_STRING,
 	    stoq_integration.certificate_validation_endpoint),

@@ -124,6 +124,7 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 		add_data(&l, cfg, "dns", TC_FS_WRITE, 0750);
 		add_data(&l, cfg, "ca", TC_FS_READ, 0);
 		add_configured(&l, "dns.zone_file", cfg->dns.zone_file, 0);
+		add_configured(&l, "dns.tsig_keys_file", cfg->dns.tsig_keys_file, 1);
 	} else if (strcmp(child, "gateway") == 0) {
 		add_data(&l, cfg, "ca", TC_FS_READ, 0);
 		add_data(&l, cfg, "ct/log_public_key.pem", TC_FS_READ, 0);

@@ -391,6 +391,51 @@ static void test_bad_dns_records(void)
 	expect_error("dns:\n  records: \"www 300 A 192.0.2.1\"\n", 2, "dns.records: expected a list");
 }
 
+/* dns.tsig_keys_file, dns.secondaries and dns.update_policy (issue 12's
+ * fixed interfaces): loaded as written, every malformed entry named. */
+static void test_dns_transfer_and_update_keys(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load_text("dns:\n"
+					"  tsig_keys_file: /etc/trustchain/tsig.keys\n"
+					"  secondaries:\n"
+					"    - {address: \"192.0.2.53:53\", key: xfr-knot}\n"
+					"    - address: \"[2001:db8::53]:5353\"\n"
+					"      key: xfr-nsd.\n"
+					"  update_policy:\n"
+					"    - key: acme\n"
+					"      names: [\"_acme-challenge.*\", \"*.dyn\", host.example.]\n"
+					"      types: [TXT, A]\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.dns.tsig_keys_file, "/etc/trustchain/tsig.keys");
+	CU_ASSERT_EQUAL(cfg.dns.secondary_count, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.dns.secondaries[0].address, "192.0.2.53:53");
+	CU_ASSERT_STRING_EQUAL(cfg.dns.secondaries[0].key, "xfr-knot");
+	CU_ASSERT_STRING_EQUAL(cfg.dns.secondaries[1].address, "[2001:db8::53]:5353");
+	CU_ASSERT_STRING_EQUAL(cfg.dns.secondaries[1].key, "xfr-nsd.");
+	CU_ASSERT_EQUAL(cfg.dns.update_rule_count, 1);
+	CU_ASSERT_STRING_EQUAL(cfg.dns.update_policy[0].key, "acme");
+	CU_ASSERT_EQUAL(cfg.dns.update_policy[0].names.count, 3);
+	CU_ASSERT_STRING_EQUAL(cfg.dns.update_policy[0].names.items[0], "_acme-challenge.*");
+	CU_ASSERT_EQUAL(cfg.dns.update_policy[0].type_count, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.dns.update_policy[0].types[1], "A");
+
+	expect_error("dns:\n  tsig_keys_file: k\n  secondaries:\n    - {address: \"192.0.2.1\", key: a}\n",
+		     4, "dns.secondaries: address: expected host:port, got '192.0.2.1'");
+	expect_error("dns:\n  tsig_keys_file: k\n  secondaries:\n    - {address: \"192.0.2.1:53\"}\n",
+		     4, "dns.secondaries: each secondary needs address and key");
+	expect_error("dns:\n  tsig_keys_file: k\n  secondaries:\n    - {address: \"192.0.2.1:53\", key: a, port: 1}\n",
+		     4, "dns.secondaries: unknown key 'port' (address, key)");
+	expect_error("dns:\n  tsig_keys_file: k\n  secondaries: [\"192.0.2.1:53\"]\n", 3,
+		     "dns.secondaries: entries must be mappings");
+	expect_error("dns:\n  tsig_keys_file: k\n  update_policy:\n    - {key: a, names: [x], types: [SOA]}\n",
+		     4, "dns.update_policy: types: 'SOA' is not a type an update may change");
+	expect_error("dns:\n  tsig_keys_file: k\n  update_policy:\n    - {key: a, names: [\"a.*.b\"], types: [TXT]}\n",
+		     4, "dns.update_policy: names: 'a.*.b' is not a name or pattern");
+	expect_error("dns:\n  tsig_keys_file: k\n  update_policy:\n    - {key: a, types: [TXT]}\n",
+		     4, "dns.update_policy: each grant needs key, names and types");
+	expect_error("dns:\n  secondaries:\n    - {address: \"192.0.2.1:53\", key: a}\n", 2,
+		     "dns.secondaries: names TSIG keys: set dns.tsig_keys_file");
+}
+
 static void test_list_too_long(void)
 {
 	char text[1024] = "ca:\n  permitted_suffixes: [";
@@ -456,6 +501,7 @@ int main(void)
 		{"YAML syntax errors", test_syntax_errors},
 		{"top level not a mapping", test_top_level_not_a_mapping},
 		{"bad dns.records", test_bad_dns_records},
+		{"dns.tsig_keys_file, dns.secondaries, dns.update_policy", test_dns_transfer_and_update_keys},
 		{"list too long", test_list_too_long},
 		{"other errors", test_other_errors},
 		{"data path", test_data_path},
