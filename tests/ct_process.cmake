@@ -42,3 +42,11 @@ if(TARGET trustchain-transparency)
   target_link_libraries(bench_ct_http PRIVATE tc_ct_fixture tc_signer_core)
   set_target_properties(bench_ct_http PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endif()
+
+# static-ct-api files and HTTP read path of the real log (issue 13).
+if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_tiles SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_tiles_test.c
+               ${CMAKE_SOURCE_DIR}/tests/support/merkle_reference.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_tiles trustchain-transparency trustchain-signer trustchainctl)
+endif()

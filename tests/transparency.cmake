@@ -24,3 +24,18 @@ if(TARGET tc_ct_core)
   target_link_libraries(bench_ct_store PRIVATE tc_ct_core)
   set_target_properties(bench_ct_store PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endif()
+
+# static-ct-api (C2SP): tile paths, signed notes, checkpoints, the tile
+# publisher over a real store; fuzz targets for what monitors parse.
+if(TARGET tc_ct_core)
+  tc_add_cunit(test_static_ct SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_static_ct.c LIBS tc_ct_core)
+endif()
+if(TARGET tc_ct_core)
+  tc_add_cunit(test_tile_publisher SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tile_publisher.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/support/merkle_reference.c LIBS tc_ct_core)
+endif()
+if(TARGET tc_ct_core)
+  file(GLOB TC_STATIC_CT_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/static_ct/*)
+  tc_add_fuzz(fuzz_static_ct SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_static_ct.c
+              LIBS tc_ct_core SEEDS ${TC_STATIC_CT_SEEDS})
+endif()

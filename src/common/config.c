@@ -48,6 +48,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->ct.sth_refresh_s = 3600;
 	cfg->ct.http_threads = 64;
 	cfg_set_str(cfg->ct.http_listen, dev ? "127.0.0.1:6962" : "0.0.0.0:6962");
+	cfg_set_str(cfg->ct.tiles_dir, ""); /* <data_dir>/ct/tiles */
 
 	cfg->dns.quic_port = dev ? 8853 : 853;
 	cfg->dns.udp_port = dev ? 5300 : 53;

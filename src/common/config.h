@@ -71,6 +71,7 @@ struct tc_config {
 		uint32_t sth_refresh_s;          /* ct.sth_refresh_s, fresh tree head on an idle log */
 		uint32_t http_threads;           /* ct.http_threads, HTTP API worker threads */
 		char http_listen[TC_CFG_STR];    /* ct.http_listen, "host:port" */
+		char tiles_dir[TC_CFG_STR];      /* ct.tiles_dir, static-ct-api files ("": <data_dir>/ct/tiles, "off") */
 	} ct;
 
 	struct {

@@ -31,6 +31,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.sth_refresh_s", ct.sth_refresh_s, 1, 7 * 86400),
 	NUM("ct.http_threads", ct.http_threads, 1, 1024),
 	KEY("ct.http_listen", TC_CFG_T_HOSTPORT, ct.http_listen),
+	KEY("ct.tiles_dir", TC_CFG_T_STRING, ct.tiles_dir),
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),
 	KEY("dns.udp_port", TC_CFG_T_PORT, dns.udp_port),

@@ -71,6 +71,25 @@ static void add_configured(struct rule_list *l, const char *key, const char *pat
 	r->secret = secret;
 }
 
+/* ct.tiles_dir, where the log publishes its static-ct-api files: inside
+ * <data_dir>/ct the "ct" rule covers it; elsewhere it is the log's own
+ * directory, created (0755: the files are public) when missing. */
+static void add_tiles_dir(struct rule_list *l, const struct tc_config *cfg)
+{
+	const char *dir = cfg->ct.tiles_dir;
+	char ct[sizeof(((struct tc_fs_rule *)0)->path)];
+	if (!dir[0] || strcmp(dir, "off") == 0 || tc_config_data_path(cfg, "ct", ct, sizeof(ct)) != 0)
+		return;
+	size_t n = strlen(ct);
+	if (strncmp(dir, ct, n) == 0 && (dir[n] == '/' || dir[n] == 0))
+		return;
+	struct tc_fs_rule *r = add(l, TC_FS_WRITE, "ct.tiles_dir");
+	if (!r)
+		return;
+	snprintf(r->path, sizeof(r->path), "%s", dir);
+	r->create_mode = 0755; /* made by the child as its user, so not a file checked at start */
+}
+
 /* The sanitizers of a test build read their suppression files lazily (at
  * the leak check, when the process exits), long after the sandbox is up. */
 static void add_sanitizer_files(struct rule_list *l)
@@ -120,6 +139,7 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 		add_data(&l, cfg, "ct", TC_FS_WRITE, 0750);
 		add_data(&l, cfg, "run", TC_FS_WRITE, 0750);
 		add_data(&l, cfg, "ca", TC_FS_READ, 0);
+		add_tiles_dir(&l, cfg);
 	} else if (strcmp(child, "resolver") == 0) {
 		add_data(&l, cfg, "dns", TC_FS_WRITE, 0750);
 		add_data(&l, cfg, "ca", TC_FS_READ, 0);

@@ -23,6 +23,7 @@ struct tc_ct_api {
 	struct tc_ct_store *st;
 	struct tc_sequencer *seq;
 	struct tc_chain_checker *chk;
+	const char *tiles_dir; /* static-ct-api files served at the root of the HTTP listener, or NULL */
 };
 
 enum tc_ct_op_status {

@@ -745,6 +745,16 @@ static int merkle_status(int rc, const struct node_reader *nr)
 	}
 }
 
+int tc_ct_store_node_hash(struct tc_ct_store *st, unsigned level, uint64_t index,
+			  unsigned char out[TC_MERKLE_HASH_LEN])
+{
+	uint64_t size = atomic_load(&st->size);
+	if (level >= 64 || index >= (size >> level))
+		return TC_CT_STORE_ERR_RANGE; /* not a complete subtree of the tree */
+	struct node_reader nr = { st, TC_CT_STORE_OK };
+	return fetch_node(&nr, level, index, out) == 0 ? TC_CT_STORE_OK : nr.status;
+}
+
 int tc_ct_store_root(struct tc_ct_store *st, uint64_t tree_size, unsigned char out[TC_MERKLE_HASH_LEN])
 {
 	if (tree_size > atomic_load(&st->size))

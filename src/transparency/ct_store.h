@@ -110,6 +110,11 @@ int tc_ct_store_leaf_hash(struct tc_ct_store *st, uint64_t index, unsigned char 
 int tc_ct_store_find_by_hash(struct tc_ct_store *st, const unsigned char leaf_hash[TC_MERKLE_HASH_LEN],
 			     uint64_t *index);
 
+/* Hash of the complete subtree node (level, index), MTH(D[index * 2^level :
+ * (index + 1) * 2^level]), which must lie within the tree (else
+ * TC_CT_STORE_ERR_RANGE): what the static-ct-api hash tiles are made of. */
+int tc_ct_store_node_hash(struct tc_ct_store *st, unsigned level, uint64_t index,
+			  unsigned char out[TC_MERKLE_HASH_LEN]);
 /* Root of the tree of the first tree_size leaves (tree_size <= size). */
 int tc_ct_store_root(struct tc_ct_store *st, uint64_t tree_size, unsigned char out[TC_MERKLE_HASH_LEN]);
 int tc_ct_store_inclusion_proof(struct tc_ct_store *st, uint64_t index, uint64_t tree_size,

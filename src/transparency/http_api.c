@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -13,12 +14,14 @@
 #include "common/http_strict_mhd.h"
 #include "common/log.h"
 #include "transparency/ct_json.h"
+#include "transparency/tile_http.h"
 
 struct tc_http_api {
 	struct MHD_Daemon *daemon;
 	struct tc_ct_api *api;
 	struct tc_http_limits limits;
 	int fd;
+	int tiles_fd; /* the static-ct-api files (ct.tiles_dir), or -1 */
 };
 
 static const char *query_value(void *ctx, const char *name)
@@ -74,6 +77,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (tc_tile_http_owns(url))
+		return tc_tile_http_serve(conn, h->tiles_fd, method, url);
 	const struct tc_http_request *rq = tc_http_strict_request(con_cls);
 	struct tc_ct_reply r;
 	tc_ct_api_handle(h->api, method, url, query_value, conn, rq->body, rq->body_len, &r);
@@ -154,8 +159,16 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 		return -1;
 	}
 	h->api = api;
+	h->tiles_fd = -1;
+	if (api->tiles_dir && (h->tiles_fd = open(api->tiles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "tiles directory %s: %s", api->tiles_dir, strerror(errno));
+		free(h);
+		return -1;
+	}
 	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
 	if (h->fd < 0) {
+		if (h->tiles_fd >= 0)
+			close(h->tiles_fd);
 		free(h);
 		return -1;
 	}
@@ -169,6 +182,8 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0) {
 		snprintf(err, errlen, "http_strict: option table too small");
 		close(h->fd);
+		if (h->tiles_fd >= 0)
+			close(h->tiles_fd);
 		free(h);
 		return -1;
 	}
@@ -180,6 +195,8 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	if (!h->daemon) {
 		snprintf(err, errlen, "libmicrohttpd did not start");
 		close(h->fd);
+		if (h->tiles_fd >= 0)
+			close(h->tiles_fd);
 		free(h);
 		return -1;
 	}
@@ -192,5 +209,7 @@ void tc_http_api_stop(struct tc_http_api *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon); /* also closes the listening socket */
+	if (h->tiles_fd >= 0)
+		close(h->tiles_fd);
 	free(h);
 }

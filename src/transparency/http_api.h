@@ -1,6 +1,8 @@
 /* The CT log's HTTP server (libmicrohttpd, a thread pool): admits requests
  * through common/http_strict_mhd (raw target, Host, framing, announced
- * size, timeouts), collects their bodies and hands them to ct_api. */
+ * size, timeouts), collects their bodies and hands them to ct_api; the
+ * static-ct-api names (/checkpoint, /tile/..., /issuer/...) are answered
+ * from api->tiles_dir by tile_http. */
 #ifndef TC_TRANSPARENCY_HTTP_API_H
 #define TC_TRANSPARENCY_HTTP_API_H
 

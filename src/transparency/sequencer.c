@@ -34,6 +34,8 @@ struct tc_sequencer {
 	uint64_t last_timestamp;
 
 	int sth_failing; /* only the sequencer thread touches it: log an outage once */
+	struct tc_tile_publisher *tiles;
+	int tiles_failing; /* the same for publication */
 };
 
 static uint64_t now_ms(void)
@@ -153,13 +155,34 @@ static int sign_tree_head(struct tc_sequencer *q)
 	return 0;
 }
 
-/* Sequences everything pending (batch by batch), then signs the head. */
+/* Writes the tiles and checkpoint of the newest tree head. */
+static void publish_tiles(struct tc_sequencer *q)
+{
+	struct tc_ct_sth sth;
+	char err[512];
+	if (!q->tiles || tc_ct_store_latest_sth(q->st, &sth) != TC_CT_STORE_OK)
+		return;
+	if (tc_tile_publisher_publish(q->tiles, q->st, &sth, err, sizeof(err)) != 0) {
+		if (!q->tiles_failing)
+			tc_err("static-ct-api publication (retrying at each flush): %s", err);
+		q->tiles_failing = 1;
+		return;
+	}
+	if (q->tiles_failing)
+		tc_info("static-ct-api checkpoint published again (tree size %llu)",
+			(unsigned long long)sth.tree_size);
+	q->tiles_failing = 0;
+}
+
+/* Sequences everything pending (batch by batch), signs the head and
+ * publishes it. */
 static void flush(struct tc_sequencer *q, struct batch *b)
 {
 	long n;
 	while ((n = sequence_one_batch(q, b)) > 0 && (size_t)n == b->cap)
 		;
 	sign_tree_head(q);
+	publish_tiles(q);
 }
 
 static void *sequencer_main(void *arg)
@@ -323,6 +346,7 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	q->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1;
 	q->batch_max = cfg->batch_max ? cfg->batch_max : 1;
 	q->sth_refresh_ms = cfg->sth_refresh_ms;
+	q->tiles = cfg->tiles;
 	if (cfg->legacy_index_path && tc_submission_index_import(st, cfg->legacy_index_path, err, errlen) != 0) {
 		free(q);
 		return -1;

@@ -22,7 +22,12 @@
  * batch and a new tree head is signed and stored. Whatever is pending at
  * start (accepted before a crash) is sequenced first. An idle log still
  * signs a fresh tree head (same size, new timestamp) every sth_refresh_ms,
- * as RFC 6962 3.5 requires at least once per maximum merge delay. */
+ * as RFC 6962 3.5 requires at least once per maximum merge delay.
+ *
+ * Publication (same thread, after each flush): the newest tree head goes
+ * to the tile publisher (tile_publisher.h), which writes the new tiles and
+ * then the checkpoint; a failure is logged and retried at the next flush
+ * (submissions and the RFC 6962 API never wait for it). */
 #ifndef TC_TRANSPARENCY_SEQUENCER_H
 #define TC_TRANSPARENCY_SEQUENCER_H
 
@@ -32,6 +37,7 @@
 #include "transparency/ct_encode.h"
 #include "transparency/ct_store.h"
 #include "transparency/log_signer.h"
+#include "transparency/tile_publisher.h"
 
 #define TC_SCT_MAX_LEN 512 /* a serialized SCT with an ECDSA signature is ~120 bytes */
 
@@ -42,6 +48,7 @@ struct tc_sequencer_config {
 	uint32_t batch_max;
 	uint64_t sth_refresh_ms;       /* re-sign an unchanged tree head this often (0: never) */
 	const char *legacy_index_path; /* an older stand-alone duplicate index to import, or NULL */
+	struct tc_tile_publisher *tiles; /* static-ct-api files written after each flush, or NULL */
 };
 
 int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const struct tc_sequencer_config *cfg,
