@@ -50,3 +50,10 @@ if(TARGET trustchain-transparency)
                LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_tiles trustchain-transparency trustchain-signer trustchainctl)
 endif()
+
+# trustchainctl ct monitor over python's http.server serving ct.tiles_dir.
+if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_monitor SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_monitor_test.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_monitor trustchain-transparency trustchain-signer trustchainctl)
+endif()

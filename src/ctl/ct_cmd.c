@@ -18,13 +18,16 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "ctl/ct_monitor.h"
 #include "ctl/ctl.h"
 
 static void ct_usage(FILE *out)
 {
 	fprintf(out, "usage: trustchainctl [--config FILE] ct loglist [--data-dir DIR] [--out FILE]\n"
 		     "  writes the OpenSSL CT log list (for s_client -ctlogfile) of the log key in\n"
-		     "  DIR/ct/log_public_key.pem (DIR defaults to server.data_dir) to FILE or stdout\n");
+		     "  DIR/ct/log_public_key.pem (DIR defaults to server.data_dir) to FILE or stdout\n"
+		     "       trustchainctl [--config FILE] ct monitor --url URL [--from CHECKPOINT] [--state FILE]\n"
+		     "  follows the log's static-ct-api tiles (trustchainctl ct monitor --help)\n");
 }
 
 /* The base64 DER SubjectPublicKeyInfo of the PEM public key in path. */
@@ -121,6 +124,8 @@ int tc_ctl_cmd_ct(struct tc_ctl *ctl, int argc, char **argv)
 		ct_usage(stdout);
 		return TC_CTL_OK;
 	}
+	if (argc >= 2 && strcmp(argv[1], "monitor") == 0)
+		return tc_ctl_ct_monitor(ctl, argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "loglist") != 0) {
 		ct_usage(stderr);
 		return TC_CTL_USAGE;

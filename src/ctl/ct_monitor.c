@@ -1,0 +1,347 @@
+/* trustchainctl ct monitor --url URL [--from CHECKPOINT] [--state FILE]
+ *                          [--log-key PEM] [--once] [--interval S]
+ *
+ * Follows a static-ct-api log (C2SP) from its monitoring prefix, which may
+ * be the log itself or any static server of ct.tiles_dir. Each round:
+ *   1. fetch /checkpoint and verify its RFC6962NoteSignature with the log
+ *      key (key name = origin, key ID from origin and log ID);
+ *   2. fetch the data tiles and level-0 hash tiles of the new entries; each
+ *      TileLeaf must hash to its hash-tile entry (a tampered or truncated
+ *      tile is named);
+ *   3. extend the verified tree (monitor_state.h) leaf by leaf and require
+ *      its root to be the checkpoint's: this proves every new entry and the
+ *      consistency of the new checkpoint with the last one seen; a
+ *      checkpoint that is smaller, or whose tree does not extend the one
+ *      verified, is reported as a split view with both notes;
+ *   4. save the state, so a restart resumes where it stopped.
+ * --from pins a checkpoint the operator trusts: the tree rebuilt from the
+ * tiles must have its root at its size. Exit 0 when everything verified,
+ * 1 on any failure (with the reason), 2 on usage errors. */
+#include "ctl/ct_monitor.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "common/http_client.h"
+#include "ctl/monitor_state.h"
+#include "transparency/checkpoint.h"
+#include "transparency/tile_leaf.h"
+#include "transparency/tile_path.h"
+
+#define HTTP_TIMEOUT_MS 20000
+
+struct monitor {
+	struct tc_http_client *http;
+	EVP_PKEY *key;
+	struct tc_monitor_state st;
+	const char *state_path;
+	struct tc_checkpoint from; /* --from, when from_set */
+	char *from_note;
+	size_t from_note_len;
+	int from_set, from_checked;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: trustchainctl ct monitor --url URL [--from CHECKPOINT_FILE] [--state FILE]\n"
+		     "                                 [--log-key PEM] [--once] [--interval SECONDS]\n"
+		     "  follows a static-ct-api log from its monitoring prefix URL (http://host:port[/path]):\n"
+		     "  verifies each checkpoint with the log key (default DIR/ct/log_public_key.pem),\n"
+		     "  downloads the new entries from the tiles, rebuilds the tree and checks it against the\n"
+		     "  checkpoint and the previous one; state in FILE (default ct-monitor.state) so a\n"
+		     "  restart resumes. --from: a checkpoint the log must be consistent with. --once: stop\n"
+		     "  after catching up with the current checkpoint.\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* GET path: 0 and the body, 1 for 404, -1 on any other failure. */
+static int get(struct monitor *m, const char *path, struct tc_http_response *r)
+{
+	char err[256];
+	if (tc_http_request(m->http, "GET", path, NULL, 0, r, err, sizeof(err)) != 0) {
+		tc_ctl_error("GET %s: %s", path, err);
+		return -1;
+	}
+	if (r->status == 200)
+		return 0;
+	int st = r->status;
+	tc_http_response_free(r);
+	if (st == 404)
+		return 1;
+	tc_ctl_error("GET %s: HTTP %d", path, st);
+	return -1;
+}
+
+/* A tile of width w (partial, or full for 256); a missing partial falls
+ * back to the full tile (the log prunes partials once it exists), of which
+ * only the first w entries count. */
+static int get_tile(struct monitor *m, int level, uint64_t index, unsigned width, struct tc_http_response *r,
+		    char *path, size_t cap)
+{
+	char rel[TC_TILE_PATH_MAX];
+	tc_tile_path(rel, sizeof(rel), level, index, width);
+	snprintf(path, cap, "/%s", rel);
+	int rc = get(m, path, r);
+	if (rc == 1 && width < TC_TILE_WIDTH) {
+		tc_tile_path(rel, sizeof(rel), level, index, TC_TILE_WIDTH);
+		snprintf(path, cap, "/%s", rel);
+		rc = get(m, path, r);
+	}
+	if (rc == 1)
+		tc_ctl_error("GET %s: not found", path);
+	return rc == 0 ? 0 : -1;
+}
+
+static void print_split_view(const struct monitor *m, const char *note, size_t len, const char *why)
+{
+	printf("SPLIT VIEW: %s\n--- checkpoint verified before ---\n%.*s--- checkpoint now served ---\n%.*s", why,
+	       (int)m->st.note_len, m->st.note ? m->st.note : "(none)\n", (int)len, note);
+	fflush(stdout);
+}
+
+/* The root at the pinned --from size, when the tree reaches it. */
+static int check_from(struct monitor *m)
+{
+	if (!m->from_set || m->from_checked || m->st.size != m->from.tree_size)
+		return 0;
+	unsigned char root[32];
+	tc_monitor_tree_root(&m->st, root);
+	m->from_checked = 1;
+	if (memcmp(root, m->from.root, 32) != 0) {
+		print_split_view(m, m->from_note, m->from_note_len,
+				 "the log's tiles do not rebuild the --from checkpoint's tree");
+		return -1;
+	}
+	return 0;
+}
+
+/* Entries [st.size, target) from tile t: verified against the level-0
+ * tile and appended to the tree. */
+static int verify_tile(struct monitor *m, uint64_t t, uint64_t target)
+{
+	uint64_t first = t * TC_TILE_WIDTH;
+	unsigned width = target - first >= TC_TILE_WIDTH ? TC_TILE_WIDTH : (unsigned)(target - first);
+	struct tc_http_response hr, dr;
+	char hpath[TC_TILE_PATH_MAX + 2], dpath[TC_TILE_PATH_MAX + 2];
+	if (get_tile(m, 0, t, width, &hr, hpath, sizeof(hpath)) != 0)
+		return -1;
+	if (get_tile(m, TC_TILE_DATA_LEVEL, t, width, &dr, dpath, sizeof(dpath)) != 0) {
+		tc_http_response_free(&hr);
+		return -1;
+	}
+	int rc = 0;
+	/* what was fetched: the partial tile asked for, or the full one */
+	unsigned h_width = strstr(hpath, ".p/") ? width : TC_TILE_WIDTH;
+	int d_exact = (strstr(dpath, ".p/") != NULL) == (width < TC_TILE_WIDTH);
+	if (hr.body_len != (size_t)h_width * 32) {
+		tc_ctl_error("%s: %zu bytes, a tile of %u hashes has %u (truncated or corrupt)", hpath, hr.body_len,
+			     h_width, h_width * 32);
+		rc = -1;
+	}
+	size_t pos = 0;
+	const unsigned char *d = (const unsigned char *)dr.body;
+	for (unsigned i = 0; rc == 0 && i < width; i++) {
+		struct tc_tile_leaf l;
+		unsigned char h[32];
+		if (tc_tile_leaf_next(d, dr.body_len, &pos, &l) != 0 || tc_tile_leaf_hash(&l, h) != 0) {
+			tc_ctl_error("%s: entry %u (log entry %llu) malformed: tile truncated or corrupt", dpath, i,
+				     (unsigned long long)(first + i));
+			rc = -1;
+		} else if (memcmp(h, hr.body + 32 * i, 32) != 0) {
+			tc_ctl_error("%s: entry %u (log entry %llu) does not hash to %s's: tile tampered with", dpath, i,
+				     (unsigned long long)(first + i), hpath);
+			rc = -1;
+		} else if (first + i >= m->st.size) {
+			tc_monitor_tree_append(&m->st, h);
+			rc = check_from(m);
+		}
+	}
+	if (rc == 0 && pos != dr.body_len && d_exact) {
+		/* a data tile holds exactly its entries */
+		tc_ctl_error("%s: %zu bytes after its %u entries", dpath, dr.body_len - pos, width);
+		rc = -1;
+	}
+	tc_http_response_free(&hr);
+	tc_http_response_free(&dr);
+	return rc;
+}
+
+/* One round: 0 verified (caught up), -1 failure reported. */
+static int monitor_round(struct monitor *m)
+{
+	struct tc_http_response r;
+	if (get(m, "/checkpoint", &r) != 0) {
+		tc_ctl_error("no checkpoint at the monitoring prefix");
+		return -1;
+	}
+	struct tc_checkpoint cp;
+	char err[512];
+	int rc = tc_checkpoint_verify(r.body, r.body_len, m->st.origin[0] ? m->st.origin : NULL, m->key, &cp, err,
+				      sizeof(err));
+	if (rc != 0) {
+		tc_ctl_error("checkpoint refused: %s", err);
+		printf("--- checkpoint served ---\n%.*s", (int)r.body_len, r.body);
+		tc_http_response_free(&r);
+		return -1;
+	}
+	unsigned char old_root[32];
+	tc_monitor_tree_root(&m->st, old_root);
+	uint64_t old_size = m->st.size;
+	if (cp.tree_size < old_size || (cp.tree_size == old_size && memcmp(cp.root, old_root, 32) != 0)) {
+		print_split_view(m, r.body, r.body_len,
+				 cp.tree_size < old_size ? "the log's tree shrank" : "same size, another root");
+		tc_http_response_free(&r);
+		return -1;
+	}
+	if (m->from_set && cp.tree_size < m->from.tree_size) {
+		print_split_view(m, m->from_note, m->from_note_len, "the log is behind the --from checkpoint");
+		tc_http_response_free(&r);
+		return -1;
+	}
+	double t0 = now_s();
+	rc = 0;
+	for (uint64_t t = old_size / TC_TILE_WIDTH; rc == 0 && t * TC_TILE_WIDTH < cp.tree_size; t++)
+		rc = verify_tile(m, t, cp.tree_size);
+	unsigned char root[32];
+	tc_monitor_tree_root(&m->st, root);
+	if (rc == 0 && memcmp(root, cp.root, 32) != 0) {
+		print_split_view(m, r.body, r.body_len,
+				 "the entries in the tiles do not extend the verified tree to the checkpoint's root");
+		rc = -1;
+	}
+	if (rc != 0) {
+		tc_http_response_free(&r);
+		return -1; /* the state on disk still holds the last verified tree */
+	}
+	snprintf(m->st.origin, sizeof(m->st.origin), "%s", cp.origin);
+	free(m->st.note);
+	m->st.note = malloc(r.body_len + 1);
+	if (m->st.note) {
+		memcpy(m->st.note, r.body, r.body_len);
+		m->st.note_len = r.body_len;
+	}
+	tc_http_response_free(&r);
+	if (tc_monitor_state_save(m->state_path, &m->st, err, sizeof(err)) != 0) {
+		tc_ctl_error("%s", err);
+		return -1;
+	}
+	double dt = now_s() - t0;
+	uint64_t n = cp.tree_size - old_size;
+	printf("checkpoint %s size %llu time %llu verified; %llu new entries verified", cp.origin,
+	       (unsigned long long)cp.tree_size, (unsigned long long)cp.timestamp, (unsigned long long)n);
+	if (n)
+		printf(" in %.3f s (%.0f entries/s)", dt, dt > 0 ? (double)n / dt : 0.0);
+	printf("\n");
+	fflush(stdout);
+	return 0;
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	if (!k)
+		tc_ctl_error("%s: no PEM public key", path);
+	return k;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *b = malloc(65536);
+	*len = b ? fread(b, 1, 65535, f) : 0;
+	fclose(f);
+	return b;
+}
+
+int tc_ctl_ct_monitor(struct tc_ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"url", required_argument, NULL, 'u'},     {"from", required_argument, NULL, 'f'},
+		{"state", required_argument, NULL, 's'},   {"log-key", required_argument, NULL, 'k'},
+		{"once", no_argument, NULL, '1'},          {"interval", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	const char *url = NULL, *from = NULL, *key_path = NULL;
+	char default_key[PATH_MAX];
+	int once = 0, c;
+	long interval = 5;
+	struct monitor m = {.state_path = "ct-monitor.state"};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "u:f:s:k:1i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return TC_CTL_OK;
+		case 'u': url = optarg; break;
+		case 'f': from = optarg; break;
+		case 's': m.state_path = optarg; break;
+		case 'k': key_path = optarg; break;
+		case '1': once = 1; break;
+		case 'i': interval = strtol(optarg, NULL, 10); break;
+		default: usage(stderr); return TC_CTL_USAGE;
+		}
+	}
+	if (!url || optind != argc || interval < 1) {
+		usage(stderr);
+		return TC_CTL_USAGE;
+	}
+	if (!key_path) {
+		snprintf(default_key, sizeof(default_key), "%s/ct/log_public_key.pem", ctl->cfg.server.data_dir);
+		key_path = default_key;
+	}
+	char err[512];
+	int rc = TC_CTL_FAIL;
+	if (!(m.key = load_key(key_path)))
+		return TC_CTL_FAIL;
+	if (tc_monitor_state_load(m.state_path, &m.st, err, sizeof(err)) < 0) {
+		tc_ctl_error("%s", err);
+		goto out;
+	}
+	if (from) {
+		if (!(m.from_note = read_all(from, &m.from_note_len)) ||
+		    tc_checkpoint_verify(m.from_note, m.from_note_len, m.st.origin[0] ? m.st.origin : NULL, m.key, &m.from,
+					 err, sizeof(err)) != 0) {
+			tc_ctl_error("--from %s: %s", from, m.from_note ? err : "unreadable");
+			goto out;
+		}
+		m.from_set = 1;
+		/* a state already past it must contain it: only the same-size case
+		 * is checkable here, so a state beyond --from is accepted as is */
+		if (m.st.size == m.from.tree_size && check_from(&m) != 0)
+			goto out;
+	}
+	if (tc_http_client_new(url, HTTP_TIMEOUT_MS, &m.http, err, sizeof(err)) != 0) {
+		tc_ctl_error("--url %s: %s", url, err);
+		goto out;
+	}
+	for (;;) {
+		if (monitor_round(&m) != 0)
+			goto out;
+		if (once)
+			break;
+		sleep((unsigned)interval);
+	}
+	rc = TC_CTL_OK;
+out:
+	tc_http_client_free(m.http);
+	EVP_PKEY_free(m.key);
+	tc_monitor_state_free(&m.st);
+	free(m.from_note);
+	return rc;
+}
