@@ -19,6 +19,7 @@ PACKAGES=(
 # TC_TEST_DEPS=1): tools every test needs beyond the build.
 TEST_PACKAGES=(
   util-linux iproute2
+  knot nsd bind9-dnsutils  # DNS secondaries and nsupdate/dig/delv (dns_xfr_test.sh)
 )
 if [ "${TC_TEST_DEPS:-0}" = 1 ]; then
   PACKAGES+=("${TEST_PACKAGES[@]}")
