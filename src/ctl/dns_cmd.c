@@ -13,12 +13,17 @@
 
 #define ZONE_KEY_FLAGS 257   /* ZONE + SEP: the single key signs the zone (CSK) */
 
+int tc_ctl_dns_tsig_new(int argc, char **argv);   /* dns_tsig_cmd.c */
+
 static void dns_usage(FILE *out)
 {
 	fprintf(out, "usage: trustchainctl [--config FILE] dns ds [--anchor]\n"
 		     "  prints the DNSKEY and DS (SHA-256) records of the zone key for\n"
 		     "  bootstrap.domain; --anchor prints a trust-anchors block for\n"
-		     "  BIND/delv (delv -a FILE) instead\n");
+		     "  BIND/delv (delv -a FILE) instead\n"
+		     "       trustchainctl dns tsig new NAME [--algorithm hmac-sha256|hmac-sha512]\n"
+		     "  prints a new TSIG key clause for dns.tsig_keys_file (and nsupdate -k,\n"
+		     "  knot, nsd)\n");
 }
 
 static int dns_ds(struct tc_ctl *ctl, int anchor)
@@ -74,6 +79,8 @@ int tc_ctl_cmd_dns(struct tc_ctl *ctl, int argc, char **argv)
 		return dns_ds(ctl, 0);
 	if (argc == 3 && strcmp(argv[1], "ds") == 0 && strcmp(argv[2], "--anchor") == 0)
 		return dns_ds(ctl, 1);
+	if (argc >= 3 && strcmp(argv[1], "tsig") == 0 && strcmp(argv[2], "new") == 0)
+		return tc_ctl_dns_tsig_new(argc - 3, argv + 3);
 	dns_usage(stderr);
 	return TC_CTL_USAGE;
 }

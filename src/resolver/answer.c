@@ -74,7 +74,15 @@ static enum tc_dns_answer_status error_response(const uint8_t *query, size_t qle
 	return TC_DNS_ANSWER_REPLY;
 }
 
+static size_t payload_limit_raw(const struct tc_dns_msg *m, const struct tc_dns_answer_opts *o);
+
 static size_t payload_limit(const struct tc_dns_msg *m, const struct tc_dns_answer_opts *o)
+{
+	size_t limit = payload_limit_raw(m, o);
+	return limit > (size_t)o->reserve + 256 ? limit - o->reserve : 256;
+}
+
+static size_t payload_limit_raw(const struct tc_dns_msg *m, const struct tc_dns_answer_opts *o)
 {
 	if (o->transport != TC_DNS_TRANSPORT_UDP)
 		return TC_DNS_MAX_MSG;
@@ -438,4 +446,17 @@ enum tc_dns_answer_status tc_dns_answer(const struct tc_zone *zone, const uint8_
 	*outlen = tc_dns_build_finish(&b);
 	set_info(info, rcode, tc);
 	return status;
+}
+
+enum tc_dns_answer_status tc_dns_answer_error(const uint8_t *query, size_t qlen, uint16_t rcode,
+					      const struct tc_dns_answer_opts *opts, uint8_t *out,
+					      size_t outcap, size_t *outlen)
+{
+	*outlen = 0;
+	if (qlen < TC_DNS_HEADER_LEN || outcap < TC_DNS_UDP_MIN)
+		return TC_DNS_ANSWER_DROP;
+	uint16_t qflags = tc_dns_get16(query + 2);
+	uint16_t base = (uint16_t)(TC_DNS_FLAG_QR |
+				   (qflags & (TC_DNS_OPCODE_MASK | TC_DNS_FLAG_RD | TC_DNS_FLAG_CD)));
+	return error_response(query, qlen, base, rcode, opts, out, outcap, outlen, NULL);
 }

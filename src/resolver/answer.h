@@ -57,6 +57,7 @@ struct tc_dns_answer_opts {
 	enum tc_dns_transport transport;
 	uint16_t udp_max;      /* our EDNS UDP payload size, clamped to [512, 1232]; 0 = 1232 */
 	unsigned flags;        /* TC_DNS_ANSWER_F_* */
+	uint16_t reserve;      /* octets to leave free at the end (a TSIG RR to come) */
 };
 
 enum tc_dns_answer_status {
@@ -72,6 +73,13 @@ struct tc_dns_answer_info {
 	uint16_t qtype;
 	bool truncated;               /* TC was set */
 };
+
+/* An error answer to query (FORMERR, NOTIMP, NOTAUTH, REFUSED): ID,
+ * opcode, RD and CD echoed, the question when readable, our OPT when the
+ * query had one. outcap at least 512. */
+enum tc_dns_answer_status tc_dns_answer_error(const uint8_t *query, size_t qlen, uint16_t rcode,
+					      const struct tc_dns_answer_opts *opts, uint8_t *out,
+					      size_t outcap, size_t *outlen);
 
 /* outcap must be at least TC_DNS_UDP_MIN (512); give 65535 for TCP/DoQ.
  * info may be NULL. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "resolver/dns_wire.h"
+#include "resolver/signed_query.h"
 
 size_t tc_dns_client_udp_limit(const uint8_t *query, size_t qlen)
 {
@@ -41,6 +42,11 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 	    .udp_max = svc->udp_max,
 	    .flags = svc->fwd ? TC_DNS_ANSWER_F_RA : 0,
 	};
+	if (qlen >= TC_DNS_HEADER_LEN && tc_dns_get16(query + 10) > 0) {
+		enum tc_dns_service_result r;
+		if (tc_dns_signed_handle(svc, transport, query, qlen, out, outcap, outlen, &r))
+			return r;
+	}
 	const struct tc_zone *zone = svc->zone;
 	unsigned token = 0;
 	if (svc->live)

@@ -13,14 +13,25 @@
 
 #include "resolver/answer.h"
 #include "resolver/forwarder.h"
+#include "resolver/tsig_keys.h"
+#include "resolver/xfr.h"
 #include "resolver/zone.h"
 #include "resolver/zone_live.h"
+
+/* TSIG keys (dns.tsig_keys_file) and which of them may transfer the zone
+ * (those dns.secondaries name). */
+struct tc_dns_auth {
+	struct tc_tsig_keyring ring;
+	size_t nxfr;
+	const struct tc_tsig_key *xfr_keys[TC_TSIG_MAX_KEYS];
+};
 
 struct tc_dns_service {
 	const struct tc_zone *zone;   /* a fixed zone, or: */
 	struct tc_zone_live *live;    /* the zone swapped at run time (wins when set) */
 	struct tc_forwarder *fwd;   /* NULL: names outside the zone get REFUSED */
 	uint16_t udp_max;           /* our EDNS payload size (0 = 1232) */
+	const struct tc_dns_auth *auth;   /* NULL: no keys; signed queries get NOTAUTH/BADKEY */
 };
 
 enum tc_dns_service_result {
@@ -28,6 +39,7 @@ enum tc_dns_service_result {
 	TC_DNS_SVC_DROP,            /* send nothing (TCP/DoQ: close the connection) */
 	TC_DNS_SVC_PENDING,         /* forwarded: done() will deliver the response later */
 	TC_DNS_SVC_PROTOCOL_ERROR,  /* DoQ: close with DOQ_PROTOCOL_ERROR */
+	TC_DNS_SVC_TRANSFER,        /* an authorised AXFR/IXFR: call tc_dns_service_transfer */
 };
 
 /* fwd_ctx (fwd_ctxlen <= TC_FWD_CTX_MAX octets) is copied and handed back to
@@ -38,6 +50,11 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 						 size_t outcap, size_t *outlen,
 						 const void *fwd_ctx, size_t fwd_ctxlen,
 						 tc_forward_done_fn done);
+
+/* Writes the zone transfer asked by query (after TC_DNS_SVC_TRANSFER) as
+ * messages through emit. 0, or -1 (the connection should be closed). */
+int tc_dns_service_transfer(const struct tc_dns_service *svc, const uint8_t *query, size_t qlen,
+			    tc_xfr_emit_fn emit, void *arg);
 
 /* The most a client accepts over UDP: 512 without EDNS, else its EDNS size
  * (at least 512). Used to cut forwarded answers the client cannot take. */

@@ -244,6 +244,10 @@ static int answer_query(struct doq_conn *c, struct doq_stream *st, const uint8_t
 		return request_close(c, TC_DOQ_PROTOCOL_ERROR, "not a DNS query");
 	case TC_DNS_SVC_PROTOCOL_ERROR:
 		break;
+	case TC_DNS_SVC_TRANSFER:
+		/* Transfers are served over TCP only (signed_query.c never asks
+		 * for one here); a stream answer of many messages is not built. */
+		return request_close(c, TC_DOQ_INTERNAL_ERROR, "zone transfer over DoQ");
 	}
 	return request_close(c, TC_DOQ_PROTOCOL_ERROR, "message ID not 0 or edns-tcp-keepalive");
 }

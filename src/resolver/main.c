@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "resolver/doq_cert.h"
 #include "resolver/doq_server.h"
 #include "resolver/forwarder.h"
+#include "resolver/notify.h"
 #include "resolver/tcp_server.h"
 #include "resolver/udp_server.h"
 #include "resolver/zone.h"
@@ -66,6 +68,38 @@ static int listener(const char *env_name, const struct tc_config *cfg, uint16_t 
 	return fd >= 0 ? fd : open_listener(cfg->dns.listen_address, port, type);
 }
 
+/* dns.tsig_keys_file, and the keys of dns.secondaries (each must be in it).
+ * NULL with *auth_out NULL when no file is configured. -1 with err. */
+static int load_auth(const struct tc_config *cfg, struct tc_dns_auth **auth_out, char *err,
+		     size_t errlen)
+{
+	*auth_out = NULL;
+	if (!cfg->dns.tsig_keys_file[0])
+		return 0;
+	struct tc_dns_auth *auth = calloc(1, sizeof(*auth));
+	if (!auth) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (tc_tsig_keys_load(cfg->dns.tsig_keys_file, &auth->ring, err, errlen) != 0) {
+		free(auth);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->dns.secondary_count; i++) {
+		const struct tc_tsig_key *k = tc_tsig_key_find_text(&auth->ring,
+								    cfg->dns.secondaries[i].key);
+		if (!k) {
+			snprintf(err, errlen, "dns.secondaries: key '%s' is not in %s",
+				 cfg->dns.secondaries[i].key, cfg->dns.tsig_keys_file);
+			free(auth);
+			return -1;
+		}
+		auth->xfr_keys[auth->nxfr++] = k;
+	}
+	*auth_out = auth;
+	return 0;
+}
+
 static void install_doq_creds(void *arg, struct tc_quic_creds *creds)
 {
 	tc_doq_server_set_creds(arg, creds);
@@ -83,10 +117,23 @@ int main(int argc, char **argv)
 	struct tc_tcp_server *tcp = NULL;
 	struct tc_doq_server *doq = NULL;
 	struct tc_doq_cert *doq_cert = NULL;
+	struct tc_dns_auth *auth = NULL;
+	struct tc_notifier *notifier = NULL;
 
+	if (load_auth(cfg, &auth, err, sizeof(err)) != 0) {
+		tc_err("dns.tsig_keys_file: %s", err);
+		goto out;
+	}
 	if (tc_zone_keeper_start(c, cfg, &keeper, err, sizeof(err)) != 0) {
 		tc_err("zone %s: %s", cfg->bootstrap.domain, err);
 		goto out;
+	}
+	if (cfg->dns.secondary_count > 0) {
+		if (tc_notifier_start(cfg, &auth->ring, &notifier, err, sizeof(err)) != 0) {
+			tc_err("dns.secondaries: %s", err);
+			goto out;
+		}
+		tc_zone_keeper_on_change(keeper, tc_notifier_zone_changed, notifier);
 	}
 	if (cfg->dns.traditional_fallback &&
 	    tc_forwarder_start(&cfg->dns.upstreams, &fwd, err, sizeof(err)) != 0) {
@@ -94,7 +141,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct tc_dns_service svc = {.live = tc_zone_keeper_live(keeper), .fwd = fwd,
-				     .udp_max = TC_DNS_UDP_MAX};
+				     .udp_max = TC_DNS_UDP_MAX, .auth = auth};
 	int ufd = listener("DNS_UDP", cfg, cfg->dns.udp_port, SOCK_DGRAM);
 	int tfd = listener("DNS_TCP", cfg, cfg->dns.udp_port, SOCK_STREAM);
 	int qfd = listener("DOQ", cfg, cfg->dns.quic_port, SOCK_DGRAM);
@@ -143,6 +190,8 @@ out:
 	tc_doq_server_stop(doq);
 	tc_forwarder_stop(fwd);
 	tc_zone_keeper_stop(keeper);
+	tc_notifier_stop(notifier);
+	free(auth);
 	tc_child_stop(c);
 	return rc;
 }

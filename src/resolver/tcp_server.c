@@ -268,6 +268,12 @@ static void tcp_forward_done(const void *ctxp, const uint8_t *resp, size_t len)
 		tc_debug("tcp: wake for forwarded answer: %s", strerror(errno));
 }
 
+/* One message of a zone transfer onto the connection's output. */
+static int transfer_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	return conn_queue(arg, msg, len);
+}
+
 /* Answers every complete message in the read buffer; -1 closes. */
 static int conn_process(struct tc_tcp_server *s, uint32_t slot)
 {
@@ -294,6 +300,13 @@ static int conn_process(struct tc_tcp_server *s, uint32_t slot)
 		conn_touch(s, slot);
 		if (r == TC_DNS_SVC_PENDING) {
 			c->pending_fwd++;
+			continue;
+		}
+		if (r == TC_DNS_SVC_TRANSFER) {
+			if (tc_dns_service_transfer(s->svc, q, mlen, transfer_emit, c) != 0) {
+				rc = -1;
+				break;
+			}
 			continue;
 		}
 		if (r != TC_DNS_SVC_REPLY) {

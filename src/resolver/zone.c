@@ -365,6 +365,25 @@ const struct tc_zone_rr *tc_zone_soa(const struct tc_zone *zone)
 	return soa;
 }
 
+/* SERIAL sits 20 octets before the end of SOA RDATA (serial, refresh,
+ * retry, expire, minimum: five 32-bit fields). */
+uint32_t tc_zone_serial(const struct tc_zone *zone)
+{
+	const struct tc_zone_rr *soa = tc_zone_soa(zone);
+	return soa && soa->rdlen >= 22 ? tc_dns_get32(soa->rdata + soa->rdlen - 20) : 0;
+}
+
+int tc_zone_set_serial(struct tc_zone *zone, uint32_t serial)
+{
+	size_t n;
+	struct tc_zone_rr *soa = (struct tc_zone_rr *)tc_zone_node_rrset(zone->nodes[0],
+									 TC_DNS_TYPE_SOA, &n);
+	if (!soa || soa->rdlen < 22)
+		return -1;
+	tc_dns_put32(soa->rdata + soa->rdlen - 20, serial);
+	return 0;
+}
+
 uint32_t tc_zone_negative_ttl(const struct tc_zone *zone)
 {
 	const struct tc_zone_rr *soa = tc_zone_soa(zone);

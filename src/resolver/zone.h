@@ -69,6 +69,9 @@ const struct tc_zone_rr *tc_zone_node_rrset(const struct tc_zone_node *node, uin
 					    size_t *count);
 /* The apex SOA record, or NULL for a zone without one. */
 const struct tc_zone_rr *tc_zone_soa(const struct tc_zone *zone);
+/* The SOA serial (0 without a SOA); set it before signing (-1: no SOA). */
+uint32_t tc_zone_serial(const struct tc_zone *zone);
+int tc_zone_set_serial(struct tc_zone *zone, uint32_t serial);
 /* TTL of negative answers (RFC 2308 §5): min(SOA TTL, SOA MINIMUM). */
 uint32_t tc_zone_negative_ttl(const struct tc_zone *zone);
 

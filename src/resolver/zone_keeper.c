@@ -56,8 +56,12 @@ struct tc_zone_keeper {
 	bool warned_no_key;
 	bool warned_failure;   /* retries repeat a failure quietly until it changes */
 
+	uint32_t serial;       /* of the zone served now: written under lock */
+
 	/* For describe(), under lock. */
 	char summary[256];
+	tc_zone_change_fn on_change;   /* under lock */
+	void *on_change_arg;
 };
 
 static void take_stamp(const struct tc_config *cfg, const char *rel, struct stamp *st)
@@ -148,6 +152,12 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 	struct tc_zone *zone = build_unsigned(k, &rep, err, errlen);
 	if (!zone)
 		return -1;
+	/* Every published zone gets a larger serial (RFC 1982), so secondaries
+	 * see each change even several in one second. */
+	uint32_t serial = (uint32_t)now;
+	if (k->serial && (int32_t)(serial - k->serial) <= 0)
+		serial = k->serial + 1;
+	tc_zone_set_serial(zone, serial);
 	long nsigs = 0;
 	uint16_t tag = 0;
 	bool no_key;
@@ -181,8 +191,13 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 	pthread_mutex_lock(&k->lock);
 	snprintf(k->summary, sizeof(k->summary), "%s", summary);
 	k->serving_signed = is_signed;
+	k->serial = serial;
+	tc_zone_change_fn fn = k->on_change;
+	void *arg = k->on_change_arg;
 	pthread_mutex_unlock(&k->lock);
-	tc_info("zone %s %s: %s", k->cfg->bootstrap.domain, why, summary);
+	tc_info("zone %s %s: serial %u, %s", k->cfg->bootstrap.domain, why, serial, summary);
+	if (fn)
+		fn(arg, serial);
 	return 0;
 }
 
@@ -292,6 +307,18 @@ bool tc_zone_keeper_signed(struct tc_zone_keeper *k)
 	bool v = k->serving_signed;
 	pthread_mutex_unlock(&k->lock);
 	return v;
+}
+
+void tc_zone_keeper_on_change(struct tc_zone_keeper *k, tc_zone_change_fn fn, void *arg)
+{
+	pthread_mutex_lock(&k->lock);
+	k->on_change = fn;
+	k->on_change_arg = arg;
+	uint32_t serial = k->serial;
+	pthread_mutex_unlock(&k->lock);
+	/* The zone served now; rebuild() tells of every later one. */
+	if (fn && serial)
+		fn(arg, serial);
 }
 
 void tc_zone_keeper_poke(struct tc_zone_keeper *k)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "resolver/zone_live.h"
 
@@ -29,6 +30,12 @@ struct tc_zone_live *tc_zone_keeper_live(struct tc_zone_keeper *k);
 void tc_zone_keeper_describe(struct tc_zone_keeper *k, char *out, size_t outlen);
 /* True while the served zone is signed. */
 bool tc_zone_keeper_signed(struct tc_zone_keeper *k);
+/* Called (on the keeper's thread, or at once from here with the serial
+ * served now) with the new SOA serial each time a new zone is published,
+ * e.g. to NOTIFY the secondaries. Serials only grow: each zone gets
+ * max(now, previous + 1). */
+typedef void (*tc_zone_change_fn)(void *arg, uint32_t serial);
+void tc_zone_keeper_on_change(struct tc_zone_keeper *k, tc_zone_change_fn fn, void *arg);
 /* Asks for a rebuild at the next check (e.g. on SIGHUP). */
 void tc_zone_keeper_poke(struct tc_zone_keeper *k);
 /* Stops the thread and frees the zones: call after the listeners stopped. */

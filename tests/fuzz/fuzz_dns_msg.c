@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const enum tc_dns_transport transports[] = {TC_DNS_TRANSPORT_UDP, TC_DNS_TRANSPORT_TCP,
 							   TC_DNS_TRANSPORT_DOQ};
 	for (size_t t = 0; t < 3; t++) {
-		struct tc_dns_answer_opts o = {transports[t], 0, 0};
+		struct tc_dns_answer_opts o = {transports[t], 0, 0, 0};
 		size_t len = 0;
 		struct tc_dns_answer_info info;
 		enum tc_dns_answer_status st = tc_dns_answer(zone, data, size, &o, out, sizeof(out), &len, &info);

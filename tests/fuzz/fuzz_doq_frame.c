@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (mlen + 2 != size || msg != data + 2 || mlen < 12 || msg[0] || msg[1])
 			abort();
-		struct tc_dns_answer_opts o = {TC_DNS_TRANSPORT_DOQ, 0, 0};
+		struct tc_dns_answer_opts o = {TC_DNS_TRANSPORT_DOQ, 0, 0, 0};
 		size_t olen = 0, flen;
 		if (tc_dns_answer(fuzz_zone(), msg, mlen, &o, out + 2, sizeof(out) - 2, &olen, NULL) !=
 		    TC_DNS_ANSWER_REPLY)

@@ -137,7 +137,7 @@ static struct resp R;
 static void answer_bytes(const uint8_t *q, size_t qlen, enum tc_dns_transport tr, uint16_t udp_max,
 			 unsigned flags)
 {
-	struct tc_dns_answer_opts o = {tr, udp_max, flags};
+	struct tc_dns_answer_opts o = {tr, udp_max, flags, 0};
 	/* Exact-size heap copy of the query so ASan sees any over-read. */
 	uint8_t *copy = malloc(qlen ? qlen : 1);
 	CU_ASSERT_FATAL(copy != NULL);
@@ -805,7 +805,7 @@ static void test_doq_framing(void)
 	/* Full round trip: answer the framed query, frame the response in place. */
 	uint8_t out[600];
 	size_t olen;
-	struct tc_dns_answer_opts ao = {TC_DNS_TRANSPORT_DOQ, 0, 0};
+	struct tc_dns_answer_opts ao = {TC_DNS_TRANSPORT_DOQ, 0, 0, 0};
 	CU_ASSERT_EQUAL(tc_dns_answer(zone, msg, mlen, &ao, out + 2, sizeof(out) - 2, &olen, NULL),
 			TC_DNS_ANSWER_REPLY);
 	size_t flen;
@@ -840,7 +840,7 @@ static void test_small_buffer(void)
 {
 	uint8_t q[300], out[511];
 	size_t qlen = make_query(q, "ca." APEX, TC_DNS_TYPE_A, &plain), olen = 99;
-	struct tc_dns_answer_opts ao = {TC_DNS_TRANSPORT_UDP, 0, 0};
+	struct tc_dns_answer_opts ao = {TC_DNS_TRANSPORT_UDP, 0, 0, 0};
 	CU_ASSERT_EQUAL(tc_dns_answer(zone, q, qlen, &ao, out, sizeof(out), &olen, NULL), TC_DNS_ANSWER_DROP);
 	CU_ASSERT_EQUAL(olen, 0);
 }

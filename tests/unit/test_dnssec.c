@@ -532,7 +532,7 @@ static void ask(const struct tc_zone *z, const char *name, uint16_t qtype, bool 
 	memset(q + len + 5, 0, 6);
 	tc_dns_put16(q + len + 7, dnssec ? TC_DNS_EDNS_FLAG_DO : 0);
 	len += 11;
-	struct tc_dns_answer_opts o = {tr, 0, 0};
+	struct tc_dns_answer_opts o = {tr, 0, 0, 0};
 	memset(&R, 0, sizeof(R));
 	CU_ASSERT_FATAL(tc_dns_answer(z, q, len, &o, R.buf, sizeof(R.buf), &R.len, &R.info) ==
 			TC_DNS_ANSWER_REPLY);
@@ -735,7 +735,7 @@ static void *reader(void *p)
 	q[len + 1] = 1;
 	q[len + 3] = 1;
 	len += 4;
-	struct tc_dns_answer_opts o = {TC_DNS_TRANSPORT_UDP, 0, 0};
+	struct tc_dns_answer_opts o = {TC_DNS_TRANSPORT_UDP, 0, 0, 0};
 	while (!atomic_load(a->stop)) {
 		unsigned token;
 		const struct tc_zone *z = tc_zone_live_enter(a->live, &token);

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Zone transfers to real secondaries (issue 12): Debian's Knot (knotd 3.2)
+# and NSD run as secondaries of our signed zone over TSIG, under the real
+# supervisor. Checks: AXFR refused without TSIG and with a key no
+# secondary has; a signed query is answered signed, a wrong secret gets
+# NOTAUTH/BADSIG; dig -y verifies
+# every TSIG of a signed AXFR (SOA first and last, DNSKEY, RRSIG, NSEC);
+# knot (IXFR-first) and nsd (hmac-sha512 key) load the zone by our NOTIFY
+# or their own refresh, serve our serial, and delv validates their answers
+# with our trust anchor; after the resolver is killed (-9) and rebuilds the
+# zone under a new serial, both follow (NOTIFY) and the time it took is
+# printed.
+# Usage: dns_xfr_test.sh BINDIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+for tool in dig delv knotd nsd; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (ops/deps.sh TEST_PACKAGES)"; exit 77; }
+done
+. "$(dirname "$0")/server_lib.sh" dns-xfr
+zone=trust.hypermesh.online
+
+knot_pid= nsd_pid=
+cleanup_extra() {
+  for p in $knot_pid $nsd_pid; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in $knot_pid $nsd_pid; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+
+base=$(( 20000 + RANDOM % 20000 ))
+port=$base quic=$((base + 1)) ct=$((base + 2)) gw=$((base + 3))
+knot_port=$((base + 4)) nsd_port=$((base + 5))
+
+"$bindir/trustchainctl" dns tsig new xfr-knot > "$tmp/tsig.keys"
+"$bindir/trustchainctl" dns tsig new xfr-nsd --algorithm hmac-sha512 >> "$tmp/tsig.keys"
+"$bindir/trustchainctl" dns tsig new outsider >> "$tmp/tsig.keys"
+chmod 600 "$tmp/tsig.keys"
+if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
+  chown trustchain-resolver "$tmp/tsig.keys"
+fi
+secret_of() { awk -v k="\"$1\"" '$1 == "key" && $2 == k { f = 1 } f && $1 == "secret" { gsub(/[";]/, "", $2); print $2; exit }' "$tmp/tsig.keys"; }
+knot_secret=$(secret_of xfr-knot) nsd_secret=$(secret_of xfr-nsd) out_secret=$(secret_of outsider)
+[ -n "$knot_secret" ] && [ -n "$nsd_secret" ] || fail "trustchainctl dns tsig new printed no secret"
+
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+  restart_backoff_max_ms: 500
+dns:
+  udp_port: $port
+  quic_port: $quic
+  tsig_keys_file: $tmp/tsig.keys
+  secondaries:
+    - {address: "127.0.0.1:$knot_port", key: xfr-knot}
+    - {address: "127.0.0.1:$nsd_port", key: xfr-nsd}
+  records:
+    - "www 300 A 192.0.2.10"
+    - "txt 300 TXT \"replicated\""
+ct:
+  http_listen: 127.0.0.1:$ct
+gateway:
+  listen: 127.0.0.1:$gw
+YAML
+
+status_of() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$tmp/data/server.status" 2>/dev/null; }
+pid_of() { status_of "$1" | awk '{ print $1 }'; }
+wait_ready() { # wait_ready NAME [NOT_PID]
+  for _ in $(seq 1 300); do
+    kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+    read -r pid state _ < <(status_of "$1" || true) || true
+    if [ "${state:-}" = ready ] && [ "${pid:-0}" != 0 ] && [ "$pid" != "${2:-}" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "$1 not ready (status: $(status_of "$1"))"
+}
+serial_at() { # serial_at PORT
+  dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$1" "$zone" SOA 2>/dev/null | awk 'NF == 7 { print $3 }'
+}
+wait_serial() { # wait_serial PORT SERIAL SECONDS
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -le "$deadline" ]; do
+    [ "$(serial_at "$1")" = "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
+server_pid=$!
+wait_ready resolver
+grep -q "zone $zone built: .* signed (" "$tmp/server.log" || fail "zone not signed at start"
+serial=$(serial_at "$port")
+[ -n "$serial" ] || fail "no SOA from the primary"
+ok "primary serves $zone, serial $serial"
+
+# ---- who may transfer ----
+out=$(dig +tcp @127.0.0.1 -p "$port" "$zone" AXFR 2>&1 || true)
+echo "$out" | grep -q "Transfer failed" || fail "unsigned AXFR not refused: $out"
+out=$(dig +tcp -y "hmac-sha256:outsider:$out_secret" @127.0.0.1 -p "$port" "$zone" AXFR 2>&1 || true)
+echo "$out" | grep -q "Transfer failed" || fail "AXFR with a non-secondary key not refused: $out"
+ok "AXFR refused without TSIG and with a key no secondary has"
+out=$(dig -y "hmac-sha256:xfr-knot:$knot_secret" @127.0.0.1 -p "$port" "$zone" SOA 2>&1 || true)
+echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "^xfr-knot\..*TSIG.*NOERROR" ||
+  fail "a signed SOA query was not answered signed: $out"
+echo "$out" | grep -qi "could not be validated\|tsig.*fail" && fail "dig could not verify our TSIG: $out"
+bad=$(printf 'x%.0s' $(seq 1 32) | base64)
+out=$(dig +tcp -y "hmac-sha256:xfr-knot:$bad" @127.0.0.1 -p "$port" "$zone" SOA 2>&1 || true)
+echo "$out" | grep -q "status: NOTAUTH" || fail "a wrong secret did not get NOTAUTH: $out"
+echo "$out" | grep -qi "BADSIG" || fail "a wrong secret did not get BADSIG: $out"
+ok "signed SOA query answered signed (dig verified); wrong secret: NOTAUTH/BADSIG"
+
+# ---- a signed AXFR, every message's TSIG checked by dig ----
+dig +tcp -y "hmac-sha256:xfr-knot:$knot_secret" @127.0.0.1 -p "$port" "$zone" AXFR > "$tmp/axfr.txt" 2>&1 ||
+  fail "signed AXFR failed: $(tail -5 "$tmp/axfr.txt")"
+grep -qi "tsig.*fail\|could not be validated\|Transfer failed" "$tmp/axfr.txt" && fail "AXFR TSIG not verified: $(grep -i tsig "$tmp/axfr.txt")"
+awk '!/^;/ && NF { print $4 }' "$tmp/axfr.txt" > "$tmp/axfr.types"
+[ "$(head -n 1 "$tmp/axfr.types")" = SOA ] && [ "$(grep -v '^TSIG$' "$tmp/axfr.types" | tail -n 1)" = SOA ] ||
+  fail "AXFR does not start and end with the SOA"
+for t in DNSKEY RRSIG NSEC TLSA TXT A; do
+  grep -qx "$t" "$tmp/axfr.types" || fail "AXFR has no $t record"
+done
+ok "signed AXFR: $(grep -c . "$tmp/axfr.types") records, TSIG verified by dig"
+
+# ---- knot and nsd as secondaries ----
+mkdir -p "$tmp/knot/db" "$tmp/knot/zones" "$tmp/nsd"
+cat > "$tmp/knot/knot.conf" <<KNOT
+server:
+    listen: 127.0.0.1@$knot_port
+    rundir: "$tmp/knot"
+log:
+  - target: "$tmp/knot/knot.log"
+    any: info
+database:
+    storage: "$tmp/knot/db"
+key:
+  - id: xfr-knot
+    algorithm: hmac-sha256
+    secret: $knot_secret
+remote:
+  - id: primary
+    address: 127.0.0.1@$port
+    key: xfr-knot
+acl:
+  - id: notify-from-primary
+    address: 127.0.0.1
+    key: xfr-knot
+    action: notify
+template:
+  - id: default
+    storage: "$tmp/knot/zones"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: $zone
+    master: primary
+    acl: notify-from-primary
+KNOT
+cat > "$tmp/nsd/nsd.conf" <<NSD
+server:
+  ip-address: 127.0.0.1@$nsd_port
+  port: $nsd_port
+  zonesdir: "$tmp/nsd"
+  database: ""
+  zonelistfile: "$tmp/nsd/zone.list"
+  xfrdfile: "$tmp/nsd/xfrd.state"
+  xfrdir: "$tmp/nsd"
+  pidfile: "$tmp/nsd/nsd.pid"
+  logfile: "$tmp/nsd/nsd.log"
+  username: ""
+  chroot: ""
+  verbosity: 2
+  server-count: 1
+remote-control:
+  control-enable: no
+key:
+  name: xfr-nsd
+  algorithm: hmac-sha512
+  secret: "$nsd_secret"
+zone:
+  name: $zone
+  zonefile: "$zone.zone"
+  allow-notify: 127.0.0.1 xfr-nsd
+  request-xfr: 127.0.0.1@$port xfr-nsd
+NSD
+knotd -c "$tmp/knot/knot.conf" > "$tmp/knot/stdout" 2>&1 &
+knot_pid=$!
+nsd -d -c "$tmp/nsd/nsd.conf" > "$tmp/nsd/stdout" 2>&1 &
+nsd_pid=$!
+start=$(date +%s)
+wait_serial "$knot_port" "$serial" 30 || { tail -n 30 "$tmp/knot/knot.log"; fail "knot did not load serial $serial"; }
+ok "knot serves serial $serial after $(( $(date +%s) - start )) s"
+wait_serial "$nsd_port" "$serial" 30 || { tail -n 30 "$tmp/nsd/nsd.log"; fail "nsd did not load serial $serial"; }
+ok "nsd serves serial $serial after $(( $(date +%s) - start )) s"
+
+"$bindir/trustchainctl" --config "$tmp/trustchain.yaml" dns ds --anchor > "$tmp/anchors.conf"
+for sec in knot:$knot_port nsd:$nsd_port; do
+  name=${sec%%:*} p=${sec##*:}
+  out=$(delv @127.0.0.1 -p "$p" -a "$tmp/anchors.conf" +root="$zone" A "www.$zone" 2>&1 || true)
+  echo "$out" | grep -q "; fully validated" || fail "delv against $name: $out"
+  echo "$out" | grep -q "192.0.2.10" || fail "delv against $name: no address: $out"
+  out=$(delv @127.0.0.1 -p "$p" -a "$tmp/anchors.conf" +root="$zone" TXT "nothere.$zone" 2>&1 || true)
+  echo "$out" | grep -q "; negative response, fully validated" || fail "delv NXDOMAIN against $name: $out"
+  ok "delv validates $name's answers (positive and NXDOMAIN) with our anchor"
+done
+
+# ---- a new serial reaches both by NOTIFY ----
+old_pid=$(pid_of resolver)
+kill -KILL "$old_pid"
+wait_ready resolver "$old_pid"
+new=
+for _ in $(seq 1 100); do
+  new=$(serial_at "$port")
+  [ -n "$new" ] && [ "$new" != "$serial" ] && break
+  sleep 0.1
+done
+[ -n "$new" ] && [ "$new" != "$serial" ] || fail "the restarted resolver serves the old serial"
+t0=$(date +%s%N)
+# The restart can rebuild the zone again (a new DoQ certificate): follow
+# whatever the primary serves until both secondaries match it.
+for name in knot nsd; do
+  p=$knot_port; [ "$name" = nsd ] && p=$nsd_port
+  for _ in $(seq 1 100); do
+    cur=$(serial_at "$port")
+    [ "$(serial_at "$p")" = "$cur" ] && break
+    sleep 0.1
+  done
+  [ "$(serial_at "$p")" = "$(serial_at "$port")" ] || fail "$name did not follow serial $(serial_at "$port")"
+  ok "$name follows the new serial $(serial_at "$p") after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+done
+grep -q "notify, incoming, remote 127.0.0.1" "$tmp/knot/knot.log" || fail "knot logged no NOTIFY from us"
+grep -q "notify for $zone. from 127.0.0.1" "$tmp/nsd/nsd.log" || fail "nsd logged no NOTIFY from us"
+grep -q "TSIG verified with key xfr-nsd" "$tmp/nsd/nsd.log" || fail "nsd did not verify our TSIG"
+ok "knot and nsd received our NOTIFYs; nsd verified the transfers' TSIG"
+echo "PASS"
