@@ -57,3 +57,13 @@ if(TARGET trustchain-transparency)
                LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_monitor trustchain-transparency trustchain-signer trustchainctl)
 endif()
+
+# Bench (prints figures; not a test): add-chain with tiles off vs on,
+# publication lag, tiles bytes per entry.
+#   build/bin/bench_ct_tiles build/bin [seconds] [connections] [certs]
+if(TARGET trustchain-transparency)
+  add_executable(bench_ct_tiles ${CMAKE_SOURCE_DIR}/tests/bench/bench_ct_tiles.c)
+  tc_target_defaults(bench_ct_tiles)
+  target_link_libraries(bench_ct_tiles PRIVATE tc_ct_fixture)
+  set_target_properties(bench_ct_tiles PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()

@@ -41,6 +41,14 @@ struct tc_tile_publisher {
 	} prune[MAX_PRUNE];
 	size_t n_prune;
 
+	/* The TileLeaf bytes of the first entries of the rightmost data tile,
+	 * so each batch encodes only its new entries (not the whole partial). */
+	struct {
+		uint64_t index;
+		unsigned count;
+		struct tc_tile_buf buf;
+	} tail;
+
 	unsigned char issuers[MAX_KNOWN_ISSUERS][32]; /* published this run */
 	size_t n_issuers;
 	struct tc_tile_publisher_stats stats;
@@ -50,14 +58,19 @@ static int sync_dirty(struct tc_tile_publisher *p);
 
 /* ---- files ---- */
 
-/* Creates every missing directory of rel's parent. */
+static void note_dirty(struct tc_tile_publisher *p, const char *rel);
+
+/* Creates every missing directory of rel's parent; a directory made here
+ * is a new entry of its own parent, which must be synced too. */
 static int make_parents(struct tc_tile_publisher *p, const char *rel)
 {
 	char path[TC_TILE_PATH_MAX];
 	snprintf(path, sizeof(path), "%s", rel);
 	for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
 		*s = 0;
-		if (mkdirat(p->dirfd, path, 0755) != 0 && errno != EEXIST)
+		if (mkdirat(p->dirfd, path, 0755) == 0)
+			note_dirty(p, path);
+		else if (errno != EEXIST)
 			return -1;
 		*s = '/';
 	}
@@ -88,23 +101,14 @@ static int fsync_dir(struct tc_tile_publisher *p, const char *rel)
 	return rc;
 }
 
-/* Every directory a renamed file landed in, durable, parents after
- * children (a new directory's entry lives in its parent). */
+/* Every directory that got a new entry (a renamed file, a new directory)
+ * made durable, so the checkpoint renamed after this names nothing that a
+ * crash could lose. */
 static int sync_dirty(struct tc_tile_publisher *p)
 {
 	int rc = p->dirty_failed ? -1 : 0;
-	for (size_t i = p->n_dirty; i-- > 0 && rc == 0;) {
+	for (size_t i = 0; i < p->n_dirty && rc == 0; i++)
 		rc = fsync_dir(p, p->dirty[i]);
-		/* the new directories up to the root */
-		char path[TC_TILE_PATH_MAX];
-		snprintf(path, sizeof(path), "%s", p->dirty[i]);
-		for (char *s = strrchr(path, '/'); s && rc == 0; s = strrchr(path, '/')) {
-			*s = 0;
-			rc = fsync_dir(p, path);
-		}
-	}
-	if (rc == 0)
-		rc = fsync(p->dirfd);
 	p->n_dirty = 0;
 	p->dirty_failed = 0;
 	return rc;
@@ -243,10 +247,14 @@ static int data_tile(struct tc_tile_publisher *p, struct tc_ct_store *st, uint64
 	}
 	if (width == TC_TILE_WIDTH && exists(p, path))
 		return 0;
-	struct tc_tile_buf b = {0};
+	if (p->tail.index != index || p->tail.count > width) {
+		p->tail.index = index;
+		p->tail.count = 0;
+		p->tail.buf.len = 0;
+	}
 	struct issuer_ctx ic = {p, err, errlen};
 	int rc = 0;
-	for (unsigned i = 0; i < width && rc == 0; i++) {
+	for (unsigned i = p->tail.count; i < width && rc == 0; i++) {
 		struct tc_ct_record rec;
 		uint64_t leaf = index * TC_TILE_WIDTH + i;
 		int sst = tc_ct_store_get_leaf(st, leaf, &rec);
@@ -256,19 +264,26 @@ static int data_tile(struct tc_tile_publisher *p, struct tc_ct_store *st, uint64
 			break;
 		}
 		err[0] = 0;
-		if (tc_tile_leaf_append(&b, rec.leaf_input, rec.leaf_len, rec.extra_data, rec.extra_len, publish_issuer,
-					&ic) != 0) {
+		if (tc_tile_leaf_append(&p->tail.buf, rec.leaf_input, rec.leaf_len, rec.extra_data, rec.extra_len,
+					publish_issuer, &ic) != 0) {
 			if (!err[0])
 				snprintf(err, errlen, "leaf %llu cannot be encoded as a TileLeaf",
 					 (unsigned long long)leaf);
 			rc = -1;
+		} else {
+			p->tail.count = i + 1;
 		}
 		tc_ct_record_free(&rec);
 	}
 	errno = 0;
-	if (rc == 0 && write_atomic(p, path, b.data, b.len) != 0)
+	if (rc == 0 && write_atomic(p, path, p->tail.buf.data, p->tail.buf.len) != 0)
 		rc = fail(err, errlen, "writing", path);
-	tc_tile_buf_free(&b);
+	if (rc != 0 || width == TC_TILE_WIDTH) {
+		/* start the next tile (or this one again) from scratch */
+		p->tail.index = index + (rc == 0);
+		p->tail.count = 0;
+		p->tail.buf.len = 0;
+	}
 	if (rc == 0 && width == TC_TILE_WIDTH && p->n_prune < MAX_PRUNE) {
 		p->prune[p->n_prune].level = TC_TILE_DATA_LEVEL;
 		p->prune[p->n_prune++].index = index;
@@ -452,6 +467,7 @@ void tc_tile_publisher_close(struct tc_tile_publisher *p)
 		return;
 	close(p->dirfd);
 	free(p->last_note);
+	tc_tile_buf_free(&p->tail.buf);
 	free(p);
 }
 
