@@ -28,3 +28,20 @@ if(TARGET tc_dns_core)
   tc_add_fuzz(fuzz_tsig SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_tsig.c
               LIBS tc_dns_core SEEDS ${TC_TSIG_SEEDS})
 endif()
+
+# Dynamic updates (src/resolver/update.c, zone_journal.c): fuzz target of
+# the UPDATE reader and the journal reader; nsupdate against the whole
+# server (tests/integration/dns_update_test.sh).
+if(TARGET tc_dns_core)
+  file(GLOB TC_UPDATE_SEEDS ${CMAKE_SOURCE_DIR}/tests/data/fuzz/update/* ${CMAKE_SOURCE_DIR}/tests/data/fuzz/dns_msg/*)
+  tc_add_fuzz(fuzz_update SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_update.c
+              LIBS tc_dns_core SEEDS ${TC_UPDATE_SEEDS})
+endif()
+if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME dns_update_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_update_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_update_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()
+if(TARGET tc_dns_core)
+  tc_add_cunit(test_update SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_update.c LIBS tc_dns_core)
+endif()

@@ -47,6 +47,16 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 		if (tc_dns_signed_handle(svc, transport, query, qlen, out, outcap, outlen, &r))
 			return r;
 	}
+	/* An unsigned UPDATE: no policy grants anything without a key. */
+	if (qlen >= TC_DNS_HEADER_LEN && !(tc_dns_get16(query + 2) & TC_DNS_FLAG_QR) &&
+	    TC_DNS_OPCODE(tc_dns_get16(query + 2)) == TC_DNS_OPCODE_UPDATE) {
+		if (transport == TC_DNS_TRANSPORT_DOQ && tc_dns_get16(query) != 0)
+			return TC_DNS_SVC_PROTOCOL_ERROR;
+		return tc_dns_answer_error(query, qlen, TC_DNS_RCODE_REFUSED, &opts, out, outcap,
+					   outlen) == TC_DNS_ANSWER_REPLY
+			       ? TC_DNS_SVC_REPLY
+			       : TC_DNS_SVC_DROP;
+	}
 	const struct tc_zone *zone = svc->zone;
 	unsigned token = 0;
 	if (svc->live)

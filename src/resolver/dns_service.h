@@ -14,6 +14,7 @@
 #include "resolver/answer.h"
 #include "resolver/forwarder.h"
 #include "resolver/tsig_keys.h"
+#include "resolver/update.h"
 #include "resolver/xfr.h"
 #include "resolver/zone.h"
 #include "resolver/zone_live.h"
@@ -32,6 +33,11 @@ struct tc_dns_service {
 	struct tc_forwarder *fwd;   /* NULL: names outside the zone get REFUSED */
 	uint16_t udp_max;           /* our EDNS payload size (0 = 1232) */
 	const struct tc_dns_auth *auth;   /* NULL: no keys; signed queries get NOTAUTH/BADKEY */
+	/* RFC 2136 UPDATE: who may change what, and where changes go (the zone
+	 * keeper). NULL update: every UPDATE is REFUSED. */
+	const struct tc_update_policy *policy;
+	uint16_t (*update)(void *ctx, const struct tc_update *u);
+	void *update_ctx;
 };
 
 enum tc_dns_service_result {

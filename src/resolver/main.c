@@ -100,6 +100,11 @@ static int load_auth(const struct tc_config *cfg, struct tc_dns_auth **auth_out,
 	return 0;
 }
 
+static uint16_t keeper_update(void *ctx, const struct tc_update *u)
+{
+	return tc_zone_keeper_update(ctx, u);
+}
+
 static void install_doq_creds(void *arg, struct tc_quic_creds *creds)
 {
 	tc_doq_server_set_creds(arg, creds);
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 	struct tc_doq_cert *doq_cert = NULL;
 	struct tc_dns_auth *auth = NULL;
 	struct tc_notifier *notifier = NULL;
+	struct tc_update_policy *policy = NULL;
 
 	if (load_auth(cfg, &auth, err, sizeof(err)) != 0) {
 		tc_err("dns.tsig_keys_file: %s", err);
@@ -142,6 +148,17 @@ int main(int argc, char **argv)
 	}
 	struct tc_dns_service svc = {.live = tc_zone_keeper_live(keeper), .fwd = fwd,
 				     .udp_max = TC_DNS_UDP_MAX, .auth = auth};
+	if (auth && cfg->dns.update_rule_count) {
+		policy = calloc(1, sizeof(*policy));
+		if (!policy ||
+		    tc_update_policy_from_config(cfg, &auth->ring, policy, err, sizeof(err)) != 0) {
+			tc_err("%s", policy ? err : "out of memory");
+			goto out;
+		}
+		svc.policy = policy;
+		svc.update = keeper_update;
+		svc.update_ctx = keeper;
+	}
 	int ufd = listener("DNS_UDP", cfg, cfg->dns.udp_port, SOCK_DGRAM);
 	int tfd = listener("DNS_TCP", cfg, cfg->dns.udp_port, SOCK_STREAM);
 	int qfd = listener("DOQ", cfg, cfg->dns.quic_port, SOCK_DGRAM);
@@ -191,6 +208,7 @@ out:
 	tc_forwarder_stop(fwd);
 	tc_zone_keeper_stop(keeper);
 	tc_notifier_stop(notifier);
+	free(policy);
 	free(auth);
 	tc_child_stop(c);
 	return rc;

@@ -49,6 +49,26 @@ static bool is_transfer_of(const struct tc_zone *zone, const struct tc_dns_msg *
 	       tc_dns_name_equal(m->qname, m->qname_len, origin, olen);
 }
 
+/* A signed UPDATE (RFC 2136 §3): parsed and prescanned, every change
+ * granted to the key by dns.update_policy (REFUSED otherwise), then the
+ * prerequisites and the change itself by the zone keeper. */
+static uint16_t update(const struct tc_dns_service *svc, const uint8_t *q, size_t ql,
+		       const uint8_t *origin, size_t olen, const struct tc_tsig_key *key)
+{
+	if (!svc->update || !svc->policy)
+		return TC_DNS_RCODE_REFUSED;
+	struct tc_update *u = malloc(sizeof(*u));
+	if (!u)
+		return TC_DNS_RCODE_SERVFAIL;
+	uint16_t rcode = tc_update_parse(q, ql, origin, olen, u);
+	if (rcode == 0 && !tc_update_allowed(svc->policy, key, origin, olen, u))
+		rcode = TC_DNS_RCODE_REFUSED;
+	if (rcode == 0)
+		rcode = svc->update(svc->update_ctx, u);
+	free(u);
+	return rcode;
+}
+
 bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transport transport,
 			  const uint8_t *query, size_t qlen, uint8_t *out, size_t outcap,
 			  size_t *outlen, enum tc_dns_service_result *result)
@@ -94,6 +114,17 @@ bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transpor
 	unsigned token = 0;
 	const struct tc_zone *zone = enter(svc, &token);
 	enum tc_dns_answer_status ast = TC_DNS_ANSWER_DROP;
+	if (zone && TC_DNS_OPCODE(tc_dns_get16(q + 2)) == TC_DNS_OPCODE_UPDATE) {
+		size_t olen;
+		const uint8_t *origin = tc_zone_origin(zone, &olen);
+		uint8_t o[TC_DNS_MAX_NAME];
+		memcpy(o, origin, olen);
+		leave(svc, token);   /* the keeper takes the zone under its own lock */
+		uint16_t rcode = update(svc, q, ql, o, olen, req.key);
+		ast = tc_dns_answer_error(q, ql, rcode, &opts, out, outcap, outlen);
+		free(q);
+		goto sign;
+	}
 	bool transfer = zone && tc_dns_parse(q, ql, &m) == TC_DNS_OK &&
 			TC_DNS_OPCODE(m.flags) == TC_DNS_OPCODE_QUERY && is_transfer_of(zone, &m);
 	if (transfer && transport == TC_DNS_TRANSPORT_TCP && may_transfer(svc->auth, req.key)) {
@@ -112,6 +143,7 @@ bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transpor
 	}
 	leave(svc, token);
 	free(q);
+sign:
 	if (ast == TC_DNS_ANSWER_DOQ_PROTOCOL_ERROR) {
 		*result = TC_DNS_SVC_PROTOCOL_ERROR;
 		return true;

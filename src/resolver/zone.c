@@ -242,6 +242,29 @@ void tc_zone_remove_rrset(struct tc_zone *zone, struct tc_zone_node *n, uint16_t
 		n->rrs[o++] = n->rrs[i];
 	}
 	n->nrr = o;
+	/* The flags say what lookups find: keep them true to the records. */
+	if (type == TC_DNS_TYPE_CNAME)
+		n->has_cname = false;
+	if (type == TC_DNS_TYPE_NS)
+		n->has_ns = false;
+}
+
+bool tc_zone_remove_rr(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type,
+		       const uint8_t *rdata, size_t rdlen)
+{
+	for (size_t i = 0; i < n->nrr; i++) {
+		struct tc_zone_rr *rr = &n->rrs[i];
+		if (rr->type != type || rr->rdlen != rdlen || memcmp(rr->rdata, rdata, rdlen) != 0)
+			continue;
+		free(rr->rdata);
+		memmove(rr, rr + 1, (n->nrr - i - 1) * sizeof(*rr));
+		n->nrr--;
+		zone->nrr--;
+		if (type == TC_DNS_TYPE_CNAME)
+			n->has_cname = false;
+		return true;
+	}
+	return false;
 }
 
 int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint16_t type,

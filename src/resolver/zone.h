@@ -108,6 +108,10 @@ struct tc_zone_node *tc_zone_node_at(struct tc_zone *zone, size_t i);
  * occluded, not authoritative. */
 bool tc_zone_below_cut(const struct tc_zone *zone, const struct tc_zone_node *n);
 void tc_zone_remove_rrset(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type);
+/* Removes the one record of that type and RDATA (exact octets); false when
+ * absent. */
+bool tc_zone_remove_rr(struct tc_zone *zone, struct tc_zone_node *n, uint16_t type,
+		       const uint8_t *rdata, size_t rdlen);
 /* Records the NSEC owners in canonical order (apex first); the zone then
  * counts as signed. 0 or -1 (out of memory). */
 int tc_zone_set_nsec_chain(struct tc_zone *zone, const struct tc_zone_node **chain, size_t n);

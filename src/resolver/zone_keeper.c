@@ -16,7 +16,9 @@
 #include "resolver/dnssec.h"
 #include "resolver/dnssec_signer.h"
 #include "resolver/tlsa.h"
+#include "resolver/update.h"
 #include "resolver/zone.h"
+#include "resolver/zone_journal.h"
 
 #define CHECK_PERIOD_S 2
 #define SIG_BACKDATE_S 3600               /* clocks of validators may lag */
@@ -62,6 +64,14 @@ struct tc_zone_keeper {
 	char summary[256];
 	tc_zone_change_fn on_change;   /* under lock */
 	void *on_change_arg;
+
+	/* Dynamic updates: every change so far (the journal's payloads), applied
+	 * over the configured zone at each build. build_lock serialises builds
+	 * (the keeper thread's and updates'). */
+	pthread_mutex_t build_lock;
+	struct tc_zone_journal *journal;
+	uint8_t *ops;
+	size_t ops_len;
 };
 
 static void take_stamp(const struct tc_config *cfg, const char *rel, struct stamp *st)
@@ -97,6 +107,19 @@ static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, struct tc_tlsa_r
 	}
 	if (rep->problem[0])
 		tc_warn("TLSA: %s (skipped)", rep->problem);
+	if (k->ops_len) {
+		/* Deletions leave nodes without records; a copy of the records
+		 * alone has none, so a deleted name is NXDOMAIN again (and its
+		 * denial proves so) rather than an empty name. */
+		struct tc_zone *copy = NULL;
+		if (tc_update_apply(zone, k->ops, k->ops_len, err, errlen) != 0 ||
+		    tc_update_copy_records(zone, &copy, err, errlen) != 0) {
+			tc_zone_free(zone);
+			return NULL;
+		}
+		tc_zone_free(zone);
+		zone = copy;
+	}
 	return zone;
 }
 
@@ -226,6 +249,39 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 }
 
+uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update *u)
+{
+	pthread_mutex_lock(&k->build_lock);
+	/* Only builds swap the zone, and they wait for build_lock: peek is safe. */
+	const struct tc_zone *zone = tc_zone_live_peek(k->live);
+	uint16_t rcode = zone ? tc_update_check_prereqs(zone, u) : TC_DNS_RCODE_SERVFAIL;
+	if (rcode != 0 || u->nupdate == 0 || !k->journal) {
+		pthread_mutex_unlock(&k->build_lock);
+		return !k->journal && rcode == 0 && u->nupdate ? TC_DNS_RCODE_SERVFAIL : rcode;
+	}
+	size_t cap = u->data_len + u->nupdate * (TC_DNS_MAX_NAME + 10);
+	uint8_t *grown = realloc(k->ops, k->ops_len + cap);
+	size_t n = grown ? tc_update_encode(u, grown + k->ops_len, cap) : 0;
+	if (grown)
+		k->ops = grown;
+	/* Durable before it is served or answered. */
+	if (n == 0 || tc_zone_journal_append(k->journal, k->ops + k->ops_len, n) != 0) {
+		tc_err("zone journal: cannot write an update: %s", strerror(errno));
+		pthread_mutex_unlock(&k->build_lock);
+		return TC_DNS_RCODE_SERVFAIL;
+	}
+	k->ops_len += n;
+	char err[512];
+	int rc = rebuild(k, k->inputs, "updated", err, sizeof(err));
+	if (rc == -1)
+		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
+	else if (rc == -2)
+		tc_warn("zone %s: update journaled; signing failed, it is served at the retry",
+			k->cfg->bootstrap.domain);
+	pthread_mutex_unlock(&k->build_lock);
+	return rc == -1 ? TC_DNS_RCODE_SERVFAIL : 0;
+}
+
 static void *keeper_main(void *arg)
 {
 	struct tc_zone_keeper *k = arg;
@@ -242,7 +298,9 @@ static void *keeper_main(void *arg)
 		bool poked = k->poked;
 		k->poked = false;
 		pthread_mutex_unlock(&k->lock);
+		pthread_mutex_lock(&k->build_lock);
 		check(k, poked);
+		pthread_mutex_unlock(&k->build_lock);
 		pthread_mutex_lock(&k->lock);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -261,6 +319,7 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	k->child = child;
 	k->cfg = cfg;
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_mutex_init(&k->build_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -271,6 +330,20 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		tc_zone_keeper_stop(k);
 		return -1;
+	}
+	char jpath[TC_CFG_STR + 64];
+	size_t records = 0;
+	if (tc_config_data_path(cfg, "dns/zone.journal", jpath, sizeof(jpath)) != 0 ||
+	    tc_zone_journal_open(jpath, &k->journal, &k->ops, &k->ops_len, &records, err,
+				 errlen) != 0) {
+		/* Without updates configured the zone serves without a journal. */
+		if (cfg->dns.update_rule_count) {
+			tc_zone_keeper_stop(k);
+			return -1;
+		}
+		tc_warn("zone journal: %s (dynamic updates unavailable)", err);
+	} else if (records) {
+		tc_info("zone journal: %zu updates replayed (%zu octets)", records, k->ops_len);
 	}
 	struct stamp inputs[INPUT_COUNT];
 	for (int i = 0; i < INPUT_COUNT; i++)
@@ -341,7 +414,10 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 		pthread_join(k->thread, NULL);
 	}
 	tc_zone_live_free(k->live);
+	tc_zone_journal_close(k->journal);
+	free(k->ops);
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
+	pthread_mutex_destroy(&k->build_lock);
 	free(k);
 }

@@ -36,6 +36,14 @@ bool tc_zone_keeper_signed(struct tc_zone_keeper *k);
  * max(now, previous + 1). */
 typedef void (*tc_zone_change_fn)(void *arg, uint32_t serial);
 void tc_zone_keeper_on_change(struct tc_zone_keeper *k, tc_zone_change_fn fn, void *arg);
+struct tc_update;
+/* Applies a dynamic update (RFC 2136) whose TSIG and policy were checked:
+ * its prerequisites against the zone served now, then (the update section
+ * not empty) the changes appended to the zone journal and synced, and the
+ * zone rebuilt, serial bumped and signed before this returns. Updates are
+ * serialised. Returns the RCODE (0, YXDOMAIN, NXRRSET, ..., SERVFAIL when
+ * the journal cannot be written). */
+uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update *u);
 /* Asks for a rebuild at the next check (e.g. on SIGHUP). */
 void tc_zone_keeper_poke(struct tc_zone_keeper *k);
 /* Stops the thread and frees the zones: call after the listeners stopped. */

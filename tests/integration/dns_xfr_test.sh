@@ -37,6 +37,8 @@ knot_port=$((base + 4)) nsd_port=$((base + 5))
 "$bindir/trustchainctl" dns tsig new xfr-knot > "$tmp/tsig.keys"
 "$bindir/trustchainctl" dns tsig new xfr-nsd --algorithm hmac-sha512 >> "$tmp/tsig.keys"
 "$bindir/trustchainctl" dns tsig new outsider >> "$tmp/tsig.keys"
+"$bindir/trustchainctl" dns tsig new acme > "$tmp/acme.key"
+cat "$tmp/acme.key" >> "$tmp/tsig.keys"
 chmod 600 "$tmp/tsig.keys"
 if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
   chown trustchain-resolver "$tmp/tsig.keys"
@@ -57,6 +59,8 @@ dns:
   secondaries:
     - {address: "127.0.0.1:$knot_port", key: xfr-knot}
     - {address: "127.0.0.1:$nsd_port", key: xfr-nsd}
+  update_policy:
+    - {key: acme, names: ["_acme-challenge.*"], types: [TXT]}
   records:
     - "www 300 A 192.0.2.10"
     - "txt 300 TXT \"replicated\""
@@ -234,6 +238,27 @@ for name in knot nsd; do
   [ "$(serial_at "$p")" = "$(serial_at "$port")" ] || fail "$name did not follow serial $(serial_at "$port")"
   ok "$name follows the new serial $(serial_at "$p") after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 done
+# ---- an nsupdate reaches both within 2 s ----
+if command -v nsupdate >/dev/null; then
+  t0=$(date +%s%N)
+  printf 'server 127.0.0.1 %s\nzone %s\nupdate add _acme-challenge.%s 60 TXT "follow-me"\nsend\n' \
+    "$port" "$zone" "$zone" | nsupdate -t 5 -k "$tmp/acme.key" || fail "nsupdate failed"
+  for name in knot nsd; do
+    p=$knot_port; [ "$name" = nsd ] && p=$nsd_port
+    # The serial may move on again meanwhile (a new DoQ certificate's
+    # TLSA): wait for the record itself.
+    for _ in $(seq 1 100); do
+      dig +short +time=1 +tries=1 @127.0.0.1 -p "$p" "_acme-challenge.$zone" TXT | grep -q follow-me && break
+      sleep 0.05
+    done
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    dig +short @127.0.0.1 -p "$p" "_acme-challenge.$zone" TXT | grep -q follow-me || fail "$name lacks the new TXT"
+    out=$(delv @127.0.0.1 -p "$p" -a "$tmp/anchors.conf" +root="$zone" TXT "_acme-challenge.$zone" 2>&1 || true)
+    echo "$out" | grep -q "; fully validated" || fail "delv of the updated TXT against $name: $out"
+    [ "$ms" -le 2000 ] || fail "$name took $ms ms to follow the update (over 2 s)"
+    ok "$name serves the nsupdate'd TXT (validated) $ms ms after nsupdate was started"
+  done
+fi
 grep -q "notify, incoming, remote 127.0.0.1" "$tmp/knot/knot.log" || fail "knot logged no NOTIFY from us"
 grep -q "notify for $zone. from 127.0.0.1" "$tmp/nsd/nsd.log" || fail "nsd logged no NOTIFY from us"
 grep -q "TSIG verified with key xfr-nsd" "$tmp/nsd/nsd.log" || fail "nsd did not verify our TSIG"
