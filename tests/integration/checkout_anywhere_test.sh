@@ -41,7 +41,9 @@ fi
 [ -x "$co/ops/run-dev.sh" ] || fail "copy of the tree incomplete"
 ok "tree copied to '$co' (parent mode $(stat -c %a "$parent"))"
 
-# A release build there (what run-dev.sh builds), quietly.
+# A release build there (what run-dev.sh builds), quietly; as a new user's
+# shell would, without the outer test run's build directory.
+unset BUILD_DIR
 cd "$co"
 ./ops/setup.sh -DCMAKE_BUILD_TYPE=Release -DTC_SANITIZE=OFF >build.log 2>&1 || { tail -n 30 build.log; fail "build"; }
 ok "built in place"
