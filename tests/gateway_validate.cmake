@@ -20,7 +20,9 @@ endif()
 if(TARGET trustchain AND TARGET trustchain-gateway AND TARGET trustchain-transparency)
   tc_add_cunit(test_gateway_validate SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/test_gateway_validate.c
                ${CMAKE_SOURCE_DIR}/tests/support/test_ca.c ${CMAKE_SOURCE_DIR}/tests/support/raw_string_call.c
-               LIBS tc_gateway_test_support tc_test_support trustchain tc_ct_core tc_common PkgConfig::JANSSON
+               ${CMAKE_SOURCE_DIR}/tests/support/ca_key_direct.c
+               LIBS tc_gateway_test_support tc_test_support trustchain tc_ct_core tc_signer_core tc_common
+                    PkgConfig::JANSSON
                ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_gateway_validate trustchain-gateway trustchain-signer trustchainctl trustchain-transparency)
 endif()

@@ -64,6 +64,7 @@ int tc_issuer_init(struct tc_issuer *is, const struct tc_hsm_key *key, char *err
 	}
 	memcpy(is->name, v.tbs.subject.tlv, v.tbs.subject.tlv_len);
 	is->name_len = v.tbs.subject.tlv_len;
+	SHA256(v.tbs.spki.tlv, v.tbs.spki.tlv_len, is->key_hash);
 
 	/* authorityKeyIdentifier: SEQUENCE { [0] IMPLICIT keyIdentifier } of the
 	 * issuing certificate's subjectKeyIdentifier. */

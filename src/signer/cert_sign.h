@@ -30,6 +30,9 @@ struct tc_issuer {
 	uint8_t *aki;          /* the whole authorityKeyIdentifier Extension; NULL when
 				* the issuing certificate has no subjectKeyIdentifier */
 	size_t aki_len;
+	/* SHA-256 of the issuing certificate's SubjectPublicKeyInfo as encoded
+	 * there: the issuer_key_hash of our precertificates' CT entries. */
+	unsigned char key_hash[32];
 };
 
 /* Prepares is from key (which needs its certificate). 0, or -1 with err. */

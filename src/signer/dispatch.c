@@ -13,6 +13,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "signer/dns_sign_input.h"
+#include "signer/embedded_scts.h"
 #include "signer/signer.h"
 
 typedef Trustchain__Internal__Response Response;
@@ -215,6 +216,42 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 			   const unsigned char *serial, const unsigned char *fp, const unsigned char template_hash[32],
 			   struct reply *r);
 
+/* Refuses a final certificate for what its SCT list or its precertificate
+ * lacks (reason: TC_REASON_*), journaled. */
+static void refuse_final(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
+			 const Trustchain__Internal__SignCertificateRequest *rq, const char *reason, const char *why,
+			 struct reply *r)
+{
+	set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "%s", why);
+	set_reason(r, reason);
+	journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+}
+
+enum { FINAL_SCTS_OK = 0, FINAL_SCTS_REFUSED = -1, FINAL_SCTS_NO_MEMORY = -2 };
+
+/* Checks the SCT list of a final certificate against leaf, the completed
+ * twin of its precertificate: at least one SCT of our log, signed over
+ * that precertificate's entry. fp (may be NULL) gets the fingerprint of
+ * the TBS without CT extension, which the check rebuilds anyway. */
+static int final_scts_check(const struct tc_signer *s, const struct tc_leaf *leaf,
+			    const Trustchain__Internal__SignCertificateRequest *rq, unsigned char *fp, char *why,
+			    size_t wl)
+{
+	uint8_t *tbs;
+	size_t tbs_len;
+	if (tc_leaf_tbs(leaf, 0, NULL, 0, &tbs, &tbs_len) != 0) {
+		snprintf(why, wl, "out of memory");
+		return FINAL_SCTS_NO_MEMORY;
+	}
+	if (fp)
+		SHA256(tbs, tbs_len, fp);
+	struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify};
+	int rc = tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, s->issuer.key_hash, tbs, tbs_len,
+					why, wl);
+	free(tbs);
+	return rc == 0 ? FINAL_SCTS_OK : FINAL_SCTS_REFUSED;
+}
+
 static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identity *peer,
 				const Trustchain__Internal__SignCertificateRequest *rq, struct reply *r)
 {
@@ -226,7 +263,22 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
 		return;
 	}
-	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
+	/* RFC 6962, DESIGN 3: a certificate is never handed out before its
+	 * precertificate is logged. Whoever asks, the only leaves signed are
+	 * precertificates and their final twins with an SCT of our log. */
+	if (!rq->precertificate && rq->sct_list.len == 0) {
+		refuse_final(s, peer, op, rq, TC_REASON_PRECERT_REQUIRED,
+			     "a leaf certificate is signed as a precertificate first, then as its final twin "
+			     "with the SCT list of its CT log entry; a plain certificate is never signed",
+			     r);
+		return;
+	}
+	int is_final_with_scts = !rq->precertificate;
+	if (is_final_with_scts && !s->have_ct_log) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE,
+			   "CT log key not provisioned: no SCT can be checked");
+		return;
+	}
 	unsigned char template_hash[32];
 	SHA256(rq->tbs.data, rq->tbs.len, template_hash);
 	if (is_final_with_scts && rq->serial.len == TC_SERIAL_LEN) {
@@ -237,7 +289,23 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		int have = precert_take(s, peer->name, rq->serial.data, template_hash, &kept);
 		pthread_mutex_unlock(&s->precert_lock);
 		if (have) {
-			sign_and_reply(s, peer, op, &kept, rq, rq->serial.data, NULL, template_hash, r);
+			unsigned char fp[32];
+			int rc = final_scts_check(s, &kept, rq, fp, why, sizeof(why));
+			if (rc == FINAL_SCTS_OK) {
+				sign_and_reply(s, peer, op, &kept, rq, rq->serial.data, NULL, template_hash, r);
+				return;
+			}
+			if (rc == FINAL_SCTS_NO_MEMORY) {
+				tc_leaf_free(&kept);
+				set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+				return;
+			}
+			/* Refused, the precertificate stays: a forged list must not
+			 * cost the real final certificate its precertificate. */
+			pthread_mutex_lock(&s->precert_lock);
+			precert_remember(s, peer->name, rq->serial.data, fp, template_hash, &kept);
+			pthread_mutex_unlock(&s->precert_lock);
+			refuse_final(s, peer, op, rq, TC_REASON_SCT_INVALID, why, r);
 			return;
 		}
 	}
@@ -284,10 +352,17 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		int match = precert_matches(s, serial, fp);
 		pthread_mutex_unlock(&s->precert_lock);
 		if (!match) {
-			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
-				   "no matching precertificate was signed for this serial");
-			set_reason(r, "precertificate_unknown");
-			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+			refuse_final(s, peer, op, rq, TC_REASON_PRECERT_UNKNOWN,
+				     "no matching precertificate was signed for this serial", r);
+			tc_leaf_free(&leaf);
+			return;
+		}
+		int rc = final_scts_check(s, &leaf, rq, NULL, why, sizeof(why));
+		if (rc != FINAL_SCTS_OK) {
+			if (rc == FINAL_SCTS_NO_MEMORY)
+				set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+			else
+				refuse_final(s, peer, op, rq, TC_REASON_SCT_INVALID, why, r);
 			tc_leaf_free(&leaf);
 			return;
 		}

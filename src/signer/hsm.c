@@ -70,6 +70,7 @@ void tc_hsm_close(struct tc_hsm *h)
 	for (size_t i = 0; i < h->nkeys; i++) {
 		EVP_PKEY_free(h->keys[i].priv);
 		EVP_PKEY_free(h->keys[i].pub);
+		EVP_PKEY_free(h->keys[i].verify);
 		X509_free(h->keys[i].cert);
 	}
 	if (h->slots)
@@ -79,6 +80,19 @@ void tc_hsm_close(struct tc_hsm *h)
 		PKCS11_CTX_free(h->ctx);
 	}
 	free(h);
+}
+
+/* Fills k->verify and k->spki_sha256 from k->pub. 0 or -1. */
+static int decode_public_half(struct tc_hsm_key *k)
+{
+	unsigned char *spki = NULL;
+	int n = i2d_PUBKEY(k->pub, &spki);
+	const unsigned char *p = spki;
+	if (n > 0)
+		k->verify = d2i_PUBKEY(NULL, &p, n);
+	int ok = k->verify && EVP_Digest(spki, (size_t)n, k->spki_sha256, NULL, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(spki);
+	return ok ? 0 : -1;
 }
 
 static X509 *find_cert_for(PKCS11_TOKEN *tok, const PKCS11_KEY *k)
@@ -123,9 +137,10 @@ int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key,
 		memcpy(k->id, keys[i].id, k->id_len);
 		k->priv = PKCS11_get_private_key(&keys[i]);
 		k->pub = PKCS11_get_public_key(&keys[i]);
-		if (!k->priv || !k->pub) {
+		if (!k->priv || !k->pub || decode_public_half(k) != 0) {
 			EVP_PKEY_free(k->priv);
 			EVP_PKEY_free(k->pub);
+			EVP_PKEY_free(k->verify);
 			snprintf(err, errlen, "key '%s' has no usable private/public pair", label);
 			return -1;
 		}

@@ -17,6 +17,11 @@ struct tc_hsm_key {
 	EVP_PKEY *priv;  /* signs through the token */
 	EVP_PKEY *pub;
 	X509 *cert;      /* certificate stored with the same CKA_ID, if any */
+	/* The public half again as a plain software key, decoded once: checking
+	 * a signature of this key (an SCT of the CT log key) needs no token
+	 * round trip and none of libp11's key methods. */
+	EVP_PKEY *verify;
+	unsigned char spki_sha256[32]; /* of its DER SubjectPublicKeyInfo: the RFC 6962 log ID */
 };
 
 /* Loads module, finds the token by label and logs in. The PIN is not kept. */

@@ -31,6 +31,11 @@ void tc_policy_from_config(const struct tc_config *cfg, struct tc_policy *p);
 #define TC_REASON_NAME_INVALID "name_invalid"                     /* malformed SAN or subject */
 #define TC_REASON_NAME_NOT_PERMITTED "name_not_permitted"         /* outside suffixes, wildcard, IP, peer's only name */
 #define TC_REASON_KEY_TYPE_NOT_ALLOWED "key_type_not_allowed"     /* curve, RSA size, algorithm */
+/* RFC 6962 on every link: a leaf is signed as a precertificate, or as the
+ * final twin of one this signer signed, carrying an SCT of our log. */
+#define TC_REASON_PRECERT_REQUIRED "precertificate_required"     /* a plain final certificate (no SCT list) */
+#define TC_REASON_PRECERT_UNKNOWN "precertificate_unknown"       /* no such precertificate signed (or remembered) */
+#define TC_REASON_SCT_INVALID "sct_invalid"                       /* no SCT of our log that verifies over it */
 
 /* Returns 0 when the template (tc_template_parse) may be issued, else -1
  * with the reason in why. */

@@ -2,7 +2,8 @@
  * token after a dev ceremony, driven over IPC sockets. Certificates it signs
  * are checked with the openssl CLI; every policy and capability refusal must
  * come from the signer itself (nothing here goes through a gateway); bad
- * frames cost the sender its connection and nobody else anything. */
+ * frames cost the sender its connection and nobody else anything. The test
+ * plays the CT log where a final certificate needs an SCT (sct_mint.h). */
 #include <errno.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -20,6 +21,7 @@
 #include "common/ipc_frame.h"
 #include "common/leaf_template.h"
 #include "common/signer_client.h"
+#include "support/sct_mint.h"
 #include "support/signer_harness.h"
 #include "unit/cunit_main.h"
 
@@ -27,6 +29,7 @@ static const char *bindir;
 static struct tc_harness h;
 static struct tc_signer_client *gateway, *transparency, *resolver;
 static EVP_PKEY *leaf_key;
+static struct tc_sct_minter minter;
 
 typedef Trustchain__Internal__Response Response;
 typedef Trustchain__Internal__Request Request;
@@ -39,7 +42,7 @@ static int suite_init(void)
 	transparency = tc_signer_client_new(tc_harness_connect(&h, "transparency"));
 	resolver = tc_signer_client_new(tc_harness_connect(&h, "resolver"));
 	leaf_key = EVP_EC_gen("P-256");
-	return gateway && transparency && resolver && leaf_key ? 0 : 1;
+	return gateway && transparency && resolver && leaf_key && tc_sct_minter_open(&minter, &h) == 0 ? 0 : 1;
 }
 
 static int suite_cleanup(void)
@@ -47,6 +50,7 @@ static int suite_cleanup(void)
 	tc_signer_client_free(gateway);
 	tc_signer_client_free(transparency);
 	tc_signer_client_free(resolver);
+	tc_sct_minter_close(&minter);
 	EVP_PKEY_free(leaf_key);
 	tc_harness_cleanup(&h);
 	return 0;
@@ -61,9 +65,9 @@ static Response *call(struct tc_signer_client *c, Request *req)
 	return r;
 }
 
-/* Asks peer c to sign a leaf template; mutate (may be NULL) edits it first. */
-static Response *sign_leaf(struct tc_signer_client *c, const char *name, long hours,
-			   void (*mutate)(X509 *))
+/* A leaf template's DER for name, valid from a minute ago for hours;
+ * mutate (may be NULL) edits it first. */
+static unsigned char *leaf_template(const char *name, long hours, void (*mutate)(X509 *), size_t *len)
 {
 	const char *names[] = {name};
 	time_t now = time(NULL);
@@ -76,13 +80,23 @@ static Response *sign_leaf(struct tc_signer_client *c, const char *name, long ho
 	if (mutate)
 		mutate(x);
 	unsigned char *der;
-	size_t len;
-	CU_ASSERT_FATAL(tc_template_tbs_der(x, &der, &len) == 0);
+	CU_ASSERT_FATAL(tc_template_tbs_der(x, &der, len) == 0);
 	X509_free(x);
+	return der;
+}
+
+/* Asks peer c to sign a leaf template as a precertificate: the first step
+ * of every issuance, where policy is enforced. */
+static Response *sign_leaf(struct tc_signer_client *c, const char *name, long hours,
+			   void (*mutate)(X509 *))
+{
+	size_t len;
+	unsigned char *der = leaf_template(name, hours, mutate, &len);
 	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
 	sc.tbs.data = der;
 	sc.tbs.len = len;
+	sc.precertificate = 1;
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
 	req.sign_certificate = &sc;
 	Response *r = call(c, &req);
@@ -134,15 +148,22 @@ static char issued_serial_hex[64];
 
 static void test_issued_leaf_verifies_with_openssl(void)
 {
-	Response *r = sign_leaf(gateway, "svc.hypermesh.online", 1, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
-	CU_ASSERT_EQUAL(r->sign_certificate->serial.len, 16);
-	for (size_t i = 0; i < r->sign_certificate->serial.len; i++)
-		sprintf(issued_serial_hex + 2 * i, "%02X", r->sign_certificate->serial.data[i]);
-	const unsigned char *p = r->sign_certificate->certificate.data;
-	X509 *x = d2i_X509(NULL, &p, (long)r->sign_certificate->certificate.len);
+	size_t tlen, len;
+	unsigned char *tbs = leaf_template("svc.hypermesh.online", 1, NULL, &tlen);
+	char err[400];
+	unsigned char *der = tc_sct_minter_issue(&minter, gateway, tbs, tlen, &len, NULL, NULL, err, sizeof(err));
+	OPENSSL_free(tbs);
+	if (!der)
+		fprintf(stderr, "issuance failed: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	free(der);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	CU_ASSERT_EQUAL(sn->length, 16);
+	for (int i = 0; i < sn->length && i < 16; i++)
+		sprintf(issued_serial_hex + 2 * i, "%02X", sn->data[i]);
 	char leaf[600];
 	snprintf(leaf, sizeof(leaf), "%s/leaf.pem", h.dir);
 	FILE *f = fopen(leaf, "w");
@@ -152,8 +173,8 @@ static void test_issued_leaf_verifies_with_openssl(void)
 	/* The signer, not the template, decides CA:FALSE and the AKI. */
 	CU_ASSERT_EQUAL(X509_check_ca(x), 0);
 	CU_ASSERT_PTR_NOT_NULL(X509_get0_authority_key_id(x));
+	CU_ASSERT(X509_get_ext_by_NID(x, NID_ct_precert_scts, -1) >= 0);
 	X509_free(x);
-	trustchain__internal__response__free_unpacked(r, NULL);
 	char cmd[2400];
 	snprintf(cmd, sizeof(cmd),
 		 "openssl verify -purpose sslserver -CAfile %s -untrusted %s %s",
@@ -322,14 +343,17 @@ static void test_revocation_shows_in_a_verifiable_crl(void)
 }
 
 /* Sends raw bytes on a fresh connection and reports whether the signer hung up. */
-/* A template's DER for name (fixed validity, so two calls give the same bytes). */
-static unsigned char *template_der(const char *name, time_t nb, size_t *len)
+/* A template's DER for name (fixed validity, so two calls give the same
+ * bytes); mutate (may be NULL) edits it first. */
+static unsigned char *template_der_mut(const char *name, time_t nb, void (*mutate)(X509 *), size_t *len)
 {
 	const char *names[] = {name};
 	struct tc_leaf_request rq = {.pubkey = leaf_key, .dns_names = names, .n_dns = 1, .server_auth = 1,
 				     .not_before = nb, .not_after = nb + 3600};
 	char err[256];
 	X509 *x = tc_leaf_template_new(&rq, err, sizeof(err));
+	if (x && mutate)
+		mutate(x);
 	unsigned char *der = NULL;
 	if (!x || tc_template_tbs_der(x, &der, len) != 0)
 		der = NULL;
@@ -337,18 +361,24 @@ static unsigned char *template_der(const char *name, time_t nb, size_t *len)
 	return der;
 }
 
-static Response *sign_tbs(struct tc_signer_client *c, const unsigned char *tbs, size_t len, int precert,
-			  const unsigned char *serial, size_t serial_len)
+static unsigned char *template_der(const char *name, time_t nb, size_t *len)
 {
-	static unsigned char sct_list[] = {0x00, 0x06, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef}; /* opaque to the signer */
+	return template_der_mut(name, nb, NULL, len);
+}
+
+/* A precertificate (list NULL) or a final certificate with the SCT list
+ * list (may be empty: a plain certificate) for serial (may be empty). */
+static Response *sign_tbs(struct tc_signer_client *c, const unsigned char *tbs, size_t len,
+			  const unsigned char *list, size_t list_len, const unsigned char *serial, size_t serial_len)
+{
 	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
 	sc.tbs.data = (unsigned char *)tbs;
 	sc.tbs.len = len;
-	sc.precertificate = precert;
-	if (!precert) {
-		sc.sct_list.data = sct_list;
-		sc.sct_list.len = sizeof(sct_list);
+	sc.precertificate = !list;
+	if (list) {
+		sc.sct_list.data = (unsigned char *)list;
+		sc.sct_list.len = list_len;
 		sc.serial.data = (unsigned char *)serial;
 		sc.serial.len = serial_len;
 	}
@@ -363,6 +393,15 @@ static X509 *cert_of(Response *r)
 	return d2i_X509(NULL, &p, (long)r->sign_certificate->certificate.len);
 }
 
+/* The SCT list our log would give for the precertificate in r. */
+static unsigned char *sct_list_for(Response *r, size_t *len)
+{
+	unsigned char *list = NULL;
+	CU_ASSERT_FATAL(tc_sct_mint_list(&minter, r->sign_certificate->certificate.data,
+					 r->sign_certificate->certificate.len, &list, len) == 0);
+	return list;
+}
+
 /* RFC 6962: the final certificate is its precertificate's twin (same TBS
  * once the poison and the SCT list are taken out), for the same serial,
  * once, and only for the peer and template of that precertificate. */
@@ -373,22 +412,23 @@ static void test_precertificate_then_final(void)
 	unsigned char *a = template_der("twin.hypermesh.online", nb, &len_a);
 	unsigned char *b = template_der("other.hypermesh.online", nb, &len_b);
 	CU_ASSERT_FATAL(a && b);
-	Response *pre = sign_tbs(gateway, a, len_a, 1, NULL, 0);
+	Response *pre = sign_tbs(gateway, a, len_a, NULL, 0, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pre);
 	CU_ASSERT_EQUAL_FATAL(pre->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
 	unsigned char serial[64];
-	size_t serial_len = pre->sign_certificate->serial.len;
+	size_t serial_len = pre->sign_certificate->serial.len, list_len;
 	memcpy(serial, pre->sign_certificate->serial.data, serial_len);
+	unsigned char *list = sct_list_for(pre, &list_len);
 
 	/* Another template or another peer cannot use that precertificate. */
-	expect_reason(sign_tbs(gateway, b, len_b, 0, serial, serial_len), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
-		      "precertificate_unknown");
-	Response *other = sign_tbs(resolver, a, len_a, 0, serial, serial_len);
+	expect_reason(sign_tbs(gateway, b, len_b, list, list_len, serial, serial_len),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "precertificate_unknown");
+	Response *other = sign_tbs(resolver, a, len_a, list, list_len, serial, serial_len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	CU_ASSERT_NOT_EQUAL(other->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
 	trustchain__internal__response__free_unpacked(other, NULL);
 
-	Response *fin = sign_tbs(gateway, a, len_a, 0, serial, serial_len);
+	Response *fin = sign_tbs(gateway, a, len_a, list, list_len, serial, serial_len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fin);
 	CU_ASSERT_EQUAL_FATAL(fin->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
 	CU_ASSERT_EQUAL(fin->sign_certificate->serial.len, serial_len);
@@ -412,10 +452,138 @@ static void test_precertificate_then_final(void)
 	trustchain__internal__response__free_unpacked(fin, NULL);
 
 	/* Once: a second final certificate for that serial is refused. */
-	expect_reason(sign_tbs(gateway, a, len_a, 0, serial, serial_len), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
-		      "precertificate_unknown");
+	expect_reason(sign_tbs(gateway, a, len_a, list, list_len, serial, serial_len),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "precertificate_unknown");
+	free(list);
 	OPENSSL_free(a);
 	OPENSSL_free(b);
+}
+
+/* The serial a caller writes in its template is ignored (the signer sets
+ * its own): the same certificate from other request bytes, so the final
+ * certificate is completed from the template again instead of reusing the
+ * precertificate's. */
+static void template_serial_4242(X509 *x)
+{
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+}
+
+enum forgery { SIGNED_BY_OTHER_KEY_AS_OURS, OTHER_LOG };
+
+/* An SCT list for the precertificate in pre that a taken-over peer could
+ * make: signed by a key that is not our log's, under our log's ID or the
+ * other key's own. */
+static unsigned char *forged_list(Response *pre, enum forgery kind, size_t *len)
+{
+	EVP_PKEY *other = EVP_EC_gen("P-256");
+	unsigned char *in = NULL, *spki = NULL, other_id[32], sig[128], *list = NULL;
+	size_t in_len = 0, sig_len = sizeof(sig);
+	int spki_len = other ? i2d_PUBKEY(other, &spki) : -1;
+	CU_ASSERT_FATAL(spki_len > 0);
+	EVP_Digest(spki, (size_t)spki_len, other_id, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(spki);
+	CU_ASSERT_FATAL(tc_sct_precert_input(minter.issuer_key_hash, pre->sign_certificate->certificate.data,
+					     pre->sign_certificate->certificate.len, 1700000000000ull, &in,
+					     &in_len) == 0);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	CU_ASSERT_FATAL(md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, other) == 1 &&
+			EVP_DigestSign(md, sig, &sig_len, in, in_len) == 1);
+	EVP_MD_CTX_free(md);
+	free(in);
+	EVP_PKEY_free(other);
+	CU_ASSERT_FATAL(tc_sct_list_of(kind == OTHER_LOG ? other_id : minter.log_id, 1700000000000ull, sig, sig_len,
+				       &list, len) == 0);
+	return list;
+}
+
+static Response *expect_ok(Response *r)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (r->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK)
+		fprintf(stderr, "refused: %s (%s)\n", r->error, r->reason);
+	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	return r;
+}
+
+/* The final certificate of pre: it embeds the SCT list it was given. */
+static void expect_final_of(Response *fin, Response *pre)
+{
+	X509 *xf = cert_of(fin), *xp = cert_of(pre);
+	CU_ASSERT_FATAL(xf && xp);
+	CU_ASSERT(X509_get_ext_by_NID(xf, NID_ct_precert_scts, -1) >= 0);
+	CU_ASSERT_EQUAL(ASN1_INTEGER_cmp(X509_get0_serialNumber(xp), X509_get0_serialNumber(xf)), 0);
+	X509_free(xf);
+	X509_free(xp);
+	trustchain__internal__response__free_unpacked(fin, NULL);
+}
+
+/* What a taken-over gateway or resolver could ask for, refused by the
+ * signer itself: a plain certificate (with or without a precertificate's
+ * serial), a final certificate whose SCT list is garbage, signed by
+ * another key (under our log's ID or its own), or our log's genuine SCT
+ * for another precertificate, and a final certificate with no
+ * precertificate behind it. The real final certificates pass afterwards:
+ * a refused final certificate does not use up its precertificate. */
+static void final_refusals_on(struct tc_signer_client *link, const char *name)
+{
+	time_t nb = time(NULL) - 60;
+	size_t la, la2, lb, lb2, lc, list_a_len, list_b_len, forged_len, other_len;
+	unsigned char *a = template_der(name, nb, &la), *a2 = template_der_mut(name, nb, template_serial_4242, &la2);
+	unsigned char *b = template_der(name, nb + 7, &lb);
+	unsigned char *b2 = template_der_mut(name, nb + 7, template_serial_4242, &lb2);
+	unsigned char *c = template_der(name, nb + 13, &lc);
+	CU_ASSERT_FATAL(a && a2 && b && b2 && c);
+	const unsigned char none[1] = {0};
+	const unsigned char garbage[] = {0x00, 0x06, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+	const Trustchain__Internal__Status policy = TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY;
+
+	expect_reason(sign_tbs(link, a, la, none, 0, NULL, 0), policy, "precertificate_required");
+	Response *pre_a = expect_ok(sign_tbs(link, a, la, NULL, 0, NULL, 0));
+	Response *pre_b = expect_ok(sign_tbs(link, b, lb, NULL, 0, NULL, 0));
+	const ProtobufCBinaryData sa = pre_a->sign_certificate->serial, sb = pre_b->sign_certificate->serial;
+	expect_reason(sign_tbs(link, a, la, none, 0, sa.data, sa.len), policy, "precertificate_required");
+	unsigned char *list_a = sct_list_for(pre_a, &list_a_len), *list_b = sct_list_for(pre_b, &list_b_len);
+	unsigned char *forged = forged_list(pre_a, SIGNED_BY_OTHER_KEY_AS_OURS, &forged_len);
+	unsigned char *other = forged_list(pre_a, OTHER_LOG, &other_len);
+
+	/* The precertificate's very template (its completed certificate reused)... */
+	expect_reason(sign_tbs(link, a, la, garbage, sizeof(garbage), sa.data, sa.len), policy, "sct_invalid");
+	expect_reason(sign_tbs(link, a, la, forged, forged_len, sa.data, sa.len), policy, "sct_invalid");
+	expect_reason(sign_tbs(link, a, la, other, other_len, sa.data, sa.len), policy, "sct_invalid");
+	expect_reason(sign_tbs(link, a, la, list_b, list_b_len, sa.data, sa.len), policy, "sct_invalid");
+	/* ...and other bytes for the same certificate (completed again). */
+	expect_reason(sign_tbs(link, a2, la2, forged, forged_len, sa.data, sa.len), policy, "sct_invalid");
+	expect_reason(sign_tbs(link, a2, la2, other, other_len, sa.data, sa.len), policy, "sct_invalid");
+	expect_reason(sign_tbs(link, a2, la2, list_b, list_b_len, sa.data, sa.len), policy, "sct_invalid");
+	/* No precertificate at all: a serial this signer never gave, a real SCT. */
+	unsigned char made_up[16] = {0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	expect_reason(sign_tbs(link, c, lc, list_b, list_b_len, made_up, sizeof(made_up)), policy,
+		      "precertificate_unknown");
+	expect_reason(sign_tbs(link, c, lc, list_b, list_b_len, sb.data, sb.len), policy, "precertificate_unknown");
+
+	expect_final_of(expect_ok(sign_tbs(link, a, la, list_a, list_a_len, sa.data, sa.len)), pre_a);
+	expect_final_of(expect_ok(sign_tbs(link, b2, lb2, list_b, list_b_len, sb.data, sb.len)), pre_b);
+	trustchain__internal__response__free_unpacked(pre_a, NULL);
+	trustchain__internal__response__free_unpacked(pre_b, NULL);
+	free(list_a);
+	free(list_b);
+	free(forged);
+	free(other);
+	OPENSSL_free(a);
+	OPENSSL_free(a2);
+	OPENSSL_free(b);
+	OPENSSL_free(b2);
+	OPENSSL_free(c);
+}
+
+static void test_gateway_final_needs_logged_precertificate(void)
+{
+	final_refusals_on(gateway, "final.svc.hypermesh.online");
+}
+
+static void test_resolver_final_needs_logged_precertificate(void)
+{
+	final_refusals_on(resolver, "dns.trust.hypermesh.online");
 }
 
 static int signer_hangs_up_on(const void *bytes, size_t len)
@@ -458,17 +626,18 @@ static void test_resolver_precertificate_then_final(void)
 	unsigned char *own = template_der("dns.trust.hypermesh.online", nb, &len_own);
 	unsigned char *other = template_der("svc.hypermesh.online", nb, &len_other);
 	CU_ASSERT_FATAL(own && other);
-	expect_reason(sign_tbs(resolver, other, len_other, 1, NULL, 0), TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY,
-		      "name_not_permitted");
-	Response *pre = sign_tbs(resolver, own, len_own, 1, NULL, 0);
+	expect_reason(sign_tbs(resolver, other, len_other, NULL, 0, NULL, 0),
+		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "name_not_permitted");
+	Response *pre = sign_tbs(resolver, own, len_own, NULL, 0, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pre);
 	CU_ASSERT_EQUAL_FATAL(pre->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
 	unsigned char serial[64];
-	size_t serial_len = pre->sign_certificate->serial.len;
+	size_t serial_len = pre->sign_certificate->serial.len, list_len;
 	memcpy(serial, pre->sign_certificate->serial.data, serial_len);
-	expect_reason(sign_tbs(resolver, other, len_other, 0, serial, serial_len),
+	unsigned char *list = sct_list_for(pre, &list_len);
+	expect_reason(sign_tbs(resolver, other, len_other, list, list_len, serial, serial_len),
 		      TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "name_not_permitted");
-	Response *fin = sign_tbs(resolver, own, len_own, 0, serial, serial_len);
+	Response *fin = sign_tbs(resolver, own, len_own, list, list_len, serial, serial_len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fin);
 	CU_ASSERT_EQUAL_FATAL(fin->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
 	X509 *xp = cert_of(pre), *xf = cert_of(fin);
@@ -481,6 +650,7 @@ static void test_resolver_precertificate_then_final(void)
 	X509_free(xf);
 	trustchain__internal__response__free_unpacked(pre, NULL);
 	trustchain__internal__response__free_unpacked(fin, NULL);
+	free(list);
 	OPENSSL_free(own);
 	OPENSSL_free(other);
 }
@@ -525,6 +695,7 @@ static void test_peer_not_reading_stalls_nobody(void)
 	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
 	sc.tbs.data = tbs;
 	sc.tbs.len = tlen;
+	sc.precertificate = 1;
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
 	req.sign_certificate = &sc;
 	/* Certificates of ~1 KiB each: a few hundred fill the socket. We send
@@ -579,10 +750,12 @@ static void test_journal_records_signatures_and_refusals(void)
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd),
 		 "grep -q '\"op\":\"sign_certificate\".*\"result\":\"ok\"' %s && "
+		 "grep -q '\"op\":\"sign_certificate\".*\"result\":\"policy\".*no SCT from our CT log' %s && "
 		 "grep -q '\"result\":\"denied\"' %s && grep -q '\"result\":\"policy\"' %s && "
 		 "grep -q '\"op\":\"revoke\"' %s",
 		 tc_harness_path(&h, "journal/audit.jsonl"), tc_harness_path(&h, "journal/audit.jsonl"),
-		 tc_harness_path(&h, "journal/audit.jsonl"), tc_harness_path(&h, "journal/audit.jsonl"));
+		 tc_harness_path(&h, "journal/audit.jsonl"), tc_harness_path(&h, "journal/audit.jsonl"),
+		 tc_harness_path(&h, "journal/audit.jsonl"));
 	CU_ASSERT_EQUAL(run(cmd), 0);
 }
 
@@ -620,6 +793,10 @@ int main(int argc, char **argv)
 	    {"revocation shows in a verifiable CRL", test_revocation_shows_in_a_verifiable_crl},
 	    {"precertificate, then its final twin once", test_precertificate_then_final},
 	    {"resolver: precertificate and final, its own name only", test_resolver_precertificate_then_final},
+	    {"gateway: no final certificate without a logged precertificate",
+	     test_gateway_final_needs_logged_precertificate},
+	    {"resolver: no final certificate without a logged precertificate",
+	     test_resolver_final_needs_logged_precertificate},
 	    {"bad frames close only that connection", test_bad_frames_close_only_that_connection},
 	    {"a peer that stops reading stalls nobody", test_peer_not_reading_stalls_nobody},
 	    {"journal records signatures and refusals", test_journal_records_signatures_and_refusals},

@@ -1,5 +1,7 @@
 /* A CT log under test: a real signer (signer_harness: dev ceremony on a
- * SoftHSM token), certificates it issues through the gateway capability,
+ * SoftHSM token), certificates it issues through the gateway capability
+ * (precertificate, an SCT of the log key minted by the test, final
+ * certificate: sct_mint.h, so the log holds only what tests submit),
  * and trustchain-transparency run with its own signer link on a free
  * loopback port, spoken to over HTTP (common/http_client). Every tree head
  * and proof it hands back has been verified with the published log key. */
@@ -12,6 +14,7 @@
 #include <sys/types.h>
 
 #include "common/http_client.h"
+#include "support/sct_mint.h"
 #include "support/signer_harness.h"
 #include "transparency/ct_encode.h"
 
@@ -26,6 +29,7 @@ struct tc_ct_fixture {
 	unsigned char *inter_der;
 	size_t inter_len;
 	struct tc_signer_client *gw; /* the gateway capability, for issuing */
+	struct tc_sct_minter minter; /* the SCTs of final certificates */
 	struct tc_http_client *http; /* the test thread's connection */
 };
 
