@@ -2,6 +2,7 @@
 #include "resolver/zone_keeper.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "resolver/dnssec.h"
 #include "resolver/dnssec_signer.h"
+#include "resolver/sig_cache.h"
 #include "resolver/tlsa.h"
 #include "resolver/update.h"
 #include "resolver/zone.h"
@@ -53,6 +55,8 @@ struct tc_zone_keeper {
 	struct stamp inputs[INPUT_COUNT];
 	bool is_signed;
 	time_t resign_at;      /* signed: when to re-sign */
+	uint32_t inception, expiration;   /* of the signatures served now */
+	struct tc_sig_cache *sigs;        /* their signatures, for the next build */
 	time_t retry_at;       /* unsigned, or a failed re-sign: when to try again */
 	bool pending_retry;    /* the last rebuild kept the old zone: wait for retry_at */
 	bool warned_no_key;
@@ -123,15 +127,47 @@ static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, struct tc_tlsa_r
 	return zone;
 }
 
+/* The signing function of a build: a signature of the previous build for
+ * the same input is reused, anything else is made by the signer (HSM). */
+struct cached_signer {
+	struct tc_dnssec_signer *signer;
+	const struct tc_sig_cache *prev;
+	struct tc_sig_cache *next;
+	long reused, made;
+};
+
+static int cached_sign(void *ctx, const uint8_t *data, size_t len, uint8_t sig[TC_DNSSEC_SIG_LEN],
+		       char *err, size_t errlen)
+{
+	struct cached_signer *cs = ctx;
+	uint8_t digest[32];
+	unsigned int dlen = 0;
+	bool have_digest = EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) == 1;
+	if (have_digest && tc_sig_cache_get(cs->prev, digest, sig)) {
+		cs->reused++;
+	} else {
+		if (tc_dnssec_signer_sign(cs->signer, data, len, sig, err, errlen) != 0)
+			return -1;
+		cs->made++;
+	}
+	if (have_digest && cs->next)
+		tc_sig_cache_put(cs->next, digest, sig);
+	return 0;
+}
+
 /* Signs zone; 1 signed, 0 left unsigned (reason logged), with *no_key set
- * when the zone key is not provisioned. */
+ * when the zone key is not provisioned. Signatures keep the validity times
+ * of the zone served now until its re-sign time, so unchanged RRsets reuse
+ * their signatures (sig_cache.h); a re-sign takes new times. */
 static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now, long *nsigs,
 		     uint16_t *tag, bool *no_key)
 {
 	char err[512];
-	struct tc_dnssec_zone_key key = {.inception = (uint32_t)(now - SIG_BACKDATE_S),
-					 .expiration = (uint32_t)(now + SIG_VALIDITY_S),
-					 .sign = tc_dnssec_signer_sign};
+	bool keep_times = k->is_signed && now < k->resign_at && k->sigs;
+	struct tc_dnssec_zone_key key = {
+	    .inception = keep_times ? k->inception : (uint32_t)(now - SIG_BACKDATE_S),
+	    .expiration = keep_times ? k->expiration : (uint32_t)(now + SIG_VALIDITY_S),
+	    .sign = cached_sign};
 	struct tc_dnssec_signer *signer = NULL;
 	*no_key = false;
 	enum tc_dnssec_key_state st = tc_dnssec_signer_open(k->child, &signer, key.dnskey, err,
@@ -152,14 +188,23 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	}
 	k->warned_no_key = false;
 	k->warned_failure = false;
-	key.ctx = signer;
+	struct cached_signer cs = {.signer = signer, .prev = keep_times ? k->sigs : NULL,
+				   .next = tc_sig_cache_new()};
+	key.ctx = &cs;
 	*nsigs = tc_zone_sign(zone, &key, err, sizeof(err));
 	tc_dnssec_signer_free(signer);
 	if (*nsigs < 0) {
+		tc_sig_cache_free(cs.next);
 		tc_warn("DNSSEC: signing failed: %s", err);
 		k->warned_failure = true;
 		return 0;
 	}
+	/* The caller publishes this zone: its signatures become the cache. */
+	tc_sig_cache_free(k->sigs);
+	k->sigs = cs.next;
+	k->inception = key.inception;
+	k->expiration = key.expiration;
+	tc_debug("DNSSEC: %ld signatures made by the HSM, %ld reused", cs.made, cs.reused);
 	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
 	return 1;
 }
@@ -207,7 +252,7 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 	k->pending_retry = false;
 	k->is_signed = is_signed;
 	if (is_signed)
-		k->resign_at = now - SIG_BACKDATE_S + (SIG_VALIDITY_S + SIG_BACKDATE_S) / 2;
+		k->resign_at = (time_t)k->inception + (time_t)(k->expiration - k->inception) / 2;
 	else
 		k->retry_at = now + (no_key ? RETRY_NO_KEY_S : RETRY_S);
 	memcpy(k->inputs, inputs, sizeof(k->inputs));
@@ -416,6 +461,7 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 	tc_zone_live_free(k->live);
 	tc_zone_journal_close(k->journal);
 	free(k->ops);
+	tc_sig_cache_free(k->sigs);
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
 	pthread_mutex_destroy(&k->build_lock);
