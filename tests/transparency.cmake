@@ -39,3 +39,4 @@ if(TARGET tc_ct_core)
   tc_add_fuzz(fuzz_static_ct SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_static_ct.c
               LIBS tc_ct_core SEEDS ${TC_STATIC_CT_SEEDS})
 endif()
+tc_add_cunit(test_ct_tiles_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_tiles_sandbox.c LIBS tc_common)
