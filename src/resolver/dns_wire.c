@@ -235,3 +235,20 @@ void tc_dns_salvage(const uint8_t *msg, size_t len, struct tc_dns_salvage *out)
 		}
 	}
 }
+
+enum tc_dns_err tc_dns_skip_questions(const uint8_t *msg, size_t len, size_t *off)
+{
+	if (len < TC_DNS_HEADER_LEN)
+		return TC_DNS_ERR_SHORT_HEADER;
+	size_t pos = TC_DNS_HEADER_LEN;
+	for (uint16_t i = 0, qd = tc_dns_get16(msg + 4); i < qd; i++) {
+		enum tc_dns_err err = tc_dns_read_name(msg, len, &pos, NULL, NULL);
+		if (err)
+			return err;
+		if (pos + 4 > len)
+			return TC_DNS_ERR_TRUNCATED;
+		pos += 4;
+	}
+	*off = pos;
+	return TC_DNS_OK;
+}

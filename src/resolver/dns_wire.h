@@ -146,6 +146,10 @@ struct tc_dns_rr {
 /* Reads one resource record at *off (RDATA is not interpreted). */
 enum tc_dns_err tc_dns_read_rr(const uint8_t *msg, size_t len, size_t *off, struct tc_dns_rr *rr);
 
+/* Moves *off past the question section (the header's QDCOUNT questions)
+ * to the first resource record. */
+enum tc_dns_err tc_dns_skip_questions(const uint8_t *msg, size_t len, size_t *off);
+
 /* A validated message: the header, the first question and the EDNS state. */
 struct tc_dns_msg {
 	uint16_t id;

@@ -132,13 +132,9 @@ static size_t cache_slot(const uint8_t *key, size_t len)
 static int for_each_ttl(uint8_t *msg, size_t len, void (*fn)(uint8_t *ttl, void *arg), void *arg,
 			bool answer_authority_only)
 {
-	size_t off = TC_DNS_HEADER_LEN;
-	uint16_t qd = tc_dns_get16(msg + 4);
-	for (uint16_t i = 0; i < qd; i++) {
-		if (tc_dns_read_name(msg, len, &off, NULL, NULL) != TC_DNS_OK || off + 4 > len)
-			return -1;
-		off += 4;
-	}
+	size_t off;
+	if (tc_dns_skip_questions(msg, len, &off) != TC_DNS_OK)
+		return -1;
 	unsigned total = (unsigned)tc_dns_get16(msg + 6) + tc_dns_get16(msg + 8);
 	if (!answer_authority_only)
 		total += tc_dns_get16(msg + 10);

@@ -34,12 +34,9 @@ static int find_tsig(const uint8_t *msg, size_t len, struct tsig_rr *t)
 	struct tc_dns_msg m;
 	if (tc_dns_parse(msg, len, &m) != TC_DNS_OK)
 		return -1;
-	size_t pos = TC_DNS_HEADER_LEN;
-	for (unsigned i = 0; i < m.qdcount; i++) {
-		if (tc_dns_read_name(msg, len, &pos, NULL, NULL) != TC_DNS_OK)
-			return -1;
-		pos += 4;
-	}
+	size_t pos;
+	if (tc_dns_skip_questions(msg, len, &pos) != TC_DNS_OK)
+		return -1;
 	size_t nrr = (size_t)m.ancount + m.nscount + m.arcount;
 	struct tc_dns_rr rr;
 	bool found = false;

@@ -71,12 +71,9 @@ int tc_xfr_ixfr_serial(const uint8_t *query, size_t qlen, uint32_t *serial)
 	struct tc_dns_msg m;
 	if (tc_dns_parse(query, qlen, &m) != TC_DNS_OK)
 		return -1;
-	size_t pos = TC_DNS_HEADER_LEN;
-	for (unsigned i = 0; i < m.qdcount; i++) {
-		if (tc_dns_read_name(query, qlen, &pos, NULL, NULL) != TC_DNS_OK)
-			return -1;
-		pos += 4;
-	}
+	size_t pos;
+	if (tc_dns_skip_questions(query, qlen, &pos) != TC_DNS_OK)
+		return -1;
 	struct tc_dns_rr rr;
 	for (unsigned i = 0; i < (unsigned)m.ancount + m.nscount; i++) {
 		if (tc_dns_read_rr(query, qlen, &pos, &rr) != TC_DNS_OK)
