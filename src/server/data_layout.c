@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #define ROOT_OWNED (-1)
 
 struct part {
@@ -40,6 +42,14 @@ static int chown_entry(const char *path, const struct stat *st, int flag, struct
 	(void)ftw;
 	if (st->st_uid == walk_uid && st->st_gid == walk_gid)
 		return 0;
+	/* A second name of a file (a hard link a child made to something
+	 * outside, where the kernel allows it) must not hand that file to the
+	 * child: nothing of ours has one. */
+	if (!S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode) && st->st_nlink > 1) {
+		tc_warn("%s has %lu names (a hard link): left as it is; remove it", path,
+			(unsigned long)st->st_nlink);
+		return 0;
+	}
 	/* lchown: a symbolic link a child left here is re-owned itself, never
 	 * what it points to. */
 	return lchown(path, walk_uid, walk_gid) == 0 ? 0 : -1;

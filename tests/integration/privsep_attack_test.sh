@@ -128,3 +128,17 @@ check "$tmp/trustchain.yaml"
   fail "check-config accepted a world-readable PIN: $out"
 chmod 600 "$tmp/data/hsm/user.pin"
 ok "check-config: a PIN readable by others refused"
+
+# 5. The layout repair at start walks each child's part as root: a hard
+# link a child left there (to a file outside, where the kernel let it make
+# one) must not hand that file to the child.
+printf 'not yours\n' > "$tmp/root-only"
+chmod 600 "$tmp/root-only"
+ln "$tmp/root-only" "$data/ct/planted"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "server exit status $?"
+server_pid=
+start_server
+[ "$(stat -c %U "$tmp/root-only")" = root ] || fail "the layout repair gave $tmp/root-only to $(stat -c %U "$tmp/root-only")"
+grep -q "planted has 2 names (a hard link): left as it is" "$tmp/server.log" || fail "no word about the hard link"
+ok "restart: a hard link planted in the CT store's part stays root's, and is reported"
