@@ -13,7 +13,9 @@ export TC_TEST_DEPS=1
 runs=${RUNS:-5}
 hogs=${HOGS:-2}
 "$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+# The path is quoted for the sanitizers' option parser: a checkout path may
+# hold spaces ("my checkout").
+export LSAN_OPTIONS="suppressions='$top/tests/lsan.supp':print_suppressions=0"
 logs="$BUILD_DIR/under-load"
 mkdir -p "$logs"
 

@@ -8,6 +8,8 @@ export BUILD_DIR=${BUILD_DIR:-$top/build-test}
 export TC_TEST_DEPS=1
 "$top/ops/setup.sh" -DTC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cd "$BUILD_DIR"
-export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+# The path is quoted for the sanitizers' option parser: a checkout path may
+# hold spaces ("my checkout").
+export LSAN_OPTIONS="suppressions='$top/tests/lsan.supp':print_suppressions=0"
 # Integration tests start servers on loopback ports: run them one at a time.
 ctest --output-on-failure --timeout 600 "$@"

@@ -100,7 +100,9 @@ static void add_sanitizer_files(struct rule_list *l)
 		if (!opts || !(at = strstr(opts, "suppressions=")))
 			continue;
 		at += strlen("suppressions=");
-		size_t len = strcspn(at, ": ");
+		/* A value may be quoted (a path with spaces), as their parser allows. */
+		const char *quote = (*at == '\'' || *at == '"') ? at++ : NULL;
+		size_t len = quote ? strcspn(at, (char[]){*quote, '\0'}) : strcspn(at, ": ");
 		struct tc_fs_rule *r = len ? add(l, TC_FS_READ, vars[i]) : NULL;
 		if (r) {
 			snprintf(r->path, sizeof(r->path), "%.*s", (int)(len < sizeof(r->path) ? len : sizeof(r->path) - 1),
