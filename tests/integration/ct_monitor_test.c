@@ -123,7 +123,7 @@ static int monitor(const char *state, const char *extra, char *out, size_t cap)
 {
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
-		 "%s/trustchainctl --config %s ct monitor --url http://127.0.0.1:%d --state %s/%s --once %s 2>&1",
+		 "'%s/trustchainctl' --config '%s' ct monitor --url http://127.0.0.1:%d --state '%s/%s' --once %s 2>&1",
 		 bindir, f.h.config, server_port, work, state, extra ? extra : "");
 	FILE *p = popen(cmd, "r");
 	size_t n = p ? fread(out, 1, cap - 1, p) : 0;

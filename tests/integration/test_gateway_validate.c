@@ -758,7 +758,7 @@ static int ctl_validate(const char *tgt, const char *args, const char *chain_pat
 {
 	char cmd[2048], path[400];
 	snprintf(path, sizeof(path), "%s/ctl.out", h.dir);
-	snprintf(cmd, sizeof(cmd), "%s/trustchainctl --config %s validate --target %s %s %s > %s 2>&1", bindir,
+	snprintf(cmd, sizeof(cmd), "'%s/trustchainctl' --config '%s' validate --target %s %s '%s' > '%s' 2>&1", bindir,
 		 h.config, tgt, args, chain_path, path);
 	int st = system(cmd);
 	char *text = read_text(path);

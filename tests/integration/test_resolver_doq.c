@@ -655,7 +655,7 @@ static void test_dig_quic_output(void)
 {
 	char cmd[2048], out[8192];
 	snprintf(cmd, sizeof(cmd),
-		 "%s/trustchainctl --config %s dig @127.0.0.1 -p %u +quic www." ZONE " AAAA 2>&1",
+		 "'%s/trustchainctl' --config '%s' dig @127.0.0.1 -p %u +quic www." ZONE " AAAA 2>&1",
 		 bindir, h.config, ntohs(main_r.doq_addr.sin_port));
 	FILE *p = popen(cmd, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -671,8 +671,8 @@ static void test_dig_quic_output(void)
 
 	/* NXDOMAIN with the SOA in authority; and over plain UDP. */
 	snprintf(cmd, sizeof(cmd),
-		 "%s/trustchainctl --config %s dig @127.0.0.1 -p %u +quic nope." ZONE " 2>&1; "
-		 "%s/trustchainctl --config %s dig @127.0.0.1 -p %u txt." ZONE " TXT 2>&1",
+		 "'%s/trustchainctl' --config '%s' dig @127.0.0.1 -p %u +quic nope." ZONE " 2>&1; "
+		 "'%s/trustchainctl' --config '%s' dig @127.0.0.1 -p %u txt." ZONE " TXT 2>&1",
 		 bindir, h.config, ntohs(main_r.doq_addr.sin_port), bindir, h.config,
 		 ntohs(main_r.udp_addr.sin_port));
 	p = popen(cmd, "r");
@@ -687,7 +687,7 @@ static void test_dig_quic_output(void)
 
 	/* A wrong expected name fails verification: no answer, exit 9. */
 	snprintf(cmd, sizeof(cmd),
-		 "%s/trustchainctl --config %s dig @127.0.0.1 -p %u +quic +tls-hostname=evil.example "
+		 "'%s/trustchainctl' --config '%s' dig @127.0.0.1 -p %u +quic +tls-hostname=evil.example "
 		 "www." ZONE " >/dev/null 2>&1",
 		 bindir, h.config, ntohs(main_r.doq_addr.sin_port));
 	st = system(cmd);

@@ -32,7 +32,7 @@ int tc_harness_setup(struct tc_harness *h, const char *bindir, const char *extra
 int tc_harness_ctl(struct tc_harness *h, const char *args)
 {
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "%s/trustchainctl --config %s %s", h->bindir, h->config, args);
+	snprintf(cmd, sizeof(cmd), "'%s/trustchainctl' --config '%s' %s", h->bindir, h->config, args);
 	int st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
