@@ -45,19 +45,6 @@ gateway:
   listen: 127.0.0.1:$gw
 YAML
 
-status_of() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$tmp/data/server.status" 2>/dev/null; }
-pid_of() { status_of "$1" | awk '{ print $1 }'; }
-wait_ready() { # wait_ready NAME [NOT_PID]
-  for _ in $(seq 1 300); do
-    kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-    read -r pid state _ < <(status_of "$1" || true) || true
-    if [ "${state:-}" = ready ] && [ "${pid:-0}" != 0 ] && [ "$pid" != "${2:-}" ]; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  fail "$1 not ready (status: $(status_of "$1"))"
-}
 start() {
   "$bindir/trustchain-server" --config "$tmp/trustchain.yaml" >> "$tmp/server.out" 2>> "$tmp/server.log" &
   server_pid=$!

@@ -63,3 +63,20 @@ start_server() {
   done
   fail "server not ready"
 }
+
+# The children in $tmp/data/server.status: "pid state restarts" of NAME,
+# its pid, and a wait (up to 60 s) until NAME is ready (and, given
+# NOT_PID, is not that process any more).
+status_of() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$tmp/data/server.status" 2>/dev/null; }
+pid_of() { status_of "$1" | awk '{ print $1 }'; }
+wait_ready() { # wait_ready NAME [NOT_PID]
+  for _ in $(seq 1 300); do
+    kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+    read -r pid state _ < <(status_of "$1" || true) || true
+    if [ "${state:-}" = ready ] && [ "${pid:-0}" != 0 ] && [ "$pid" != "${2:-}" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "$1 not ready (status: $(status_of "$1"))"
+}
