@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/config_acme.h"
 #include "common/config_dns.h"
 #include "common/config_schema.h"
 #include "common/log.h"
@@ -79,6 +80,32 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	 * batch more (bench_issue, 2 cores: CPU per issuance ~2.7 ms with 4
 	 * such workers, ~2.5 with 8, ~2.2 with 16). */
 	cfg->gateway.backend_threads = 32;
+
+	/* ACME is new attack surface: on by default only in dev, where
+	 * clients on this machine validate over loopback. 0 in a rate limit
+	 * means none. */
+	cfg_set_str(cfg->acme.listen, dev ? "127.0.0.1:14000" : "");
+	cfg->acme.require_eab = !dev;
+	cfg->acme.allow_wildcards = false;
+	cfg->acme.max_identifiers = 100;
+	cfg->acme.max_jws_bytes = 65536;
+	cfg->acme.order_lifetime_s = 7 * 86400;
+	cfg->acme.rate_limits.new_orders_per_account_per_hour = dev ? 0 : 300;
+	cfg->acme.rate_limits.certificates_per_name_per_week = dev ? 0 : 50;
+	cfg->acme.rate_limits.new_accounts_per_ip_per_hour = dev ? 0 : 10;
+	cfg->acme.rate_limits.pending_orders_per_account = 300;
+	cfg->acme.rate_limits.failed_validations_per_account_per_hour = dev ? 0 : 5;
+	/* Dev validates names through our own resolver, as a test machine's
+	 * clients would publish dns-01 records there. */
+	cfg_set_str(cfg->acme.validation.resolver, dev ? "127.0.0.1:5300" : "system");
+	cfg->acme.validation.http_port = 80;
+	cfg->acme.validation.tls_port = 443;
+	cfg->acme.validation.allow_loopback = dev;
+	cfg->acme.validation.allow_private = dev;
+	cfg->acme.validation.timeout_ms = 10000;
+	cfg->acme.validation.max_redirects = 10;
+	cfg->acme.validation.max_response_bytes = 4096;
+	cfg->acme.validation.concurrency = 64;
 
 	cfg_set_str(cfg->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
 	cfg_set_str(cfg->hsm.token_label, dev ? "trustchain-dev" : "trustchain");
@@ -418,6 +445,10 @@ static int validate(struct load_ctx *lc)
 	if (!cfg->hsm.softhsm_conf[0] && cfg->dev)
 		tc_config_data_path(cfg, "hsm/softhsm2.conf", cfg->hsm.softhsm_conf,
 				    sizeof(cfg->hsm.softhsm_conf));
+	const char *acme_key = NULL;
+	char why[TC_CFG_STR + 96];
+	if (tc_config_acme_check(cfg, &acme_key, why, sizeof(why)) != 0)
+		return fail_key(lc, acme_key, "%s", why);
 	return 0;
 }
 

@@ -116,6 +116,39 @@ struct tc_config {
 		uint32_t backend_threads;        /* gateway.backend_threads */
 	} gateway;
 
+	/* acme: the RFC 8555 server (trustchain-acme) and its challenge
+	 * validator (trustchain-validator). */
+	struct {
+		char listen[TC_CFG_STR];         /* acme.listen, "host:port" of the HTTPS server; "" or "off": no ACME */
+		struct tc_string_list tls_names; /* acme.tls_names, names of its certificate (default: listen's host) */
+		bool require_eab;                /* acme.require_eab: newAccount needs externalAccountBinding */
+		char eab_keys_file[TC_CFG_STR];  /* acme.eab_keys_file ("": <data_dir>/acme/eab_keys), 0600 */
+		char terms_of_service_url[TC_CFG_STR]; /* acme.terms_of_service_url, directory meta ("" = none) */
+		char website_url[TC_CFG_STR];    /* acme.website_url, directory meta ("" = none) */
+		bool allow_wildcards;            /* acme.allow_wildcards (dns-01 only; also needs ca.allow_wildcards) */
+		uint32_t max_identifiers;        /* acme.max_identifiers per order */
+		uint32_t max_jws_bytes;          /* acme.max_jws_bytes, largest request body */
+		uint32_t order_lifetime_s;       /* acme.order_lifetime_s, pending order / authorization expiry */
+		struct {
+			uint32_t new_orders_per_account_per_hour;  /* acme.rate_limits.new_orders_per_account_per_hour */
+			uint32_t certificates_per_name_per_week;   /* acme.rate_limits.certificates_per_name_per_week */
+			uint32_t new_accounts_per_ip_per_hour;     /* acme.rate_limits.new_accounts_per_ip_per_hour */
+			uint32_t pending_orders_per_account;       /* acme.rate_limits.pending_orders_per_account */
+			uint32_t failed_validations_per_account_per_hour; /* acme.rate_limits.failed_validations_per_account_per_hour */
+		} rate_limits;
+		struct {
+			char resolver[TC_CFG_STR];   /* acme.validation.resolver: "system" or "host:port" */
+			uint16_t http_port;          /* acme.validation.http_port (80) */
+			uint16_t tls_port;           /* acme.validation.tls_port (443) */
+			bool allow_loopback;         /* acme.validation.allow_loopback (dev: true) */
+			bool allow_private;          /* acme.validation.allow_private: RFC 1918/4193 ... targets */
+			uint32_t timeout_ms;         /* acme.validation.timeout_ms, whole validation of one challenge */
+			uint32_t max_redirects;      /* acme.validation.max_redirects (http-01) */
+			uint32_t max_response_bytes; /* acme.validation.max_response_bytes (http-01 body) */
+			uint32_t concurrency;        /* acme.validation.concurrency, checks in flight */
+		} validation;
+	} acme;
+
 	struct {
 		char module[TC_CFG_STR];         /* hsm.module, PKCS#11 module path */
 		char token_label[TC_CFG_STR];    /* hsm.token_label */
