@@ -1,0 +1,33 @@
+/* One ACME HTTP answer as the handlers build it; acme_http.c turns it into
+ * a libmicrohttpd response and adds what every answer carries
+ * (Replay-Nonce, Link rel="index", Cache-Control). */
+#ifndef TC_ACME_RESP_H
+#define TC_ACME_RESP_H
+
+#include <stddef.h>
+
+#define TC_ACME_URL_MAX 512
+#define TC_ACME_MAX_LINKS 4
+
+struct tc_acme_resp {
+	unsigned status;
+	const char *content_type; /* static string; NULL with no body */
+	char *body;               /* malloc'ed */
+	size_t body_len;
+	char location[TC_ACME_URL_MAX];          /* "" = none */
+	char links[TC_ACME_MAX_LINKS][TC_ACME_URL_MAX + 32]; /* whole Link values: <url>;rel="up" */
+	size_t n_links;
+	unsigned retry_after;     /* seconds; 0 = no Retry-After */
+	int no_store;             /* Cache-Control: no-store (newNonce) */
+};
+
+void tc_acme_resp_free(struct tc_acme_resp *r);
+
+/* body = text (copied), content_type as given. 0 or -1 (out of memory:
+ * the response becomes a 500). */
+int tc_acme_resp_text(struct tc_acme_resp *r, unsigned status, const char *content_type, const char *text,
+		      size_t len);
+/* A Link header value "<url>;rel=\"rel\"". */
+void tc_acme_resp_link(struct tc_acme_resp *r, const char *url, const char *rel);
+
+#endif

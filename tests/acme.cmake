@@ -1,0 +1,7 @@
+# trustchain-acme (issue 11): unit tests of the RFC 8555 server's modules
+# and the fuzz target of its request parsing.
+if(TARGET tc_acme_core)
+  set(TC_ACME_TEST_SUPPORT ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_support.c)
+  tc_add_cunit(test_acme_jws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_jws.c ${TC_ACME_TEST_SUPPORT}
+               LIBS tc_acme_core)
+endif()
