@@ -1,0 +1,12 @@
+# Resilience (issue 16): the chaos soak (tests/soak/chaos.sh: mixed load
+# while a random child is killed every 5-20 s, then everything acknowledged
+# is checked), full disk and clock jumps. Label "soak": exclude locally with
+# `ctest -LE soak`; CI runs them in their short form. The long form:
+#   BINDIR=build/bin tests/soak/chaos.sh 30
+if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-transparency
+   AND TARGET trustchain-resolver)
+  add_test(NAME soak_chaos COMMAND ${CMAKE_SOURCE_DIR}/tests/soak/chaos.sh 2)
+  set_tests_properties(soak_chaos PROPERTIES ENVIRONMENT "BINDIR=${CMAKE_BINARY_DIR}/bin"
+                       TIMEOUT 900 LABELS "soak;integration")
+endif()
+if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-transparency
