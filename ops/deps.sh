@@ -14,6 +14,7 @@ PACKAGES=(
   libyaml-dev libcunit1-dev libmicrohttpd-dev libjansson-dev libevent-dev libseccomp-dev
   python3 python3-grpcio python3-protobuf
   dnsutils procps curl
+  libcurl4-openssl-dev  # trustchain-validator's http-01 fetches (libcurl, OpenSSL flavour)
 )
 # Real third-party software the tests run against (ops/test.sh sets
 # TC_TEST_DEPS=1): tools every test needs beyond the build.

@@ -1,0 +1,8 @@
+# trustchain-validator (src/acme/validator*): target policy and wire
+# protocol, the three challenge checks over loopback against real servers in
+# the test (HTTP, TLS with acme-tls/1, UDP DNS), the link between the client
+# and the server loop, and fuzz targets for every decoder of untrusted bytes.
+if(TARGET tc_validator_core)
+  tc_add_cunit(test_validator_policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_policy.c
+               LIBS tc_validator_core)
+endif()
