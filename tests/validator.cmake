@@ -6,3 +6,9 @@ if(TARGET tc_validator_core)
   tc_add_cunit(test_validator_policy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_policy.c
                LIBS tc_validator_core)
 endif()
+if(TARGET tc_validator_core)
+  # Real servers on loopback ports: run inside `unshare -n` by hand; under
+  # ctest ephemeral ports keep runs apart.
+  tc_add_cunit(test_validator_checks SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_checks.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core)
+endif()

@@ -160,6 +160,7 @@ int tc_vdns_read_response(const uint8_t *msg, size_t len, uint16_t id, const uin
 	uint8_t cur[TC_DNS_MAX_NAME];
 	size_t cur_len = qname_len;
 	memcpy(cur, qname, qname_len);
+	int ended = 0;
 	for (int hop = 0; hop <= TC_VDNS_MAX_CNAMES; hop++) {
 		uint8_t target[TC_DNS_MAX_NAME];
 		size_t target_len = 0;
@@ -197,10 +198,16 @@ int tc_vdns_read_response(const uint8_t *msg, size_t len, uint16_t id, const uin
 				}
 			}
 		}
-		if (ans->n > 0 || target_len == 0)
+		if (ans->n > 0 || target_len == 0) {
+			ended = 1;
 			break;
+		}
 		memcpy(cur, target, target_len);
 		cur_len = target_len;
+	}
+	if (!ended) {
+		snprintf(why, whylen, "CNAME chain longer than %d (or a loop)", TC_VDNS_MAX_CNAMES);
+		return -1;
 	}
 	if (ans->n == 0 && !tc_dns_name_equal(cur, cur_len, qname, qname_len)) {
 		memcpy(next, cur, cur_len);
