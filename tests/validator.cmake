@@ -12,3 +12,7 @@ if(TARGET tc_validator_core)
   tc_add_cunit(test_validator_checks SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_checks.c
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core)
 endif()
+if(TARGET tc_validator_core)
+  tc_add_cunit(test_validator_link SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_link.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core tc_validator_client)
+endif()

@@ -261,7 +261,10 @@ int tc_vclient_submit(struct tc_vclient *v, const struct tc_vcheck *c, uint32_t 
 	pthread_mutex_lock(&v->lock);
 	p->req.id = v->next_id++;
 	char why[128];
-	if (v->fd < 0 || v->n >= TC_V_MAX_IN_FLIGHT || tc_vrequest_check(&p->req, why, sizeof(why)) != 0) {
+	/* A link handed over but not yet installed by the reader counts: the
+	 * reader sends every check in flight when it installs it. */
+	if ((v->fd < 0 && v->new_fd < 0) || v->n >= TC_V_MAX_IN_FLIGHT ||
+	    tc_vrequest_check(&p->req, why, sizeof(why)) != 0) {
 		pthread_mutex_unlock(&v->lock);
 		goto fail;
 	}
@@ -270,7 +273,8 @@ int tc_vclient_submit(struct tc_vclient *v, const struct tc_vcheck *c, uint32_t 
 	v->n++;
 	/* A failed send leaves the check in flight: it goes out again on the
 	 * next link, or times out. */
-	send_locked(v, &p->req);
+	if (v->new_fd < 0)
+		send_locked(v, &p->req);
 	pthread_mutex_unlock(&v->lock);
 	wake(v); /* the reader's next deadline may now be earlier */
 	return 0;
