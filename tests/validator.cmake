@@ -16,3 +16,13 @@ if(TARGET tc_validator_core)
   tc_add_cunit(test_validator_link SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_link.c
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core tc_validator_client)
 endif()
+if(TARGET tc_validator_core)
+  # Every decoder of bytes from the other side: link frames both ways, DNS
+  # answers and the resolver setting. Seeds under tests/data/fuzz/validator_*/.
+  file(GLOB TC_FUZZ_VREQ_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/validator_request/*)
+  tc_add_fuzz(fuzz_validator_request SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_validator_request.c
+              LIBS tc_validator_proto SEEDS ${TC_FUZZ_VREQ_SEEDS})
+  file(GLOB TC_FUZZ_VDNS_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/validator_dns/*)
+  tc_add_fuzz(fuzz_validator_dns SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_validator_dns.c
+              LIBS tc_validator_core SEEDS ${TC_FUZZ_VDNS_SEEDS})
+endif()

@@ -240,6 +240,8 @@ int tc_vresponse_decode(const uint8_t *buf, size_t len, uint64_t *id, struct tc_
 		snprintf(why, whylen, "unknown problem type in a response");
 		goto done;
 	}
+	if (out->valid)
+		out->detail[0] = 0; /* a valid check has no problem to describe */
 	rc = 0;
 done:
 	trustchain__internal__acme__validation_response__free_unpacked(m, NULL);
