@@ -166,6 +166,7 @@ struct tc_config {
 		char data_dir[TC_CFG_STR];       /* server.data_dir */
 		char user[64];                   /* server.user, unprivileged children */
 		char log_level[16];              /* server.log_level */
+		char log_format[8];              /* server.log_format: text | json */
 		bool log_syslog;                 /* server.log_syslog */
 		uint32_t restart_backoff_max_ms; /* server.restart_backoff_max_ms */
 	} server;

@@ -111,6 +111,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("server.data_dir", TC_CFG_T_STRING, server.data_dir),
 	KEY("server.user", TC_CFG_T_STRING, server.user),
 	KEY("server.log_level", TC_CFG_T_LOGLEVEL, server.log_level),
+	KEY("server.log_format", TC_CFG_T_LOGFORMAT, server.log_format),
 	KEY("server.log_syslog", TC_CFG_T_BOOL, server.log_syslog),
 	NUM("server.restart_backoff_max_ms", server.restart_backoff_max_ms, 100, 600000),
 };

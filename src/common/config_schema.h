@@ -16,6 +16,7 @@ enum tc_cfg_type {
 	TC_CFG_T_RECORDS,  /* dns.records: list of "name ttl TYPE rdata" */
 	TC_CFG_T_HOSTPORT, /* char[size] holding "host:port" */
 	TC_CFG_T_LOGLEVEL, /* char[size] holding error|warn|info|debug */
+	TC_CFG_T_LOGFORMAT, /* char[size] holding text|json */
 	TC_CFG_T_DOMAIN,   /* char[size] holding a DNS name */
 	TC_CFG_T_DNS_SECONDARIES,    /* dns.secondaries: list of {address, key} */
 	TC_CFG_T_DNS_UPDATE_POLICY,  /* dns.update_policy: list of {key, names, types} */

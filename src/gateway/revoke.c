@@ -68,8 +68,10 @@ static void revoke(struct tc_gateway *gw, const struct tc_rpc_caller *caller, co
 		} else {
 			char hex[2 * ISSUED_SERIAL_LEN + 1];
 			tc_hex_encode(serial, sizeof(serial), hex);
-			tc_info("revoked serial %s (reason %d) for %s from %s", hex, (int)rq->reason, caller->identity,
-				caller->peer);
+			tc_log_event(TC_LOG_INFO, "certificate_revoked",
+				     TC_KV("serial", hex, "identity", caller->identity, "peer", caller->peer),
+				     "revoked serial %s (reason %d) for %s from %s", hex, (int)rq->reason,
+				     caller->identity, caller->peer);
 			/* This gateway's next Validate fetches the new CRL. */
 			tc_gateway_revocation_invalidate(gw);
 			Trustchain__V1__RevokeResponse out = TRUSTCHAIN__V1__REVOKE_RESPONSE__INIT;
@@ -92,7 +94,8 @@ void tc_gateway_revoke(void *ctx, const struct tc_rpc_caller *caller, const uint
 		return;
 	}
 	if (!caller->principal || !caller->principal->can_revoke) {
-		tc_info("refused Revoke for %s from %s: no revoke right", caller->identity, caller->peer);
+		tc_log_event(TC_LOG_INFO, "policy_violation", TC_KV("identity", caller->identity, "peer", caller->peer),
+			     "refused Revoke for %s from %s: no revoke right", caller->identity, caller->peer);
 		tc_rpc_fail(res, GRPC_STATUS_PERMISSION_DENIED, "revoke_not_authorized",
 			    "%s has no revoke right", caller->identity);
 		return;

@@ -303,9 +303,20 @@ static void log_call(struct rpc_call *c, const struct tc_rpc_result *res)
 		return;
 	int path_len;
 	const char *path = call_path(c, &path_len);
-	tc_log(lvl, "%s %s %.*s -> %d%s%s%s%s", c->caller.peer[0] ? c->caller.peer : "?",
-	       c->caller.identity[0] ? c->caller.identity : "-", path_len, path,
-	       res->code, res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
+	char method[256], code[16];
+	snprintf(method, sizeof(method), "%.*s", path_len, path);
+	snprintf(code, sizeof(code), "%d", (int)res->code);
+	/* Stable event names for alerting (README "Operating"). */
+	const char *event = res->code == GRPC_STATUS_OK                  ? "rpc_ok"
+			    : res->code == GRPC_STATUS_UNAUTHENTICATED     ? "auth_failure"
+			    : res->code == GRPC_STATUS_PERMISSION_DENIED   ? "policy_violation"
+									   : "rpc_refused";
+	tc_log_event(lvl, event,
+		     TC_KV("peer", c->caller.peer, "identity", c->caller.identity, "method", method, "code", code,
+			   "reason", res->reason),
+		     "%s %s %.*s -> %d%s%s%s%s", c->caller.peer[0] ? c->caller.peer : "?",
+		     c->caller.identity[0] ? c->caller.identity : "-", path_len, path, res->code,
+		     res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
 }
 
 /* Runs the handler and sends its result. */

@@ -97,7 +97,8 @@ static void journal_refusal(struct tc_signer *s, const struct tc_peer_identity *
 				     .data_len = len, .result = status_word(r->resp.status),
 				     .detail = r->error};
 	tc_journal_append(s->journal, &e);
-	tc_warn("refused %s from %s: %s", op, peer->name, r->error);
+	tc_log_event(TC_LOG_WARN, "signer_refusal", TC_KV("op", op, "peer", peer->name, "reason", r->error),
+		     "refused %s from %s: %s", op, peer->name, r->error);
 }
 
 static int require(struct tc_signer *s, const struct tc_peer_identity *peer, unsigned cap,

@@ -303,7 +303,8 @@ int tc_ipc_server_add_peer(struct tc_ipc_server *srv, const char *name, int fd)
 		return -1;
 	}
 	if (tc_peer_identity_for(&srv->signer->cfg, name, &c->peer) != 0) {
-		tc_err("refusing a connection for unknown peer '%s'", name);
+		tc_log_event(TC_LOG_ERROR, "ipc_peer_refused", TC_KV("peer", name),
+			     "refusing a connection for unknown peer '%s'", name);
 		free(c);
 		close(fd);
 		return -1;

@@ -239,7 +239,8 @@ static void flush_pending(struct tc_journal *j)
 	else {
 		/* A journal we cannot write means no more signatures: fail closed. */
 		j->failed = 1;
-		tc_err("audit journal write failed: %s; refusing further signatures", strerror(write_errno));
+		tc_log_event(TC_LOG_ERROR, "journal_write_failed", NULL,
+			     "audit journal write failed: %s; refusing further signatures", strerror(write_errno));
 	}
 	pthread_cond_broadcast(&j->flushed);
 	struct tc_journal_waiter *settled = take_settled(j);
