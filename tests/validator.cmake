@@ -26,3 +26,7 @@ if(TARGET tc_validator_core)
   tc_add_fuzz(fuzz_validator_dns SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_validator_dns.c
               LIBS tc_validator_core SEEDS ${TC_FUZZ_VDNS_SEEDS})
 endif()
+if(TARGET tc_validator_core)
+  tc_add_cunit(test_validator_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_sandbox.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core)
+endif()

@@ -24,13 +24,13 @@ endif()
 
 # Everything of the validator but main(): the tests link it.
 add_library(tc_validator_core STATIC
-  target_policy.c validator_check.c validator_dns.c validator_server.c
+  target_policy.c validator_check.c validator_dns.c validator_sandbox.c validator_server.c
   challenge_http01.c challenge_tls_alpn01.c challenge_dns01.c)
 tc_target_defaults(tc_validator_core)
 # tc_dns_core is a static library: only its wire, builder and name objects
 # are pulled in, none of the resolver's zone or server code.
 target_link_libraries(tc_validator_core PUBLIC tc_validator_proto tc_dns_core tc_common
-                      PkgConfig::CURL PkgConfig::OPENSSL Threads::Threads)
+                      PkgConfig::CURL PkgConfig::OPENSSL PkgConfig::SECCOMP Threads::Threads)
 
 # The process needs the runtime's peer links (common/child_runtime.h).
 file(STRINGS ${CMAKE_SOURCE_DIR}/src/common/child_runtime.h TC_HAVE_PEER_LINKS REGEX "tc_child_on_peer_link")

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acme/validator_check.h"
+#include "acme/validator_sandbox.h"
 #include "acme/validator_server.h"
 #include "common/child_runtime.h"
 #include "common/log.h"
@@ -91,6 +92,12 @@ int main(int argc, char **argv)
 		tc_err("%s", why);
 		tc_child_stop(c);
 		return 2;
+	}
+	/* The runtime installed the children's deny list; this one is ours. */
+	if (tc_validator_sandbox_apply(why, sizeof(why)) != 0) {
+		tc_err("%s", why);
+		tc_child_stop(c);
+		return 1;
 	}
 	struct mailbox mb = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .fd = -1};
 	mb.srv = tc_vserver_new(&vcfg, why, sizeof(why));
