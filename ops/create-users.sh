@@ -2,10 +2,12 @@
 # Creates the system users TrustChain's children run as (idempotent; root):
 # the shared user and group BASE (default trustchain, = server.user) and one
 # user per child, BASE-<child>, with a group of its own and BASE as its only
-# supplementary group. Also run by the Debian package's postinst.
+# supplementary group. The validator (ACME challenge checks: connects where
+# untrusted clients say) gets no supplementary group at all: it reads none of
+# TrustChain's files. Also run by the Debian package's postinst.
 set -euo pipefail
 base=${1:-trustchain}
-children=(signer transparency resolver gateway)
+children=(signer transparency resolver gateway acme)
 nologin=/usr/sbin/nologin
 if ! getent group "$base" >/dev/null; then
   groupadd --system "$base"
@@ -24,3 +26,8 @@ for c in "${children[@]}"; do
     usermod -a -G "$base" "$u"
   fi
 done
+u="$base-validator"
+if ! getent passwd "$u" >/dev/null; then
+  echo "trustchain: creating the system user '$u'"
+  useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" --user-group "$u"
+fi

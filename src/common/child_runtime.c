@@ -1,5 +1,6 @@
 #include "common/child_runtime.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,73 @@ struct tc_child {
 	pthread_rwlock_t signer_lock;
 	struct tc_signer_client *signer;
 	sigset_t sigs;
+	unsigned flags;
+	/* Other peers' links: handed to peer_cb, or kept (newest per peer)
+	 * until one is registered. */
+	pthread_mutex_t peer_lock;
+	tc_child_peer_cb peer_cb;
+	void *peer_arg;
+	struct {
+		char name[32];
+		int fd;
+	} pending[2];
 };
+
+/* The peers a child other than the signer may be linked to. */
+static const char *const peer_names[] = {"acme", "validator"};
+
+static int known_peer(const char *name)
+{
+	for (size_t i = 0; i < sizeof(peer_names) / sizeof(peer_names[0]); i++)
+		if (strcmp(name, peer_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A new link to peer: to the callback, or kept for it (replacing and
+ * closing an older one not yet taken). */
+static void peer_link(struct tc_child *c, const char *peer, int fd)
+{
+	pthread_mutex_lock(&c->peer_lock);
+	tc_child_peer_cb cb = c->peer_cb;
+	void *arg = c->peer_arg;
+	if (!cb) {
+		size_t slot = 0;
+		while (slot < 2 && c->pending[slot].fd >= 0 && strcmp(c->pending[slot].name, peer) != 0)
+			slot++;
+		if (slot == 2) {
+			close(fd); /* two peers at most: cannot happen */
+		} else {
+			if (c->pending[slot].fd >= 0)
+				close(c->pending[slot].fd);
+			snprintf(c->pending[slot].name, sizeof(c->pending[slot].name), "%s", peer);
+			c->pending[slot].fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&c->peer_lock);
+	if (cb) {
+		tc_info("link to %s", peer);
+		cb(arg, peer, fd);
+	}
+}
+
+void tc_child_on_peer_link(struct tc_child *c, tc_child_peer_cb cb, void *arg)
+{
+	pthread_mutex_lock(&c->peer_lock);
+	c->peer_cb = cb;
+	c->peer_arg = arg;
+	struct {
+		char name[32];
+		int fd;
+	} take[2];
+	memcpy(take, c->pending, sizeof(take));
+	for (size_t i = 0; i < 2; i++)
+		c->pending[i].fd = -1;
+	pthread_mutex_unlock(&c->peer_lock);
+	for (size_t i = 0; i < 2; i++)
+		if (take[i].fd >= 0)
+			cb(arg, take[i].name, take[i].fd);
+}
 
 static void *supervisor_main(void *arg)
 {
@@ -39,7 +106,11 @@ static void *supervisor_main(void *arg)
 			break;
 		if (rc < 0)
 			continue;
-		if (msg.type != TC_SUP_SIGNER_FD || fd < 0) {
+		if (msg.type == TC_SUP_PEER_FD && fd >= 0 && known_peer(msg.name)) {
+			peer_link(c, msg.name, fd);
+			continue;
+		}
+		if (msg.type != TC_SUP_SIGNER_FD || fd < 0 || (c->flags & TC_CHILD_NO_SIGNER)) {
 			if (fd >= 0)
 				close(fd);
 			continue;
@@ -64,6 +135,11 @@ static void *supervisor_main(void *arg)
 
 struct tc_child *tc_child_start(const char *name, int argc, char **argv)
 {
+	return tc_child_start_opts(name, argc, argv, 0);
+}
+
+struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, unsigned flags)
+{
 	const char *config_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -77,6 +153,10 @@ struct tc_child *tc_child_start(const char *name, int argc, char **argv)
 	if (!c)
 		exit(1);
 	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->flags = flags;
+	pthread_mutex_init(&c->peer_lock, NULL);
+	for (size_t i = 0; i < 2; i++)
+		c->pending[i].fd = -1;
 	tc_log_init(name, TC_LOG_INFO, 0);
 	char err[512];
 	if (tc_config_load(&c->cfg, config_path, err, sizeof(err)) != 0) {
@@ -101,10 +181,19 @@ struct tc_child *tc_child_start(const char *name, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pthread_rwlock_init(&c->signer_lock, NULL);
-	int sfd = tc_inherited_fd("SIGNER");
+	int sfd = (flags & TC_CHILD_NO_SIGNER) ? -1 : tc_inherited_fd("SIGNER");
 	if (sfd >= 0 && !(c->signer = tc_signer_client_new(sfd))) {
 		tc_err("cannot set up the signer connection");
 		exit(1);
+	}
+	for (size_t i = 0; i < sizeof(peer_names) / sizeof(peer_names[0]); i++) {
+		char env[48];
+		snprintf(env, sizeof(env), "PEER_%s", peer_names[i]);
+		for (char *p = env; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		int pfd = tc_inherited_fd(env);
+		if (pfd >= 0)
+			peer_link(c, peer_names[i], pfd);
 	}
 	c->sup_fd = tc_inherited_fd("SUPERVISOR");
 	if (c->sup_fd >= 0)
@@ -192,5 +281,9 @@ void tc_child_stop(struct tc_child *c)
 		close(c->sup_fd);
 	tc_signer_client_free(c->signer);
 	pthread_rwlock_destroy(&c->signer_lock);
+	for (size_t i = 0; i < 2; i++)
+		if (c->pending[i].fd >= 0)
+			close(c->pending[i].fd);
+	pthread_mutex_destroy(&c->peer_lock);
 	free(c);
 }

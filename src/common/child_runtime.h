@@ -18,6 +18,22 @@ struct tc_child;
  * and starts listening on TC_FD_SUPERVISOR. Exits the process on failure. */
 struct tc_child *tc_child_start(const char *name, int argc, char **argv);
 
+/* Flags of tc_child_start_opts. */
+#define TC_CHILD_NO_SIGNER 1u /* acme and the validator: no signer link at all */
+
+/* tc_child_start with flags. */
+struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, unsigned flags);
+
+/* Links to peers other than the signer (trustchain-acme <-> its validator).
+ * cb runs on the runtime's supervisor-channel thread each time the
+ * supervisor hands over a fresh connected socket (AF_UNIX SOCK_STREAM) to
+ * `peer` ("validator" in acme, "acme" in the validator): at start (passed
+ * at exec as TC_FD_PEER_<NAME>) and after either side restarts. cb owns fd
+ * (closing the previous link is the caller's business). A link that came
+ * before registration is delivered at registration, on the caller's thread. */
+typedef void (*tc_child_peer_cb)(void *arg, const char *peer, int fd);
+void tc_child_on_peer_link(struct tc_child *c, tc_child_peer_cb cb, void *arg);
+
 const struct tc_config *tc_child_config(const struct tc_child *c);
 
 /* Calls the signer over the current connection (see tc_signer_call). Fails

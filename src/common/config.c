@@ -84,7 +84,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	/* ACME is new attack surface: on by default only in dev, where
 	 * clients on this machine validate over loopback. 0 in a rate limit
 	 * means none. */
-	cfg_set_str(cfg->acme.listen, dev ? "127.0.0.1:14000" : "");
+	cfg_set_str(cfg->acme.listen, "");
 	cfg->acme.require_eab = !dev;
 	cfg->acme.allow_wildcards = false;
 	cfg->acme.max_identifiers = 100;
@@ -118,7 +118,6 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg_set_str(cfg->server.data_dir, dev ? "./data" : "/var/lib/trustchain");
 	cfg_set_str(cfg->server.user, "trustchain");
 	cfg_set_str(cfg->server.log_level, "info");
-	cfg_set_str(cfg->server.log_format, "text");
 	cfg->server.restart_backoff_max_ms = 30000;
 }
 
@@ -300,11 +299,6 @@ static int set_scalar(struct load_ctx *lc, yaml_node_t *node, const struct tc_cf
 		if (tc_log_level_parse(v, &lvl) != 0)
 			return fail(lc, node, k->path,
 				    "expected error, warn, info or debug, got '%s'", v);
-	}
-	if (k->type == TC_CFG_T_LOGFORMAT) {
-		enum tc_log_format fmt;
-		if (tc_log_format_parse(v, &fmt) != 0)
-			return fail(lc, node, k->path, "expected text or json, got '%s'", v);
 	}
 	memcpy(field, v, strlen(v) + 1);
 	return 0;

@@ -155,6 +155,17 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 		add_configured(&l, "gateway.client_ca_file", cfg->gateway.client_ca_file, 0);
 		add_configured(&l, "gateway.tls_cert_file", cfg->gateway.tls_cert_file, 0);
 		add_configured(&l, "gateway.tls_key_file", cfg->gateway.tls_key_file, 1);
+	} else if (strcmp(child, "acme") == 0) {
+		char own[TC_CFG_STR + 8];
+		add_data(&l, cfg, "acme", TC_FS_WRITE, 0700);
+		add_data(&l, cfg, "ca", TC_FS_READ, 0);
+		/* Under acme/ the rule above covers it (and it may not exist yet). */
+		if (tc_config_data_path(cfg, "acme/", own, sizeof(own)) != 0 ||
+		    strncmp(cfg->acme.eab_keys_file, own, strlen(own)) != 0)
+			add_configured(&l, "acme.eab_keys_file", cfg->acme.eab_keys_file, 1);
+	} else if (strcmp(child, "validator") == 0) {
+		/* Connects where untrusted clients say: the system files it needs
+		 * to resolve and speak TLS, nothing of ours. */
 	} else {
 		return -1;
 	}

@@ -2,6 +2,8 @@
  * who is this, and may they have that name. */
 #include "gateway/auth.h"
 
+#include "common/proc_env.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "gateway/auth_table.h"
@@ -56,6 +59,24 @@ static int load_file(struct tc_auth *a, int tokens, const char *key, const char 
 	return rc;
 }
 
+/* trustchain-acme's credential: the supervisor draws a token at every start
+ * and hands us its tokens-file line ("SHA256 trustchain-acme * revoke") in a
+ * sealed memfd (server/children_token.c), so nothing of it is on disk. */
+static int load_acme_principal(struct tc_auth *a, char *err, size_t errlen)
+{
+	int fd = tc_inherited_fd("ACME_TOKEN");
+	if (fd < 0)
+		return 0;
+	char line[256];
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	if (n <= 0) {
+		snprintf(err, errlen, "cannot read the acme credential from the supervisor");
+		return -1;
+	}
+	line[n] = '\0';
+	return tc_auth_parse(a, 1, "supervisor (trustchain-acme)", line, err, errlen);
+}
+
 struct tc_auth *tc_auth_load(const struct tc_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->gateway.clients_file[0] && !cfg->gateway.client_ca_file[0]) {
@@ -72,6 +93,10 @@ struct tc_auth *tc_auth_load(const struct tc_config *cfg, char *err, size_t errl
 	     load_file(a, 1, "gateway.tokens_file", cfg->gateway.tokens_file, err, errlen) != 0) ||
 	    (cfg->gateway.clients_file[0] &&
 	     load_file(a, 0, "gateway.clients_file", cfg->gateway.clients_file, err, errlen) != 0)) {
+		tc_auth_free(a);
+		return NULL;
+	}
+	if (load_acme_principal(a, err, errlen) != 0) {
 		tc_auth_free(a);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config_acme.h"
 #include "common/file_read.h"
 #include "common/log.h"
 
@@ -31,14 +32,30 @@ uint64_t tc_now_ms(void)
 
 void tc_children_init(struct tc_supervisor *s)
 {
-	static const char *const names[TC_CHILD_COUNT] = {"signer", "transparency", "resolver", "gateway"};
+	static const char *const names[TC_CHILD_COUNT] = {"signer",  "transparency", "resolver",
+							  "gateway", "validator",    "acme"};
 	for (int i = 0; i < TC_CHILD_COUNT; i++) {
 		memset(&s->child[i], 0, sizeof(s->child[i]));
 		s->child[i].name = names[i];
+		s->child[i].enabled = 1;
 		s->child[i].sup_fd = -1;
 		s->program_fd[i] = -1;
 	}
 	s->ctl_fd = s->data_fd = s->config_fd = -1;
+}
+
+void tc_children_configure(struct tc_supervisor *s)
+{
+	int acme = tc_config_acme_enabled(&s->cfg);
+	uint64_t now = tc_now_ms();
+	for (int k = TC_CHILD_VALIDATOR; k <= TC_CHILD_ACME; k++) {
+		struct tc_child_proc *c = &s->child[k];
+		if (acme && !c->enabled && c->pid == 0)
+			c->restart_at_ms = now;
+		if (!acme)
+			c->restart_at_ms = 0;
+		c->enabled = acme;
+	}
 }
 
 struct passed_fd {
@@ -60,6 +77,10 @@ static void exec_child(struct tc_supervisor *s, int program_fd, const struct tc_
 	/* Anything we did not mean to pass, including descriptors inherited
 	 * from whoever started the supervisor, is closed at exec. */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Only a child handed the data directory may know where it is
+	 * (trustchainctl, run as the invoking user, uses the path itself). */
+	if (program_fd != s->ctl_fd)
+		unsetenv("TC_DATA_DIR");
 	for (int i = 0; i < nfds; i++) {
 		char var[48], val[16];
 		if (fcntl(fds[i].fd, F_SETFD, 0) != 0)
@@ -127,7 +148,8 @@ int tc_children_open_files(struct tc_supervisor *s, char *err, size_t errlen)
 	for (int k = 0; k < TC_CHILD_COUNT; k++) {
 		char prog[64];
 		snprintf(prog, sizeof(prog), "trustchain-%s", s->child[k].name);
-		if ((s->program_fd[k] = open_program(s, prog, err, errlen)) < 0)
+		/* A child not enabled now may be by SIGHUP: opened if there. */
+		if ((s->program_fd[k] = open_program(s, prog, err, errlen)) < 0 && s->child[k].enabled)
 			return -1;
 	}
 	if ((s->ctl_fd = open_program(s, "trustchainctl", err, errlen)) < 0)
@@ -142,7 +164,7 @@ int tc_children_open_files(struct tc_supervisor *s, char *err, size_t errlen)
 
 static void schedule_restart(struct tc_supervisor *s, struct tc_child_proc *c, uint64_t now)
 {
-	if (s->stopping)
+	if (s->stopping || !c->enabled)
 		return;
 	if (c->started_ms && now - c->started_ms >= STABLE_RUN_MS)
 		c->backoff_ms = BACKOFF_START_MS;
@@ -155,15 +177,15 @@ static void schedule_restart(struct tc_supervisor *s, struct tc_child_proc *c, u
 	c->restart_at_ms = now + c->backoff_ms;
 }
 
-/* A fresh signer<->peer socketpair: *peer_end for the peer, the other end is
- * sent to the running signer tagged with the peer's name. */
-static int make_link(struct tc_supervisor *s, enum tc_child_kind peer, int *peer_end)
+/* A fresh socketpair between a running child `to` and peer: *peer_end
+ * for the peer, the other end is sent to `to` on its supervisor channel
+ * tagged with the peer's name (the signer grants capabilities by it). */
+static int make_link_to(struct tc_supervisor *s, enum tc_child_kind to, enum tc_child_kind peer, int *peer_end)
 {
-	struct tc_child_proc *signer = &s->child[TC_CHILD_SIGNER];
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
-	if (tc_sup_send(signer->sup_fd, TC_SUP_PEER_FD, s->child[peer].name, sv[1]) != 0) {
+	if (tc_sup_send(s->child[to].sup_fd, TC_SUP_PEER_FD, s->child[peer].name, sv[1]) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -171,6 +193,24 @@ static int make_link(struct tc_supervisor *s, enum tc_child_kind peer, int *peer
 	close(sv[1]);
 	*peer_end = sv[0];
 	return 0;
+}
+
+static int make_link(struct tc_supervisor *s, enum tc_child_kind peer, int *peer_end)
+{
+	return make_link_to(s, TC_CHILD_SIGNER, peer, peer_end);
+}
+
+/* Children that talk to the signer (acme and the validator never do: acme
+ * reaches the CA through the gateway like any client). */
+static int signer_peer(enum tc_child_kind kind)
+{
+	return kind == TC_CHILD_TRANSPARENCY || kind == TC_CHILD_RESOLVER || kind == TC_CHILD_GATEWAY;
+}
+
+/* acme and validator are each other's only peer. */
+static enum tc_child_kind acme_partner(enum tc_child_kind kind)
+{
+	return kind == TC_CHILD_ACME ? TC_CHILD_VALIDATOR : TC_CHILD_ACME;
 }
 
 /* argv of a program run by the supervisor: the configuration is the
@@ -194,20 +234,46 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	struct tc_child_proc *c = &s->child[kind];
 	struct tc_child_proc *signer = &s->child[TC_CHILD_SIGNER];
 	struct passed_fd fds[MAX_PASSED_FDS];
-	int nfds = 0, link_fd = -1;
+	int nfds = 0, link_fd = -1, token_fd = -1;
 	int chan[2];
 	c->restart_at_ms = 0;
+	if (!c->enabled)
+		return 0;
+	if (s->program_fd[kind] < 0) {
+		tc_err("%s: trustchain-%s is not installed in %s", c->name, c->name, s->bindir);
+		schedule_restart(s, c, tc_now_ms());
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
 		tc_err("%s: socketpair: %s", c->name, strerror(errno));
 		schedule_restart(s, c, tc_now_ms());
 		return -1;
 	}
 	fds[nfds++] = (struct passed_fd){"SUPERVISOR", chan[1]};
-	if (kind != TC_CHILD_SIGNER && signer->pid > 0) {
+	if (signer_peer(kind) && signer->pid > 0) {
 		if (make_link(s, kind, &link_fd) == 0)
 			fds[nfds++] = (struct passed_fd){"SIGNER", link_fd};
 		else
 			tc_warn("%s: cannot link to the signer now: %s", c->name, strerror(errno));
+	}
+	if (kind == TC_CHILD_ACME || kind == TC_CHILD_VALIDATOR) {
+		enum tc_child_kind partner = acme_partner(kind);
+		if (s->child[partner].pid > 0 && s->child[partner].sup_fd >= 0) {
+			if (make_link_to(s, partner, kind, &link_fd) == 0)
+				fds[nfds++] = (struct passed_fd){
+					kind == TC_CHILD_ACME ? "PEER_VALIDATOR" : "PEER_ACME", link_fd};
+			else
+				tc_warn("%s: cannot link to %s now: %s", c->name, s->child[partner].name,
+					strerror(errno));
+		}
+	}
+	if (kind == TC_CHILD_ACME || (kind == TC_CHILD_GATEWAY && s->child[TC_CHILD_ACME].enabled)) {
+		token_fd = tc_acme_token_fd(s, kind == TC_CHILD_ACME);
+		if (token_fd >= 0)
+			fds[nfds++] = (struct passed_fd){kind == TC_CHILD_ACME ? "GATEWAY_TOKEN" : "ACME_TOKEN",
+							 token_fd};
+		else
+			tc_warn("%s: cannot pass the acme credential: %s", c->name, strerror(errno));
 	}
 	if (kind == TC_CHILD_RESOLVER) {
 		fds[nfds++] = (struct passed_fd){"DNS_UDP", s->listeners.fd[TC_LISTEN_DNS_UDP]};
@@ -216,8 +282,13 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	} else if (kind == TC_CHILD_TRANSPARENCY) {
 		fds[nfds++] = (struct passed_fd){"CT_HTTP", s->listeners.fd[TC_LISTEN_CT_HTTP]};
 		fds[nfds++] = (struct passed_fd){"CT_IPC", s->listeners.fd[TC_LISTEN_CT_IPC]};
+	} else if (kind == TC_CHILD_ACME && s->listeners.fd[TC_LISTEN_ACME_HTTPS] >= 0) {
+		/* Without it (acme turned on by SIGHUP) acme binds for itself. */
+		fds[nfds++] = (struct passed_fd){"ACME_HTTPS", s->listeners.fd[TC_LISTEN_ACME_HTTPS]};
 	}
-	fds[nfds++] = (struct passed_fd){"DATA_DIR", s->data_fd};
+	/* The validator reaches nothing of ours: no data directory. */
+	if (kind != TC_CHILD_VALIDATOR)
+		fds[nfds++] = (struct passed_fd){"DATA_DIR", s->data_fd};
 	if (s->config_fd >= 0)
 		fds[nfds++] = (struct passed_fd){"CONFIG", s->config_fd};
 	char prog[64], config_arg[32], name[64], *argv[4];
@@ -229,6 +300,8 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	close(chan[1]);
 	if (link_fd >= 0)
 		close(link_fd);
+	if (token_fd >= 0)
+		close(token_fd);
 	if (pid < 0) {
 		tc_err("%s: fork: %s", c->name, strerror(errno));
 		close(chan[0]);
@@ -244,7 +317,7 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	if (kind == TC_CHILD_SIGNER) {
 		/* Every running peer lost its signer with the previous one. */
 		for (int k = 0; k < TC_CHILD_COUNT; k++) {
-			if (k == TC_CHILD_SIGNER || s->child[k].pid <= 0)
+			if (!signer_peer((enum tc_child_kind)k) || s->child[k].pid <= 0)
 				continue;
 			int peer_end;
 			if (make_link(s, (enum tc_child_kind)k, &peer_end) != 0) {
@@ -282,8 +355,7 @@ int tc_children_reaped(struct tc_supervisor *s, pid_t pid, int status)
 		} else {
 			schedule_restart(s, c, now);
 			c->restarts++;
-			tc_log_event(TC_LOG_WARN, "child_restart", TC_KV("child", c->name, "how", how),
-				     "%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
+			tc_warn("%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
 		}
 		tc_children_write_status(s);
 		return k;
@@ -386,8 +458,10 @@ void tc_children_write_status(const struct tc_supervisor *s)
 		return;
 	fprintf(f, "supervisor %d\n", (int)getpid());
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		fprintf(f, "%s %d %s %u %s\n", s->child[k].name, (int)s->child[k].pid,
-			s->child[k].ready ? "ready" : "starting", s->child[k].restarts, s->child[k].ready_what);
+		if (s->child[k].enabled)
+			fprintf(f, "%s %d %s %u %s\n", s->child[k].name, (int)s->child[k].pid,
+				s->child[k].ready ? "ready" : "starting", s->child[k].restarts,
+				s->child[k].ready_what);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }

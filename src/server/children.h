@@ -18,11 +18,14 @@
 #include "server/listeners.h"
 #include "server/privdrop.h"
 
+/* The validator comes before acme so that, started in one round, acme
+ * finds it running and gets its link at exec. */
 enum tc_child_kind { TC_CHILD_SIGNER, TC_CHILD_TRANSPARENCY, TC_CHILD_RESOLVER, TC_CHILD_GATEWAY,
-		     TC_CHILD_COUNT };
+		     TC_CHILD_VALIDATOR, TC_CHILD_ACME, TC_CHILD_COUNT };
 
 struct tc_child_proc {
 	const char *name;
+	int enabled;             /* acme and validator run only with acme.listen set */
 	pid_t pid;               /* 0 when not running */
 	int sup_fd;              /* our end of its supervisor channel, -1 when none */
 	uint64_t started_ms;
@@ -53,11 +56,20 @@ struct tc_supervisor {
 	struct tc_child_proc child[TC_CHILD_COUNT];
 	int stopping;
 	int announced;           /* printed the "all ready" summary */
+	/* The bearer token trustchain-acme presents to the gateway, made
+	 * afresh at every start of the supervisor and never written to disk:
+	 * acme gets it, the gateway its SHA-256 (children_token.c). */
+	char acme_token[65];
 };
 
 uint64_t tc_now_ms(void);
 
 void tc_children_init(struct tc_supervisor *s);
+
+/* Decides from s->cfg which children run (acme and validator only with
+ * acme.listen); a child newly enabled (by SIGHUP) is started at the next
+ * round, a disabled one is not restarted. */
+void tc_children_configure(struct tc_supervisor *s);
 
 /* Starts child kind now. Returns 0, or -1 (logged; a restart is scheduled). */
 int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind);
@@ -92,6 +104,14 @@ int tc_children_snapshot_config(struct tc_supervisor *s, char *err, size_t errle
  * directory, which is repaired afterwards) with no descriptors but stdio
  * and waits for it. Returns its exit status or -1. */
 int tc_run_tool(struct tc_supervisor *s, char *const argv[]);
+
+/* trustchain-acme's gateway credential (children_token.c). make_acme_token
+ * draws a fresh random token (at start); tc_acme_token_fd returns a sealed
+ * memfd holding the token itself (for_acme) or the gateway's tokens-file line
+ * for it ("SHA256 trustchain-acme * revoke": any name the CA's policy
+ * permits, since acme validates names itself), or -1 with errno set. */
+int tc_make_acme_token(struct tc_supervisor *s);
+int tc_acme_token_fd(const struct tc_supervisor *s, int for_acme);
 
 /* Writes <data_dir>/server.status: one "name pid ready restarts" line per child. */
 void tc_children_write_status(const struct tc_supervisor *s);

@@ -30,6 +30,7 @@ static const struct part parts[] = {
     {"ct/log", TC_CHILD_TRANSPARENCY, 0700, 1},
     {"ct/submissions", TC_CHILD_TRANSPARENCY, 0700, 1},
     {"dns", TC_CHILD_RESOLVER, 0750, 0},
+    {"acme", TC_CHILD_ACME, 0700, 0},
     {"run", ROOT_OWNED, 0750, 0},
 };
 
@@ -91,6 +92,10 @@ int tc_data_layout_repair(const struct tc_supervisor *s, char *err, size_t errle
 			snprintf(err, errlen, "server.data_dir is too long");
 			return -1;
 		}
+		/* A child that does not run (acme without acme.listen) has no
+		 * user to hand its part to: left as it is. */
+		if (parts[i].owner != ROOT_OWNED && !s->child[parts[i].owner].enabled)
+			continue;
 		uid_t uid = parts[i].owner == ROOT_OWNED ? 0 : s->run_as[parts[i].owner].uid;
 		struct stat st;
 		if (parts[i].repair_only && lstat(dir, &st) != 0)

@@ -7,6 +7,7 @@
  *     ct/                transparency:<group> 0750   log public key (public)
  *       log/ submissions/ transparency 0700  the log's LevelDB stores
  *     dns/               resolver:<group> 0750       DoQ certificate, zone key (public)
+ *     acme/              acme 0700           ACME state (LevelDB), EAB keys
  *     run/               root:<group> 0750   the CT log's socket (transparency:<group> 0660)
  *
  * <group> is the shared group every child has as supplementary group. The

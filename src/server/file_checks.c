@@ -134,6 +134,7 @@ int tc_check_child_files(const struct tc_supervisor *s, FILE *out)
 {
 	int problems = 0;
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		problems += check_child(s, (enum tc_child_kind)k, out);
+		if (s->child[k].enabled)
+			problems += check_child(s, (enum tc_child_kind)k, out);
 	return problems;
 }

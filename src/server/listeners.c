@@ -1,5 +1,6 @@
 #include "server/listeners.h"
 
+#include "common/config_acme.h"
 #include "common/config_schema.h"
 #include "common/ct_client.h"
 
@@ -14,7 +15,7 @@
 
 const char *tc_listener_env_name(enum tc_listener_id id)
 {
-	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC"};
+	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC", "ACME_HTTPS"};
 	return names[id];
 }
 
@@ -123,6 +124,21 @@ int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, s
 		return -1;
 	}
 	snprintf(l->where[TC_LISTEN_CT_IPC], sizeof(l->where[TC_LISTEN_CT_IPC]), "ct ipc %s", l->ipc_path);
+	if (tc_config_acme_enabled(cfg)) {
+		char host[TC_CFG_STR];
+		uint16_t port;
+		if (tc_split_hostport(cfg->acme.listen, host, sizeof(host), &port) != 0) {
+			snprintf(err, errlen, "acme.listen: bad address");
+			tc_listeners_close(l);
+			return -1;
+		}
+		if ((l->fd[TC_LISTEN_ACME_HTTPS] = open_one(host, port, SOCK_STREAM, err, errlen)) < 0) {
+			tc_listeners_close(l);
+			return -1;
+		}
+		snprintf(l->where[TC_LISTEN_ACME_HTTPS], sizeof(l->where[TC_LISTEN_ACME_HTTPS]), "acme https %s",
+			 cfg->acme.listen);
+	}
 	return 0;
 }
 

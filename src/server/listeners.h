@@ -11,8 +11,9 @@
 #include "common/config.h"
 #include "server/privdrop.h"
 
+/* ACME_HTTPS is open only with acme.listen set (-1 otherwise). */
 enum tc_listener_id { TC_LISTEN_DNS_UDP, TC_LISTEN_DNS_TCP, TC_LISTEN_DOQ, TC_LISTEN_CT_HTTP, TC_LISTEN_CT_IPC,
-		     TC_LISTEN_COUNT };
+		     TC_LISTEN_ACME_HTTPS, TC_LISTEN_COUNT };
 
 struct tc_listeners {
 	int fd[TC_LISTEN_COUNT];

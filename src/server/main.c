@@ -20,7 +20,6 @@
 #include "server/children.h"
 #include "server/data_layout.h"
 #include "server/file_checks.h"
-#include "server/notify.h"
 
 #define STOP_GRACE_MS 10000
 
@@ -89,19 +88,21 @@ static int run_dev_ceremony(struct tc_supervisor *s)
 static void announce(struct tc_supervisor *s)
 {
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		if (!s->child[k].ready)
+		if (s->child[k].enabled && !s->child[k].ready)
 			return;
 	s->announced = 1;
-	tc_sd_notify("READY=1\nSTATUS=every child is ready"); /* systemd Type=notify */
 	printf("TrustChain is running%s: data dir %s, children as %s\n", s->cfg.dev ? " (DEV mode)" : "",
 	       s->cfg.server.data_dir, s->run_as[0].drop ? "a user each" : "the invoking user");
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		printf("  %-13s pid %-7d %-24s %s\n", s->child[k].name, (int)s->child[k].pid,
-		       s->run_as[k].drop ? s->run_as[k].user : "", s->child[k].ready_what);
+		if (s->child[k].enabled)
+			printf("  %-13s pid %-7d %-24s %s\n", s->child[k].name, (int)s->child[k].pid,
+			       s->run_as[k].drop ? s->run_as[k].user : "", s->child[k].ready_what);
 	printf("  listeners     %s, %s, %s, %s\n", s->listeners.where[TC_LISTEN_DNS_UDP],
 	       s->listeners.where[TC_LISTEN_DNS_TCP], s->listeners.where[TC_LISTEN_DOQ],
 	       s->listeners.where[TC_LISTEN_CT_HTTP]);
 	printf("  gRPC API      %s\n", s->cfg.gateway.listen);
+	if (s->child[TC_CHILD_ACME].enabled)
+		printf("  ACME          https://%s/acme/directory\n", s->cfg.acme.listen);
 	fflush(stdout);
 }
 
@@ -116,7 +117,8 @@ static void reload(struct tc_supervisor *s)
 	if (strcmp(fresh.server.data_dir, s->cfg.server.data_dir) != 0 ||
 	    strcmp(fresh.dns.listen_address, s->cfg.dns.listen_address) != 0 ||
 	    fresh.dns.udp_port != s->cfg.dns.udp_port || fresh.dns.quic_port != s->cfg.dns.quic_port ||
-	    strcmp(fresh.ct.http_listen, s->cfg.ct.http_listen) != 0 || strcmp(fresh.server.user, s->cfg.server.user) != 0)
+	    strcmp(fresh.ct.http_listen, s->cfg.ct.http_listen) != 0 || strcmp(fresh.acme.listen, s->cfg.acme.listen) != 0 ||
+	    strcmp(fresh.server.user, s->cfg.server.user) != 0)
 		tc_warn("SIGHUP: data_dir, listen addresses and user take effect only after a restart");
 	snprintf(fresh.server.data_dir, sizeof(fresh.server.data_dir), "%s", s->cfg.server.data_dir);
 	snprintf(fresh.server.user, sizeof(fresh.server.user), "%s", s->cfg.server.user);
@@ -125,7 +127,15 @@ static void reload(struct tc_supervisor *s)
 		return;
 	}
 	s->cfg = fresh;
-	tc_log_set_format(s->cfg.server.log_format);
+	tc_children_configure(s);
+	char uerr[512];
+	for (int k = 0; k < TC_CHILD_COUNT; k++)
+		if (s->child[k].enabled && s->run_as[k].uid == 0 && s->run_as[0].drop &&
+		    tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], uerr, sizeof(uerr)) != 0) {
+			tc_err("SIGHUP: %s: not starting %s", uerr, s->child[k].name);
+			s->child[k].enabled = 0;
+		}
+	s->run_as[TC_CHILD_VALIDATOR].no_shared_group = 1;
 	tc_info("SIGHUP: configuration reloaded; restarting the children");
 	/* Restart promptly rather than with back-off: this exit was asked for. */
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
@@ -199,8 +209,12 @@ static int serve(struct tc_supervisor *s, int sfd)
 static int resolve_users(struct tc_supervisor *s, char *err, size_t errlen)
 {
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		if (tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) != 0)
+		if (s->child[k].enabled &&
+		    tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) != 0)
 			return -1;
+	/* The validator connects where untrusted clients say: it gets no group
+	 * that reads anything of the data directory. */
+	s->run_as[TC_CHILD_VALIDATOR].no_shared_group = 1;
 	return 0;
 }
 
@@ -247,6 +261,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tc_children_init(s);
+	tc_children_configure(s);
 	if (resolve_users(s, err, sizeof(err)) != 0) {
 		tc_err("%s", err);
 		return check_only ? 2 : 1;
@@ -256,7 +271,6 @@ int main(int argc, char **argv)
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(s->cfg.server.log_level, &lvl);
 	tc_log_init("server", lvl, s->cfg.server.log_syslog);
-	tc_log_set_format(s->cfg.server.log_format); /* and for the children (TC_LOG_FORMAT) */
 	if (find_bindir(s->bindir, sizeof(s->bindir)) != 0) {
 		tc_err("cannot find the directory of trustchain-server");
 		return 1;
@@ -287,6 +301,10 @@ int main(int argc, char **argv)
 	}
 	if (s->cfg.dev && run_dev_ceremony(s) != 0)
 		return 1;
+	if (tc_make_acme_token(s) != 0) {
+		tc_err("cannot draw the acme credential");
+		return 1;
+	}
 	/* Again: the ceremony wrote as the invoking user. Then, before any
 	 * child runs, what each will read. */
 	if (tc_data_layout_repair(s, err, sizeof(err)) != 0) {

@@ -55,7 +55,7 @@ int tc_run_as_resolve(const char *base, const char *child, struct tc_run_as *ra,
 int tc_run_as_enter(const struct tc_run_as *ra, char *err, size_t errlen)
 {
 	if (ra->drop) {
-		if (setgroups(1, &ra->group) != 0 || setresgid(ra->gid, ra->gid, ra->gid) != 0 ||
+		if ((ra->no_shared_group ? setgroups(0, NULL) : setgroups(1, &ra->group)) != 0 || setresgid(ra->gid, ra->gid, ra->gid) != 0 ||
 		    setresuid(ra->uid, ra->uid, ra->uid) != 0) {
 			snprintf(err, errlen, "cannot switch to user %s: %s", ra->user, strerror(errno));
 			return -1;

@@ -17,6 +17,7 @@ struct tc_run_as {
 	uid_t uid;
 	gid_t gid;       /* the user's own primary group */
 	gid_t group;     /* the shared <server.user> group (supplementary) */
+	int no_shared_group; /* run without it (the validator reads none of our files) */
 	char user[64];
 };
 
