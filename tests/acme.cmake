@@ -5,3 +5,7 @@ if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_jws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_jws.c ${TC_ACME_TEST_SUPPORT}
                LIBS tc_acme_core)
 endif()
+if(TARGET tc_acme_core)
+  tc_add_cunit(test_acme_server SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_server.c ${TC_ACME_TEST_SUPPORT}
+               LIBS tc_acme_core)
+endif()

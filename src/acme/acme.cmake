@@ -1,15 +1,17 @@
 # trustchain-acme: the RFC 8555 server. Everything but main.c goes into
 # tc_acme_core so the unit tests and fuzz targets link the request code
-# directly. The validator's files (validator*.c, challenge_*.c) belong to
-# validator.cmake; the client side of its link (validator_client.c) is
-# compiled in here when it exists.
+# directly.
 if(NOT GRPC_FOUND OR NOT MHD_FOUND OR NOT LEVELDB_LIB)
   message(STATUS "trustchain-acme needs gRPC, libmicrohttpd and LevelDB: not built")
   return()
 endif()
 
-file(GLOB TC_ACME_SRCS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
-list(FILTER TC_ACME_SRCS EXCLUDE REGEX "/(main|validator[^/]*|challenge_[^/]*)\\.c$")
+# An explicit list: the validator engineer's files live in the same
+# directory and are built by validator.cmake.
+set(TC_ACME_SRCS b64url.c jwk.c jws.c nonce.c problem.c acme_resp.c acme_store.c eab.c rate_limit.c
+    identifiers.c acme_router.c directory.c account.c order.c authz.c finalize.c certificate.c revoke.c
+    renewal_info.c cert_info.c rest_v1.c acme_http.c acme_tls_cert.c ca_link.c)
+list(TRANSFORM TC_ACME_SRCS PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
 # The gateway's PKCS#10 checks (proof of possession, key types, requested
 # names), the same code Issue runs: finalize answers badCSR with its verdict.
 list(APPEND TC_ACME_SRCS ${CMAKE_SOURCE_DIR}/src/gateway/csr.c)
@@ -21,25 +23,15 @@ target_include_directories(tc_acme_core SYSTEM PUBLIC ${LEVELDB_INCLUDE})
 target_link_libraries(tc_acme_core PUBLIC tc_common tc_http_strict_mhd trustchain PkgConfig::MHD
                       PkgConfig::JANSSON PkgConfig::OPENSSL ${LEVELDB_LIB} Threads::Threads)
 
-# The validator client (validator_client.c) is built by validator.cmake,
-# included after this file: the executable is defined once both are read,
-# linked with whichever library of this directory compiles that file.
-function(tc_acme_add_executable)
-  get_property(targets DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} PROPERTY BUILDSYSTEM_TARGETS)
-  set(vclient "")
-  foreach(t ${targets})
-    get_target_property(type ${t} TYPE)
-    get_target_property(srcs ${t} SOURCES)
-    if(type STREQUAL "STATIC_LIBRARY" AND srcs MATCHES "validator_client\\.c")
-      set(vclient ${t})
-    endif()
-  endforeach()
-  if(NOT vclient)
-    message(STATUS "trustchain-acme: no library builds validator_client.c yet: not built")
-    return()
-  endif()
-  add_executable(trustchain-acme ${CMAKE_CURRENT_SOURCE_DIR}/main.c)
+# The validator client library (tc_validator_client) comes from
+# validator.cmake, read after this file; target names resolve at generate
+# time.
+target_link_libraries(tc_acme_core PUBLIC tc_validator_client)
+
+# The process needs the runtime's peer links (common/child_runtime.h).
+file(STRINGS ${CMAKE_SOURCE_DIR}/src/common/child_runtime.h TC_ACME_PEER_LINKS REGEX "tc_child_on_peer_link")
+if(TC_ACME_PEER_LINKS)
+  add_executable(trustchain-acme main.c)
   tc_target_defaults(trustchain-acme)
-  target_link_libraries(trustchain-acme PRIVATE tc_acme_core ${vclient})
-endfunction()
-cmake_language(DEFER CALL tc_acme_add_executable)
+  target_link_libraries(trustchain-acme PRIVATE tc_acme_core)
+endif()

@@ -5,6 +5,8 @@
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +127,27 @@ char *tst_acme_jws_hs256(const unsigned char *mac_key, size_t mac_len, const cha
 	char *out = finish(prot, payload, mac, ml);
 	free(prot);
 	return out;
+}
+
+int tst_acme_csr(EVP_PKEY *key, const char *const *names, size_t n, unsigned char **der)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *subj = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)names[0], -1, -1, 0);
+	X509_REQ_set_subject_name(req, subj);
+	X509_REQ_set_pubkey(req, key);
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	for (size_t i = 0; i < n; i++)
+		sk_GENERAL_NAME_push(gens, a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, names[i], 0));
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, gens));
+	X509_REQ_add_extensions(req, exts);
+	X509_REQ_sign(req, key, EVP_sha256());
+	*der = NULL;
+	int len = i2d_X509_REQ(req, der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	X509_NAME_free(subj);
+	X509_REQ_free(req);
+	return len > 0 ? len : 0;
 }

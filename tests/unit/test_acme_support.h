@@ -20,4 +20,8 @@ char *tst_acme_jws(EVP_PKEY *key, const char *alg, const char *kid, const char *
 char *tst_acme_jws_hs256(const unsigned char *mac_key, size_t mac_len, const char *kid, const char *url,
 			 const char *payload);
 
+/* A PKCS#10 request for the n DNS names, signed with key; DER in *der
+ * (OPENSSL_free it), its length returned (0 on failure). */
+int tst_acme_csr(EVP_PKEY *key, const char *const *names, size_t n, unsigned char **der);
+
 #endif

@@ -1,0 +1,292 @@
+#include "acme/acme_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "acme/nonce.h"
+#include "acme/problem.h"
+#include "common/config_schema.h"
+#include "common/http_strict_mhd.h"
+#include "common/log.h"
+
+#define BODY_MIN (768 * 1024) /* /v1/validate: ten certificates of up to 64 KiB, base64 */
+#define HEAD_MEMORY (32 * 1024)
+
+struct tc_acme_http {
+	struct tc_acme *a;
+	struct tc_http_limits limits;
+	int fd;
+	unsigned threads;
+	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *retired; /* quiesced at the last renewal */
+	char *key_pem, *cert_pem;   /* must outlive the daemon using them */
+	char *old_key_pem, *old_cert_pem;
+};
+
+static void add_header(struct MHD_Response *resp, const char *name, const char *value)
+{
+	MHD_add_response_header(resp, name, value);
+}
+
+static enum MHD_Result send_resp(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_acme_resp *r)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (r->content_type)
+		add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	char nonce[TC_NONCE_TEXT], link[TC_ACME_URL_MAX + 32], num[16];
+	/* Every answer carries a fresh nonce (a badNonce answer too, so the
+	 * client retries at once: RFC 8555 6.5). */
+	if (tc_nonce_issue(h->a->nonces, nonce) == 0)
+		add_header(resp, "Replay-Nonce", nonce);
+	snprintf(link, sizeof(link), "<%s/acme/directory>;rel=\"index\"", h->a->base);
+	add_header(resp, "Link", link);
+	for (size_t i = 0; i < r->n_links; i++)
+		add_header(resp, "Link", r->links[i]);
+	if (r->location[0])
+		add_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->retry_after) {
+		snprintf(num, sizeof(num), "%u", r->retry_after);
+		add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
+	}
+	add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, r->status ? r->status : 500, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, len, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct tc_acme_http *h = cls;
+	if (!tc_http_strict_admitted(con_cls)) {
+		struct tc_http_verdict v = tc_http_strict_admit(&h->limits, conn, version, con_cls);
+		if (v.status) {
+			struct tc_acme_resp r = {0};
+			tc_acme_problem(&r, "malformed", v.status, NULL, "%s", v.reason);
+			enum MHD_Result ret = send_resp(h, conn, &r);
+			tc_acme_resp_free(&r);
+			return ret;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (tc_http_strict_body(&h->limits, con_cls, upload_data, *upload_size) != 0)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	const struct tc_http_request *hr = tc_http_strict_request(con_cls);
+	char ip[INET6_ADDRSTRLEN];
+	client_ip(conn, ip, sizeof(ip));
+	struct tc_acme_req rq = {
+		.method = method,
+		.path = url,
+		.body = hr->body ? hr->body : "",
+		.body_len = hr->body_len,
+		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.client_ip = ip,
+	};
+	struct tc_acme_resp r = {0};
+	tc_acme_handle(h->a, &rq, &r);
+	enum MHD_Result ret = send_resp(h, conn, &r);
+	tc_acme_resp_free(&r);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	tc_http_strict_request_free(con_cls);
+}
+
+static int bind_listen(const char *addr, char *err, size_t errlen)
+{
+	char host[256];
+	uint16_t port = 0;
+	if (tc_split_hostport(addr, host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "acme.listen %s is not host:port", addr);
+		return -1;
+	}
+	char ports[8];
+	snprintf(ports, sizeof(ports), "%u", port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
+			*res = NULL;
+	int gai = getaddrinfo(host, ports, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "acme.listen %s: %s", addr, gai_strerror(gai));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 256) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void describe(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+	}
+	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
+{
+	struct MHD_OptionItem strict[8];
+	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0)
+		return NULL;
+	/* MHD_USE_ITC: quiescing (for a certificate switch) needs it. */
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ITC |
+					MHD_USE_ERROR_LOG,
+				0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				MHD_OPTION_THREAD_POOL_SIZE, h->threads, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
+				MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_ARRAY, strict,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+				h, MHD_OPTION_END);
+}
+
+int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr, const char *key_pem,
+		       const char *cert_pem, unsigned threads, struct tc_acme_http **out, char *addr_out,
+		       size_t addr_len, char *err, size_t errlen)
+{
+	struct tc_acme_http *h = calloc(1, sizeof(*h));
+	if (!h || !(h->key_pem = strdup(key_pem)) || !(h->cert_pem = strdup(cert_pem))) {
+		snprintf(err, errlen, "out of memory");
+		if (h) {
+			free(h->key_pem);
+			free(h);
+		}
+		return -1;
+	}
+	h->a = a;
+	h->threads = threads ? threads : 1;
+	uint64_t max_body = a->cfg->acme.max_jws_bytes > BODY_MIN ? a->cfg->acme.max_jws_bytes : BODY_MIN;
+	h->limits = (struct tc_http_limits){.max_body = max_body,
+					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
+					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
+					    .head_memory = HEAD_MEMORY};
+	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
+	if (h->fd < 0) {
+		free(h->key_pem);
+		free(h->cert_pem);
+		free(h);
+		return -1;
+	}
+	if (addr_out)
+		describe(h->fd, addr_out, addr_len);
+	if (!(h->daemon = start_daemon(h))) {
+		snprintf(err, errlen, "libmicrohttpd did not start (TLS key or certificate unusable?)");
+		close(h->fd);
+		free(h->key_pem);
+		free(h->cert_pem);
+		free(h);
+		return -1;
+	}
+	*out = h;
+	return 0;
+}
+
+int tc_acme_http_renew(struct tc_acme_http *h, const char *key_pem, const char *cert_pem, char *err,
+		       size_t errlen)
+{
+	char *k = strdup(key_pem), *c = strdup(cert_pem);
+	if (!k || !c) {
+		free(k);
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The daemon retired last time has had a whole certificate period to
+	 * finish its connections. */
+	if (h->retired) {
+		MHD_stop_daemon(h->retired);
+		h->retired = NULL;
+	}
+	free(h->old_key_pem);
+	free(h->old_cert_pem);
+	struct MHD_Daemon *old = h->daemon;
+	if (MHD_quiesce_daemon(old) < 0) {
+		free(k);
+		free(c);
+		h->old_key_pem = h->old_cert_pem = NULL;
+		snprintf(err, errlen, "cannot quiesce the running daemon");
+		return -1;
+	}
+	h->old_key_pem = h->key_pem;
+	h->old_cert_pem = h->cert_pem;
+	h->key_pem = k;
+	h->cert_pem = c;
+	if (!(h->daemon = start_daemon(h))) {
+		/* Keep serving: give the socket back to a daemon with the old pair. */
+		free(h->key_pem);
+		free(h->cert_pem);
+		h->key_pem = h->old_key_pem;
+		h->cert_pem = h->old_cert_pem;
+		h->old_key_pem = h->old_cert_pem = NULL;
+		h->daemon = start_daemon(h);
+		MHD_stop_daemon(old);
+		snprintf(err, errlen, "libmicrohttpd refused the new certificate");
+		return -1;
+	}
+	h->retired = old;
+	return 0;
+}
+
+void tc_acme_http_stop(struct tc_acme_http *h)
+{
+	if (!h)
+		return;
+	if (h->retired)
+		MHD_stop_daemon(h->retired);
+	if (h->daemon) {
+		MHD_quiesce_daemon(h->daemon); /* the socket stays ours to close */
+		MHD_stop_daemon(h->daemon);
+	}
+	close(h->fd);
+	free(h->key_pem);
+	free(h->cert_pem);
+	free(h->old_key_pem);
+	free(h->old_cert_pem);
+	free(h);
+}

@@ -1,0 +1,253 @@
+#include "acme/acme_store.h"
+
+#include <leveldb/c.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme/b64url.h"
+
+#define LOCK_STRIPES 256
+#define KEY_MAX 512
+
+struct tc_acme_store {
+	leveldb_t *db;
+	leveldb_options_t *opts;
+	leveldb_readoptions_t *ropts;
+	leveldb_writeoptions_t *wopts;
+	pthread_mutex_t locks[LOCK_STRIPES];
+};
+
+struct tc_acme_batch {
+	leveldb_writebatch_t *wb;
+	int failed;
+};
+
+int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, size_t errlen)
+{
+	struct tc_acme_store *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->opts = leveldb_options_create();
+	leveldb_options_set_create_if_missing(s->opts, 1);
+	s->ropts = leveldb_readoptions_create();
+	s->wopts = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(s->wopts, 1);
+	char *lerr = NULL;
+	s->db = leveldb_open(s->opts, dir, &lerr);
+	if (!s->db) {
+		snprintf(err, errlen, "LevelDB %s: %s", dir, lerr ? lerr : "cannot open");
+		leveldb_free(lerr);
+		leveldb_options_destroy(s->opts);
+		leveldb_readoptions_destroy(s->ropts);
+		leveldb_writeoptions_destroy(s->wopts);
+		free(s);
+		return -1;
+	}
+	for (int i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_init(&s->locks[i], NULL);
+	*out = s;
+	return 0;
+}
+
+void tc_acme_store_close(struct tc_acme_store *s)
+{
+	if (!s)
+		return;
+	leveldb_close(s->db);
+	leveldb_options_destroy(s->opts);
+	leveldb_readoptions_destroy(s->ropts);
+	leveldb_writeoptions_destroy(s->wopts);
+	for (int i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_destroy(&s->locks[i]);
+	free(s);
+}
+
+static int make_key(char kind, const char *id, char out[KEY_MAX], size_t *len)
+{
+	int n = snprintf(out, KEY_MAX, "%c/%s", kind, id);
+	if (n < 0 || n >= KEY_MAX)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+static char *get_raw(struct tc_acme_store *s, char kind, const char *id, size_t *vl)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	if (make_key(kind, id, key, &kl) != 0)
+		return NULL;
+	char *lerr = NULL;
+	char *v = leveldb_get(s->db, s->ropts, key, kl, vl, &lerr);
+	leveldb_free(lerr);
+	return v;
+}
+
+json_t *tc_acme_store_get(struct tc_acme_store *s, char kind, const char *id)
+{
+	size_t vl = 0;
+	char *v = get_raw(s, kind, id, &vl);
+	if (!v)
+		return NULL;
+	json_t *rec = json_loadb(v, vl, 0, NULL);
+	leveldb_free(v);
+	if (rec && !json_is_object(rec)) {
+		json_decref(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
+char *tc_acme_store_get_str(struct tc_acme_store *s, char kind, const char *id)
+{
+	size_t vl = 0;
+	char *v = get_raw(s, kind, id, &vl);
+	if (!v)
+		return NULL;
+	char *out = malloc(vl + 1);
+	if (out) {
+		memcpy(out, v, vl);
+		out[vl] = 0;
+		if (strlen(out) != vl) { /* never ours: refuse rather than cut */
+			free(out);
+			out = NULL;
+		}
+	}
+	leveldb_free(v);
+	return out;
+}
+
+int tc_acme_store_put(struct tc_acme_store *s, char kind, const char *id, const json_t *rec)
+{
+	struct tc_acme_batch *b = tc_acme_batch_new();
+	if (!b)
+		return -1;
+	tc_acme_batch_put(b, kind, id, rec);
+	return tc_acme_batch_commit(s, b);
+}
+
+struct tc_acme_batch *tc_acme_batch_new(void)
+{
+	struct tc_acme_batch *b = calloc(1, sizeof(*b));
+	if (b && !(b->wb = leveldb_writebatch_create())) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+int tc_acme_batch_put(struct tc_acme_batch *b, char kind, const char *id, const json_t *rec)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	char *text = json_dumps(rec, JSON_COMPACT);
+	if (!text || make_key(kind, id, key, &kl) != 0) {
+		free(text);
+		b->failed = 1;
+		return -1;
+	}
+	leveldb_writebatch_put(b->wb, key, kl, text, strlen(text));
+	free(text);
+	return 0;
+}
+
+void tc_acme_batch_put_str(struct tc_acme_batch *b, char kind, const char *id, const char *value)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	if (make_key(kind, id, key, &kl) != 0) {
+		b->failed = 1;
+		return;
+	}
+	leveldb_writebatch_put(b->wb, key, kl, value, strlen(value));
+}
+
+void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	if (make_key(kind, id, key, &kl) != 0) {
+		b->failed = 1;
+		return;
+	}
+	leveldb_writebatch_delete(b->wb, key, kl);
+}
+
+int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b)
+{
+	int rc = -1;
+	if (!b->failed) {
+		char *lerr = NULL;
+		leveldb_write(s->db, s->wopts, b->wb, &lerr);
+		rc = lerr ? -1 : 0;
+		leveldb_free(lerr);
+	}
+	tc_acme_batch_free(b);
+	return rc;
+}
+
+void tc_acme_batch_free(struct tc_acme_batch *b)
+{
+	if (!b)
+		return;
+	leveldb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+size_t tc_acme_store_scan(struct tc_acme_store *s, char kind, const char *prefix, size_t limit,
+			  int (*fn)(void *arg, const char *id, size_t id_len, const char *val, size_t val_len),
+			  void *arg)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	if (make_key(kind, prefix, key, &kl) != 0)
+		return 0;
+	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+	size_t calls = 0;
+	for (leveldb_iter_seek(it, key, kl); leveldb_iter_valid(it) && calls < limit; leveldb_iter_next(it)) {
+		size_t l, vl;
+		const char *k = leveldb_iter_key(it, &l);
+		if (l < kl || memcmp(k, key, kl) != 0)
+			break;
+		const char *v = leveldb_iter_value(it, &vl);
+		calls++;
+		if (fn(arg, k + 2, l - 2, v, vl))
+			break;
+	}
+	leveldb_iter_destroy(it);
+	return calls;
+}
+
+static unsigned stripe(const char *id)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % LOCK_STRIPES;
+}
+
+void tc_acme_store_lock(struct tc_acme_store *s, const char *id) { pthread_mutex_lock(&s->locks[stripe(id)]); }
+
+void tc_acme_store_unlock(struct tc_acme_store *s, const char *id)
+{
+	pthread_mutex_unlock(&s->locks[stripe(id)]);
+}
+
+int tc_acme_new_id(char out[23])
+{
+	unsigned char raw[16];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	char *t = tc_b64url_encode(raw, sizeof(raw));
+	if (!t)
+		return -1;
+	memcpy(out, t, 22);
+	out[22] = 0;
+	free(t);
+	return 0;
+}
