@@ -135,7 +135,6 @@ static void reload(struct tc_supervisor *s)
 			tc_err("SIGHUP: %s: not starting %s", uerr, s->child[k].name);
 			s->child[k].enabled = 0;
 		}
-	s->run_as[TC_CHILD_VALIDATOR].no_shared_group = 1;
 	tc_info("SIGHUP: configuration reloaded; restarting the children");
 	/* Restart promptly rather than with back-off: this exit was asked for. */
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
@@ -212,9 +211,6 @@ static int resolve_users(struct tc_supervisor *s, char *err, size_t errlen)
 		if (s->child[k].enabled &&
 		    tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) != 0)
 			return -1;
-	/* The validator connects where untrusted clients say: it gets no group
-	 * that reads anything of the data directory. */
-	s->run_as[TC_CHILD_VALIDATOR].no_shared_group = 1;
 	return 0;
 }
 

@@ -48,6 +48,9 @@ int tc_run_as_resolve(const char *base, const char *child, struct tc_run_as *ra,
 	ra->uid = pw->pw_uid;
 	ra->gid = pw->pw_gid;
 	ra->group = group;
+	/* The validator connects where untrusted ACME clients say: it gets no
+	 * group that reads anything of the data directory. */
+	ra->no_shared_group = child && strcmp(child, "validator") == 0;
 	snprintf(ra->user, sizeof(ra->user), "%s", user);
 	return 0;
 }
