@@ -9,4 +9,3 @@ if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-
   set_tests_properties(soak_chaos PROPERTIES ENVIRONMENT "BINDIR=${CMAKE_BINARY_DIR}/bin"
                        TIMEOUT 900 LABELS "soak;integration")
 endif()
-if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-transparency
