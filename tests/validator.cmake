@@ -30,3 +30,8 @@ if(TARGET tc_validator_core)
   tc_add_cunit(test_validator_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_sandbox.c
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core)
 endif()
+if(TARGET trustchain-validator)
+  tc_add_cunit(test_validator_process SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_process.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_validator_responders.c LIBS tc_validator_core tc_validator_client
+               ARGS $<TARGET_FILE:trustchain-validator>)
+endif()
