@@ -1,86 +1,14 @@
-/* The validator: set-up and the order of the checks; see validator.h. */
+/* The gateway's validator: common/trust_validator.c decides, this maps its
+ * configuration and answer to the gateway's terms; see validator.h. */
 #include "gateway/validator.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "gateway/validate_internal.h"
-
-typedef Trustchain__V1__Reason Reason;
-
-static X509 *pem_cert(const char *pem)
-{
-	BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	return x;
-}
-
-/* The configured intermediate must chain to the root now, or every
- * validation through it would be a lie. */
-static int verify_intermediate(X509_STORE *store, X509 *inter)
-{
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int ok = ctx && X509_STORE_CTX_init(ctx, store, inter, NULL) == 1;
-	if (ok) {
-		X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
-		ok = X509_verify_cert(ctx) == 1 && X509_check_ca(inter) != 0;
-	}
-	X509_STORE_CTX_free(ctx);
-	return ok ? 0 : -1;
-}
-
-static int setup(struct tc_validator *v, const struct tc_validator_config *cfg, char *err, size_t errlen)
-{
-	X509 *root = pem_cert(cfg->root_pem);
-	if (!root) {
-		snprintf(err, errlen, "the root certificate does not decode");
-		return -1;
-	}
-	int ok = (v->store = X509_STORE_new()) && X509_STORE_add_cert(v->store, root) == 1 &&
-		 (v->root = tc_ca_cert_new(root, NULL)) && (v->cas = tc_chain_cache_new()) &&
-		 (cfg->no_leaf_cache || (v->leaves = tc_leaf_cache_new())) &&
-		 tc_chain_cache_add(v->cas, v->root, 1) == 0;
-	X509_free(root);
-	if (!ok) {
-		snprintf(err, errlen, "cannot set up the root store");
-		return -1;
-	}
-	if (cfg->intermediate_pem) {
-		X509 *inter = pem_cert(cfg->intermediate_pem);
-		struct tc_ca_cert *e = NULL;
-		if (!inter || verify_intermediate(v->store, inter) != 0) {
-			snprintf(err, errlen, "the intermediate certificate %s", inter ? "does not chain to the root"
-										       : "does not decode");
-			X509_free(inter);
-			return -1;
-		}
-		ok = (e = tc_ca_cert_new(inter, v->root)) && tc_chain_cache_add(v->cas, e, 1) == 0 &&
-		     (!cfg->fetch_crl || (v->crl = tc_crl_cache_new(inter, cfg->fetch_crl, cfg->fetch_arg)));
-		tc_ca_cert_unref(e);
-		X509_free(inter);
-		if (!ok) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
-	if (cfg->log_key) {
-		if (EVP_PKEY_up_ref(cfg->log_key) != 1)
-			return -1;
-		v->log.key = cfg->log_key;
-		if (tc_sct_log_set_id(&v->log) != 0) {
-			snprintf(err, errlen, "the CT log key cannot be encoded");
-			return -1;
-		}
-	}
-	v->require_sct = cfg->require_sct;
-	return 0;
-}
+struct tc_validator {
+	struct tc_trust *trust;
+};
 
 struct tc_validator *tc_validator_new(const struct tc_validator_config *cfg, char *err, size_t errlen)
 {
@@ -89,11 +17,21 @@ struct tc_validator *tc_validator_new(const struct tc_validator_config *cfg, cha
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (setup(v, cfg, err, errlen) != 0) {
-		tc_validator_free(v);
-		v = NULL;
+	EVP_PKEY *const keys[1] = {cfg->log_key};
+	struct tc_trust_config tc = {
+		.root_pem = cfg->root_pem,
+		.intermediate_pem = cfg->intermediate_pem,
+		.log_keys = keys,
+		.n_log_keys = cfg->log_key ? 1 : 0,
+		.require_sct = cfg->require_sct,
+		.fetch_crl = cfg->fetch_crl,
+		.fetch_arg = cfg->fetch_arg,
+		.no_leaf_cache = cfg->no_leaf_cache,
+	};
+	if (!(v->trust = tc_trust_new(&tc, err, errlen))) {
+		free(v);
+		return NULL;
 	}
-	ERR_clear_error();
 	return v;
 }
 
@@ -101,127 +39,47 @@ void tc_validator_free(struct tc_validator *v)
 {
 	if (!v)
 		return;
-	tc_crl_cache_free(v->crl);
-	tc_leaf_cache_free(v->leaves);
-	tc_chain_cache_free(v->cas);
-	tc_ca_cert_unref(v->root);
-	X509_STORE_free(v->store);
-	EVP_PKEY_free(v->log.key);
+	tc_trust_free(v->trust);
 	free(v);
 }
 
 void tc_validator_revocation_changed(struct tc_validator *v)
 {
-	if (v && v->crl)
-		tc_crl_cache_invalidate(v->crl);
+	if (v)
+		tc_trust_revocation_changed(v->trust);
 }
 
 size_t tc_validator_cached_cas(struct tc_validator *v)
 {
-	return tc_chain_cache_size(v->cas);
+	return tc_trust_cached_cas(v->trust);
 }
 
 unsigned long tc_validator_leaf_hits(struct tc_validator *v)
 {
-	return atomic_load(&v->leaf_hits);
-}
-
-static int failing(const struct tc_validator *v, Reason r)
-{
-	if (r == TRUSTCHAIN__V1__REASON__SCT_MISSING)
-		return v->require_sct;
-	return r >= TRUSTCHAIN__V1__REASON__CHAIN_EMPTY;
-}
-
-static void add(const struct tc_validator *v, struct tc_validation *out, Reason r, const char *why)
-{
-	if (out->n_reasons < TC_VALIDATION_MAX_REASONS)
-		out->reasons[out->n_reasons++] = r;
-	if (failing(v, r) && !out->detail[0]) {
-		snprintf(out->detail, sizeof(out->detail), "%s", why[0] ? why : "check failed");
-		out->trusted = 0;
-	}
-}
-
-static void set_path(struct tc_validation *out)
-{
-	out->path_der[0] = out->chain.certs[0].der;
-	out->path_len[0] = out->chain.certs[0].len;
-	out->n_path = 1;
-	for (const struct tc_ca_cert *e = out->issuer; e && out->n_path < TC_CHAIN_MAX_CERTS + 2; e = e->issuer) {
-		out->path_der[out->n_path] = e->der;
-		out->path_len[out->n_path++] = e->der_len;
-	}
+	return tc_trust_leaf_hits(v->trust);
 }
 
 void tc_validator_run(struct tc_validator *v, const unsigned char *const *elems, const size_t *lens, size_t n,
 		      const char *name, int64_t at, Trustchain__V1__Purpose purpose, struct tc_validation *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->trusted = 1;
-	if (at == 0)
-		at = (int64_t)time(NULL);
-	char why[512] = "";
-	enum tc_chain_status cs = tc_chain_split(elems, lens, n, &out->chain, why, sizeof(why));
-	if (cs != TC_CHAIN_OK) {
-		add(v, out, cs == TC_CHAIN_EMPTY ? TRUSTCHAIN__V1__REASON__CHAIN_EMPTY
-						 : TRUSTCHAIN__V1__REASON__CHAIN_MALFORMED, why);
-		return;
+	/* The RPC layer refused a NUL inside the name, so strlen is its length. */
+	tc_trust_run(v->trust, elems, lens, n, name, name ? strlen(name) : 0, at, (enum tc_purpose)purpose,
+		     &out->core);
+	/* The reasons of trustchain/client.h carry validation.proto's numbers. */
+	out->trusted = out->core.trusted;
+	for (size_t i = 0; i < out->core.n_reasons && i < TC_VALIDATION_MAX_REASONS; i++)
+		out->reasons[out->n_reasons++] = (Trustchain__V1__Reason)out->core.reasons[i];
+	memcpy(out->detail, out->core.detail, sizeof(out->detail));
+	for (size_t i = 0; i < out->core.n_path; i++) {
+		out->path_der[i] = out->core.path_der[i];
+		out->path_len[i] = out->core.path_len[i];
 	}
-	X509 *leaf = NULL;
-	struct tc_leaf_entry *cached = NULL;
-	why[0] = '\0';
-	enum tc_path_result pr = tc_validate_path(v, &out->chain, &leaf, &out->issuer, &cached, why, sizeof(why));
-	if (pr == TC_PATH_MALFORMED) {
-		add(v, out, TRUSTCHAIN__V1__REASON__CHAIN_MALFORMED, why);
-		X509_free(leaf);
-		tc_leaf_entry_unref(cached);
-		return;
-	}
-	add(v, out, pr == TC_PATH_OK ? TRUSTCHAIN__V1__REASON__OK_PATH : TRUSTCHAIN__V1__REASON__PATH_UNTRUSTED, why);
-
-	/* The SCT verdict depends on nothing in the request but the leaf:
-	 * computed once per leaf, remembered with it, reported in its place. */
-	Reason sct = TRUSTCHAIN__V1__REASON__REASON_UNSPECIFIED;
-	char sct_why[200] = "";
-	if (cached) {
-		atomic_fetch_add_explicit(&v->leaf_hits, 1, memory_order_relaxed);
-		sct = cached->sct;
-		snprintf(sct_why, sizeof(sct_why), "%s", cached->sct_why);
-	} else if (pr == TC_PATH_OK) {
-		sct = tc_check_sct(v, out->chain.certs[0].der, out->chain.certs[0].len, out->issuer, sct_why,
-				   sizeof(sct_why));
-		unsigned char h[32];
-		struct tc_leaf_entry *e = NULL;
-		if (v->leaves && EVP_Digest(out->chain.certs[0].der, out->chain.certs[0].len, h, NULL, EVP_sha256(), NULL) == 1 &&
-		    (e = tc_leaf_entry_new(h, leaf, out->issuer, sct, sct_why)))
-			tc_leaf_cache_put(v->leaves, e);
-		tc_leaf_entry_unref(e);
-	}
-	tc_leaf_entry_unref(cached);
-
-	Reason times[2];
-	why[0] = '\0';
-	size_t k = tc_check_validity(leaf, out->issuer, at, times, why, sizeof(why));
-	for (size_t i = 0; i < k; i++)
-		add(v, out, times[i], why);
-	why[0] = '\0';
-	add(v, out, tc_check_name(leaf, name, why, sizeof(why)), why);
-	why[0] = '\0';
-	add(v, out, tc_check_usage(leaf, purpose, why, sizeof(why)), why);
-	if (pr == TC_PATH_OK) {
-		add(v, out, sct, sct_why);
-		why[0] = '\0';
-		add(v, out, tc_check_revocation(v, leaf, out->issuer, why, sizeof(why)), why);
-		set_path(out);
-	}
-	X509_free(leaf);
+	out->n_path = out->core.n_path;
 }
 
 void tc_validation_release(struct tc_validation *out)
 {
-	tc_ca_cert_unref(out->issuer);
-	out->issuer = NULL;
-	tc_chain_release(&out->chain);
+	tc_trust_result_release(&out->core);
 	out->n_path = 0;
 }

@@ -1,32 +1,9 @@
-/* The STOQ trust decision (DESIGN.md section 5) without the RPC around it:
- * is this chain trustworthy for this name, at this time, for this purpose?
+/* Validate's decision, in the gateway's terms (protobuf enums, one CT log
+ * key, the signer's GetCrl as the CRL source). The decision itself is
+ * common/trust_validator.h, shared with libtrustchain's local mode: see
+ * there what is checked, in which order, and what it costs.
  *
- * Checks run in this order, each adding one or more reasons
- * (api/trustchain/v1/validation.proto):
- *   chain     CHAIN_EMPTY / CHAIN_MALFORMED          (stops here on failure)
- *   path      OK_PATH / PATH_UNTRUSTED               to the root in the data dir;
- *                                                    roots in the request are ignored
- *   validity  OK_VALIDITY / NOT_YET_VALID / EXPIRED  every certificate of the path
- *                                                    (the leaf alone without a path)
- *   name      OK_NAME / NAME_MISMATCH / NAME_NOT_CHECKED (empty name; not a failure)
- *   usage     OK_KEY_USAGE / KEY_USAGE_MISMATCH      EKU lists the purpose, KU has
- *                                                    digitalSignature, leaf is no CA
- *   SCT       OK_SCT / SCT_INVALID / SCT_MISSING     only with a path
- *   revoked   OK_NOT_REVOKED / REVOKED / REVOCATION_UNKNOWN   only with a path
- * The decision is TRUSTED when no failing reason was added. SCT_MISSING is
- * failing only when require_sct is set (gateway.require_sct); otherwise it
- * is reported for information. REVOCATION_UNKNOWN is failing: when the
- * signer's CRL cannot be had the answer is UNTRUSTED (fail closed).
- *
- * Cost: a leaf seen before (leaf_cache.h) is a hash and a lookup plus the
- * per-request checks; a new leaf issued by a known CA is an X.509 decode
- * and two ECDSA verifications (its signature, its SCT); an unknown
- * intermediate adds one X509_verify_cert, after which it is known
- * (chain_cache.h).
- *
- * One validator serves every gRPC worker thread at once: the root store,
- * the pinned CA certificates and the log key are read-only after
- * tc_validator_new; the caches lock for themselves. */
+ * One validator serves every gRPC worker thread at once. */
 #ifndef TC_GATEWAY_VALIDATOR_H
 #define TC_GATEWAY_VALIDATOR_H
 
@@ -34,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/chain_parse.h"
-#include "gateway/crl_cache.h"
+#include "common/chain_parse.h"
+#include "common/crl_cache.h"
+#include "common/trust_validator.h"
 #include "trustchain/v1/validation.pb-c.h"
 
 #define TC_VALIDATION_MAX_REASONS 16
@@ -51,7 +29,6 @@ struct tc_validator_config {
 };
 
 struct tc_validator;
-struct tc_ca_cert;
 
 struct tc_validator *tc_validator_new(const struct tc_validator_config *cfg, char *err, size_t errlen);
 void tc_validator_free(struct tc_validator *v);
@@ -72,8 +49,7 @@ struct tc_validation {
 	size_t n_path;
 
 	/* private */
-	struct tc_chain chain;
-	struct tc_ca_cert *issuer;
+	struct tc_trust_result core;
 };
 
 /* Validates the chain elements (DER or PEM each, leaf first) for name ("" or

@@ -7,8 +7,8 @@
  * Splitting does not run the X.509 decoder: the leaf is always decoded by
  * the caller, intermediates only when the verified-CA cache does not know
  * their bytes already (tc_chain_parse_cert). */
-#ifndef TC_GATEWAY_CHAIN_PARSE_H
-#define TC_GATEWAY_CHAIN_PARSE_H
+#ifndef TC_COMMON_CHAIN_PARSE_H
+#define TC_COMMON_CHAIN_PARSE_H
 
 #include <openssl/x509.h>
 #include <stddef.h>

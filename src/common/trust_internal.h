@@ -1,24 +1,25 @@
-/* What the validator's files share (validator.c, validate_path.c,
- * validate_checks.c); not for the rest of the gateway. */
-#ifndef TC_GATEWAY_VALIDATE_INTERNAL_H
-#define TC_GATEWAY_VALIDATE_INTERNAL_H
+/* What the trust decision's files share (trust_validator.c, trust_path.c,
+ * trust_checks.c); not for their users. */
+#ifndef TC_COMMON_TRUST_INTERNAL_H
+#define TC_COMMON_TRUST_INTERNAL_H
 
 #include <openssl/x509.h>
 #include <stdatomic.h>
 
 #include "common/ct_sct_verify.h"
-#include "gateway/chain_cache.h"
-#include "gateway/crl_cache.h"
-#include "gateway/leaf_cache.h"
-#include "gateway/validator.h"
+#include "common/chain_cache.h"
+#include "common/crl_cache.h"
+#include "common/leaf_cache.h"
+#include "common/trust_validator.h"
 
-struct tc_validator {
+struct tc_trust {
 	X509_STORE *store;             /* the root, for path building */
 	struct tc_ca_cert *root;       /* pinned */
 	struct tc_chain_cache *cas;    /* verified CA certificates */
 	struct tc_leaf_cache *leaves;  /* validated leaves */
 	struct tc_crl_cache *crl;      /* NULL without an intermediate */
-	struct tc_sct_log log;         /* log.key NULL: none configured */
+	struct tc_sct_log logs[TC_TRUST_MAX_LOGS];
+	size_t n_logs;                 /* 0: no SCT can verify */
 	int require_sct;
 	atomic_ulong leaf_hits;        /* validations answered from the leaf cache */
 };
@@ -35,7 +36,7 @@ enum tc_path_result {
  * leaf cache (*cached, referenced: its SCT verdict applies); otherwise a
  * known issuer costs one signature check, an unknown one X509_verify_cert,
  * whose verified CAs are cached. */
-enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_chain *chain, X509 **leaf,
+enum tc_path_result tc_validate_path(struct tc_trust *v, const struct tc_chain *chain, X509 **leaf,
 				     struct tc_ca_cert **issuer, struct tc_leaf_entry **cached, char *why,
 				     size_t whylen);
 
@@ -43,13 +44,13 @@ enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_cha
  * when it is a failure. The validity check may report two (NOT_YET_VALID
  * and EXPIRED for different certificates of the path); issuer NULL checks
  * the leaf alone. */
-size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, Trustchain__V1__Reason out[2],
+size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, enum tc_reason out[2],
 			 char *why, size_t whylen);
-Trustchain__V1__Reason tc_check_name(X509 *leaf, const char *name, char *why, size_t whylen);
-Trustchain__V1__Reason tc_check_usage(X509 *leaf, Trustchain__V1__Purpose purpose, char *why, size_t whylen);
-Trustchain__V1__Reason tc_check_sct(const struct tc_validator *v, const unsigned char *leaf_der, size_t leaf_len,
+enum tc_reason tc_check_name(X509 *leaf, const char *name, size_t name_len, char *why, size_t whylen);
+enum tc_reason tc_check_usage(X509 *leaf, enum tc_purpose purpose, char *why, size_t whylen);
+enum tc_reason tc_check_sct(const struct tc_trust *v, const unsigned char *leaf_der, size_t leaf_len,
 				    const struct tc_ca_cert *issuer, char *why, size_t whylen);
-Trustchain__V1__Reason tc_check_revocation(struct tc_validator *v, X509 *leaf, const struct tc_ca_cert *issuer,
+enum tc_reason tc_check_revocation(struct tc_trust *v, X509 *leaf, const struct tc_ca_cert *issuer,
 					   char *why, size_t whylen);
 
 #endif

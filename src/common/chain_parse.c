@@ -1,5 +1,5 @@
 /* Chain splitting for Validate; see chain_parse.h. */
-#include "gateway/chain_parse.h"
+#include "common/chain_parse.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -1,7 +1,7 @@
 /* Certificate times as unix seconds, so validity windows can be cached and
  * compared with the time a caller validates at without OpenSSL calls. */
-#ifndef TC_GATEWAY_VALIDATE_TIME_H
-#define TC_GATEWAY_VALIDATE_TIME_H
+#ifndef TC_COMMON_ASN1_TIME_H
+#define TC_COMMON_ASN1_TIME_H
 
 #include <openssl/asn1.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/validate_internal.h"
+#include "common/trust_internal.h"
 
 static int der_hash(const struct tc_chain_cert *c, unsigned char out[32])
 {
@@ -57,7 +57,7 @@ static int try_issuer(X509 *leaf, struct tc_ca_cert *candidate, struct tc_ca_cer
 
 /* Caches every CA of a verified path below the root and returns the
  * leaf's issuer (referenced). */
-static struct tc_ca_cert *cache_path(struct tc_validator *v, STACK_OF(X509) *path)
+static struct tc_ca_cert *cache_path(struct tc_trust *v, STACK_OF(X509) *path)
 {
 	int n = sk_X509_num(path);
 	struct tc_ca_cert *up = tc_ca_cert_ref(v->root);
@@ -81,7 +81,7 @@ static struct tc_ca_cert *cache_path(struct tc_validator *v, STACK_OF(X509) *pat
 
 /* X509_verify_cert against the root with the presented certificates as
  * untrusted material. */
-static enum tc_path_result full_path(struct tc_validator *v, X509 *leaf, STACK_OF(X509) *untrusted,
+static enum tc_path_result full_path(struct tc_trust *v, X509 *leaf, STACK_OF(X509) *untrusted,
 				     struct tc_ca_cert **issuer, char *why, size_t whylen)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -111,7 +111,7 @@ static enum tc_path_result full_path(struct tc_validator *v, X509 *leaf, STACK_O
 /* The presented CAs: known ones from the cache by their bytes (known[i]
  * referenced), the others decoded into *untrusted; one that does not
  * decode makes the chain malformed. */
-static enum tc_path_result presented_cas(struct tc_validator *v, const struct tc_chain *chain,
+static enum tc_path_result presented_cas(struct tc_trust *v, const struct tc_chain *chain,
 					 struct tc_ca_cert *known[], STACK_OF(X509) **untrusted, char *why,
 					 size_t whylen)
 {
@@ -142,7 +142,7 @@ static enum tc_path_result presented_cas(struct tc_validator *v, const struct tc
  * so the presented CAs must still all decode, and the remembered issuer
  * must be one a fresh validation would find: presented, or pinned.
  * Returns 0 (*r set) when the entry applies, -1 when it does not. */
-static int cached_leaf(struct tc_validator *v, const struct tc_chain *chain, struct tc_leaf_entry *e, X509 **leaf,
+static int cached_leaf(struct tc_trust *v, const struct tc_chain *chain, struct tc_leaf_entry *e, X509 **leaf,
 		       struct tc_ca_cert **issuer, enum tc_path_result *r, char *why, size_t whylen)
 {
 	struct tc_ca_cert *known[TC_CHAIN_MAX_CERTS] = {0};
@@ -167,7 +167,7 @@ static int cached_leaf(struct tc_validator *v, const struct tc_chain *chain, str
 	return 0;
 }
 
-enum tc_path_result tc_validate_path(struct tc_validator *v, const struct tc_chain *chain, X509 **leaf,
+enum tc_path_result tc_validate_path(struct tc_trust *v, const struct tc_chain *chain, X509 **leaf,
 				     struct tc_ca_cert **issuer, struct tc_leaf_entry **cached, char *why,
 				     size_t whylen)
 {

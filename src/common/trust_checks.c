@@ -6,10 +6,10 @@
 #include <time.h>
 
 #include "common/hex.h"
-#include "gateway/validate_internal.h"
-#include "gateway/validate_time.h"
+#include "common/asn1_time.h"
+#include "common/trust_internal.h"
 
-typedef Trustchain__V1__Reason Reason;
+typedef enum tc_reason Reason;
 
 static const char *utc(int64_t t, char *buf, size_t len)
 {
@@ -43,7 +43,7 @@ size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at
 	if (tc_asn1_time_unix(X509_get0_notBefore(leaf), &nb) != 0 ||
 	    tc_asn1_time_unix(X509_get0_notAfter(leaf), &na) != 0) {
 		snprintf(why, whylen, "the leaf's validity period does not decode");
-		out[0] = TRUSTCHAIN__V1__REASON__EXPIRED;
+		out[0] = TC_REASON_EXPIRED;
 		return 1;
 	}
 	window_problem("the leaf", nb, na, at, &early, &late, why, whylen);
@@ -52,25 +52,33 @@ size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at
 			       &early, &late, why, whylen);
 	size_t n = 0;
 	if (early)
-		out[n++] = TRUSTCHAIN__V1__REASON__NOT_YET_VALID;
+		out[n++] = TC_REASON_NOT_YET_VALID;
 	if (late)
-		out[n++] = TRUSTCHAIN__V1__REASON__EXPIRED;
+		out[n++] = TC_REASON_EXPIRED;
 	if (n == 0)
-		out[n++] = TRUSTCHAIN__V1__REASON__OK_VALIDITY;
+		out[n++] = TC_REASON_OK_VALIDITY;
 	return n;
 }
 
-Reason tc_check_name(X509 *leaf, const char *name, char *why, size_t whylen)
+Reason tc_check_name(X509 *leaf, const char *name, size_t len, char *why, size_t whylen)
 {
-	if (!name || !*name)
-		return TRUSTCHAIN__V1__REASON__NAME_NOT_CHECKED;
+	if (!name || len == 0)
+		return TC_REASON_NAME_NOT_CHECKED;
+	/* Length-delimited: a NUL or a control byte would make the C string
+	 * functions below read a different name than the caller gave. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			snprintf(why, whylen, "the name holds a control byte at offset %zu: not a DNS name or IP address", i);
+			return TC_REASON_NAME_MISMATCH;
+		}
+	}
 	char n[256];
-	size_t len = strlen(name);
 	if (len > 1 && name[len - 1] == '.')
 		len--; /* the root label: "a.example." is "a.example" */
 	if (len > 253) {
 		snprintf(why, whylen, "the name is longer than 253 characters");
-		return TRUSTCHAIN__V1__REASON__NAME_MISMATCH;
+		return TC_REASON_NAME_MISMATCH;
 	}
 	memcpy(n, name, len);
 	n[len] = '\0';
@@ -83,26 +91,26 @@ Reason tc_check_name(X509 *leaf, const char *name, char *why, size_t whylen)
 							X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 	if (!ok)
 		snprintf(why, whylen, "the leaf does not cover the name '%.253s'", n);
-	return ok ? TRUSTCHAIN__V1__REASON__OK_NAME : TRUSTCHAIN__V1__REASON__NAME_MISMATCH;
+	return ok ? TC_REASON_OK_NAME : TC_REASON_NAME_MISMATCH;
 }
 
-Reason tc_check_usage(X509 *leaf, Trustchain__V1__Purpose purpose, char *why, size_t whylen)
+Reason tc_check_usage(X509 *leaf, enum tc_purpose purpose, char *why, size_t whylen)
 {
 	uint32_t need;
 	const char *what;
-	switch (purpose) {
-	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_UNSPECIFIED:
-	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_SERVER_AUTH:
+	switch ((int)purpose) {
+	case 0: /* unspecified: a server, as in validation.proto */
+	case TC_PURPOSE_SERVER_AUTH:
 		need = XKU_SSL_SERVER;
 		what = "serverAuth";
 		break;
-	case TRUSTCHAIN__V1__PURPOSE__PURPOSE_CLIENT_AUTH:
+	case TC_PURPOSE_CLIENT_AUTH:
 		need = XKU_SSL_CLIENT;
 		what = "clientAuth";
 		break;
 	default:
 		snprintf(why, whylen, "unknown purpose %d", (int)purpose);
-		return TRUSTCHAIN__V1__REASON__KEY_USAGE_MISMATCH;
+		return TC_REASON_KEY_USAGE_MISMATCH;
 	}
 	uint32_t flags = X509_get_extension_flags(leaf);
 	/* TrustChain writes both extensions into every leaf; a leaf without
@@ -115,24 +123,24 @@ Reason tc_check_usage(X509 *leaf, Trustchain__V1__Purpose purpose, char *why, si
 	else if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
 		snprintf(why, whylen, "the leaf's key usage does not allow digitalSignature");
 	else
-		return TRUSTCHAIN__V1__REASON__OK_KEY_USAGE;
-	return TRUSTCHAIN__V1__REASON__KEY_USAGE_MISMATCH;
+		return TC_REASON_OK_KEY_USAGE;
+	return TC_REASON_KEY_USAGE_MISMATCH;
 }
 
-Reason tc_check_sct(const struct tc_validator *v, const unsigned char *leaf_der, size_t leaf_len,
+Reason tc_check_sct(const struct tc_trust *v, const unsigned char *leaf_der, size_t leaf_len,
 		    const struct tc_ca_cert *issuer, char *why, size_t whylen)
 {
-	if (!v->log.key) {
+	if (v->n_logs == 0) {
 		snprintf(why, whylen, "no CT log key is configured, so no SCT can be verified");
-		return TRUSTCHAIN__V1__REASON__SCT_MISSING;
+		return TC_REASON_SCT_MISSING;
 	}
-	switch (tc_sct_verify_embedded(leaf_der, leaf_len, issuer->spki_hash, &v->log, 1, why, whylen)) {
+	switch (tc_sct_verify_embedded(leaf_der, leaf_len, issuer->spki_hash, v->logs, v->n_logs, why, whylen)) {
 	case TC_SCT_VERIFIED:
-		return TRUSTCHAIN__V1__REASON__OK_SCT;
+		return TC_REASON_OK_SCT;
 	case TC_SCT_NONE:
-		return TRUSTCHAIN__V1__REASON__SCT_MISSING;
+		return TC_REASON_SCT_MISSING;
 	default:
-		return TRUSTCHAIN__V1__REASON__SCT_INVALID;
+		return TC_REASON_SCT_INVALID;
 	}
 }
 
@@ -147,37 +155,37 @@ static void describe_serial(X509 *x, char *out, size_t outlen)
 	tc_hex_encode(ASN1_STRING_get0_data(sn), (size_t)len, out);
 }
 
-Reason tc_check_revocation(struct tc_validator *v, X509 *leaf, const struct tc_ca_cert *issuer, char *why,
+Reason tc_check_revocation(struct tc_trust *v, X509 *leaf, const struct tc_ca_cert *issuer, char *why,
 			   size_t whylen)
 {
 	if (!v->crl) {
 		snprintf(why, whylen, "revocation status unavailable: no issuing intermediate is configured");
-		return TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
+		return TC_REASON_REVOCATION_UNKNOWN;
 	}
 	struct tc_crl_set *set = tc_crl_cache_acquire(v->crl, why, whylen);
 	if (!set)
-		return TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
-	Reason r = TRUSTCHAIN__V1__REASON__OK_NOT_REVOKED;
+		return TC_REASON_REVOCATION_UNKNOWN;
+	Reason r = TC_REASON_OK_NOT_REVOKED;
 	char serial[65];
 	int rc = tc_crl_set_check(set, leaf);
 	if (rc < 0) {
 		snprintf(why, whylen, "revocation status unavailable: the leaf's issuer is not the CRL issuer");
-		r = TRUSTCHAIN__V1__REASON__REVOCATION_UNKNOWN;
+		r = TC_REASON_REVOCATION_UNKNOWN;
 	} else if (rc > 0) {
 		describe_serial(leaf, serial, sizeof(serial));
 		snprintf(why, whylen, "the leaf (serial %s) is revoked (CRL %llu)", serial,
 			 (unsigned long long)tc_crl_set_number(set));
-		r = TRUSTCHAIN__V1__REASON__REVOKED;
+		r = TC_REASON_REVOKED;
 	}
 	/* CAs of the path issued by the CRL's issuer too (none in a root ->
 	 * intermediate -> leaf hierarchy, where the root's CAs are revoked by
 	 * replacing the data directory's intermediate). */
-	for (const struct tc_ca_cert *e = issuer; e && e->issuer && r == TRUSTCHAIN__V1__REASON__OK_NOT_REVOKED;
+	for (const struct tc_ca_cert *e = issuer; e && e->issuer && r == TC_REASON_OK_NOT_REVOKED;
 	     e = e->issuer) {
 		if (tc_crl_set_check(set, e->cert) > 0) {
 			describe_serial(e->cert, serial, sizeof(serial));
 			snprintf(why, whylen, "an intermediate of the path (serial %s) is revoked", serial);
-			r = TRUSTCHAIN__V1__REASON__REVOKED;
+			r = TC_REASON_REVOKED;
 		}
 	}
 	tc_crl_set_release(set);

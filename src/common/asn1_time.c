@@ -1,4 +1,4 @@
-#include "gateway/validate_time.h"
+#include "common/asn1_time.h"
 
 #include <time.h>
 

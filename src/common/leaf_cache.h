@@ -11,15 +11,15 @@
  * certificates our CA issued. Direct-mapped and bounded: an insert replaces
  * whatever occupied its slot. Entries are immutable and reference counted;
  * the table is read under a rwlock from every gRPC worker. */
-#ifndef TC_GATEWAY_LEAF_CACHE_H
-#define TC_GATEWAY_LEAF_CACHE_H
+#ifndef TC_COMMON_LEAF_CACHE_H
+#define TC_COMMON_LEAF_CACHE_H
 
 #include <openssl/x509.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "gateway/chain_cache.h"
-#include "trustchain/v1/validation.pb-c.h"
+#include "common/chain_cache.h"
+#include "trustchain/client.h"
 
 #define TC_LEAF_CACHE_SLOTS 4096 /* power of two */
 
@@ -28,14 +28,14 @@ struct tc_leaf_entry {
 	unsigned char der_hash[32];  /* SHA-256 of the leaf's DER: the key */
 	X509 *cert;                  /* decoded, extensions cached */
 	struct tc_ca_cert *issuer;   /* verified issuer (a reference) */
-	Trustchain__V1__Reason sct;  /* OK_SCT, SCT_MISSING or SCT_INVALID */
+	enum tc_reason sct;  /* OK_SCT, SCT_MISSING or SCT_INVALID */
 	char sct_why[200];           /* the SCT check's detail when not OK */
 };
 
 /* A new entry (one reference, the caller's); references to cert and
  * issuer are taken. NULL on failure. */
 struct tc_leaf_entry *tc_leaf_entry_new(const unsigned char der_hash[32], X509 *cert, struct tc_ca_cert *issuer,
-					Trustchain__V1__Reason sct, const char *sct_why);
+					enum tc_reason sct, const char *sct_why);
 void tc_leaf_entry_unref(struct tc_leaf_entry *e);
 
 struct tc_leaf_cache;

@@ -1,7 +1,7 @@
 /* The verified-CA cache; see chain_cache.h. A small array is the right
  * structure: only certificates that really chain to our root get in, and a
  * CA has a handful of intermediates, so a lookup compares a few hashes. */
-#include "gateway/chain_cache.h"
+#include "common/chain_cache.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/validate_time.h"
+#include "common/asn1_time.h"
 
 struct tc_chain_cache {
 	pthread_rwlock_t lock;

@@ -9,8 +9,8 @@
  * anyway (oldest unpinned entry evicted). Pinned entries (the root and the
  * intermediate from the data directory) are never evicted. The table is
  * read under a rwlock: handlers on every gRPC worker look up concurrently. */
-#ifndef TC_GATEWAY_CHAIN_CACHE_H
-#define TC_GATEWAY_CHAIN_CACHE_H
+#ifndef TC_COMMON_CHAIN_CACHE_H
+#define TC_COMMON_CHAIN_CACHE_H
 
 #include <openssl/x509.h>
 #include <stdatomic.h>

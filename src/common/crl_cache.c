@@ -1,5 +1,5 @@
 /* The revocation cache; see crl_cache.h. */
-#include "gateway/crl_cache.h"
+#include "common/crl_cache.h"
 
 #include <openssl/err.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/validate_time.h"
+#include "common/asn1_time.h"
 
 #define MAX_SERIAL 32
 
@@ -33,9 +33,11 @@ struct tc_crl_cache {
 	X509 *issuer;
 	tc_crl_fetch_fn fetch;
 	void *arg;
+	struct tc_crl_timing t;
 	atomic_uint_fast64_t generation; /* bumped by invalidate */
 
-	pthread_rwlock_t lock;           /* guards the three below */
+	pthread_rwlock_t lock;           /* guards the four below */
+	char bg_error[256];              /* the background refresher's last failure */
 	struct tc_crl_set *set;
 	uint64_t set_generation;         /* generation when set was (re)confirmed */
 	int64_t fetched_ms;              /* monotonic time of that */
@@ -120,12 +122,12 @@ static struct tc_crl_set *set_parse(X509 *issuer, const unsigned char *der, size
 	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
 	struct tc_crl_set *s = NULL;
 	if (!crl || p != der + len) {
-		snprintf(err, errlen, "the signer's CRL does not decode");
+		snprintf(err, errlen, "the CRL does not decode");
 		goto out;
 	}
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
 	    X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-		snprintf(err, errlen, "the signer's CRL is not signed by the issuing intermediate");
+		snprintf(err, errlen, "the CRL is not signed by the issuing intermediate");
 		goto out;
 	}
 	STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
@@ -139,12 +141,12 @@ static struct tc_crl_set *set_parse(X509 *issuer, const unsigned char *der, size
 	atomic_init(&s->refs, 1);
 	s->number = number;
 	if (X509_CRL_get0_nextUpdate(crl) && tc_asn1_time_unix(X509_CRL_get0_nextUpdate(crl), &s->next_update) != 0) {
-		snprintf(err, errlen, "the signer's CRL has an undecodable nextUpdate");
+		snprintf(err, errlen, "the CRL has an undecodable nextUpdate");
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
 		if (serial_from(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i)), &s->serials[s->n]) != 0) {
-			snprintf(err, errlen, "the signer's CRL lists a serial longer than %d bytes", MAX_SERIAL);
+			snprintf(err, errlen, "the CRL lists a serial longer than %d bytes", MAX_SERIAL);
 			goto fail;
 		}
 		s->n++;
@@ -161,7 +163,8 @@ out:
 	return s;
 }
 
-struct tc_crl_cache *tc_crl_cache_new(X509 *issuer, tc_crl_fetch_fn fetch, void *arg)
+struct tc_crl_cache *tc_crl_cache_new(X509 *issuer, tc_crl_fetch_fn fetch, void *arg,
+				      const struct tc_crl_timing *timing)
 {
 	struct tc_crl_cache *c = calloc(1, sizeof(*c));
 	if (!c || X509_up_ref(issuer) != 1) {
@@ -171,6 +174,14 @@ struct tc_crl_cache *tc_crl_cache_new(X509 *issuer, tc_crl_fetch_fn fetch, void 
 	c->issuer = issuer;
 	c->fetch = fetch;
 	c->arg = arg;
+	if (timing)
+		c->t = *timing;
+	if (c->t.refresh_ms <= 0)
+		c->t.refresh_ms = TC_CRL_REFRESH_MS;
+	if (c->t.retry_ms <= 0)
+		c->t.retry_ms = TC_CRL_RETRY_MS;
+	if (c->t.max_age_ms <= 0)
+		c->t.max_age_ms = TC_CRL_MAX_AGE_MS;
 	/* Generation 1 before any fetch: a set confirmed at 0 never exists. */
 	atomic_init(&c->generation, 1);
 	pthread_rwlock_init(&c->lock, NULL);
@@ -237,39 +248,86 @@ static struct tc_crl_set *usable(struct tc_crl_cache *c, uint64_t generation, in
 	return s;
 }
 
+int tc_crl_cache_refresh(struct tc_crl_cache *c, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&c->refresh);
+	int rc = refresh(c, atomic_load(&c->generation));
+	if (rc != 0)
+		snprintf(why, whylen, "%s", c->error);
+	pthread_rwlock_wrlock(&c->lock);
+	snprintf(c->bg_error, sizeof(c->bg_error), "%s", rc != 0 ? c->error : "");
+	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_unlock(&c->refresh);
+	return rc;
+}
+
+int64_t tc_crl_cache_age_ms(struct tc_crl_cache *c)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	int64_t age = c->set ? mono_ms() - c->fetched_ms : -1;
+	pthread_rwlock_unlock(&c->lock);
+	return age;
+}
+
+/* Background mode: the set if it is young enough, never a fetch. */
+static struct tc_crl_set *acquire_passive(struct tc_crl_cache *c, char *why, size_t whylen)
+{
+	struct tc_crl_set *s = usable(c, 0, c->t.max_age_ms);
+	if (s)
+		return s;
+	/* Not the refresh mutex: the refresher holds it across the fetch. */
+	pthread_rwlock_rdlock(&c->lock);
+	int64_t age = c->set ? mono_ms() - c->fetched_ms : -1;
+	const char *e = c->bg_error[0] ? c->bg_error : "no fetch has succeeded";
+	if (age < 0)
+		snprintf(why, whylen, "revocation status unavailable: no CRL yet (%s)", e);
+	else
+		snprintf(why, whylen,
+			 "revocation status unavailable: the CRL is %lld ms old, more than the %lld ms allowed (%s)",
+			 (long long)age, (long long)c->t.max_age_ms, e);
+	pthread_rwlock_unlock(&c->lock);
+	return NULL;
+}
+
 struct tc_crl_set *tc_crl_cache_acquire(struct tc_crl_cache *c, char *why, size_t whylen)
 {
 	uint64_t generation = atomic_load(&c->generation);
-	struct tc_crl_set *s = usable(c, generation, TC_CRL_REFRESH_MS);
+	struct tc_crl_set *s;
+	if (c->t.background) {
+		if (!(s = acquire_passive(c, why, whylen)))
+			return NULL;
+		goto check_next_update;
+	}
+	s = usable(c, generation, c->t.refresh_ms);
 	if (s)
 		goto check_next_update;
 	/* Stale: one caller refreshes; the others keep using a set that is
 	 * not too old rather than queueing behind the signer round trip. */
-	s = usable(c, generation, TC_CRL_MAX_AGE_MS);
+	s = usable(c, generation, c->t.max_age_ms);
 	if (s && pthread_mutex_trylock(&c->refresh) != 0)
 		goto check_next_update;
 	if (!s)
 		pthread_mutex_lock(&c->refresh);
 	tc_crl_set_release(s);
-	s = usable(c, generation, TC_CRL_REFRESH_MS); /* refreshed while we waited? */
+	s = usable(c, generation, c->t.refresh_ms); /* refreshed while we waited? */
 	if (!s) {
 		int64_t now = mono_ms();
-		int backing_off = c->failed_generation >= generation && now - c->failed_ms < TC_CRL_RETRY_MS;
+		int backing_off = c->failed_generation >= generation && now - c->failed_ms < c->t.retry_ms;
 		if (!backing_off && refresh(c, atomic_load(&c->generation)) != 0) {
 			c->failed_ms = now;
 			c->failed_generation = atomic_load(&c->generation);
 		}
-		s = usable(c, generation, TC_CRL_MAX_AGE_MS);
+		s = usable(c, generation, c->t.max_age_ms);
 		if (!s)
 			snprintf(why, whylen, "revocation status unavailable: %s",
-				 c->error[0] ? c->error : "no CRL from the signer yet");
+				 c->error[0] ? c->error : "no CRL yet");
 	}
 	pthread_mutex_unlock(&c->refresh);
 	if (!s)
 		return NULL;
 check_next_update:
 	if (s->next_update && s->next_update < (int64_t)time(NULL)) {
-		snprintf(why, whylen, "revocation status unavailable: the signer's CRL %llu is past its nextUpdate",
+		snprintf(why, whylen, "revocation status unavailable: CRL %llu is past its nextUpdate",
 			 (unsigned long long)s->number);
 		tc_crl_set_release(s);
 		return NULL;

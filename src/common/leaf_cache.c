@@ -1,5 +1,5 @@
 /* The validated-leaf cache; see leaf_cache.h. */
-#include "gateway/leaf_cache.h"
+#include "common/leaf_cache.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@ struct tc_leaf_cache {
 };
 
 struct tc_leaf_entry *tc_leaf_entry_new(const unsigned char der_hash[32], X509 *cert, struct tc_ca_cert *issuer,
-					Trustchain__V1__Reason sct, const char *sct_why)
+					enum tc_reason sct, const char *sct_why)
 {
 	struct tc_leaf_entry *e = calloc(1, sizeof(*e));
 	if (!e || X509_up_ref(cert) != 1) {
