@@ -174,9 +174,19 @@ int tc_vcheck_connect(const struct sockaddr *sa, socklen_t len, int64_t deadline
 
 void tc_vcheck_run(const struct tc_vcheck_cfg *cfg, const struct tc_vrequest *req, struct tc_vresult *res)
 {
+	tc_vcheck_run_since(cfg, req, tc_vnow_ms(), res);
+}
+
+void tc_vcheck_run_since(const struct tc_vcheck_cfg *cfg, const struct tc_vrequest *req, int64_t received_ms,
+			 struct tc_vresult *res)
+{
 	memset(res, 0, sizeof(*res));
 	uint32_t t = req->timeout_ms && req->timeout_ms < cfg->timeout_ms ? req->timeout_ms : cfg->timeout_ms;
-	int64_t deadline = tc_vnow_ms() + t;
+	int64_t deadline = received_ms + t;
+	if (deadline - tc_vnow_ms() < 50) {
+		tc_vresult_fail(res, "serverInternal", "the validator was too busy to start this check within %u ms", t);
+		return;
+	}
 	switch (req->type) {
 	case TC_V_HTTP01:
 		tc_challenge_http01(cfg, req, deadline, res);

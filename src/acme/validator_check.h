@@ -34,6 +34,11 @@ int tc_vcheck_cfg_from_config(const struct tc_config *cfg, struct tc_vcheck_cfg 
 
 /* Runs req to completion within min(req->timeout_ms, cfg->timeout_ms). */
 void tc_vcheck_run(const struct tc_vcheck_cfg *cfg, const struct tc_vrequest *req, struct tc_vresult *res);
+/* The same, the time counted from received_ms (tc_vnow_ms() when the
+ * request arrived): time spent waiting for a worker is part of the bound,
+ * so trustchain-acme's wait for the answer stays bounded too. */
+void tc_vcheck_run_since(const struct tc_vcheck_cfg *cfg, const struct tc_vrequest *req, int64_t received_ms,
+			 struct tc_vresult *res);
 
 #define TC_VCHECK_MAX_ADDRS 8
 

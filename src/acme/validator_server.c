@@ -26,6 +26,7 @@ struct link {
 struct job {
 	struct link *link;
 	struct tc_vrequest req;
+	int64_t received_ms;
 	struct job *next;
 };
 
@@ -93,7 +94,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		if (!dead) {
 			struct tc_vresult res;
-			tc_vcheck_run(&s->cfg, &j->req, &res);
+			tc_vcheck_run_since(&s->cfg, &j->req, j->received_ms, &res);
 			tc_debug("validator: %s %.253s: %s%s%s", tc_vtype_name(j->req.type), j->req.identifier,
 				 res.valid ? "valid" : res.problem_type, res.valid ? "" : ": ", res.detail);
 			answer(s, j, &res);
@@ -195,6 +196,7 @@ int tc_vserver_serve(struct tc_vserver *s, int fd, char *why, size_t whylen)
 			break;
 		}
 		j->link = l;
+		j->received_ms = tc_vnow_ms();
 		j->next = NULL;
 		l->refs++;
 		if (s->tail)

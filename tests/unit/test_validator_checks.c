@@ -120,6 +120,13 @@ static void test_http_wrong(void)
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "unauthorized"));
 	CU_ASSERT(strstr(res.detail, "404") != NULL);
+	/* An IPv6 ip identifier goes in brackets into the URL; nothing
+	 * listens on [::1] here. */
+	r = req(TC_V_HTTP01, "::1", 1);
+	run(&cfg, &r, &res);
+	CU_ASSERT(is(&res, "connection"));
+	CU_ASSERT(strstr(res.url, "http://[::1]:") == res.url);
+	CU_ASSERT_STRING_EQUAL(res.address_used, "[::1]");
 	r = req(TC_V_HTTP01, "missing.test", 0);
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "dns"));
@@ -135,14 +142,14 @@ static void test_http_hang(void)
 	int64_t dt = run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "connection"));
 	CU_ASSERT(strstr(res.detail, "timeout") != NULL);
-	CU_ASSERT(dt >= 750 && dt < 1800);
+	CU_ASSERT(dt >= 750 && dt < 2800); /* slack for a loaded CI machine */
 	/* The configured bound applies when the request asks for more. */
 	struct tc_vcheck_cfg c = cfg;
 	c.timeout_ms = 500;
 	r.timeout_ms = 60000;
 	dt = run(&c, &r, &res);
 	CU_ASSERT(is(&res, "connection"));
-	CU_ASSERT(dt >= 450 && dt < 1500);
+	CU_ASSERT(dt >= 450 && dt < 2500);
 }
 
 static void test_http_redirects(void)
@@ -187,7 +194,7 @@ static void test_http_big(void)
 		int64_t dt = run(&cfg, &r, &res);
 		CU_ASSERT(is(&res, "incorrectResponse"));
 		CU_ASSERT(strstr(res.detail, "larger than 4096") != NULL);
-		CU_ASSERT(dt < 1500);
+		CU_ASSERT(dt < 3000); /* far below the 4 s deadline: refused, not read */
 		/* The responder's send failed: the validator closed the
 		 * connection long before 10 MiB went through. */
 		for (int i = 0; i < 100; i++) {
@@ -305,7 +312,7 @@ static void test_dns(void)
 	r.timeout_ms = 700;
 	int64_t dt = run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "dns"));
-	CU_ASSERT(dt >= 650 && dt < 1500);
+	CU_ASSERT(dt >= 650 && dt < 2700);
 	r = req(TC_V_DNS01, "127.0.0.1", 1);
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "rejectedIdentifier"));

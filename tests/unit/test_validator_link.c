@@ -65,6 +65,8 @@ static void on_done(void *arg, const struct tc_vresult *r)
 	R.done++;
 	R.valid += r->valid;
 	R.last = *r;
+	if (arg) /* a result the test wants by name */
+		*(struct tc_vresult *)arg = *r;
 	pthread_cond_broadcast(&R.cond);
 	pthread_mutex_unlock(&R.lock);
 }
@@ -281,6 +283,36 @@ static void test_client_timeout_and_bad_answer(void)
 	tc_vclient_free(v);
 }
 
+/* With one worker busy on a hanging target, a check queued behind it whose
+ * deadline passes while it waits is answered at once (serverInternal),
+ * not run late. */
+static void test_queue_wait_counts(void)
+{
+	char why[256];
+	struct tc_vcheck_cfg c = cfg;
+	c.concurrency = 1;
+	struct tc_vserver *srv = tc_vserver_new(&c, why, sizeof(why));
+	CU_ASSERT_FATAL(srv != NULL);
+	struct tc_vclient *v = tc_vclient_new();
+	struct serving s;
+	tc_vclient_set_link(v, start_serving(&s, srv));
+	tv_http_set_mode(TV_HTTP_HANG);
+	reset();
+	static struct tc_vresult hanging, queued;
+	CU_ASSERT(tc_vclient_submit(v, &good, 600, on_done, &hanging) == 0);
+	CU_ASSERT(tc_vclient_submit(v, &good, 300, on_done, &queued) == 0);
+	CU_ASSERT(wait_done(2, 5000) == 2);
+	CU_ASSERT(R.valid == 0);
+	CU_ASSERT_STRING_EQUAL(hanging.problem_type, "connection");
+	CU_ASSERT_STRING_EQUAL(queued.problem_type, "serverInternal");
+	CU_ASSERT(strstr(queued.detail, "too busy") != NULL);
+	printf("\n    queued behind a hanging check: %s: %s", queued.problem_type, queued.detail);
+	tv_http_set_mode(TV_HTTP_OK);
+	tc_vclient_free(v);
+	pthread_join(s.th, NULL);
+	tc_vserver_free(srv);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -288,6 +320,7 @@ int main(void)
 		{"server: protocol violation, interrupt", test_server_violation},
 		{"client: checks re-sent on a new link", test_resend_on_new_link},
 		{"client: timeout, bad answer", test_client_timeout_and_bad_answer},
+		{"server: time in the queue counts", test_queue_wait_counts},
 		{NULL, NULL},
 	};
 	return tc_run_suite("validator_link", tests, setup, teardown);

@@ -300,6 +300,17 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, c
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Runs while the ClientHello is read, before the server answers: the
+ * client cannot be done before the name is recorded. */
+static int on_servername(SSL *ssl, int *alert, void *arg)
+{
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	pthread_mutex_lock(&T.lock);
+	snprintf(T.sni, sizeof(T.sni), "%s", sni ? sni : "");
+	pthread_mutex_unlock(&T.lock);
+	return SSL_TLSEXT_ERR_OK;
+}
+
 static void *tls_main(void *arg)
 {
 	int c;
@@ -312,13 +323,8 @@ static void *tls_main(void *arg)
 		SSL_use_certificate(ssl, T.certs[mode]);
 		SSL_use_PrivateKey(ssl, T.key);
 		SSL_set_fd(ssl, c);
-		if (SSL_accept(ssl) == 1) {
-			const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-			pthread_mutex_lock(&T.lock);
-			snprintf(T.sni, sizeof(T.sni), "%s", sni ? sni : "");
-			pthread_mutex_unlock(&T.lock);
+		if (SSL_accept(ssl) == 1)
 			SSL_shutdown(ssl);
-		}
 		SSL_free(ssl);
 		close(c);
 	}
@@ -333,6 +339,7 @@ uint16_t tv_tls_start(void)
 		T.certs[m] = make_cert((enum tv_tls_mode)m);
 	T.ctx = SSL_CTX_new(TLS_server_method());
 	SSL_CTX_set_alpn_select_cb(T.ctx, on_alpn, NULL);
+	SSL_CTX_set_tlsext_servername_callback(T.ctx, on_servername);
 	T.lfd = listen_tcp(0, &port);
 	if (pipe2(T.stop, O_CLOEXEC) != 0 || pthread_create(&T.th, NULL, tls_main, NULL) != 0)
 		exit(1);
