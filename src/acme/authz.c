@@ -100,6 +100,9 @@ int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 		}
 		tc_acme_store_unlock(a->store, zid);
 	}
+	/* Clients poll a pending authorization: tell them how soon (7.5.1). */
+	if (rc == 0 && strcmp(tc_acme_authz_status(a, rec), "pending") == 0)
+		r->retry_after = 1;
 	if (rc == 0)
 		rc = tc_acme_json(r, 200, authz_view(a, zid, rec));
 	json_decref(rec);
@@ -253,6 +256,8 @@ int tc_acme_h_challenge(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 		char up[TC_ACME_URL_MAX];
 		tc_acme_url(a, up, sizeof(up), "/acme/authz/%s", zid);
 		tc_acme_resp_link(r, up, "up");
+		if (strcmp(json_string_value(json_object_get(ch, "status")), "processing") == 0)
+			r->retry_after = 1;
 		rc = tc_acme_json(r, 200, challenge_view(a, zid, (size_t)idx, ch));
 	}
 	json_decref(rec);

@@ -68,7 +68,8 @@ int tc_acme_h_revoke(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_r
 	}
 	struct tc_status st = {0};
 	int64_t when = 0;
-	const char *ca_serial = json_string_value(json_object_get(rec, "ca_serial"));
+	char ca_serial[TC_ACME_SERIAL_HEX_MAX + 1];
+	snprintf(ca_serial, sizeof(ca_serial), "%s", json_string_value(json_object_get(rec, "ca_serial")));
 	json_decref(rec);
 	if (!a->ca || tc_revoke(a->ca, ca_serial, (enum tc_revocation_reason)code, &when, &st) != 0) {
 		if (st.code == 14 || !a->ca) {
