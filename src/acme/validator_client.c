@@ -184,13 +184,14 @@ static void *reader_main(void *arg)
 		if (rc > 0 && fd >= 0 && pfd[1].revents) {
 			ssize_t n = recv(fd, buf, 16384, MSG_DONTWAIT);
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				tc_warn("acme: the link to the validator closed; checks wait for the next link");
-				drop = 1;
+				drop = 2; /* closed: said below unless a new link replaced it */
 			} else if (n > 0 && (tc_frame_reader_append(&fr, buf, (size_t)n) != 0 || read_answers(v, &fr) != 0)) {
 				drop = 1;
 			}
 		}
 		pthread_mutex_lock(&v->lock);
+		if (drop == 2 && v->new_fd < 0)
+			tc_warn("acme: the link to the validator closed; %u check(s) wait for the next link", v->n);
 		if (drop && v->fd == fd)
 			close_link_locked(v, &fr);
 	}
@@ -268,8 +269,11 @@ int tc_vclient_submit(struct tc_vclient *v, const struct tc_vcheck *c, uint32_t 
 		pthread_mutex_unlock(&v->lock);
 		goto fail;
 	}
-	p->next = v->head;
-	v->head = p;
+	/* Oldest first, so a new link gets the checks in the order they came. */
+	struct pending **tail = &v->head;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
 	v->n++;
 	/* A failed send leaves the check in flight: it goes out again on the
 	 * next link, or times out. */
