@@ -18,6 +18,7 @@ struct command {
 	const char *summary;
 };
 
+int tc_ctl_cmd_acme(struct tc_ctl *ctl, int argc, char **argv); /* acme_cmd.c */
 static const struct command commands[] = {
 	{"ceremony", tc_ctl_cmd_ceremony, "HSM key ceremonies (init-token, create-*, list-keys, dev, verify-transcript)"},
 	{"journal", tc_ctl_cmd_journal, "audit journal tools (verify)"},
@@ -30,6 +31,7 @@ static const struct command commands[] = {
 	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
 	{"dig", tc_ctl_cmd_dig, "one DNS query over UDP, TCP or QUIC (+quic), printed like dig"},
 	{"dns", tc_ctl_cmd_dns, "DNSSEC records of the zone key (ds [--anchor])"},
+	{"acme", tc_ctl_cmd_acme, "ACME external account binding keys (acme eab new --patterns ...)"},
 	{"validate", tc_ctl_cmd_validate, "ask a gateway for the STOQ trust decision on a chain"},
 };
 
