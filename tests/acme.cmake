@@ -9,3 +9,8 @@ if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_server SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_server.c ${TC_ACME_TEST_SUPPORT}
                LIBS tc_acme_core)
 endif()
+if(TARGET tc_acme_core)
+  file(GLOB TC_ACME_JWS_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/acme_jws/*)
+  tc_add_fuzz(fuzz_acme_jws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_acme_jws.c LIBS tc_acme_core
+              SEEDS ${TC_ACME_JWS_SEEDS})
+endif()
