@@ -209,7 +209,24 @@ int tc_vserver_serve(struct tc_vserver *s, int fd, char *why, size_t whylen)
 		pthread_mutex_unlock(&s->lock);
 	}
 	pthread_mutex_lock(&s->lock);
-	l->dead = 1; /* queued checks of this link are skipped, answers not sent */
+	l->dead = 1; /* running checks of this link finish unanswered */
+	/* Its queued checks go now: the client sends them again on the next
+	 * link, and with these still counted that link could exceed
+	 * TC_V_MAX_IN_FLIGHT while every worker is busy. */
+	for (struct job **pp = &s->head; *pp;) {
+		struct job *j = *pp;
+		if (j->link != l) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		s->queued--;
+		l->refs--; /* the reader's own reference keeps l alive here */
+		free(j);
+	}
+	s->tail = NULL;
+	for (struct job *j = s->head; j; j = j->next)
+		s->tail = j;
 	shutdown(fd, SHUT_RDWR);
 	if (s->current == l)
 		s->current = NULL;

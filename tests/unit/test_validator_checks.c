@@ -100,12 +100,26 @@ static void test_http_valid(void)
 	snprintf(host, sizeof(host), "127.0.0.1:%u", cfg.http_port);
 	CU_ASSERT_STRING_EQUAL(st.last_host, host);
 
-	/* both.test has AAAA ::1 (nothing listens there) and A 127.0.0.1:
-	 * IPv6 is tried first, then IPv4. */
+	/* both.test has AAAA ::2 (nobody there) and A 127.0.0.1: IPv6 is
+	 * tried first, then IPv4. */
 	r = req(TC_V_HTTP01, "both.test", 0);
 	run(&cfg, &r, &res);
 	CU_ASSERT(res.valid);
 	CU_ASSERT_STRING_EQUAL(res.address_used, "127.0.0.1");
+
+	/* v6.test has only AAAA ::1: curl is pinned to the bracketed address
+	 * (CURLOPT_RESOLVE), the URL keeps the name. */
+	if (tv_http_has_ipv6()) {
+		r = req(TC_V_HTTP01, "v6.test", 0);
+		run(&cfg, &r, &res);
+		CU_ASSERT(res.valid);
+		CU_ASSERT_STRING_EQUAL(res.address_used, "[::1]");
+		tv_http_stats(&st);
+		snprintf(host, sizeof(host), "v6.test:%u", cfg.http_port);
+		CU_ASSERT_STRING_EQUAL(st.last_host, host);
+	} else {
+		printf("\n    no IPv6 loopback here: the [::1] case is skipped");
+	}
 }
 
 static void test_http_wrong(void)
@@ -120,13 +134,21 @@ static void test_http_wrong(void)
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "unauthorized"));
 	CU_ASSERT(strstr(res.detail, "404") != NULL);
-	/* An IPv6 ip identifier goes in brackets into the URL; nothing
-	 * listens on [::1] here. */
+	/* An IPv6 ip identifier goes in brackets into the URL (the body is
+	 * wrong in this mode, or nothing listens there). */
 	r = req(TC_V_HTTP01, "::1", 1);
+	tv_http_set_mode(TV_HTTP_WRONG);
 	run(&cfg, &r, &res);
-	CU_ASSERT(is(&res, "connection"));
+	CU_ASSERT(is(&res, tv_http_has_ipv6() ? "incorrectResponse" : "connection"));
 	CU_ASSERT(strstr(res.url, "http://[::1]:") == res.url);
 	CU_ASSERT_STRING_EQUAL(res.address_used, "[::1]");
+	if (tv_http_has_ipv6()) {
+		struct tv_http_stats st;
+		char host[64];
+		tv_http_stats(&st);
+		snprintf(host, sizeof(host), "[::1]:%u", cfg.http_port);
+		CU_ASSERT_STRING_EQUAL(st.last_host, host);
+	}
 	r = req(TC_V_HTTP01, "missing.test", 0);
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "dns"));

@@ -313,6 +313,56 @@ static void test_queue_wait_counts(void)
 	tc_vserver_free(srv);
 }
 
+static void send_checks(int fd, int n, uint32_t timeout_ms)
+{
+	for (int i = 0; i < n; i++) {
+		struct tc_vrequest r = {.id = (uint64_t)i + 1, .type = TC_V_HTTP01, .timeout_ms = timeout_ms};
+		strcpy(r.identifier, "ok.test");
+		r.identifier_len = 7;
+		strcpy(r.token, TV_TOKEN);
+		strcpy(r.key_authorization, TV_KEYAUTH);
+		uint8_t *buf;
+		size_t len;
+		CU_ASSERT_FATAL(tc_vrequest_encode(&r, &buf, &len) == 0);
+		CU_ASSERT(tc_frame_write(fd, buf, len) == 0);
+		free(buf);
+	}
+}
+
+/* A link that ends with TC_V_MAX_IN_FLIGHT checks queued behind a busy
+ * worker: its queue is dropped, so the next link may send as many again
+ * without being taken for a violation. */
+static void test_dead_link_queue_dropped(void)
+{
+	char why[256];
+	struct tc_vcheck_cfg c = cfg;
+	c.concurrency = 1;
+	struct tc_vserver *srv = tc_vserver_new(&c, why, sizeof(why));
+	CU_ASSERT_FATAL(srv != NULL);
+	tv_http_set_mode(TV_HTTP_HANG);
+	struct serving a, b;
+	int fa = start_serving(&a, srv);
+	send_checks(fa, 1, 1500);              /* occupies the only worker */
+	struct timespec ts = {0, 100 * 1000000L};
+	nanosleep(&ts, NULL);
+	send_checks(fa, TC_V_MAX_IN_FLIGHT - 1, 3000);
+	nanosleep(&ts, NULL);
+	close(fa);
+	pthread_join(a.th, NULL);
+	CU_ASSERT(a.rc == 0);
+	int fb = start_serving(&b, srv);
+	send_checks(fb, TC_V_MAX_IN_FLIGHT - 1, 3000);
+	nanosleep(&ts, NULL);
+	tc_vserver_interrupt(srv);
+	pthread_join(b.th, NULL);
+	CU_ASSERT(b.rc == 0); /* not a violation */
+	if (b.rc != 0)
+		fprintf(stderr, "%s\n", b.why);
+	close(fb);
+	tv_http_set_mode(TV_HTTP_OK);
+	tc_vserver_free(srv);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -321,6 +371,7 @@ int main(void)
 		{"client: checks re-sent on a new link", test_resend_on_new_link},
 		{"client: timeout, bad answer", test_client_timeout_and_bad_answer},
 		{"server: time in the queue counts", test_queue_wait_counts},
+		{"server: a dead link's queue is dropped", test_dead_link_queue_dropped},
 		{NULL, NULL},
 	};
 	return tc_run_suite("validator_link", tests, setup, teardown);

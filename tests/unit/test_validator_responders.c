@@ -66,7 +66,7 @@ static void set_timeouts(int fd, int ms)
 /* ---------------------------------------------------------------- HTTP */
 
 static struct {
-	int lfd, stop[2];
+	int lfd, lfd6, stop[2];
 	pthread_t th;
 	pthread_mutex_t lock;
 	enum tv_http_mode mode;
@@ -191,17 +191,47 @@ static void http_handle(int fd)
 
 static void *http_main(void *arg)
 {
-	int c;
-	while ((c = accept_or_stop(H.lfd, H.stop[0])) >= 0) {
+	for (;;) {
+		struct pollfd p[3] = {{.fd = H.stop[0], .events = POLLIN}, {.fd = H.lfd, .events = POLLIN},
+				      {.fd = H.lfd6, .events = POLLIN}};
+		if (poll(p, H.lfd6 >= 0 ? 3 : 2, -1) < 0)
+			continue;
+		if (p[0].revents)
+			break;
+		int c = accept4(p[1].revents ? H.lfd : H.lfd6, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
 		http_handle(c);
 		close(c);
 	}
 	return NULL;
 }
 
+/* The same port on [::1] when the namespace has IPv6 (-1 otherwise). */
+static int listen_tcp6(uint16_t port)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int tv_http_has_ipv6(void)
+{
+	return H.lfd6 >= 0;
+}
+
 uint16_t tv_http_start(void)
 {
 	H.lfd = listen_tcp(0, &H.port);
+	H.lfd6 = listen_tcp6(H.port);
 	if (pipe2(H.stop, O_CLOEXEC) != 0 || pthread_create(&H.th, NULL, http_main, NULL) != 0)
 		exit(1);
 	return H.port;
@@ -228,6 +258,8 @@ void tv_http_stop(void)
 		return;
 	pthread_join(H.th, NULL);
 	close(H.lfd);
+	if (H.lfd6 >= 0)
+		close(H.lfd6);
 	close(H.stop[0]);
 	close(H.stop[1]);
 }
@@ -394,7 +426,7 @@ static size_t wire(const char *text, uint8_t out[TC_DNS_MAX_NAME])
 }
 
 static const char *const existing[] = {
-	"ok.test.", "both.test.", "_acme-challenge.ok.test.", "_acme-challenge.alias.test.",
+	"ok.test.", "both.test.", "v6.test.", "_acme-challenge.ok.test.", "_acme-challenge.alias.test.",
 	"_acme-challenge.inline.test.", "_acme-challenge.wrong.test.", "_acme-challenge.tcp.test.",
 	"_acme-challenge.loop.test.",
 };
@@ -426,12 +458,14 @@ static size_t dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap
 	tc_dns01_digest(TV_KEYAUTH, digest);
 	uint8_t o[TC_DNS_MAX_NAME], t[TC_DNS_MAX_NAME];
 	size_t ol = wire(name, o), tl;
-	static const uint8_t lo4[4] = {127, 0, 0, 1}, lo6[16] = {[15] = 1};
+	static const uint8_t lo4[4] = {127, 0, 0, 1}, lo6[16] = {[15] = 1}, nowhere6[16] = {[15] = 2};
 	int is = 0;
 #define IS(s) (strcasecmp(name, s) == 0)
 	if ((IS("ok.test.") || IS("both.test.")) && m.qtype == TC_DNS_TYPE_A)
 		tc_dns_put_a(&b, TC_DNS_SEC_ANSWER, o, ol, 60, lo4);
-	if (IS("both.test.") && m.qtype == TC_DNS_TYPE_AAAA)
+	if (IS("both.test.") && m.qtype == TC_DNS_TYPE_AAAA) /* ::2: nobody there */
+		tc_dns_put_aaaa(&b, TC_DNS_SEC_ANSWER, o, ol, 60, nowhere6);
+	if (IS("v6.test.") && m.qtype == TC_DNS_TYPE_AAAA)
 		tc_dns_put_aaaa(&b, TC_DNS_SEC_ANSWER, o, ol, 60, lo6);
 	if (m.qtype == TC_DNS_TYPE_TXT) {
 		if (IS("_acme-challenge.ok.test.") || (IS("_acme-challenge.tcp.test.") && tcp)) {

@@ -38,6 +38,8 @@ uint16_t tv_http_start(void);
 void tv_http_set_mode(enum tv_http_mode m);
 void tv_http_stats(struct tv_http_stats *out);
 void tv_http_stop(void);
+/* 1 when the responder also listens on [::1] (same port). */
+int tv_http_has_ipv6(void);
 
 enum tv_tls_mode {
 	TV_TLS_OK,
@@ -55,7 +57,10 @@ void tv_tls_set_mode(enum tv_tls_mode m);
 void tv_tls_last_sni(char *out, size_t cap);
 void tv_tls_stop(void);
 
-/* The zone served (names under .test, see test_validator_responders.c). */
+/* The zone served (names under .test, see test_validator_responders.c):
+ * ok.test A 127.0.0.1; v6.test AAAA ::1; both.test AAAA ::2 (nobody
+ * there) and A 127.0.0.1; _acme-challenge.* TXT, CNAME, truncated, silent,
+ * SERVFAIL and looping variants. */
 uint16_t tv_dns_start(void);
 int tv_dns_queries(void);
 void tv_dns_stop(void);
