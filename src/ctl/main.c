@@ -19,7 +19,9 @@ struct command {
 };
 
 int tc_ctl_cmd_acme(struct tc_ctl *ctl, int argc, char **argv); /* acme_cmd.c */
+int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv); /* agent.c */
 static const struct command commands[] = {
+	{"agent", tc_ctl_cmd_agent, "keep a certificate fresh: renew at 2/3 of its life, publish, reload"},
 	{"ceremony", tc_ctl_cmd_ceremony, "HSM key ceremonies (init-token, create-*, list-keys, dev, verify-transcript)"},
 	{"journal", tc_ctl_cmd_journal, "audit journal tools (verify)"},
 	{"export", tc_ctl_cmd_export, "audit bundles: export ct (from the log's HTTP API), export journal"},

@@ -186,6 +186,15 @@ static void test_http_redirects(void)
 	CU_ASSERT(st.requests == 2);
 	CU_ASSERT(strstr(res.url, "/next") != NULL);
 
+	/* To https on the configured TLS port: followed, the self-signed
+	 * certificate not verified (as Let's Encrypt). */
+	tv_http_set_https_port(cfg.tls_port);
+	tv_tls_set_mode(TV_TLS_HTTPS);
+	tv_http_set_mode(TV_HTTP_REDIRECT_HTTPS);
+	run(&cfg, &r, &res);
+	CU_ASSERT(res.valid);
+	CU_ASSERT(strstr(res.url, "https://127.0.0.1:") == res.url);
+
 	tv_http_set_mode(TV_HTTP_REDIRECT_PORT);
 	run(&cfg, &r, &res);
 	CU_ASSERT(is(&res, "connection"));

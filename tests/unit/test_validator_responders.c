@@ -71,7 +71,7 @@ static struct {
 	pthread_mutex_t lock;
 	enum tv_http_mode mode;
 	struct tv_http_stats st;
-	uint16_t port;
+	uint16_t port, https_port;
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void send_all(int fd, const char *s, size_t n)
@@ -145,7 +145,7 @@ static void http_handle(int fd)
 	snprintf(H.st.last_host, sizeof(H.st.last_host), "%s", host);
 	enum tv_http_mode mode = H.mode;
 	pthread_mutex_unlock(&H.lock);
-	char loc[256];
+	char loc[400];
 	switch (mode) {
 	case TV_HTTP_OK:
 		send_text(fd, "200 OK", "Content-Type: text/plain\r\n", TV_KEYAUTH "\r\n");
@@ -185,6 +185,10 @@ static void http_handle(int fd)
 		break;
 	case TV_HTTP_NOT_FOUND:
 		send_text(fd, "404 Not Found", "", "no");
+		break;
+	case TV_HTTP_REDIRECT_HTTPS:
+		snprintf(loc, sizeof(loc), "Location: https://127.0.0.1:%u%s\r\n", H.https_port, path);
+		send_text(fd, "302 Found", loc, "");
 		break;
 	}
 }
@@ -245,6 +249,13 @@ void tv_http_set_mode(enum tv_http_mode m)
 	pthread_mutex_unlock(&H.lock);
 }
 
+void tv_http_set_https_port(uint16_t port)
+{
+	pthread_mutex_lock(&H.lock);
+	H.https_port = port;
+	pthread_mutex_unlock(&H.lock);
+}
+
 void tv_http_stats(struct tv_http_stats *out)
 {
 	pthread_mutex_lock(&H.lock);
@@ -266,7 +277,7 @@ void tv_http_stop(void)
 
 /* ----------------------------------------------------------------- TLS */
 
-#define NMODES 7
+#define NMODES 8
 static struct {
 	int lfd, stop[2];
 	pthread_t th;
@@ -355,8 +366,24 @@ static void *tls_main(void *arg)
 		SSL_use_certificate(ssl, T.certs[mode]);
 		SSL_use_PrivateKey(ssl, T.key);
 		SSL_set_fd(ssl, c);
-		if (SSL_accept(ssl) == 1)
+		if (SSL_accept(ssl) == 1) {
+			if (mode == TV_TLS_HTTPS) {
+				/* Reads the request head, answers like the HTTP responder. */
+				char req[4096];
+				int n = 0, r;
+				while (n < (int)sizeof(req) - 1 && (r = SSL_read(ssl, req + n, (int)sizeof(req) - 1 - n)) > 0) {
+					n += r;
+					req[n] = 0;
+					if (strstr(req, "\r\n\r\n"))
+						break;
+				}
+				static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: " "%zu\r\nConnection: close\r\n\r\n%s";
+				char out[512];
+				int ol = snprintf(out, sizeof(out), resp, strlen(TV_KEYAUTH), TV_KEYAUTH);
+				SSL_write(ssl, out, ol);
+			}
 			SSL_shutdown(ssl);
+		}
 		SSL_free(ssl);
 		close(c);
 	}

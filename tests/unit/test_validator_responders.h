@@ -23,6 +23,7 @@ enum tv_http_mode {
 	TV_HTTP_BIG,             /* Content-Length: 10 MiB, then the bytes */
 	TV_HTTP_BIG_UNSIZED,     /* 10 MiB without Content-Length, to the close */
 	TV_HTTP_NOT_FOUND,       /* 404 */
+	TV_HTTP_REDIRECT_HTTPS,  /* 302 to https://127.0.0.1:<tv_http_set_https_port>/ */
 };
 
 struct tv_http_stats {
@@ -36,6 +37,7 @@ struct tv_http_stats {
 /* Starts the HTTP responder on 127.0.0.1; returns its port. */
 uint16_t tv_http_start(void);
 void tv_http_set_mode(enum tv_http_mode m);
+void tv_http_set_https_port(uint16_t port);
 void tv_http_stats(struct tv_http_stats *out);
 void tv_http_stop(void);
 /* 1 when the responder also listens on [::1] (same port). */
@@ -49,6 +51,7 @@ enum tv_tls_mode {
 	TV_TLS_TWO_SANS,
 	TV_TLS_NO_ALPN,          /* right certificate, acme-tls/1 not selected */
 	TV_TLS_IP,               /* SAN IP 127.0.0.1 */
+	TV_TLS_HTTPS,            /* an HTTPS server (self-signed) answering with the key authorization */
 };
 
 uint16_t tv_tls_start(void);
