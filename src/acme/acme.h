@@ -24,6 +24,7 @@ struct tc_client;
 struct tc_vclient;
 struct tc_acme_eab;
 struct tc_acme_rate;
+struct tc_acme_workq;
 
 #define TC_ACME_BASE_MAX 256
 
@@ -36,6 +37,7 @@ struct tc_acme {
 	struct tc_vclient *vc;       /* the validator (NULL: challenges cannot start) */
 	struct tc_acme_eab *eab;     /* EAB keys (NULL: none configured) */
 	struct tc_acme_rate *rate;
+	struct tc_acme_workq *wq;    /* stores validation verdicts (NULL: on the caller's thread) */
 	char root_pem_path[TC_CFG_STR + 32];
 	char inter_pem_path[TC_CFG_STR + 32];
 	time_t (*now)(void);         /* the clock (tests move it) */

@@ -17,6 +17,7 @@ struct tc_acme_store {
 	leveldb_options_t *opts;
 	leveldb_readoptions_t *ropts;
 	leveldb_writeoptions_t *wopts;
+	leveldb_writeoptions_t *wopts_nosync;
 	pthread_mutex_t locks[LOCK_STRIPES];
 };
 
@@ -37,6 +38,7 @@ int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, s
 	s->ropts = leveldb_readoptions_create();
 	s->wopts = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(s->wopts, 1);
+	s->wopts_nosync = leveldb_writeoptions_create();
 	char *lerr = NULL;
 	s->db = leveldb_open(s->opts, dir, &lerr);
 	if (!s->db) {
@@ -45,6 +47,7 @@ int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, s
 		leveldb_options_destroy(s->opts);
 		leveldb_readoptions_destroy(s->ropts);
 		leveldb_writeoptions_destroy(s->wopts);
+		leveldb_writeoptions_destroy(s->wopts_nosync);
 		free(s);
 		return -1;
 	}
@@ -62,6 +65,7 @@ void tc_acme_store_close(struct tc_acme_store *s)
 	leveldb_options_destroy(s->opts);
 	leveldb_readoptions_destroy(s->ropts);
 	leveldb_writeoptions_destroy(s->wopts);
+	leveldb_writeoptions_destroy(s->wopts_nosync);
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&s->locks[i]);
 	free(s);
@@ -131,6 +135,15 @@ int tc_acme_store_put(struct tc_acme_store *s, char kind, const char *id, const 
 	return tc_acme_batch_commit(s, b);
 }
 
+int tc_acme_store_put_nosync(struct tc_acme_store *s, char kind, const char *id, const json_t *rec)
+{
+	struct tc_acme_batch *b = tc_acme_batch_new();
+	if (!b)
+		return -1;
+	tc_acme_batch_put(b, kind, id, rec);
+	return tc_acme_batch_commit_nosync(s, b);
+}
+
 struct tc_acme_batch *tc_acme_batch_new(void)
 {
 	struct tc_acme_batch *b = calloc(1, sizeof(*b));
@@ -178,17 +191,26 @@ void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id)
 	leveldb_writebatch_delete(b->wb, key, kl);
 }
 
-int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b)
+static int commit(struct tc_acme_store *s, struct tc_acme_batch *b, const leveldb_writeoptions_t *wo)
 {
 	int rc = -1;
 	if (!b->failed) {
 		char *lerr = NULL;
-		leveldb_write(s->db, s->wopts, b->wb, &lerr);
+		/* Concurrent synced writers share one log sync (LevelDB groups
+		 * the writers queued behind the one writing). */
+		leveldb_write(s->db, wo, b->wb, &lerr);
 		rc = lerr ? -1 : 0;
 		leveldb_free(lerr);
 	}
 	tc_acme_batch_free(b);
 	return rc;
+}
+
+int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b) { return commit(s, b, s->wopts); }
+
+int tc_acme_batch_commit_nosync(struct tc_acme_store *s, struct tc_acme_batch *b)
+{
+	return commit(s, b, s->wopts_nosync);
 }
 
 void tc_acme_batch_free(struct tc_acme_batch *b)

@@ -30,6 +30,8 @@ char *tc_acme_store_get_str(struct tc_acme_store *s, char kind, const char *id);
 
 /* A synced write of one record. 0 or -1. */
 int tc_acme_store_put(struct tc_acme_store *s, char kind, const char *id, const json_t *rec);
+/* An unsynced one (see tc_acme_batch_commit_nosync). */
+int tc_acme_store_put_nosync(struct tc_acme_store *s, char kind, const char *id, const json_t *rec);
 
 struct tc_acme_batch *tc_acme_batch_new(void);
 int tc_acme_batch_put(struct tc_acme_batch *b, char kind, const char *id, const json_t *rec);
@@ -37,6 +39,11 @@ void tc_acme_batch_put_str(struct tc_acme_batch *b, char kind, const char *id, c
 void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id);
 /* Writes the batch (synced) and frees it. 0 or -1. */
 int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b);
+/* The same without waiting for the disk: for states nobody relies on
+ * after a machine crash (a challenge or order "processing", which fall
+ * back to what the synced record before them said). Still durable across
+ * a crash of the process: the data is in the kernel's page cache. */
+int tc_acme_batch_commit_nosync(struct tc_acme_store *s, struct tc_acme_batch *b);
 void tc_acme_batch_free(struct tc_acme_batch *b);
 
 /* Calls fn for each key "kind/prefix..." (id part after "kind/") with its

@@ -13,6 +13,7 @@
 #include "acme/problem.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
+#include "acme/workq.h"
 #include "common/log.h"
 
 #define FAILED_WINDOW_S 3600
@@ -114,13 +115,15 @@ struct pending_check {
 	char zid[32];
 	size_t idx;
 	char account[32];
+	struct tc_vresult res; /* the verdict, copied off the reader thread */
 };
 
-/* The validator's verdict (reader thread of the validator client). */
-static void on_checked(void *arg, const struct tc_vresult *res)
+/* Stores a verdict (a work queue thread). */
+static void store_verdict(void *arg)
 {
 	struct pending_check *pc = arg;
 	struct tc_acme *a = pc->a;
+	const struct tc_vresult *res = &pc->res;
 	tc_acme_store_lock(a->store, pc->zid);
 	json_t *rec = tc_acme_store_get(a->store, 'Z', pc->zid);
 	json_t *ch = rec ? json_array_get(json_object_get(rec, "challenges"), pc->idx) : NULL;
@@ -151,6 +154,27 @@ static void on_checked(void *arg, const struct tc_vresult *res)
 	free(pc);
 }
 
+/* The validator's verdict, on the validator client's reader thread: handed
+ * to the work queue at once so the next verdict is read. */
+static void on_checked(void *arg, const struct tc_vresult *res)
+{
+	struct pending_check *pc = arg;
+	pc->res = *res;
+	if (!pc->a->wq || tc_acme_workq_push(pc->a->wq, store_verdict, pc) != 0)
+		store_verdict(pc);
+}
+
+/* A check "processing" for longer than any validation takes was lost (we
+ * were restarted while it ran): it may be started again. */
+static int stale(struct tc_acme *a, const json_t *ch)
+{
+	if (strcmp(json_string_value(json_object_get(ch, "status")), "processing") != 0)
+		return 0;
+	json_int_t started = json_integer_value(json_object_get(ch, "started"));
+	json_int_t limit = a->cfg->acme.validation.timeout_ms / 1000 + TC_VCLIENT_GRACE_MS / 1000 + 30;
+	return (json_int_t)a->now() - started > limit;
+}
+
 /* Moves challenge idx of zid to processing and submits it. */
 static int start(struct tc_acme *a, struct tc_acme_call *c, const char *zid, size_t idx, struct tc_acme_resp *r)
 {
@@ -174,11 +198,14 @@ static int start(struct tc_acme *a, struct tc_acme_call *c, const char *zid, siz
 	if (!ch) {
 		rc = tc_acme_problem(r, "malformed", 404, NULL, "no such challenge");
 	} else if (strcmp(tc_acme_authz_status(a, rec), "pending") != 0 ||
-		   strcmp(json_string_value(json_object_get(ch, "status")), "pending") != 0) {
+		   (strcmp(json_string_value(json_object_get(ch, "status")), "pending") != 0 && !stale(a, ch))) {
 		rc = 1; /* already under way or decided: answered as it is (7.5.1) */
 	} else {
 		json_object_set_new(ch, "status", json_string("processing"));
-		if (tc_acme_store_put(a->store, 'Z', zid, rec) != 0)
+		json_object_set_new(ch, "started", json_integer((json_int_t)a->now()));
+		/* Unsynced: after a machine crash the challenge is pending again
+		 * and the client posts it once more. */
+		if (tc_acme_store_put_nosync(a->store, 'Z', zid, rec) != 0)
 			rc = tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the challenge");
 	}
 	tc_acme_store_unlock(a->store, zid);
@@ -211,7 +238,7 @@ static int start(struct tc_acme *a, struct tc_acme_call *c, const char *zid, siz
 			json_t *ch2 = again ? json_array_get(json_object_get(again, "challenges"), idx) : NULL;
 			if (ch2 && strcmp(json_string_value(json_object_get(ch2, "status")), "processing") == 0) {
 				json_object_set_new(ch2, "status", json_string("pending"));
-				tc_acme_store_put(a->store, 'Z', zid, again);
+				tc_acme_store_put_nosync(a->store, 'Z', zid, again);
 			}
 			tc_acme_store_unlock(a->store, zid);
 			json_decref(again);

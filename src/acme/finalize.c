@@ -135,11 +135,11 @@ static int check_csr(struct tc_acme *a, struct tc_acme_call *c, const json_t *id
 	return 0;
 }
 
-/* Moves the order from `from` to status (and more), under its lock.
- * Returns the stored record (new reference) or NULL when it was not in
- * state `from`. */
+/* Moves the order from `from` to status (and more), under its lock; with
+ * extra (may be NULL) written in the same batch. Returns the stored
+ * record (new reference) or NULL when it was not in state `from`. */
 static json_t *transition(struct tc_acme *a, const char *oid, const char *from, const char *status, json_t *error,
-			  const char *serial)
+			  const char *serial, struct tc_acme_batch *extra, int sync)
 {
 	tc_acme_store_lock(a->store, oid);
 	json_t *rec = tc_acme_store_get(a->store, 'O', oid);
@@ -149,7 +149,16 @@ static json_t *transition(struct tc_acme *a, const char *oid, const char *from, 
 			json_object_set(rec, "error", error);
 		if (serial)
 			json_object_set_new(rec, "serial", json_string(serial));
-		if (tc_acme_store_put(a->store, 'O', oid, rec) != 0) {
+		if (strcmp(status, "processing") == 0)
+			json_object_set_new(rec, "since", json_integer((json_int_t)a->now()));
+		struct tc_acme_batch *b = extra ? extra : tc_acme_batch_new();
+		extra = NULL;
+		int rc = -1;
+		if (b && tc_acme_batch_put(b, 'O', oid, rec) == 0)
+			rc = sync ? tc_acme_batch_commit(a->store, b) : tc_acme_batch_commit_nosync(a->store, b);
+		else
+			tc_acme_batch_free(b); /* commit frees it otherwise */
+		if (rc != 0) {
 			json_decref(rec);
 			rec = NULL;
 		}
@@ -158,6 +167,7 @@ static json_t *transition(struct tc_acme *a, const char *oid, const char *from, 
 		rec = NULL;
 	}
 	tc_acme_store_unlock(a->store, oid);
+	tc_acme_batch_free(extra);
 	json_decref(error);
 	return rec;
 }
@@ -198,14 +208,19 @@ static json_t *store_issued(struct tc_acme *a, struct tc_acme_call *c, const cha
 				 (json_int_t)res->not_before, "not_after", (json_int_t)res->not_after);
 	free(pem);
 	free(der);
-	/* The certificate record first: an order never names a serial the
-	 * store does not hold. */
-	if (!cert || tc_acme_store_put(a->store, 'C', info.serial_hex, cert) != 0) {
+	/* The certificate, the order naming it and the end of its pending
+	 * listing: one synced batch. */
+	struct tc_acme_batch *b = tc_acme_batch_new();
+	if (!cert || !b || tc_acme_batch_put(b, 'C', info.serial_hex, cert) != 0) {
 		json_decref(cert);
+		tc_acme_batch_free(b);
 		return NULL;
 	}
 	json_decref(cert);
-	return transition(a, oid, "processing", "valid", NULL, info.serial_hex);
+	char pkey[80];
+	snprintf(pkey, sizeof(pkey), "%s/%s", c->account_id, oid);
+	tc_acme_batch_delete(b, 'P', pkey);
+	return transition(a, oid, "processing", "valid", NULL, info.serial_hex, b, 1);
 }
 
 int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
@@ -231,20 +246,14 @@ int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 		free(der);
 		return -1;
 	}
-	if (!(rec = transition(a, oid, "ready", "processing", NULL, NULL))) {
+	/* Unsynced: after a machine crash the order is ready again and the
+	 * client finalizes once more. */
+	if (!(rec = transition(a, oid, "ready", "processing", NULL, NULL, NULL, 0))) {
 		json_decref(idents);
 		free(der);
 		return tc_acme_problem(r, "orderNotReady", 0, NULL, "order changed state meanwhile");
 	}
 	json_decref(rec);
-	/* No longer pending (pending_orders_per_account counts "P/"). */
-	char pkey[80];
-	snprintf(pkey, sizeof(pkey), "%s/%s", c->account_id, oid);
-	struct tc_acme_batch *b = tc_acme_batch_new();
-	if (b) {
-		tc_acme_batch_delete(b, 'P', pkey);
-		tc_acme_batch_commit(a->store, b);
-	}
 	const char *dns[MAX_NAMES], *ips[MAX_NAMES];
 	size_t n_dns = 0, n_ips = 0, i;
 	const json_t *id;
@@ -277,13 +286,13 @@ int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 		return rc;
 	}
 	if (st.code == 14 /* UNAVAILABLE: nothing issued, the CA or its log is away */ || !a->ca) {
-		json_decref(transition(a, oid, "processing", "ready", NULL, NULL));
+		json_decref(transition(a, oid, "processing", "ready", NULL, NULL, NULL, 0));
 		r->retry_after = 5;
 		return tc_acme_problem(r, "serverInternal", 503, NULL, "the CA is unavailable (%s): retry", st.message);
 	}
 	tc_warn("finalize of order %s refused by the CA: %s (%s)", oid, st.message, st.reason);
 	const char *type = issue_error(&st);
 	json_decref(transition(a, oid, "processing", "invalid", tc_acme_problem_json(type, st.message, NULL, NULL),
-			       NULL));
+			       NULL, NULL, 1));
 	return tc_acme_problem(r, type, 0, NULL, "the CA refused: %s", st.message);
 }

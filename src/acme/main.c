@@ -22,6 +22,7 @@
 #include "acme/nonce.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
+#include "acme/workq.h"
 #include "common/child_runtime.h"
 #include "common/config_acme.h"
 #include "common/config_schema.h"
@@ -31,6 +32,7 @@
 
 #define HTTP_THREADS 16 /* handlers block on the CA during finalize: threads, not cores */
 #define RETRY_S 2
+#define VERDICT_THREADS 8 /* concurrent synced writes of validation verdicts share log syncs */
 
 static time_t wall_now(void) { return time(NULL); }
 
@@ -120,7 +122,8 @@ int main(int argc, char **argv)
 	a.rate = tc_acme_rate_new();
 	a.eab = tc_acme_eab_new(cfg->acme.eab_keys_file);
 	a.vc = tc_vclient_new();
-	if (!a.nonces || !a.rate || !a.eab || !a.vc) {
+	a.wq = tc_acme_workq_new(VERDICT_THREADS);
+	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq) {
 		tc_err("out of memory");
 		goto out;
 	}
@@ -164,7 +167,8 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	tc_acme_http_stop(http);
-	tc_vclient_free(a.vc);
+	tc_vclient_free(a.vc);    /* no more verdicts ... */
+	tc_acme_workq_free(a.wq); /* ... and the queued ones stored */
 	tc_acme_store_close(a.store);
 	tc_acme_eab_free(a.eab);
 	tc_acme_rate_free(a.rate);

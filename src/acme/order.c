@@ -1,4 +1,5 @@
 /* newOrder (RFC 8555 7.4) and orders as clients read them (7.1.3, 7.1.6). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "acme/rate_limit.h"
 
 #include <openssl/rand.h>
+
+#define PROCESSING_STALE_S 120
 
 const char *tc_acme_authz_status(struct tc_acme *a, const json_t *rec)
 {
@@ -29,6 +32,13 @@ const char *tc_acme_order_derive(struct tc_acme *a, json_t *rec)
 	const char *s = json_string_value(json_object_get(rec, "status"));
 	if (!s)
 		return "invalid";
+	/* An order left processing by a restart in the middle of issuance
+	 * (the CA call has a 30 s deadline) is ready to be finalized again. */
+	if (strcmp(s, "processing") == 0 &&
+	    (json_int_t)a->now() - json_integer_value(json_object_get(rec, "since")) > PROCESSING_STALE_S) {
+		json_object_set_new(rec, "status", json_string("ready"));
+		return "ready";
+	}
 	if (strcmp(s, "pending") != 0 && strcmp(s, "ready") != 0)
 		return s;
 	const char *now_status = "invalid";
@@ -116,6 +126,12 @@ static int count_pending(void *arg, const char *id, size_t id_len, const char *v
 	return 0;
 }
 
+static int count_any(void *arg, const char *id, size_t id_len, const char *val, size_t vl)
+{
+	(void)arg, (void)id, (void)id_len, (void)val, (void)vl;
+	return 0;
+}
+
 /* Bounds of 7.4 beyond the identifiers: orders per hour, pending orders. */
 static int check_limits(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
 {
@@ -125,9 +141,12 @@ static int check_limits(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 		char prefix[64];
 		snprintf(prefix, sizeof(prefix), "%s/", c->account_id);
 		struct pending_count p = {.a = a, .skip = strlen(prefix)};
-		/* "P/<account>/<order>" lists the orders not finalized yet; the
-		 * scan stops after the limit's worth. */
-		tc_acme_store_scan(a->store, 'P', prefix, max_pending + 1, count_pending, &p);
+		/* "P/<account>/<order>" lists the orders not finalized yet. Its
+		 * length is an upper bound, cheap to take; only when it reaches
+		 * the limit are the orders read (and the expired or failed ones
+		 * dropped from the list). */
+		if (tc_acme_store_scan(a->store, 'P', prefix, max_pending, count_any, NULL) >= max_pending)
+			tc_acme_store_scan(a->store, 'P', prefix, SIZE_MAX, count_pending, &p);
 		if (p.pending >= max_pending) {
 			r->retry_after = 60;
 			return tc_acme_problem(r, "rateLimited", 0, NULL, "%zu pending orders: finish or let them expire",
