@@ -91,7 +91,7 @@ static int check_san(X509 *cert, const struct tc_vrequest *req, char *why, size_
 	ok = 1;
 	goto done;
 mismatch:
-	snprintf(why, whylen, "the subjectAltName is not %s", req->identifier);
+	snprintf(why, whylen, "the subjectAltName is not %.200s", req->identifier);
 done:
 	GENERAL_NAMES_free(names);
 	return ok ? 0 : -1;
