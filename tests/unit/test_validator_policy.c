@@ -3,14 +3,17 @@
  * switches), the wire protocol's bounds (NUL in an identifier, malformed
  * tokens, unknown problem types, oversized fields refused; a round trip
  * keeps every field), the dns-01 digest (RFC 8555 section 8.4 example) and
- * the RFC 8738 reverse names. */
+ * the RFC 8738 reverse names, acme.validation.resolver and resolv.conf. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme/challenge_dns01.h"
 #include "acme/challenge_tls_alpn01.h"
 #include "acme/target_policy.h"
+#include "acme/validator_dns.h"
 #include "acme/validator_proto.h"
 #include "internal/acme_validator.pb-c.h"
 #include "unit/cunit_main.h"
@@ -218,6 +221,39 @@ static void test_digest_and_reverse(void)
 	CU_ASSERT(tc_reverse_name("example.org", name, sizeof(name)) != 0);
 }
 
+static void test_resolver_setting(void)
+{
+	struct tc_vdns_servers sv;
+	char why[256];
+	CU_ASSERT(tc_vdns_servers_init("127.0.0.1:5300", NULL, &sv, why, sizeof(why)) == 0 && sv.n == 1);
+	CU_ASSERT(sv.addr[0].ss_family == AF_INET && ntohs(((struct sockaddr_in *)&sv.addr[0])->sin_port) == 5300);
+	CU_ASSERT(tc_vdns_servers_init("[2001:db8::53]:53", NULL, &sv, why, sizeof(why)) == 0 && sv.n == 1);
+	CU_ASSERT(sv.addr[0].ss_family == AF_INET6);
+	static const char *const bad[] = {"localhost:53", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "[::1]53",
+					  "2001:db8::53", "127.0.0.1:53x", ":53"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT(tc_vdns_servers_init(bad[i], NULL, &sv, why, sizeof(why)) != 0);
+
+	/* "system": the first three usable nameservers of resolv.conf. */
+	char path[] = "/tmp/tc_resolv.XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char conf[] = "# comment\nsearch example.org\nnameserver 192.0.2.53\nnameserver bogus\n"
+				   "nameserver fe80::1%eth0\nnameserver 198.51.100.53\nnameserver 203.0.113.53\n";
+	CU_ASSERT(write(fd, conf, sizeof(conf) - 1) == (ssize_t)(sizeof(conf) - 1));
+	close(fd);
+	CU_ASSERT(tc_vdns_servers_init("system", path, &sv, why, sizeof(why)) == 0);
+	CU_ASSERT(sv.n == 3);
+	CU_ASSERT(sv.addr[0].ss_family == AF_INET && sv.addr[1].ss_family == AF_INET6 && sv.addr[2].ss_family == AF_INET);
+	CU_ASSERT(ntohs(((struct sockaddr_in *)&sv.addr[0])->sin_port) == 53);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CU_ASSERT(write(fd, "search x\n", 9) == 9);
+	close(fd);
+	CU_ASSERT(tc_vdns_servers_init("system", path, &sv, why, sizeof(why)) != 0); /* none: an error, said at start */
+	unlink(path);
+	CU_ASSERT(tc_vdns_servers_init("system", "/nonexistent/resolv.conf", &sv, why, sizeof(why)) != 0);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -228,6 +264,7 @@ int main(void)
 		{"proto: request bounds", test_proto_request},
 		{"proto: response bounds", test_proto_response},
 		{"dns-01 digest, reverse names", test_digest_and_reverse},
+		{"resolver setting, resolv.conf", test_resolver_setting},
 		{NULL, NULL},
 	};
 	return tc_run_suite("validator_policy", tests, NULL, NULL);
