@@ -11,3 +11,19 @@ if(TARGET stoq-echo-server AND TARGET trustchain-server AND TARGET trustchainctl
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/stoq_echo_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(stoq_echo PROPERTIES TIMEOUT 600 LABELS integration)
 endif()
+
+if(TARGET stoq-echo-server AND TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME stoq_agent
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/stoq_agent_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(stoq_agent PROPERTIES TIMEOUT 600 LABELS integration)
+endif()
+
+# The OpenSSL hook, driven by stoq_echo_test.sh (an in-memory TLS handshake).
+if(TARGET trustchain)
+  add_executable(stoq_openssl_probe ${CMAKE_SOURCE_DIR}/tests/integration/stoq_openssl_probe.c)
+  tc_target_defaults(stoq_openssl_probe)
+  target_link_libraries(stoq_openssl_probe PRIVATE trustchain PkgConfig::OPENSSL)
+  if(TARGET stoq-echo-server)
+    add_dependencies(stoq-echo-server stoq_openssl_probe)
+  endif()
+endif()

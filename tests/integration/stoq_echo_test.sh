@@ -110,6 +110,22 @@ expect_echo "$p_on" cli2 "${local_[@]}"
 expect_echo "$p_loc" cli2 "${online[@]}"
 ok "good pairs echo (online and local, both directions)"
 
+# The OpenSSL hook, same gateway and certificates (in-memory handshake).
+probe() { # MODE CLIENTBASE SERVER_NAME
+  "$bindir/stoq_openssl_probe" "$1" "$gw" "$root" "$inter" "$logkey" "$tmp/srv.pem" "$tmp/k/srv.key" \
+    "$tmp/$2.pem" "$tmp/k/$2.key" "$3" cli.stoq.hypermesh.online
+}
+for m in online local; do
+  out=$(probe $m cli srv.stoq.hypermesh.online) || fail "OpenSSL hook ($m) refused a good pair: $out"
+  set +e; out=$(probe $m wrong srv.stoq.hypermesh.online); rc=$?; set -e
+  [ "$rc" = 1 ] && echo "$out" | grep -q "server verdict on the client: UNTRUSTED.*NAME_MISMATCH" ||
+    fail "OpenSSL hook ($m) on a wrong client name (rc $rc): $out"
+  set +e; out=$(probe $m cli api.stoq.hypermesh.online); rc=$?; set -e
+  [ "$rc" = 1 ] && echo "$out" | grep -q "client verdict on the server: UNTRUSTED.*NAME_MISMATCH" ||
+    fail "OpenSSL hook ($m) on a wrong server name (rc $rc): $out"
+done
+ok "OpenSSL hook: good pair trusted both ways, wrong names refused (online and local)"
+
 # The client refuses a server that is not the name it wanted.
 set +e; out=$(client "$p_on" cli "${online[@]}" --peer-name api.stoq.hypermesh.online); rc=$?; set -e
 [ "$rc" = 1 ] && echo "$out" | grep -q NAME_MISMATCH || fail "client accepted the wrong server name: $out"
