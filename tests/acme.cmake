@@ -14,3 +14,6 @@ if(TARGET tc_acme_core)
   tc_add_fuzz(fuzz_acme_jws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_acme_jws.c LIBS tc_acme_core
               SEEDS ${TC_ACME_JWS_SEEDS})
 endif()
+if(TARGET tc_acme_core)
+  tc_add_cunit(test_acme_limits SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_limits.c LIBS tc_acme_core)
+endif()
