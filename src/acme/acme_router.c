@@ -12,6 +12,7 @@
 #include "acme/acme.h"
 #include "acme/acme_handlers.h"
 #include "acme/acme_store.h"
+#include "acme/key_cache.h"
 #include "acme/nonce.h"
 #include "acme/problem.h"
 
@@ -101,7 +102,7 @@ static int resolve_kid(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 		return tc_acme_problem(r, "unauthorized", 0, NULL, "account is %s", status ? status : "unusable");
 	const char *key = json_string_value(json_object_get(c->account, "key"));
 	char why[256];
-	if (!key || tc_jwk_parse_text(key, &c->key, why, sizeof(why)) != 0)
+	if (!key || tc_key_cache_get(a->keys, key, &c->key, why, sizeof(why)) != 0)
 		return tc_acme_problem(r, "serverInternal", 0, NULL, "stored account key unreadable");
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "acme/acme_tls_cert.h"
 #include "acme/ca_link.h"
 #include "acme/eab.h"
+#include "acme/key_cache.h"
 #include "acme/nonce.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
@@ -123,7 +124,8 @@ int main(int argc, char **argv)
 	a.eab = tc_acme_eab_new(cfg->acme.eab_keys_file);
 	a.vc = tc_vclient_new();
 	a.wq = tc_acme_workq_new(VERDICT_THREADS);
-	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq) {
+	a.keys = tc_key_cache_new();
+	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq || !a.keys) {
 		tc_err("out of memory");
 		goto out;
 	}
@@ -170,6 +172,7 @@ out:
 	tc_vclient_free(a.vc);    /* no more verdicts ... */
 	tc_acme_workq_free(a.wq); /* ... and the queued ones stored */
 	tc_acme_store_close(a.store);
+	tc_key_cache_free(a.keys);
 	tc_acme_eab_free(a.eab);
 	tc_acme_rate_free(a.rate);
 	tc_nonces_free(a.nonces);

@@ -18,6 +18,7 @@
 #include "acme/acme_store.h"
 #include "acme/b64url.h"
 #include "acme/eab.h"
+#include "acme/key_cache.h"
 #include "acme/nonce.h"
 #include "acme/rate_limit.h"
 #include "common/config.h"
@@ -48,6 +49,7 @@ static int setup(void)
 	a.nonces = tc_nonces_new(0);
 	a.rate = tc_acme_rate_new();
 	a.eab = tc_acme_eab_new(eab_file);
+	a.keys = tc_key_cache_new();
 	char err[256];
 	return tc_acme_store_open(db, &a.store, err, sizeof(err)) != 0 || !a.nonces || !a.rate || !a.eab;
 }
@@ -58,6 +60,7 @@ static int teardown(void)
 	tc_nonces_free(a.nonces);
 	tc_acme_rate_free(a.rate);
 	tc_acme_eab_free(a.eab);
+	tc_key_cache_free(a.keys);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) != 0;
