@@ -17,3 +17,7 @@ endif()
 if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_limits SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_limits.c LIBS tc_acme_core)
 endif()
+if(TARGET tc_acme_core)
+  # Listens on an ephemeral loopback port.
+  tc_add_cunit(test_acme_http SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_http.c LIBS tc_acme_core)
+endif()
