@@ -7,6 +7,7 @@
  * (503 with Retry-After); issuance is the integration tests' part. */
 #define _GNU_SOURCE
 #include <CUnit/CUnit.h>
+#include <openssl/x509.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,68 @@ static void test_renewal_info_and_revoke_unknown(void)
 	free(ser);
 }
 
+/* A certificate for key (self-signed, serial 0x0abcde), DER. */
+static int cert_der(EVP_PKEY *key, unsigned char **der)
+{
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 0x0abcde);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"r.localhost", -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_set_pubkey(x, key);
+	X509_sign(x, key, EVP_sha256());
+	*der = NULL;
+	int len = i2d_X509(x, der);
+	X509_free(x);
+	return len;
+}
+
+static void test_revoke_checks(void)
+{
+	EVP_PKEY *certkey = tst_acme_key("P-256"), *other = tst_acme_key("P-256"), *acct = tst_acme_key("P-256");
+	char kid[512];
+	new_account(acct, kid, sizeof(kid));
+	unsigned char *der;
+	int len = cert_der(certkey, &der);
+	/* Stored as issued to another account. */
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "account", "someone-else", "ca_serial", "0abcde", "pem",
+				"", "aki", "", "not_before", (json_int_t)0, "not_after", (json_int_t)1);
+	CU_ASSERT(tc_acme_store_put(a.store, 'C', "0abcde", rec) == 0);
+	json_decref(rec);
+	char *b64 = tc_b64url_encode(der, (size_t)len), *payload = NULL, *bad_reason = NULL;
+	CU_ASSERT(asprintf(&payload, "{\"certificate\":\"%s\"}", b64) > 0);
+	CU_ASSERT(asprintf(&bad_reason, "{\"certificate\":\"%s\",\"reason\":6}", b64) > 0);
+	/* Not the owner's account, not the certificate's key: unauthorized. */
+	struct reply r = post(acct, kid, "/acme/revoke-cert", payload);
+	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
+	reply_free(&r);
+	r = post(other, NULL, "/acme/revoke-cert", payload);
+	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
+	reply_free(&r);
+	r = post(certkey, NULL, "/acme/revoke-cert", bad_reason);
+	CU_ASSERT_STRING_EQUAL(r.type, "badRevocationReason");
+	reply_free(&r);
+	/* Signed by the certificate's own key: accepted, and only the absent
+	 * CA stops it (503, retry). */
+	r = post(certkey, NULL, "/acme/revoke-cert", payload);
+	CU_ASSERT_EQUAL(r.status, 503);
+	reply_free(&r);
+	/* Unknown certificates are not ours to revoke. */
+	r = post(acct, kid, "/acme/revoke-cert", "{\"certificate\":\"MAA\"}");
+	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
+	reply_free(&r);
+	free(payload);
+	free(bad_reason);
+	free(b64);
+	OPENSSL_free(der);
+	EVP_PKEY_free(certkey);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(acct);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -650,6 +713,7 @@ int main(void)
 		{"keyChange", test_key_change},
 		{"pending order survives a reopen", test_restart_keeps_orders},
 		{"renewalInfo", test_renewal_info_and_revoke_unknown},
+		{"revokeCert: who may, reasons", test_revoke_checks},
 		{NULL, NULL},
 	};
 	return tc_run_suite("acme_server", tests, setup, teardown);
