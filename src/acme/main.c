@@ -33,6 +33,7 @@
 
 #define HTTP_THREADS 16 /* handlers block on the CA during finalize: threads, not cores */
 #define RETRY_S 2
+#define RENEW_RETRY_S 30 /* the certificate still has a third of its life */
 #define VERDICT_THREADS 8 /* concurrent synced writes of validation verdicts share log syncs */
 
 static time_t wall_now(void) { return time(NULL); }
@@ -144,17 +145,19 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	tc_info("listening on %s; directory %s/acme/directory", addr, a.base);
 	tc_child_ready(c, what);
+	time_t next_try = 0;
 	for (;;) {
 		int sig = tc_child_wait_signal(c, 1000);
 		if (sig == SIGTERM || sig == SIGINT) {
 			tc_info("signal %d: stopping", sig);
 			break;
 		}
-		if (time(NULL) < tc_acme_tls_renew_at(&tls))
+		if (time(NULL) < tc_acme_tls_renew_at(&tls) || time(NULL) < next_try)
 			continue;
 		struct tc_acme_tls fresh;
 		if (tc_acme_tls_issue(a.ca, &cfg->acme.tls_names, &fresh, err, sizeof(err)) != 0) {
-			tc_warn("TLS certificate renewal: %s (the current one serves; retried in a second)", err);
+			tc_warn("TLS certificate renewal: %s (the current one serves; retried in %d s)", err, RENEW_RETRY_S);
+			next_try = time(NULL) + RENEW_RETRY_S;
 			continue;
 		}
 		if (tc_acme_http_renew(http, fresh.key_pem, fresh.cert_pem, err, sizeof(err)) != 0) {
