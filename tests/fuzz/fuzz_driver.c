@@ -1,18 +1,23 @@
 /* Stand-alone driver for LLVMFuzzerTestOneInput targets, so every parser's
  * fuzz target also runs under gcc + ASan/UBSan in ctest without libFuzzer.
- * It replays the seed files given on the command line, then feeds mutations
- * of them (bit flips, truncations, splices, random bytes) for a bounded
- * number of iterations. With clang, build the same target with
+ * It replays the seed files given on the command line (a directory stands
+ * for every file in it: a libFuzzer corpus), then feeds mutations of them
+ * (bit flips, truncations, splices, random bytes) for a bounded number of
+ * iterations (TC_FUZZ_ITERATIONS; 0 only replays, e.g. for coverage). With clang, build the same target with
  * -fsanitize=fuzzer (TC_LIBFUZZER=ON) for coverage-guided fuzzing. */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as in libFuzzer: one-time set-up before the first input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define MAX_SEEDS 256
-#define MAX_INPUT 65536
+#define DRIVER_MAX_SEEDS 4096
+#define DRIVER_MAX_INPUT 65536
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -25,14 +30,86 @@ static uint64_t rng_next(void)
 	return rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static size_t load_file(const char *path, uint8_t *buf, size_t cap)
+struct seed {
+	uint8_t *data;
+	size_t len;
+};
+
+static struct seed seeds[DRIVER_MAX_SEEDS];
+static int nseeds;
+
+/* Loads one file as a seed (up to DRIVER_MAX_INPUT bytes) and runs it once. */
+static void add_file(const char *path)
 {
+	if (nseeds >= DRIVER_MAX_SEEDS)
+		return;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, cap, f);
+		return;
+	uint8_t *buf = malloc(DRIVER_MAX_INPUT);
+	size_t n = buf ? fread(buf, 1, DRIVER_MAX_INPUT, f) : 0;
 	fclose(f);
-	return n;
+	if (!buf)
+		return;
+	/* An exact-size copy, so ASan sees reads past the end of a seed too. */
+	uint8_t *exact = malloc(n ? n : 1);
+	if (!exact) {
+		free(buf);
+		return;
+	}
+	memcpy(exact, buf, n);
+	free(buf);
+	seeds[nseeds].data = exact;
+	seeds[nseeds].len = n;
+	nseeds++;
+	LLVMFuzzerTestOneInput(exact, n);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory stands for its regular files, in name order (reproducible). */
+static void add_path(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		add_file(path);
+		return;
+	}
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **grown = realloc(names, cap * sizeof(*names));
+			if (!grown)
+				break;
+			names = grown;
+		}
+		size_t len = strlen(path) + strlen(e->d_name) + 2;
+		if (!(names[n] = malloc(len)))
+			break;
+		snprintf(names[n], len, "%s/%s", path, e->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
+			add_file(names[i]);
+		free(names[i]);
+	}
+	free(names);
 }
 
 static size_t mutate(uint8_t *buf, size_t len, size_t cap)
@@ -85,25 +162,21 @@ int main(int argc, char **argv)
 	if (env)
 		iterations = strtol(env, NULL, 10);
 
-	static uint8_t seeds[MAX_SEEDS][MAX_INPUT];
-	static size_t seed_len[MAX_SEEDS];
-	int nseeds = 0;
-	for (int i = 1; i < argc && nseeds < MAX_SEEDS; i++) {
-		seed_len[nseeds] = load_file(argv[i], seeds[nseeds], MAX_INPUT);
-		LLVMFuzzerTestOneInput(seeds[nseeds], seed_len[nseeds]);
-		nseeds++;
-	}
-	static uint8_t buf[MAX_INPUT];
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
+	for (int i = 1; i < argc; i++)
+		add_path(argv[i]);
+	static uint8_t buf[DRIVER_MAX_INPUT];
 	for (long it = 0; it < iterations; it++) {
 		size_t len = 0;
 		if (nseeds) {
 			int s = (int)(rng_next() % (uint64_t)nseeds);
-			len = seed_len[s];
-			memcpy(buf, seeds[s], len);
+			len = seeds[s].len;
+			memcpy(buf, seeds[s].data, len);
 		}
 		int rounds = 1 + (int)(rng_next() % 4);
 		for (int r = 0; r < rounds; r++)
-			len = mutate(buf, len, MAX_INPUT);
+			len = mutate(buf, len, DRIVER_MAX_INPUT);
 		/* Pass an exact-size heap copy so ASan sees reads past the end. */
 		uint8_t *copy = malloc(len ? len : 1);
 		if (!copy)
@@ -113,5 +186,7 @@ int main(int argc, char **argv)
 		free(copy);
 	}
 	printf("fuzz: %d seeds, %ld mutated inputs, no crash\n", nseeds, iterations);
+	for (int i = 0; i < nseeds; i++)
+		free(seeds[i].data);
 	return 0;
 }
