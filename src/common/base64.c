@@ -36,6 +36,14 @@ int tc_base64_decode(const char *text, unsigned char **out, size_t *out_len)
 	for (size_t i = 0; i < n - pad; i++)
 		if (!in_alphabet(text[i]))
 			return -1;
+	/* Canonical: the bits the padding leaves over in the last character
+	 * are zero (RFC 4648 3.5), so a byte string has exactly one encoding. */
+	if (pad) {
+		const char *b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		size_t v = (size_t)(strchr(b64, text[n - pad - 1]) - b64);
+		if (v & (pad == 1 ? 0x03u : 0x0fu))
+			return -1;
+	}
 	unsigned char *buf = malloc(n / 4 * 3 + 1);
 	if (!buf)
 		return -1;

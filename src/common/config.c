@@ -84,7 +84,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	/* ACME is new attack surface: on by default only in dev, where
 	 * clients on this machine validate over loopback. 0 in a rate limit
 	 * means none. */
-	cfg_set_str(cfg->acme.listen, "");
+	cfg_set_str(cfg->acme.listen, dev ? "127.0.0.1:14000" : "");
 	cfg->acme.require_eab = !dev;
 	cfg->acme.allow_wildcards = false;
 	cfg->acme.max_identifiers = 100;
