@@ -29,6 +29,12 @@ int tc_journal_verify(FILE *f, struct tc_journal_verify_result *res)
 			break;
 		}
 		line[--n] = '\0';
+		/* A NUL would end the text hashed and checked below and leave
+		 * whatever follows it on the line unchecked. */
+		if (strlen(line) != (size_t)n) {
+			rc = bad(res, lineno, "malformed record (NUL byte)");
+			break;
+		}
 		char *tab = strrchr(line, '\t');
 		unsigned char want[TC_JOURNAL_HASH_LEN], got[TC_JOURNAL_HASH_LEN];
 		if (!tab || tc_hex_decode(tab + 1, want, sizeof(want)) != 0) {
