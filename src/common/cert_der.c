@@ -35,6 +35,9 @@ int tc_tbs_view_parse(const uint8_t *der, size_t len, struct tc_tbs_view *v, cha
 	    tc_der_expect(&c, TC_DER_SEQUENCE, &v->subject) != TC_DER_OK ||
 	    tc_der_expect(&c, TC_DER_SEQUENCE, &v->spki) != TC_DER_OK)
 		return tc_errorf(err, errlen, "TBSCertificate: fields missing or out of order");
+	/* DER: the fewest octets, or one serial would have two encodings. */
+	if (!tc_der_integer_valid(&v->serial) || (v->has_version && !tc_der_integer_valid(&v->version)))
+		return tc_errorf(err, errlen, "TBSCertificate: serial or version not a minimal INTEGER");
 	struct tc_der_cursor vc = tc_der_inside(&v->validity);
 	if (tc_der_next(&vc, &v->not_before) != TC_DER_OK || !is_time(&v->not_before) ||
 	    tc_der_next(&vc, &v->not_after) != TC_DER_OK || !is_time(&v->not_after) || !tc_der_at_end(&vc))
@@ -91,7 +94,7 @@ int tc_ext_next(struct tc_der_cursor *c, struct tc_ext_view *out)
 		return TC_DER_MALFORMED;
 	struct tc_der_cursor ec = tc_der_inside(&out->whole);
 	struct tc_der_elem crit;
-	if (tc_der_expect(&ec, TC_DER_OID, &out->oid) != TC_DER_OK)
+	if (tc_der_expect(&ec, TC_DER_OID, &out->oid) != TC_DER_OK || !tc_der_oid_valid(&out->oid))
 		return TC_DER_MALFORMED;
 	rc = tc_der_optional(&ec, TC_DER_BOOLEAN, &crit);
 	if (rc == TC_DER_OK) {
