@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Real ACME clients against a real trustchain-server (issue 11): Debian's
+# lego gets certificates with http-01 and tls-alpn-01, renews one and
+# revokes one; certbot gets one with http-01 (standalone) and revokes it.
+# Every certificate must verify with openssl against our root for
+# sslserver, carry the embedded SCT list, and after revocation the
+# gateway's Validate must say REVOKED. Challenges are validated by
+# trustchain-validator over loopback: names resolve through our own
+# resolver (dns.records below), ports are acme.validation.http_port /
+# tls_port, where the clients listen.
+# Usage: acme_clients_test.sh BINDIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+ctl="$bindir/trustchainctl"
+. "$(dirname "$0")/server_lib.sh" acme-clients
+
+command -v lego >/dev/null || fail "needs lego (Debian package lego)"
+command -v certbot >/dev/null || fail "needs certbot (Debian package certbot)"
+
+base=$(( 20000 + RANDOM % 20000 ))
+acme_port=$((base + 4)) http_port=$((base + 5)) tls_port=$((base + 6))
+names=(lego-http lego-tls certbot-http)
+{
+  printf 'server:\n  dev: true\n  data_dir: %s/data\n' "$tmp"
+  printf 'dns:\n  udp_port: %s\n  quic_port: %s\n  records:\n' "$base" "$((base + 1))"
+  for n in "${names[@]}"; do
+    printf '    - "%s 60 A 127.0.0.1"\n' "$n"
+  done
+  printf 'ct:\n  http_listen: 127.0.0.1:%s\n' "$((base + 2))"
+  printf 'gateway:\n  listen: 127.0.0.1:%s\n' "$((base + 3))"
+  printf 'acme:\n  listen: 127.0.0.1:%s\n' "$acme_port"
+  printf '  validation:\n    resolver: 127.0.0.1:%s\n    http_port: %s\n    tls_port: %s\n' \
+    "$base" "$http_port" "$tls_port"
+} > "$tmp/trustchain.yaml"
+start_server
+directory="https://127.0.0.1:$acme_port/acme/directory"
+grep -q "$directory" "$tmp/server.out" || fail "the server does not print the ACME directory $directory"
+root="$tmp/data/ca/root.pem"
+
+curl -sf --cacert "$root" "$directory" > "$tmp/directory.json" || fail "GET $directory"
+for key in newNonce newAccount newOrder revokeCert keyChange renewalInfo; do
+  grep -q "\"$key\"" "$tmp/directory.json" || fail "directory lacks $key: $(cat "$tmp/directory.json")"
+done
+ok "directory at $directory"
+
+# check_cert NAME CERT_PEM [CHAIN_PEM]: verifies for sslserver and NAME,
+# with our root, and has the embedded SCT list (RFC 6962 3.3).
+check_cert() {
+  local name=$1 cert=$2 chain=${3:-$2}
+  openssl verify -purpose sslserver -verify_hostname "$name" -CAfile "$root" -untrusted "$chain" "$cert" \
+    > "$tmp/verify.out" 2>&1 || fail "openssl verify $cert: $(cat "$tmp/verify.out")"
+  openssl x509 -in "$cert" -noout -text | grep -q "CT Precertificate SCTs" ||
+    fail "$cert carries no SCT list"
+}
+
+# validate_says CERT_PEM CHAIN_PEM trusted|revoked: the gateway's decision
+# (trustchainctl validate prints "decision: ..." and "reasons: ...").
+validate_says() {
+  cat "$1" "$2" > "$tmp/validate-chain.pem"
+  "$ctl" --config "$tmp/trustchain.yaml" validate --target "127.0.0.1:$((base + 3))" --name "$3" \
+    "$tmp/validate-chain.pem" > "$tmp/validate.out" 2>&1 || true
+  case $4 in
+    trusted) grep -qx "decision: TRUSTED" "$tmp/validate.out" ;;
+    revoked) grep -qx "decision: UNTRUSTED" "$tmp/validate.out" && grep -q "^reasons:.*REVOKED" "$tmp/validate.out" ;;
+  esac || fail "Validate does not say $4: $(cat "$tmp/validate.out")"
+}
+
+export LEGO_CA_CERTIFICATES="$root"
+lego_run() {
+  lego --server "$directory" --email ops@hypermesh.online --accept-tos --path "$tmp/lego" "$@" \
+    > "$tmp/lego.out" 2>&1 || fail "lego $*: $(tail -20 "$tmp/lego.out")"
+}
+
+# lego, http-01 on the validation port.
+lego_run --http --http.port "127.0.0.1:$http_port" -d lego-http.trust.hypermesh.online run
+crt="$tmp/lego/certificates/lego-http.trust.hypermesh.online.crt"
+[ -s "$crt" ] || fail "lego wrote no certificate"
+# lego's .crt is the leaf then the chain; the issuer file is the chain.
+check_cert lego-http.trust.hypermesh.online "$crt" "$tmp/lego/certificates/lego-http.trust.hypermesh.online.issuer.crt"
+serial1=$(openssl x509 -in "$crt" -noout -serial)
+ok "lego http-01: $(openssl x509 -in "$crt" -noout -subject -enddate | tr '\n' ' ')"
+
+# lego, tls-alpn-01.
+lego_run --tls --tls.port "127.0.0.1:$tls_port" -d lego-tls.trust.hypermesh.online run
+crt2="$tmp/lego/certificates/lego-tls.trust.hypermesh.online.crt"
+check_cert lego-tls.trust.hypermesh.online "$crt2" "$tmp/lego/certificates/lego-tls.trust.hypermesh.online.issuer.crt"
+ok "lego tls-alpn-01"
+
+# Renewal: a new certificate (new serial) for the same name.
+lego_run --http --http.port "127.0.0.1:$http_port" -d lego-http.trust.hypermesh.online renew --days 9999 --no-random-sleep
+serial2=$(openssl x509 -in "$crt" -noout -serial)
+[ "$serial1" != "$serial2" ] || fail "lego renew kept serial $serial1"
+check_cert lego-http.trust.hypermesh.online "$crt" "$tmp/lego/certificates/lego-http.trust.hypermesh.online.issuer.crt"
+ok "lego renew: $serial1 -> $serial2"
+
+# Revocation by the account (lego archives the files it revoked: keep
+# copies); Validate then says revoked.
+cp "$crt2" "$tmp/revoked.crt"
+cp "$tmp/lego/certificates/lego-tls.trust.hypermesh.online.issuer.crt" "$tmp/revoked.issuer.crt"
+validate_says "$tmp/revoked.crt" "$tmp/revoked.issuer.crt" lego-tls.trust.hypermesh.online trusted
+lego_run -d lego-tls.trust.hypermesh.online revoke
+sleep 1
+validate_says "$tmp/revoked.crt" "$tmp/revoked.issuer.crt" lego-tls.trust.hypermesh.online revoked
+ok "lego revoke: Validate says revoked"
+
+# certbot, standalone http-01.
+cb="$tmp/certbot"
+export REQUESTS_CA_BUNDLE="$root"
+certbot_run() {
+  certbot --config-dir "$cb/config" --work-dir "$cb/work" --logs-dir "$cb/logs" --non-interactive \
+    --server "$directory" "$@" > "$tmp/certbot.out" 2>&1 || fail "certbot $*: $(tail -30 "$tmp/certbot.out")"
+}
+certbot_run certonly --standalone --http-01-port "$http_port" --http-01-address 127.0.0.1 \
+  --agree-tos -m ops@hypermesh.online --no-eff-email -d certbot-http.trust.hypermesh.online
+live="$cb/config/live/certbot-http.trust.hypermesh.online"
+check_cert certbot-http.trust.hypermesh.online "$live/cert.pem" "$live/chain.pem"
+ok "certbot http-01: $(openssl x509 -in "$live/cert.pem" -noout -serial)"
+validate_says "$live/cert.pem" "$live/chain.pem" certbot-http.trust.hypermesh.online trusted
+certbot_run revoke --cert-path "$live/cert.pem" --reason keycompromise --no-delete-after-revoke
+sleep 1
+validate_says "$live/cert.pem" "$live/chain.pem" certbot-http.trust.hypermesh.online revoked
+ok "certbot revoke: Validate says revoked"
+echo "PASS"
