@@ -118,6 +118,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg_set_str(cfg->server.data_dir, dev ? "./data" : "/var/lib/trustchain");
 	cfg_set_str(cfg->server.user, "trustchain");
 	cfg_set_str(cfg->server.log_level, "info");
+	cfg_set_str(cfg->server.log_format, "text");
 	cfg->server.restart_backoff_max_ms = 30000;
 }
 
@@ -299,6 +300,11 @@ static int set_scalar(struct load_ctx *lc, yaml_node_t *node, const struct tc_cf
 		if (tc_log_level_parse(v, &lvl) != 0)
 			return fail(lc, node, k->path,
 				    "expected error, warn, info or debug, got '%s'", v);
+	}
+	if (k->type == TC_CFG_T_LOGFORMAT) {
+		enum tc_log_format fmt;
+		if (tc_log_format_parse(v, &fmt) != 0)
+			return fail(lc, node, k->path, "expected text or json, got '%s'", v);
 	}
 	memcpy(field, v, strlen(v) + 1);
 	return 0;

@@ -355,7 +355,8 @@ int tc_children_reaped(struct tc_supervisor *s, pid_t pid, int status)
 		} else {
 			schedule_restart(s, c, now);
 			c->restarts++;
-			tc_warn("%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
+			tc_log_event(TC_LOG_WARN, "child_restart", TC_KV("child", c->name, "how", how),
+				     "%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
 		}
 		tc_children_write_status(s);
 		return k;

@@ -20,6 +20,7 @@
 #include "server/children.h"
 #include "server/data_layout.h"
 #include "server/file_checks.h"
+#include "server/notify.h"
 
 #define STOP_GRACE_MS 10000
 
@@ -91,6 +92,7 @@ static void announce(struct tc_supervisor *s)
 		if (s->child[k].enabled && !s->child[k].ready)
 			return;
 	s->announced = 1;
+	tc_sd_notify("READY=1\nSTATUS=every child is ready"); /* systemd Type=notify */
 	printf("TrustChain is running%s: data dir %s, children as %s\n", s->cfg.dev ? " (DEV mode)" : "",
 	       s->cfg.server.data_dir, s->run_as[0].drop ? "a user each" : "the invoking user");
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
@@ -127,6 +129,7 @@ static void reload(struct tc_supervisor *s)
 		return;
 	}
 	s->cfg = fresh;
+	tc_log_set_format(s->cfg.server.log_format);
 	tc_children_configure(s);
 	char uerr[512];
 	for (int k = 0; k < TC_CHILD_COUNT; k++)
@@ -267,6 +270,7 @@ int main(int argc, char **argv)
 	enum tc_log_level lvl = TC_LOG_INFO;
 	tc_log_level_parse(s->cfg.server.log_level, &lvl);
 	tc_log_init("server", lvl, s->cfg.server.log_syslog);
+	tc_log_set_format(s->cfg.server.log_format); /* and for the children (TC_LOG_FORMAT) */
 	if (find_bindir(s->bindir, sizeof(s->bindir)) != 0) {
 		tc_err("cannot find the directory of trustchain-server");
 		return 1;
