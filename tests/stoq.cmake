@@ -27,3 +27,9 @@ if(TARGET trustchain)
     add_dependencies(stoq-echo-server stoq_openssl_probe)
   endif()
 endif()
+
+if(TARGET trustchain AND TARGET trustchainctl)
+  tc_add_cunit(test_stoq_verify SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stoq_verify.c
+               ${CMAKE_SOURCE_DIR}/tests/support/test_ca.c ${CMAKE_SOURCE_DIR}/src/ctl/agent_files.c
+               LIBS trustchain tc_common)
+endif()
