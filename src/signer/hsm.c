@@ -1,12 +1,26 @@
 #include "signer/hsm.h"
 
+#include <dlfcn.h>
 #include <libp11.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <p11-kit/pkcs11.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "common/log.h"
 
 #define MAX_CACHED_KEYS 16
+/* Recoveries closer together than this are one: the threads that failed
+ * on the same dead sessions need only one reset. */
+#define RECOVER_INTERVAL_NS (50 * 1000 * 1000LL)
+/* How often the watchdog draws one random byte through libp11's session
+ * pool: the pool hands out sessions in turn, so a dead one is met within
+ * a few rounds even when no request happens to use it. */
+#define WATCHDOG_INTERVAL_MS 200
 
 struct tc_hsm {
 	PKCS11_CTX *ctx;
@@ -15,7 +29,80 @@ struct tc_hsm {
 	PKCS11_SLOT *slot;
 	struct tc_hsm_key keys[MAX_CACHED_KEYS];
 	size_t nkeys;
+	/* What tc_hsm_recover needs beyond libp11: the module's own entry
+	 * points (the library libp11 loaded, not loaded again), the PIN
+	 * (libp11 keeps a copy for its own re-login after fork too), and a
+	 * session of ours that holds the login while libp11's come and go. */
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SLOT_ID slot_id;
+	char *pin;
+	CK_SESSION_HANDLE anchor;
+	int have_anchor;
+	pthread_mutex_t recover_lock;
+	long long last_recover_ns, last_log_ns;
+	unsigned long long recoveries;
+	pthread_t watchdog;
+	int have_watchdog;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	int stopping;
 };
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Opens our own session and logs it in (the login is the token's, for
+ * every session of this process). 0 when the token was still logged in,
+ * 1 when it had to log in again (the token lost its login: it was removed
+ * or reset), -1 when it does not answer. Call with recover_lock held. */
+static int open_anchor(struct tc_hsm *h)
+{
+	if (!h->f)
+		return -1;
+	CK_SESSION_HANDLE s;
+	CK_RV rv = h->f->C_OpenSession(h->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	if (rv != CKR_OK)
+		return -1;
+	rv = h->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)h->pin, strlen(h->pin));
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		h->f->C_CloseSession(s);
+		return -1;
+	}
+	h->anchor = s;
+	h->have_anchor = 1;
+	return rv == CKR_OK ? 1 : 0;
+}
+
+/* Finds dead sessions (and a token that came back) when nothing else
+ * does: every WATCHDOG_INTERVAL_MS one byte of randomness, through the
+ * pool, and a recovery when it fails. */
+static void *watchdog_main(void *arg)
+{
+	struct tc_hsm *h = arg;
+	pthread_mutex_lock(&h->stop_lock);
+	while (!h->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += WATCHDOG_INTERVAL_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &until);
+		if (h->stopping)
+			break;
+		pthread_mutex_unlock(&h->stop_lock);
+		unsigned char b;
+		if (PKCS11_generate_random(h->slot, &b, 1) != 0)
+			tc_hsm_recover(h);
+		pthread_mutex_lock(&h->stop_lock);
+	}
+	pthread_mutex_unlock(&h->stop_lock);
+	return NULL;
+}
 
 struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const char *pin,
 			   char *err, size_t errlen)
@@ -57,6 +144,18 @@ struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const ch
 		snprintf(err, errlen, "login to token '%s' failed (wrong PIN or locked token)", token_label);
 		goto fail;
 	}
+	pthread_mutex_init(&h->recover_lock, NULL);
+	h->slot_id = PKCS11_get_slotid_from_slot(h->slot);
+	h->pin = OPENSSL_strdup(pin);
+	h->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	CK_C_GetFunctionList gfl = h->dl ? (CK_C_GetFunctionList)dlsym(h->dl, "C_GetFunctionList") : NULL;
+	if (!h->pin || !gfl || gfl(&h->f) != CKR_OK || open_anchor(h) < 0) {
+		tc_warn("HSM: no recovery session on token '%s': a lost session will need a restart", token_label);
+		return h;
+	}
+	pthread_mutex_init(&h->stop_lock, NULL);
+	pthread_cond_init(&h->stop_cond, NULL);
+	h->have_watchdog = pthread_create(&h->watchdog, NULL, watchdog_main, h) == 0;
 	return h;
 fail:
 	tc_hsm_close(h);
@@ -73,6 +172,24 @@ void tc_hsm_close(struct tc_hsm *h)
 		EVP_PKEY_free(h->keys[i].verify);
 		X509_free(h->keys[i].cert);
 	}
+	if (h->have_watchdog) {
+		pthread_mutex_lock(&h->stop_lock);
+		h->stopping = 1;
+		pthread_cond_signal(&h->stop_cond);
+		pthread_mutex_unlock(&h->stop_lock);
+		pthread_join(h->watchdog, NULL);
+		pthread_mutex_destroy(&h->stop_lock);
+		pthread_cond_destroy(&h->stop_cond);
+	}
+	if (h->have_anchor)
+		h->f->C_CloseSession(h->anchor);
+	if (h->pin) {
+		OPENSSL_cleanse(h->pin, strlen(h->pin));
+		OPENSSL_free(h->pin);
+		pthread_mutex_destroy(&h->recover_lock);
+	}
+	if (h->dl)
+		dlclose(h->dl);
 	if (h->slots)
 		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
 	if (h->ctx) {
@@ -170,8 +287,62 @@ int tc_hsm_store_cert(struct tc_hsm *h, const struct tc_hsm_key *key, X509 *cert
 	return 0;
 }
 
+int tc_hsm_recover(struct tc_hsm *h)
+{
+	if (!h->pin || !h->f)
+		return -1;
+	pthread_mutex_lock(&h->recover_lock);
+	long long now = mono_ns();
+	int rc = 0;
+	if (now - h->last_recover_ns >= RECOVER_INTERVAL_NS) {
+		h->last_recover_ns = now;
+		CK_SESSION_INFO info;
+		if (h->have_anchor && h->f->C_GetSessionInfo(h->anchor, &info) != CKR_OK)
+			h->have_anchor = 0; /* the token was removed: every session, and the login, is gone */
+		if (!h->have_anchor || !(info.state == CKS_RW_USER_FUNCTIONS || info.state == CKS_RO_USER_FUNCTIONS)) {
+			if (h->have_anchor)
+				h->f->C_CloseSession(h->anchor);
+			h->have_anchor = 0;
+			rc = open_anchor(h);
+		}
+		/* Only once the token answers does libp11 forget its session
+		 * pool (dead handles included; the sessions still alive stay
+		 * open, in use by the threads that hold them) and open new ones
+		 * on demand. Emptied while the token is out, the pool would make
+		 * the next caller wait for a session for ever: libp11 0.4.12
+		 * waits on its pool when C_OpenSession fails, and a failing
+		 * dead handle at least returns at once. */
+		if (rc == 1) {
+			/* Logged out underneath us: the token was removed (or
+			 * reset) and is back. Its object handles, which libp11
+			 * caches in every key, may all have changed, and libp11
+			 * 0.4.12 reloads them only after a fork: start again. The
+			 * supervisor restarts the signer (peers meanwhile get
+			 * UNAVAILABLE), which opens the token and finds its keys. */
+			tc_err("HSM: the token lost its login (removed or reset) and is back: the signer restarts "
+			       "to load its keys again");
+			exit(75);
+		}
+		if (rc == 0)
+			PKCS11_open_session(h->slot, 1);
+		/* Said once per episode, not at every reset while the token is out. */
+		h->recoveries++;
+		if (now - h->last_log_ns >= 5 * 1000000000LL) {
+			h->last_log_ns = now;
+			tc_warn("HSM: sessions reset after a failure (%llu so far)%s", h->recoveries,
+				rc == 0 ? "" : "; the token does not answer yet");
+		}
+	}
+	pthread_mutex_unlock(&h->recover_lock);
+	return rc;
+}
+
 int tc_hsm_random(struct tc_hsm *h, unsigned char *buf, size_t len)
 {
+	if (PKCS11_generate_random(h->slot, buf, (unsigned int)len) == 0)
+		return 0;
+	/* Once more on fresh sessions: the failure may be a dropped one. */
+	tc_hsm_recover(h);
 	return PKCS11_generate_random(h->slot, buf, (unsigned int)len) == 0 ? 0 : -1;
 }
 

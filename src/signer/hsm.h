@@ -24,7 +24,9 @@ struct tc_hsm_key {
 	unsigned char spki_sha256[32]; /* of its DER SubjectPublicKeyInfo: the RFC 6962 log ID */
 };
 
-/* Loads module, finds the token by label and logs in. The PIN is not kept. */
+/* Loads module, finds the token by label and logs in. The PIN is kept in
+ * the handle (wiped at close), as libp11 itself keeps it, so that
+ * tc_hsm_recover can log in again after the token lost its sessions. */
 struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const char *pin,
 			   char *err, size_t errlen);
 void tc_hsm_close(struct tc_hsm *h);
@@ -38,8 +40,21 @@ int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key,
 int tc_hsm_store_cert(struct tc_hsm *h, const struct tc_hsm_key *key, X509 *cert, char *err,
 		      size_t errlen);
 
-/* Fills buf from the token's RNG. */
+/* Fills buf from the token's RNG (after one recovery when it fails). */
 int tc_hsm_random(struct tc_hsm *h, unsigned char *buf, size_t len);
+
+/* Call after an HSM operation failed: sessions the HSM dropped
+ * (CKR_SESSION_HANDLE_INVALID), or all of them and the login when the
+ * token was removed and is back, would otherwise fail every later call.
+ * libp11's session pool is reset and the login restored with a session of
+ * our own. Failures within 50 ms are recovered once. 0 when the token
+ * answers again, -1 when it does not (yet): call again on the next
+ * failure. When the token had lost its login (it was removed, or reset)
+ * and is back, the key handles of every loaded key may be stale: the
+ * process then exits (status 75) for its supervisor to start it afresh.
+ * A watchdog thread calls it too when the token fails a random draw.
+ * Thread-safe. */
+int tc_hsm_recover(struct tc_hsm *h);
 
 /* Token description for transcripts: "label / manufacturer / model / serial". */
 void tc_hsm_describe(struct tc_hsm *h, char *out, size_t outlen);
