@@ -76,6 +76,31 @@ out=$(probe signer --as-user "read:$data/hsm/user.pin")
 expect_allowed "$out" "read:$data/hsm/user.pin"
 ok "inside each child's sandbox: no PIN, token, journal, other store, ptrace, signer memory, exec; no network from the signer"
 
+# 2b. The ACME pair. acme parses client JWS and CSRs: from its sandbox, no
+# secret and no other store, only its own part and the public root. The
+# validator connects where untrusted clients say: as its user it cannot
+# even enter the data directory (no shared group), and its Landlock rules
+# hold system files only. Nobody else reads acme's state.
+[ -n "$(pid_of acme)" ] && [ -n "$(pid_of validator)" ] || fail "acme or validator not running"
+[ "$(stat -c '%U %a' "$data/acme")" = "trustchain-acme 700" ] || fail "data/acme is $(stat -c '%U %a' "$data/acme")"
+out=$(probe acme --as-user "${secrets[@]/#/read:}" "read:${ct_store[0]}" "write:$data/ca/root.pem" \
+  "ptrace:$signer_pid" "exec:/bin/sh")
+expect_denied "$out" "acme sandbox"
+out=$(probe acme --as-user "read:$data/ca/root.pem" "write:$data/acme/probe")
+expect_allowed "$out" "read:$data/ca/root.pem"
+expect_allowed "$out" "write:$data/acme/probe"
+if runuser -u trustchain-validator -- ls "$data" >/dev/null 2>&1; then fail "trustchain-validator entered $data"; fi
+id -nG trustchain-validator | tr ' ' '\n' | grep -qx trustchain && echo "note: trustchain-validator is in group trustchain in /etc/group; the supervisor drops it anyway"
+out=$(probe validator --as-user "read:$data/ca/root.pem" "read:$data/acme/probe" "${secrets[@]/#/read:}" \
+  "read:/etc/hostname")
+expect_denied "$(echo "$out" | grep -v /etc/hostname)" "validator sandbox"
+expect_allowed "$out" "read:/etc/hostname"
+grep -q "TC_DATA_DIR" "/proc/$(pid_of validator)/environ" && fail "the validator knows where the data directory is"
+for c in signer transparency resolver gateway validator; do
+  if runuser -u "trustchain-$c" -- ls "$data/acme" >/dev/null 2>&1; then fail "trustchain-$c listed data/acme"; fi
+done
+ok "acme: its own part and the root only; validator: no data directory at all; data/acme acme's alone"
+
 # 3. Landlock alone: the gateway's rules hold even for a process whose uid
 # could read everything (root here; a sibling child's uid in an exploit).
 out=$(probe gateway "${secrets[@]/#/read:}" "read:${ct_store[0]}" "read:$data/ca/root.pem")
