@@ -160,6 +160,21 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok "revoked client refused by both modes within ${ms} ms of the revocation (online cache 1 s, local CRL refresh 500 ms)"
 expect_echo "$p_on" cli "${online[@]}"
 
+# Local mode with the CRL from a plain HTTP URL (a static file, as a CDN
+# would serve it) instead of GetCrl.
+mkdir -p "$tmp/www"
+"$ctl" "${cfg[@]}" crl --der --out "$tmp/www/crl.der" 2>/dev/null || fail "crl"
+p_www=$((base + 13)) p_url=$((base + 14))
+(cd "$tmp/www" && exec /usr/bin/python3 -m http.server "$p_www" --bind 127.0.0.1 > "$tmp/www.log" 2>&1) &
+echo_pids+=($!)
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$p_www/crl.der" && break; sleep 0.1; done
+by_url=(--mode local --root "$root" --intermediate "$inter" --log-key "$logkey"
+        --crl-url "http://127.0.0.1:$p_www/crl.der" --crl-refresh-ms 500 --crl-max-age-ms 6000)
+start_echo url "$p_url" "${by_url[@]}"
+expect_echo "$p_url" cli "${by_url[@]}"
+expect_refused "$tmp/url.log" REVOKED "$p_url" cli2 "${by_url[@]}"
+ok "local mode with the CRL from an HTTP URL: good client echoes, revoked one refused"
+
 # The whole server stops: the local node keeps deciding on its CRL until it
 # is 6 s old, then fails closed. (The client verifies locally too.)
 kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
