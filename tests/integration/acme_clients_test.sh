@@ -20,9 +20,19 @@ command -v certbot >/dev/null || fail "needs certbot (Debian package certbot)"
 base=$(( 20000 + RANDOM % 20000 ))
 acme_port=$((base + 4)) http_port=$((base + 5)) tls_port=$((base + 6))
 names=(lego-http lego-tls certbot-http)
+# dns-01: lego publishes its TXT record in our zone by RFC 2136 UPDATE,
+# signed with a TSIG key the update policy lets change _acme-challenge TXT.
+"$ctl" dns tsig new acme > "$tmp/tsig.keys"
+chmod 600 "$tmp/tsig.keys"
+if [ "$(id -u)" = 0 ]; then chown trustchain-resolver "$tmp/tsig.keys"; fi
+tsig_secret=$(sed -n 's/.*secret "\(.*\)".*/\1/p' "$tmp/tsig.keys")
+[ -n "$tsig_secret" ] || fail "no secret in: $(cat "$tmp/tsig.keys")"
 {
   printf 'server:\n  dev: true\n  data_dir: %s/data\n' "$tmp"
-  printf 'dns:\n  udp_port: %s\n  quic_port: %s\n  records:\n' "$base" "$((base + 1))"
+  printf 'dns:\n  udp_port: %s\n  quic_port: %s\n' "$base" "$((base + 1))"
+  printf '  tsig_keys_file: %s\n  update_policy:\n' "$tmp/tsig.keys"
+  printf '    - {key: acme, names: ["_acme-challenge.*"], types: [TXT]}\n'
+  printf '  records:\n'
   for n in "${names[@]}"; do
     printf '    - "%s 60 A 127.0.0.1"\n' "$n"
   done
@@ -102,6 +112,15 @@ lego_run -d lego-tls.trust.hypermesh.online revoke
 sleep 1
 validate_says "$tmp/revoked.crt" "$tmp/revoked.issuer.crt" lego-tls.trust.hypermesh.online revoked
 ok "lego revoke: Validate says revoked"
+
+# lego, dns-01 through RFC 2136 with TSIG to our resolver (lego's own
+# propagation check would ask the zone's NS on port 53: off).
+RFC2136_NAMESERVER="127.0.0.1:$base" RFC2136_TSIG_KEY=acme RFC2136_TSIG_ALGORITHM=hmac-sha256. \
+  RFC2136_TSIG_SECRET="$tsig_secret" RFC2136_PROPAGATION_TIMEOUT=30 RFC2136_POLLING_INTERVAL=1 \
+  lego_run --dns rfc2136 --dns.resolvers "127.0.0.1:$base" --dns.disable-cp -d lego-dns.trust.hypermesh.online run
+crt3="$tmp/lego/certificates/lego-dns.trust.hypermesh.online.crt"
+check_cert lego-dns.trust.hypermesh.online "$crt3" "$tmp/lego/certificates/lego-dns.trust.hypermesh.online.issuer.crt"
+ok "lego dns-01 (RFC 2136 update with TSIG into our zone)"
 
 # certbot, standalone http-01.
 cb="$tmp/certbot"
