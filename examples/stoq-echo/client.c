@@ -1,7 +1,8 @@
 /* stoq-echo-client: connects over QUIC with mutual TLS, verifies the server
  * through TrustChain as --peer-name, sends --message on one stream and
  * prints the echo. --count N makes N connections one after the other and
- * prints handshakes per second (the bench).
+ * prints handshakes per second (the bench); --repeat N --interval-ms MS
+ * keeps one connection and sends the message N times on new streams.
  *
  * Exit status: 0 echoed; 1 refused (by us: the verdict's reasons are
  * printed; or by the server: its TLS alert); 2 any other failure. */
@@ -225,34 +226,63 @@ static void client_read(struct client *c)
 	}
 }
 
+enum want { WANT_CONFIRMED, WANT_ECHO, WANT_NOTHING };
+
+/* Drives the connection (packets, timers) until it has what it wants, is
+ * closed, or the deadline passes. */
+static void drive(struct client *c, uint64_t deadline, enum want w)
+{
+	while (!c->closed && peer_now_ns() < deadline) {
+		if ((w == WANT_CONFIRMED && c->confirmed) || (w == WANT_ECHO && c->echo_done))
+			return;
+		uint64_t exp = ngtcp2_conn_get_expiry(c->q), now = peer_now_ns();
+		int t = exp <= now ? 0 : exp - now > 100 * NGTCP2_MILLISECONDS ? 100 : (int)((exp - now) / NGTCP2_MILLISECONDS) + 1;
+		if (deadline - now < (uint64_t)t * NGTCP2_MILLISECONDS)
+			t = (int)((deadline - now) / NGTCP2_MILLISECONDS) + 1;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		poll(&p, 1, t);
+		client_read(c);
+		if (!c->closed && ngtcp2_conn_get_expiry(c->q) <= peer_now_ns()) {
+			int rv = ngtcp2_conn_handle_expiry(c->q, peer_now_ns());
+			if (rv != 0)
+				fail(c, rv);
+		}
+		if (!c->closed)
+			client_write(c);
+	}
+}
+
 /* One connection: 0 echoed (or, when msg is NULL, the handshake confirmed:
- * both ends verified each other), 1 refused,
- * 2 other failure; why gets a sentence. */
-static int run_one(const struct sockaddr_in *server, const char *msg, int timeout_ms, char *why, size_t whylen)
+ * both ends verified each other), 1 refused, 2 other failure; why gets a
+ * sentence. With repeat > 1 the same connection sends msg again on a new
+ * stream every interval_ms, repeat times in all (a long-lived connection,
+ * e.g. across a certificate reload on the server). */
+static int run_one(const struct sockaddr_in *server, const char *msg, int repeat, int interval_ms, int timeout_ms,
+		   char *why, size_t whylen)
 {
 	struct client c;
-	int rc = 2;
+	int rc = 2, echoes = 0;
 	why[0] = '\0';
 	if (client_open(&c, server) != 0) {
 		snprintf(why, whylen, "cannot set up the connection");
 		goto out;
 	}
 	c.msg = msg;
-	uint64_t deadline = peer_now_ns() + (uint64_t)timeout_ms * NGTCP2_MILLISECONDS;
 	client_write(&c);
-	while (!c.closed && !(msg ? c.echo_done : c.confirmed) && peer_now_ns() < deadline) {
-		uint64_t exp = ngtcp2_conn_get_expiry(c.q), now = peer_now_ns();
-		int t = exp <= now ? 0 : exp - now > 100 * NGTCP2_MILLISECONDS ? 100 : (int)((exp - now) / NGTCP2_MILLISECONDS) + 1;
-		struct pollfd p = {.fd = c.fd, .events = POLLIN};
-		poll(&p, 1, t);
-		client_read(&c);
-		if (!c.closed && ngtcp2_conn_get_expiry(c.q) <= peer_now_ns()) {
-			int rv = ngtcp2_conn_handle_expiry(c.q, peer_now_ns());
-			if (rv != 0)
-				fail(&c, rv);
-		}
-		if (!c.closed)
-			client_write(&c);
+	drive(&c, peer_now_ns() + (uint64_t)timeout_ms * NGTCP2_MILLISECONDS, msg ? WANT_ECHO : WANT_CONFIRMED);
+	echoes += c.echo_done;
+	while (msg && echoes < repeat && c.echo_done && !c.closed) {
+		drive(&c, peer_now_ns() + (uint64_t)interval_ms * NGTCP2_MILLISECONDS, WANT_NOTHING);
+		if (c.closed)
+			break;
+		c.echo_done = 0;
+		c.echolen = 0;
+		c.sent = 0;
+		c.sid = -1;
+		c.msg = msg;
+		client_write(&c);
+		drive(&c, peer_now_ns() + (uint64_t)timeout_ms * NGTCP2_MILLISECONDS, WANT_ECHO);
+		echoes += c.echo_done;
 	}
 	char refusal[600];
 	peer_refusal(c.tls, refusal, sizeof(refusal));
@@ -270,11 +300,13 @@ static int run_one(const struct sockaddr_in *server, const char *msg, int timeou
 		rc = alert ? 1 : 2;
 	} else if (c.closed) {
 		snprintf(why, whylen, "%s", ngtcp2_strerror(c.rv));
-	} else if (!(msg ? c.echo_done : c.confirmed)) {
-		snprintf(why, whylen, "no %s within %d ms", msg ? "echo" : "handshake", timeout_ms);
+	} else if (!(msg ? c.echo_done && echoes == (repeat > 1 ? repeat : 1) : c.confirmed)) {
+		snprintf(why, whylen, "no %s within %d ms (%d echoes)", msg ? "echo" : "handshake", timeout_ms, echoes);
 	} else {
 		rc = 0;
-		if (msg)
+		if (msg && repeat > 1)
+			snprintf(why, whylen, "%.*s (%d times on one connection)", (int)c.echolen, c.echo, echoes);
+		else if (msg)
 			snprintf(why, whylen, "%.*s", (int)c.echolen, c.echo);
 	}
 out:
@@ -299,9 +331,11 @@ int main(int argc, char **argv)
 					     {"message", 1, 0, 'm'},
 					     {"count", 1, 0, 'n'},
 					     {"timeout-ms", 1, 0, 't'},
+					     {"repeat", 1, 0, 'r'},
+					     {"interval-ms", 1, 0, 'i'},
 					     {0, 0, 0, 0}};
 	const char *connect_to = "127.0.0.1:4433", *msg = "hello from stoq-echo";
-	int count = 0, timeout = 5000, o;
+	int count = 0, timeout = 5000, repeat = 1, interval = 500, o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'c')
 			connect_to = optarg;
@@ -311,8 +345,13 @@ int main(int argc, char **argv)
 			count = atoi(optarg);
 		else if (o == 't')
 			timeout = atoi(optarg);
+		else if (o == 'r')
+			repeat = atoi(optarg);
+		else if (o == 'i')
+			interval = atoi(optarg);
 		else if (!peer_option(&peer.cfg, o, optarg)) {
-			fprintf(stderr, "usage: stoq-echo-client --connect HOST:PORT [--message TEXT] [--count N]\n%s",
+			fprintf(stderr, "usage: stoq-echo-client --connect HOST:PORT [--message TEXT] [--count N]\n"
+				"         [--repeat N --interval-ms MS] [--timeout-ms MS]\n%s",
 				peer_usage);
 			return 2;
 		}
@@ -332,7 +371,7 @@ int main(int argc, char **argv)
 	char why[700];
 	int rc;
 	if (count <= 0) {
-		rc = run_one(&server, msg, timeout, why, sizeof(why));
+		rc = run_one(&server, msg, repeat, interval, timeout, why, sizeof(why));
 		printf("%s: %s\n", rc == 0 ? "echo" : rc == 1 ? "refused" : "error", why);
 	} else {
 		/* The bench: handshakes only, one connection after the other. */
@@ -340,7 +379,7 @@ int main(int argc, char **argv)
 		double cpu0 = cpu_seconds();
 		int i;
 		for (i = 0, rc = 0; i < count && rc == 0; i++)
-			rc = run_one(&server, NULL, timeout, why, sizeof(why));
+			rc = run_one(&server, NULL, 1, 0, timeout, why, sizeof(why));
 		double s = (double)(peer_now_ns() - t0) / NGTCP2_SECONDS;
 		double cpu = cpu_seconds() - cpu0;
 		if (rc != 0)

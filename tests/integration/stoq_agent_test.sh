@@ -77,6 +77,12 @@ set -e
 ok "renewal while the server is down: logged, backed off; --once exits 1"
 [ "$(ping)" = "echo: ping" ] || fail "echo server stopped serving"
 
+# A long-lived connection, pinging every 500 ms across the renewal and reload.
+"$bindir/stoq-echo-client" --connect "127.0.0.1:$port" --cert "$tmp/cli.pem" --key "$tmp/k/cli.key" \
+  --peer-name node.stoq.hypermesh.online --mode cafile --cafile "$tmp/root.pem" --message held --quiet \
+  --repeat 100 --interval-ms 500 > "$tmp/held.out" 2>&1 &
+held_pid=$!
+pids+=($held_pid)
 start_server
 for _ in $(seq 1 120); do
   [ "$(grep -c "agent: renewed" "$tmp/agent.log")" -ge 1 ] && break
@@ -90,4 +96,8 @@ for _ in $(seq 1 20); do grep -q "certificate reloaded" "$tmp/echo.log" && break
 grep -q "certificate reloaded" "$tmp/echo.log" || fail "reload command not run"
 [ "$(ping)" = "echo: ping" ] || fail "echo with the renewed certificate"
 ok "renewed after the server came back ($serial1 -> $serial2), reload ran, the example serves the new certificate"
+kill -0 "$held_pid" 2>/dev/null || fail "the long-lived connection ended before the reload: $(cat "$tmp/held.out")"
+wait "$held_pid" || fail "the long-lived connection failed: $(cat "$tmp/held.out")"
+grep -q "echo: held (100 times on one connection)" "$tmp/held.out" || fail "long-lived connection: $(cat "$tmp/held.out")"
+ok "a connection open across the reload kept echoing (100 pings on one connection)"
 echo PASS
