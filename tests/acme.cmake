@@ -21,3 +21,13 @@ if(TARGET tc_acme_core)
   # Listens on an ephemeral loopback port.
   tc_add_cunit(test_acme_http SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_http.c LIBS tc_acme_core)
 endif()
+# bench_acme: ACME throughput against a running server, with the gRPC Issue
+# rate of the same run (a bench, not a test).
+pkg_check_modules(TC_BENCH_CURL IMPORTED_TARGET libcurl)
+if(TARGET tc_acme_core AND TC_BENCH_CURL_FOUND)
+  add_executable(bench_acme ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_acme.c ${TC_ACME_TEST_SUPPORT})
+  tc_target_defaults(bench_acme)
+  target_include_directories(bench_acme PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(bench_acme PRIVATE tc_acme_core PkgConfig::TC_BENCH_CURL PkgConfig::MHD)
+  set_target_properties(bench_acme PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "common/config_acme.h"
+#include "common/config_ca.h"
 #include "common/config_dns.h"
 #include "common/config_schema.h"
 #include "common/log.h"
@@ -69,6 +70,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->stoq_integration.trust_decisions = true;
 
 	cfg_set_str(cfg->gateway.listen, dev ? "127.0.0.1:50051" : "0.0.0.0:50051");
+	tc_config_ca_defaults(cfg, dev); /* ca.*_url, gateway.http_listen */
 	cfg->gateway.require_auth = !dev;
 	cfg->gateway.tls = true;
 	/* Issuance embeds our log's SCT (DESIGN.md section 3); only a
@@ -454,6 +456,8 @@ static int validate(struct load_ctx *lc)
 	const char *acme_key = NULL;
 	char why[TC_CFG_STR + 96];
 	if (tc_config_acme_check(cfg, &acme_key, why, sizeof(why)) != 0)
+		return fail_key(lc, acme_key, "%s", why);
+	if (tc_config_ca_check(cfg, &acme_key, why, sizeof(why)) != 0)
 		return fail_key(lc, acme_key, "%s", why);
 	return 0;
 }

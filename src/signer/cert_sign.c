@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/errorf.h"
+#include "signer/lint.h"
 #include "signer/tbs_template.h"
 
 /* Extensions the signer writes itself, whole. */
@@ -73,6 +74,8 @@ int tc_issuer_init(struct tc_issuer *is, const struct tc_hsm_key *key, char *err
 	if (tc_tbs_find_ext(&v.tbs, TC_OID_SUBJECT_KEY_ID, sizeof(TC_OID_SUBJECT_KEY_ID), &ski) == 0 &&
 	    tc_der_whole(ski.value.val, ski.value.val_len, TC_DER_OCTET_STRING, &keyid) == TC_DER_OK &&
 	    keyid.val_len <= 64) {
+		memcpy(is->key_id, keyid.val, keyid.val_len);
+		is->key_id_len = keyid.val_len;
 		size_t kid = header_size(keyid.val_len) + keyid.val_len;
 		size_t seq = header_size(kid) + kid;
 		size_t value = header_size(seq) + seq;
@@ -101,6 +104,7 @@ void tc_issuer_fini(struct tc_issuer *is)
 {
 	free(is->name);
 	free(is->aki);
+	free(is->urls);
 	memset(is, 0, sizeof(*is));
 }
 
@@ -154,7 +158,7 @@ int tc_leaf_complete(const struct tc_tbs_view *tmpl, const struct tc_issuer *is,
 
 	size_t tmpl_exts = tmpl->has_extensions ? tmpl->extensions.val_len : 0;
 	size_t cap = sizeof(VERSION_3) + 3 + TC_SERIAL_LEN + is->alg_len + is->name_len + tmpl->validity.tlv_len +
-		     tmpl->subject.tlv_len + tmpl->spki.tlv_len + tmpl_exts + is->aki_len + sizeof(ski) +
+		     tmpl->subject.tlv_len + tmpl->spki.tlv_len + tmpl_exts + is->aki_len + is->urls_len + sizeof(ski) +
 		     sizeof(EXT_BASIC_CONSTRAINTS_LEAF);
 	uint8_t *buf = malloc(cap), *o = buf;
 	if (!buf)
@@ -187,6 +191,10 @@ int tc_leaf_complete(const struct tc_tbs_view *tmpl, const struct tc_issuer *is,
 	}
 	memcpy(o, is->aki, is->aki_len);
 	o += is->aki_len;
+	if (is->urls_len) { /* CDP and AIA: the signer's, like the AKI */
+		memcpy(o, is->urls, is->urls_len);
+		o += is->urls_len;
+	}
 	if (!has_ski) {
 		memcpy(o, ski, sizeof(ski));
 		o += sizeof(ski);
@@ -255,13 +263,10 @@ int tc_leaf_tbs(const struct tc_leaf *leaf, int precert, const uint8_t *sct_list
 	return 0;
 }
 
-int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int precert, const uint8_t *sct_list,
-		 size_t sct_len, unsigned char **der, size_t *der_len, char *err, size_t errlen)
+/* Signs the TBS bytes tbs (taking them) into a Certificate. */
+static int sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, unsigned char **der, size_t *der_len,
+		    char *err, size_t errlen)
 {
-	uint8_t *tbs;
-	size_t tbs_len;
-	if (tc_leaf_tbs(leaf, precert, sct_list, sct_len, &tbs, &tbs_len) != 0)
-		return tc_errorf(err, errlen, "out of memory");
 	/* As X509_sign does: one DigestSign over the TBS bytes. */
 	size_t sig_len = (size_t)EVP_PKEY_get_size(is->priv);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -296,4 +301,37 @@ int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int pre
 	*der = cert;
 	*der_len = (size_t)(o - cert);
 	return 0;
+}
+
+int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int precert, const uint8_t *sct_list,
+		 size_t sct_len, unsigned char **der, size_t *der_len, char *err, size_t errlen)
+{
+	uint8_t *tbs;
+	size_t tbs_len;
+	if (tc_leaf_tbs(leaf, precert, sct_list, sct_len, &tbs, &tbs_len) != 0)
+		return tc_errorf(err, errlen, "out of memory");
+	return sign_tbs(tbs, tbs_len, is, der, der_len, err, errlen);
+}
+
+int tc_leaf_sign_checked(const struct tc_leaf *leaf, const struct tc_issuer *is, const struct tc_policy *policy,
+			 int precert, const uint8_t *sct_list, size_t sct_len, unsigned char **der, size_t *der_len,
+			 const char **lint, char *err, size_t errlen)
+{
+	*lint = NULL;
+	uint8_t *tbs;
+	size_t tbs_len;
+	if (tc_leaf_tbs(leaf, precert, sct_list, sct_len, &tbs, &tbs_len) != 0)
+		return tc_errorf(err, errlen, "out of memory");
+	struct tc_lint_issuer li = {.sig_alg = is->alg, .sig_alg_len = is->alg_len, .name = is->name,
+				    .name_len = is->name_len, .key_id = is->key_id_len ? is->key_id : NULL,
+				    .key_id_len = is->key_id_len};
+	struct tc_lint_result lr;
+	if (tc_lint_tbs(tbs, tbs_len, precert ? TC_LINT_PRECERT : TC_LINT_LEAF, &li, policy, &lr) != 0) {
+		free(tbs);
+		*lint = lr.lint;
+		tc_errorf(err, errlen, "%s: %s", lr.lint, lr.detail);
+		return 1;
+	}
+	/* The very bytes just linted go to the HSM. */
+	return sign_tbs(tbs, tbs_len, is, der, der_len, err, errlen) == 0 ? 0 : -1;
 }

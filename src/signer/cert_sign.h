@@ -16,6 +16,7 @@
 
 #include "common/cert_der.h"
 #include "signer/hsm.h"
+#include "signer/policy.h"
 
 #define TC_SERIAL_LEN 16
 
@@ -33,11 +34,23 @@ struct tc_issuer {
 	/* SHA-256 of the issuing certificate's SubjectPublicKeyInfo as encoded
 	 * there: the issuer_key_hash of our precertificates' CT entries. */
 	unsigned char key_hash[32];
+	uint8_t key_id[64];    /* its subjectKeyIdentifier (what the AKI carries) */
+	size_t key_id_len;
+	/* cRLDistributionPoints and authorityInfoAccess Extensions every leaf
+	 * gets (tc_issuer_set_urls); NULL/0 when none is configured. */
+	uint8_t *urls;
+	size_t urls_len;
 };
 
 /* Prepares is from key (which needs its certificate). 0, or -1 with err. */
 int tc_issuer_init(struct tc_issuer *is, const struct tc_hsm_key *key, char *err, size_t errlen);
 void tc_issuer_fini(struct tc_issuer *is);
+
+/* Makes every leaf carry a CRL distribution point crl_url (ca.crl_url) and
+ * an AIA caIssuers issuer_url (ca.issuer_url), each http:// (RFC 5280
+ * 4.2.1.13, 4.2.2.1); "" leaves that one out. 0, or -1 with err for a URL
+ * that is not a plain http:// URI. (issuer_urls.c) */
+int tc_issuer_set_urls(struct tc_issuer *is, const char *crl_url, const char *issuer_url, char *err, size_t errlen);
 
 /* A completed leaf: everything of its TBSCertificate but the CT extension. */
 struct tc_leaf {
@@ -59,10 +72,19 @@ int tc_leaf_complete(const struct tc_tbs_view *tmpl, const struct tc_issuer *is,
 int tc_leaf_tbs(const struct tc_leaf *leaf, int precert, const uint8_t *sct_list, size_t sct_len, uint8_t **tbs,
 		size_t *tbs_len);
 
-/* Signs tc_leaf_tbs(...) with the issuing key. Returns the Certificate DER
- * in *der (malloc'ed). */
+/* Signs tc_leaf_tbs(...) with the issuing key, as it is: no lint (the
+ * signer signs through tc_leaf_sign_checked; tests forge with this).
+ * Returns the Certificate DER in *der (malloc'ed). */
 int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int precert, const uint8_t *sct_list,
 		 size_t sct_len, unsigned char **der, size_t *der_len, char *err, size_t errlen);
+
+/* What the signer signs with: lints the exact TBS (signer/lint.h, profile
+ * leaf or precertificate, policy's lints too when policy is set) and signs
+ * it only when clean. A lint refusal returns 1 with *lint set to the
+ * lint's name and err saying why; other failures -1 with err; 0 signed. */
+int tc_leaf_sign_checked(const struct tc_leaf *leaf, const struct tc_issuer *is, const struct tc_policy *policy,
+			 int precert, const uint8_t *sct_list, size_t sct_len, unsigned char **der, size_t *der_len,
+			 const char **lint, char *err, size_t errlen);
 
 void tc_leaf_free(struct tc_leaf *leaf);
 

@@ -384,9 +384,17 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	if (tc_leaf_sign(leaf, &s->issuer, rq->precertificate, rq->sct_list.data, rq->sct_list.len, &der, &der_len,
-			 why, sizeof(why)) != 0) {
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
+	const char *lint = NULL;
+	int signed_rc = tc_leaf_sign_checked(leaf, &s->issuer, &s->policy, rq->precertificate, rq->sct_list.data,
+					     rq->sct_list.len, &der, &der_len, &lint, why, sizeof(why));
+	if (signed_rc != 0) {
+		/* A lint refusal (signer/lint.h) is named by its lint, journaled. */
+		set_status(r, lint ? TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY : TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR,
+			   "%s", why);
+		if (lint) {
+			set_reason(r, lint);
+			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+		}
 		tc_leaf_free(leaf);
 		return;
 	}

@@ -58,6 +58,11 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 		tc_warn("intermediate key '%s': %s: issuance disabled", cfg->hsm.intermediate_key_label, why);
 		s->have_intermediate = 0;
 	}
+	if (s->have_intermediate && tc_issuer_set_urls(&s->issuer, cfg->ca.crl_url, cfg->ca.issuer_url, why,
+						       sizeof(why)) != 0) {
+		tc_warn("%s: issuance disabled", why);
+		s->have_intermediate = 0;
+	}
 
 	char path[TC_CFG_STR + 64];
 	if (tc_config_data_path(cfg, "journal", path, sizeof(path)) != 0 ||
