@@ -61,6 +61,13 @@ struct tc_config {
 		uint32_t root_validity_days;     /* ca.root_validity_days */
 		uint32_t intermediate_validity_days; /* ca.intermediate_validity_days */
 		char organization[TC_CFG_STR];   /* ca.organization, O= of CA subjects */
+		char crl_url[TC_CFG_STR];        /* ca.crl_url: every leaf's CRL distribution point ("" = none) */
+		char issuer_url[TC_CFG_STR];     /* ca.issuer_url: every leaf's AIA caIssuers (intermediate, DER) */
+		char root_crl_url[TC_CFG_STR];   /* ca.root_crl_url: the intermediate's CRL distribution point */
+		char root_url[TC_CFG_STR];       /* ca.root_url: the intermediate's AIA caIssuers (root, DER) */
+		struct tc_string_list permitted_ip_ranges; /* ca.permitted_ip_ranges: CIDRs, intermediate's nameConstraints */
+		struct tc_string_list excluded_suffixes;   /* ca.excluded_suffixes: excluded DNS subtrees */
+		struct tc_string_list excluded_ip_ranges;  /* ca.excluded_ip_ranges: excluded CIDRs */
 	} ca;
 
 	struct {
@@ -103,6 +110,7 @@ struct tc_config {
 
 	struct {
 		char listen[TC_CFG_STR];         /* gateway.listen, "host:port" */
+		char http_listen[TC_CFG_STR];    /* gateway.http_listen: plain HTTP CRL and CA certificates, "off" */
 		char tokens_file[TC_CFG_STR];    /* gateway.tokens_file: bearer token -> name patterns */
 		char client_ca_file[TC_CFG_STR]; /* gateway.client_ca_file: enables mTLS */
 		char clients_file[TC_CFG_STR];   /* gateway.clients_file: client cert identity -> name patterns */

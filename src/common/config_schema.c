@@ -23,6 +23,13 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ca.root_validity_days", ca.root_validity_days, 1, 36500),
 	NUM("ca.intermediate_validity_days", ca.intermediate_validity_days, 1, 36500),
 	KEY("ca.organization", TC_CFG_T_STRING, ca.organization),
+	KEY("ca.crl_url", TC_CFG_T_STRING, ca.crl_url),
+	KEY("ca.issuer_url", TC_CFG_T_STRING, ca.issuer_url),
+	KEY("ca.root_crl_url", TC_CFG_T_STRING, ca.root_crl_url),
+	KEY("ca.root_url", TC_CFG_T_STRING, ca.root_url),
+	KEY("ca.permitted_ip_ranges", TC_CFG_T_LIST, ca.permitted_ip_ranges),
+	KEY("ca.excluded_suffixes", TC_CFG_T_LIST, ca.excluded_suffixes),
+	KEY("ca.excluded_ip_ranges", TC_CFG_T_LIST, ca.excluded_ip_ranges),
 
 	KEY("ct.log_stoq_certificates", TC_CFG_T_BOOL, ct.log_stoq_certificates),
 	NUM("ct.sequence_interval_ms", ct.sequence_interval_ms, 1, 60000),
@@ -55,6 +62,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("stoq_integration.trust_decisions", TC_CFG_T_BOOL, stoq_integration.trust_decisions),
 
 	KEY("gateway.listen", TC_CFG_T_HOSTPORT, gateway.listen),
+	KEY("gateway.http_listen", TC_CFG_T_STRING, gateway.http_listen),
 	KEY("gateway.tokens_file", TC_CFG_T_STRING, gateway.tokens_file),
 	KEY("gateway.client_ca_file", TC_CFG_T_STRING, gateway.client_ca_file),
 	KEY("gateway.clients_file", TC_CFG_T_STRING, gateway.clients_file),

@@ -23,6 +23,9 @@ static int refusal(const char *reason, const char *msg, struct tc_rpc_result *re
 	for (size_t i = 0; i < sizeof(public_reasons) / sizeof(public_reasons[0]); i++)
 		if (strcmp(reason, public_reasons[i].reason) == 0)
 			return tc_rpc_fail(res, public_reasons[i].code, reason, "%s", msg);
+	/* Lint before signing (signer/lint.h): the lint's own name. */
+	if (strncmp(reason, "lint_", 5) == 0)
+		return tc_rpc_fail(res, GRPC_STATUS_FAILED_PRECONDITION, reason, "%s", msg);
 	return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused", "%s", msg);
 }
 
