@@ -19,7 +19,7 @@ command -v certbot >/dev/null || fail "needs certbot (Debian package certbot)"
 
 base=$(( 20000 + RANDOM % 20000 ))
 acme_port=$((base + 4)) http_port=$((base + 5)) tls_port=$((base + 6))
-names=(lego-http lego-tls certbot-http)
+names=(lego-http lego-tls certbot-http a.eab)
 # dns-01: lego publishes its TXT record in our zone by RFC 2136 UPDATE,
 # signed with a TSIG key the update policy lets change _acme-challenge TXT.
 "$ctl" dns tsig new acme > "$tmp/tsig.keys"
@@ -121,6 +121,56 @@ RFC2136_NAMESERVER="127.0.0.1:$base" RFC2136_TSIG_KEY=acme RFC2136_TSIG_ALGORITH
 crt3="$tmp/lego/certificates/lego-dns.trust.hypermesh.online.crt"
 check_cert lego-dns.trust.hypermesh.online "$crt3" "$tmp/lego/certificates/lego-dns.trust.hypermesh.online.issuer.crt"
 ok "lego dns-01 (RFC 2136 update with TSIG into our zone)"
+
+# The REST face on the same listener, for callers without gRPC:
+# POST /v1/validate (proto3 JSON), GET /v1/ca-certificates, GET /v1/crl.
+rest="https://127.0.0.1:$acme_port/v1"
+issuer1="$tmp/lego/certificates/lego-http.trust.hypermesh.online.issuer.crt"
+chain_json="[\"$(openssl x509 -in "$crt" -outform DER | base64 -w0)\",\"$(openssl x509 -in "$issuer1" -outform DER | base64 -w0)\"]"
+rest_validate() { # rest_validate NAME -> the JSON answer
+  curl -sf --cacert "$root" -H 'Content-Type: application/json' \
+    --data "{\"chain\":$chain_json,\"name\":\"$1\",\"purpose\":\"PURPOSE_SERVER_AUTH\"}" "$rest/validate" ||
+    fail "POST $rest/validate"
+}
+out=$(rest_validate lego-http.trust.hypermesh.online)
+echo "$out" | grep -q '"decision": *"TRUSTED"' || fail "REST validate: $out"
+out=$(rest_validate other.trust.hypermesh.online)
+echo "$out" | grep -q '"decision": *"UNTRUSTED"' && echo "$out" | grep -q NAME_MISMATCH || fail "REST validate, wrong name: $out"
+curl -sf --cacert "$root" "$rest/ca-certificates" > "$tmp/rest-cas.pem" || fail "GET $rest/ca-certificates"
+grep -q "BEGIN CERTIFICATE" "$tmp/rest-cas.pem" || fail "no certificate from $rest/ca-certificates"
+curl -sf --cacert "$root" "$rest/crl" -o "$tmp/rest.crl" || fail "GET $rest/crl"
+openssl crl -inform DER -in "$tmp/rest.crl" -CAfile "$issuer1" -noout 2>&1 | grep -q "verify OK" ||
+  fail "the CRL from $rest/crl does not verify"
+revoked_serial=$(openssl x509 -in "$tmp/revoked.crt" -noout -serial | cut -d= -f2)
+openssl crl -inform DER -in "$tmp/rest.crl" -noout -text | grep -qi "Serial Number: *$revoked_serial" ||
+  fail "the revoked $revoked_serial is not in the CRL from $rest/crl"
+ok "REST: /v1/validate TRUSTED and NAME_MISMATCH, /v1/ca-certificates, /v1/crl verifies and lists the revoked serial"
+
+# kill -9 of trustchain-acme: the account survives (lego renews with it).
+acme_pid=$(pid_of acme)
+kill -9 "$acme_pid"
+wait_ready acme "$acme_pid"
+lego_run --http --http.port "127.0.0.1:$http_port" -d lego-http.trust.hypermesh.online renew --days 9999 --no-random-sleep
+check_cert lego-http.trust.hypermesh.online "$crt" "$issuer1"
+ok "after kill -9 of acme: the account renews"
+
+# External account binding: an account bound to a key made with patterns
+# may order only the names they cover (rejectedIdentifier otherwise).
+"$ctl" --config "$tmp/trustchain.yaml" acme eab new --patterns '*.eab.trust.hypermesh.online' > "$tmp/eab.out" ||
+  fail "acme eab new: $(cat "$tmp/eab.out")"
+kid=$(sed -n 's/^lego: *--eab --kid \([^ ]*\) --hmac .*/\1/p' "$tmp/eab.out")
+hmac=$(sed -n 's/^lego: *--eab --kid [^ ]* --hmac \([^ ]*\).*/\1/p' "$tmp/eab.out")
+[ -n "$kid" ] && [ -n "$hmac" ] || fail "acme eab new printed: $(cat "$tmp/eab.out")"
+eab_lego() {
+  lego --server "$directory" --email eab@hypermesh.online --accept-tos --path "$tmp/lego-eab" \
+    --eab --kid "$kid" --hmac "$hmac" --http --http.port "127.0.0.1:$http_port" "$@" > "$tmp/lego-eab.out" 2>&1
+}
+eab_lego -d a.eab.trust.hypermesh.online run || fail "lego with EAB: $(tail -20 "$tmp/lego-eab.out")"
+check_cert a.eab.trust.hypermesh.online "$tmp/lego-eab/certificates/a.eab.trust.hypermesh.online.crt" \
+  "$tmp/lego-eab/certificates/a.eab.trust.hypermesh.online.issuer.crt"
+if eab_lego -d lego-tls.trust.hypermesh.online run; then fail "an EAB account ordered a name outside its patterns"; fi
+grep -q "rejectedIdentifier" "$tmp/lego-eab.out" || fail "no rejectedIdentifier: $(tail -20 "$tmp/lego-eab.out")"
+ok "EAB: the bound account gets a.eab.trust.hypermesh.online, is refused lego-tls.trust.hypermesh.online (rejectedIdentifier)"
 
 # certbot, standalone http-01.
 cb="$tmp/certbot"
