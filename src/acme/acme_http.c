@@ -23,7 +23,7 @@ struct tc_acme_http {
 	struct tc_acme *a;
 	struct tc_http_limits limits;
 	int fd;
-	unsigned threads;
+	unsigned max_connections;
 	struct MHD_Daemon *daemon;
 	struct MHD_Daemon *retired; /* quiesced at the last renewal */
 	char *key_pem, *cert_pem;   /* must outlive the daemon using them */
@@ -176,18 +176,19 @@ static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
 	struct MHD_OptionItem strict[8];
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0)
 		return NULL;
-	/* MHD_USE_ITC: quiescing (for a certificate switch) needs it. */
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ITC |
-					MHD_USE_ERROR_LOG,
+	/* A thread per connection: finalize blocks on the CA for the length of
+	 * an issuance, and in a pool that would stall every other connection
+	 * of its thread. MHD_USE_ITC: quiescing (certificate switch) needs it. */
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS |
+					MHD_USE_ITC | MHD_USE_ERROR_LOG,
 				0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				MHD_OPTION_THREAD_POOL_SIZE, h->threads, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
-				MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_ARRAY, strict,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-				h, MHD_OPTION_END);
+				MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
+				MHD_OPTION_ARRAY, strict, MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 }
 
 int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr, const char *key_pem,
-		       const char *cert_pem, unsigned threads, struct tc_acme_http **out, char *addr_out,
+		       const char *cert_pem, unsigned max_connections, struct tc_acme_http **out, char *addr_out,
 		       size_t addr_len, char *err, size_t errlen)
 {
 	struct tc_acme_http *h = calloc(1, sizeof(*h));
@@ -200,7 +201,7 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 		return -1;
 	}
 	h->a = a;
-	h->threads = threads ? threads : 1;
+	h->max_connections = max_connections ? max_connections : 1;
 	uint64_t max_body = a->cfg->acme.max_jws_bytes > BODY_MIN ? a->cfg->acme.max_jws_bytes : BODY_MIN;
 	h->limits = (struct tc_http_limits){.max_body = max_body,
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,

@@ -14,9 +14,10 @@
 struct tc_acme_http;
 
 /* Serves a on listen_fd (or, when it is -1, on a socket bound to
- * listen_addr). addr_out gets "host:port". 0, or -1 with err. */
+ * listen_addr), a thread per connection, at most max_connections at once.
+ * addr_out gets "host:port". 0, or -1 with err. */
 int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr, const char *key_pem,
-		       const char *cert_pem, unsigned threads, struct tc_acme_http **out, char *addr_out,
+		       const char *cert_pem, unsigned max_connections, struct tc_acme_http **out, char *addr_out,
 		       size_t addr_len, char *err, size_t errlen);
 
 /* Switches to a new certificate (see above). The previous daemon is
