@@ -128,18 +128,23 @@ static void store_verdict(void *arg)
 	json_t *rec = tc_acme_store_get(a->store, 'Z', pc->zid);
 	json_t *ch = rec ? json_array_get(json_object_get(rec, "challenges"), pc->idx) : NULL;
 	if (ch && strcmp(json_string_value(json_object_get(ch, "status")), "processing") == 0) {
+		/* Only a pending authorization follows its challenge: another
+		 * challenge may have decided it, or the client deactivated it. */
+		int pending = strcmp(json_string_value(json_object_get(rec, "status")), "pending") == 0;
 		const char *value = json_string_value(json_object_get(json_object_get(rec, "identifier"), "value"));
 		if (res->valid) {
 			json_object_set_new(ch, "status", json_string("valid"));
 			json_object_set_new(ch, "validated", json_integer((json_int_t)a->now()));
-			json_object_set_new(rec, "status", json_string("valid"));
+			if (pending)
+				json_object_set_new(rec, "status", json_string("valid"));
 			tc_info("%s validated %s (%s)", json_string_value(json_object_get(ch, "type")), value,
 				res->address_used);
 		} else {
 			const char *type = res->problem_type[0] ? res->problem_type : "serverInternal";
 			json_object_set_new(ch, "status", json_string("invalid"));
 			json_object_set_new(ch, "error", tc_acme_problem_json(type, res->detail, NULL, NULL));
-			json_object_set_new(rec, "status", json_string("invalid"));
+			if (pending)
+				json_object_set_new(rec, "status", json_string("invalid"));
 			char key[96];
 			snprintf(key, sizeof(key), "fail:%s", pc->account);
 			tc_acme_rate_add(a->rate, key, FAILED_WINDOW_S, a->now());
