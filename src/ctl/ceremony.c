@@ -28,6 +28,11 @@ static void ceremony_usage(FILE *out)
 		"  create-intermediate               issuing CA key (EC P-256), certificate signed by the root\n"
 		"  create-key ct-log                 CT log key (EC P-256), public key and RFC 6962 log ID\n"
 		"  create-key dns-zone               DNS zone key (EC P-256), public key, DNSKEY and DS\n"
+		"  rollover-root --label L           a new root key (EC P-384), its self-signed certificate\n"
+		"                                    and a cross certificate from the current root\n"
+		"  rollover-intermediate --label L --cutover YYYY-MM-DDTHH:MM:SSZ [--root ROOT_LABEL]\n"
+		"                                    a new issuing key (EC P-256) and its certificate,\n"
+		"                                    signed by ROOT_LABEL (default hsm.root_key_label)\n"
 		"  list-keys                         every object on the token with its attributes\n"
 		"  dev                               (dev config only) init-token and every create step,\n"
 		"                                    skipping what exists\n"
@@ -176,6 +181,43 @@ static int cmd_dev(struct ceremony_session *s)
 	return TC_CTL_OK;
 }
 
+/* rollover-root --label L | rollover-intermediate --label L --cutover
+ * RFC3339 [--root ROOT_LABEL] (default hsm.root_key_label). */
+static int cmd_rollover(struct ceremony_session *s, int argc, char **argv)
+{
+	int root = strcmp(argv[0], "rollover-root") == 0;
+	const char *label = NULL, *cutover = NULL, *issuer = s->cfg->hsm.root_key_label;
+	const struct option opts[] = {{"label", required_argument, NULL, 'l'},
+				      {"cutover", required_argument, NULL, 'c'},
+				      {"root", required_argument, NULL, 'r'},
+				      {NULL, 0, NULL, 0}};
+	int c;
+	optind = 0;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'l')
+			label = optarg;
+		else if (c == 'c' && !root)
+			cutover = optarg;
+		else if (c == 'r' && !root)
+			issuer = optarg;
+		else {
+			ceremony_usage(stderr);
+			return TC_CTL_USAGE;
+		}
+	}
+	int y, mo, d, h, mi, sec, used = 0;
+	int time_ok = cutover && sscanf(cutover, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &used) == 6 &&
+		      used == 20 && cutover[used] == '\0' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 &&
+		      mi < 60 && sec < 60;
+	if (optind != argc || !label || (!root && !time_ok)) {
+		tc_ctl_error("%s: --label LABEL%s", argv[0],
+			     root ? "" : " --cutover YYYY-MM-DDTHH:MM:SSZ [--root ROOT_LABEL]");
+		return TC_CTL_USAGE;
+	}
+	return ceremony_rollover(s, root, label, root ? NULL : issuer, cutover) == 0 ? TC_CTL_OK : TC_CTL_FAIL;
+}
+
 static int run_step(struct ceremony_session *s, int argc, char **argv)
 {
 	const char *step = argv[0];
@@ -213,6 +255,8 @@ static int run_step(struct ceremony_session *s, int argc, char **argv)
 			tc_ctl_error("create-key: unknown key '%s' (expected ct-log or dns-zone)", argv[1]);
 			return TC_CTL_USAGE;
 		}
+	} else if (strcmp(step, "rollover-root") == 0 || strcmp(step, "rollover-intermediate") == 0) {
+		return cmd_rollover(s, argc, argv);
 	} else if (argc != 1) {
 		ceremony_usage(stderr);
 		return TC_CTL_USAGE;

@@ -58,6 +58,15 @@ const char *ceremony_key_label(const struct tc_config *cfg, enum ceremony_key k)
 /* Runs one create step; refuses a key label that is taken. */
 int ceremony_create(struct ceremony_session *s, enum ceremony_key k);
 
+/* Key rollover (issue 14 part 8). root: a new root key label (P-384) with
+ * its self-signed certificate and a cross certificate from the current
+ * root (ca/rollover/<label>.pem, <label>-cross.pem). Otherwise a new
+ * issuing key label (P-256) whose intermediate issuer_label's root signs,
+ * to take over at cutover (RFC 3339, in the transcript):
+ * ca/rollover/<label>.pem and <label>-chain.pem. */
+int ceremony_rollover(struct ceremony_session *s, int root, const char *label, const char *issuer_label,
+		      const char *cutover);
+
 /* Labels of the private keys on the token, as a bit set over enum
  * ceremony_key; -1 on error. */
 int ceremony_existing_keys(struct ceremony_session *s, unsigned *present);

@@ -4,13 +4,16 @@
  * the audit key and publish everything. The two PKCS#11 stacks are never
  * loaded at the same time: C_Finalize of one would pull the token from under
  * the other. */
+#include <ctype.h>
 #include <libgen.h>
 #include <limits.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file_read.h"
 #include "common/hex.h"
 #include "ctl/artefacts.h"
 #include "ctl/ca_cert.h"
@@ -46,6 +49,8 @@ struct step_run {
 	struct ceremony_session *s;
 	const struct step_def *def;
 	const char *label;
+	const char *issuer_label;        /* rollover-intermediate: the root that signs it */
+	const char *cutover;             /* rollover-intermediate: when it takes over issuance */
 	struct tc_hsm *hsm;
 	struct tc_hsm_key key;           /* the new key; handles owned by hsm */
 	EVP_PKEY *pub;                   /* provider-native copy of its public half */
@@ -144,7 +149,7 @@ static int produce_root(struct step_run *r, char *err, size_t errlen)
 	unsigned char serial[TC_CTL_SERIAL_LEN];
 	if (new_serial(r, serial, err, errlen) != 0)
 		return -1;
-	X509 *root = tc_ctl_make_root(r->s->cfg, r->pub, r->key.priv, serial, err, errlen);
+	X509 *root = tc_ctl_make_root(r->s->cfg, "Root CA", r->pub, r->key.priv, serial, err, errlen);
 	if (!root)
 		return -1;
 	int rc = -1;
@@ -154,6 +159,20 @@ static int produce_root(struct step_run *r, char *err, size_t errlen)
 				cert_details(root), err, errlen);
 	X509_free(root);
 	return rc;
+}
+
+static char *crl_pem(X509_CRL *crl)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long n;
+	if (b && PEM_write_bio_X509_CRL(b, crl) && (n = BIO_get_mem_data(b, &data)) > 0 &&
+	    (pem = malloc((size_t)n + 1))) {
+		memcpy(pem, data, (size_t)n);
+		pem[n] = '\0';
+	}
+	BIO_free(b);
+	return pem;
 }
 
 static int produce_intermediate(struct step_run *r, char *err, size_t errlen)
@@ -171,7 +190,7 @@ static int produce_intermediate(struct step_run *r, char *err, size_t errlen)
 	if (new_serial(r, serial, err, errlen) != 0)
 		return -1;
 	EVP_PKEY *root_pub = tc_ctl_plain_pubkey(rk.pub);
-	X509 *inter = root_pub ? tc_ctl_make_intermediate(cfg, r->pub, rk.cert, root_pub, rk.priv,
+	X509 *inter = root_pub ? tc_ctl_make_intermediate(cfg, "Issuing CA 1", r->pub, rk.cert, root_pub, rk.priv,
 							  serial, err, errlen)
 			       : NULL;
 	EVP_PKEY_free(root_pub);
@@ -196,9 +215,117 @@ static int produce_intermediate(struct step_run *r, char *err, size_t errlen)
 	inter_pem = NULL;
 	rc = add_output(r, r->def->files[1], "certificate_chain", chain, NULL, err, errlen);
 	chain = NULL;
+	if (rc == 0) {
+		/* The root's CRL, where the intermediate's CDP points: signed now,
+		 * while the root key is at hand (ca.root_crl_url). */
+		EVP_PKEY *rpub = tc_ctl_plain_pubkey(rk.pub);
+		X509_CRL *crl = rpub ? tc_ctl_make_root_crl(cfg, rk.cert, rpub, rk.priv, err, errlen) : NULL;
+		EVP_PKEY_free(rpub);
+		rc = crl ? add_output(r, r->def->files[2], "crl", crl_pem(crl), NULL, err, errlen) : -1;
+		X509_CRL_free(crl);
+	}
 out:
 	free(inter_pem);
 	free(root_pem);
+	free(chain);
+	X509_free(inter);
+	return rc;
+}
+
+/* The key of label with its certificate, and that certificate's public key
+ * as a plain software key (*pub, to free). */
+static int find_ca(struct step_run *r, const char *label, struct tc_hsm_key *k, EVP_PKEY **pub, char *err,
+		   size_t errlen)
+{
+	if (tc_hsm_find_key(r->hsm, label, k, err, errlen) != 0)
+		return -1;
+	if (!k->cert) {
+		snprintf(err, errlen, "no certificate on the token next to key '%s'", label);
+		return -1;
+	}
+	if (!(*pub = tc_ctl_plain_pubkey(k->pub))) {
+		snprintf(err, errlen, "cannot read the public key of '%s'", label);
+		return -1;
+	}
+	return 0;
+}
+
+/* Rollover, new root: its self-signed certificate (stored on the token,
+ * so it can sign intermediates) and the cross certificate of the same
+ * subject and key signed by the current root (hsm.root_key_label). */
+static int produce_root_next(struct step_run *r, char *err, size_t errlen)
+{
+	const struct tc_config *cfg = r->s->cfg;
+	struct tc_hsm_key old;
+	EVP_PKEY *old_pub = NULL;
+	unsigned char serial[TC_CTL_SERIAL_LEN], cross_serial[TC_CTL_SERIAL_LEN];
+	char suffix[96];
+	snprintf(suffix, sizeof(suffix), "Root CA %s", r->label);
+	if (find_ca(r, cfg->hsm.root_key_label, &old, &old_pub, err, errlen) != 0 ||
+	    new_serial(r, serial, err, errlen) != 0 || new_serial(r, cross_serial, err, errlen) != 0) {
+		EVP_PKEY_free(old_pub);
+		return -1;
+	}
+	X509 *root = tc_ctl_make_root(cfg, suffix, r->pub, r->key.priv, serial, err, errlen);
+	X509 *cross = root ? tc_ctl_make_cross(cfg, root, old.cert, old_pub, old.priv, cross_serial, err, errlen) : NULL;
+	int rc = -1;
+	if (cross && tc_hsm_store_cert(r->hsm, &r->key, root, err, errlen) == 0 &&
+	    add_output(r, r->def->files[0], "certificate", tc_ctl_cert_pem(root), cert_details(root), err, errlen) == 0)
+		rc = add_output(r, r->def->files[1], "cross_certificate", tc_ctl_cert_pem(cross), cert_details(cross), err,
+				errlen);
+	X509_free(root);
+	X509_free(cross);
+	EVP_PKEY_free(old_pub);
+	return rc;
+}
+
+/* Rollover, new intermediate: signed by issuer_label's root (the current
+ * or a new one), same profile as the first (nameConstraints, URLs), with
+ * the time it is to take over issuance in the transcript. The chain file
+ * is the intermediate, then its root's cross certificate when the root is
+ * a rollover root (what clients with the old trust store need). */
+static int produce_intermediate_next(struct step_run *r, char *err, size_t errlen)
+{
+	const struct tc_config *cfg = r->s->cfg;
+	struct tc_hsm_key rk;
+	EVP_PKEY *root_pub = NULL;
+	unsigned char serial[TC_CTL_SERIAL_LEN];
+	char suffix[96];
+	snprintf(suffix, sizeof(suffix), "Issuing CA %s", r->label);
+	if (find_ca(r, r->issuer_label, &rk, &root_pub, err, errlen) != 0 || new_serial(r, serial, err, errlen) != 0) {
+		EVP_PKEY_free(root_pub);
+		return -1;
+	}
+	X509 *inter = tc_ctl_make_intermediate(cfg, suffix, r->pub, rk.cert, root_pub, rk.priv, serial, err, errlen);
+	EVP_PKEY_free(root_pub);
+	if (!inter)
+		return -1;
+	json_object_set_new(r->transcript, "cutover", json_string(r->cutover));
+	json_object_set_new(r->transcript, "issuer_key", json_string(r->issuer_label));
+	int rc = -1;
+	char *pem = tc_ctl_cert_pem(inter), *cross = NULL, *chain = NULL;
+	char rel[PATH_MAX], path[PATH_MAX];
+	snprintf(rel, sizeof(rel), "ca/rollover/%s-cross.pem", r->issuer_label);
+	if (strcmp(r->issuer_label, cfg->hsm.root_key_label) != 0 && tc_config_data_path(cfg, rel, path, sizeof(path)) == 0) {
+		char ferr[256];
+		size_t n;
+		if (tc_read_file(path, 256 * 1024, &cross, &n, ferr, sizeof(ferr)) != 0)
+			cross = NULL;
+	}
+	if (tc_hsm_store_cert(r->hsm, &r->key, inter, err, errlen) != 0 || !pem)
+		goto out;
+	if ((chain = malloc(strlen(pem) + (cross ? strlen(cross) : 0) + 1)))
+		strcat(strcpy(chain, pem), cross ? cross : "");
+	if (add_output(r, r->def->files[0], "certificate", pem, cert_details(inter), err, errlen) != 0) {
+		pem = NULL;
+		goto out;
+	}
+	pem = NULL;
+	rc = add_output(r, r->def->files[1], "certificate_chain", chain, NULL, err, errlen);
+	chain = NULL;
+out:
+	free(pem);
+	free(cross);
 	free(chain);
 	X509_free(inter);
 	return rc;
@@ -238,7 +365,7 @@ static const struct step_def steps[CEREMONY_KEY_COUNT] = {
 			    {"audit/audit_public_key.pem"}, produce_audit},
 	[CEREMONY_ROOT] = {"create-root", "create-root", "P-384", {"ca/root.pem"}, produce_root},
 	[CEREMONY_INTERMEDIATE] = {"create-intermediate", "create-intermediate", "P-256",
-				   {"ca/intermediate.pem", "ca/chain.pem"}, produce_intermediate},
+				   {"ca/intermediate.pem", "ca/chain.pem", "ca/root.crl"}, produce_intermediate},
 	[CEREMONY_CT_LOG] = {"create-key ct-log", "create-key-ct-log", "P-256",
 			     {"ct/log_public_key.pem", "ct/log_id.txt"}, produce_ct_log},
 	[CEREMONY_DNS_ZONE] = {"create-key dns-zone", "create-key-dns-zone", "P-256",
@@ -492,9 +619,50 @@ out:
 	return rc;
 }
 
+static int run_create(struct step_run *r, enum ceremony_key k);
+
 int ceremony_create(struct ceremony_session *s, enum ceremony_key k)
 {
 	struct step_run r = {.s = s, .def = &steps[k], .label = ceremony_key_label(s->cfg, k)};
+	return run_create(&r, k);
+}
+
+/* A key label also names files: letters, digits, '-', '_', '.'. */
+static int label_ok(const char *l)
+{
+	size_t n = strlen(l);
+	if (n == 0 || n > 48 || l[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)l[i]) && !strchr("-_.", l[i]))
+			return 0;
+	return 1;
+}
+
+int ceremony_rollover(struct ceremony_session *s, int root, const char *label, const char *issuer_label,
+		      const char *cutover)
+{
+	if (!label_ok(label) || (issuer_label && !label_ok(issuer_label))) {
+		tc_ctl_error("rollover: key labels are 1-48 of A-Z a-z 0-9 - _ .");
+		return -1;
+	}
+	struct step_def def = {root ? "rollover-root" : "rollover-intermediate",
+			       root ? "rollover-root" : "rollover-intermediate", root ? "P-384" : "P-256",
+			       {NULL}, root ? produce_root_next : produce_intermediate_next};
+	char f0[PATH_MAX], f1[PATH_MAX];
+	snprintf(f0, sizeof(f0), "ca/rollover/%s.pem", label);
+	snprintf(f1, sizeof(f1), root ? "ca/rollover/%s-cross.pem" : "ca/rollover/%s-chain.pem", label);
+	def.files[0] = f0;
+	def.files[1] = f1;
+	struct step_run r = {.s = s, .def = &def, .label = label, .issuer_label = issuer_label, .cutover = cutover};
+	/* The checks of create-root: an audit key to sign the transcript. */
+	return run_create(&r, CEREMONY_ROOT);
+}
+
+static int run_create(struct step_run *rp, enum ceremony_key k)
+{
+	struct step_run r = *rp;
+	struct ceremony_session *s = r.s;
 	if (ceremony_read_pin(s) != 0 || ceremony_open_journal(s) != 0)
 		return -1;
 	unsigned char id[KEY_ID_LEN];
