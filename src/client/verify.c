@@ -207,7 +207,7 @@ static int decide_online(struct tc_verifier *v, const unsigned char *const *chai
 	struct tc_validate_result *res = NULL;
 	struct tc_status st;
 	if (tc_validate(v->client, &rq, &res, &st) != 0) {
-		snprintf(err, errlen, "Validate: %s: %s", tc_status_code_name(st.code), st.message);
+		snprintf(err, errlen, "Validate: %s: %.200s", tc_status_code_name(st.code), st.message);
 		return -1;
 	}
 	out->decision = res->decision == TC_TRUSTED ? TC_TRUSTED : TC_UNTRUSTED;

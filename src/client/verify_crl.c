@@ -94,7 +94,7 @@ int tc_crl_source_fetch(void *arg, unsigned char **der, size_t *len, uint64_t *n
 	struct tc_crl *crl = NULL;
 	struct tc_status st;
 	if (tc_get_crl(s->client, &crl, &st) != 0) {
-		snprintf(err, errlen, "GetCrl: %s: %s", tc_status_code_name(st.code), st.message);
+		snprintf(err, errlen, "GetCrl: %s: %.200s", tc_status_code_name(st.code), st.message);
 		return -1;
 	}
 	int rc = -1;
