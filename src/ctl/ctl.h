@@ -32,6 +32,7 @@ int tc_ctl_cmd_ct(struct tc_ctl *ctl, int argc, char **argv);
 int tc_ctl_cmd_dig(struct tc_ctl *ctl, int argc, char **argv);
 int tc_ctl_cmd_dns(struct tc_ctl *ctl, int argc, char **argv);
 int tc_ctl_cmd_validate(struct tc_ctl *ctl, int argc, char **argv);
+int tc_ctl_cmd_status(struct tc_ctl *ctl, int argc, char **argv);
 
 /* "trustchainctl: error: ..." on stderr. */
 void tc_ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

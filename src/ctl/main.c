@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ctl/backup.h"
 #include "ctl/ctl.h"
 
 struct command {
@@ -35,6 +36,9 @@ static const struct command commands[] = {
 	{"dns", tc_ctl_cmd_dns, "DNSSEC records of the zone key (ds [--anchor])"},
 	{"acme", tc_ctl_cmd_acme, "ACME external account binding keys (acme eab new --patterns ...)"},
 	{"validate", tc_ctl_cmd_validate, "ask a gateway for the STOQ trust decision on a chain"},
+	{"status", tc_ctl_cmd_status, "health of every child, CT tree head age, certificate expiry, zone serial"},
+	{"backup", tc_ctl_cmd_backup, "online snapshot of the data directory, signed by the audit key"},
+	{"restore", tc_ctl_cmd_restore, "restore a backup into the data directory of a stopped server"},
 };
 
 void tc_ctl_error(const char *fmt, ...)
