@@ -4,6 +4,8 @@
 #ifndef TC_GATEWAY_GATEWAY_H
 #define TC_GATEWAY_GATEWAY_H
 
+#include <stdatomic.h>
+
 #include "common/child_runtime.h"
 #include "gateway/rpc.h"
 
@@ -19,6 +21,8 @@ struct tc_gateway {
 	unsigned char *intermediate_der; /* chain_pem's first certificate, for add-pre-chain */
 	size_t intermediate_der_len;
 	struct tc_validator *validator; /* Validate's state (validator.h); locks for itself */
+	struct tc_crl_http *crl_http;   /* plain HTTP CRL/CA listener (crl_http.h), NULL when off */
+	atomic_uint_fast64_t crl_generation; /* bumped by each revocation: crl_http asks the signer afresh */
 };
 
 /* Reads the CA certificates from the data directory into gw. Returns 0, or

@@ -9,6 +9,7 @@
 #include "gateway/auth.h"
 #include "gateway/credentials.h"
 #include "gateway/ct_embed.h"
+#include "gateway/crl_http.h"
 #include "gateway/gateway.h"
 #include "gateway/rpc_server.h"
 
@@ -56,6 +57,14 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 1;
 	}
+	/* CRLs and CA certificates over plain HTTP for standard relying
+	 * parties. A listener that cannot start is reported, not fatal: the
+	 * API (GetCrl included) still serves. */
+	char http_addr[TC_CFG_STR + 16] = "";
+	if (tc_crl_http_start(&gw, &gw.crl_http, http_addr, sizeof(http_addr), err, sizeof(err)) != 0)
+		tc_err("gateway.http_listen: %s: relying parties cannot fetch the CRL", err);
+	else if (gw.crl_http)
+		tc_info("CRL and CA certificates on %s", http_addr);
 	/* gRPC starts threads of its own: only after the supervisor's fork and
 	 * exec, and nothing here forks after it. */
 	grpc_init();
@@ -117,6 +126,7 @@ int main(int argc, char **argv)
 	grpc_shutdown_blocking();
 	tc_gateway_tls_free(tls);
 	tc_auth_free(auth);
+	tc_crl_http_stop(gw.crl_http);
 	tc_gateway_validation_stop(&gw);
 	tc_gateway_ct_close(&gw);
 	tc_gateway_free_ca(&gw);

@@ -74,6 +74,7 @@ static void revoke(struct tc_gateway *gw, const struct tc_rpc_caller *caller, co
 				     caller->identity, caller->peer);
 			/* This gateway's next Validate fetches the new CRL. */
 			tc_gateway_revocation_invalidate(gw);
+			atomic_fetch_add(&gw->crl_generation, 1); /* and the HTTP CRL (crl_http.c) */
 			Trustchain__V1__RevokeResponse out = TRUSTCHAIN__V1__REVOKE_RESPONSE__INIT;
 			out.revocation_time = resp->revoke->revocation_time;
 			tc_rpc_reply(res, &out.base);
