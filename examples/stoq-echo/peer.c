@@ -200,12 +200,11 @@ int peer_session(struct peer *p, int server, ngtcp2_crypto_conn_ref *ref, gnutls
 		}
 	} else {
 		/* cafile mode: GnuTLS's own verification against the CA file. */
-		gnutls_typed_vdata_st vd[2] = {
-			{.type = GNUTLS_DT_KEY_PURPOSE_OID,
-			 .data = (unsigned char *)(server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER)},
-			{.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)name},
-		};
-		gnutls_session_set_verify_cert2(s, vd, *name ? 2 : 1, 0);
+		p->vdata[0] = (gnutls_typed_vdata_st){
+			.type = GNUTLS_DT_KEY_PURPOSE_OID,
+			.data = (unsigned char *)(server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER)};
+		p->vdata[1] = (gnutls_typed_vdata_st){.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)name};
+		gnutls_session_set_verify_cert2(s, p->vdata, *name ? 2 : 1, 0);
 	}
 	gnutls_session_set_ptr(s, ref);
 	p->creds->refs++;

@@ -31,6 +31,9 @@ struct peer {
 	struct tc_client *client;           /* the gateway, online/local */
 	struct tc_verifier *verifier;       /* NULL in cafile mode */
 	struct peer_creds *creds;           /* the current certificate */
+	/* cafile mode: what GnuTLS checks; it keeps a pointer to this for
+	 * the life of every session, so it lives here, not on a stack. */
+	gnutls_typed_vdata_st vdata[2];
 };
 
 /* Credentials shared by the sessions that started with them. */
