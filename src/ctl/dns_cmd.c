@@ -14,6 +14,7 @@
 #define ZONE_KEY_FLAGS 257   /* ZONE + SEP: the single key signs the zone (CSK) */
 
 int tc_ctl_dns_tsig_new(int argc, char **argv);   /* dns_tsig_cmd.c */
+int tc_ctl_dns_export(struct tc_ctl *ctl, int argc, char **argv);   /* dns_export_cmd.c */
 
 static void dns_usage(FILE *out)
 {
@@ -23,7 +24,10 @@ static void dns_usage(FILE *out)
 		     "  BIND/delv (delv -a FILE) instead\n"
 		     "       trustchainctl dns tsig new NAME [--algorithm hmac-sha256|hmac-sha512]\n"
 		     "  prints a new TSIG key clause for dns.tsig_keys_file (and nsupdate -k,\n"
-		     "  knot, nsd)\n");
+		     "  knot, nsd)\n"
+		     "       trustchainctl dns export [--out FILE] [--key NAME] [--server HOST:PORT]\n"
+		     "  the signed zone as a master file, by AXFR from the running resolver\n"
+		     "  with a TSIG key of dns.secondaries (default: the first one)\n");
 }
 
 static int dns_ds(struct tc_ctl *ctl, int anchor)
@@ -81,6 +85,8 @@ int tc_ctl_cmd_dns(struct tc_ctl *ctl, int argc, char **argv)
 		return dns_ds(ctl, 1);
 	if (argc >= 3 && strcmp(argv[1], "tsig") == 0 && strcmp(argv[2], "new") == 0)
 		return tc_ctl_dns_tsig_new(argc - 3, argv + 3);
+	if (argc >= 2 && strcmp(argv[1], "export") == 0)
+		return tc_ctl_dns_export(ctl, argc - 2, argv + 2);
 	dns_usage(stderr);
 	return TC_CTL_USAGE;
 }

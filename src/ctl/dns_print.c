@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "common/base64.h"
 
 #include "resolver/dns_name.h"
 
@@ -120,6 +123,49 @@ static void hex_at(const uint8_t *p, size_t n, struct tbuf *b)
 		put(b, "%02X", p[i]);
 }
 
+static int base64_at(const uint8_t *p, size_t n, struct tbuf *b)
+{
+	char *text = tc_base64_encode(p, n);
+	if (!text)
+		return -1;
+	put(b, "%s", text);
+	free(text);
+	return 0;
+}
+
+/* RFC 4034 §3.2: YYYYMMDDHHmmSS in UTC. */
+static void sigtime_at(uint32_t t, struct tbuf *b)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char text[32];
+	if (gmtime_r(&tt, &tm) && strftime(text, sizeof(text), "%Y%m%d%H%M%S", &tm))
+		put(b, "%s", text);
+	else
+		put(b, "%u", t);
+}
+
+/* RFC 4034 §4.1.2 type bit maps as mnemonics; -1 when malformed. */
+static int type_bitmap_at(const uint8_t *p, size_t n, struct tbuf *b)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (n - i < 2 || p[i + 1] == 0 || p[i + 1] > 32 || n - i - 2 < p[i + 1])
+			return -1;
+		unsigned window = p[i];
+		size_t blen = p[i + 1];
+		for (size_t k = 0; k < blen; k++)
+			for (unsigned bit = 0; bit < 8; bit++)
+				if (p[i + 2 + k] & (0x80 >> bit)) {
+					char tb[16];
+					put(b, " %s",
+					    tc_dns_type_text((uint16_t)(window * 256 + k * 8 + bit), tb));
+				}
+		i += 2 + blen;
+	}
+	return 0;
+}
+
 static int rdata_typed(const uint8_t *msg, size_t len, const struct tc_dns_rr *rr, struct tbuf *b)
 {
 	size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
@@ -187,6 +233,31 @@ static int rdata_typed(const uint8_t *msg, size_t len, const struct tc_dns_rr *r
 		put(b, "\"");
 		return 0;
 	}
+	case TC_DNS_TYPE_DNSKEY:
+		if (rr->rdlen < 5)
+			return -1;
+		put(b, "%u %u %u ", tc_dns_get16(p), p[2], p[3]);
+		return base64_at(p + 4, rr->rdlen - 4u, b);
+	case TC_DNS_TYPE_RRSIG: {
+		if (rr->rdlen < 19)
+			return -1;
+		char tb[16];
+		put(b, "%s %u %u %u ", tc_dns_type_text(tc_dns_get16(p), tb), p[2], p[3],
+		    tc_dns_get32(p + 4));
+		sigtime_at(tc_dns_get32(p + 8), b);
+		put(b, " ");
+		sigtime_at(tc_dns_get32(p + 12), b);
+		put(b, " %u ", tc_dns_get16(p + 16));
+		off += 18;
+		if (name_at(msg, len, &off, end, b) != 0 || off >= end)
+			return -1;
+		put(b, " ");
+		return base64_at(msg + off, end - off, b);
+	}
+	case TC_DNS_TYPE_NSEC:
+		if (name_at(msg, len, &off, end, b) != 0)
+			return -1;
+		return type_bitmap_at(msg + off, end - off, b);
 	case TC_DNS_TYPE_TLSA:
 	case TC_DNS_TYPE_DS:
 		if (rr->rdlen < (rr->type == TC_DNS_TYPE_TLSA ? 4 : 5))

@@ -207,6 +207,31 @@ enum tc_tsig_status tc_tsig_verify(const uint8_t *msg, size_t len,
 	return TC_TSIG_VALID;
 }
 
+int tc_tsig_verify_answer(const uint8_t *msg, size_t len, const struct tc_tsig_key *key,
+			  const uint8_t *prior, size_t prior_len, bool timers_only,
+			  uint8_t *mac_out, size_t *mac_len)
+{
+	struct tsig_rr t;
+	if (find_tsig(msg, len, &t) != 0 || t.error != TC_TSIG_ERR_NONE ||
+	    !tc_dns_name_equal(t.owner, t.owner_len, key->name, key->name_len))
+		return -1;
+	size_t alen;
+	const uint8_t *alg = tc_tsig_alg_name(key->alg, &alen);
+	if (!tc_dns_name_equal(alg, alen, t.alg, t.alg_len) ||
+	    t.mac_len != tc_tsig_alg_mac_len(key->alg))
+		return -1;
+	uint8_t mac[TC_TSIG_MAX_MAC];
+	size_t n;
+	uint16_t arcount = (uint16_t)(tc_dns_get16(msg + 10) - 1);
+	if (compute_mac(key, prior, prior_len, msg, t.start, t.original_id, arcount, timers_only,
+			t.time_signed, t.fudge, t.error, t.other, t.other_len, mac, &n) != 0 ||
+	    n != t.mac_len || CRYPTO_memcmp(mac, t.mac, n) != 0)
+		return -1;
+	memcpy(mac_out, t.mac, n);
+	*mac_len = n;
+	return 0;
+}
+
 /* Appends a TSIG RR (owner, algorithm, fields, MAC) and bumps ARCOUNT. */
 static size_t append_rr(uint8_t *msg, size_t len, size_t cap, const uint8_t *owner, size_t olen,
 			const uint8_t *alg, size_t alen, uint64_t time_signed, uint16_t fudge,

@@ -67,6 +67,16 @@ size_t tc_tsig_sign(uint8_t *msg, size_t len, size_t cap, const struct tc_tsig_k
 		    uint16_t error, const uint8_t *other, size_t other_len, uint8_t *mac_out,
 		    size_t *mac_len);
 
+/* Checks the TSIG of an answer to a request of ours signed with key (a
+ * client's side: zone transfer, export): prior is the request's MAC for the
+ * first answer, the previous answer's MAC after it (then timers_only, RFC
+ * 8945 §5.3.1); every message must be signed. The answer's MAC goes to
+ * mac_out for the next one. 0 valid, -1 unsigned, malformed, other key,
+ * wrong MAC, or an error in the TSIG RR. */
+int tc_tsig_verify_answer(const uint8_t *msg, size_t len, const struct tc_tsig_key *key,
+			  const uint8_t *prior, size_t prior_len, bool timers_only,
+			  uint8_t *mac_out, size_t *mac_len);
+
 /* Appends the unsigned TSIG RR of a BADKEY/BADSIG answer (§5.3.2): the
  * request's key and algorithm names, its time, an empty MAC, the error.
  * Returns the new length, 0 when it does not fit. */
