@@ -69,7 +69,7 @@ static const char *check_one(struct tc_acme *a, const json_t *account, const jso
 			return "rejectedIdentifier";
 		}
 		if (!eab_covers(account, out, 1)) {
-			snprintf(detail, dl, "%s is not covered by this account's external binding", out);
+			snprintf(detail, dl, "%.200s is not covered by this account's external binding", out);
 			return "rejectedIdentifier";
 		}
 		return NULL;
@@ -96,11 +96,11 @@ static const char *check_one(struct tc_acme *a, const json_t *account, const jso
 		return "rejectedIdentifier";
 	}
 	if (!permitted(cfg, base)) {
-		snprintf(detail, dl, "%s is outside the names this CA issues for", out);
+		snprintf(detail, dl, "%.200s is outside the names this CA issues for", out);
 		return "rejectedIdentifier";
 	}
 	if (!eab_covers(account, out, 0)) {
-		snprintf(detail, dl, "%s is not covered by this account's external binding", out);
+		snprintf(detail, dl, "%.200s is not covered by this account's external binding", out);
 		return "rejectedIdentifier";
 	}
 	return NULL;
@@ -119,7 +119,7 @@ int tc_acme_check_identifiers(struct tc_acme *a, const json_t *account, const js
 	size_t i;
 	const json_t *id;
 	json_array_foreach(idents, i, id) {
-		char value[NAME_MAX_LEN + 2], detail[256];
+		char value[NAME_MAX_LEN + 2], detail[320];
 		const char *type = NULL;
 		const char *err = check_one(a, account, id, value, sizeof(value), &type, detail, sizeof(detail));
 		if (err) {
