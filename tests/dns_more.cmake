@@ -5,3 +5,11 @@ if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchain
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_export_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dns_export_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# IXFR deltas (src/resolver/ixfr_log.c): the delta reader, the log and the
+# IXFR answer written from it, and the differ, on arbitrary bytes.
+if(TARGET tc_dns_core)
+  file(GLOB TC_IXFR_SEEDS ${CMAKE_SOURCE_DIR}/tests/data/fuzz/ixfr/* ${CMAKE_SOURCE_DIR}/tests/data/fuzz/update/*)
+  tc_add_fuzz(fuzz_ixfr SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_ixfr.c
+              LIBS tc_dns_core SEEDS ${TC_IXFR_SEEDS})
+endif()

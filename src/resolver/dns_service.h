@@ -38,6 +38,7 @@ struct tc_dns_service {
 	const struct tc_update_policy *policy;
 	uint16_t (*update)(void *ctx, const struct tc_update *u);
 	void *update_ctx;
+	struct tc_ixfr_log *ixfr;   /* deltas for IXFR; NULL: IXFR gets the zone in AXFR form */
 };
 
 enum tc_dns_service_result {

@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct tc_dns_service svc = {.live = tc_zone_keeper_live(keeper), .fwd = fwd,
-				     .udp_max = TC_DNS_UDP_MAX, .auth = auth};
+				     .udp_max = TC_DNS_UDP_MAX, .auth = auth,
+				     .ixfr = tc_zone_keeper_ixfr(keeper)};
 	if (auth && cfg->dns.update_rule_count) {
 		policy = calloc(1, sizeof(*policy));
 		if (!policy ||

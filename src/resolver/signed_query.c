@@ -171,7 +171,7 @@ int tc_dns_service_transfer(const struct tc_dns_service *svc, const uint8_t *que
 		return -1;
 	unsigned token = 0;
 	const struct tc_zone *zone = enter(svc, &token);
-	int rc = zone ? tc_xfr_answer(zone, q, req.unsigned_len, &req, now, emit, arg) : -1;
+	int rc = zone ? tc_xfr_answer_from(zone, svc->ixfr, q, req.unsigned_len, &req, now, emit, arg) : -1;
 	leave(svc, token);
 	free(q);
 	return rc;

@@ -92,8 +92,32 @@ static bool serial_at_or_after(uint32_t a, uint32_t b)
 	return a == b || (int32_t)(a - b) > 0;
 }
 
+/* The difference sequences of deltas (checked when logged), each record
+ * as it was; the class in the log only tells deletion from addition. */
+static int put_deltas(struct xfr_out *o, const uint8_t *deltas, size_t len)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		struct tc_ixfr_rr rr;
+		if (tc_ixfr_read_rr(deltas, len, &pos, &rr) != 0)
+			return -1;
+		struct tc_zone_rr zr = {.type = rr.type, .rdlen = rr.rdlen, .ttl = rr.ttl,
+					.rdata = (uint8_t *)rr.rdata};
+		if (put(o, rr.owner, rr.owner_len, &zr) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int tc_xfr_answer(const struct tc_zone *zone, const uint8_t *query, size_t qlen,
 		  const struct tc_tsig_request *req, uint64_t now, tc_xfr_emit_fn emit, void *arg)
+{
+	return tc_xfr_answer_from(zone, NULL, query, qlen, req, now, emit, arg);
+}
+
+int tc_xfr_answer_from(const struct tc_zone *zone, struct tc_ixfr_log *log, const uint8_t *query,
+		       size_t qlen, const struct tc_tsig_request *req, uint64_t now,
+		       tc_xfr_emit_fn emit, void *arg)
 {
 	struct xfr_out o = {.query = query, .qlen = qlen, .req = req, .now = now, .emit = emit,
 			    .arg = arg};
@@ -112,6 +136,15 @@ int tc_xfr_answer(const struct tc_zone *zone, const uint8_t *query, size_t qlen,
 	if (o.q.qtype == TC_DNS_TYPE_IXFR && tc_xfr_ixfr_serial(query, qlen, &theirs) == 0 &&
 	    serial_at_or_after(theirs, tc_zone_serial(zone))) {
 		rc = flush_message(&o);
+		goto out;
+	}
+	uint8_t *deltas = NULL;
+	size_t dlen = 0;
+	if (o.q.qtype == TC_DNS_TYPE_IXFR && log && tc_xfr_ixfr_serial(query, qlen, &theirs) == 0 &&
+	    tc_ixfr_log_chain(log, theirs, tc_zone_serial(zone), &deltas, &dlen) == 0) {
+		if (put_deltas(&o, deltas, dlen) == 0 && put(&o, origin, olen, soa) == 0)
+			rc = flush_message(&o);
+		free(deltas);
 		goto out;
 	}
 	/* The zone is read-only once published; node_at only lacks const. */

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "resolver/dnssec.h"
 #include "resolver/dnssec_signer.h"
+#include "resolver/ixfr_log.h"
 #include "resolver/sig_cache.h"
 #include "resolver/tlsa.h"
 #include "resolver/update.h"
@@ -27,6 +28,7 @@
 #define SIG_VALIDITY_S (7 * 86400)
 #define RETRY_S 10
 #define RETRY_NO_KEY_S 60
+#define IXFR_LOG_BYTES (16u * 1024 * 1024)
 
 /* What a file looked like: a change of any field means "rebuild". */
 struct stamp {
@@ -76,6 +78,7 @@ struct tc_zone_keeper {
 	struct tc_zone_journal *journal;
 	uint8_t *ops;
 	size_t ops_len;
+	struct tc_ixfr_log *ixfr;   /* deltas of the zones published (builds append) */
 };
 
 static void take_stamp(const struct tc_config *cfg, const char *rel, struct stamp *st)
@@ -163,7 +166,7 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 		     uint16_t *tag, bool *no_key)
 {
 	char err[512];
-	bool keep_times = k->is_signed && now < k->resign_at && k->sigs;
+	bool keep_times = k->is_signed && now < k->resign_at && now >= (time_t)k->inception && k->sigs;
 	struct tc_dnssec_zone_key key = {
 	    .inception = keep_times ? k->inception : (uint32_t)(now - SIG_BACKDATE_S),
 	    .expiration = keep_times ? k->expiration : (uint32_t)(now + SIG_VALIDITY_S),
@@ -248,6 +251,15 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 	snprintf(summary + n, sizeof(summary) - (size_t)n, ", TLSA %s%s",
 		 rep.intermediate ? "DANE-TA" : "none", rep.doq_cert ? " + DoQ DANE-EE" : "");
 
+	/* The delta goes into the log before the zone is served, so a client
+	 * that sees the new serial finds the chain leading to it. */
+	const struct tc_zone *old = tc_zone_live_peek(k->live);
+	uint8_t *delta = NULL;
+	size_t dlen = 0;
+	if (k->ixfr && (!old || tc_ixfr_diff(old, zone, &delta, &dlen) != 0 ||
+			tc_ixfr_log_append(k->ixfr, delta, dlen) != 0))
+		tc_ixfr_log_reset(k->ixfr);   /* IXFR falls back to AXFR form */
+	free(delta);
 	tc_zone_live_swap(k->live, zone);
 	k->pending_retry = false;
 	k->is_signed = is_signed;
@@ -287,6 +299,10 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		return;
 	if (!why && k->is_signed && now >= k->resign_at)
 		why = "re-signed";
+	/* The clock stepped back before the signatures' inception: validators
+	 * with that clock find them not yet valid until they are made again. */
+	if (!why && k->is_signed && now < (time_t)k->inception)
+		why = "re-signed (the clock is before the signatures' inception)";
 	if (!why && !k->is_signed && now >= k->retry_at)
 		why = "signing retried";
 	char err[512];
@@ -371,7 +387,8 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	pthread_cond_init(&k->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	k->live = tc_zone_live_new(NULL);
-	if (!k->live) {
+	k->ixfr = tc_ixfr_log_new(IXFR_LOG_BYTES);
+	if (!k->live || !k->ixfr) {
 		snprintf(err, errlen, "out of memory");
 		tc_zone_keeper_stop(k);
 		return -1;
@@ -410,6 +427,11 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 struct tc_zone_live *tc_zone_keeper_live(struct tc_zone_keeper *k)
 {
 	return k->live;
+}
+
+struct tc_ixfr_log *tc_zone_keeper_ixfr(struct tc_zone_keeper *k)
+{
+	return k->ixfr;
 }
 
 void tc_zone_keeper_describe(struct tc_zone_keeper *k, char *out, size_t outlen)
@@ -459,6 +481,7 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 		pthread_join(k->thread, NULL);
 	}
 	tc_zone_live_free(k->live);
+	tc_ixfr_log_free(k->ixfr);
 	tc_zone_journal_close(k->journal);
 	free(k->ops);
 	tc_sig_cache_free(k->sigs);

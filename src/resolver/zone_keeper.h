@@ -44,6 +44,9 @@ struct tc_update;
  * serialised. Returns the RCODE (0, YXDOMAIN, NXRRSET, ..., SERVFAIL when
  * the journal cannot be written). */
 uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update *u);
+/* The deltas between the zones published since start (ixfr_log.h), for
+ * IXFR answers. */
+struct tc_ixfr_log *tc_zone_keeper_ixfr(struct tc_zone_keeper *k);
 /* Asks for a rebuild at the next check (e.g. on SIGHUP). */
 void tc_zone_keeper_poke(struct tc_zone_keeper *k);
 /* Stops the thread and frees the zones: call after the listeners stopped. */
