@@ -5,7 +5,10 @@
  * sleeps until the next renewal. A failed renewal is logged and retried
  * with exponential back-off (5 s doubling to 5 min); with --once, or after
  * --max-failures failures in a row, the exit status is 1. Each run is
- * logged as one line: "agent: renewed NAME serial S valid until T". */
+ * logged as one line: "agent: renewed NAME serial S valid until T".
+ * --metrics-file writes the state after every attempt in the Prometheus
+ * text format, for node_exporter's textfile collector (atomically, 0644):
+ * consecutive failures, the certificate's notAfter, the last success. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -36,9 +39,31 @@ struct agent {
 	size_t n_names;
 	enum tc_profile profile;
 	uint32_t validity;
-	const char *cert_path, *key_path, *reload;
+	const char *cert_path, *key_path, *reload, *metrics;
 	int once, max_failures;
 };
+
+/* The --metrics-file; a failure to write it is logged, never fatal. */
+static void write_metrics(const struct agent *a, int failures, int64_t not_after, int64_t last_ok)
+{
+	if (!a->metrics)
+		return;
+	char buf[1024], err[256];
+	int n = snprintf(buf, sizeof(buf),
+			 "# HELP trustchain_agent_renewal_failures Failed renewals in a row.\n"
+			 "# TYPE trustchain_agent_renewal_failures gauge\n"
+			 "trustchain_agent_renewal_failures %d\n"
+			 "# HELP trustchain_agent_certificate_not_after_seconds notAfter of the kept certificate (0: none).\n"
+			 "# TYPE trustchain_agent_certificate_not_after_seconds gauge\n"
+			 "trustchain_agent_certificate_not_after_seconds %lld\n"
+			 "# HELP trustchain_agent_last_renewal_timestamp_seconds Time of the last successful renewal (0: none yet).\n"
+			 "# TYPE trustchain_agent_last_renewal_timestamp_seconds gauge\n"
+			 "trustchain_agent_last_renewal_timestamp_seconds %lld\n",
+			 failures, (long long)not_after, (long long)last_ok);
+	if (n > 0 && (size_t)n < sizeof(buf) &&
+	    tc_agent_write_file(a->metrics, buf, (size_t)n, 0644, err, sizeof(err)) != 0)
+		fprintf(stderr, "agent: metrics: %s\n", err);
+}
 
 static volatile sig_atomic_t stop;
 static void on_term(int sig)
@@ -173,7 +198,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: trustchainctl agent --name NAME [--name ...] --cert FILE --key FILE\n"
 		"         [--profile server|client|both] [--validity SECONDS] [--reload CMD]\n"
-		"         [--once] [--max-failures N] [connection options]\n");
+		"         [--once] [--max-failures N] [--metrics-file FILE] [connection options]\n");
 	tc_ctl_conn_usage(stderr);
 	return TC_CTL_USAGE;
 }
@@ -185,6 +210,7 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},      {"profile", required_argument, NULL, 'p'},
 		{"validity", required_argument, NULL, 'v'}, {"reload", required_argument, NULL, 'r'},
 		{"once", no_argument, NULL, 'o'},           {"max-failures", required_argument, NULL, 'm'},
+		{"metrics-file", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},           TC_CTL_CONN_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -214,6 +240,7 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		case 'r': a.reload = optarg; break;
 		case 'o': a.once = 1; break;
 		case 'm': a.max_failures = atoi(optarg); break;
+		case 'M': a.metrics = optarg; break;
 		default: return usage();
 		}
 	}
@@ -224,6 +251,7 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	int failures = 0, backoff = BACKOFF_MIN;
 	int64_t jitter_for = -1; /* the notAfter the jitter below was drawn for */
+	int64_t last_ok = 0;
 	double j = 0;
 	while (!stop) {
 		int64_t nb = 0, na = 0;
@@ -234,6 +262,7 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		}
 		int64_t due = have ? tc_agent_renew_at(nb, na, j) : 0;
 		if (have && (int64_t)time(NULL) < due) {
+			write_metrics(&a, failures, na, last_ok);
 			if (a.once)
 				return TC_CTL_OK;
 			char t1[32], t2[32];
@@ -253,11 +282,14 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		if (ok) {
 			failures = 0;
 			backoff = BACKOFF_MIN;
+			last_ok = (int64_t)time(NULL);
+			write_metrics(&a, failures, na, last_ok);
 			if (a.once)
 				return TC_CTL_OK;
 			continue;
 		}
 		failures++;
+		write_metrics(&a, failures, have ? na : 0, last_ok);
 		if (a.once || (a.max_failures > 0 && failures >= a.max_failures)) {
 			logline("giving up after %d failed renewal(s)%s", failures,
 				have && (int64_t)time(NULL) > na ? "; the certificate has EXPIRED" : "");

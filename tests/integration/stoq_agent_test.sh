@@ -60,7 +60,7 @@ ping() {
 }
 [ "$(ping)" = "echo: ping" ] || fail "echo with the agent's first certificate"
 
-"${agent[@]}" --validity 160 --reload "kill -HUP $echo_pid" 2> "$tmp/agent.log" &
+"${agent[@]}" --validity 160 --reload "kill -HUP $echo_pid" --metrics-file "$tmp/agent.prom" 2> "$tmp/agent.log" &
 pids+=($!)
 agent_pid=$!
 # The whole TrustChain server goes away before the renewal is due.
@@ -68,13 +68,14 @@ kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 for _ in $(seq 1 120); do grep -q "retrying in" "$tmp/agent.log" && break; sleep 1; done
 grep -q "renewal of node.stoq.hypermesh.online failed" "$tmp/agent.log" || fail "no failure logged: $(cat "$tmp/agent.log")"
 grep -q "retrying in 5 s" "$tmp/agent.log" || fail "no back-off: $(cat "$tmp/agent.log")"
+grep -q "^trustchain_agent_renewal_failures [1-9]" "$tmp/agent.prom" || fail "metrics: $(cat "$tmp/agent.prom")"
 # --once with nothing to keep yet (another path) and no server: exit 1.
 set +e
 "${agent[@]}" --once --validity 160 --cert "$tmp/node/other.pem" --key "$tmp/node/other.key" 2> "$tmp/agent-fail.log"
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "agent --once with the server down exited $rc"
-ok "renewal while the server is down: logged, backed off; --once exits 1"
+ok "renewal while the server is down: logged, backed off, counted in the metrics file; --once exits 1"
 [ "$(ping)" = "echo: ping" ] || fail "echo server stopped serving"
 
 # A long-lived connection, pinging every 500 ms across the renewal and reload.
@@ -92,6 +93,12 @@ done
 grep -q "agent: renewed" "$tmp/agent.log" || fail "no renewal after the restart: $(cat "$tmp/agent.log")"
 serial2=$(openssl x509 -in "$tmp/node/node.pem" -noout -serial)
 [ "$serial2" != "$serial1" ] || fail "same certificate after the renewal"
+na=$(date -d "$(openssl x509 -in "$tmp/node/node.pem" -noout -enddate | cut -d= -f2)" +%s)
+for _ in $(seq 1 20); do grep -q "^trustchain_agent_renewal_failures 0" "$tmp/agent.prom" && break; sleep 0.2; done
+grep -q "^trustchain_agent_renewal_failures 0" "$tmp/agent.prom" &&
+  grep -q "^trustchain_agent_certificate_not_after_seconds $na\$" "$tmp/agent.prom" &&
+  ! grep -q "^trustchain_agent_last_renewal_timestamp_seconds 0\$" "$tmp/agent.prom" ||
+  fail "metrics after the renewal: $(cat "$tmp/agent.prom")"
 for _ in $(seq 1 20); do grep -q "certificate reloaded" "$tmp/echo.log" && break; sleep 0.2; done
 grep -q "certificate reloaded" "$tmp/echo.log" || fail "reload command not run"
 [ "$(ping)" = "echo: ping" ] || fail "echo with the renewed certificate"
