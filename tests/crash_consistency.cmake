@@ -15,3 +15,10 @@ if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchainc
            ${CMAKE_BINARY_DIR}/bin $<TARGET_FILE:tc_io_recorder> ${CMAKE_SOURCE_DIR})
   set_tests_properties(crash_consistency_test PROPERTIES TIMEOUT 600)
 endif()
+
+# Opens a rebuilt CT store and looks for acknowledged entries (crash_states.py --ct).
+if(TARGET tc_ct_core)
+  add_executable(ct_store_check ${CMAKE_SOURCE_DIR}/tests/support/ct_store_check.c)
+  tc_target_defaults(ct_store_check)
+  target_link_libraries(ct_store_check PRIVATE tc_ct_core tc_common)
+endif()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Crash consistency of the audit journal (issue 16, part 6): the dev server
+# Crash consistency of the audit journal and the CT log's LevelDB store
+# (issue 16, part 6): the dev server
 # runs with tests/support/io_recorder.c preloaded, which records every
 # write, fdatasync and truncation of data/journal/audit.jsonl with its
 # CLOCK_MONOTONIC time, while clients issue certificates (issue_load.py
@@ -32,7 +33,7 @@ dev_config
 # The recorder runs in every process of the server (children inherit the
 # environment through fexecve) and opens its log before any sandbox. It
 # comes before the ASan runtime in the library list, which ASan must allow.
-export TC_IOREC_DIR=$tmp/rec TC_IOREC_MATCH=journal/audit.jsonl
+export TC_IOREC_DIR=$tmp/rec TC_IOREC_MATCH='journal/audit.jsonl|ct/log/'
 export LD_PRELOAD=$tmp/io_recorder.so ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
 start_server
 unset LD_PRELOAD
@@ -52,6 +53,24 @@ case "$out" in ok=0\ *) fail "nothing issued: $out" ;; esac
 ls "$tmp"/rec/*.rec >/dev/null 2>&1 || fail "the recorder wrote nothing (LD_PRELOAD not honoured?)"
 $py "$src/tests/integration/crash_states.py" "$tmp/rec" "$tmp/calls.jsonl" "$tmp/states" \
   --samples "${TC_CRASH_SAMPLES:-6}" | tee "$tmp/states.out" || fail "a crash state lost or broke the journal"
+
+# The CT log's LevelDB store: crash points drawn among its syncs, each
+# rebuilt state opened by ct_store_check, which looks for every entry whose
+# SCT a client had received.
+$py "$src/tests/integration/ct_crash_states.py" "$tmp/rec" "$tmp/calls.jsonl" "$bindir/ct_store_check" "$tmp/ct-states" \
+  --states "${TC_CRASH_CT_STATES:-30}" || fail "a crash state of the CT store lost an acknowledged entry"
+# ... and it notices a loss: with every acknowledgement moved to time 0,
+# the early crash states lack entries and must be reported.
+$py -c 'import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("ok"):
+        r["ack_mono"] = 0
+    print(json.dumps(r))' < "$tmp/calls.jsonl" > "$tmp/calls-early.jsonl"
+if $py "$src/tests/integration/ct_crash_states.py" "$tmp/rec" "$tmp/calls-early.jsonl" "$bindir/ct_store_check" \
+  "$tmp/ct-states-early" --states 10 > "$tmp/ct-early.out"; then
+  fail "ct_crash_states.py did not notice entries missing from early states"
+fi
 
 # trustchainctl must judge the sampled states as crash_states.py did.
 checked=0

@@ -36,6 +36,23 @@
 static int log_fd = -1;
 static const char *match;
 static char *paths[MAX_FD]; /* matching paths by descriptor */
+
+/* 1 when path contains one of the '|'-separated parts of match. */
+static int matches(const char *path)
+{
+	if (!match || !path)
+		return 0;
+	for (const char *p = match; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n && memmem(path, strlen(path), p, n))
+			return 1;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return 0;
+}
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int (*real_open)(const char *, int, ...);
@@ -125,7 +142,7 @@ static void opened(int fd, const char *path)
 	pthread_mutex_lock(&lock);
 	free(paths[fd]);
 	paths[fd] = NULL;
-	if (strstr(path, match)) {
+	if (matches(path)) {
 		paths[fd] = strdup(path);
 		emit('O', path, NULL, 0, NULL, 0);
 	}
@@ -305,7 +322,7 @@ int ftruncate64(int fd, off_t len)
 
 static void renamed(const char *from, const char *to, int rc)
 {
-	if (rc != 0 || !match || log_fd < 0 || (!strstr(from, match) && !strstr(to, match)))
+	if (rc != 0 || log_fd < 0 || (!matches(from) && !matches(to)))
 		return;
 	size_t tlen = strlen(to);
 	unsigned char *head = malloc(4 + tlen), *p = head;
@@ -336,7 +353,7 @@ int renameat(int fromfd, const char *from, int tofd, const char *to)
 int unlink(const char *path)
 {
 	int rc = REAL(unlink)(path);
-	if (rc == 0 && match && log_fd >= 0 && strstr(path, match)) {
+	if (rc == 0 && log_fd >= 0 && matches(path)) {
 		pthread_mutex_lock(&lock);
 		emit('U', path, NULL, 0, NULL, 0);
 		pthread_mutex_unlock(&lock);
