@@ -13,3 +13,11 @@ if(TARGET tc_dns_core)
   tc_add_fuzz(fuzz_ixfr SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_ixfr.c
               LIBS tc_dns_core SEEDS ${TC_IXFR_SEEDS})
 endif()
+
+# SIGHUP reloads the zone in the resolver without dropping DoQ connections
+# (tests/integration/dns_reload_test.sh; bench_doq holds the connections).
+if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME dns_reload_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_reload_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_reload_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()

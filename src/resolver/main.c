@@ -105,6 +105,50 @@ static uint16_t keeper_update(void *ctx, const struct tc_update *u)
 	return tc_zone_keeper_update(ctx, u);
 }
 
+/* The --config argument tc_child_start read (NULL: the default path). */
+static const char *config_path_of(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+/* SIGHUP: the zone is rebuilt from the configuration read again, in this
+ * process, so DoQ, TCP and UDP clients keep their connections. Listener
+ * addresses, keys, policy and secondaries still need a restart. */
+static void reload_zone(struct tc_zone_keeper *keeper, const char *path)
+{
+	char err[512];
+	struct tc_config *fresh = malloc(sizeof(*fresh));
+	if (!fresh || tc_config_load(fresh, path, err, sizeof(err)) != 0)
+		tc_err("SIGHUP: keeping the zone: %s", fresh ? err : "out of memory");
+	else if (tc_zone_keeper_reload(keeper, fresh, err, sizeof(err)) != 0)
+		tc_err("SIGHUP: keeping the zone: %s", err);
+	free(fresh);
+}
+
+/* tc_child_idle_loop, with SIGHUP reloading the zone. */
+static void serve_signals(struct tc_child *c, struct tc_zone_keeper *keeper, const char *path)
+{
+	char err[256];
+	int linked = tc_child_ping_signer(c, err, sizeof(err)) == 0;
+	int sig;
+	while ((sig = tc_child_wait_signal(c, 10000)) == 0 || sig == SIGHUP) {
+		if (sig == SIGHUP) {
+			reload_zone(keeper, path);
+			continue;
+		}
+		int now = tc_child_ping_signer(c, err, sizeof(err)) == 0;
+		if (now && !linked)
+			tc_info("signer link ok");
+		else if (!now && linked)
+			tc_warn("signer link lost: %s", err);
+		linked = now;
+	}
+	tc_info("signal %d: stopping", sig);
+}
+
 static void install_doq_creds(void *arg, struct tc_quic_creds *creds)
 {
 	tc_doq_server_set_creds(arg, creds);
@@ -196,7 +240,7 @@ int main(int argc, char **argv)
 		 cfg->dns.listen_address, cfg->dns.udp_port, qport, cfg->bootstrap.domain,
 		 tc_zone_keeper_signed(keeper) ? "signed" : "unsigned", fwd ? "on" : "off");
 	tc_child_ready(c, what);
-	tc_child_idle_loop(c, 10000);
+	serve_signals(c, keeper, config_path_of(argc, argv));
 	rc = 0;
 out:
 	/* The certificate thread feeds the DoQ listener: stop it first. */

@@ -44,7 +44,10 @@ static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "dns
 
 struct tc_zone_keeper {
 	struct tc_child *child;
-	const struct tc_config *cfg;
+	/* The configuration the zone is built from: the keeper's own copy, so
+	 * a reload replaces it (under build_lock) while other threads keep the
+	 * process's. */
+	struct tc_config *cfg;
 	struct tc_zone_live *live;
 	pthread_t thread;
 	bool have_thread;
@@ -378,7 +381,13 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 		return -1;
 	}
 	k->child = child;
-	k->cfg = cfg;
+	k->cfg = malloc(sizeof(*k->cfg));
+	if (!k->cfg) {
+		snprintf(err, errlen, "out of memory");
+		free(k);
+		return -1;
+	}
+	*k->cfg = *cfg;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_mutex_init(&k->build_lock, NULL);
 	pthread_condattr_t ca;
@@ -461,6 +470,28 @@ void tc_zone_keeper_on_change(struct tc_zone_keeper *k, tc_zone_change_fn fn, vo
 		fn(arg, serial);
 }
 
+int tc_zone_keeper_reload(struct tc_zone_keeper *k, const struct tc_config *fresh, char *err,
+			  size_t errlen)
+{
+	struct tc_config *next = malloc(sizeof(*next));
+	if (!next) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*next = *fresh;
+	pthread_mutex_lock(&k->build_lock);
+	/* The journal and the data files stay where they were opened. */
+	memcpy(next->server.data_dir, k->cfg->server.data_dir, sizeof(next->server.data_dir));
+	struct tc_config *prev = k->cfg;
+	k->cfg = next;
+	int rc = rebuild(k, k->inputs, "reloaded (SIGHUP)", err, errlen);
+	if (rc == -1)
+		k->cfg = prev;
+	pthread_mutex_unlock(&k->build_lock);
+	free(rc == -1 ? next : prev);
+	return rc == -1 ? -1 : 0;
+}
+
 void tc_zone_keeper_poke(struct tc_zone_keeper *k)
 {
 	pthread_mutex_lock(&k->lock);
@@ -488,5 +519,6 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
 	pthread_mutex_destroy(&k->build_lock);
+	free(k->cfg);
 	free(k);
 }

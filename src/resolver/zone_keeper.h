@@ -47,7 +47,15 @@ uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update 
 /* The deltas between the zones published since start (ixfr_log.h), for
  * IXFR answers. */
 struct tc_ixfr_log *tc_zone_keeper_ixfr(struct tc_zone_keeper *k);
-/* Asks for a rebuild at the next check (e.g. on SIGHUP). */
+/* SIGHUP: rebuilds, signs and serves the zone from fresh (a newly read
+ * configuration: dns.records, dns.zone_file, everything the zone is built
+ * from; server.data_dir stays), at once, with the journaled updates applied
+ * over it as at start. The listeners and their connections are untouched.
+ * -1 with err when the new configuration does not build a zone: the
+ * previous configuration and zone stay. */
+int tc_zone_keeper_reload(struct tc_zone_keeper *k, const struct tc_config *fresh, char *err,
+			  size_t errlen);
+/* Asks for a rebuild at the next check. */
 void tc_zone_keeper_poke(struct tc_zone_keeper *k);
 /* Stops the thread and frees the zones: call after the listeners stopped. */
 void tc_zone_keeper_stop(struct tc_zone_keeper *k);

@@ -53,6 +53,7 @@ struct bench {
 struct conn_state {
 	struct tc_doq_client *c;
 	unsigned inflight;
+	uint64_t last_ns;            /* when its last answer came */
 	struct worker *w;
 };
 
@@ -115,7 +116,8 @@ static void on_answer(void *arg, int64_t id, int status, const uint8_t *data, si
 	size_t mlen;
 	if (status == 0 && tc_doq_frame_parse(data, len, true, &msg, &mlen) == TC_DOQ_FRAME_OK) {
 		w->answered++;
-		record_latency(w, now_ns() - q->t0);
+		cs->last_ns = now_ns();
+		record_latency(w, cs->last_ns - q->t0);
 	} else {
 		w->failed++;
 	}
@@ -304,6 +306,17 @@ static int established(const struct bench *b, int nconns)
 	       nconns, b->streams, nthreads, (double)answered / secs, p50, p99,
 	       (unsigned long long)answered, (unsigned long long)failed, secs);
 	free(all);
+	/* A connection the server dropped (a restart) stops answering: how long
+	 * ago the quietest one answered last, and how many the server closed. */
+	uint64_t t_end = now_ns(), quiet = 0;
+	int closed = 0;
+	for (int i = 0; i < nconns; i++) {
+		uint64_t q = conns[i].last_ns ? t_end - conns[i].last_ns : t_end - t0;
+		quiet = q > quiet ? q : quiet;
+		closed += tc_doq_client_close_info(conns[i].c)->kind != TC_DOQ_OPEN;
+	}
+	printf("established: last answer on every connection within %.0f ms of the end; "
+	       "%d of %d connections closed\n", (double)quiet / 1e6, closed, nconns);
 	for (int i = 0; i < nconns; i++)
 		tc_doq_client_free(conns[i].c);
 	free(conns);
