@@ -31,3 +31,7 @@ if(TARGET tc_acme_core AND TC_BENCH_CURL_FOUND)
   target_link_libraries(bench_acme PRIVATE tc_acme_core PkgConfig::TC_BENCH_CURL PkgConfig::MHD)
   set_target_properties(bench_acme PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endif()
+if(TARGET tc_acme_core)
+  tc_add_cunit(test_acme_challenge SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_challenge.c
+               ${TC_ACME_TEST_SUPPORT} LIBS tc_acme_core)
+endif()
