@@ -69,7 +69,12 @@ configure() {
   else
     cmake "$dir" "$@" >/dev/null
   fi
-  nice -n "$nice_level" cmake --build "$dir" --target tc_fuzz_all -j"$jobs" >"$dir/fuzz-build.log" 2>&1 ||
+}
+
+# build_targets <dir> <targets...>
+build_targets() {
+  local dir=$1; shift
+  nice -n "$nice_level" cmake --build "$dir" --target "$@" -j"$jobs" >"$dir/fuzz-build.log" 2>&1 ||
     { tail -40 "$dir/fuzz-build.log" >&2; echo "fuzz.sh: build failed in $dir (log: $dir/fuzz-build.log)" >&2; exit 2; }
 }
 
@@ -92,6 +97,14 @@ selected() {
 corpus_dir() {
   if [ -d "$top/tests/data/fuzz/$1" ]; then echo "$top/tests/data/fuzz/$1"; else echo "$top/tests/data/fuzz/${1#fuzz_}"; fi
 }
+
+# The selected targets only (all of them: tc_fuzz_all).
+wanted=()
+while IFS=$'\t' read -r name _; do
+  [ -n "$name" ] && selected "$name" && wanted+=("$name")
+done <"$build/fuzz_targets.tsv"
+[ ${#wanted[@]} -gt 0 ] || { echo "fuzz.sh: no target matches ${filters[*]}" >&2; exit 2; }
+if [ ${#filters[@]} -eq 0 ]; then build_targets "$build" tc_fuzz_all; else build_targets "$build" "${wanted[@]}"; fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -168,6 +181,7 @@ if [ "$coverage" = 1 ]; then
     "-DCMAKE_C_FLAGS=-fprofile-instr-generate -fcoverage-mapping" \
     "-DCMAKE_CXX_FLAGS=-fprofile-instr-generate -fcoverage-mapping" \
     "-DCMAKE_EXE_LINKER_FLAGS=-fprofile-instr-generate" "-DCMAKE_C_FLAGS_DEBUG=-g -O0"
+  build_targets "$cbuild" "${targets[@]}"
   for name in "${targets[@]}"; do
     corpus=$(corpus_dir "$name")
     prof=$cbuild/cov-$name
