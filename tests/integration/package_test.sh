@@ -129,7 +129,7 @@ for _ in $(seq 1 900); do
 done
 grep -q "READY=1" "$tmp/notify.out" || fail "no READY=1 within 180 s"
 bnd=$(capsh --decode="$(awk '/^CapBnd/ { print $2 }' /proc/"$server_pid"/status)")
-[ "$(echo "${bnd#*=}" | tr , '\n' | sort)" = "$(echo "$caps" | tr -d , | tr + '\n' | sed '/^$/d' | sort)" ] ||
+[ "$(echo "${bnd#*=}" | tr , '\n' | sed 's/^cap_//' | sort)" = "$(echo "$caps" | tr -d , | tr + '\n' | sed '/^$/d' | sort)" ] ||
   fail "server's bounding set is $bnd, not $caps"
 [ "$(awk '/^NoNewPrivs/ { print $2 }' /proc/"$server_pid"/status)" = 1 ] || fail "server runs without no-new-privs"
 ok "READY=1 received: $(head -n 1 "$tmp/notify.out")"
