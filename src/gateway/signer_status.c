@@ -46,7 +46,10 @@ int tc_signer_status_to_rpc(const Trustchain__Internal__Response *resp, const ch
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST:
 		return refusal(reason, msg, res);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE:
-		return tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE, "ca_not_provisioned", "%s", msg);
+		/* journal_unavailable: the signer's audit journal cannot be
+		 * written (a full disk); retrying later succeeds. */
+		return tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE,
+				   strcmp(reason, "journal_unavailable") == 0 ? reason : "ca_not_provisioned", "%s", msg);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED:
 		/* The gateway asked for something outside its capabilities: our
 		 * bug or misconfiguration, not the caller's. */

@@ -77,6 +77,14 @@ static void set_reason(struct reply *r, const char *reason)
 	r->resp.reason = (char *)reason;
 }
 
+/* No journal record, no signature: the peer may retry once the journal
+ * can be written again (a full disk freed; journal.c recovers by itself). */
+static void journal_unavailable(struct reply *r)
+{
+	set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "audit journal unavailable");
+	set_reason(r, "journal_unavailable");
+}
+
 static const char *status_word(Trustchain__Internal__Status st)
 {
 	switch (st) {
@@ -407,7 +415,7 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 	own(r, der);
 	if (tc_journal_append(s->journal, &e) == 0) {
 		tc_leaf_free(leaf);
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		journal_unavailable(r);
 		return;
 	}
 	/* The completed leaf of a precertificate is what its final certificate
@@ -503,7 +511,7 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 				     .detail = ""};
 	if (tc_journal_append(s->journal, &e) == 0) {
 		free(sig);
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		journal_unavailable(r);
 		return;
 	}
 	own(r, sig);
@@ -629,7 +637,7 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	if (tc_journal_append(s->journal, &e) == 0) {
 		/* The revocation itself is durable; the caller retries and gets
 		 * the original time, by then with a journal record or an error. */
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "audit journal unavailable");
+		journal_unavailable(r);
 		return;
 	}
 	trustchain__internal__revoke_response__init(&r->u.revoke);

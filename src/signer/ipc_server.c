@@ -193,9 +193,9 @@ static void release_answer(void *arg, int durable)
 		h->out = NULL;
 		Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
 		r.id = h->id;
-		r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR;
+		r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE;
 		r.error = "audit journal unavailable";
-		r.reason = "internal";
+		r.reason = "journal_unavailable";
 		size_t n = trustchain__internal__response__get_packed_size(&r);
 		if ((h->out = malloc(n ? n : 1)) != NULL)
 			h->out_len = trustchain__internal__response__pack(&r, h->out);

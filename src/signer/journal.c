@@ -36,6 +36,10 @@ struct tc_journal {
 	struct tc_journal_waiter *waiters; /* callbacks for records not yet durable */
 	char *spare;             /* a flushed buffer kept for reuse */
 	size_t spare_cap;
+	off_t durable_bytes;     /* file length up to durable_upto */
+	unsigned char durable_head[TC_JOURNAL_HASH_LEN]; /* chain head at durable_upto */
+	uint64_t generation;     /* bumped when a failed journal is cut back (recover) */
+	time_t retry_at;         /* monotonic second of the next recovery attempt */
 	time_t time_sec;         /* the second time_prefix shows */
 	char time_prefix[80];    /* room for any int fields, as -Wformat-truncation wants */
 };
@@ -88,6 +92,8 @@ struct tc_journal *tc_journal_open(const char *path, char *err, size_t errlen)
 	j->next_seq = vr.records + 1;
 	j->durable_upto = j->pending_upto = vr.records;
 	memcpy(j->head, vr.head, sizeof(j->head));
+	memcpy(j->durable_head, vr.head, sizeof(j->durable_head));
+	j->durable_bytes = (off_t)vr.valid_bytes;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->flushed, NULL);
 	pthread_cond_init(&j->work, NULL);
@@ -201,6 +207,39 @@ static void run_settled(struct tc_journal_waiter *w)
 	}
 }
 
+static time_t mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* After a failed write (a full disk, an I/O error), at most once a second:
+ * cuts the file back to its last synced record and continues the chain from
+ * there. Every record after that point was answered "not durable" (its
+ * signature withheld), so nothing acknowledged is dropped; a write that
+ * failed is never trusted again (the pages after the cut are discarded, not
+ * re-synced). Called with the lock held while failed, when the writer thread
+ * writes nothing. Returns 0 when appending may resume. */
+static int recover(struct tc_journal *j)
+{
+	time_t now = mono_seconds();
+	if (now < j->retry_at)
+		return -1;
+	j->retry_at = now + 1;
+	if (ftruncate(j->fd, j->durable_bytes) != 0 || fdatasync(j->fd) != 0)
+		return -1;
+	j->failed = 0;
+	j->generation++;
+	j->next_seq = j->durable_upto + 1;
+	j->pending_upto = j->durable_upto;
+	j->pending_len = 0;
+	memcpy(j->head, j->durable_head, sizeof(j->head));
+	tc_warn("audit journal writable again after %llu records; signing resumes",
+		(unsigned long long)j->durable_upto);
+	return 0;
+}
+
 /* Writes and syncs the pending records. Called with the lock held; drops
  * it while writing, so appenders keep filling the next group. */
 static void flush_pending(struct tc_journal *j)
@@ -208,6 +247,8 @@ static void flush_pending(struct tc_journal *j)
 	char *buf = j->pending;
 	size_t len = j->pending_len, cap = j->pending_cap;
 	uint64_t upto = j->pending_upto;
+	unsigned char batch_head[TC_JOURNAL_HASH_LEN];
+	memcpy(batch_head, j->head, sizeof(batch_head));
 	j->pending = NULL;
 	j->pending_len = j->pending_cap = 0;
 	pthread_mutex_unlock(&j->lock);
@@ -234,13 +275,18 @@ static void flush_pending(struct tc_journal *j)
 		j->spare_cap = cap;
 		buf = NULL;
 	}
-	if (ok)
+	if (ok) {
 		j->durable_upto = upto;
-	else {
-		/* A journal we cannot write means no more signatures: fail closed. */
+		j->durable_bytes += (off_t)len;
+		memcpy(j->durable_head, batch_head, sizeof(batch_head));
+	} else {
+		/* A journal we cannot write means no more signatures: fail closed
+		 * until recover() cuts it back to its last synced record. */
 		j->failed = 1;
+		j->retry_at = mono_seconds() + 1;
 		tc_log_event(TC_LOG_ERROR, "journal_write_failed", NULL,
-			     "audit journal write failed: %s; refusing further signatures", strerror(write_errno));
+			     "audit journal write failed: %s; refusing signatures until it can be written again",
+			     strerror(write_errno));
 	}
 	pthread_cond_broadcast(&j->flushed);
 	struct tc_journal_waiter *settled = take_settled(j);
@@ -274,8 +320,10 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* Set by tc_journal_defer_begin on the thread running one request. */
+/* Set by tc_journal_defer_begin on the thread running one request, and
+ * the journal generation its record was appended in. */
 static __thread uint64_t *deferred_seq;
+static __thread uint64_t deferred_generation;
 
 void tc_journal_defer_begin(uint64_t *last_seq)
 {
@@ -292,8 +340,10 @@ void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_dura
 {
 	struct tc_journal_waiter *w = malloc(sizeof(*w));
 	pthread_mutex_lock(&j->lock);
-	int settled = seq <= j->durable_upto || j->failed || !w;
-	int durable = seq <= j->durable_upto;
+	/* A recovery between the append and now reused seq for another record. */
+	int stale = deferred_generation != j->generation;
+	int durable = !stale && seq <= j->durable_upto;
+	int settled = durable || stale || j->failed || !w;
 	if (!settled) {
 		w->seq = seq;
 		w->fn = fn;
@@ -321,7 +371,7 @@ uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *
 	size_t most = tc_journal_record_size(body_len) + 1 + 2 * TC_JOURNAL_HASH_LEN + 2;
 
 	pthread_mutex_lock(&j->lock);
-	if (j->failed || pending_reserve(j, most) != 0) {
+	if ((j->failed && recover(j) != 0) || pending_reserve(j, most) != 0) {
 		pthread_mutex_unlock(&j->lock);
 		free(body);
 		return 0;
@@ -347,10 +397,12 @@ uint64_t tc_journal_append(struct tc_journal *j, const struct tc_journal_entry *
 		/* The caller holds its answer until tc_journal_when_durable says
 		 * so, instead of a thread sleeping here for each request. */
 		*deferred_seq = seq;
+		deferred_generation = j->generation;
 	} else {
-		while (j->durable_upto < seq && !j->failed)
+		uint64_t gen = j->generation;
+		while (j->durable_upto < seq && !j->failed && gen == j->generation)
 			pthread_cond_wait(&j->flushed, &j->lock);
-		if (j->failed && j->durable_upto < seq)
+		if (gen != j->generation || (j->failed && j->durable_upto < seq))
 			rc = 0;
 	}
 	pthread_mutex_unlock(&j->lock);

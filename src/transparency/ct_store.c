@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <leveldb/c.h>
 
@@ -35,6 +36,8 @@ struct tc_ct_store {
 	leveldb_readoptions_t *read;
 	leveldb_writeoptions_t *write_sync;
 	char *path;
+	/* Set by the first failed write (see tc_ct_store_write_failed). */
+	atomic_int write_failed;
 
 	/* Serializes append_batch and put_sth; guards frontier. */
 	pthread_mutex_t write_lock;
@@ -168,11 +171,31 @@ static int db_get_u64(struct tc_ct_store *st, const void *key, size_t klen, uint
 	return rc;
 }
 
+/* A write that failed (ENOSPC, EIO) may have left part of its record in
+ * LevelDB's log file, and LevelDB goes on appending after it: when the log
+ * is next opened, recovery stops at the torn record and drops the records
+ * written after it, acknowledged ones included (seen with a full disk).
+ * So after one failure this handle writes nothing more; the process reopens
+ * the store by restarting (tc_ct_store_write_failed). */
 static int db_write(struct tc_ct_store *st, leveldb_writebatch_t *wb, const char *what)
 {
+	if (atomic_load(&st->write_failed))
+		return TC_CT_STORE_ERR_IO;
 	char *errptr = NULL;
 	leveldb_write(st->db, st->write_sync, wb, &errptr);
-	return check_err(st, errptr, what);
+	int rc = check_err(st, errptr, what);
+	if (rc != TC_CT_STORE_OK && !atomic_exchange(&st->write_failed, 1))
+		tc_err("ct store %s: refusing further writes until the store is reopened", st->path);
+	return rc;
+}
+
+int tc_ct_store_write_failed(struct tc_ct_store *st, uint64_t *free_bytes)
+{
+	if (!atomic_load(&st->write_failed))
+		return 0;
+	struct statvfs sv;
+	*free_bytes = statvfs(st->path, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : 0;
+	return 1;
 }
 
 /* ---- leaf and pending records: leaf_len(4) leaf_input extra_data ---- */

@@ -95,6 +95,12 @@ struct tc_ct_sth {
 int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size_t errlen);
 void tc_ct_store_close(struct tc_ct_store *st);
 
+/* 1 once a write failed: the handle refuses every write from then on (a
+ * torn record in LevelDB's log would make its next recovery drop what was
+ * written after it); *free_bytes is then the room on the store's
+ * filesystem, for the caller to decide when to reopen it. */
+int tc_ct_store_write_failed(struct tc_ct_store *st, uint64_t *free_bytes);
+
 /* Number of sequenced leaves. */
 uint64_t tc_ct_store_size(struct tc_ct_store *st);
 

@@ -187,7 +187,8 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 		free(h);
 		return -1;
 	}
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+				     0, NULL,
 				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u, MHD_OPTION_ARRAY, strict,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
@@ -208,7 +209,15 @@ void tc_http_api_stop(struct tc_http_api *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon); /* also closes the listening socket */
+	/* The listening socket is the supervisor's, shared with the next run of
+	 * this child: MHD_stop_daemon alone shuts it down (SHUT_RDWR), which
+	 * kills it for the next run too (after a clean stop the port refused
+	 * every connection). Quiesced first, MHD leaves it alone; our copy is
+	 * only closed. */
+	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+	MHD_stop_daemon(h->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	if (h->tiles_fd >= 0)
 		close(h->tiles_fd);
 	free(h);

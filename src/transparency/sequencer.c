@@ -2,12 +2,16 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
+#include "transparency/be_bytes.h"
 #include "transparency/sct.h"
 #include "transparency/submission_index.h"
 
@@ -15,6 +19,9 @@
  * two concurrent identical submissions cannot both get an entry; different
  * identities rarely share a lock and proceed in parallel. */
 #define IDENTITY_LOCKS 64
+/* Room the store's filesystem needs before a failed store is reopened:
+ * LevelDB's recovery writes a table and a manifest. */
+#define STORE_ROOM_TO_REOPEN (8u << 20)
 
 struct tc_sequencer {
 	struct tc_ct_store *st;
@@ -34,6 +41,7 @@ struct tc_sequencer {
 	uint64_t last_timestamp;
 
 	int sth_failing; /* only the sequencer thread touches it: log an outage once */
+	int reopen_requested; /* the sequencer thread's: reopen_when_writable asked once */
 	struct tc_tile_publisher *tiles;
 	int tiles_failing; /* the same for publication */
 };
@@ -56,6 +64,61 @@ static uint64_t next_timestamp(struct tc_sequencer *q)
 	q->last_timestamp = t;
 	pthread_mutex_unlock(&q->clock_lock);
 	return t;
+}
+
+/* The timestamp in a MerkleTreeLeaf (version, leaf type, then 8 bytes). */
+static uint64_t leaf_timestamp(const unsigned char *leaf, size_t len)
+{
+	return len >= 10 ? tc_be_get(leaf + 2, 8) : 0;
+}
+
+static int newest_pending(void *ctx, uint64_t id, const struct tc_ct_record *rec)
+{
+	(void)id;
+	uint64_t *newest = ctx;
+	uint64_t t = leaf_timestamp(rec->leaf_input, rec->leaf_len);
+	if (t > *newest)
+		*newest = t;
+	return 0;
+}
+
+/* The newest timestamp the log has handed out before this run: its latest
+ * tree head, its last entry and the entries still waiting to be sequenced.
+ * next_timestamp starts from it, so a log restarted while the wall clock is
+ * behind (stepped back, or a restore) never issues an SCT or a tree head
+ * older than one already seen. */
+static uint64_t newest_issued_timestamp(struct tc_ct_store *st)
+{
+	uint64_t newest = 0;
+	struct tc_ct_sth sth;
+	if (tc_ct_store_latest_sth(st, &sth) == TC_CT_STORE_OK)
+		newest = sth.timestamp;
+	uint64_t size = tc_ct_store_size(st);
+	struct tc_ct_record rec;
+	if (size > 0 && tc_ct_store_get_leaf(st, size - 1, &rec) == TC_CT_STORE_OK) {
+		uint64_t t = leaf_timestamp(rec.leaf_input, rec.leaf_len);
+		if (t > newest)
+			newest = t;
+		tc_ct_record_free(&rec);
+	}
+	tc_ct_store_list_pending(st, 0, SIZE_MAX, newest_pending, &newest);
+	return newest;
+}
+
+/* After a failed store write (a full disk) the store takes no more writes
+ * (ct_store.h): submissions get 503, reads go on. Once its filesystem has
+ * room again the log stops in order (SIGTERM to itself) and the supervisor
+ * starts it again on a freshly opened store, whose recovery drops only the
+ * failed write. */
+static void reopen_when_writable(struct tc_sequencer *q)
+{
+	uint64_t room;
+	if (!tc_ct_store_write_failed(q->st, &room) || room < STORE_ROOM_TO_REOPEN || q->reopen_requested)
+		return;
+	q->reopen_requested = 1;
+	tc_warn("ct store: %llu bytes free again after a failed write; restarting to reopen the store",
+		(unsigned long long)room);
+	kill(getpid(), SIGTERM);
 }
 
 /* ---- sequencing ---- */
@@ -216,6 +279,7 @@ static void *sequencer_main(void *arg)
 		q->waiting = 0;
 		pthread_mutex_unlock(&q->lock);
 		flush(q, &b);
+		reopen_when_writable(q);
 		pthread_mutex_lock(&q->lock);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -347,6 +411,10 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	q->batch_max = cfg->batch_max ? cfg->batch_max : 1;
 	q->sth_refresh_ms = cfg->sth_refresh_ms;
 	q->tiles = cfg->tiles;
+	q->last_timestamp = newest_issued_timestamp(st);
+	if (now_ms() < q->last_timestamp)
+		tc_warn("the clock is %llu ms behind the log's newest timestamp: SCTs and tree heads keep that "
+			"timestamp until it catches up", (unsigned long long)(q->last_timestamp - now_ms()));
 	if (cfg->legacy_index_path && tc_submission_index_import(st, cfg->legacy_index_path, err, errlen) != 0) {
 		free(q);
 		return -1;

@@ -114,7 +114,12 @@ class Clients:
         self.csr = csr.public_bytes(serialization.Encoding.PEM)
 
     def channel(self):
-        ch = grpc.secure_channel(self.a.grpc, self.creds)
+        # gRPC's default reconnect back-off grows to 120 s: after a few
+        # gateway restarts in a row a client would stay away for minutes
+        # although the gateway is back. Clients of a service that restarts
+        # in seconds cap it (the retry advice of docs: 2 s).
+        ch = grpc.secure_channel(self.a.grpc, self.creds, options=[
+            ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 2000)])
         m = lambda path, req, resp: ch.unary_unary(path, request_serializer=req.SerializeToString,
                                                    response_deserializer=resp.FromString)
         return {
