@@ -11,10 +11,6 @@ if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-
 endif()
 if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-transparency
    AND TARGET trustchain-resolver)
-           ${CMAKE_BINARY_DIR}/bin ${CMAKE_SOURCE_DIR})
-endif()
-if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-transparency
-   AND TARGET trustchain-resolver)
   add_test(NAME full_disk_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/full_disk_test.sh
            ${CMAKE_BINARY_DIR}/bin ${CMAKE_SOURCE_DIR})
   set_tests_properties(full_disk_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS "soak;integration")
