@@ -102,9 +102,17 @@ struct tc_client *tc_client_open_opts(const char *target, const struct tc_client
 	grpc_channel_credentials *creds = o->plaintext ? grpc_insecure_credentials_create()
 						       : tls_credentials(o, err, errlen);
 	if (creds) {
-		grpc_arg arg = {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
-				.value.string = (char *)o->server_name};
-		grpc_channel_args args = {.num_args = o->server_name ? 1 : 0, .args = &arg};
+		/* gRPC backs off up to 120 s between reconnections: a gateway
+		 * that restarts in a second would stay unreachable that long for
+		 * every caller (trustchain-acme waited ~20 s for its first
+		 * certificate when it started before the gateway). */
+		grpc_arg arg[3] = {
+		    {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = 250},
+		    {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 5000},
+		    {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+		     .value.string = (char *)o->server_name},
+		};
+		grpc_channel_args args = {.num_args = o->server_name ? 3 : 2, .args = arg};
 		c->channel = grpc_channel_create(target, creds, &args);
 		grpc_channel_credentials_release(creds);
 		if (!c->channel)

@@ -2,9 +2,9 @@
  * who is this, and may they have that name. */
 #include "gateway/auth.h"
 
+#include "common/name_pattern.h"
 #include "common/proc_env.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -167,38 +167,12 @@ enum tc_auth_outcome tc_auth_authenticate(const struct tc_auth *a, const char *a
 	return TC_AUTH_ANONYMOUS;
 }
 
-static int same_ip(const char *x, const char *y)
-{
-	unsigned char a[16], b[16];
-	if (inet_pton(AF_INET, x, a) == 1)
-		return inet_pton(AF_INET, y, b) == 1 && memcmp(a, b, 4) == 0;
-	if (inet_pton(AF_INET6, x, a) == 1)
-		return inet_pton(AF_INET6, y, b) == 1 && memcmp(a, b, 16) == 0;
-	return 0;
-}
-
 int tc_auth_name_allowed(const struct tc_auth_principal *p, const char *name, int is_ip)
 {
 	if (!p)
 		return 0;
-	size_t n = strlen(name);
-	for (size_t i = 0; i < p->n_patterns; i++) {
-		const char *pat = p->patterns[i];
-		if (strcmp(pat, "*") == 0)
+	for (size_t i = 0; i < p->n_patterns; i++)
+		if (tc_name_pattern_match(p->patterns[i], name, is_ip))
 			return 1;
-		if (is_ip) {
-			if (same_ip(name, pat))
-				return 1;
-		} else if (strncmp(pat, "*.", 2) == 0) {
-			/* Strictly under the suffix: "*.svc.x" covers a.svc.x and
-			 * *.svc.x (each name it matches is under svc.x), not svc.x. */
-			const char *suffix = pat + 1;
-			size_t s = strlen(suffix);
-			if (n > s && strcasecmp(name + n - s, suffix) == 0)
-				return 1;
-		} else if (strcasecmp(name, pat) == 0 && !same_ip(pat, pat)) {
-			return 1; /* an IP pattern never covers a DNS name spelled like it */
-		}
-	}
 	return 0;
 }
