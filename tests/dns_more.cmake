@@ -21,3 +21,13 @@ if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchain
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_reload_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dns_reload_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# RFC 2136 update load generator (prints figures; not a test):
+#   build/bin/bench_dns_update ADDR PORT ZONE KEYFILE KEYNAME [-c clients] [-d seconds]
+# tests/bench/bench_dns_update.sh runs it against a whole server with the UDP
+# query rate in the same run.
+if(TARGET tc_dns_core)
+  add_executable(bench_dns_update ${CMAKE_SOURCE_DIR}/tests/bench/bench_dns_update.c)
+  tc_target_defaults(bench_dns_update)
+  target_link_libraries(bench_dns_update PRIVATE tc_dns_core Threads::Threads)
+endif()

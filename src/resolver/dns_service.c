@@ -44,7 +44,8 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 	};
 	if (qlen >= TC_DNS_HEADER_LEN && tc_dns_get16(query + 10) > 0) {
 		enum tc_dns_service_result r;
-		if (tc_dns_signed_handle(svc, transport, query, qlen, out, outcap, outlen, &r))
+		if (tc_dns_signed_handle(svc, transport, query, qlen, out, outcap, outlen, &r, fwd_ctx,
+					 fwd_ctxlen, done))
 			return r;
 	}
 	/* An unsigned UPDATE: no policy grants anything without a key. */

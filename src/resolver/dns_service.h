@@ -15,6 +15,7 @@
 #include "resolver/forwarder.h"
 #include "resolver/tsig_keys.h"
 #include "resolver/update.h"
+#include "resolver/update_pool.h"
 #include "resolver/xfr.h"
 #include "resolver/zone.h"
 #include "resolver/zone_live.h"
@@ -39,6 +40,7 @@ struct tc_dns_service {
 	uint16_t (*update)(void *ctx, const struct tc_update *u);
 	void *update_ctx;
 	struct tc_ixfr_log *ixfr;   /* deltas for IXFR; NULL: IXFR gets the zone in AXFR form */
+	struct tc_update_pool *update_pool;   /* NULL: updates run on the caller's thread */
 };
 
 enum tc_dns_service_result {

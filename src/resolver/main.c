@@ -37,6 +37,10 @@
 #include "resolver/zone_keeper.h"
 
 #define UDP_THREADS 2
+/* Updates waiting for a group commit each hold one (update_pool.h): the
+ * most that can share one journal sync and signing round. */
+#define UPDATE_THREADS 64
+#define UPDATE_QUEUE_MAX 4096
 
 /* Run by hand (no supervisor): open the socket ourselves. */
 static int open_listener(const char *host, uint16_t port, int type)
@@ -169,6 +173,7 @@ int main(int argc, char **argv)
 	struct tc_dns_auth *auth = NULL;
 	struct tc_notifier *notifier = NULL;
 	struct tc_update_policy *policy = NULL;
+	struct tc_update_pool *upool = NULL;
 
 	if (load_auth(cfg, &auth, err, sizeof(err)) != 0) {
 		tc_err("dns.tsig_keys_file: %s", err);
@@ -203,6 +208,10 @@ int main(int argc, char **argv)
 		svc.policy = policy;
 		svc.update = keeper_update;
 		svc.update_ctx = keeper;
+		if (!(svc.update_pool = upool = tc_update_pool_start(UPDATE_THREADS, UPDATE_QUEUE_MAX))) {
+			tc_err("cannot start the update threads");
+			goto out;
+		}
 	}
 	int ufd = listener("DNS_UDP", cfg, cfg->dns.udp_port, SOCK_DGRAM);
 	int tfd = listener("DNS_TCP", cfg, cfg->dns.udp_port, SOCK_STREAM);
@@ -245,8 +254,10 @@ int main(int argc, char **argv)
 out:
 	/* The certificate thread feeds the DoQ listener: stop it first. */
 	tc_doq_cert_stop(doq_cert);
-	/* Callbacks of the forwarder point into the listeners: halt it first. */
+	/* Callbacks of the forwarder and of updates in progress point into the
+	 * listeners: halt them first. */
 	tc_forwarder_halt(fwd);
+	tc_update_pool_stop(upool);
 	tc_udp_server_stop(udp);
 	tc_tcp_server_stop(tcp);
 	tc_doq_server_stop(doq);

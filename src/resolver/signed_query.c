@@ -69,9 +69,75 @@ static uint16_t update(const struct tc_dns_service *svc, const uint8_t *q, size_
 	return rcode;
 }
 
+/* An UPDATE answered from a pool thread (update_pool.h). */
+struct update_job {
+	const struct tc_dns_service *svc;
+	struct tc_tsig_request req;
+	struct tc_dns_answer_opts opts;
+	uint8_t *q;                     /* the request without its TSIG */
+	size_t ql;
+	uint8_t origin[TC_DNS_MAX_NAME];
+	size_t olen;
+	tc_forward_done_fn done;
+	size_t ctxlen;
+	uint8_t ctx[TC_FWD_CTX_MAX];
+};
+
+static void run_update_job(void *arg)
+{
+	struct update_job *j = arg;
+	uint8_t *out = malloc(TC_DNS_MAX_MSG);
+	size_t outlen = 0;
+	uint16_t rcode = update(j->svc, j->q, j->ql, j->origin, j->olen, j->req.key);
+	uint8_t mac[TC_TSIG_MAX_MAC];
+	size_t mac_len;
+	if (out &&
+	    (tc_dns_answer_error(j->q, j->ql, rcode, &j->opts, out, TC_DNS_MAX_MSG, &outlen) !=
+		     TC_DNS_ANSWER_REPLY ||
+	     (outlen = tc_tsig_sign(out, outlen, TC_DNS_MAX_MSG, j->req.key, j->req.mac,
+				    j->req.mac_len, false, (uint64_t)time(NULL), 0, NULL, 0, mac,
+				    &mac_len)) == 0))
+		outlen = 0;
+	/* done() takes an answer, never nothing: the bare header at worst. */
+	uint8_t bare[TC_DNS_HEADER_LEN];
+	if (outlen == 0) {
+		memcpy(bare, j->q, TC_DNS_HEADER_LEN);
+		bare[2] |= 0x80;
+		bare[3] = (uint8_t)((bare[3] & 0xf0) | TC_DNS_RCODE_SERVFAIL);
+		memset(bare + 4, 0, 8);
+	}
+	j->done(j->ctx, outlen ? out : bare, outlen ? outlen : sizeof(bare));
+	free(out);
+	free(j->q);
+	free(j);
+}
+
+/* Hands the UPDATE to the pool; false when it cannot (run it here). */
+static bool submit_update(const struct tc_dns_service *svc, const struct tc_tsig_request *req,
+			  const struct tc_dns_answer_opts *opts, uint8_t *q, size_t ql,
+			  const uint8_t *origin, size_t olen, const void *fwd_ctx,
+			  size_t fwd_ctxlen, tc_forward_done_fn done)
+{
+	if (!svc->update_pool || !done || fwd_ctxlen > TC_FWD_CTX_MAX)
+		return false;
+	struct update_job *j = malloc(sizeof(*j));
+	if (!j)
+		return false;
+	*j = (struct update_job){.svc = svc, .req = *req, .opts = *opts, .q = q, .ql = ql,
+				 .olen = olen, .done = done, .ctxlen = fwd_ctxlen};
+	memcpy(j->origin, origin, olen);
+	memcpy(j->ctx, fwd_ctx, fwd_ctxlen);
+	if (!tc_update_pool_submit(svc->update_pool, run_update_job, j)) {
+		free(j);
+		return false;
+	}
+	return true;
+}
+
 bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transport transport,
 			  const uint8_t *query, size_t qlen, uint8_t *out, size_t outcap,
-			  size_t *outlen, enum tc_dns_service_result *result)
+			  size_t *outlen, enum tc_dns_service_result *result,
+			  const void *fwd_ctx, size_t fwd_ctxlen, tc_forward_done_fn done)
 {
 	struct tc_tsig_request req;
 	uint64_t now = (uint64_t)time(NULL);
@@ -120,6 +186,10 @@ bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transpor
 		uint8_t o[TC_DNS_MAX_NAME];
 		memcpy(o, origin, olen);
 		leave(svc, token);   /* the keeper takes the zone under its own lock */
+		if (submit_update(svc, &req, &opts, q, ql, o, olen, fwd_ctx, fwd_ctxlen, done)) {
+			*result = TC_DNS_SVC_PENDING;
+			return true;
+		}
 		uint16_t rcode = update(svc, q, ql, o, olen, req.key);
 		ast = tc_dns_answer_error(q, ql, rcode, &opts, out, outcap, outlen);
 		free(q);

@@ -12,9 +12,12 @@
 #include "resolver/dns_service.h"
 
 /* false when query carries no TSIG (the unsigned path answers it);
- * otherwise true with *result and, for TC_DNS_SVC_REPLY, out filled. */
+ * otherwise true with *result and, for TC_DNS_SVC_REPLY, out filled. An
+ * UPDATE goes to svc->update_pool when there is one and done is given:
+ * TC_DNS_SVC_PENDING, and done(fwd_ctx, answer) from a pool thread. */
 bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transport transport,
 			  const uint8_t *query, size_t qlen, uint8_t *out, size_t outcap,
-			  size_t *outlen, enum tc_dns_service_result *result);
+			  size_t *outlen, enum tc_dns_service_result *result,
+			  const void *fwd_ctx, size_t fwd_ctxlen, tc_forward_done_fn done);
 
 #endif

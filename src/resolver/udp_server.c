@@ -109,7 +109,7 @@ static bool answer_one(struct udp_worker *w, unsigned i, uint64_t now)
 		return true;
 	}
 	struct udp_fwd_ctx ctx;
-	if (w->srv->svc->fwd) {
+	if (w->srv->svc->fwd || w->srv->svc->update_pool) {   /* answered later */
 		ctx.fd = w->srv->fd;
 		ctx.addrlen = m->msg_hdr.msg_namelen;
 		memcpy(&ctx.addr, &w->addr[i], sizeof(ctx.addr));

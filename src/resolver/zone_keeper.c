@@ -68,6 +68,7 @@ struct tc_zone_keeper {
 	bool warned_failure;   /* retries repeat a failure quietly until it changes */
 
 	uint32_t serial;       /* of the zone served now: written under lock */
+	long last_made;        /* HSM signatures of the last signing */
 
 	/* For describe(), under lock. */
 	char summary[256];
@@ -82,6 +83,12 @@ struct tc_zone_keeper {
 	uint8_t *ops;
 	size_t ops_len;
 	struct tc_ixfr_log *ixfr;   /* deltas of the zones published (builds append) */
+
+	/* Updates waiting for the next group commit (queue_lock). */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;
+	struct pending_update *queue, **queue_tail;
+	bool committing;
 };
 
 static void take_stamp(const struct tc_config *cfg, const char *rel, struct stamp *st)
@@ -211,6 +218,7 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	k->inception = key.inception;
 	k->expiration = key.expiration;
 	tc_debug("DNSSEC: %ld signatures made by the HSM, %ld reused", cs.made, cs.reused);
+	k->last_made = cs.made;
 	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
 	return 1;
 }
@@ -223,6 +231,9 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 {
 	struct tc_tlsa_report rep;
 	time_t now = time(NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	k->last_made = 0;
 	struct tc_zone *zone = build_unsigned(k, &rep, err, errlen);
 	if (!zone)
 		return -1;
@@ -278,7 +289,11 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const c
 	tc_zone_change_fn fn = k->on_change;
 	void *arg = k->on_change_arg;
 	pthread_mutex_unlock(&k->lock);
-	tc_info("zone %s %s: serial %u, %s", k->cfg->bootstrap.domain, why, serial, summary);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	tc_info("zone %s %s: serial %u, %s; built and signed in %.1f ms (%ld new signatures)",
+		k->cfg->bootstrap.domain, why, serial, summary,
+		(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		k->last_made);
 	if (fn)
 		fn(arg, serial);
 	return 0;
@@ -313,37 +328,127 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 }
 
-uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update *u)
+/* Group commit: an update waits in a queue; the first waiter with no
+ * leader at work takes the whole queue and commits it as one batch (one
+ * journal record, one fdatasync, one rebuild and signing), then wakes the
+ * others. Under load a batch holds every update that arrived while the
+ * previous one was signed, so the disk sync and the HSM signatures (SOA,
+ * NSEC) are shared by all of them. */
+struct pending_update {
+	const struct tc_update *u;
+	uint16_t rcode;
+	bool done;
+	struct pending_update *next;
+};
+
+/* The prerequisites of each update of the batch, against the zone served
+ * with the earlier updates of the batch applied (RFC 2136 §3.7: as if one
+ * after the other); the changes of the accepted ones into *ops. */
+static void batch_prereqs(struct tc_zone_keeper *k, struct pending_update *list, uint8_t **ops,
+			  size_t *ops_len)
+{
+	const struct tc_zone *served = tc_zone_live_peek(k->live);
+	bool any_prereq = false, several = list && list->next;
+	for (struct pending_update *p = list; p; p = p->next)
+		any_prereq |= p->u->nprereq > 0;
+	struct tc_zone *scratch = NULL;
+	char err[256];
+	if (served && any_prereq && several &&
+	    tc_update_copy_records(served, &scratch, err, sizeof(err)) != 0)
+		scratch = NULL;
+	for (struct pending_update *p = list; p; p = p->next) {
+		const struct tc_zone *view = scratch ? scratch : served;
+		p->rcode = !view                             ? TC_DNS_RCODE_SERVFAIL
+			   : (several && any_prereq && !scratch) ? TC_DNS_RCODE_SERVFAIL
+			   : p->u->nprereq ? tc_update_check_prereqs(view, p->u)
+					   : 0;
+		if (p->rcode != 0 || p->u->nupdate == 0)
+			continue;
+		size_t cap = p->u->data_len + p->u->nupdate * (TC_DNS_MAX_NAME + 10);
+		uint8_t *grown = realloc(*ops, *ops_len + cap);
+		size_t n = grown ? tc_update_encode(p->u, grown + *ops_len, cap) : 0;
+		if (grown)
+			*ops = grown;
+		if (n == 0) {
+			p->rcode = TC_DNS_RCODE_SERVFAIL;
+			continue;
+		}
+		if (scratch)
+			tc_update_apply(scratch, *ops + *ops_len, n, err, sizeof(err));
+		*ops_len += n;
+	}
+	tc_zone_free(scratch);
+}
+
+static void commit_batch(struct tc_zone_keeper *k, struct pending_update *list)
 {
 	pthread_mutex_lock(&k->build_lock);
-	/* Only builds swap the zone, and they wait for build_lock: peek is safe. */
-	const struct tc_zone *zone = tc_zone_live_peek(k->live);
-	uint16_t rcode = zone ? tc_update_check_prereqs(zone, u) : TC_DNS_RCODE_SERVFAIL;
-	if (rcode != 0 || u->nupdate == 0 || !k->journal) {
-		pthread_mutex_unlock(&k->build_lock);
-		return !k->journal && rcode == 0 && u->nupdate ? TC_DNS_RCODE_SERVFAIL : rcode;
+	uint8_t *ops = NULL;
+	size_t n = 0, count = 0;
+	batch_prereqs(k, list, &ops, &n);
+	for (struct pending_update *p = list; p; p = p->next)
+		count += p->rcode == 0 && p->u->nupdate;
+	uint16_t outcome = 0;
+	if (n && !k->journal) {
+		outcome = TC_DNS_RCODE_SERVFAIL;
+	} else if (n) {
+		uint8_t *grown = realloc(k->ops, k->ops_len + n);
+		/* Durable before it is served or answered: one record, one sync. */
+		if (!grown || tc_zone_journal_append(k->journal, ops, n) != 0) {
+			tc_err("zone journal: cannot write %zu updates: %s", count, strerror(errno));
+			outcome = TC_DNS_RCODE_SERVFAIL;
+			if (grown)
+				k->ops = grown;
+		} else {
+			k->ops = grown;
+			memcpy(k->ops + k->ops_len, ops, n);
+			k->ops_len += n;
+			char err[512], why[64];
+			snprintf(why, sizeof(why), count > 1 ? "updated (%zu updates)" : "updated", count);
+			int rc = rebuild(k, k->inputs, why, err, sizeof(err));
+			if (rc == -1) {
+				tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
+				outcome = TC_DNS_RCODE_SERVFAIL;
+			} else if (rc == -2) {
+				tc_warn("zone %s: update journaled; signing failed, it is served at the retry",
+					k->cfg->bootstrap.domain);
+			}
+		}
 	}
-	size_t cap = u->data_len + u->nupdate * (TC_DNS_MAX_NAME + 10);
-	uint8_t *grown = realloc(k->ops, k->ops_len + cap);
-	size_t n = grown ? tc_update_encode(u, grown + k->ops_len, cap) : 0;
-	if (grown)
-		k->ops = grown;
-	/* Durable before it is served or answered. */
-	if (n == 0 || tc_zone_journal_append(k->journal, k->ops + k->ops_len, n) != 0) {
-		tc_err("zone journal: cannot write an update: %s", strerror(errno));
-		pthread_mutex_unlock(&k->build_lock);
-		return TC_DNS_RCODE_SERVFAIL;
-	}
-	k->ops_len += n;
-	char err[512];
-	int rc = rebuild(k, k->inputs, "updated", err, sizeof(err));
-	if (rc == -1)
-		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
-	else if (rc == -2)
-		tc_warn("zone %s: update journaled; signing failed, it is served at the retry",
-			k->cfg->bootstrap.domain);
+	free(ops);
 	pthread_mutex_unlock(&k->build_lock);
-	return rc == -1 ? TC_DNS_RCODE_SERVFAIL : 0;
+	for (struct pending_update *p = list; p; p = p->next)
+		if (p->rcode == 0 && p->u->nupdate)
+			p->rcode = outcome;
+}
+
+uint16_t tc_zone_keeper_update(struct tc_zone_keeper *k, const struct tc_update *u)
+{
+	struct pending_update me = {.u = u};
+	pthread_mutex_lock(&k->queue_lock);
+	*k->queue_tail = &me;
+	k->queue_tail = &me.next;
+	while (!me.done) {
+		if (k->committing) {
+			pthread_cond_wait(&k->queue_cond, &k->queue_lock);
+			continue;
+		}
+		struct pending_update *list = k->queue;
+		k->queue = NULL;
+		k->queue_tail = &k->queue;
+		k->committing = true;
+		pthread_mutex_unlock(&k->queue_lock);
+		commit_batch(k, list);
+		pthread_mutex_lock(&k->queue_lock);
+		for (struct pending_update *p = list, *next; p; p = next) {
+			next = p->next;   /* p may be gone once done is seen */
+			p->done = true;
+		}
+		k->committing = false;
+		pthread_cond_broadcast(&k->queue_cond);
+	}
+	pthread_mutex_unlock(&k->queue_lock);
+	return me.rcode;
 }
 
 static void *keeper_main(void *arg)
@@ -390,6 +495,9 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	*k->cfg = *cfg;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_mutex_init(&k->build_lock, NULL);
+	pthread_mutex_init(&k->queue_lock, NULL);
+	pthread_cond_init(&k->queue_cond, NULL);
+	k->queue_tail = &k->queue;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -519,6 +627,8 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
 	pthread_mutex_destroy(&k->build_lock);
+	pthread_mutex_destroy(&k->queue_lock);
+	pthread_cond_destroy(&k->queue_cond);
 	free(k->cfg);
 	free(k);
 }
