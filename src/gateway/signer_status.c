@@ -47,9 +47,13 @@ int tc_signer_status_to_rpc(const Trustchain__Internal__Response *resp, const ch
 		return refusal(reason, msg, res);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE:
 		/* journal_unavailable: the signer's audit journal cannot be
-		 * written (a full disk); retrying later succeeds. */
+		 * written (a full disk); hsm_unavailable: the HSM failed and its
+		 * sessions are being recovered. Retrying later succeeds. */
 		return tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE,
-				   strcmp(reason, "journal_unavailable") == 0 ? reason : "ca_not_provisioned", "%s", msg);
+				   strcmp(reason, "journal_unavailable") == 0 || strcmp(reason, "hsm_unavailable") == 0
+					   ? reason
+					   : "ca_not_provisioned",
+				   "%s", msg);
 	case TRUSTCHAIN__INTERNAL__STATUS__STATUS_DENIED:
 		/* The gateway asked for something outside its capabilities: our
 		 * bug or misconfiguration, not the caller's. */

@@ -85,6 +85,15 @@ static void journal_unavailable(struct reply *r)
 	set_reason(r, "journal_unavailable");
 }
 
+/* The HSM failed (a device error, a dropped session, the token out): the
+ * sessions are recovered (hsm.h) and the peer may retry. */
+static void hsm_unavailable(struct tc_signer *s, struct reply *r, const char *what)
+{
+	tc_hsm_recover(s->hsm);
+	set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "%s", what);
+	set_reason(r, "hsm_unavailable");
+}
+
 static const char *status_word(Trustchain__Internal__Status st)
 {
 	switch (st) {
@@ -343,7 +352,7 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		}
 		memcpy(serial, rq->serial.data, TC_SERIAL_LEN);
 	} else if (tc_hsm_random(s->hsm, serial, sizeof(serial)) != 0) {
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM random generator failed");
+		hsm_unavailable(s, r, "HSM random generator failed");
 		return;
 	} else {
 		serial[0] &= 0x7f; /* positive */
@@ -397,8 +406,10 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 					     rq->sct_list.len, &der, &der_len, &lint, why, sizeof(why));
 	if (signed_rc != 0) {
 		/* A lint refusal (signer/lint.h) is named by its lint, journaled. */
-		set_status(r, lint ? TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY : TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR,
-			   "%s", why);
+		if (!lint)
+			hsm_unavailable(s, r, why); /* the token's signature, or memory */
+		else
+			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY, "%s", why);
 		if (lint) {
 			set_reason(r, lint);
 			journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
@@ -503,7 +514,7 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		free(sig);
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM signature failed");
+		hsm_unavailable(s, r, "HSM signature failed");
 		return;
 	}
 	struct tc_journal_entry e = {.peer = peer->name, .op = "sign_data", .key = key->label,
@@ -591,7 +602,7 @@ static void op_random(struct tc_signer *s, const struct tc_peer_identity *peer,
 	unsigned char *buf = malloc(rq->length);
 	if (!buf || tc_hsm_random(s->hsm, buf, rq->length) != 0) {
 		free(buf);
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "HSM random generator failed");
+		hsm_unavailable(s, r, "HSM random generator failed");
 		return;
 	}
 	own(r, buf);
