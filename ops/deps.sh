@@ -25,6 +25,7 @@ TEST_PACKAGES=(
   lego certbot  # real ACME clients (acme_clients_test.sh)
   clang libfuzzer-14-dev llvm-14 python3-cryptography  # ops/fuzz.sh (libFuzzer, llvm-cov), fault tests' audit
   systemd libcap2-bin  # systemd-analyze verify of the unit, capsh (package_test.sh)
+  python3-prometheus-client  # an independent parser of our metrics exposition (test_metrics)
 )
 if [ "${TC_TEST_DEPS:-0}" = 1 ]; then
   PACKAGES+=("${TEST_PACKAGES[@]}")

@@ -8,3 +8,4 @@ add_test(NAME package_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/package
 set_tests_properties(package_test PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 LABELS "integration;package" RUN_SERIAL ON)
 add_test(NAME backup_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/backup_test.sh ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(backup_test PROPERTIES TIMEOUT 600 LABELS integration)
+tc_add_cunit(test_metrics SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_metrics.c LIBS tc_common)
