@@ -26,6 +26,7 @@ TEST_PACKAGES=(
   clang libfuzzer-14-dev llvm-14 python3-cryptography  # ops/fuzz.sh (libFuzzer, llvm-cov), fault tests' audit
   systemd libcap2-bin  # systemd-analyze verify of the unit, capsh (package_test.sh)
   python3-prometheus-client  # an independent parser of our metrics exposition (test_metrics)
+  faketime python3-cryptography  # libfaketime for clock_jump_test.sh; chaos soak / full disk checks
 )
 if [ "${TC_TEST_DEPS:-0}" = 1 ]; then
   PACKAGES+=("${TEST_PACKAGES[@]}")

@@ -79,9 +79,16 @@ void tc_gateway_tls_tick(struct tc_gateway_tls *t, int force)
 		return;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&t->lock);
-	time_t due = t->have_next ? tc_tls_renew_at(&t->next) : tc_tls_renew_at(&t->current);
+	const struct tc_tls_identity *newest = t->have_next ? &t->next : &t->current;
+	time_t due = tc_tls_renew_at(newest);
+	/* The clock stepped back before the certificate's notBefore: clients
+	 * with that clock refuse it, so it is replaced now (a retry time set
+	 * by the later clock does not hold that back). */
+	int stepped_back = now < newest->not_before;
 	pthread_mutex_unlock(&t->lock);
-	if (!force && (now < due || now < t->next_attempt))
+	if (stepped_back && t->next_attempt > now + RETRY_S)
+		t->next_attempt = 0;
+	if (!force && ((now < due && !stepped_back) || now < t->next_attempt))
 		return;
 	struct tc_tls_identity id;
 	char err[512] = "";

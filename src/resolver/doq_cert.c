@@ -27,6 +27,7 @@
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 30000
 #define RENEW_MIN_MS 10000
+#define CLOCK_CHECK_MS 5000       /* wall clock looked at while waiting to renew */
 #define CHAIN_MAX (64 * 1024)
 
 struct tc_doq_cert {
@@ -39,6 +40,7 @@ struct tc_doq_cert {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping, started;
+	int64_t valid_from, renew_at; /* of the certificate installed (wall clock) */
 };
 
 struct issued {
@@ -267,6 +269,8 @@ static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, bool *log_waited,
 	const char *force = getenv("TC_DOQ_RENEW_MS");
 	if (force && atoi(force) > 0)
 		*renew_in_ms = (uint64_t)atoi(force);
+	m->valid_from = nb;
+	m->renew_at = now + (int64_t)(*renew_in_ms / 1000);
 	char serial[80] = "?", leaf[65];
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(is.cert);
 	if (sn && sn->length <= 32)
@@ -298,17 +302,36 @@ static bool wait_or_stop(struct tc_doq_cert *m, uint64_t ms)
 	return stopping;
 }
 
+/* Renewal is due by the wall clock: past the renewal time, or before the
+ * certificate's notBefore. */
+static bool wall_clock_due(const struct tc_doq_cert *m)
+{
+	int64_t now = (int64_t)time(NULL);
+	return now >= m->renew_at || now < m->valid_from;
+}
+
 static void *cert_main(void *arg)
 {
 	struct tc_doq_cert *m = arg;
 	uint64_t backoff = RETRY_FIRST_MS, delay = 0;
 	unsigned failures = 0;
-	while (!wait_or_stop(m, delay)) {
+	bool installed = false;
+	/* Waiting for a renewal, the wall clock is looked at every
+	 * CLOCK_CHECK_MS: a clock stepped forward past the renewal time (a VM
+	 * resumed, NTP) or back before notBefore would otherwise leave an
+	 * expired or not yet valid certificate served for hours. */
+	while (!wait_or_stop(m, installed && delay > CLOCK_CHECK_MS ? CLOCK_CHECK_MS : delay)) {
+		if (installed && delay > CLOCK_CHECK_MS && !wall_clock_due(m)) {
+			delay -= CLOCK_CHECK_MS;
+			continue;
+		}
 		char err[512];
 		bool log_waited = false;
+		installed = false;
 		if (renew(m, &delay, &log_waited, err, sizeof(err)) == 0) {
 			backoff = RETRY_FIRST_MS;
 			failures = 0;
+			installed = true;
 			continue;
 		}
 		/* A log that did not answer was waited for by the call itself

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Connection floods on a dev server: N idle TLS connections to the gateway
+# (default 10,000), D DoQ connections (default 4,096; bench_doq), and
+# slowloris on the CT HTTP listener (S connections, default 2,000). For each:
+# the child's RSS before and during, and whether a new client is served
+# during the flood (Issue over gRPC, trustchainctl dig +quic, get-sth).
+# Prints a table; fails when a new client is not served.
+# Usage: tests/soak/flood.sh [N] [D] [S]   (BINDIR as for chaos.sh; short form
+# in CI: 1000 256 300)
+set -euo pipefail
+n_tls=${1:-10000}
+n_doq=${2:-4096}
+n_slow=${3:-2000}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+bindir=${BINDIR:-${BUILD_DIR:-$src/build}/bin}
+bindir=$(cd "$bindir" && pwd)
+py=/usr/bin/python3
+if [ "$(id -u)" = 0 ] && [ -z "${TC_FLOOD_NETNS:-}" ]; then
+  export TC_FLOOD_NETNS=1 BINDIR=$bindir
+  exec unshare -n sh -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
+fi
+ulimit -n "$(ulimit -Hn)"
+. "$src/tests/integration/server_lib.sh" flood
+python_stubs
+helpers=()
+cleanup_extra() { for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done; }
+dev_config
+start_server
+for c in signer transparency resolver gateway; do wait_ready "$c"; done
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(pid_of "$1")/status"; }  # KiB
+issue_ok() {
+  $py - "$tmp" "$base" "$src" <<'PY'
+import sys, types
+tmp, base, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sys.path.insert(0, src + "/tests/soak")
+import chaos_load
+a = types.SimpleNamespace(gen=tmp + "/gen", grpc="127.0.0.1:%d" % (base + 3), data=tmp + "/data", token="")
+cl = chaos_load.Clients(a)
+ok, f = cl.issue(cl.channel(), 1)
+print("issue:", "OK" if ok else f)
+sys.exit(0 if ok else 1)
+PY
+}
+rows=()
+row() { rows+=("$(printf '%-22s %10s %12s %12s  %s' "$@")"); }
+
+# 1. Idle TLS connections to the gateway.
+before=$(rss gateway)
+$py "$src/tests/soak/flood.py" tls --target "127.0.0.1:$((base + 3))" --root "$tmp/data/ca/root.pem" \
+  -n "$n_tls" --hold 60 > "$tmp/tls.out" &
+helpers+=($!)
+for _ in $(seq 1 900); do grep -q '"opened"' "$tmp/tls.out" && break; sleep 0.2; done
+during=$(rss gateway)
+t0=$SECONDS
+served=no; issue_ok > "$tmp/issue.out" 2>&1 && served=yes
+took=$((SECONDS - t0))
+opened=$($py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["opened"])' "$tmp/tls.out")
+row "gateway idle TLS" "$opened/$n_tls" "${before} KiB" "${during} KiB" "new Issue served: $served (${took} s)"
+wait "${helpers[-1]}" || true
+tail -n 1 "$tmp/tls.out"
+
+# 2. DoQ connections (bench_doq keeps one query in flight on each).
+for _ in $(seq 1 150); do
+  "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" dig +quic -p $((base + 1)) @127.0.0.1 \
+    ca.trust.hypermesh.online A > /dev/null 2>&1 && break
+  sleep 0.2
+done
+before=$(rss resolver)
+"$bindir/bench_doq" --config "$tmp/trustchain.yaml" @127.0.0.1 -p $((base + 1)) -d 20 -c "$n_doq" -s 1 \
+  --no-handshakes > "$tmp/doq.out" 2>&1 &
+helpers+=($!)
+sleep 12
+during=$(rss resolver)
+served=no
+"$bindir/trustchainctl" --config "$tmp/trustchain.yaml" dig +quic +timeout=5000 -p $((base + 1)) @127.0.0.1 \
+  ca.trust.hypermesh.online A > "$tmp/dig.out" 2>&1 && served=yes
+row "resolver DoQ" "$n_doq" "${before} KiB" "${during} KiB" "new DoQ query served: $served"
+wait "${helpers[-1]}" || true
+grep -i "conn" "$tmp/doq.out" | head -n 5 || true
+
+# 3. Slowloris on the CT HTTP listener.
+before=$(rss transparency)
+$py "$src/tests/soak/flood.py" slowloris --target "127.0.0.1:$((base + 2))" -n "$n_slow" --hold 40 \
+  > "$tmp/slow.out" &
+helpers+=($!)
+sleep 8
+during=$(rss transparency)
+served=no
+curl -sf -m 10 "http://127.0.0.1:$((base + 2))/ct/v1/get-sth" > /dev/null && served=yes
+wait "${helpers[-1]}" || true
+row "CT HTTP slowloris" "$n_slow" "${before} KiB" "${during} KiB" "new get-sth served: $served; $(cat "$tmp/slow.out")"
+
+printf '%-22s %10s %12s %12s  %s\n' "flood" "conns" "RSS before" "RSS during" "result"
+printf '%s\n' "${rows[@]}"
+kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+if printf '%s\n' "${rows[@]}" | grep -q "served: no"; then fail "a new client was not served during a flood"; fi
+ok "floods: new clients served"
