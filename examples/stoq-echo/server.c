@@ -28,9 +28,10 @@
 
 struct stream {
 	int64_t id;
-	uint8_t *buf;
+	uint8_t *buf;       /* kept until the stream closes: ngtcp2 retransmits from it */
 	size_t len, sent;
-	int fin_seen;
+	int fin_seen;       /* the whole message is in */
+	int fin_sent;       /* the whole echo (and FIN) went out */
 	struct stream *next;
 };
 
@@ -272,7 +273,7 @@ static void write_conn(struct conn *c)
 	uint64_t ts = peer_now_ns();
 	for (int budget = 64; budget > 0; budget--) {
 		struct stream *s = c->streams;
-		while (s && !(s->fin_seen && s->sent <= s->len && s->buf != NULL))
+		while (s && !(s->fin_seen && !s->fin_sent))
 			s = s->next;
 		ngtcp2_vec v = {0};
 		int64_t sid = -1;
@@ -288,18 +289,14 @@ static void write_conn(struct conn *c)
 							   s ? 1 : 0, ts);
 		if (s && nd >= 0) {
 			s->sent += (size_t)nd;
-			if (s->sent == s->len) { /* all echoed with FIN: forget it */
-				free(s->buf);
-				s->buf = NULL;
-			}
+			s->fin_sent = s->sent == s->len; /* FIN goes with the last byte */
 		}
 		if (n == NGTCP2_ERR_WRITE_MORE)
 			continue;
 		if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED)
 			break; /* the client grants more credit later */
 		if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
-			free(s->buf); /* the client does not want the echo */
-			s->buf = NULL;
+			s->fin_sent = 1; /* the client does not want the echo */
 			continue;
 		}
 		if (n < 0) {
@@ -395,6 +392,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {PEER_LONG_OPTIONS, {"listen", 1, 0, 'l'}, {0, 0, 0, 0}};
 	const char *listen = "127.0.0.1:4433";
 	int o;
+	/* First of all: a SIGHUP from the agent while we start is a reload to
+	 * do, never the end of the process. */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'l')
 			listen = optarg;
@@ -409,10 +412,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "stoq-echo-server: cannot listen on %s\n", listen);
 		return 2;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	printf("stoq-echo-server: listening on %s (%s mode)\n", listen, peer.cfg.mode);
 	fflush(stdout);
 	while (!stop) {
