@@ -8,7 +8,10 @@
  * logged as one line: "agent: renewed NAME serial S valid until T".
  * --metrics-file writes the state after every attempt in the Prometheus
  * text format, for node_exporter's textfile collector (atomically, 0644):
- * consecutive failures, the certificate's notAfter, the last success. */
+ * consecutive failures, the certificate's notAfter, the last success.
+ * While waiting, the agent asks the gateway's Validate about the kept
+ * certificate every --check-interval seconds (default 300): when the CA
+ * says it is revoked (REVOKED), it is renewed at once instead of at 2/3. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/file_read.h"
 #include "ctl/agent.h"
 #include "ctl/ctl.h"
 #include "ctl/gateway_conn.h"
@@ -40,7 +44,7 @@ struct agent {
 	enum tc_profile profile;
 	uint32_t validity;
 	const char *cert_path, *key_path, *reload, *metrics;
-	int once, max_failures;
+	int once, max_failures, check_interval;
 };
 
 /* The --metrics-file; a failure to write it is logged, never fatal. */
@@ -193,12 +197,50 @@ static void sleep_until(int64_t when)
 		sleep(1);
 }
 
+/* 1 when the gateway says the kept certificate is revoked; 0 otherwise
+ * (trusted, or no answer: then the schedule stands). */
+static int revoked_now(struct tc_ctl *ctl, const struct tc_ctl_conn *conn, const struct agent *a)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	char err[256];
+	if (tc_read_file(a->cert_path, 256 * 1024, &pem, &len, err, sizeof(err)) != 0)
+		return 0;
+	struct tc_client *client = tc_ctl_conn_open(ctl, conn);
+	const unsigned char *chain[1] = {(const unsigned char *)pem};
+	struct tc_validate_request rq = {.chain = chain, .chain_lens = &len, .n_chain = 1, .name = a->names[0],
+					 .purpose = a->profile == TC_PROFILE_CLIENT ? TC_PURPOSE_CLIENT_AUTH
+										    : TC_PURPOSE_SERVER_AUTH};
+	struct tc_validate_result *res = NULL;
+	struct tc_status st;
+	int revoked = client && tc_validate(client, &rq, &res, &st) == 0 && tc_validate_result_has(res, TC_REASON_REVOKED);
+	if (revoked)
+		logline("%s is revoked (%s): renewing now", a->names[0], res->detail);
+	tc_validate_result_free(res);
+	tc_client_close(client);
+	free(pem);
+	return revoked;
+}
+
+/* Waits until due, asking every check_interval whether the CA revoked the
+ * certificate meanwhile. */
+static void wait_due(struct tc_ctl *ctl, const struct tc_ctl_conn *conn, const struct agent *a, int64_t due)
+{
+	while (!stop && (int64_t)time(NULL) < due) {
+		int64_t next = (int64_t)time(NULL) + a->check_interval;
+		sleep_until(next < due ? next : due);
+		if (!stop && (int64_t)time(NULL) < due && revoked_now(ctl, conn, a))
+			return;
+	}
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
 		"usage: trustchainctl agent --name NAME [--name ...] --cert FILE --key FILE\n"
 		"         [--profile server|client|both] [--validity SECONDS] [--reload CMD]\n"
-		"         [--once] [--max-failures N] [--metrics-file FILE] [connection options]\n");
+		"         [--once] [--max-failures N] [--metrics-file FILE] [--check-interval SECONDS]\n"
+		"         [connection options]\n");
 	tc_ctl_conn_usage(stderr);
 	return TC_CTL_USAGE;
 }
@@ -211,10 +253,11 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		{"validity", required_argument, NULL, 'v'}, {"reload", required_argument, NULL, 'r'},
 		{"once", no_argument, NULL, 'o'},           {"max-failures", required_argument, NULL, 'm'},
 		{"metrics-file", required_argument, NULL, 'M'},
+		{"check-interval", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},           TC_CTL_CONN_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct agent a = {.profile = TC_PROFILE_SERVER};
+	struct agent a = {.profile = TC_PROFILE_SERVER, .check_interval = 300};
 	struct tc_ctl_conn conn = {0};
 	int c;
 	optind = 0;
@@ -241,10 +284,11 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 		case 'o': a.once = 1; break;
 		case 'm': a.max_failures = atoi(optarg); break;
 		case 'M': a.metrics = optarg; break;
+		case 'C': a.check_interval = atoi(optarg); break;
 		default: return usage();
 		}
 	}
-	if (a.n_names == 0 || !a.cert_path || !a.key_path)
+	if (a.n_names == 0 || !a.cert_path || !a.key_path || a.check_interval <= 0)
 		return usage();
 	struct sigaction sa = {.sa_handler = on_term};
 	sigaction(SIGTERM, &sa, NULL);
@@ -268,8 +312,10 @@ int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv)
 			char t1[32], t2[32];
 			logline("%s valid until %s; next renewal at %s", a.names[0], utc(na, t1, sizeof(t1)),
 				utc(due, t2, sizeof(t2)));
-			sleep_until(due);
-			continue;
+			wait_due(ctl, &conn, &a, due);
+			if (stop || (int64_t)time(NULL) >= due)
+				continue;
+			/* Revoked before it was due: renewed now. */
 		}
 		/* A client per attempt: the mTLS certificate may be the one just renewed. */
 		if (!conn.cert && !conn.token_file && have) {

@@ -18,7 +18,7 @@ pids=()
 cleanup_extra() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 
 mkdir -p "$tmp/data" "$tmp/k" "$tmp/node"
-"$ctl" token new --name agent --patterns '*.stoq.hypermesh.online' --out "$tmp/k/agent.token" \
+"$ctl" token new --name agent --patterns '*.stoq.hypermesh.online' --revoke --out "$tmp/k/agent.token" \
   > "$tmp/data/tokens" || fail "token new"
 chmod 600 "$tmp/data/tokens"
 if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens" 2>/dev/null || true; fi
@@ -60,7 +60,8 @@ ping() {
 }
 [ "$(ping)" = "echo: ping" ] || fail "echo with the agent's first certificate"
 
-"${agent[@]}" --validity 160 --reload "kill -HUP $echo_pid" --metrics-file "$tmp/agent.prom" 2> "$tmp/agent.log" &
+"${agent[@]}" --validity 160 --reload "kill -HUP $echo_pid" --metrics-file "$tmp/agent.prom" \
+  --check-interval 2 2> "$tmp/agent.log" &
 pids+=($!)
 agent_pid=$!
 # The whole TrustChain server goes away before the renewal is due.
@@ -107,4 +108,19 @@ kill -0 "$held_pid" 2>/dev/null || fail "the long-lived connection ended before 
 wait "$held_pid" || fail "the long-lived connection failed: $(cat "$tmp/held.out")"
 grep -q "echo: held (100 times on one connection)" "$tmp/held.out" || fail "long-lived connection: $(cat "$tmp/held.out")"
 ok "a connection open across the reload kept echoing (100 pings on one connection)"
+
+# The CA revokes the kept certificate long before its renewal is due: the
+# agent learns it from Validate within its check interval and renews now.
+hex2=$(echo "$serial2" | cut -d= -f2 | tr 'A-F' 'a-f')
+"$ctl" --config "$tmp/trustchain.yaml" revoke --token-file "$tmp/k/agent.token" --serial "$hex2" \
+  --reason key-compromise > /dev/null || fail "revoke"
+for _ in $(seq 1 60); do
+  serial3=$(openssl x509 -in "$tmp/node/node.pem" -noout -serial)
+  [ "$serial3" != "$serial2" ] && break
+  sleep 0.5
+done
+[ "$serial3" != "$serial2" ] || fail "not renewed after the revocation: $(tail -n 5 "$tmp/agent.log")"
+grep -q "is revoked" "$tmp/agent.log" || fail "no revocation logged: $(tail -n 5 "$tmp/agent.log")"
+[ "$(ping)" = "echo: ping" ] || fail "echo after the renewal on revocation"
+ok "revoked by the CA: renewed at once ($serial2 -> $serial3)"
 echo PASS
