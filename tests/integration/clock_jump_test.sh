@@ -25,7 +25,7 @@ python_stubs
 # it read; it is re-read at most once a second.
 offset_file=$(mktemp /dev/shm/tc-clock-XXXXXX)
 chmod 644 "$offset_file"
-echo "+259200" > "$offset_file"  # clock_jump.py BASE: 3 days ahead
+echo "+172800" > "$offset_file"  # clock_jump.py BASE - 1 day
 export LD_PRELOAD=$lib FAKETIME_TIMESTAMP_FILE=$offset_file FAKETIME_CACHE_DURATION=1 \
   FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0
 # libfaketime comes before the sanitizer runtime in the library list.
