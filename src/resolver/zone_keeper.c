@@ -83,6 +83,11 @@ struct tc_zone_keeper {
 	uint8_t *ops;
 	size_t ops_len;
 	struct tc_ixfr_log *ixfr;   /* deltas of the zones published (builds append) */
+	/* The last build's unsigned zone and what it was built from: an
+	 * update's build starts there (build_unsigned). */
+	struct tc_zone *base;
+	size_t base_ops;
+	struct tc_tlsa_report base_rep;
 
 	/* Updates waiting for the next group commit (queue_lock). */
 	pthread_mutex_t queue_lock;
@@ -111,25 +116,37 @@ static bool same_stamp(const struct stamp *a, const struct stamp *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* The unsigned zone: configuration, then the TLSA records. */
-static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, struct tc_tlsa_report *rep,
-				      char *err, size_t errlen)
+/* The unsigned zone: configuration, then the TLSA records, then every
+ * journaled update. An update's build (incremental) starts instead from
+ * the previous build's unsigned zone and applies only the changes since,
+ * so its cost does not grow with the number of updates ever made; any
+ * other build (TLSA input changed, re-sign, reload) starts over. */
+static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, bool incremental,
+				      struct tc_tlsa_report *rep, char *err, size_t errlen)
 {
-	struct tc_zone *zone;
-	if (tc_zone_from_config(k->cfg, &zone, err, errlen) != 0)
-		return NULL;
-	if (tc_zone_add_service_tlsa(zone, k->cfg, rep, err, errlen) != 0) {
-		tc_zone_free(zone);
-		return NULL;
+	struct tc_zone *zone = NULL;
+	size_t from = 0;
+	if (incremental && k->base) {
+		if (tc_update_copy_records(k->base, &zone, err, errlen) != 0)
+			return NULL;
+		*rep = k->base_rep;
+		from = k->base_ops;
+	} else {
+		if (tc_zone_from_config(k->cfg, &zone, err, errlen) != 0)
+			return NULL;
+		if (tc_zone_add_service_tlsa(zone, k->cfg, rep, err, errlen) != 0) {
+			tc_zone_free(zone);
+			return NULL;
+		}
+		if (rep->problem[0])
+			tc_warn("TLSA: %s (skipped)", rep->problem);
 	}
-	if (rep->problem[0])
-		tc_warn("TLSA: %s (skipped)", rep->problem);
-	if (k->ops_len) {
+	if (k->ops_len > from) {
 		/* Deletions leave nodes without records; a copy of the records
 		 * alone has none, so a deleted name is NXDOMAIN again (and its
 		 * denial proves so) rather than an empty name. */
 		struct tc_zone *copy = NULL;
-		if (tc_update_apply(zone, k->ops, k->ops_len, err, errlen) != 0 ||
+		if (tc_update_apply(zone, k->ops + from, k->ops_len - from, err, errlen) != 0 ||
 		    tc_update_copy_records(zone, &copy, err, errlen) != 0) {
 			tc_zone_free(zone);
 			return NULL;
@@ -137,6 +154,15 @@ static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, struct tc_tlsa_r
 		tc_zone_free(zone);
 		zone = copy;
 	}
+	/* The next update's starting point (signing changes zone itself). */
+	struct tc_zone *base = NULL;
+	char berr[128];
+	if (tc_update_copy_records(zone, &base, berr, sizeof(berr)) != 0)
+		base = NULL;   /* the next update builds from the configuration */
+	tc_zone_free(k->base);
+	k->base = base;
+	k->base_ops = k->ops_len;
+	k->base_rep = *rep;
 	return zone;
 }
 
@@ -226,15 +252,15 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 /* Builds, signs and publishes a new zone. Returns 0 when a new zone was
  * published, -1 with err when the zone cannot be built (configuration),
  * -2 when the current signed zone stays because signing failed. */
-static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, const char *why,
-		   char *err, size_t errlen)
+static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, bool incremental,
+		   const char *why, char *err, size_t errlen)
 {
 	struct tc_tlsa_report rep;
 	time_t now = time(NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	k->last_made = 0;
-	struct tc_zone *zone = build_unsigned(k, &rep, err, errlen);
+	struct tc_zone *zone = build_unsigned(k, incremental, &rep, err, errlen);
 	if (!zone)
 		return -1;
 	/* Every published zone gets a larger serial (RFC 1982), so secondaries
@@ -324,7 +350,7 @@ static void check(struct tc_zone_keeper *k, bool poked)
 	if (!why && !k->is_signed && now >= k->retry_at)
 		why = "signing retried";
 	char err[512];
-	if (why && rebuild(k, now_inputs, why, err, sizeof(err)) == -1)
+	if (why && rebuild(k, now_inputs, false, why, err, sizeof(err)) == -1)
 		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 }
 
@@ -405,7 +431,7 @@ static void commit_batch(struct tc_zone_keeper *k, struct pending_update *list)
 			k->ops_len += n;
 			char err[512], why[64];
 			snprintf(why, sizeof(why), count > 1 ? "updated (%zu updates)" : "updated", count);
-			int rc = rebuild(k, k->inputs, why, err, sizeof(err));
+			int rc = rebuild(k, k->inputs, true, why, err, sizeof(err));
 			if (rc == -1) {
 				tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 				outcome = TC_DNS_RCODE_SERVFAIL;
@@ -527,7 +553,7 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	struct stamp inputs[INPUT_COUNT];
 	for (int i = 0; i < INPUT_COUNT; i++)
 		take_stamp(cfg, input_files[i], &inputs[i]);
-	if (rebuild(k, inputs, "built", err, errlen) != 0) {
+	if (rebuild(k, inputs, false, "built", err, errlen) != 0) {
 		tc_zone_keeper_stop(k);
 		return -1;
 	}
@@ -592,7 +618,7 @@ int tc_zone_keeper_reload(struct tc_zone_keeper *k, const struct tc_config *fres
 	memcpy(next->server.data_dir, k->cfg->server.data_dir, sizeof(next->server.data_dir));
 	struct tc_config *prev = k->cfg;
 	k->cfg = next;
-	int rc = rebuild(k, k->inputs, "reloaded (SIGHUP)", err, errlen);
+	int rc = rebuild(k, k->inputs, false, "reloaded (SIGHUP)", err, errlen);
 	if (rc == -1)
 		k->cfg = prev;
 	pthread_mutex_unlock(&k->build_lock);
@@ -621,6 +647,7 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 	}
 	tc_zone_live_free(k->live);
 	tc_ixfr_log_free(k->ixfr);
+	tc_zone_free(k->base);
 	tc_zone_journal_close(k->journal);
 	free(k->ops);
 	tc_sig_cache_free(k->sigs);
