@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf = with_hashes(data + 1, size - 1, mode & 2, &len);
 	} else {
 		len = size - 1;
-		buf = malloc(len ? len : 1);
+		buf = calloc(1, len ? len : 1);
 		if (buf)
 			memcpy(buf, data + 1, len);
 	}
