@@ -39,7 +39,7 @@ static char *with_hashes(const uint8_t *in, size_t len, int chain, size_t *out_l
 	size_t lines = 1;
 	for (size_t i = 0; i < len; i++)
 		lines += in[i] == '\n';
-	char *out = malloc(len + lines * 66 + 1);
+	char *out = calloc(1, len + lines * 66 + 1);
 	if (!out)
 		return NULL;
 	size_t o = 0;
