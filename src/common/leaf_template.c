@@ -47,7 +47,8 @@ static int add_sans(X509 *x, const struct tc_leaf_request *rq)
 		ASN1_OCTET_STRING_free(ip);
 		GENERAL_NAME_free(gn);
 	}
-	ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1;
+	/* Critical exactly when the subject is empty (RFC 5280 4.2.1.6). */
+	ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, rq->n_dns == 0, X509V3_ADD_DEFAULT) == 1;
 	GENERAL_NAMES_free(gens);
 	return ok ? 0 : -1;
 }
@@ -87,15 +88,20 @@ X509 *tc_leaf_template_new(const struct tc_leaf_request *rq, char *err, size_t e
 		return NULL;
 	}
 	X509 *x = X509_new();
-	X509_NAME *subject = X509_NAME_new();
+	X509_NAME *subject = X509_NAME_new(), *none = X509_NAME_new();
 	ASN1_TIME *nb = ASN1_TIME_set(NULL, rq->not_before), *na = ASN1_TIME_set(NULL, rq->not_after);
+	/* An address in the CN would be read as a DNS name by name-constraint
+	 * checks (OpenSSL's among them) and fail the intermediate's permitted
+	 * DNS subtrees: an IP-only leaf has an empty subject, its names all in
+	 * a critical subjectAltName (RFC 5280 4.2.1.6), as public CAs do. The
+	 * issuer is a placeholder the signer replaces. */
 	const char *cn = rq->n_dns ? rq->dns_names[0] : rq->ips[0];
-	int ok = x && subject && nb && na && X509_set_version(x, X509_VERSION_3) &&
+	int ok = x && subject && none && nb && na && X509_set_version(x, X509_VERSION_3) &&
 		 ASN1_INTEGER_set(X509_get_serialNumber(x), 1) && X509_set1_notBefore(x, nb) &&
 		 X509_set1_notAfter(x, na) && (copy_ec_spki(x, rq->spki) == 0 || X509_set_pubkey(x, rq->pubkey)) &&
 		 X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
 					    (const unsigned char *)cn, -1, -1, 0) &&
-		 X509_set_subject_name(x, subject) && X509_set_issuer_name(x, subject);
+		 X509_set_subject_name(x, rq->n_dns ? subject : none) && X509_set_issuer_name(x, subject);
 	ok = ok && add_ext(x, NID_basic_constraints, "critical,CA:FALSE") == 0;
 	int rsa = EVP_PKEY_get_base_id(rq->pubkey) == EVP_PKEY_RSA;
 	ok = ok && add_ext(x, NID_key_usage, rsa ? "critical,digitalSignature,keyEncipherment"
@@ -111,6 +117,7 @@ X509 *tc_leaf_template_new(const struct tc_leaf_request *rq, char *err, size_t e
 	ok = ok && X509_ALGOR_set0((X509_ALGOR *)X509_get0_tbs_sigalg(x),
 				   OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
 	X509_NAME_free(subject);
+	X509_NAME_free(none);
 	ASN1_TIME_free(nb);
 	ASN1_TIME_free(na);
 	if (!ok) {

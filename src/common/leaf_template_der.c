@@ -93,8 +93,11 @@ static void put_eku(struct tc_der_writer *w, const struct tc_leaf_request *rq)
  * for the addresses inet_pton reads). */
 static int put_sans(struct tc_der_writer *w, const struct tc_leaf_request *rq)
 {
+	static const uint8_t critical = 0xff;
 	tc_der_open(w, TC_DER_SEQUENCE);
 	tc_der_put_tlv(w, TC_DER_OID, OID_SUBJECT_ALT_NAME, sizeof(OID_SUBJECT_ALT_NAME));
+	if (rq->n_dns == 0) /* critical with an empty subject (RFC 5280 4.2.1.6) */
+		tc_der_put_tlv(w, TC_DER_BOOLEAN, &critical, 1);
 	tc_der_open(w, TC_DER_OCTET_STRING);
 	tc_der_open(w, TC_DER_SEQUENCE);
 	for (size_t i = 0; i < rq->n_dns; i++)
@@ -145,7 +148,11 @@ int tc_leaf_tbs_der(const struct tc_leaf_request *rq, const uint8_t *spki, size_
 	tc_der_open(&w, TC_DER_SEQUENCE);
 	ok = ok && put_time(&w, rq->not_before) == 0 && put_time(&w, rq->not_after) == 0;
 	tc_der_close(&w);
-	ok = ok && put_cn_name(&w, cn) == 0;
+	/* IP-only: an empty subject (see tc_leaf_template_new). */
+	if (rq->n_dns)
+		ok = ok && put_cn_name(&w, cn) == 0;
+	else
+		tc_der_open(&w, TC_DER_SEQUENCE), tc_der_close(&w);
 	tc_der_put(&w, spki, spki_len);
 	tc_der_open(&w, TC_DER_CONTEXT(3));
 	tc_der_open(&w, TC_DER_SEQUENCE);

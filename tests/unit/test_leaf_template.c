@@ -243,6 +243,28 @@ static void test_writer_lengths(void)
 	CU_ASSERT_PTR_NULL(tc_der_writer_take(&w, &len));
 }
 
+/* An IP-only leaf: empty subject (an address in the CN would fail a
+ * name-constrained intermediate's DNS subtrees), SAN critical; with a DNS
+ * name, the CN is the first name and the SAN is not critical. */
+static void test_ip_only_subject(void)
+{
+	static const char *ips[] = {"127.0.0.1"}, *dns[] = {"a.hypermesh.online"};
+	struct tc_leaf_request rq = {.ips = ips, .n_ips = 1, .pubkey = keys[0], .server_auth = 1,
+				     .not_before = 1000000000, .not_after = 1000003600};
+	char err[128];
+	for (int with_dns = 0; with_dns < 2; with_dns++) {
+		rq.dns_names = with_dns ? dns : NULL;
+		rq.n_dns = (size_t)with_dns;
+		X509 *x = tc_leaf_template_new(&rq, err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+		CU_ASSERT_EQUAL(X509_NAME_entry_count(X509_get_subject_name(x)), with_dns ? 1 : 0);
+		int idx = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+		CU_ASSERT_FATAL(idx >= 0);
+		CU_ASSERT_EQUAL(X509_EXTENSION_get_critical(X509_get_ext(x, idx)), with_dns ? 0 : 1);
+		X509_free(x);
+	}
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -250,6 +272,7 @@ int main(void)
 		{"long and many names; CN bound; refusals shared", test_lengths},
 		{"no or malformed key refused", test_no_key_refused},
 		{"DER writer: short and long lengths, unbalanced refused", test_writer_lengths},
+		{"IP-only leaf: empty subject, critical subjectAltName", test_ip_only_subject},
 		{NULL, NULL},
 	};
 	return tc_run_suite("leaf_template", tests, suite_init, suite_cleanup);
