@@ -349,6 +349,10 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		why = "re-signed (the clock is before the signatures' inception)";
 	if (!why && !k->is_signed && now >= k->retry_at)
 		why = "signing retried";
+	/* An update journaled while signing failed (rebuild -2) is served at
+	 * the retry even when nothing else changes. */
+	if (!why && k->pending_retry && now >= k->retry_at)
+		why = "signing retried";
 	char err[512];
 	if (why && rebuild(k, now_inputs, false, why, err, sizeof(err)) == -1)
 		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
