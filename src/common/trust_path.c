@@ -41,6 +41,32 @@ static enum tc_path_result leaf_acceptable(X509 *leaf, char *why, size_t whylen)
  * caller sent, or pinned) and one signature check. 1 when candidate issued
  * leaf (*issuer referenced), 0 when it did not, -1 when its name matches
  * but the signature does not verify. */
+/* The short path checks one signature, so it must also check what
+ * X509_verify_cert would: the leaf's names against the nameConstraints of
+ * every CA above it (the issuing intermediate carries them: a leaf its key
+ * signed outside them is untrusted by any TLS stack, and by us). The CN
+ * counts as a DNS name when it looks like one, as OpenSSL does. 1 when
+ * the leaf falls outside. */
+static int outside_name_constraints(X509 *leaf, const struct tc_ca_cert *ca, char *why, size_t whylen)
+{
+	for (; ca; ca = ca->issuer) {
+		NAME_CONSTRAINTS *nc = X509_get_ext_d2i(ca->cert, NID_name_constraints, NULL, NULL);
+		if (!nc)
+			continue;
+		int rc = NAME_CONSTRAINTS_check(leaf, nc);
+		if (rc == X509_V_OK)
+			rc = NAME_CONSTRAINTS_check_CN(leaf, nc);
+		NAME_CONSTRAINTS_free(nc);
+		if (rc != X509_V_OK) {
+			ERR_clear_error();
+			snprintf(why, whylen, "the leaf's names are outside its issuer's name constraints (%s)",
+				 X509_verify_cert_error_string(rc));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int try_issuer(X509 *leaf, struct tc_ca_cert *candidate, struct tc_ca_cert **issuer, char *why,
 		      size_t whylen)
 {
@@ -51,6 +77,8 @@ static int try_issuer(X509 *leaf, struct tc_ca_cert *candidate, struct tc_ca_cer
 		snprintf(why, whylen, "the leaf's signature does not verify with its issuer's key");
 		return -1;
 	}
+	if (outside_name_constraints(leaf, candidate, why, whylen))
+		return -1;
 	*issuer = tc_ca_cert_ref(candidate);
 	return 1;
 }

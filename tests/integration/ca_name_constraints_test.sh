@@ -16,7 +16,8 @@ server:
   dev: true
   data_dir: $tmp/data
 ca:
-  permitted_ip_ranges: [192.0.2.0/24, "2001:db8::/32"]
+  # 127.0.0.0/8: the gateway's own certificate names 127.0.0.1 (dev tls_names).
+  permitted_ip_ranges: [192.0.2.0/24, "2001:db8::/32", 127.0.0.0/8]
   excluded_suffixes: [secret.hypermesh.online]
   excluded_ip_ranges: [192.0.2.128/25]
 YAML
@@ -53,3 +54,34 @@ check "permitted subtree violation" www.hypermesh.online 198.51.100.1
 check "excluded subtree violation" x.secret.hypermesh.online
 check "excluded subtree violation" www.hypermesh.online 192.0.2.200
 ok "forged leaves outside the nameConstraints refused by openssl verify, inside accepted"
+
+# Our own Validate must refuse what openssl refuses: its short path (one
+# signature check against the pinned intermediate) once skipped the
+# constraints and said TRUSTED for leaf3 (www.example.org). The forged
+# leaves carry no SCT: require_sct off so only the names decide.
+base=$(( 20000 + RANDOM % 20000 ))
+cat >> "$tmp/trustchain.yaml" <<YAML
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: 127.0.0.1:$((base + 2))
+acme:
+  listen: off
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+  http_listen: 127.0.0.1:$((base + 5))
+  require_sct: false
+YAML
+start_server
+validate() { # validate LEAF NAME -> the decision line
+  cat "$tmp/$1" "$chain" > "$tmp/validate.pem"
+  "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" validate --target "127.0.0.1:$((base + 3))" \
+    --name "$2" "$tmp/validate.pem" 2>&1 | grep '^decision:' || true
+}
+[ "$(validate leaf1.pem www.hypermesh.online)" = "decision: TRUSTED" ] || fail "Validate refused a leaf inside: $(validate leaf1.pem www.hypermesh.online)"
+for leaf in "leaf3.pem www.example.org" "leaf4.pem www.hypermesh.online" "leaf6.pem x.secret.hypermesh.online"; do
+  set -- $leaf
+  [ "$(validate "$1" "$2")" = "decision: UNTRUSTED" ] || fail "Validate accepted $1 ($2) outside the constraints"
+done
+ok "Validate: inside TRUSTED, outside (permitted and excluded subtrees) UNTRUSTED"
