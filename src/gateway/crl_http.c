@@ -219,7 +219,7 @@ static enum MHD_Result send_doc(struct MHD_Connection *conn, const struct doc *d
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	char value[64];
+	char value[96]; /* "public, max-age=" + 20 digits + the directives */
 	time_t now = time(NULL);
 	if (d->next_update) {
 		/* RFC 5019 / RFC 7234: cacheable exactly as long as the CRL says
