@@ -16,6 +16,12 @@
 #include "common/sandbox.h"
 #include "common/sup_channel.h"
 
+/* A link to a peer handed over before anyone registered for it. */
+struct peer_slot {
+	char name[32];
+	int fd;
+};
+
 struct tc_child {
 	struct tc_config cfg;
 	char name[32];
@@ -33,10 +39,7 @@ struct tc_child {
 	pthread_mutex_t peer_lock;
 	tc_child_peer_cb peer_cb;
 	void *peer_arg;
-	struct {
-		char name[32];
-		int fd;
-	} pending[2];
+	struct peer_slot pending[2];
 };
 
 /* The peers a child other than the signer may be linked to. */
@@ -82,10 +85,7 @@ void tc_child_on_peer_link(struct tc_child *c, tc_child_peer_cb cb, void *arg)
 	pthread_mutex_lock(&c->peer_lock);
 	c->peer_cb = cb;
 	c->peer_arg = arg;
-	struct {
-		char name[32];
-		int fd;
-	} take[2];
+	struct peer_slot take[2];
 	memcpy(take, c->pending, sizeof(take));
 	for (size_t i = 0; i < 2; i++)
 		c->pending[i].fd = -1;
