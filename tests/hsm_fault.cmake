@@ -12,3 +12,6 @@ if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchainc
            ${CMAKE_BINARY_DIR}/bin $<TARGET_FILE:tc_pkcs11_fault> ${CMAKE_SOURCE_DIR})
   set_tests_properties(hsm_fault_test PROPERTIES TIMEOUT 600)
 endif()
+
+# tc_hsm_open's refusals on a real SoftHSM token (no crash on a failed module load).
+tc_add_cunit(test_hsm_open SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_hsm_open.c LIBS tc_signer_core)

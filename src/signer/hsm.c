@@ -24,6 +24,7 @@
 
 struct tc_hsm {
 	PKCS11_CTX *ctx;
+	int ctx_loaded;		/* PKCS11_CTX_unload crashes (libp11 0.4.12) on a context whose load failed */
 	PKCS11_SLOT *slots;
 	unsigned int nslots;
 	PKCS11_SLOT *slot;
@@ -117,6 +118,7 @@ struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const ch
 		snprintf(err, errlen, "cannot load PKCS#11 module %s", module);
 		goto fail;
 	}
+	h->ctx_loaded = 1;
 	if (PKCS11_enumerate_slots(h->ctx, &h->slots, &h->nslots) != 0) {
 		snprintf(err, errlen, "cannot list PKCS#11 slots");
 		goto fail;
@@ -193,7 +195,8 @@ void tc_hsm_close(struct tc_hsm *h)
 	if (h->slots)
 		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
 	if (h->ctx) {
-		PKCS11_CTX_unload(h->ctx);
+		if (h->ctx_loaded)
+			PKCS11_CTX_unload(h->ctx);
 		PKCS11_CTX_free(h->ctx);
 	}
 	free(h);
