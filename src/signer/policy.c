@@ -1,5 +1,6 @@
 #include "signer/policy.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
@@ -10,16 +11,38 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/config_ca.h"
 #include "common/config_schema.h"
 #include "common/der_key.h"
 #include "common/errorf.h"
 #include "signer/tbs_template.h"
+
+/* The config was checked at load (tc_config_ca_check): every item parses;
+ * one that does not is skipped rather than trusted. */
+static size_t parse_cidrs(const struct tc_string_list *l, struct tc_policy_cidr *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		uint8_t raw[32];
+		size_t len = tc_cidr_parse(l->items[i], raw);
+		if (len != 8 && len != 32)
+			continue;
+		out[n].len = (uint8_t)(len / 2);
+		memcpy(out[n].addr, raw, out[n].len);
+		memcpy(out[n].mask, raw + out[n].len, out[n].len);
+		n++;
+	}
+	return n;
+}
 
 void tc_policy_from_config(const struct tc_config *cfg, struct tc_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_validity_hours = cfg->ca.cert_validity_hours;
 	p->suffixes = cfg->ca.permitted_suffixes;
+	p->excluded_suffixes = cfg->ca.excluded_suffixes;
+	p->n_ip_permitted = parse_cidrs(&cfg->ca.permitted_ip_ranges, p->ip_permitted);
+	p->n_ip_excluded = parse_cidrs(&cfg->ca.excluded_ip_ranges, p->ip_excluded);
 	p->allow_wildcards = cfg->ca.allow_wildcards;
 	p->allow_ip_sans = cfg->dev;
 	p->min_rsa_bits = cfg->ca.min_rsa_bits;
@@ -205,10 +228,46 @@ static int check_dns_name(const struct tc_policy *p, const char *name, const cha
 		*reason = TC_REASON_NAME_INVALID;
 		return tc_errorf(why, wl, "name %s: not a valid DNS name", name);
 	}
+	for (size_t i = 0; i < p->excluded_suffixes.count; i++)
+		if (tc_name_under_suffix(base, p->excluded_suffixes.items[i]))
+			return tc_errorf(why, wl, "name %s: under the excluded suffix %s", name,
+					 p->excluded_suffixes.items[i]);
 	for (size_t i = 0; i < p->suffixes.count; i++)
 		if (tc_name_under_suffix(base, p->suffixes.items[i]))
 			return 0;
 	return tc_errorf(why, wl, "name %s: outside the permitted suffixes", name);
+}
+
+static int cidr_holds(const struct tc_policy_cidr *c, const uint8_t *ip, size_t len)
+{
+	if (c->len != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((ip[i] & c->mask[i]) != c->addr[i])
+			return 0;
+	return 1;
+}
+
+/* RFC 5280 4.2.1.10 as path validation applies it: an address in an
+ * excluded range is refused; when permitted ranges exist, an address in
+ * none of them (of either family) is refused. */
+static int check_ip(const struct tc_policy *p, const uint8_t *ip, size_t len, const char **reason, char *why,
+		    size_t wl)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, text, sizeof(text));
+	*reason = TC_REASON_NAME_NOT_PERMITTED;
+	if (!p->allow_ip_sans)
+		return tc_errorf(why, wl, "subjectAltName: IP addresses are not permitted");
+	for (size_t i = 0; i < p->n_ip_excluded; i++)
+		if (cidr_holds(&p->ip_excluded[i], ip, len))
+			return tc_errorf(why, wl, "subjectAltName: IP address %s is in ca.excluded_ip_ranges", text);
+	if (p->n_ip_permitted == 0)
+		return 0;
+	for (size_t i = 0; i < p->n_ip_permitted; i++)
+		if (cidr_holds(&p->ip_permitted[i], ip, len))
+			return 0;
+	return tc_errorf(why, wl, "subjectAltName: IP address %s is outside ca.permitted_ip_ranges", text);
 }
 
 /* Case-insensitive equality of a CN and a dNSName (which holds no NUL). */
@@ -315,10 +374,8 @@ static int check_names(const struct tc_policy *p, const struct tc_tbs_view *v, c
 				return tc_errorf(why, wl, "subjectAltName: malformed iPAddress (%zu bytes, not 4 or 16)",
 						 gn.val_len);
 			}
-			if (!p->allow_ip_sans) {
-				*reason = TC_REASON_NAME_NOT_PERMITTED;
-				return tc_errorf(why, wl, "subjectAltName: IP addresses are not permitted");
-			}
+			if (check_ip(p, gn.val, gn.val_len, reason, why, wl) != 0)
+				return -1;
 		} else {
 			*reason = TC_REASON_NAME_INVALID;
 			return tc_errorf(why, wl, "subjectAltName: only DNS names and IP addresses are allowed");

@@ -11,9 +11,26 @@
 #include "common/cert_der.h"
 #include "common/config.h"
 
+/* One iPAddress subtree of ca.permitted_ip_ranges / ca.excluded_ip_ranges,
+ * parsed once: len 4 (IPv4) or 16 (IPv6) octets of address and mask. */
+struct tc_policy_cidr {
+	uint8_t addr[16];
+	uint8_t mask[16];
+	uint8_t len;
+};
+
 struct tc_policy {
 	uint32_t max_validity_hours;
 	struct tc_string_list suffixes;
+	/* The intermediate's nameConstraints, enforced here too: a name it
+	 * excludes would make the certificate fail every client's path
+	 * validation (and the CT log's), so signing it only wastes HSM work
+	 * and lets a caller loop on an error it cannot see. */
+	struct tc_string_list excluded_suffixes;
+	struct tc_policy_cidr ip_permitted[TC_CFG_MAX_LIST];
+	size_t n_ip_permitted;
+	struct tc_policy_cidr ip_excluded[TC_CFG_MAX_LIST];
+	size_t n_ip_excluded;
 	bool allow_wildcards;
 	bool allow_ip_sans;          /* dev only: services on loopback */
 	uint32_t min_rsa_bits;

@@ -325,6 +325,53 @@ static void test_ip_sans(void)
 	expect_ok(&s, &dev);
 }
 
+/* The intermediate's nameConstraints, enforced by the signer too: a name
+ * they exclude is refused before the HSM signs anything. */
+static void test_name_constraints(void)
+{
+	struct tc_config *cfg = calloc(1, sizeof(*cfg));
+	CU_ASSERT_FATAL(cfg != NULL);
+	tc_config_defaults(cfg, true);
+	cfg->ca.permitted_ip_ranges.count = 2;
+	snprintf(cfg->ca.permitted_ip_ranges.items[0], TC_CFG_STR, "127.0.0.0/8");
+	snprintf(cfg->ca.permitted_ip_ranges.items[1], TC_CFG_STR, "2001:db8::/32");
+	cfg->ca.excluded_ip_ranges.count = 1;
+	snprintf(cfg->ca.excluded_ip_ranges.items[0], TC_CFG_STR, "127.0.0.128/25");
+	cfg->ca.excluded_suffixes.count = 1;
+	snprintf(cfg->ca.excluded_suffixes.items[0], TC_CFG_STR, "secret.hypermesh.online");
+	struct tc_policy *nc = calloc(1, sizeof(*nc));
+	CU_ASSERT_FATAL(nc != NULL);
+	tc_policy_from_config(cfg, nc);
+	CU_ASSERT_EQUAL(nc->n_ip_permitted, 2);
+	CU_ASSERT_EQUAL(nc->n_ip_excluded, 1);
+
+	struct spec s = good_spec();
+	s.cn = NULL;
+	s.san = "DNS:www.hypermesh.online,IP:127.0.0.1";
+	expect_ok(&s, nc);
+	s.san = "IP:2001:db8::7";
+	expect_ok(&s, nc);
+	s.san = "DNS:www.hypermesh.online,IP:10.0.0.1";
+	expect_refused(&s, nc, "subjectAltName: IP address 10.0.0.1 is outside ca.permitted_ip_ranges");
+	s.san = "IP:::1"; /* no IPv6 range holds it: refused, as path validation would */
+	expect_refused(&s, nc, "IP address ::1 is outside ca.permitted_ip_ranges");
+	s.san = "IP:127.0.0.200";
+	expect_refused(&s, nc, "subjectAltName: IP address 127.0.0.200 is in ca.excluded_ip_ranges");
+	s.san = "IP:127.0.0.127";
+	expect_ok(&s, nc);
+	s.san = "DNS:db.secret.hypermesh.online";
+	expect_refused(&s, nc, "name db.secret.hypermesh.online: under the excluded suffix secret.hypermesh.online");
+	s.san = "DNS:secret.hypermesh.online";
+	expect_refused(&s, nc, "under the excluded suffix");
+	s.san = "DNS:notsecret.hypermesh.online";
+	expect_ok(&s, nc);
+	nc->allow_wildcards = true;
+	s.san = "DNS:*.secret.hypermesh.online";
+	expect_refused(&s, nc, "under the excluded suffix");
+	free(nc);
+	free(cfg);
+}
+
 /* "DER:..." (openssl config syntax) of a subjectAltName holding one
  * GeneralName with this context tag and value (len < 100): the bytes a
  * caller of the signer can put there, whatever a gateway would. */
@@ -624,6 +671,7 @@ int main(void)
 		{"subject", test_subject},
 		{"missing SAN", test_missing_san},
 		{"IP SANs", test_ip_sans},
+		{"name constraints of the intermediate", test_name_constraints},
 		{"malformed names: NUL, control bytes, address lengths", test_malformed_names},
 		{"CA extensions", test_ca_extensions},
 		{"extKeyUsage", test_ext_key_usage},
