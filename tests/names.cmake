@@ -9,3 +9,6 @@ if(TARGET tc_proto_api)
   tc_add_fuzz(fuzz_pb_strings SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_pb_strings.c
               LIBS tc_common tc_proto_api SEEDS ${TC_FUZZ_PB_STRINGS_SEEDS})
 endif()
+
+# Strict UTF-8 shared by the signer's template checks, lint and the CT log.
+tc_add_cunit(test_utf8 SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_utf8.c LIBS tc_common)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/config_schema.h"
+#include "common/utf8.h"
 #include "signer/lint_internal.h"
 
 /* X.680 PrintableString: A-Z a-z 0-9 space ' ( ) + , - . / : = ? */
@@ -11,41 +12,6 @@ static int printable(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 	       strchr(" '()+,-./:=?", c) != NULL;
-}
-
-/* Well-formed UTF-8 without overlong forms, surrogates or code points past
- * U+10FFFF. */
-static int utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t u = s[i];
-		size_t len;
-		uint32_t v;
-		if (u < 0x80) {
-			i++;
-			continue;
-		}
-		if (u >= 0xc2 && u <= 0xdf)
-			len = 2, v = u & 0x1f;
-		else if (u >= 0xe0 && u <= 0xef)
-			len = 3, v = u & 0x0f;
-		else if (u >= 0xf0 && u <= 0xf4)
-			len = 4, v = u & 0x07;
-		else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			v = (v << 6) | (s[i + k] & 0x3f);
-		}
-		if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000))
-			return 0;
-		i += len;
-	}
-	return 1;
 }
 
 static int value_ok(const struct tc_der_elem *e)
@@ -57,7 +23,7 @@ static int value_ok(const struct tc_der_elem *e)
 			return 0;
 	switch (e->tag) {
 	case TC_DER_UTF8STRING:
-		return utf8_ok(e->val, e->val_len);
+		return tc_utf8_valid(e->val, e->val_len);
 	case TC_DER_PRINTABLESTRING:
 		for (size_t i = 0; i < e->val_len; i++)
 			if (!printable(e->val[i]))

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/errorf.h"
+#include "common/utf8.h"
 
 const uint8_t TC_OID_SUBJECT_KEY_ID[3] = {0x55, 0x1d, 0x0e};
 const uint8_t TC_OID_KEY_USAGE[3] = {0x55, 0x1d, 0x0f};
@@ -10,41 +11,6 @@ const uint8_t TC_OID_SUBJECT_ALT_NAME[3] = {0x55, 0x1d, 0x11};
 const uint8_t TC_OID_BASIC_CONSTRAINTS[3] = {0x55, 0x1d, 0x13};
 const uint8_t TC_OID_AUTHORITY_KEY_ID[3] = {0x55, 0x1d, 0x23};
 const uint8_t TC_OID_EXT_KEY_USAGE[3] = {0x55, 0x1d, 0x25};
-
-/* Well-formed UTF-8: no overlong forms, surrogates or code points past
- * U+10FFFF. */
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t u = s[i];
-		size_t len;
-		uint32_t v;
-		if (u < 0x80) {
-			i++;
-			continue;
-		}
-		if (u >= 0xc2 && u <= 0xdf)
-			len = 2, v = u & 0x1f;
-		else if (u >= 0xe0 && u <= 0xef)
-			len = 3, v = u & 0x0f;
-		else if (u >= 0xf0 && u <= 0xf4)
-			len = 4, v = u & 0x07;
-		else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			v = (v << 6) | (s[i + k] & 0x3f);
-		}
-		if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /* Fixed-width strings of code points (BMPString: 2 octets, UniversalString:
  * 4), which must be Unicode scalar values. */
@@ -69,7 +35,7 @@ static int attribute_value_ok(const struct tc_der_elem *e)
 {
 	switch (e->tag) {
 	case TC_DER_UTF8STRING:
-		return utf8_valid(e->val, e->val_len);
+		return tc_utf8_valid(e->val, e->val_len);
 	case 0x1e: /* BMPString */
 		return wide_valid(e->val, e->val_len, 2);
 	case 0x1c: /* UniversalString */

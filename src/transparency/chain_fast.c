@@ -11,6 +11,7 @@
 
 #include "common/cert_der.h"
 #include "common/der_key.h"
+#include "common/utf8.h"
 
 enum ext_kind {
 	EXT_BASIC_CONSTRAINTS,
@@ -82,40 +83,6 @@ static int integer_ok(const struct tc_der_elem *e, int non_negative)
 	return 1;
 }
 
-/* RFC 3629 UTF-8 (what X509_NAME's canonical form needs to convert). */
-static int utf8_ok(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t more;
-		uint32_t cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			more = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			more = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			more = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (n - i - 1 < more)
-			return 0;
-		for (size_t k = 1; k <= more; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += 1 + more;
-	}
-	return 1;
-}
-
 /* A Name made of attributes with plain string values: SEQUENCE OF
  * non-empty SET OF SEQUENCE { OID, PrintableString | IA5String |
  * UTF8String }. Other value types are left to OpenSSL's decoder. */
@@ -138,7 +105,7 @@ static int name_ok(const struct tc_der_elem *name)
 			    tc_der_next(&c, &value) != TC_DER_OK || !tc_der_at_end(&c))
 				return 0;
 			if (value.tag == TC_DER_UTF8STRING) {
-				if (!utf8_ok(value.val, value.val_len))
+				if (!tc_utf8_valid(value.val, value.val_len))
 					return 0;
 			} else if (value.tag != TC_DER_PRINTABLESTRING && value.tag != TC_DER_IA5STRING) {
 				return 0;
