@@ -24,7 +24,7 @@ endif()
 
 # Everything of the validator but main(): the tests link it.
 add_library(tc_validator_core STATIC
-  target_policy.c validator_check.c validator_dns.c validator_sandbox.c validator_server.c
+  target_policy.c validator_check.c validator_dns.c validator_server.c
   challenge_http01.c challenge_tls_alpn01.c challenge_dns01.c)
 tc_target_defaults(tc_validator_core)
 # tc_dns_core is a static library: only its wire, builder and name objects

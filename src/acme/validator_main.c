@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "acme/validator_check.h"
-#include "acme/validator_sandbox.h"
 #include "acme/validator_server.h"
 #include "common/child_runtime.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 
 /* After trustchain-acme closed the link, a fresh one normally arrives at
  * once (the supervisor re-links both sides when either restarts). When
@@ -93,8 +93,9 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 2;
 	}
-	/* The runtime installed the children's deny list; this one is ours. */
-	if (tc_validator_sandbox_apply(why, sizeof(why)) != 0) {
+	/* The runtime installed the children's deny list (PEER); this
+	 * second filter, stacked on it, takes away the server side. */
+	if (tc_sandbox_apply(TC_SANDBOX_CONNECT_ONLY, why, sizeof(why)) != 0) {
 		tc_err("%s", why);
 		tc_child_stop(c);
 		return 1;

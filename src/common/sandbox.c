@@ -36,6 +36,25 @@ static int deny_network(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_NE, AF_UNIX));
 }
 
+/* No server side, and the families of a client of the network (and of
+ * syslog) only. One comparison per rule (libseccomp's rule): so 0, 3..9
+ * and above AF_INET6 (10) are refused one by one. */
+static int deny_serving(scmp_filter_ctx ctx)
+{
+	static const int server_calls[] = {SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4)};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(server_calls) / sizeof(server_calls[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), server_calls[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (int fam = 0; rc == 0 && fam < AF_INET6; fam++)
+		if (fam != AF_UNIX && fam != AF_INET)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam));
+	return rc;
+}
+
 int tc_sandbox_apply(enum tc_sandbox_profile profile, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -48,6 +67,8 @@ int tc_sandbox_apply(enum tc_sandbox_profile profile, char *err, size_t errlen)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied_everywhere[i], 0);
 	if (rc == 0 && profile == TC_SANDBOX_SIGNER)
 		rc = deny_network(ctx);
+	if (rc == 0 && profile == TC_SANDBOX_CONNECT_ONLY)
+		rc = deny_serving(ctx);
 	/* The supervisor already set PR_SET_NO_NEW_PRIVS; setting it here too
 	 * lets a child started by hand (tests, debugging) load the filter. */
 	if (rc == 0)

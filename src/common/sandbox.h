@@ -18,6 +18,11 @@
 enum tc_sandbox_profile {
 	TC_SANDBOX_PEER,    /* gateway, transparency, resolver: network allowed */
 	TC_SANDBOX_SIGNER,  /* additionally only AF_UNIX sockets */
+	/* The ACME validator, stacked on PEER: it only ever connects out, so no
+	 * bind, listen or accept, and only IPv4, IPv6 and Unix (syslog)
+	 * sockets. A validator taken over through a hostile HTTP, TLS or DNS
+	 * answer can then neither offer a service nor sniff packets. */
+	TC_SANDBOX_CONNECT_ONLY,
 };
 
 /* Installs the filter for this process and every thread it creates later

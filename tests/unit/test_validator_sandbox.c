@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "acme/validator_check.h"
-#include "acme/validator_sandbox.h"
 #include "common/sandbox.h"
 #include "unit/cunit_main.h"
 #include "unit/test_validator_responders.h"
@@ -55,7 +54,7 @@ static int teardown(void)
 static int sandboxed_checks(void)
 {
 	char why[256];
-	if (tc_sandbox_apply(TC_SANDBOX_PEER, why, sizeof(why)) != 0 || tc_validator_sandbox_apply(why, sizeof(why)) != 0) {
+	if (tc_sandbox_apply(TC_SANDBOX_PEER, why, sizeof(why)) != 0 || tc_sandbox_apply(TC_SANDBOX_CONNECT_ONLY, why, sizeof(why)) != 0) {
 		fprintf(stderr, "%s\n", why);
 		return 1;
 	}
