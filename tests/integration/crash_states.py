@@ -26,44 +26,19 @@ data=ordered mode does not reorder one file's appends within a sync).
   crash_states.py --self-test   checks that the checker catches a journal
                                 acknowledging a record before its sync.
 """
-import glob
 import hashlib
 import json
 import os
 import random
-import struct
 import sys
+
+from io_records import read_events
 
 TARGET = "journal/audit.jsonl"
 
 
 def read_records(rec_dir):
-    events = []
-    for path in glob.glob(os.path.join(rec_dir, "*.rec")):
-        with open(path, "rb") as f:
-            data = f.read()
-        p = 0
-        while p + 13 <= len(data):
-            op = chr(data[p])
-            t, plen = struct.unpack_from("<QI", data, p + 1)
-            p += 13
-            name = data[p:p + plen].decode(errors="replace")
-            p += plen
-            ev = {"op": op, "t": t, "path": name}
-            if op == "W":
-                off, n = struct.unpack_from("<QI", data, p)
-                p += 12
-                ev.update(off=off, data=data[p:p + n])
-                p += n
-            elif op == "T":
-                (ev["len"],) = struct.unpack_from("<Q", data, p)
-                p += 8
-            elif op == "R":
-                (tlen,) = struct.unpack_from("<I", data, p)
-                ev["to"] = data[p + 4:p + 4 + tlen].decode(errors="replace")
-                p += 4 + tlen
-            events.append(ev)
-    return sorted((e for e in events if e["path"].endswith(TARGET)), key=lambda e: e["t"])
+    return read_events(rec_dir, lambda ev: ev["path"].endswith(TARGET))
 
 
 def apply(buf, ev, cut=None):

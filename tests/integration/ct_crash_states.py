@@ -16,47 +16,21 @@ final certificate's when logged) a client had been acknowledged before the
 crash point. N crash points are drawn (all of them when fewer), the last
 one always. Exit 1 on the first state that fails.
 """
-import glob
 import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import sys
+
+from io_records import read_events
 
 MARK = "ct/log/"
 
 
-def read_events(rec_dir):
-    """io_recorder.c's records of the store's files (format in crash_states.py)."""
-    events = []
-    for path in glob.glob(os.path.join(rec_dir, "*.rec")):
-        with open(path, "rb") as f:
-            data = f.read()
-        p = 0
-        while p + 13 <= len(data):
-            op = chr(data[p])
-            t, plen = struct.unpack_from("<QI", data, p + 1)
-            p += 13
-            name = data[p:p + plen].decode(errors="replace")
-            p += plen
-            ev = {"op": op, "t": t, "path": name}
-            if op == "W":
-                off, n = struct.unpack_from("<QI", data, p)
-                p += 12
-                ev.update(off=off, data=data[p:p + n])
-                p += n
-            elif op == "T":
-                (ev["len"],) = struct.unpack_from("<Q", data, p)
-                p += 8
-            elif op == "R":
-                (tlen,) = struct.unpack_from("<I", data, p)
-                ev["to"] = data[p + 4:p + 4 + tlen].decode(errors="replace")
-                p += 4 + tlen
-            if MARK in name or MARK in ev.get("to", ""):
-                events.append(ev)
-    return sorted(events, key=lambda e: e["t"])
+def read_store_events(rec_dir):
+    """io_recorder.c's records of the store's files (io_records.py)."""
+    return read_events(rec_dir, lambda ev: MARK in ev["path"] or MARK in ev.get("to", ""))
 
 
 def rel(path):
@@ -118,7 +92,7 @@ def main():
         del args[i:i + 2]
     rec_dir, calls, checker, work = args
     rnd = random.Random(seed)
-    events = read_events(rec_dir)
+    events = read_store_events(rec_dir)
     acks = []
     with open(calls) as f:
         for line in f:
