@@ -31,3 +31,14 @@ if(TARGET tc_dns_core)
   tc_target_defaults(bench_dns_update)
   target_link_libraries(bench_dns_update PRIVATE tc_dns_core Threads::Threads)
 endif()
+
+# SIGHUP to trustchain-server: a zone-only change is handed to the running
+# resolver (no restart, DoQ connection held by doq_hold across it).
+if(TARGET trustchain-server AND TARGET tc_doq_client)
+  add_executable(doq_hold ${CMAKE_SOURCE_DIR}/tests/integration/doq_hold.c)
+  tc_target_defaults(doq_hold)
+  target_link_libraries(doq_hold PRIVATE tc_doq_client tc_common)
+  add_test(NAME dns_hup_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_hup_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_hup_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()

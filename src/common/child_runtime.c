@@ -40,6 +40,7 @@ struct tc_child {
 	tc_child_peer_cb peer_cb;
 	void *peer_arg;
 	struct peer_slot pending[2];
+	int config_fd; /* TC_SUP_CONFIG not yet taken (under peer_lock), -1 */
 };
 
 /* The peers a child other than the signer may be linked to. */
@@ -110,6 +111,17 @@ static void *supervisor_main(void *arg)
 			peer_link(c, msg.name, fd);
 			continue;
 		}
+		if (msg.type == TC_SUP_CONFIG && fd >= 0) {
+			/* Kept for the main thread, woken as by SIGHUP: it
+			 * decides what to apply (tc_child_take_config). */
+			pthread_mutex_lock(&c->peer_lock);
+			if (c->config_fd >= 0)
+				close(c->config_fd);
+			c->config_fd = fd;
+			pthread_mutex_unlock(&c->peer_lock);
+			kill(getpid(), SIGHUP);
+			continue;
+		}
 		if (msg.type != TC_SUP_SIGNER_FD || fd < 0 || (c->flags & TC_CHILD_NO_SIGNER)) {
 			if (fd >= 0)
 				close(fd);
@@ -157,6 +169,7 @@ struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, un
 	pthread_mutex_init(&c->peer_lock, NULL);
 	for (size_t i = 0; i < 2; i++)
 		c->pending[i].fd = -1;
+	c->config_fd = -1;
 	tc_log_init(name, TC_LOG_INFO, 0);
 	char err[512];
 	if (tc_config_load(&c->cfg, config_path, err, sizeof(err)) != 0) {
@@ -202,6 +215,15 @@ struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, un
 }
 
 const struct tc_config *tc_child_config(const struct tc_child *c) { return &c->cfg; }
+
+int tc_child_take_config(struct tc_child *c)
+{
+	pthread_mutex_lock(&c->peer_lock);
+	int fd = c->config_fd;
+	c->config_fd = -1;
+	pthread_mutex_unlock(&c->peer_lock);
+	return fd;
+}
 
 Trustchain__Internal__Response *tc_child_signer_call(struct tc_child *c,
 						     Trustchain__Internal__Request *req,
@@ -284,6 +306,8 @@ void tc_child_stop(struct tc_child *c)
 	for (size_t i = 0; i < 2; i++)
 		if (c->pending[i].fd >= 0)
 			close(c->pending[i].fd);
+	if (c->config_fd >= 0)
+		close(c->config_fd);
 	pthread_mutex_destroy(&c->peer_lock);
 	free(c);
 }

@@ -36,6 +36,12 @@ void tc_child_on_peer_link(struct tc_child *c, tc_child_peer_cb cb, void *arg);
 
 const struct tc_config *tc_child_config(const struct tc_child *c);
 
+/* A configuration the supervisor handed over on SIGHUP (TC_SUP_CONFIG: it
+ * was read and checked there, and the child is not restarted): a sealed
+ * memfd the caller reads as /proc/self/fd/N and closes, or -1 when none
+ * came. Its arrival raises SIGHUP, which tc_child_wait_signal returns. */
+int tc_child_take_config(struct tc_child *c);
+
 /* Calls the signer over the current connection (see tc_signer_call). Fails
  * with an error while the signer is down or restarting. */
 Trustchain__Internal__Response *tc_child_signer_call(struct tc_child *c,

@@ -2,6 +2,7 @@
 #include "common/config_dns.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Types an update may touch: data types only. DNSSEC records, SOA and NS
@@ -181,4 +182,23 @@ int tc_config_dns_lists(struct tc_config *cfg, yaml_document_t *doc, yaml_node_t
 	else
 		cfg->dns.update_rule_count = n;
 	return 0;
+}
+
+/* Bytewise: both were zeroed before loading (tc_config_defaults), so equal
+ * settings are equal bytes, padding included. */
+enum tc_config_change tc_config_dns_change(const struct tc_config *old, const struct tc_config *fresh)
+{
+	if (memcmp(old, fresh, sizeof(*old)) == 0)
+		return TC_CFG_SAME;
+	struct tc_config *mix = malloc(sizeof(*mix));
+	if (!mix)
+		return TC_CFG_OTHER;
+	memcpy(mix, old, sizeof(*mix));
+	memcpy(mix->dns.zone_file, fresh->dns.zone_file, sizeof(mix->dns.zone_file));
+	memcpy(&mix->dns.addresses, &fresh->dns.addresses, sizeof(mix->dns.addresses));
+	mix->dns.record_count = fresh->dns.record_count;
+	memcpy(mix->dns.records, fresh->dns.records, sizeof(mix->dns.records));
+	enum tc_config_change c = memcmp(mix, fresh, sizeof(*mix)) == 0 ? TC_CFG_ZONE_ONLY : TC_CFG_OTHER;
+	free(mix);
+	return c;
 }

@@ -18,4 +18,11 @@ int tc_config_dns_lists(struct tc_config *cfg, yaml_document_t *doc, yaml_node_t
 /* 1 when s is a record type mnemonic dns.update_policy may grant. */
 int tc_config_dns_update_type_ok(const char *s);
 
+/* How fresh differs from old, both from tc_config_load (SIGHUP):
+ * TC_CFG_SAME, TC_CFG_ZONE_ONLY when only the zone's contents changed
+ * (dns.records, dns.zone_file, dns.addresses: what the resolver applies in
+ * place), TC_CFG_OTHER for anything else (or out of memory). */
+enum tc_config_change { TC_CFG_SAME, TC_CFG_ZONE_ONLY, TC_CFG_OTHER };
+enum tc_config_change tc_config_dns_change(const struct tc_config *old, const struct tc_config *fresh);
+
 #endif

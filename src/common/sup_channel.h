@@ -14,6 +14,7 @@ enum tc_sup_msg_type {
 	TC_SUP_PEER_FD = 1,   /* supervisor -> signer: fd is a connection to peer `name` */
 	TC_SUP_SIGNER_FD = 2, /* supervisor -> peer: fd is a new connection to the signer */
 	TC_SUP_READY = 3,     /* child -> supervisor: serving; `name` says what (free text) */
+	TC_SUP_CONFIG = 4,    /* supervisor -> child: fd is a sealed memfd of the new, checked configuration */
 };
 
 /* Room for a READY line such as the gateway's listen address, TLS names and

@@ -119,17 +119,29 @@ static const char *config_path_of(int argc, char **argv)
 }
 
 /* SIGHUP: the zone is rebuilt from the configuration read again, in this
- * process, so DoQ, TCP and UDP clients keep their connections. Listener
- * addresses, keys, policy and secondaries still need a restart. */
-static void reload_zone(struct tc_zone_keeper *keeper, const char *path)
+ * process, so DoQ, TCP and UDP clients keep their connections. Under the
+ * supervisor the configuration is the one it read, checked and handed over
+ * (it hands it only when nothing but the zone's contents changed, and
+ * restarts us otherwise); run by hand, the file again. Listener addresses,
+ * keys, policy and secondaries need a restart. */
+static void reload_zone(struct tc_child *c, struct tc_zone_keeper *keeper, const char *path)
 {
-	char err[512];
+	char err[512], handed[32];
+	int fd = tc_child_take_config(c);
+	if (fd >= 0) {
+		snprintf(handed, sizeof(handed), "/proc/self/fd/%d", fd);
+		path = handed;
+	}
 	struct tc_config *fresh = malloc(sizeof(*fresh));
 	if (!fresh || tc_config_load(fresh, path, err, sizeof(err)) != 0)
 		tc_err("SIGHUP: keeping the zone: %s", fresh ? err : "out of memory");
 	else if (tc_zone_keeper_reload(keeper, fresh, err, sizeof(err)) != 0)
 		tc_err("SIGHUP: keeping the zone: %s", err);
+	else if (fd >= 0)
+		tc_info("SIGHUP: zone reloaded from the supervisor's configuration");
 	free(fresh);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* tc_child_idle_loop, with SIGHUP reloading the zone. */
@@ -140,7 +152,7 @@ static void serve_signals(struct tc_child *c, struct tc_zone_keeper *keeper, con
 	int sig;
 	while ((sig = tc_child_wait_signal(c, 10000)) == 0 || sig == SIGHUP) {
 		if (sig == SIGHUP) {
-			reload_zone(keeper, path);
+			reload_zone(c, keeper, path);
 			continue;
 		}
 		int now = tc_child_ping_signer(c, err, sizeof(err)) == 0;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/config_dns.h"
 #include "common/log.h"
 #include "server/children.h"
 #include "server/data_layout.h"
@@ -128,6 +129,7 @@ static void reload(struct tc_supervisor *s)
 		tc_err("SIGHUP: keeping the running configuration: %s", err);
 		return;
 	}
+	enum tc_config_change change = tc_config_dns_change(&s->cfg, &fresh);
 	s->cfg = fresh;
 	tc_log_set_format(s->cfg.server.log_format);
 	tc_children_configure(s);
@@ -138,11 +140,22 @@ static void reload(struct tc_supervisor *s)
 			tc_err("SIGHUP: %s: not starting %s", uerr, s->child[k].name);
 			s->child[k].enabled = 0;
 		}
-	tc_info("SIGHUP: configuration reloaded; restarting the children");
+	/* The resolver rebuilds its zone in place, its DoQ and TCP clients kept:
+	 * handed the configuration, not restarted, when nothing else changed;
+	 * the others then run on unless more than the zone's records changed
+	 * (an unchanged file still restarts them: they re-read their files). */
+	struct tc_child_proc *r = &s->child[TC_CHILD_RESOLVER];
+	int handed = change != TC_CFG_OTHER && r->pid > 0 && r->sup_fd >= 0 &&
+		     tc_sup_send(r->sup_fd, TC_SUP_CONFIG, "", s->config_fd) == 0;
+	tc_info("SIGHUP: configuration reloaded; %s", !handed ? "restarting the children"
+						   : change == TC_CFG_ZONE_ONLY ? "zone handed to the resolver"
+						   : "zone handed to the resolver, restarting the others");
 	/* Restart promptly rather than with back-off: this exit was asked for. */
-	for (int k = 0; k < TC_CHILD_COUNT; k++)
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
 		s->child[k].backoff_ms = 0;
-	tc_children_signal_all(s, SIGTERM);
+		if (s->child[k].pid > 0 && !(handed && (k == TC_CHILD_RESOLVER || change == TC_CFG_ZONE_ONLY)))
+			kill(s->child[k].pid, SIGTERM);
+	}
 }
 
 static int serve(struct tc_supervisor *s, int sfd)

@@ -2,9 +2,9 @@
 # SIGHUP to trustchain-resolver (issue 12, part 6): dns.records and
 # dns.zone_file are read again and the zone rebuilt and served by the same
 # process, its connections untouched. The resolver runs on its own here (no
-# supervisor: the supervisor still restarts every child on SIGHUP until it
-# forwards the signal, see the resolver's main.c), so the zone is unsigned
-# and DoQ has no certificate; the in-process reload is the same.
+# supervisor: dns_hup_test.sh has the supervisor hand the configuration
+# over), so the zone is unsigned and DoQ has no certificate; the in-process
+# reload is the same.
 # Checks: the pid does not change; a changed A record, a new TXT and a
 # changed zone_file record are served after the SIGHUP under a larger
 # serial; a TCP connection opened before the reload answers after it with
