@@ -27,6 +27,7 @@ TEST_PACKAGES=(
   systemd libcap2-bin  # systemd-analyze verify of the unit, capsh (package_test.sh)
   python3-prometheus-client  # an independent parser of our metrics exposition (test_metrics)
   faketime python3-cryptography  # libfaketime for clock_jump_test.sh; chaos soak / full disk checks
+  golang-cfssl wrk  # ops/bench-baseline.sh: Debian's cfssl serve under wrk, the in-memory CA Issue is measured against
 )
 if [ "${TC_TEST_DEPS:-0}" = 1 ]; then
   PACKAGES+=("${TEST_PACKAGES[@]}")
