@@ -35,3 +35,10 @@ if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_challenge SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_challenge.c
                ${TC_ACME_TEST_SUPPORT} LIBS tc_acme_core)
 endif()
+# Finalize answered "processing", then kill -9 of trustchain-acme: the order
+# is resumed and issued once (python3-acme as the client; a whole server).
+if(TARGET trustchain-server AND TARGET trustchain-acme AND TARGET trustchain-validator)
+  add_test(NAME acme_resume_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/acme_resume_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(acme_resume_test PROPERTIES TIMEOUT 300 LABELS integration)
+endif()

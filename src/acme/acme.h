@@ -26,6 +26,8 @@ struct tc_acme_eab;
 struct tc_acme_rate;
 struct tc_acme_workq;
 struct tc_key_cache;
+struct tc_acme_issuer;
+struct tc_acme_wake;
 
 #define TC_ACME_BASE_MAX 256
 
@@ -38,8 +40,10 @@ struct tc_acme {
 	struct tc_vclient *vc;       /* the validator (NULL: challenges cannot start) */
 	struct tc_acme_eab *eab;     /* EAB keys (NULL: none configured) */
 	struct tc_acme_rate *rate;
-	struct tc_acme_workq *wq;
-	struct tc_key_cache *keys;   /* parsed account keys (NULL: parse each time) */    /* stores validation verdicts (NULL: on the caller's thread) */
+	struct tc_acme_workq *wq;    /* stores validation verdicts (NULL: on the caller's thread) */
+	struct tc_key_cache *keys;   /* parsed account keys (NULL: parse each time) */
+	struct tc_acme_issuer *issuer; /* background finalize (NULL: finalize answers 503) */
+	struct tc_acme_wake *wake;   /* long polls of transient states (NULL: answer at once) */
 	char root_pem_path[TC_CFG_STR + 32];
 	char inter_pem_path[TC_CFG_STR + 32];
 	time_t (*now)(void);         /* the clock (tests move it) */

@@ -13,10 +13,12 @@
 #include "acme/problem.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
+#include "acme/wake.h"
 #include "acme/workq.h"
 #include "common/log.h"
 
 #define FAILED_WINDOW_S 3600
+#define WAIT_MS 1000
 
 static json_t *challenge_view(struct tc_acme *a, const char *zid, size_t idx, const json_t *ch)
 {
@@ -73,6 +75,42 @@ static json_t *load_own(struct tc_acme *a, struct tc_acme_call *c, const char *z
 	return rec;
 }
 
+/* Pending with a check running: the verdict is what the client polls for. */
+static int checking(struct tc_acme *a, const json_t *rec)
+{
+	if (strcmp(tc_acme_authz_status(a, rec), "pending") != 0)
+		return 0;
+	size_t i;
+	const json_t *ch;
+	json_array_foreach(json_object_get(rec, "challenges"), i, ch) {
+		const char *st = json_string_value(json_object_get(ch, "status"));
+		if (st && strcmp(st, "processing") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A read of an authorization whose check runs waits (up to WAIT_MS, what
+ * Retry-After asks of a client anyway) for the verdict: one poll instead
+ * of many. Returns the record as it is then. */
+static json_t *wait_checked(struct tc_acme *a, const char *zid, json_t *rec)
+{
+	if (!a->wake)
+		return rec;
+	uint64_t deadline = tc_acme_wake_now_ms() + WAIT_MS;
+	while (checking(a, rec)) {
+		uint64_t ticket = tc_acme_wake_ticket(a->wake, zid);
+		json_t *fresh = tc_acme_store_get(a->store, 'Z', zid);
+		if (!fresh)
+			break;
+		json_decref(rec);
+		rec = fresh;
+		if (!checking(a, rec) || tc_acme_wake_wait(a->wake, zid, ticket, deadline) != 0)
+			break;
+	}
+	return rec;
+}
+
 int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
 {
 	const char *zid = c->id;
@@ -101,6 +139,8 @@ int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 		}
 		tc_acme_store_unlock(a->store, zid);
 	}
+	else
+		rec = wait_checked(a, zid, rec);
 	/* Clients poll a pending authorization: tell them how soon (7.5.1). */
 	if (rc == 0 && strcmp(tc_acme_authz_status(a, rec), "pending") == 0)
 		r->retry_after = 1;
@@ -155,6 +195,8 @@ static void store_verdict(void *arg)
 			tc_err("cannot store the outcome of authorization %s", pc->zid);
 	}
 	tc_acme_store_unlock(a->store, pc->zid);
+	if (a->wake)
+		tc_acme_wake_notify(a->wake, pc->zid);
 	json_decref(rec);
 	free(pc);
 }

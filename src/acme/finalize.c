@@ -1,9 +1,10 @@
 /* finalize (RFC 8555 7.4): the CSR checked as the gateway's Issue checks it
  * (proof of possession, key type, names) plus ACME's own rule that it
- * names exactly the order's identifiers; then issuance through the
- * gateway with our credential, the one path every certificate takes
- * (precertificate, CT entry, embedded SCT). The order is processing while
- * the CA works; no lock is held across the call. */
+ * names exactly the order's identifiers; then the order is stored
+ * processing and answered at once, and the issuer (issuer.h) gets the
+ * certificate through the gateway with our credential in the background,
+ * the one path every certificate takes (precertificate, CT entry,
+ * embedded SCT). Clients poll the order (Retry-After). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,12 @@
 #include "acme/acme_handlers.h"
 #include "acme/acme_store.h"
 #include "acme/b64url.h"
-#include "acme/cert_info.h"
+#include "acme/issuer.h"
 #include "acme/order.h"
 #include "acme/problem.h"
 #include "acme/rate_limit.h"
 #include "common/log.h"
 #include "gateway/csr.h"
-#include "trustchain/client.h"
 
 #define MAX_NAMES 100
 #define WEEK_S (7 * 24 * 3600)
@@ -135,30 +135,29 @@ static int check_csr(struct tc_acme *a, struct tc_acme_call *c, const json_t *id
 	return 0;
 }
 
-/* Moves the order from `from` to status (and more), under its lock; with
- * extra (may be NULL) written in the same batch. Returns the stored
- * record (new reference) or NULL when it was not in state `from`. */
-static json_t *transition(struct tc_acme *a, const char *oid, const char *from, const char *status, json_t *error,
-			  const char *serial, struct tc_acme_batch *extra, int sync)
+/* ready -> processing with the CSR (base64url, as the client sent it) and
+ * the issuer's "I/" entry, one synced batch: the answer acknowledges the
+ * finalization, so a restart (kill -9 or a machine crash) resumes it.
+ * Returns the stored record (new reference), or NULL when the order was
+ * not ready any more (or the write failed: *failed set). */
+static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *csr, int *failed)
 {
+	*failed = 0;
 	tc_acme_store_lock(a->store, oid);
 	json_t *rec = tc_acme_store_get(a->store, 'O', oid);
-	if (rec && strcmp(tc_acme_order_derive(a, rec), from) == 0) {
-		json_object_set_new(rec, "status", json_string(status));
-		if (error)
-			json_object_set(rec, "error", error);
-		if (serial)
-			json_object_set_new(rec, "serial", json_string(serial));
-		if (strcmp(status, "processing") == 0)
-			json_object_set_new(rec, "since", json_integer((json_int_t)a->now()));
-		struct tc_acme_batch *b = extra ? extra : tc_acme_batch_new();
-		extra = NULL;
-		int rc = -1;
-		if (b && tc_acme_batch_put(b, 'O', oid, rec) == 0)
-			rc = sync ? tc_acme_batch_commit(a->store, b) : tc_acme_batch_commit_nosync(a->store, b);
-		else
-			tc_acme_batch_free(b); /* commit frees it otherwise */
-		if (rc != 0) {
+	if (rec && strcmp(tc_acme_order_derive(a, rec), "ready") == 0) {
+		json_object_set_new(rec, "status", json_string("processing"));
+		json_object_set_new(rec, "since", json_integer((json_int_t)a->now()));
+		json_object_set(rec, "csr", (json_t *)csr);
+		struct tc_acme_batch *b = tc_acme_batch_new();
+		if (!b || tc_acme_batch_put(b, 'O', oid, rec) != 0) {
+			tc_acme_batch_free(b);
+			*failed = 1;
+		} else {
+			tc_acme_batch_put_str(b, 'I', oid, "");
+			*failed = tc_acme_batch_commit(a->store, b) != 0;
+		}
+		if (*failed) {
 			json_decref(rec);
 			rec = NULL;
 		}
@@ -167,60 +166,7 @@ static json_t *transition(struct tc_acme *a, const char *oid, const char *from, 
 		rec = NULL;
 	}
 	tc_acme_store_unlock(a->store, oid);
-	tc_acme_batch_free(extra);
-	json_decref(error);
 	return rec;
-}
-
-/* The ACME error for a refused Issue. */
-static const char *issue_error(const struct tc_status *st)
-{
-	if (strcmp(st->reason, "name_not_permitted") == 0 || strcmp(st->reason, "name_invalid") == 0)
-		return "rejectedIdentifier";
-	if (strncmp(st->reason, "csr_", 4) == 0 || strcmp(st->reason, "key_type_not_allowed") == 0)
-		return "badCSR";
-	return "serverInternal";
-}
-
-/* Stores the issued certificate and moves the order to valid. */
-static json_t *store_issued(struct tc_acme *a, struct tc_acme_call *c, const char *oid,
-			    const struct tc_issue_result *res)
-{
-	uint8_t *der = NULL;
-	size_t dl = 0;
-	struct tc_acme_cert_info info;
-	if (tc_acme_pem_first(res->certificate_pem, &der, &dl) != 0 || tc_acme_cert_info(der, dl, &info) != 0) {
-		free(der);
-		return NULL;
-	}
-	size_t ll = strlen(res->certificate_pem), cl = res->chain_pem ? strlen(res->chain_pem) : 0;
-	char *pem = malloc(ll + cl + 2);
-	if (!pem) {
-		free(der);
-		return NULL;
-	}
-	memcpy(pem, res->certificate_pem, ll);
-	if (ll && pem[ll - 1] != '\n')
-		pem[ll++] = '\n';
-	memcpy(pem + ll, res->chain_pem ? res->chain_pem : "", cl + 1);
-	json_t *cert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "account", c->account_id, "order", oid,
-				 "ca_serial", res->serial, "pem", pem, "aki", info.aki_hex, "not_before",
-				 (json_int_t)res->not_before, "not_after", (json_int_t)res->not_after);
-	free(pem);
-	free(der);
-	/* The certificate, the order naming it and the end of its pending
-	 * listing: one synced batch. */
-	struct tc_acme_batch *b = tc_acme_batch_new();
-	if (!cert || !b || tc_acme_batch_put(b, 'C', info.serial_hex, cert) != 0) {
-		json_decref(cert);
-		tc_acme_batch_free(b);
-		return NULL;
-	}
-	json_decref(cert);
-	char pkey[80];
-	snprintf(pkey, sizeof(pkey), "%s/%s", c->account_id, oid);
-	tc_acme_batch_delete(b, 'P', pkey);
-	return transition(a, oid, "processing", "valid", NULL, info.serial_hex, b, 1);
 }
 
 int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
@@ -241,58 +187,26 @@ int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 	json_decref(rec);
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	if (check_csr(a, c, idents, &der, &der_len, r) != 0 || name_limits(a, idents, r) != 0) {
-		json_decref(idents);
-		free(der);
+	int bad = check_csr(a, c, idents, &der, &der_len, r) != 0 || name_limits(a, idents, r) != 0;
+	json_decref(idents);
+	free(der);
+	if (bad)
 		return -1;
+	if (!a->ca || !a->issuer) {
+		r->retry_after = 5;
+		return tc_acme_problem(r, "serverInternal", 503, NULL, "no link to the CA: retry");
 	}
-	/* Unsynced: after a machine crash the order is ready again and the
-	 * client finalizes once more. */
-	if (!(rec = transition(a, oid, "ready", "processing", NULL, NULL, NULL, 0))) {
-		json_decref(idents);
-		free(der);
+	int failed = 0;
+	if (!(rec = to_processing(a, oid, json_object_get(c->payload, "csr"), &failed))) {
+		if (failed)
+			return tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the order");
 		return tc_acme_problem(r, "orderNotReady", 0, NULL, "order changed state meanwhile");
 	}
+	/* Stored: should the queue refuse (out of memory), the next start
+	 * resumes it from its entry. */
+	if (tc_acme_issuer_submit(a->issuer, oid) != 0)
+		tc_err("order %s: cannot queue its issuance now (resumed at the next start)", oid);
+	int rc = tc_acme_order_answer(a, oid, rec, 200, r);
 	json_decref(rec);
-	const char *dns[MAX_NAMES], *ips[MAX_NAMES];
-	size_t n_dns = 0, n_ips = 0, i;
-	const json_t *id;
-	json_array_foreach(idents, i, id) {
-		const char *v = json_string_value(json_object_get(id, "value"));
-		if (strcmp(json_string_value(json_object_get(id, "type")), "ip") == 0)
-			ips[n_ips++] = v;
-		else
-			dns[n_dns++] = v;
-		if (n_dns == MAX_NAMES || n_ips == MAX_NAMES)
-			break;
-	}
-	struct tc_issue_request rq = {.csr = der, .csr_len = der_len, .dns_names = dns, .n_dns = n_dns,
-				      .ip_addresses = ips, .n_ips = n_ips, .profile = TC_PROFILE_SERVER};
-	struct tc_issue_result *res = NULL;
-	struct tc_status st = {0};
-	int issued = a->ca ? tc_issue(a->ca, &rq, &res, &st) : -1;
-	if (!a->ca)
-		snprintf(st.message, sizeof(st.message), "no link to the CA");
-	free(der);
-	json_decref(idents);
-	int rc;
-	if (issued == 0) {
-		rec = store_issued(a, c, oid, res);
-		tc_issue_result_free(res);
-		if (!rec)
-			return tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the certificate");
-		rc = tc_acme_order_answer(a, oid, rec, 200, r);
-		json_decref(rec);
-		return rc;
-	}
-	if (st.code == 14 /* UNAVAILABLE: nothing issued, the CA or its log is away */ || !a->ca) {
-		json_decref(transition(a, oid, "processing", "ready", NULL, NULL, NULL, 0));
-		r->retry_after = 5;
-		return tc_acme_problem(r, "serverInternal", 503, NULL, "the CA is unavailable (%s): retry", st.message);
-	}
-	tc_warn("finalize of order %s refused by the CA: %s (%s)", oid, st.message, st.reason);
-	const char *type = issue_error(&st);
-	json_decref(transition(a, oid, "processing", "invalid", tc_acme_problem_json(type, st.message, NULL, NULL),
-			       NULL, NULL, 1));
-	return tc_acme_problem(r, type, 0, NULL, "the CA refused: %s", st.message);
+	return rc;
 }

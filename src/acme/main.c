@@ -19,10 +19,12 @@
 #include "acme/acme_tls_cert.h"
 #include "acme/ca_link.h"
 #include "acme/eab.h"
+#include "acme/issuer.h"
 #include "acme/key_cache.h"
 #include "acme/nonce.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
+#include "acme/wake.h"
 #include "acme/workq.h"
 #include "common/child_runtime.h"
 #include "common/config_acme.h"
@@ -35,6 +37,7 @@
 #define RETRY_S 2
 #define RENEW_RETRY_S 30 /* the certificate still has a third of its life */
 #define VERDICT_THREADS 8 /* concurrent synced writes of validation verdicts share log syncs */
+#define ISSUER_THREADS 64 /* concurrent Issue calls on the one gRPC channel */
 
 static time_t wall_now(void) { return time(NULL); }
 
@@ -126,10 +129,16 @@ int main(int argc, char **argv)
 	a.vc = tc_vclient_new();
 	a.wq = tc_acme_workq_new(VERDICT_THREADS);
 	a.keys = tc_key_cache_new();
-	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq || !a.keys) {
+	a.wake = tc_acme_wake_new();
+	a.issuer = tc_acme_issuer_new(&a, ISSUER_THREADS);
+	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq || !a.keys || !a.wake || !a.issuer) {
 		tc_err("out of memory");
 		goto out;
 	}
+	/* Finalizations answered before a stop or a kill: issued now, once. */
+	size_t resumed = tc_acme_issuer_resume(a.issuer);
+	if (resumed)
+		tc_info("resuming the issuance of %zu finalized orders", resumed);
 	tc_child_on_peer_link(c, on_peer_link, a.vc);
 	if (first_certificate(c, a.ca, cfg, &tls) != 0) {
 		rc = 0;
@@ -174,6 +183,8 @@ out:
 	tc_acme_http_stop(http);
 	tc_vclient_free(a.vc);    /* no more verdicts ... */
 	tc_acme_workq_free(a.wq); /* ... and the queued ones stored */
+	tc_acme_issuer_free(a.issuer); /* the running Issue calls end; the rest resume at start */
+	tc_acme_wake_free(a.wake);
 	tc_acme_store_close(a.store);
 	tc_key_cache_free(a.keys);
 	tc_acme_eab_free(a.eab);

@@ -11,10 +11,12 @@
 #include "acme/order.h"
 #include "acme/problem.h"
 #include "acme/rate_limit.h"
+#include "acme/wake.h"
 
 #include <openssl/rand.h>
 
 #define PROCESSING_STALE_S 120
+#define WAIT_MS 1000
 
 const char *tc_acme_authz_status(struct tc_acme *a, const json_t *rec)
 {
@@ -32,9 +34,11 @@ const char *tc_acme_order_derive(struct tc_acme *a, json_t *rec)
 	const char *s = json_string_value(json_object_get(rec, "status"));
 	if (!s)
 		return "invalid";
-	/* An order left processing by a restart in the middle of issuance
-	 * (the CA call has a 30 s deadline) is ready to be finalized again. */
-	if (strcmp(s, "processing") == 0 &&
+	/* An order processing with its CSR belongs to the issuer (resumed at
+	 * start). One without (stored by a version that issued in the
+	 * request) left processing by a restart mid-issuance is ready to be
+	 * finalized again. */
+	if (strcmp(s, "processing") == 0 && !json_object_get(rec, "csr") &&
 	    (json_int_t)a->now() - json_integer_value(json_object_get(rec, "since")) > PROCESSING_STALE_S) {
 		json_object_set_new(rec, "status", json_string("ready"));
 		return "ready";
@@ -253,6 +257,27 @@ int tc_acme_h_new_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 	return rc;
 }
 
+/* A processing order's read waits (up to WAIT_MS, what Retry-After asks
+ * of a client anyway) for the issuer to finish: one poll instead of many.
+ * Returns the record as it is then (rec, or a fresher one). */
+static json_t *wait_processing(struct tc_acme *a, const char *oid, json_t *rec)
+{
+	uint64_t deadline = a->wake ? tc_acme_wake_now_ms() + WAIT_MS : 0;
+	for (;;) {
+		if (strcmp(tc_acme_order_derive(a, rec), "processing") != 0 || !a->wake)
+			return rec;
+		uint64_t ticket = tc_acme_wake_ticket(a->wake, oid);
+		json_t *fresh = tc_acme_store_get(a->store, 'O', oid);
+		if (!fresh)
+			return rec;
+		json_decref(rec);
+		rec = fresh;
+		if (strcmp(tc_acme_order_derive(a, rec), "processing") != 0 ||
+		    tc_acme_wake_wait(a->wake, oid, ticket, deadline) != 0)
+			return rec;
+	}
+}
+
 int tc_acme_h_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
 {
 	char oid[64];
@@ -273,7 +298,7 @@ int tc_acme_h_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 		c->id = oid;
 		return tc_acme_h_finalize(a, c, r);
 	} else {
-		tc_acme_order_derive(a, rec);
+		rec = wait_processing(a, oid, rec);
 		rc = tc_acme_order_answer(a, oid, rec, 200, r);
 	}
 	json_decref(rec);

@@ -1,0 +1,38 @@
+/* Background issuance for finalize (RFC 8555 7.4): finalize checks the CSR,
+ * stores the order "processing" with its CSR and an "I/<order>" entry in
+ * one synced batch (that is what its answer acknowledges), hands the order
+ * id over here and answers at once; clients poll the order.
+ *
+ * The issuer's threads call the gateway's Issue over the one gRPC channel
+ * (HTTP/2 multiplexes the concurrent calls on one connection), store the
+ * certificate, the order "valid" and the end of its "I/" entry in one
+ * synced batch, and wake whoever waits on the order (order reads of a
+ * processing order wait a moment for it: fewer polls, wake.h).
+ *
+ * Exactly one issuance per order in this process: an order is claimed in
+ * memory while its call runs, and a job whose order is no longer
+ * "processing" does nothing. After a restart (kill -9 included) every
+ * "I/" entry is resumed once. What no local record can tell: a kill after
+ * the CA signed and before the batch reached LevelDB leaves the order
+ * processing, and its resumption issues a second certificate for the same
+ * CSR (the CA has no idempotency key to ask by). */
+#ifndef TC_ACME_ISSUER_H
+#define TC_ACME_ISSUER_H
+
+#include "acme/acme.h"
+
+struct tc_acme_issuer;
+
+/* threads: concurrent Issue calls. NULL when out of memory. */
+struct tc_acme_issuer *tc_acme_issuer_new(struct tc_acme *a, unsigned threads);
+
+/* Queues the issuance of order oid (already stored processing). 0 or -1. */
+int tc_acme_issuer_submit(struct tc_acme_issuer *is, const char *oid);
+
+/* Queues every order left with an "I/" entry (at start). Returns how many. */
+size_t tc_acme_issuer_resume(struct tc_acme_issuer *is);
+
+/* Finishes what is queued (issuances already acknowledged), then stops. */
+void tc_acme_issuer_free(struct tc_acme_issuer *is);
+
+#endif
