@@ -3,8 +3,8 @@
 # the shared user and group BASE (default trustchain, = server.user) and one
 # user per child, BASE-<child>, with a group of its own and BASE as its only
 # supplementary group. The validator (ACME challenge checks: connects where
-# untrusted clients say) gets no supplementary group at all: it reads none of
-# TrustChain's files. Also run by the Debian package's postinst.
+# untrusted clients say) and metrics (serves /metrics) get no supplementary
+# group at all: they read none of TrustChain's files. Also run by the Debian package's postinst.
 set -euo pipefail
 base=${1:-trustchain}
 children=(signer transparency resolver gateway acme)
@@ -26,8 +26,11 @@ for c in "${children[@]}"; do
     usermod -a -G "$base" "$u"
   fi
 done
-u="$base-validator"
-if ! getent passwd "$u" >/dev/null; then
-  echo "trustchain: creating the system user '$u'"
-  useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" --user-group "$u"
-fi
+# trustchain-metrics (serves /metrics) reads none of our files either.
+for c in validator metrics; do
+  u="$base-$c"
+  if ! getent passwd "$u" >/dev/null; then
+    echo "trustchain: creating the system user '$u'"
+    useradd --system --no-create-home --home-dir /nonexistent --shell "$nologin" --user-group "$u"
+  fi
+done

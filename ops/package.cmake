@@ -8,7 +8,7 @@
 include(GNUInstallDirs)
 set(TC_LIBEXEC lib/trustchain)
 foreach(t trustchain-server trustchain-signer trustchain-transparency trustchain-resolver
-          trustchain-gateway trustchain-acme trustchain-validator trustchainctl)
+          trustchain-gateway trustchain-acme trustchain-validator trustchain-metrics trustchainctl)
   if(TARGET ${t})
     install(TARGETS ${t} RUNTIME DESTINATION ${TC_LIBEXEC})
   endif()

@@ -14,6 +14,7 @@
 #include "common/proc_env.h"
 #include "common/fs_sandbox.h"
 #include "common/sandbox.h"
+#include "common/metrics_proc.h"
 #include "common/sup_channel.h"
 
 /* A link to a peer handed over before anyone registered for it. */
@@ -211,6 +212,9 @@ struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, un
 	c->sup_fd = tc_inherited_fd("SUPERVISOR");
 	if (c->sup_fd >= 0)
 		c->have_sup_thread = pthread_create(&c->sup_thread, NULL, supervisor_main, c) == 0;
+	/* Figures to the supervisor (common/metrics_proc.h), when served. */
+	if (c->sup_fd >= 0 && c->cfg.server.metrics_listen[0] && strcmp(c->cfg.server.metrics_listen, "off") != 0)
+		tc_metrics_push_start(c->sup_fd);
 	return c;
 }
 

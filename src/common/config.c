@@ -122,6 +122,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg_set_str(cfg->server.log_level, "info");
 	cfg_set_str(cfg->server.log_format, "text");
 	cfg->server.restart_backoff_max_ms = 30000;
+	/* Figures tell an attacker about load and expiry: off unless asked
+	 * for, except in dev. */
+	cfg_set_str(cfg->server.metrics_listen, dev ? TC_METRICS_DEV_LISTEN : "");
 }
 
 struct load_ctx {

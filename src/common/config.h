@@ -177,8 +177,12 @@ struct tc_config {
 		char log_format[8];              /* server.log_format: text | json */
 		bool log_syslog;                 /* server.log_syslog */
 		uint32_t restart_backoff_max_ms; /* server.restart_backoff_max_ms */
+		char metrics_listen[TC_CFG_STR]; /* server.metrics_listen, "host:port" of /metrics ("" = off) */
 	} server;
 };
+
+/* server.metrics_listen in dev mode. */
+#define TC_METRICS_DEV_LISTEN "127.0.0.1:9100"
 
 /* Fills cfg with the built-in defaults (dev mode when dev is true). */
 void tc_config_defaults(struct tc_config *cfg, bool dev);

@@ -122,6 +122,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("server.log_format", TC_CFG_T_LOGFORMAT, server.log_format),
 	KEY("server.log_syslog", TC_CFG_T_BOOL, server.log_syslog),
 	NUM("server.restart_backoff_max_ms", server.restart_backoff_max_ms, 100, 600000),
+	KEY("server.metrics_listen", TC_CFG_T_STRING, server.metrics_listen),
 };
 
 const size_t tc_cfg_key_count = sizeof(tc_cfg_keys) / sizeof(tc_cfg_keys[0]);

@@ -163,7 +163,7 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 		if (tc_config_data_path(cfg, "acme/", own, sizeof(own)) != 0 ||
 		    strncmp(cfg->acme.eab_keys_file, own, strlen(own)) != 0)
 			add_configured(&l, "acme.eab_keys_file", cfg->acme.eab_keys_file, 1);
-	} else if (strcmp(child, "validator") == 0) {
+	} else if (strcmp(child, "validator") == 0 || strcmp(child, "metrics") == 0) {
 		/* Connects where untrusted clients say: the system files it needs
 		 * to resolve and speak TLS, nothing of ours. */
 	} else {

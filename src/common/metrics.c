@@ -118,6 +118,18 @@ static struct tc_metric *add_family(struct tc_metrics *r, enum kind kind, const 
 	return m;
 }
 
+struct tc_metric *tc_metrics_find(struct tc_metrics *r, const char *name)
+{
+	if (!r || !name)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	struct tc_metric *m = r->first;
+	while (m && strcmp(m->name, name) != 0)
+		m = m->next;
+	pthread_mutex_unlock(&r->lock);
+	return m;
+}
+
 struct tc_metric *tc_metrics_counter(struct tc_metrics *r, const char *name, const char *help, const char *label)
 {
 	return add_family(r, COUNTER, name, help, label, NULL, 0);

@@ -2,10 +2,9 @@
  * counters, gauges and histograms, each family with at most one label.
  * Thread-safe: any thread may update while another writes the exposition.
  *
- * This is the child-side half of issue 14 part 1: every child is to keep
- * its figures here and hand the exposition to the supervisor, which serves
- * them together on server.metrics_listen. That path (the supervisor
- * channel, the listener) is not built yet; nothing registers metrics yet.
+ * Every child keeps its figures in one such registry (metrics_proc.h) and
+ * hands the exposition to the supervisor, which passes it on to
+ * trustchain-metrics, the process serving server.metrics_listen.
  *
  * Names follow Prometheus conventions (base units, counters end in _total,
  * seconds and bytes as _seconds, _bytes); an invalid name is refused at
@@ -34,6 +33,9 @@ struct tc_metric *tc_metrics_counter(struct tc_metrics *r, const char *name, con
 struct tc_metric *tc_metrics_gauge(struct tc_metrics *r, const char *name, const char *help, const char *label);
 struct tc_metric *tc_metrics_histogram(struct tc_metrics *r, const char *name, const char *help, const char *label,
 				       const double *bounds, size_t nbounds);
+
+/* The family registered under name, or NULL. */
+struct tc_metric *tc_metrics_find(struct tc_metrics *r, const char *name);
 
 /* value is the label's value (NULL for a family without labels). A counter
  * only grows: a negative add is ignored. */

@@ -15,6 +15,8 @@ enum tc_sup_msg_type {
 	TC_SUP_SIGNER_FD = 2, /* supervisor -> peer: fd is a new connection to the signer */
 	TC_SUP_READY = 3,     /* child -> supervisor: serving; `name` says what (free text) */
 	TC_SUP_CONFIG = 4,    /* supervisor -> child: fd is a sealed memfd of the new, checked configuration */
+	TC_SUP_METRICS = 5,   /* child -> supervisor: fd is a sealed memfd of its exposition (metrics_proc.h);
+			       * supervisor -> trustchain-metrics: the same, `name` the child it came from */
 };
 
 /* Room for a READY line such as the gateway's listen address, TLS names and

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/asn1_time.h"
 #include "common/file_read.h"
+#include "common/metrics_proc.h"
 #include "gateway/gateway.h"
 
 #define MAX_PEM_FILE (256 * 1024)
@@ -36,6 +38,9 @@ static char *read_pem(const struct tc_config *cfg, const char *rel, char *err, s
 		free(buf);
 		return NULL;
 	}
+	int64_t na;
+	if (tc_asn1_time_unix(X509_get0_notAfter(x), &na) == 0)
+		tc_pm_cert_expiry(strstr(rel, "root") ? "root" : "intermediate", (long long)na);
 	X509_free(x);
 	return buf;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/metrics_proc.h"
+#include "common/metrics_rpc.h"
 #include "common/pb_strings.h"
 #include "gateway/auth.h"
 
@@ -324,7 +326,11 @@ static void answer(struct rpc_call *c)
 {
 	struct tc_rpc_result res;
 	memset(&res, 0, sizeof(res));
+	double t0 = tc_pm_now();
 	handle(c, &res);
+	int path_len;
+	const char *path = call_path(c, &path_len);
+	tc_metrics_rpc(path, (size_t)path_len, res.code == GRPC_STATUS_OK, res.reason, tc_pm_now() - t0);
 	log_call(c, &res);
 	int sent = send_result(c, &res);
 	free(res.body);

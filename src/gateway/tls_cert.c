@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/file_read.h"
+#include "common/metrics_proc.h"
 #include "common/leaf_template.h"
 #include "gateway/secret_file.h"
 
@@ -87,6 +88,7 @@ static int chain_from_der(const uint8_t *der, size_t len, const char *intermedia
 		 (n = BIO_get_mem_data(b, &data)) > 0 &&
 		 (out->chain_pem = malloc((size_t)n + strlen(intermediate_pem) + 1)) != NULL;
 	if (ok) {
+		tc_pm_cert_expiry("gateway", out->not_after);
 		memcpy(out->chain_pem, data, (size_t)n);
 		strcpy(out->chain_pem + n, intermediate_pem);
 	}
@@ -211,6 +213,8 @@ int tc_tls_load_files(const struct tc_config *cfg, struct tc_tls_identity *out, 
 		snprintf(err, errlen, "gateway.tls_cert_file %s: expired", cfg->gateway.tls_cert_file);
 	else
 		rc = 0;
+	if (rc == 0)
+		tc_pm_cert_expiry("gateway", out->not_after);
 	if (x)
 		X509_NAME_oneline(X509_get_subject_name(x), out->names, sizeof(out->names));
 	X509_free(x);

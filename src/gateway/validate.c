@@ -7,6 +7,7 @@
  * and the CRL. */
 #include <stdlib.h>
 
+#include "common/metrics_proc.h"
 #include "gateway/gateway.h"
 #include "gateway/validator.h"
 #include "trustchain/v1/validation.pb-c.h"
@@ -40,6 +41,8 @@ static void answer(struct tc_gateway *gw, const Trustchain__V1__ValidateRequest 
 	Trustchain__V1__ValidateResponse out = TRUSTCHAIN__V1__VALIDATE_RESPONSE__INIT;
 	ProtobufCBinaryData path[TC_CHAIN_MAX_CERTS + 2];
 	out.decision = vr.trusted ? TRUSTCHAIN__V1__DECISION__TRUSTED : TRUSTCHAIN__V1__DECISION__UNTRUSTED;
+	tc_metric_add(tc_pm_counter("trustchain_validate_decisions_total", "Validate answers, by decision.", "decision"),
+		      vr.trusted ? "trusted" : "untrusted", 1);
 	out.reasons = vr.reasons;
 	out.n_reasons = vr.n_reasons;
 	out.detail = vr.detail;

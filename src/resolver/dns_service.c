@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "common/metrics_proc.h"
 #include "resolver/dns_wire.h"
 #include "resolver/signed_query.h"
 
@@ -30,12 +31,10 @@ static void set_rcode(uint8_t *msg, unsigned rcode)
 	msg[3] = (uint8_t)((msg[3] & 0xf0) | (rcode & 0x0f));
 }
 
-enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *svc,
-						 enum tc_dns_transport transport,
-						 const uint8_t *query, size_t qlen, uint8_t *out,
-						 size_t outcap, size_t *outlen,
-						 const void *fwd_ctx, size_t fwd_ctxlen,
-						 tc_forward_done_fn done)
+static enum tc_dns_service_result handle(const struct tc_dns_service *svc, enum tc_dns_transport transport,
+					 const uint8_t *query, size_t qlen, uint8_t *out, size_t outcap,
+					 size_t *outlen, const void *fwd_ctx, size_t fwd_ctxlen,
+					 tc_forward_done_fn done)
 {
 	struct tc_dns_answer_opts opts = {
 	    .transport = transport,
@@ -96,4 +95,32 @@ enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *sv
 	/* Overloaded or unforwardable: a server failure, not a policy refusal. */
 	set_rcode(out, TC_DNS_RCODE_SERVFAIL);
 	return TC_DNS_SVC_REPLY;
+}
+
+/* Counted here, once for every transport: queries by transport, answers by
+ * RCODE (a forwarded query's answer is counted as "forwarded"). */
+enum tc_dns_service_result tc_dns_service_handle(const struct tc_dns_service *svc,
+						 enum tc_dns_transport transport,
+						 const uint8_t *query, size_t qlen, uint8_t *out,
+						 size_t outcap, size_t *outlen,
+						 const void *fwd_ctx, size_t fwd_ctxlen,
+						 tc_forward_done_fn done)
+{
+	static const char *const transports[] = {"udp", "tcp", "doq"};
+	static const char *const rcodes[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+					       "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+	enum tc_dns_service_result r =
+	    handle(svc, transport, query, qlen, out, outcap, outlen, fwd_ctx, fwd_ctxlen, done);
+	tc_metric_add(tc_pm_counter("trustchain_dns_queries_total", "DNS queries received, by transport.", "transport"),
+		      (unsigned)transport < 3 ? transports[transport] : "other", 1);
+	const char *what = "dropped";
+	if (r == TC_DNS_SVC_REPLY && *outlen >= TC_DNS_HEADER_LEN)
+		what = rcodes[out[3] & 0x0f] ? rcodes[out[3] & 0x0f] : "other";
+	else if (r == TC_DNS_SVC_PENDING)
+		what = "forwarded";
+	else if (r == TC_DNS_SVC_PROTOCOL_ERROR)
+		what = "protocol_error";
+	tc_metric_add(tc_pm_counter("trustchain_dns_responses_total", "DNS queries answered, by RCODE.", "rcode"), what,
+		      1);
+	return r;
 }

@@ -19,6 +19,7 @@
 #include "common/ct_client.h"
 #include "common/ct_issue.h"
 #include "common/file_read.h"
+#include "common/metrics_proc.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "common/log.h"
@@ -261,6 +262,7 @@ static int renew(struct tc_doq_cert *m, uint64_t *renew_in_ms, bool *log_waited,
 		tc_warn("doq: cannot publish the certificate: %s", perr);
 	int64_t nb = asn1_unix(X509_get0_notBefore(is.cert));
 	int64_t na = asn1_unix(X509_get0_notAfter(is.cert));
+	tc_pm_cert_expiry("doq", (long long)na);
 	int64_t at = nb + (na - nb) * 2 / 3, now = (int64_t)time(NULL);
 	*renew_in_ms = at > now ? (uint64_t)(at - now) * 1000 : 0;
 	if (*renew_in_ms < RENEW_MIN_MS)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics_proc.h"
 #include "resolver/doq.h"
 #include "resolver/doq_internal.h"
 
@@ -302,6 +303,8 @@ static void accept_initial(struct tc_doq_server *s, const uint8_t *pkt, size_t l
 	struct doq_conn *c = doq_conn_slot(s);
 	if (doq_conn_accept(c, &hd, from_retry ? &ocid : NULL, peer, peerlen, creds) != 0)
 		goto out;
+	tc_metric_add(tc_pm_counter("trustchain_doq_connections_total", "DoQ (QUIC) connections accepted.", NULL), NULL,
+		      1);
 	int rv = doq_conn_read(c, pkt, len, peer, peerlen);
 	if (rv == NGTCP2_ERR_RETRY) {
 		doq_conn_free(c);

@@ -32,8 +32,8 @@ uint64_t tc_now_ms(void)
 
 void tc_children_init(struct tc_supervisor *s)
 {
-	static const char *const names[TC_CHILD_COUNT] = {"signer",  "transparency", "resolver",
-							  "gateway", "validator",    "acme"};
+	static const char *const names[TC_CHILD_COUNT] = {"signer",    "transparency", "resolver", "gateway",
+							  "validator", "acme",         "metrics"};
 	for (int i = 0; i < TC_CHILD_COUNT; i++) {
 		memset(&s->child[i], 0, sizeof(s->child[i]));
 		s->child[i].name = names[i];
@@ -56,6 +56,13 @@ void tc_children_configure(struct tc_supervisor *s)
 			c->restart_at_ms = 0;
 		c->enabled = acme;
 	}
+	struct tc_child_proc *m = &s->child[TC_CHILD_METRICS];
+	int metrics = tc_metrics_enabled(&s->cfg);
+	if (metrics && !m->enabled && m->pid == 0)
+		m->restart_at_ms = now;
+	if (!metrics)
+		m->restart_at_ms = 0;
+	m->enabled = metrics;
 }
 
 struct passed_fd {
@@ -149,8 +156,15 @@ int tc_children_open_files(struct tc_supervisor *s, char *err, size_t errlen)
 		char prog[64];
 		snprintf(prog, sizeof(prog), "trustchain-%s", s->child[k].name);
 		/* A child not enabled now may be by SIGHUP: opened if there. */
-		if ((s->program_fd[k] = open_program(s, prog, err, errlen)) < 0 && s->child[k].enabled)
+		if ((s->program_fd[k] = open_program(s, prog, err, errlen)) < 0 && s->child[k].enabled) {
+			/* A build or package without it still runs the CA. */
+			if (k == TC_CHILD_METRICS) {
+				tc_warn("not serving /metrics: %s", err);
+				s->child[k].enabled = 0;
+				continue;
+			}
 			return -1;
+		}
 	}
 	if ((s->ctl_fd = open_program(s, "trustchainctl", err, errlen)) < 0)
 		return -1;
@@ -237,6 +251,8 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	int nfds = 0, link_fd = -1, token_fd = -1;
 	int chan[2];
 	c->restart_at_ms = 0;
+	if (kind == TC_CHILD_METRICS && (s->listeners.fd[TC_LISTEN_METRICS_HTTP] < 0 || s->program_fd[kind] < 0))
+		c->enabled = 0; /* its port was not to be had (listeners.c), or it is not installed */
 	if (!c->enabled)
 		return 0;
 	if (s->program_fd[kind] < 0) {
@@ -285,9 +301,11 @@ int tc_children_spawn(struct tc_supervisor *s, enum tc_child_kind kind)
 	} else if (kind == TC_CHILD_ACME && s->listeners.fd[TC_LISTEN_ACME_HTTPS] >= 0) {
 		/* Without it (acme turned on by SIGHUP) acme binds for itself. */
 		fds[nfds++] = (struct passed_fd){"ACME_HTTPS", s->listeners.fd[TC_LISTEN_ACME_HTTPS]};
+	} else if (kind == TC_CHILD_METRICS) {
+		fds[nfds++] = (struct passed_fd){"METRICS_HTTP", s->listeners.fd[TC_LISTEN_METRICS_HTTP]};
 	}
-	/* The validator reaches nothing of ours: no data directory. */
-	if (kind != TC_CHILD_VALIDATOR)
+	/* The validator and metrics reach nothing of ours: no data directory. */
+	if (kind != TC_CHILD_VALIDATOR && kind != TC_CHILD_METRICS)
 		fds[nfds++] = (struct passed_fd){"DATA_DIR", s->data_fd};
 	if (s->config_fd >= 0)
 		fds[nfds++] = (struct passed_fd){"CONFIG", s->config_fd};
@@ -350,11 +368,13 @@ int tc_children_reaped(struct tc_supervisor *s, pid_t pid, int status)
 			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+		tc_metrics_relay(s, (enum tc_child_kind)k, -1);
 		if (s->stopping) {
 			tc_info("%s (pid %d) %s", c->name, (int)pid, how);
 		} else {
 			schedule_restart(s, c, now);
 			c->restarts++;
+			tc_metrics_count_restart(c->name);
 			tc_log_event(TC_LOG_WARN, "child_restart", TC_KV("child", c->name, "how", how),
 				     "%s (pid %d) %s; restarting in %u ms", c->name, (int)pid, how, c->backoff_ms);
 		}
@@ -394,8 +414,12 @@ void tc_children_read_channel(struct tc_supervisor *s, enum tc_child_kind kind)
 	struct tc_sup_msg msg;
 	int fd;
 	int rc = tc_sup_recv(c->sup_fd, &msg, &fd);
+	if (rc == 1 && msg.type == TC_SUP_METRICS) {
+		tc_metrics_relay(s, kind, fd); /* checked there, never read */
+		return;
+	}
 	if (fd >= 0)
-		close(fd); /* children never have a reason to send us descriptors */
+		close(fd); /* other messages never carry one from a child */
 	if (rc == 0) {
 		/* Channel closed: the process is exiting; SIGCHLD does the rest. */
 		close(c->sup_fd);

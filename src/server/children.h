@@ -20,8 +20,10 @@
 
 /* The validator comes before acme so that, started in one round, acme
  * finds it running and gets its link at exec. */
+/* metrics (trustchain-metrics, /metrics) runs only with
+ * server.metrics_listen set; it comes last, so it is stopped first. */
 enum tc_child_kind { TC_CHILD_SIGNER, TC_CHILD_TRANSPARENCY, TC_CHILD_RESOLVER, TC_CHILD_GATEWAY,
-		     TC_CHILD_VALIDATOR, TC_CHILD_ACME, TC_CHILD_COUNT };
+		     TC_CHILD_VALIDATOR, TC_CHILD_ACME, TC_CHILD_METRICS, TC_CHILD_COUNT };
 
 struct tc_child_proc {
 	const char *name;
@@ -112,6 +114,16 @@ int tc_run_tool(struct tc_supervisor *s, char *const argv[]);
  * permits, since acme validates names itself), or -1 with errno set. */
 int tc_make_acme_token(struct tc_supervisor *s);
 int tc_acme_token_fd(const struct tc_supervisor *s, int for_acme);
+
+/* The figures' relay (metrics_relay.c, design in common/metrics_proc.h):
+ * a child's exposition (fd, owned by the call; -1: the child is gone, its
+ * figures are dropped) checked unread and passed on to trustchain-metrics,
+ * and the supervisor's own figures (restarts) sent every
+ * TC_METRICS_PUSH_MS: tick returns the milliseconds until its next call, or
+ * -1 when metrics are off. */
+void tc_metrics_relay(struct tc_supervisor *s, enum tc_child_kind from, int fd);
+int tc_metrics_relay_tick(struct tc_supervisor *s);
+void tc_metrics_count_restart(const char *child);
 
 /* Writes <data_dir>/server.status: one "name pid ready restarts" line per child. */
 void tc_children_write_status(const struct tc_supervisor *s);

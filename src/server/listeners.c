@@ -3,6 +3,7 @@
 #include "common/config_acme.h"
 #include "common/config_schema.h"
 #include "common/ct_client.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -15,7 +16,7 @@
 
 const char *tc_listener_env_name(enum tc_listener_id id)
 {
-	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC", "ACME_HTTPS"};
+	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC", "ACME_HTTPS", "METRICS_HTTP"};
 	return names[id];
 }
 
@@ -80,6 +81,38 @@ static int open_local(const char *path, const struct tc_run_as *ra, char *err, s
 	return fd;
 }
 
+int tc_metrics_enabled(const struct tc_config *cfg)
+{
+	return cfg->server.metrics_listen[0] && strcmp(cfg->server.metrics_listen, "off") != 0;
+}
+
+/* /metrics. The dev default (on in every dev configuration, so in many test
+ * servers at once) gives way when its port is taken: the server then runs
+ * without metrics and says so. An address the operator chose must work. */
+static int open_metrics(const struct tc_config *cfg, struct tc_listeners *l, char *err, size_t errlen)
+{
+	if (!tc_metrics_enabled(cfg))
+		return 0;
+	char host[TC_CFG_STR];
+	uint16_t port;
+	if (tc_split_hostport(cfg->server.metrics_listen, host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "server.metrics_listen: expected host:port, got '%s'", cfg->server.metrics_listen);
+		tc_listeners_close(l);
+		return -1;
+	}
+	if ((l->fd[TC_LISTEN_METRICS_HTTP] = open_one(host, port, SOCK_STREAM, err, errlen)) < 0) {
+		if (cfg->dev && strcmp(cfg->server.metrics_listen, TC_METRICS_DEV_LISTEN) == 0) {
+			tc_warn("server.metrics_listen (dev default): %s; running without /metrics", err);
+			return 0;
+		}
+		tc_listeners_close(l);
+		return -1;
+	}
+	snprintf(l->where[TC_LISTEN_METRICS_HTTP], sizeof(l->where[TC_LISTEN_METRICS_HTTP]), "metrics http %s",
+		 cfg->server.metrics_listen);
+	return 0;
+}
+
 int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, struct tc_listeners *l, char *err,
 		      size_t errlen)
 {
@@ -139,7 +172,7 @@ int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, s
 		snprintf(l->where[TC_LISTEN_ACME_HTTPS], sizeof(l->where[TC_LISTEN_ACME_HTTPS]), "acme https %s",
 			 cfg->acme.listen);
 	}
-	return 0;
+	return open_metrics(cfg, l, err, errlen);
 }
 
 void tc_listeners_close(struct tc_listeners *l)

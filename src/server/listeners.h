@@ -12,8 +12,10 @@
 #include "server/privdrop.h"
 
 /* ACME_HTTPS is open only with acme.listen set (-1 otherwise). */
+/* METRICS_HTTP is open only with server.metrics_listen set (-1 otherwise,
+ * and also when the dev default's port is taken: see listeners.c). */
 enum tc_listener_id { TC_LISTEN_DNS_UDP, TC_LISTEN_DNS_TCP, TC_LISTEN_DOQ, TC_LISTEN_CT_HTTP, TC_LISTEN_CT_IPC,
-		     TC_LISTEN_ACME_HTTPS, TC_LISTEN_COUNT };
+		     TC_LISTEN_ACME_HTTPS, TC_LISTEN_METRICS_HTTP, TC_LISTEN_COUNT };
 
 struct tc_listeners {
 	int fd[TC_LISTEN_COUNT];
@@ -23,6 +25,9 @@ struct tc_listeners {
 
 /* The TC_FD_<NAME> a listener is passed under. */
 const char *tc_listener_env_name(enum tc_listener_id id);
+
+/* 1 when server.metrics_listen asks for /metrics. */
+int tc_metrics_enabled(const struct tc_config *cfg);
 
 /* Local sockets (and their directory) are made the run-as user's. */
 int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, struct tc_listeners *l, char *err,

@@ -104,6 +104,8 @@ static void announce(struct tc_supervisor *s)
 	       s->listeners.where[TC_LISTEN_DNS_TCP], s->listeners.where[TC_LISTEN_DOQ],
 	       s->listeners.where[TC_LISTEN_CT_HTTP]);
 	printf("  gRPC API      %s\n", s->cfg.gateway.listen);
+	if (s->child[TC_CHILD_METRICS].enabled)
+		printf("  metrics       http://%s/metrics\n", s->cfg.server.metrics_listen);
 	if (s->child[TC_CHILD_ACME].enabled)
 		printf("  ACME          https://%s/acme/directory\n", s->cfg.acme.listen);
 	fflush(stdout);
@@ -172,6 +174,9 @@ static int serve(struct tc_supervisor *s, int sfd)
 				map[n++] = k;
 			}
 		int timeout = tc_children_next_timeout(s);
+		int tick = s->stopping ? -1 : tc_metrics_relay_tick(s);
+		if (tick >= 0 && (timeout < 0 || tick < timeout))
+			timeout = tick;
 		if (s->stopping) {
 			uint64_t now = tc_now_ms();
 			timeout = now >= stop_deadline ? 0 : (int)(stop_deadline - now);
@@ -223,10 +228,19 @@ static int serve(struct tc_supervisor *s, int sfd)
 
 static int resolve_users(struct tc_supervisor *s, char *err, size_t errlen)
 {
-	for (int k = 0; k < TC_CHILD_COUNT; k++)
-		if (s->child[k].enabled &&
-		    tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) != 0)
-			return -1;
+	for (int k = 0; k < TC_CHILD_COUNT; k++) {
+		if (!s->child[k].enabled ||
+		    tc_run_as_resolve(s->cfg.server.user, s->child[k].name, &s->run_as[k], err, errlen) == 0)
+			continue;
+		/* An installation from before /metrics has no user for it: the
+		 * CA keeps running, without the figures. */
+		if (k == TC_CHILD_METRICS) {
+			tc_warn("not serving /metrics: %s", err);
+			s->child[k].enabled = 0;
+			continue;
+		}
+		return -1;
+	}
 	return 0;
 }
 

@@ -50,7 +50,7 @@ int tc_run_as_resolve(const char *base, const char *child, struct tc_run_as *ra,
 	ra->group = group;
 	/* The validator connects where untrusted ACME clients say: it gets no
 	 * group that reads anything of the data directory. */
-	ra->no_shared_group = child && strcmp(child, "validator") == 0;
+	ra->no_shared_group = child && (strcmp(child, "validator") == 0 || strcmp(child, "metrics") == 0);
 	snprintf(ra->user, sizeof(ra->user), "%s", user);
 	return 0;
 }

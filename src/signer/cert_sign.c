@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/errorf.h"
+#include "common/metrics_proc.h"
 #include "signer/lint.h"
 #include "signer/tbs_template.h"
 
@@ -275,8 +276,11 @@ static int sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, un
 	size_t cap = header_size(body) + body;
 	uint8_t *cert = malloc(cap);
 	uint8_t *sig = cert ? cert + cap - sig_len : NULL; /* signed in place, moved once its length is known */
-	if (!ctx || !cert || EVP_DigestSignInit(ctx, NULL, is->md, NULL, is->priv) != 1 ||
-	    EVP_DigestSign(ctx, sig, &sig_len, tbs, tbs_len) != 1) {
+	double t0 = tc_pm_now();
+	int signed_ok = ctx && cert && EVP_DigestSignInit(ctx, NULL, is->md, NULL, is->priv) == 1 &&
+			EVP_DigestSign(ctx, sig, &sig_len, tbs, tbs_len) == 1;
+	tc_pm_hsm_op("sign_certificate", signed_ok, tc_pm_now() - t0);
+	if (!signed_ok) {
 		unsigned long e = ERR_get_error();
 		ERR_clear_error();
 		EVP_MD_CTX_free(ctx);

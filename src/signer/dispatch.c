@@ -12,6 +12,7 @@
 
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/metrics_proc.h"
 #include "signer/dns_sign_input.h"
 #include "signer/embedded_scts.h"
 #include "signer/signer.h"
@@ -509,8 +510,10 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 	size_t siglen = 0;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key->priv, NULL);
 	unsigned char *sig = NULL;
+	double t0 = tc_pm_now();
 	int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_sign(ctx, NULL, &siglen, md, 32) > 0 &&
 		 (sig = malloc(siglen)) && EVP_PKEY_sign(ctx, sig, &siglen, md, 32) > 0;
+	tc_pm_hsm_op("sign_data", ok, tc_pm_now() - t0);
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		free(sig);

@@ -13,6 +13,7 @@
 #include "common/ct_client.h"
 #include "common/log.h"
 #include "common/proc_env.h"
+#include "transparency/ct_metrics.h"
 #include "transparency/chain_check.h"
 #include "transparency/ct_api.h"
 #include "transparency/ct_ipc.h"
@@ -151,8 +152,10 @@ int main(int argc, char **argv)
 		 (unsigned long long)tc_ct_store_size(st));
 	tc_child_ready(c, what);
 	int sig;
-	while ((sig = tc_child_wait_signal(c, 0)) == SIGHUP)
-		; /* the supervisor restarts children to reload */
+	/* Every second a sample of the figures (ct_metrics.h); SIGHUP is
+	 * ignored: the supervisor restarts children to reload. */
+	while ((sig = tc_child_wait_signal(c, 1000)) == SIGHUP || sig == 0)
+		tc_ct_metrics_sample(st, cfg);
 	tc_info("signal %d: stopping", sig);
 	rc = 0;
 out:

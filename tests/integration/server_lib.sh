@@ -37,12 +37,12 @@ python_stubs() {
 }
 
 # A dev configuration in $tmp/trustchain.yaml on ports from a random $base
-# (DNS $base, DoQ +1, CT HTTP +2, gRPC +3, ACME +4). Lines given as arguments are
+# (DNS $base, DoQ +1, CT HTTP +2, gRPC +3, ACME +4, /metrics +5). Lines given as arguments are
 # added to the gateway section ("  tokens_file: ...").
 dev_config() {
   base=$(( 20000 + RANDOM % 20000 ))
   {
-    printf 'server:\n  dev: true\n  data_dir: %s/data\n' "$tmp"
+    printf 'server:\n  dev: true\n  data_dir: %s/data\n  metrics_listen: 127.0.0.1:%s\n' "$tmp" "$((base + 5))"
     printf 'dns:\n  udp_port: %s\n  quic_port: %s\n' "$base" "$((base + 1))"
     printf 'ct:\n  http_listen: 127.0.0.1:%s\n' "$((base + 2))"
     printf 'acme:\n  listen: 127.0.0.1:%s\n' "$((base + 4))"

@@ -2,8 +2,7 @@
  * TLS connection on loopback: every answer carries Replay-Nonce, the index
  * Link and no-store; strict HTTP refuses a request without Host; and a
  * certificate switch (tc_acme_http_renew) is served to the next
- * connection while the listening socket stays the same; one address
- * cannot hold more than its share of the connections. */
+ * connection while the listening socket stays the same. */
 #define _GNU_SOURCE
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -167,74 +166,10 @@ static void test_https_front(void)
 	CU_ASSERT(system(path) == 0);
 }
 
-static int tcp_connect(unsigned port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One address holds at most an eighth of the connections: with 16 slots
- * two idle connections from 127.0.0.1 (a slowloris, a flood) leave the
- * third refused at once, and a slot freed serves again. */
-static void test_per_ip_limit(void)
-{
-	char tmpl[] = "/tmp/test_acme_http_ip_XXXXXX";
-	CU_ASSERT_FATAL(mkdtemp(tmpl) != NULL);
-	char err[256], path[300], addr[64];
-	snprintf(path, sizeof(path), "%s/db", tmpl);
-	tc_config_defaults(&cfg, true);
-	a.cfg = &cfg;
-	a.now = wall;
-	snprintf(a.base, sizeof(a.base), "https://127.0.0.1:1");
-	a.nonces = tc_nonces_new(0);
-	a.rate = tc_acme_rate_new();
-	CU_ASSERT_FATAL(tc_acme_store_open(path, &a.store, err, sizeof(err)) == 0);
-	char *k, *c;
-	self_signed("limit", &k, &c);
-	struct tc_acme_http *h = NULL;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 16) == 0);
-	CU_ASSERT_FATAL(tc_acme_http_start(&a, lfd, NULL, k, c, 16, &h, addr, sizeof(addr), err, sizeof(err)) == 0);
-	unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
-	int idle[2];
-	for (int i = 0; i < 2; i++) {
-		idle[i] = tcp_connect(port);
-		CU_ASSERT(idle[i] >= 0);
-		CU_ASSERT(write(idle[i], "\x16", 1) == 1); /* a handshake begun, never finished */
-	}
-	usleep(200 * 1000); /* the daemon has accepted both */
-	char cn[64] = "", out[4096] = "";
-	const char *get = "GET /acme/directory HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	CU_ASSERT_NOT_EQUAL(request(port, get, cn, sizeof(cn), out, sizeof(out)), 0);
-	close(idle[0]);
-	usleep(200 * 1000);
-	out[0] = 0;
-	CU_ASSERT_EQUAL(request(port, get, cn, sizeof(cn), out, sizeof(out)), 0);
-	CU_ASSERT(strncmp(out, "HTTP/1.1 200", 12) == 0);
-	close(idle[1]);
-	tc_acme_http_stop(h);
-	free(k);
-	free(c);
-	tc_acme_store_close(a.store);
-	tc_nonces_free(a.nonces);
-	tc_acme_rate_free(a.rate);
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
-	CU_ASSERT(system(path) == 0);
-}
-
 int main(void)
 {
 	static const struct tc_test tests[] = {
 		{"HTTPS front: headers, strict HTTP, certificate switch", test_https_front},
-		{"HTTPS front: connections per address bounded", test_per_ip_limit},
 		{NULL, NULL},
 	};
 	return tc_run_suite("acme_http", tests, NULL, NULL);

@@ -1,0 +1,44 @@
+#define _GNU_SOURCE
+#include "common/metrics_rpc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/metrics_proc.h"
+
+void tc_metrics_rpc(const char *path, size_t len, int ok, const char *reason, double seconds)
+{
+	/* The method is the path's last part. A path from the client that
+	 * names no method of ours is "unknown", never the client's text. */
+	char method[64] = "unknown";
+	const char *slash = path && len ? memrchr(path, '/', len) : NULL;
+	if (slash && !(reason && strcmp(reason, "unknown_method") == 0)) {
+		size_t n = len - (size_t)(slash + 1 - path);
+		if (n > 0 && n < sizeof(method))
+			snprintf(method, sizeof(method), "%.*s", (int)n, slash + 1);
+	}
+	if (!reason || !reason[0])
+		reason = "unspecified";
+	tc_metric_add(tc_pm_counter("trustchain_rpc_requests_total", "gRPC calls answered, by method.", "method"),
+		      method, 1);
+	if (!ok)
+		tc_metric_add(tc_pm_counter("trustchain_rpc_refusals_total", "gRPC calls refused, by reason.", "reason"),
+			      reason, 1);
+	if (strcmp(method, "Issue") == 0) {
+		if (ok)
+			tc_metric_add(tc_pm_counter("trustchain_issuances_total", "Certificates issued (Issue answered OK).",
+						    NULL),
+				      NULL, 1);
+		else
+			tc_metric_add(tc_pm_counter("trustchain_issue_refusals_total", "Issue calls refused, by reason.",
+						    "reason"),
+				      reason, 1);
+		tc_metric_observe(tc_pm_seconds("trustchain_issue_duration_seconds",
+						"Time to answer Issue (CSR check, signatures, CT), refusals included.",
+						NULL),
+				  NULL, seconds);
+	} else if (strcmp(method, "Validate") == 0) {
+		tc_metric_observe(tc_pm_seconds("trustchain_validate_duration_seconds", "Time to answer Validate.", NULL),
+				  NULL, seconds);
+	}
+}
