@@ -42,3 +42,18 @@ if(TARGET trustchain-server AND TARGET tc_doq_client)
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_hup_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dns_hup_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# IXFR across a restart of the resolver (src/resolver/zone_state.h): the
+# chain and the signatures saved at a clean stop, AXFR after kill -9.
+if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME dns_ixfr_restart_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_ixfr_restart_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_ixfr_restart_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()
+
+# The restart state reader (src/resolver/zone_state.c) on arbitrary bytes.
+if(TARGET tc_dns_core)
+  file(GLOB TC_ZONE_STATE_SEEDS ${CMAKE_SOURCE_DIR}/tests/data/fuzz/zone_state/*)
+  tc_add_fuzz(fuzz_zone_state SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_zone_state.c
+              LIBS tc_dns_core SEEDS ${TC_ZONE_STATE_SEEDS})
+endif()

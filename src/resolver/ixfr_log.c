@@ -283,3 +283,56 @@ int tc_ixfr_log_chain(struct tc_ixfr_log *log, uint32_t from, uint32_t to, uint8
 	pthread_mutex_unlock(&log->lock);
 	return rc;
 }
+
+int tc_ixfr_log_all(struct tc_ixfr_log *log, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	pthread_mutex_lock(&log->lock);
+	int rc = 0;
+	if (log->n) {
+		uint8_t *p = malloc(log->bytes);
+		if (!p) {
+			rc = -1;
+		} else {
+			size_t off = 0;
+			for (size_t i = 0; i < log->n; i++) {
+				memcpy(p + off, log->deltas[i].bytes, log->deltas[i].len);
+				off += log->deltas[i].len;
+			}
+			*out = p;
+			*len = off;
+		}
+	}
+	pthread_mutex_unlock(&log->lock);
+	return rc;
+}
+
+int tc_ixfr_log_load(struct tc_ixfr_log *log, const uint8_t *buf, size_t len)
+{
+	uint32_t from, to;
+	size_t nd;
+	if (len == 0)
+		return 0;
+	if (tc_ixfr_check(buf, len, &from, &to, &nd) != 0)
+		return -1;
+	/* Checked: a delta starts at each old SOA (class NONE). */
+	size_t start = 0, pos = 0;
+	while (pos < len) {
+		size_t at = pos;
+		struct tc_ixfr_rr rr;
+		if (tc_ixfr_read_rr(buf, len, &pos, &rr) != 0)
+			break;
+		bool boundary = at > start && rr.type == TC_DNS_TYPE_SOA && rr.rclass == TC_IXFR_CLASS_NONE;
+		if (boundary) {
+			if (tc_ixfr_log_append(log, buf + start, at - start) != 0)
+				goto bad;
+			start = at;
+		}
+	}
+	if (tc_ixfr_log_append(log, buf + start, len - start) == 0)
+		return 0;
+bad:
+	tc_ixfr_log_reset(log);
+	return -1;
+}

@@ -11,8 +11,9 @@
  * The log keeps the deltas of the zones published since the process
  * started, oldest dropped past a byte budget; a client whose serial is not
  * the start of a chain up to the served zone gets AXFR (RFC 1995 §4). The
- * log is in memory: a restart re-signs every RRset (new RRSIGs, new serial),
- * so no delta from before it could lead to the zone served after it. */
+ * log is in memory; a clean stop saves it with the zone served and its
+ * signatures (zone_state.h), so the next start continues the chain with
+ * the delta across the restart. */
 #ifndef TC_RESOLVER_IXFR_LOG_H
 #define TC_RESOLVER_IXFR_LOG_H
 
@@ -65,5 +66,12 @@ void tc_ixfr_log_reset(struct tc_ixfr_log *log);
  * thread. */
 int tc_ixfr_log_chain(struct tc_ixfr_log *log, uint32_t from, uint32_t to, uint8_t **out,
 		      size_t *len);
+
+/* Every delta held, oldest first, concatenated into a malloc'ed *out (NULL
+ * and 0 when none): what a restart keeps (zone_state.h). 0 or -1. */
+int tc_ixfr_log_all(struct tc_ixfr_log *log, uint8_t **out, size_t *len);
+/* Appends each delta of buf (as tc_ixfr_log_all wrote it), one by one.
+ * 0, or -1 when buf is not a chain (the log is then left empty). */
+int tc_ixfr_log_load(struct tc_ixfr_log *log, const uint8_t *buf, size_t len);
 
 #endif

@@ -76,3 +76,20 @@ int tc_sig_cache_put(struct tc_sig_cache *c, const uint8_t digest[32],
 	memcpy(e->sig, sig, TC_DNSSEC_SIG_LEN);
 	return 0;
 }
+
+size_t tc_sig_cache_export(const struct tc_sig_cache *c, uint8_t *out, size_t cap)
+{
+	size_t need = c ? c->n * TC_SIG_CACHE_ENTRY_LEN : 0;
+	if (!out || !c)
+		return need;
+	if (cap < need)
+		return 0;
+	size_t off = 0;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->e[i].used) {
+			memcpy(out + off, c->e[i].digest, 32);
+			memcpy(out + off + 32, c->e[i].sig, TC_DNSSEC_SIG_LEN);
+			off += TC_SIG_CACHE_ENTRY_LEN;
+		}
+	return off;
+}

@@ -23,4 +23,10 @@ bool tc_sig_cache_get(const struct tc_sig_cache *c, const uint8_t digest[32],
 int tc_sig_cache_put(struct tc_sig_cache *c, const uint8_t digest[32],
 		     const uint8_t sig[TC_DNSSEC_SIG_LEN]);
 
+/* Entries as digest (32) | signature (TC_DNSSEC_SIG_LEN), for a restart
+ * (zone_state.h): the octets needed (out NULL), or those written (0 when
+ * cap is short). */
+#define TC_SIG_CACHE_ENTRY_LEN (32 + TC_DNSSEC_SIG_LEN)
+size_t tc_sig_cache_export(const struct tc_sig_cache *c, uint8_t *out, size_t cap);
+
 #endif

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "common/child_runtime.h"
-#include "common/metrics_proc.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "resolver/dnssec.h"
@@ -23,6 +22,7 @@
 #include "resolver/update.h"
 #include "resolver/zone.h"
 #include "resolver/zone_journal.h"
+#include "resolver/zone_state.h"
 
 #define CHECK_PERIOD_S 2
 #define SIG_BACKDATE_S 3600               /* clocks of validators may lag */
@@ -84,6 +84,9 @@ struct tc_zone_keeper {
 	uint8_t *ops;
 	size_t ops_len;
 	struct tc_ixfr_log *ixfr;   /* deltas of the zones published (builds append) */
+	/* The zone served before a clean restart (zone_state.h): the first
+	 * build's delta is taken from it, then it is freed. */
+	struct tc_zone *restored;
 	/* The last build's unsigned zone and what it was built from: an
 	 * update's build starts there (build_unsigned). */
 	struct tc_zone *base;
@@ -244,9 +247,6 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	k->sigs = cs.next;
 	k->inception = key.inception;
 	k->expiration = key.expiration;
-	tc_metric_set(tc_pm_gauge("trustchain_zone_signature_expiry_timestamp_seconds",
-				  "When the RRSIGs served now expire (Unix time).", NULL),
-		      NULL, (double)key.expiration);
 	tc_debug("DNSSEC: %ld signatures made by the HSM, %ld reused", cs.made, cs.reused);
 	k->last_made = cs.made;
 	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
@@ -297,13 +297,18 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, bool in
 
 	/* The delta goes into the log before the zone is served, so a client
 	 * that sees the new serial finds the chain leading to it. */
-	const struct tc_zone *old = tc_zone_live_peek(k->live);
+	const struct tc_zone *old = k->restored ? k->restored : tc_zone_live_peek(k->live);
 	uint8_t *delta = NULL;
 	size_t dlen = 0;
 	if (k->ixfr && (!old || tc_ixfr_diff(old, zone, &delta, &dlen) != 0 ||
 			tc_ixfr_log_append(k->ixfr, delta, dlen) != 0))
 		tc_ixfr_log_reset(k->ixfr);   /* IXFR falls back to AXFR form */
+	else if (k->restored)
+		tc_info("IXFR: %zu octets of changes across the restart, from serial %u", dlen,
+			tc_zone_serial(k->restored));
 	free(delta);
+	tc_zone_free(k->restored);
+	k->restored = NULL;
 	tc_zone_live_swap(k->live, zone);
 	k->pending_retry = false;
 	k->is_signed = is_signed;
@@ -510,6 +515,60 @@ static void *keeper_main(void *arg)
 	return NULL;
 }
 
+static void state_path(const struct tc_zone_keeper *k, char *out, size_t outlen)
+{
+	if (tc_config_data_path(k->cfg, "dns/zone.state", out, outlen) != 0)
+		out[0] = '\0';
+}
+
+/* What the last clean stop saved (zone_state.h): the zone it served as the
+ * first build's diff base, its signatures for reuse, the IXFR chain. */
+static void restore_state(struct tc_zone_keeper *k)
+{
+	char path[TC_CFG_STR + 64], err[512];
+	struct tc_zone_state st;
+	state_path(k, path, sizeof(path));
+	int got = path[0] ? tc_zone_state_take(path, k->cfg->bootstrap.domain, &st, err, sizeof(err)) : 0;
+	if (got < 0)
+		tc_warn("zone state: %s: %s (secondaries get AXFR once)", path, err);
+	if (got <= 0)
+		return;
+	k->restored = st.zone;
+	k->serial = tc_zone_serial(st.zone);
+	if (st.is_signed) {
+		k->sigs = st.sigs;
+		k->inception = st.inception;
+		k->expiration = st.expiration;
+		k->is_signed = true;
+		k->resign_at = (time_t)k->inception + (time_t)(k->expiration - k->inception) / 2;
+	}
+	if (tc_ixfr_log_load(k->ixfr, st.chain, st.chain_len) != 0)
+		tc_warn("zone state: the saved IXFR deltas do not chain; dropped");
+	tc_info("zone state: serial %u restored (%zu octets of IXFR deltas, %s)", k->serial, st.chain_len,
+		st.is_signed ? "signatures reused" : "unsigned");
+	free(st.chain);
+}
+
+/* At a clean stop: what restore_state reads at the next start. */
+static void save_state(struct tc_zone_keeper *k)
+{
+	const struct tc_zone *served = tc_zone_live_peek(k->live);
+	char path[TC_CFG_STR + 64], err[512];
+	state_path(k, path, sizeof(path));
+	if (!served || !path[0] || !k->journal)
+		return;
+	struct tc_zone_state st = {.is_signed = k->is_signed, .inception = k->inception,
+				   .expiration = k->expiration, .zone = (struct tc_zone *)served,
+				   .sigs = k->is_signed ? k->sigs : NULL};
+	snprintf(err, sizeof(err), "out of memory");
+	if (tc_ixfr_log_all(k->ixfr, &st.chain, &st.chain_len) != 0 ||
+	    tc_zone_state_save(path, &st, err, sizeof(err)) != 0)
+		tc_warn("zone state: not saved (%s): secondaries get AXFR after the restart", err);
+	else
+		tc_info("zone state: serial %u saved for the next start", tc_zone_serial(served));
+	free(st.chain);
+}
+
 int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 			 struct tc_zone_keeper **out, char *err, size_t errlen)
 {
@@ -558,10 +617,19 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	} else if (records) {
 		tc_info("zone journal: %zu updates replayed (%zu octets)", records, k->ops_len);
 	}
+	if (k->journal)
+		restore_state(k);
 	struct stamp inputs[INPUT_COUNT];
 	for (int i = 0; i < INPUT_COUNT; i++)
 		take_stamp(cfg, input_files[i], &inputs[i]);
-	if (rebuild(k, inputs, false, "built", err, errlen) != 0) {
+	int rc = rebuild(k, inputs, false, "built", err, errlen);
+	if (rc == -2) {
+		/* Restored as signed, but the zone key is out of reach now:
+		 * served unsigned until it is back, as at any start. */
+		k->is_signed = false;
+		rc = rebuild(k, inputs, false, "built", err, errlen);
+	}
+	if (rc != 0) {
 		tc_zone_keeper_stop(k);
 		return -1;
 	}
@@ -652,7 +720,9 @@ void tc_zone_keeper_stop(struct tc_zone_keeper *k)
 		pthread_cond_signal(&k->cond);
 		pthread_mutex_unlock(&k->lock);
 		pthread_join(k->thread, NULL);
+		save_state(k);
 	}
+	tc_zone_free(k->restored);
 	tc_zone_live_free(k->live);
 	tc_ixfr_log_free(k->ixfr);
 	tc_zone_free(k->base);
