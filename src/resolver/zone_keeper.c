@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/child_runtime.h"
+#include "common/metrics_proc.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "resolver/dnssec.h"
@@ -247,6 +248,9 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	k->sigs = cs.next;
 	k->inception = key.inception;
 	k->expiration = key.expiration;
+	tc_metric_set(tc_pm_gauge("trustchain_zone_signature_expiry_timestamp_seconds",
+				  "When the RRSIGs served now expire (Unix time).", NULL),
+		      NULL, (double)key.expiration);
 	tc_debug("DNSSEC: %ld signatures made by the HSM, %ld reused", cs.made, cs.reused);
 	k->last_made = cs.made;
 	*tag = tc_dnssec_key_tag(key.dnskey, sizeof(key.dnskey));
