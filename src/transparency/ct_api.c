@@ -109,9 +109,10 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 		goto done;
 	}
 	const struct tc_ct_sct *sct = &added.parsed;
-	reply_json(out, json_pack("{s:i, s:o, s:I, s:s, s:o}", "sct_version", 0, "id",
+	reply_json(out, json_pack("{s:i, s:o, s:I, s:o, s:o}", "sct_version", 0, "id",
 				  tc_b64_json(sct->log_id, sizeof(sct->log_id)), "timestamp", (json_int_t)sct->timestamp,
-				  "extensions", "", "signature", b64_digitally_signed(sct->signature, sct->signature_len)));
+				  "extensions", tc_b64_json(sct->extensions, sct->extensions_len), "signature",
+				  b64_digitally_signed(sct->signature, sct->signature_len)));
 done:
 	for (size_t i = 0; i < TC_CT_API_MAX_CHAIN; i++)
 		free(certs[i]);

@@ -62,14 +62,23 @@ enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int 
 		return TC_CT_OP_BAD_REQUEST;
 	enum tc_ct_op_status st = TC_CT_OP_OK;
 	char why[256];
-	uint64_t timestamp = 0;
+	uint64_t timestamp = 0, leaf_index = UINT64_MAX;
 	if (tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &out->sct_len,
-				&timestamp, why, sizeof(why)) != 0) {
+				&timestamp, &leaf_index, why, sizeof(why)) != 0) {
 		tc_warn("submission not logged: %s", why);
 		st = fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
 	} else if (out->sct_len == 0) {
+		/* the index is the entry's from its durable write on (static-ct-api);
+		 * leaf_index_known still says whether a signed tree covers it */
+		if (leaf_index != UINT64_MAX)
+			out->leaf_index = leaf_index;
 		memcpy(out->parsed.log_id, tc_sequencer_log_id(api->seq), TC_CT_LOG_ID_LEN);
 		out->parsed.timestamp = timestamp;
+		/* no SCT to read the leaf's extensions from: they are the index's */
+		if (leaf_index != UINT64_MAX && tc_sct_leaf_index_ext(leaf_index, out->ext) == 0) {
+			out->parsed.extensions = out->ext;
+			out->parsed.extensions_len = sizeof(out->ext);
+		}
 		locate_leaf(api, &cc.entry, out);
 	} else if (tc_ct_parse_sct(out->sct, out->sct_len, &out->parsed) != TC_CT_OK) {
 		st = fail(TC_CT_OP_INTERNAL, err, errlen, "stored SCT unreadable");

@@ -15,6 +15,7 @@
 #include "transparency/chain_check.h"
 #include "transparency/ct_store.h"
 #include "transparency/sequencer.h"
+#include "transparency/sct.h"
 
 #define TC_CT_API_MAX_ENTRIES 1000 /* per get-entries answer */
 #define TC_CT_API_MAX_CHAIN 16     /* certificates per submitted chain */
@@ -39,10 +40,11 @@ enum tc_ct_op_status {
 struct tc_ct_added {
 	unsigned char sct[TC_SCT_MAX_LEN]; /* serialized SCT */
 	size_t sct_len;                    /* 0: logged without an SCT (log_only) */
-	struct tc_ct_sct parsed;           /* points into sct; log_id and timestamp only without one */
+	struct tc_ct_sct parsed;           /* points into sct; without one: log_id, timestamp, extensions (in ext) */
+	unsigned char ext[TC_SCT_LEAF_INDEX_EXT_LEN];
 	unsigned char leaf_hash[TC_MERKLE_HASH_LEN];
 	int leaf_index_known;              /* 1 when already in the signed tree */
-	uint64_t leaf_index;
+	uint64_t leaf_index;               /* also set for a log-only entry not signed yet */
 };
 
 /* certs[0] is the certificate (precert: with its poison), then its chain.

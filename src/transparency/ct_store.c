@@ -35,6 +35,7 @@ struct tc_ct_store {
 	leveldb_filterpolicy_t *filter;
 	leveldb_readoptions_t *read;
 	leveldb_writeoptions_t *write_sync;
+	leveldb_writeoptions_t *write_nosync;
 	char *path;
 	/* Set by the first failed write (see tc_ct_store_write_failed). */
 	atomic_int write_failed;
@@ -177,16 +178,22 @@ static int db_get_u64(struct tc_ct_store *st, const void *key, size_t klen, uint
  * written after it, acknowledged ones included (seen with a full disk).
  * So after one failure this handle writes nothing more; the process reopens
  * the store by restarting (tc_ct_store_write_failed). */
-static int db_write(struct tc_ct_store *st, leveldb_writebatch_t *wb, const char *what)
+static int db_write_opt(struct tc_ct_store *st, const leveldb_writeoptions_t *opt, leveldb_writebatch_t *wb,
+			const char *what)
 {
 	if (atomic_load(&st->write_failed))
 		return TC_CT_STORE_ERR_IO;
 	char *errptr = NULL;
-	leveldb_write(st->db, st->write_sync, wb, &errptr);
+	leveldb_write(st->db, opt, wb, &errptr);
 	int rc = check_err(st, errptr, what);
 	if (rc != TC_CT_STORE_OK && !atomic_exchange(&st->write_failed, 1))
 		tc_err("ct store %s: refusing further writes until the store is reopened", st->path);
 	return rc;
+}
+
+static int db_write(struct tc_ct_store *st, leveldb_writebatch_t *wb, const char *what)
+{
+	return db_write_opt(st, st->write_sync, wb, what);
 }
 
 int tc_ct_store_write_failed(struct tc_ct_store *st, uint64_t *free_bytes)
@@ -402,6 +409,7 @@ int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size
 	st->cache = leveldb_cache_create_lru(8u << 20);
 	st->read = leveldb_readoptions_create();
 	st->write_sync = leveldb_writeoptions_create();
+	st->write_nosync = leveldb_writeoptions_create();
 	leveldb_options_set_create_if_missing(st->options, 1);
 	leveldb_options_set_filter_policy(st->options, st->filter);
 	leveldb_options_set_cache(st->options, st->cache);
@@ -436,6 +444,8 @@ void tc_ct_store_close(struct tc_ct_store *st)
 	leveldb_cache_destroy(st->cache);
 	leveldb_readoptions_destroy(st->read);
 	leveldb_writeoptions_destroy(st->write_sync);
+	if (st->write_nosync)
+		leveldb_writeoptions_destroy(st->write_nosync);
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_rwlock_destroy(&st->sth_lock);
 	pthread_rwlock_destroy(&st->nodes.lock);
@@ -547,6 +557,9 @@ static int cache_load(struct tc_ct_store *st, uint64_t size)
 
 /* ---- appending ---- */
 
+static int submission_check(const struct tc_ct_submission *sub);
+static void put_submission(leveldb_writebatch_t *wb, const struct tc_ct_submission *sub);
+
 /* Adds the leaf hash -> index entries, last entry first, so that within the
  * batch the earliest duplicate is the one LevelDB keeps; hashes already in
  * the store keep their index. */
@@ -627,7 +640,8 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 	if (!entries || n == 0)
 		return TC_CT_STORE_ERR_ARG;
 	for (size_t i = 0; i < n; i++)
-		if (record_check(&entries[i]) != TC_CT_STORE_OK)
+		if (record_check(&entries[i]) != TC_CT_STORE_OK ||
+		    (entries[i].sub && submission_check(entries[i].sub) != TC_CT_STORE_OK))
 			return TC_CT_STORE_ERR_ARG;
 
 	unsigned char (*hashes)[TC_MERKLE_HASH_LEN] = malloc(n * sizeof(*hashes));
@@ -657,6 +671,8 @@ int tc_ct_store_append_batch(struct tc_ct_store *st, const struct tc_ct_store_en
 			key_u64(key, 'P', e->pending_id);
 			leveldb_writebatch_delete(wb, (const char *)key, sizeof(key));
 		}
+		if (e->sub)
+			put_submission(wb, e->sub);
 	}
 	if (rc == TC_CT_STORE_OK)
 		rc = put_hash_index(st, wb, (const unsigned char (*)[TC_MERKLE_HASH_LEN])hashes, n, size);
@@ -892,7 +908,7 @@ int tc_ct_store_put_pending_submission(struct tc_ct_store *st, const unsigned ch
 				       const unsigned char *extra_data, size_t extra_len,
 				       const struct tc_ct_submission *sub, uint64_t *id)
 {
-	struct tc_ct_store_entry e = { leaf_input, leaf_len, extra_data, extra_len, 0 };
+	struct tc_ct_store_entry e = { leaf_input, leaf_len, extra_data, extra_len, 0, NULL };
 	if (!id || record_check(&e) != TC_CT_STORE_OK || (sub && submission_check(sub) != TC_CT_STORE_OK))
 		return TC_CT_STORE_ERR_ARG;
 	unsigned char *buf = NULL;
@@ -943,7 +959,8 @@ int tc_ct_store_get_submission(struct tc_ct_store *st, const unsigned char id[TC
 	return rc;
 }
 
-int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n)
+static int put_submissions(struct tc_ct_store *st, const leveldb_writeoptions_t *opt,
+			   const struct tc_ct_submission *subs, size_t n)
 {
 	if (n && !subs)
 		return TC_CT_STORE_ERR_ARG;
@@ -953,9 +970,19 @@ int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submi
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	for (size_t i = 0; i < n; i++)
 		put_submission(wb, &subs[i]);
-	int rc = n ? db_write(st, wb, "put submissions") : TC_CT_STORE_OK;
+	int rc = n ? db_write_opt(st, opt, wb, "put submissions") : TC_CT_STORE_OK;
 	leveldb_writebatch_destroy(wb);
 	return rc;
+}
+
+int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n)
+{
+	return put_submissions(st, st->write_sync, subs, n);
+}
+
+int tc_ct_store_put_submissions_nosync(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n)
+{
+	return put_submissions(st, st->write_nosync, subs, n);
 }
 
 int tc_ct_store_list_pending(struct tc_ct_store *st, uint64_t after_id, size_t max, tc_ct_pending_fn fn,

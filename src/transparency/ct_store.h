@@ -59,16 +59,20 @@ const char *tc_ct_store_strerror(int status);
 
 struct tc_ct_store;
 
+struct tc_ct_submission;
+
 /* One entry to sequence: leaf_input is the MerkleTreeLeaf (hashed into the
  * tree), extra_data is returned with it by get-entries (the chain). A
  * non-zero pending_id names a pending record deleted in the same write, so
- * an entry is never both sequenced and still pending. */
+ * an entry is never both sequenced and still pending. A non-NULL sub is
+ * the entry's duplicate-index record, written in the same synced batch. */
 struct tc_ct_store_entry {
 	const unsigned char *leaf_input;
 	size_t leaf_len;
 	const unsigned char *extra_data;
 	size_t extra_len;
 	uint64_t pending_id;
+	const struct tc_ct_submission *sub;
 };
 
 /* A stored leaf or pending entry; owns its memory, release with
@@ -162,6 +166,10 @@ int tc_ct_store_get_submission(struct tc_ct_store *st, const unsigned char id[TC
 /* Records n duplicate-index entries without pending records (one synced
  * write); for importing an older index. Existing ids are overwritten. */
 int tc_ct_store_put_submissions(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n);
+/* The same without waiting for the disk: for records a crash may lose
+ * (an SCT that can be signed again from the durable record it replaces);
+ * the next synced write makes it durable too. */
+int tc_ct_store_put_submissions_nosync(struct tc_ct_store *st, const struct tc_ct_submission *subs, size_t n);
 /* Calls fn for up to max pending entries with id > after_id, in id order;
  * fn returning non-zero stops the walk. The record pointers are only valid
  * during the call. */

@@ -4,6 +4,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+int tc_sct_leaf_index_ext(uint64_t index, unsigned char out[TC_SCT_LEAF_INDEX_EXT_LEN])
+{
+	if (index > TC_SCT_MAX_LEAF_INDEX)
+		return -1;
+	out[0] = 0; /* leaf_index */
+	out[1] = 0;
+	out[2] = 5; /* extension_data length */
+	for (int i = 0; i < 5; i++)
+		out[3 + i] = (unsigned char)(index >> (32 - 8 * i));
+	return 0;
+}
+
+int tc_sct_find_leaf_index(const unsigned char *ext, size_t len, uint64_t *index)
+{
+	int found = 0;
+	size_t p = 0;
+	while (p < len) {
+		if (len - p < 3)
+			return -1;
+		unsigned type = ext[p];
+		size_t dlen = ((size_t)ext[p + 1] << 8) | ext[p + 2];
+		p += 3;
+		if (len - p < dlen)
+			return -1;
+		if (type == 0) {
+			/* duplicates MUST NOT appear (static-ct-api) */
+			if (found || dlen != 5)
+				return -1;
+			uint64_t v = 0;
+			for (size_t i = 0; i < 5; i++)
+				v = (v << 8) | ext[p + i];
+			*index = v;
+			found = 1;
+		}
+		p += dlen;
+	}
+	return found;
+}
+
 int tc_sct_issue(struct tc_log_signer *s, const struct tc_ct_entry *e, unsigned char *out, size_t cap,
 		 size_t *out_len, char *err, size_t errlen)
 {
@@ -24,6 +63,7 @@ int tc_sct_issue(struct tc_log_signer *s, const struct tc_ct_entry *e, unsigned 
 		snprintf(err, errlen, "entry cannot be encoded");
 	} else if (tc_log_signer_sign(s, input, in_len, sig, sizeof(sig), &sig_len, err, errlen) == 0) {
 		struct tc_ct_sct sct = {.timestamp = e->timestamp, .sig_alg = TC_CT_SIG_ECDSA,
+					.extensions = e->extensions, .extensions_len = e->extensions_len,
 					.signature = sig, .signature_len = sig_len};
 		memcpy(sct.log_id, s->log_id, sizeof(sct.log_id));
 		int st = tc_ct_encode_sct(&sct, out, cap, out_len);

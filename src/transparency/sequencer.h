@@ -1,13 +1,17 @@
 /* Accepts entries and turns them into tree growth.
  *
  * Submission (any HTTP thread): a duplicate gets its original SCT back;
- * otherwise the entry is timestamped, its SCT signed, and the leaf with
- * that same timestamp is stored in the store's durable pending area
- * (synced) before the SCT is returned: an SCT always names a durable entry.
- * A submission that needs no SCT (want_sct 0: the gateway logging a final
- * certificate) is stored the same way without the signature; a later
- * submission of it that wants one gets an SCT signed then, with the
- * timestamp of the leaf already logged.
+ * otherwise the entry is timestamped and queued for the committer thread,
+ * which appends everything queued to the tree in one synced write (the
+ * group commit), giving each entry its leaf index: static-ct-api's
+ * leaf_index extension is part of the leaf, so the index is fixed at the
+ * durable write and no later. Then the SCT, carrying that extension, is
+ * signed: an SCT always names a durable, sequenced entry, and costs no
+ * wait beyond the one synced write. A submission that needs no SCT
+ * (want_sct 0: the gateway logging a final certificate) is stored the
+ * same way without the signature; a later submission of it that wants one
+ * gets an SCT signed then, with the timestamp and index of the leaf
+ * already logged.
  *
  * Durability cost: every submission waits for its own synced write, and
  * LevelDB's group commit puts all writers queued behind a sync into the
@@ -17,10 +21,10 @@
  * ~9 at 2,700 HTTP add-chains/s. Holding writes back to group more would
  * only add latency at low load and change nothing at high load.
  *
- * Sequencing (one thread): every interval_ms, or as soon as batch_max
- * entries wait, the pending entries are appended in one synced LevelDB
- * batch and a new tree head is signed and stored. Whatever is pending at
- * start (accepted before a crash) is sequenced first. An idle log still
+ * Tree heads (one thread): every interval_ms, or as soon as batch_max
+ * entries were committed, a new tree head is signed and stored. Entries an
+ * earlier version left in the pending area (accepted before an upgrade, SCTs
+ * without a leaf index) are sequenced at start, before any new one. An idle log still
  * signs a fresh tree head (same size, new timestamp) every sth_refresh_ms,
  * as RFC 6962 3.5 requires at least once per maximum merge delay.
  *
@@ -58,11 +62,13 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
  * timestamp is set here. extra is the chain returned with it by get-entries.
  * Writes the serialized SCT (at most TC_SCT_MAX_LEN bytes), or none
  * (*sct_len 0) when want_sct is 0 and no earlier submission got one, and
- * the entry's timestamp (the SCT's). 0, or -1 with err set when the entry
- * could not be made durable or signed. */
+ * the entry's timestamp (the SCT's) and, unless NULL, *leaf_index (the
+ * entry's index, UINT64_MAX for an entry of an earlier version whose leaf
+ * does not carry it). 0, or -1 with err set when the entry could not be
+ * made durable or signed. */
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
 			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
-			uint64_t *timestamp, char *err, size_t errlen);
+			uint64_t *timestamp, uint64_t *leaf_index, char *err, size_t errlen);
 
 /* The log ID (SHA-256 of the log key's SubjectPublicKeyInfo). */
 const unsigned char *tc_sequencer_log_id(const struct tc_sequencer *q);

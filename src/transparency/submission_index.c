@@ -36,14 +36,45 @@ void tc_submission_logged_record(uint64_t timestamp, unsigned char out[TC_SUBMIS
 		out[1 + i] = (unsigned char)(timestamp >> (56 - 8 * i));
 }
 
+void tc_submission_logged_at_record(uint64_t timestamp, uint64_t leaf_index,
+				    unsigned char out[TC_SUBMISSION_LOGGED_AT_LEN])
+{
+	out[0] = 0xfe;
+	for (int i = 0; i < 8; i++)
+		out[1 + i] = (unsigned char)(timestamp >> (56 - 8 * i));
+	for (int i = 0; i < 5; i++)
+		out[9 + i] = (unsigned char)(leaf_index >> (32 - 8 * i));
+}
+
+static uint64_t be_read(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
 int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
 			    unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp)
 {
+	uint64_t leaf_index;
+	return tc_submission_index_get_at(st, id, sct, cap, sct_len, timestamp, &leaf_index);
+}
+
+int tc_submission_index_get_at(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
+			       unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp,
+			       uint64_t *leaf_index)
+{
 	int rc = tc_ct_store_get_submission(st, id, sct, cap, sct_len);
+	*leaf_index = UINT64_MAX;
 	if (rc == TC_CT_STORE_OK && *sct_len == TC_SUBMISSION_LOGGED_LEN && sct[0] == 0xff) {
-		*timestamp = 0;
-		for (int i = 0; i < 8; i++)
-			*timestamp = (*timestamp << 8) | sct[1 + i];
+		*timestamp = be_read(sct + 1, 8);
+		*sct_len = 0;
+		return TC_SUBMISSION_LOGGED;
+	}
+	if (rc == TC_CT_STORE_OK && *sct_len == TC_SUBMISSION_LOGGED_AT_LEN && sct[0] == 0xfe) {
+		*timestamp = be_read(sct + 1, 8);
+		*leaf_index = be_read(sct + 9, 5);
 		*sct_len = 0;
 		return TC_SUBMISSION_LOGGED;
 	}

@@ -28,6 +28,14 @@ void tc_submission_id(const struct tc_ct_entry *e, unsigned char id[TC_SUBMISSIO
 #define TC_SUBMISSION_LOGGED_LEN 9
 void tc_submission_logged_record(uint64_t timestamp, unsigned char out[TC_SUBMISSION_LOGGED_LEN]);
 
+/* An entry sequenced at its durable write (static-ct-api: its leaf carries
+ * the leaf_index extension) has, until its SCT replaces it, a record of
+ * 0xfe, the timestamp (8 bytes) and the leaf index (5 bytes, big-endian):
+ * enough to sign its SCT again. */
+#define TC_SUBMISSION_LOGGED_AT_LEN 14
+void tc_submission_logged_at_record(uint64_t timestamp, uint64_t leaf_index,
+				    unsigned char out[TC_SUBMISSION_LOGGED_AT_LEN]);
+
 enum {
 	TC_SUBMISSION_UNKNOWN = 0,
 	TC_SUBMISSION_HAS_SCT = 1, /* the SCT is in sct */
@@ -36,6 +44,12 @@ enum {
 /* What the index knows about id, or -1 on a read error. */
 int tc_submission_index_get(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
 			    unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp);
+/* The same, with the leaf index of a TC_SUBMISSION_LOGGED entry when its
+ * record has one (else *leaf_index is UINT64_MAX: an older entry whose
+ * leaf has no extension). */
+int tc_submission_index_get_at(struct tc_ct_store *st, const unsigned char id[TC_SUBMISSION_ID_LEN],
+			       unsigned char *sct, size_t cap, size_t *sct_len, uint64_t *timestamp,
+			       uint64_t *leaf_index);
 
 /* Copies the records of an old stand-alone index at legacy_path (if that
  * directory exists) into the store and renames the directory to

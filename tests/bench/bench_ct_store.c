@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 				uint64_t r = rnd();
 				memcpy(leaf + b, &r, leaf_bytes - b < 8 ? leaf_bytes - b : 8);
 			}
-			entries[i] = (struct tc_ct_store_entry){ leaf, leaf_bytes, NULL, 0, 0 };
+			entries[i] = (struct tc_ct_store_entry){ leaf, leaf_bytes, NULL, 0, 0, NULL };
 		}
 		int rc = tc_ct_store_append_batch(st, entries, n, NULL);
 		if (rc != TC_CT_STORE_OK) {

@@ -261,6 +261,40 @@ static int free_port(void)
 	return p;
 }
 
+/* The SCTs' extensions the entries point at, kept until the suite ends. */
+struct kept_ext {
+	struct kept_ext *next;
+	unsigned char data[];
+};
+static struct kept_ext *kept_exts;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const unsigned char *keep_ext(const unsigned char *ext, size_t len)
+{
+	struct kept_ext *x = malloc(sizeof(*x) + len);
+	if (!x)
+		return NULL;
+	memcpy(x->data, ext, len);
+	pthread_mutex_lock(&kept_lock);
+	x->next = kept_exts;
+	kept_exts = x;
+	pthread_mutex_unlock(&kept_lock);
+	return x->data;
+}
+
+/* The static-ct-api leaf_index of an SCT's extensions, or UINT64_MAX when
+ * they are not exactly that one extension. */
+static uint64_t ext_leaf_index(const struct tc_ct_entry *e)
+{
+	const unsigned char *x = e->extensions;
+	if (e->extensions_len != 8 || !x || x[0] != 0 || x[1] != 0 || x[2] != 5)
+		return UINT64_MAX;
+	uint64_t v = 0;
+	for (int i = 3; i < 8; i++)
+		v = (v << 8) | x[i];
+	return v;
+}
+
 static int suite_init(void)
 {
 	char extra[256];
@@ -313,6 +347,11 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
+	while (kept_exts) {
+		struct kept_ext *next = kept_exts->next;
+		free(kept_exts);
+		kept_exts = next;
+	}
 	stop_log();
 	tc_sct_minter_close(&minter);
 	EVP_PKEY_free(log_key);
@@ -395,7 +434,8 @@ struct sct {
 };
 
 /* Submits and, on 200, checks the SCT signature over entry e (whose
- * timestamp is set from the SCT). No CUnit assertions: client threads call
+ * timestamp and extensions are set from the SCT; static-ct-api: they must
+ * carry the leaf index). No CUnit assertions: client threads call
  * it (CUnit is not thread-safe); submit() below asserts. */
 static struct sct submit_raw(const char *path, const unsigned char *const *certs, const size_t *lens, size_t n,
 			     struct tc_ct_entry *e)
@@ -418,10 +458,16 @@ static struct sct submit_raw(const char *path, const unsigned char *const *certs
 		unsigned char *id = b64_field(r.json, "id", &id_len);
 		unsigned char *sig = b64_field(r.json, "signature", &sig_len);
 		e->timestamp = s.timestamp = (uint64_t)json_integer_value(json_object_get(r.json, "timestamp"));
+		size_t ext_len = 0;
+		unsigned char *ext = b64_field(r.json, "extensions", &ext_len);
+		e->extensions = ext && ext_len ? keep_ext(ext, ext_len) : NULL;
+		e->extensions_len = e->extensions ? ext_len : 0;
+		free(ext);
 		snprintf(s.signature, sizeof(s.signature), "%s",
 			 json_string_value(json_object_get(r.json, "signature")));
 		unsigned char *input = malloc(1 << 16);
 		s.valid = json_integer_value(json_object_get(r.json, "sct_version")) == 0 && id && id_len == 32 &&
+			  ext_leaf_index(e) != UINT64_MAX &&
 			  memcmp(id, log_id, 32) == 0 && input &&
 			  tc_ct_encode_sct_signature_input(e, input, 1 << 16, &in_len) == TC_CT_OK && sig &&
 			  verify_signed(sig, sig_len, input, in_len) == 0;
@@ -521,6 +567,9 @@ static void test_add_chain_sct_and_inclusion(void)
 	uint64_t index = 99;
 	CU_ASSERT(prove(&leaf_entry, &after_leaf, &index) == 0);
 	CU_ASSERT_EQUAL(index, 0);
+	/* static-ct-api: the SCT names the entry's index (and the leaf, which
+	 * get-entries returns below, carries the same extension) */
+	CU_ASSERT_EQUAL(ext_leaf_index(&leaf_entry), 0);
 	/* get-entries returns exactly the leaf the SCT promised, and the chain. */
 	struct reply r = get("/ct/v1/get-entries?start=0&end=10");
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);

@@ -72,11 +72,24 @@ static Response *ipc_add(const unsigned char *cert, size_t len, int log_only)
 	return tc_ct_call(ipc, &req, 10000, err, sizeof(err));
 }
 
-/* The x509 entry of cert at timestamp, and its leaf hash. */
-static struct tc_ct_entry entry_at(const unsigned char *cert, size_t len, uint64_t timestamp,
+/* The static-ct-api leaf_index extension of each index asked for, kept
+ * for the entries that point at it. */
+static unsigned char exts[1024][8];
+
+/* The x509 entry of cert at timestamp and leaf index (its leaf carries the
+ * static-ct-api leaf_index extension), and its leaf hash. */
+static struct tc_ct_entry entry_at(const unsigned char *cert, size_t len, uint64_t timestamp, uint64_t index,
 				   unsigned char hash[TC_MERKLE_HASH_LEN])
 {
-	struct tc_ct_entry e = {.type = TC_CT_X509_ENTRY, .timestamp = timestamp, .cert = cert, .cert_len = len};
+	CU_ASSERT_FATAL(index < 1024);
+	unsigned char *x = exts[index];
+	x[0] = 0;
+	x[1] = 0;
+	x[2] = 5;
+	for (int i = 0; i < 5; i++)
+		x[3 + i] = (unsigned char)(index >> (32 - 8 * i));
+	struct tc_ct_entry e = {.type = TC_CT_X509_ENTRY, .timestamp = timestamp, .cert = cert, .cert_len = len,
+				.extensions = x, .extensions_len = 8};
 	unsigned char leaf[4096];
 	size_t leaf_len = 0;
 	CU_ASSERT_FATAL(tc_ct_encode_leaf(&e, leaf, sizeof(leaf), &leaf_len) == TC_CT_OK);
@@ -84,8 +97,9 @@ static struct tc_ct_entry entry_at(const unsigned char *cert, size_t len, uint64
 	return e;
 }
 
-/* A log-only answer: no SCT, the log's ID, a timestamp, the leaf's hash. */
-static uint64_t expect_logged(Response *r, const unsigned char *cert, size_t len)
+/* A log-only answer: no SCT, the log's ID, a timestamp, the leaf's index
+ * (*index) and hash. */
+static uint64_t expect_logged(Response *r, const unsigned char *cert, size_t len, uint64_t *index)
 {
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_OK);
@@ -95,7 +109,8 @@ static uint64_t expect_logged(Response *r, const unsigned char *cert, size_t len
 	CU_ASSERT_EQUAL(a->log_id.len, 32);
 	CU_ASSERT(a->timestamp > 1600000000000ull);
 	unsigned char hash[TC_MERKLE_HASH_LEN];
-	entry_at(cert, len, a->timestamp, hash);
+	*index = a->leaf_index;
+	entry_at(cert, len, a->timestamp, a->leaf_index, hash);
 	CU_ASSERT_EQUAL_FATAL(a->leaf_hash.len, TC_MERKLE_HASH_LEN);
 	CU_ASSERT(memcmp(a->leaf_hash.data, hash, TC_MERKLE_HASH_LEN) == 0);
 	uint64_t t = a->timestamp;
@@ -103,11 +118,13 @@ static uint64_t expect_logged(Response *r, const unsigned char *cert, size_t len
 	return t;
 }
 
-/* The entry of cert at timestamp is in a signed tree (waits for it). */
-static void expect_in_tree(const unsigned char *cert, size_t len, uint64_t timestamp, uint64_t *index)
+/* The entry of cert at timestamp and leaf index want is in a signed tree
+ * (waits for it), at that index (*index). */
+static void expect_in_tree(const unsigned char *cert, size_t len, uint64_t timestamp, uint64_t want,
+			   uint64_t *index)
 {
 	unsigned char hash[TC_MERKLE_HASH_LEN];
-	struct tc_ct_entry e = entry_at(cert, len, timestamp, hash);
+	struct tc_ct_entry e = entry_at(cert, len, timestamp, want, hash);
 	struct tc_ct_head head;
 	int found = 0;
 	for (int i = 0; i < 100 && !found; i++) {
@@ -117,6 +134,7 @@ static void expect_in_tree(const unsigned char *cert, size_t len, uint64_t times
 			usleep(100000);
 	}
 	CU_ASSERT(found);
+	CU_ASSERT(!found || *index == want);
 }
 
 static void test_log_only_then_sct(void)
@@ -124,11 +142,13 @@ static void test_log_only_then_sct(void)
 	size_t len;
 	unsigned char *cert = issue_cert(&len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
-	uint64_t t = expect_logged(ipc_add(cert, len, 1), cert, len);
+	uint64_t at = 0, at2 = 0;
+	uint64_t t = expect_logged(ipc_add(cert, len, 1), cert, len, &at);
 	/* a second log-only submission is the same entry */
-	CU_ASSERT_EQUAL(expect_logged(ipc_add(cert, len, 1), cert, len), t);
+	CU_ASSERT_EQUAL(expect_logged(ipc_add(cert, len, 1), cert, len, &at2), t);
+	CU_ASSERT_EQUAL(at2, at);
 	uint64_t index = 0, again = 0;
-	expect_in_tree(cert, len, t, &index);
+	expect_in_tree(cert, len, t, at, &index);
 
 	/* HTTP add-chain: an SCT that verifies (checked by the fixture) over
 	 * the leaf already logged, i.e. with its timestamp */
@@ -136,7 +156,9 @@ static void test_log_only_then_sct(void)
 	char sig[200], sig2[200];
 	CU_ASSERT_EQUAL_FATAL(tc_ct_fixture_submit(&f, f.http, cert, len, &e, sig, sizeof(sig)), 0);
 	CU_ASSERT_EQUAL(e.timestamp, t);
-	expect_in_tree(cert, len, e.timestamp, &again);
+	/* its SCT carries the entry's index (static-ct-api) */
+	CU_ASSERT_EQUAL(tc_ct_fixture_leaf_index(&e), index);
+	expect_in_tree(cert, len, e.timestamp, index, &again);
 	CU_ASSERT_EQUAL(again, index);
 	/* the SCT is kept: the same one again, over HTTP and over the IPC */
 	CU_ASSERT_EQUAL_FATAL(tc_ct_fixture_submit(&f, f.http, cert, len, &e, sig2, sizeof(sig2)), 0);
@@ -166,19 +188,20 @@ static void test_log_only_survives_kill(void)
 	enum { N = 8 };
 	unsigned char *certs[N];
 	size_t lens[N];
-	uint64_t ts[N];
+	uint64_t ts[N], at[N];
 	for (int i = 0; i < N; i++) {
 		certs[i] = issue_cert(&lens[i]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(certs[i]);
-		ts[i] = expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i]);
+		ts[i] = expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i], &at[i]);
 	}
 	CU_ASSERT_EQUAL(tc_ct_fixture_kill_log(&f), SIGKILL);
 	CU_ASSERT_EQUAL_FATAL(tc_ct_fixture_start_log(&f), 0);
 	for (int i = 0; i < N; i++) {
-		uint64_t index;
-		expect_in_tree(certs[i], lens[i], ts[i], &index);
+		uint64_t index, again;
+		expect_in_tree(certs[i], lens[i], ts[i], at[i], &index);
 		/* and the duplicate index survived with it */
-		CU_ASSERT_EQUAL(expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i]), ts[i]);
+		CU_ASSERT_EQUAL(expect_logged(ipc_add(certs[i], lens[i], 1), certs[i], lens[i], &again), ts[i]);
+		CU_ASSERT_EQUAL(again, at[i]);
 	}
 }
 
@@ -191,7 +214,8 @@ static void test_log_only_needs_no_signer(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cert2);
 	CU_ASSERT_EQUAL_FATAL(tc_harness_stop_signer(&f.h), 0);
-	expect_logged(ipc_add(cert, len, 1), cert, len);
+	uint64_t at;
+	expect_logged(ipc_add(cert, len, 1), cert, len, &at);
 	Response *r = ipc_add(cert2, len2, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->status, TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_UNAVAILABLE);

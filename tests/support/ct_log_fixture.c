@@ -48,9 +48,16 @@ static unsigned char *read_pem_der(const char *path, size_t *len)
 	return n > 0 ? der : NULL;
 }
 
+struct tc_ct_fixture_ext {
+	struct tc_ct_fixture_ext *next;
+	size_t len;
+	unsigned char data[];
+};
+
 int tc_ct_fixture_setup(struct tc_ct_fixture *f, const char *bindir, const char *ct_yaml)
 {
 	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->ext_lock, NULL);
 	f->log_pid = -1;
 	f->port = free_port();
 	if (f->port <= 0)
@@ -81,6 +88,39 @@ void tc_ct_fixture_cleanup(struct tc_ct_fixture *f)
 	EVP_PKEY_free(f->log_key);
 	OPENSSL_free(f->inter_der);
 	tc_harness_cleanup(&f->h);
+	while (f->exts) {
+		struct tc_ct_fixture_ext *next = f->exts->next;
+		free(f->exts);
+		f->exts = next;
+	}
+	pthread_mutex_destroy(&f->ext_lock);
+}
+
+/* A copy of an SCT's extensions that lives as long as the fixture. */
+static const unsigned char *keep_ext(struct tc_ct_fixture *f, const unsigned char *ext, size_t len)
+{
+	struct tc_ct_fixture_ext *x = malloc(sizeof(*x) + len + 1);
+	if (!x)
+		return NULL;
+	x->len = len;
+	memcpy(x->data, ext, len);
+	pthread_mutex_lock(&f->ext_lock);
+	x->next = f->exts;
+	f->exts = x;
+	pthread_mutex_unlock(&f->ext_lock);
+	return x->data;
+}
+
+uint64_t tc_ct_fixture_leaf_index(const struct tc_ct_entry *e)
+{
+	/* exactly one extension, leaf_index(0) with 5 bytes: what our log issues */
+	const unsigned char *x = e->extensions;
+	if (e->extensions_len != 8 || !x || x[0] != 0 || x[1] != 0 || x[2] != 5)
+		return UINT64_MAX;
+	uint64_t v = 0;
+	for (int i = 3; i < 8; i++)
+		v = (v << 8) | x[i];
+	return v;
 }
 
 int tc_ct_fixture_start_log(struct tc_ct_fixture *f)
@@ -242,7 +282,14 @@ int tc_ct_fixture_submit(struct tc_ct_fixture *f, struct tc_http_client *c, cons
 			SHA256(spki, (size_t)spki_len, log_id);
 		OPENSSL_free(spki);
 		e->timestamp = (uint64_t)json_integer_value(json_object_get(j, "timestamp"));
+		size_t ext_len = 0;
+		unsigned char *ext = b64_field(j, "extensions", &ext_len);
+		if (ext && ext_len)
+			e->extensions = keep_ext(f, ext, ext_len);
+		e->extensions_len = e->extensions ? ext_len : 0;
+		free(ext);
 		if (id && id_len == 32 && spki_len > 0 && memcmp(id, log_id, 32) == 0 && sig &&
+		    tc_ct_fixture_leaf_index(e) != UINT64_MAX &&
 		    tc_ct_encode_sct_signature_input(e, input, sizeof(input), &in_len) == TC_CT_OK &&
 		    verify_signed(f->log_key, sig, sig_len, input, in_len) == 0) {
 			rc = 0;

@@ -9,6 +9,7 @@
 #define TC_TESTS_CT_LOG_FIXTURE_H
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +32,10 @@ struct tc_ct_fixture {
 	struct tc_signer_client *gw; /* the gateway capability, for issuing */
 	struct tc_sct_minter minter; /* the SCTs of final certificates */
 	struct tc_http_client *http; /* the test thread's connection */
+	/* The SCTs' extensions (static-ct-api leaf_index), which the entries
+	 * filled by submit point at: kept until cleanup. */
+	pthread_mutex_t ext_lock;
+	struct tc_ct_fixture_ext *exts;
 };
 
 struct tc_ct_head {
@@ -58,11 +63,16 @@ int tc_ct_fixture_sth(struct tc_ct_fixture *f, struct tc_http_client *c, struct 
 int tc_ct_fixture_wait_sth(struct tc_ct_fixture *f, uint64_t size, int wait_ms, struct tc_ct_head *out);
 
 /* add-chain of cert + the intermediate on connection c. On HTTP 200 with a
- * valid SCT (log ID, signature over e with the SCT's timestamp) returns 0
- * and fills e (pointing at cert) and its SCT's signature text; -1 on any
- * network failure or other answer. Thread-safe (no CUnit). */
+ * valid SCT (log ID, signature over e with the SCT's timestamp and
+ * extensions) carrying a static-ct-api leaf_index extension returns 0 and
+ * fills e (pointing at cert, its extensions the SCT's) and its SCT's
+ * signature text; -1 on any network failure or other answer. Thread-safe
+ * (no CUnit). */
 int tc_ct_fixture_submit(struct tc_ct_fixture *f, struct tc_http_client *c, const unsigned char *cert,
 			 size_t cert_len, struct tc_ct_entry *e, char *sct_sig, size_t sig_cap);
+
+/* The leaf index in e's extensions (static-ct-api), or UINT64_MAX. */
+uint64_t tc_ct_fixture_leaf_index(const struct tc_ct_entry *e);
 
 /* get-proof-by-hash for e in the tree of head, verified against its root:
  * 0 and the index, -1 otherwise. */

@@ -109,6 +109,7 @@ static int append_range(struct tc_ct_store *st, size_t from, size_t n)
 		e[i].extra_data = extra_data[from + i];
 		e[i].extra_len = sizeof(extra_data[from + i]);
 		e[i].pending_id = 0;
+		e[i].sub = NULL;
 	}
 	uint64_t first = UINT64_MAX;
 	int rc = tc_ct_store_append_batch(st, e, n, &first);
@@ -248,7 +249,7 @@ static void test_append_and_prove(void)
 	uint64_t index;
 	CU_ASSERT(tc_ct_store_find_by_hash(st, h, &index) == TC_CT_STORE_ERR_NOT_FOUND);
 	CU_ASSERT(tc_ct_store_append_batch(st, NULL, 0, NULL) == TC_CT_STORE_ERR_ARG);
-	struct tc_ct_store_entry bad = { NULL, 5, NULL, 0, 0 };
+	struct tc_ct_store_entry bad = { NULL, 5, NULL, 0, 0, NULL };
 	CU_ASSERT(tc_ct_store_append_batch(st, &bad, 1, NULL) == TC_CT_STORE_ERR_ARG);
 	CU_ASSERT(tc_ct_store_size(st) == TOTAL);
 	tc_ct_store_close(st);
@@ -277,9 +278,9 @@ static void test_duplicates_keep_first_index(void)
 	CU_ASSERT_FATAL(append_range(st, 0, 5) == TC_CT_STORE_OK);
 	/* Leaf 3 again, and leaf 6 twice within one batch. */
 	struct tc_ct_store_entry e[3] = {
-		{ leaf_data[3], leaf_len[3], NULL, 0, 0 },
-		{ leaf_data[6], leaf_len[6], NULL, 0, 0 },
-		{ leaf_data[6], leaf_len[6], NULL, 0, 0 },
+		{ leaf_data[3], leaf_len[3], NULL, 0, 0, NULL },
+		{ leaf_data[6], leaf_len[6], NULL, 0, 0, NULL },
+		{ leaf_data[6], leaf_len[6], NULL, 0, 0, NULL },
 	};
 	uint64_t first;
 	CU_ASSERT_FATAL(tc_ct_store_append_batch(st, e, 3, &first) == TC_CT_STORE_OK);
@@ -413,8 +414,8 @@ static void test_pending(void)
 
 	/* Sequencing pending entries removes them in the same write. */
 	struct tc_ct_store_entry e[2] = {
-		{ leaf_data[0], leaf_len[0], (const unsigned char *)"xyz", 3, ids[0] },
-		{ leaf_data[6], leaf_len[6], (const unsigned char *)"xyz", 3, id6 },
+		{ leaf_data[0], leaf_len[0], (const unsigned char *)"xyz", 3, ids[0], NULL },
+		{ leaf_data[6], leaf_len[6], (const unsigned char *)"xyz", 3, id6, NULL },
 	};
 	CU_ASSERT(tc_ct_store_append_batch(st, e, 2, NULL) == TC_CT_STORE_OK);
 	memset(&seen, 0, sizeof(seen));
