@@ -10,7 +10,8 @@
 #
 # Usage: tests/soak/chaos.sh [MINUTES]   (default 2)
 #   BINDIR (default $BUILD_DIR/bin, else ./build/bin): the built programs.
-#   TC_SOAK_SUMMARY=FILE: the figures as JSON; TC_KEEP_TEST_DIR=1 keeps $tmp.
+#   TC_SOAK_SUMMARY=FILE: the figures as JSON; TC_KEEP_TEST_DIR=1 keeps $tmp;
+#   TC_SOAK_VICTIMS="gateway": kill only the children named.
 # As root it runs itself in a private network namespace (loopback only), so
 # parallel runs never collide on ports.
 set -euo pipefail
@@ -43,6 +44,9 @@ dev_config "  tokens_file: $tmp/data/tokens"
 start_server
 for c in signer transparency resolver gateway; do wait_ready "$c"; done
 children=(signer transparency resolver gateway)
+# TC_SOAK_VICTIMS="gateway ..." kills only those (to reproduce one child's
+# restarts); every child is still waited for and checked.
+read -r -a victims <<< "${TC_SOAK_VICTIMS:-${children[*]}}"
 
 now() { date +%s.%N; }
 
@@ -80,7 +84,7 @@ while :; do
   sleep "$(( 5 + RANDOM % 16 ))"
   [ "$(date +%s)" -lt "$end" ] || break
   kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  name=${children[RANDOM % 4]}
+  name=${victims[RANDOM % ${#victims[@]}]}
   pid=$(pid_of "$name")
   if [ -z "$pid" ] || [ "$pid" = 0 ]; then
     echo "chaos: $name has no process (restarting), not killed"

@@ -27,6 +27,7 @@ Runs under Debian's /usr/bin/python3 (grpcio, protobuf, cryptography)."""
 import argparse
 import base64
 import collections
+import functools
 import hashlib
 import http.client
 import json
@@ -120,8 +121,18 @@ class Clients:
         # in seconds cap it (the retry advice of docs: 2 s).
         ch = grpc.secure_channel(self.a.grpc, self.creds, options=[
             ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 2000)])
-        m = lambda path, req, resp: ch.unary_unary(path, request_serializer=req.SerializeToString,
-                                                   response_deserializer=resp.FromString)
+        # Every call waits for the channel to be ready (up to its deadline)
+        # instead of failing fast. Python's synchronous stack has no thread
+        # of its own polling a channel: its reconnection (TCP connect, TLS
+        # handshake) only advances while a call is waiting on it. A call
+        # made while the channel is in TRANSIENT_FAILURE fails at once
+        # without polling, the caller sleeps, and the reconnection stalled
+        # half-way for the rest of the run although the restarted gateway
+        # answered fresh handshakes at once (the soak's "connection refused
+        # long after the restart", issue 16).
+        m = lambda path, req, resp: functools.partial(
+            ch.unary_unary(path, request_serializer=req.SerializeToString, response_deserializer=resp.FromString),
+            wait_for_ready=True)
         return {
             "issue": m("/trustchain.v1.CertificateAuthority/Issue", self.ca_pb2.IssueRequest,
                        self.ca_pb2.IssueResponse),
