@@ -11,8 +11,11 @@
 #include "gateway/tls_cert.h"
 
 #define MAX_CA_FILE (1024 * 1024)
-/* A failed renewal is retried this often (the signer may be restarting). */
+/* A failed renewal is retried this often (the signer may be restarting);
+ * every URGENT_RETRY_S while the certificate served is not valid at the
+ * current time (the clock stepped past either end): clients refuse it. */
 #define RETRY_S 30
+#define URGENT_RETRY_S 2
 /* At start-up the signer may still be coming up after a restart, and the
  * CT log too (each attempt waits up to TC_CT_ISSUE_LOG_TIMEOUT_MS for it). */
 #define START_ATTEMPTS 15
@@ -81,20 +84,22 @@ void tc_gateway_tls_tick(struct tc_gateway_tls *t, int force)
 	pthread_mutex_lock(&t->lock);
 	const struct tc_tls_identity *newest = t->have_next ? &t->next : &t->current;
 	time_t due = tc_tls_renew_at(newest);
-	/* The clock stepped back before the certificate's notBefore: clients
-	 * with that clock refuse it, so it is replaced now (a retry time set
-	 * by the later clock does not hold that back). */
-	int stepped_back = now < newest->not_before;
+	/* The clock stepped back before the certificate's notBefore, or
+	 * forward past its notAfter: clients with that clock refuse it, so it
+	 * is replaced now (a retry time set by the other clock does not hold
+	 * that back) and retried within seconds until it is. */
+	int invalid_now = now < newest->not_before || now >= newest->not_after;
 	pthread_mutex_unlock(&t->lock);
-	if (stepped_back && t->next_attempt > now + RETRY_S)
+	if (invalid_now && t->next_attempt > now + URGENT_RETRY_S)
 		t->next_attempt = 0;
-	if (!force && ((now < due && !stepped_back) || now < t->next_attempt))
+	if (!force && ((now < due && !invalid_now) || now < t->next_attempt))
 		return;
 	struct tc_tls_identity id;
 	char err[512] = "";
 	if (tc_tls_issue_own(&t->issuer, t->cfg, t->intermediate_pem, &id, err, sizeof(err)) != 0) {
-		t->next_attempt = now + RETRY_S;
-		tc_warn("gateway certificate renewal failed (retry in %d s): %s", RETRY_S, err);
+		int retry = invalid_now ? URGENT_RETRY_S : RETRY_S;
+		t->next_attempt = now + retry;
+		tc_warn("gateway certificate renewal failed (retry in %d s): %s", retry, err);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);

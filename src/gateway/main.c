@@ -13,8 +13,10 @@
 #include "gateway/gateway.h"
 #include "gateway/rpc_server.h"
 
-/* How often the main thread looks at its periodic work. */
-#define TICK_MS 30000
+/* How often the main thread looks at its periodic work: every second, so a
+ * step of the wall clock (NTP) that leaves our certificate outside its
+ * validity is seen at once (a look costs one time() and a compare). */
+#define TICK_MS 1000
 
 /* Says who can do what, and warns about setups that lock everyone out or
  * let everyone in. */

@@ -13,9 +13,10 @@
 #include "common/leaf_template.h"
 #include "gateway/secret_file.h"
 
-/* Our certificate starts a minute in the past, like issued ones, so a
- * client a little behind us accepts it at once. */
-#define BACKDATE_S 60
+/* Our certificate starts half an hour in the past (the signer allows up to
+ * an hour), so a client behind us, or our own clock stepped back by NTP,
+ * still finds it valid without a renewal. */
+#define BACKDATE_S 1800
 #define MAX_NAMES TC_CFG_MAX_LIST
 #define MAX_PEM (256 * 1024)
 

@@ -97,8 +97,9 @@ def grpc_error(e):
 class Clients:
     """The calls, each returning (ok, fields) for one record."""
 
-    def __init__(self, a):
+    def __init__(self, a, wait_for_ready=True):
         self.a = a
+        self.wait_for_ready = wait_for_ready
         sys.path.insert(0, a.gen)
         from trustchain.v1 import ca_pb2, validation_pb2  # noqa: E402
         self.ca_pb2, self.val_pb2 = ca_pb2, validation_pb2
@@ -114,13 +115,17 @@ class Clients:
                .sign(key, hashes.SHA256()))
         self.csr = csr.public_bytes(serialization.Encoding.PEM)
 
-    def channel(self):
+    def channel(self, own_connection=False):
         # gRPC's default reconnect back-off grows to 120 s: after a few
         # gateway restarts in a row a client would stay away for minutes
         # although the gateway is back. Clients of a service that restarts
         # in seconds cap it (the retry advice of docs: 2 s).
+        # own_connection: a channel that shares no connection with the
+        # others (gRPC pools them per address), so it starts with a new
+        # handshake instead of the state of an older channel's.
         ch = grpc.secure_channel(self.a.grpc, self.creds, options=[
-            ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 2000)])
+            ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 2000)] +
+            ([("grpc.use_local_subchannel_pool", 1)] if own_connection else []))
         # Every call waits for the channel to be ready (up to its deadline)
         # instead of failing fast. Python's synchronous stack has no thread
         # of its own polling a channel: its reconnection (TCP connect, TLS
@@ -129,10 +134,11 @@ class Clients:
         # without polling, the caller sleeps, and the reconnection stalled
         # half-way for the rest of the run although the restarted gateway
         # answered fresh handshakes at once (the soak's "connection refused
-        # long after the restart", issue 16).
+        # long after the restart", issue 16). Under libfaketime (clock_jump)
+        # waiting is left out: the faked wall clock moves the deadlines.
         m = lambda path, req, resp: functools.partial(
             ch.unary_unary(path, request_serializer=req.SerializeToString, response_deserializer=resp.FromString),
-            wait_for_ready=True)
+            wait_for_ready=self.wait_for_ready)
         return {
             "issue": m("/trustchain.v1.CertificateAuthority/Issue", self.ca_pb2.IssueRequest,
                        self.ca_pb2.IssueResponse),
@@ -142,6 +148,7 @@ class Clients:
                      self.ca_pb2.GetCrlResponse),
             "validate": m("/trustchain.v1.Validation/Validate", self.val_pb2.ValidateRequest,
                           self.val_pb2.ValidateResponse),
+            "close": ch.close,
         }
 
     def issue(self, ch, n):
