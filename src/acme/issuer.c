@@ -130,6 +130,16 @@ static const char *issue_error(const struct tc_status *st)
 	return "serverInternal";
 }
 
+/* Failures that are no verdict on the order: it stays processing and the
+ * call is made again. UNAVAILABLE (the CA or its log away: nothing issued),
+ * RESOURCE_EXHAUSTED and ABORTED (overload), DEADLINE_EXCEEDED (the CA may
+ * have issued: retrying risks a second certificate, failing the order
+ * would lose one the client was promised). */
+static int transient(int code)
+{
+	return code == 14 || code == 8 || code == 10 || code == 4;
+}
+
 static int stopping(struct tc_acme_issuer *is)
 {
 	pthread_mutex_lock(&is->lock);
@@ -188,7 +198,7 @@ static int issue_once(struct tc_acme_issuer *is, const char *oid)
 		if (rc != 0)
 			tc_err("order %s: issued serial %s but cannot store it", oid, res->serial);
 		tc_issue_result_free(res);
-	} else if (sts.code == 14 /* UNAVAILABLE: nothing issued, the CA or its log is away */) {
+	} else if (transient(sts.code)) {
 		rc = 1;
 	} else {
 		tc_warn("finalize of order %s refused by the CA: %s (%s)", oid, sts.message, sts.reason);
