@@ -102,8 +102,10 @@ int tc_jws_parse_json(const json_t *obj, enum tc_jws_kind kind, struct tc_jws *o
 		return tc_errorf(why, whylen, "JWS has members besides protected, payload and signature");
 	unsigned char *hdr = NULL;
 	size_t hl = 0;
-	if (tc_b64url_decode(json_string_value(prot), json_string_length(prot), &hdr, &hl) != 0 || hl == 0)
+	if (tc_b64url_decode(json_string_value(prot), json_string_length(prot), &hdr, &hl) != 0 || hl == 0) {
+		free(hdr); /* an empty header decodes to a 1-byte buffer (found by fuzz_acme_jws --long) */
 		return tc_errorf(why, whylen, "protected header is not base64url");
+	}
 	json_error_t jerr;
 	out->header = json_loadb((const char *)hdr, hl, JSON_REJECT_DUPLICATES, &jerr);
 	free(hdr);
