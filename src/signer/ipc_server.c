@@ -34,6 +34,20 @@ struct conn {
 	int in_flight;     /* guarded by srv->lock */
 	pthread_cond_t room;
 	struct conn *next; /* list of live connections */
+	/* This peer's signing requests not yet started, and its place in
+	 * the server's round of peers with such requests (guarded by
+	 * srv->lock). */
+	struct job *sign_head, *sign_tail;
+	int in_round;
+	struct conn *round_next;
+	/* Answers released by the journal, gathered to leave in one write
+	 * (guarded by write_lock): the frames, how many requests they end,
+	 * and the conn's place in the gathering thread's list. */
+	uint8_t *obuf;
+	size_t olen, ocap;
+	unsigned ojobs;
+	int gathered;
+	struct conn *gathered_next;
 };
 
 struct job {
@@ -52,7 +66,26 @@ struct tc_ipc_server {
 	int stopping;
 	unsigned nworkers;
 	pthread_t *workers;
+	/* Signing requests, queued per peer and run by whichever thread is
+	 * free: the reader that queued them (its own peer's first: no
+	 * hand-off while one core is enough) and the signing helpers, one
+	 * per core, woken only when more is queued than the readers take
+	 * themselves. Helpers serve the peers with queued requests in turn
+	 * (round_head..round_tail), one request each, so one peer's
+	 * signatures use every core and a burst from one peer never puts
+	 * another's request behind it. Guarded by lock. */
+	struct conn *round_head, *round_tail;
+	size_t sign_queued;
+	unsigned sign_idle;      /* helpers waiting on sign_work */
+	pthread_cond_t sign_work;
+	unsigned nhelpers;
+	pthread_t *helpers;
 };
+
+/* Bytes one read() of a peer's socket takes at most: every complete frame
+ * in it is handled before the next read, so a burst of requests costs one
+ * system call rather than two per request. */
+#define READ_CHUNK 65536
 
 /* Drops one reference; the last one closes the socket. Called with lock held. */
 static void conn_unref_locked(struct conn *c)
@@ -66,6 +99,7 @@ static void conn_unref_locked(struct conn *c)
 			break;
 		}
 	close(c->fd);
+	free(c->obuf);
 	pthread_mutex_destroy(&c->write_lock);
 	pthread_cond_destroy(&c->room);
 	free(c);
@@ -75,69 +109,195 @@ static void conn_unref_locked(struct conn *c)
 static int defers_journal(const Trustchain__Internal__Request *req);
 static void run_job(struct tc_ipc_server *srv, struct job *j);
 
+/* Puts c at the end of the round. Called with lock held. */
+static void round_append_locked(struct tc_ipc_server *srv, struct conn *c)
+{
+	c->in_round = 1;
+	c->round_next = NULL;
+	if (srv->round_tail)
+		srv->round_tail->round_next = c;
+	else
+		srv->round_head = c;
+	srv->round_tail = c;
+}
+
+/* Takes c's next signing request, or NULL; c leaves the round when it has
+ * none left. Called with lock held. */
+static struct job *sign_pop_own_locked(struct tc_ipc_server *srv, struct conn *c)
+{
+	struct job *j = c->sign_head;
+	if (!j)
+		return NULL;
+	c->sign_head = j->next;
+	if (!c->sign_head) {
+		c->sign_tail = NULL;
+		struct conn **pp = &srv->round_head, *prev = NULL;
+		while (*pp && *pp != c) {
+			prev = *pp;
+			pp = &(*pp)->round_next;
+		}
+		if (*pp) {
+			*pp = c->round_next;
+			if (srv->round_tail == c)
+				srv->round_tail = prev;
+		}
+		c->in_round = 0;
+	}
+	srv->sign_queued--;
+	return j;
+}
+
+/* Takes the next request of the peer whose turn it is (that peer goes to
+ * the end of the round), or NULL. Called with lock held. */
+static struct job *sign_pop_locked(struct tc_ipc_server *srv)
+{
+	struct conn *c = srv->round_head;
+	if (!c)
+		return NULL;
+	struct job *j = c->sign_head;
+	c->sign_head = j->next;
+	srv->round_head = c->round_next;
+	if (!srv->round_head)
+		srv->round_tail = NULL;
+	c->in_round = 0;
+	if (c->sign_head)
+		round_append_locked(srv, c);
+	else
+		c->sign_tail = NULL;
+	srv->sign_queued--;
+	return j;
+}
+
+/* Wakes helpers for what the queue holds beyond the one job the caller
+ * runs itself. Called with lock held. */
+static void sign_wake_locked(struct tc_ipc_server *srv, size_t caller_takes)
+{
+	size_t extra = srv->sign_queued > caller_takes ? srv->sign_queued - caller_takes : 0;
+	for (size_t i = 0; i < extra && i < srv->sign_idle; i++)
+		pthread_cond_signal(&srv->sign_work);
+}
+
+/* Queues one request of peer c (after waiting for room in its in-flight
+ * budget). Returns 1 when it went to the signing queue, 0 to the worker
+ * pool, -1 when the server stops (the request is freed). */
+static int enqueue(struct tc_ipc_server *srv, struct conn *c, struct job *j)
+{
+	pthread_mutex_lock(&srv->lock);
+	while (c->in_flight >= MAX_IN_FLIGHT_PER_PEER && !srv->stopping) {
+		/* This reader's own queued jobs must not wait for it: let the
+		 * helpers run them while it waits for room. */
+		if (srv->sign_queued)
+			pthread_cond_broadcast(&srv->sign_work);
+		pthread_cond_wait(&c->room, &srv->lock);
+	}
+	if (srv->stopping) {
+		/* Workers may be gone: nothing queued now would ever run. */
+		pthread_mutex_unlock(&srv->lock);
+		trustchain__internal__request__free_unpacked(j->req, NULL);
+		free(j);
+		return -1;
+	}
+	c->in_flight++;
+	c->refs++;
+	int sign = defers_journal(j->req);
+	struct job **head = sign ? &c->sign_head : &srv->head, **tail = sign ? &c->sign_tail : &srv->tail;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+	if (sign) {
+		srv->sign_queued++;
+		if (!c->in_round)
+			round_append_locked(srv, c);
+	} else {
+		pthread_cond_signal(&srv->work);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return sign;
+}
+
+/* Runs up to n of c's queued signing requests on this thread (those the
+ * helpers have not taken meanwhile). */
+static void sign_run(struct tc_ipc_server *srv, struct conn *c, size_t n)
+{
+	pthread_mutex_lock(&srv->lock);
+	sign_wake_locked(srv, 1);
+	for (; n > 0; n--) {
+		struct job *j = sign_pop_own_locked(srv, c);
+		if (!j)
+			break;
+		pthread_mutex_unlock(&srv->lock);
+		run_job(srv, j);
+		free(j);
+		pthread_mutex_lock(&srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static void *reader_main(void *arg)
 {
 	struct conn *c = arg;
 	struct tc_ipc_server *srv = c->srv;
-	for (;;) {
-		uint8_t *buf = NULL;
-		size_t len = 0;
-		int rc = tc_frame_read(c->fd, &buf, &len, -1);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			if (errno != ECONNRESET && errno != EBADF && errno != ENOTCONN)
-				tc_err("peer %s: bad frame (%s); closing its connection", c->peer.name,
+	struct tc_frame_reader fr;
+	tc_frame_reader_init(&fr);
+	uint8_t *chunk = malloc(READ_CHUNK);
+	int open = chunk != NULL;
+	if (!chunk)
+		tc_err("peer %s: out of memory; closing its connection", c->peer.name);
+	while (open) {
+		ssize_t got = read(c->fd, chunk, READ_CHUNK);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got < 0 && errno != ECONNRESET && errno != EBADF && errno != ENOTCONN)
+				tc_err("peer %s: read failed (%s); closing its connection", c->peer.name,
 				       strerror(errno));
 			break;
 		}
-		Trustchain__Internal__Request *req = trustchain__internal__request__unpack(NULL, len, buf);
-		free(buf);
-		if (!req) {
-			tc_err("peer %s: undecodable request; closing its connection", c->peer.name);
+		if (tc_frame_reader_append(&fr, chunk, (size_t)got) != 0) {
+			tc_err("peer %s: frame too large or out of memory; closing its connection", c->peer.name);
 			break;
 		}
-		struct job *j = malloc(sizeof(*j));
-		if (!j) {
-			trustchain__internal__request__free_unpacked(req, NULL);
-			tc_err("peer %s: out of memory; closing its connection", c->peer.name);
-			break;
+		/* Every complete frame of this read is queued before any runs:
+		 * the helpers can start on them while this thread signs too. */
+		size_t signs = 0;
+		const uint8_t *payload;
+		size_t len;
+		const char *why = NULL;
+		enum tc_frame_status st;
+		while ((st = tc_frame_reader_next(&fr, &payload, &len, &why)) == TC_FRAME_READY) {
+			Trustchain__Internal__Request *req = trustchain__internal__request__unpack(NULL, len, payload);
+			struct job *j = req ? malloc(sizeof(*j)) : NULL;
+			if (!j) {
+				if (req)
+					trustchain__internal__request__free_unpacked(req, NULL);
+				tc_err("peer %s: %s; closing its connection", c->peer.name,
+				       req ? "out of memory" : "undecodable request");
+				open = 0;
+				break;
+			}
+			*j = (struct job){.conn = c, .req = req};
+			int q = enqueue(srv, c, j);
+			if (q < 0) {
+				open = 0;
+				break;
+			}
+			signs += (size_t)q;
 		}
-		j->conn = c;
-		j->req = req;
-		j->next = NULL;
-		pthread_mutex_lock(&srv->lock);
-		while (c->in_flight >= MAX_IN_FLIGHT_PER_PEER && !srv->stopping)
-			pthread_cond_wait(&c->room, &srv->lock);
-		if (srv->stopping) {
-			/* Workers may be gone: nothing queued now would ever run. */
-			pthread_mutex_unlock(&srv->lock);
-			trustchain__internal__request__free_unpacked(req, NULL);
-			free(j);
-			break;
+		if (st == TC_FRAME_ERROR) {
+			tc_err("peer %s: bad frame (%s); closing its connection", c->peer.name, why);
+			open = 0;
 		}
-		c->in_flight++;
-		c->refs++;
-		if (defers_journal(req)) {
-			/* Signing never sleeps (its answer waits for the journal
-			 * elsewhere): run it here rather than pay a hand-off and
-			 * two context switches per request. Each peer's signing
-			 * requests run in order on its reader; peers run in
-			 * parallel, and the worker pool keeps the rest (revocation
-			 * and CRL wait for their own journal records). */
-			pthread_mutex_unlock(&srv->lock);
-			run_job(srv, j);
-			free(j);
-			continue;
-		}
-		if (srv->tail)
-			srv->tail->next = j;
-		else
-			srv->head = j;
-		srv->tail = j;
-		pthread_cond_signal(&srv->work);
-		pthread_mutex_unlock(&srv->lock);
+		/* Signing never sleeps (its answer waits for the journal
+		 * elsewhere): this thread runs its own peer's requests (never
+		 * another's, or a busy queue would keep it from its socket),
+		 * the helpers take what it has not reached yet. */
+		if (signs)
+			sign_run(srv, c, signs);
 	}
+	free(chunk);
+	tc_frame_reader_free(&fr);
 	/* Wake any worker still writing to this peer; the fd itself is closed
 	 * with the last reference. */
 	shutdown(c->fd, SHUT_RDWR);
@@ -183,6 +343,102 @@ struct held_answer {
 	size_t out_len;
 };
 
+/* Connections with gathered answers, on the thread that gathered them
+ * (the journal's writer, or a thread whose answer was durable at once):
+ * sent by send_gathered, which the journal calls on that thread after the
+ * callbacks of one commit. */
+static __thread struct conn *gathered_list;
+
+/* Adds one answer frame to c's outgoing buffer; 0, or -1 when memory ran
+ * out. Called with c->write_lock held. */
+static int gather_frame(struct conn *c, const uint8_t *out, size_t len)
+{
+	if (c->olen + 4 + len > c->ocap) {
+		size_t cap = c->ocap ? c->ocap : 16384;
+		while (cap < c->olen + 4 + len)
+			cap *= 2;
+		uint8_t *nb = realloc(c->obuf, cap);
+		if (!nb)
+			return -1;
+		c->obuf = nb;
+		c->ocap = cap;
+	}
+	uint8_t *p = c->obuf + c->olen;
+	p[0] = (uint8_t)(len >> 24);
+	p[1] = (uint8_t)(len >> 16);
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	memcpy(p + 4, out, len);
+	c->olen += 4 + len;
+	return 0;
+}
+
+/* Holds answer out (NULL: none, the connection is dropped) of one request
+ * of c for send_gathered; takes out. */
+static void gather_answer(struct conn *c, uint8_t *out, size_t out_len)
+{
+	pthread_mutex_lock(&c->write_lock);
+	if (!out || gather_frame(c, out, out_len) != 0)
+		shutdown(c->fd, SHUT_RDWR); /* the peer reconnects and retries */
+	c->ojobs++;
+	if (!c->gathered) {
+		c->gathered = 1;
+		c->gathered_next = gathered_list;
+		gathered_list = c;
+	}
+	pthread_mutex_unlock(&c->write_lock);
+	free(out);
+}
+
+/* Writes all of buf to a socket whose writes are bounded
+ * (tc_frame_bound_writes). 0, or -1 with errno set. */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The journal's settled hook: every gathered answer leaves, one write per
+ * peer, and the requests they end give back their slots and references. */
+static void send_gathered(void *arg)
+{
+	struct tc_ipc_server *srv = arg;
+	struct conn *c = gathered_list;
+	gathered_list = NULL;
+	while (c) {
+		pthread_mutex_lock(&c->write_lock);
+		struct conn *next = c->gathered_next;
+		c->gathered = 0;
+		int wrc = c->olen ? write_all(c->fd, c->obuf, c->olen) : 0;
+		int werr = errno;
+		c->olen = 0;
+		unsigned n = c->ojobs;
+		c->ojobs = 0;
+		pthread_mutex_unlock(&c->write_lock);
+		if (wrc != 0) {
+			if (werr == EAGAIN || werr == EWOULDBLOCK)
+				tc_warn("peer %s has not read its answers for %d ms; dropping its connection",
+					c->peer.name, PEER_WRITE_TIMEOUT_MS);
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		pthread_mutex_lock(&srv->lock);
+		c->in_flight -= (int)n;
+		pthread_cond_signal(&c->room);
+		for (unsigned i = 0; i < n; i++)
+			conn_unref_locked(c); /* each request held one; c may be gone after the last */
+		pthread_mutex_unlock(&srv->lock);
+		c = next;
+	}
+}
+
 static void release_answer(void *arg, int durable)
 {
 	struct held_answer *h = arg;
@@ -200,7 +456,7 @@ static void release_answer(void *arg, int durable)
 		if ((h->out = malloc(n ? n : 1)) != NULL)
 			h->out_len = trustchain__internal__response__pack(&r, h->out);
 	}
-	finish_job(h->srv, h->conn, h->out, h->out_len);
+	gather_answer(h->conn, h->out, h->out_len);
 	free(h);
 }
 
@@ -272,6 +528,39 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* A signing helper: runs queued signing requests while there are any. */
+static void *helper_main(void *arg)
+{
+	struct tc_ipc_server *srv = arg;
+	pthread_mutex_lock(&srv->lock);
+	for (;;) {
+		struct job *j = sign_pop_locked(srv);
+		if (!j) {
+			if (srv->stopping)
+				break; /* stopping and drained */
+			srv->sign_idle++;
+			pthread_cond_wait(&srv->sign_work, &srv->lock);
+			srv->sign_idle--;
+			continue;
+		}
+		pthread_mutex_unlock(&srv->lock);
+		run_job(srv, j);
+		free(j);
+		pthread_mutex_lock(&srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+/* One signing helper per online core (at most MAX_HELPERS): with the
+ * readers signing too, every core can sign. */
+#define MAX_HELPERS 64
+static unsigned helper_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_HELPERS ? MAX_HELPERS : (unsigned)n;
+}
+
 struct tc_ipc_server *tc_ipc_server_start(struct tc_signer *s, unsigned workers, char *err,
 					  size_t errlen)
 {
@@ -285,6 +574,23 @@ struct tc_ipc_server *tc_ipc_server_start(struct tc_signer *s, unsigned workers,
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->work, NULL);
 	pthread_cond_init(&srv->idle, NULL);
+	pthread_cond_init(&srv->sign_work, NULL);
+	/* Answers released by the journal leave once per commit and peer. */
+	if (s->journal)
+		tc_journal_set_settled_hook(s->journal, send_gathered, srv);
+	unsigned helpers = helper_count();
+	if (!(srv->helpers = calloc(helpers, sizeof(pthread_t)))) {
+		snprintf(err, errlen, "out of memory");
+		tc_ipc_server_stop(srv);
+		return NULL;
+	}
+	for (; srv->nhelpers < helpers; srv->nhelpers++) {
+		if (pthread_create(&srv->helpers[srv->nhelpers], NULL, helper_main, srv) != 0) {
+			snprintf(err, errlen, "cannot start signing threads");
+			tc_ipc_server_stop(srv);
+			return NULL;
+		}
+	}
 	for (; srv->nworkers < workers; srv->nworkers++) {
 		if (pthread_create(&srv->workers[srv->nworkers], NULL, worker_main, srv) != 0) {
 			snprintf(err, errlen, "cannot start worker threads");
@@ -348,17 +654,28 @@ void tc_ipc_server_stop(struct tc_ipc_server *srv)
 		pthread_cond_broadcast(&c->room);
 	}
 	pthread_cond_broadcast(&srv->work);
+	pthread_cond_broadcast(&srv->sign_work);
 	pthread_mutex_unlock(&srv->lock);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i], NULL);
+	/* Helpers leave once the signing queue is empty: what readers
+	 * queued before the stop is still answered. */
+	for (unsigned i = 0; i < srv->nhelpers; i++)
+		pthread_join(srv->helpers[i], NULL);
 	/* Readers are detached: wait until each has dropped its connection. */
 	pthread_mutex_lock(&srv->lock);
 	while (srv->conns)
 		pthread_cond_wait(&srv->idle, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
+	/* Every held answer has left with its connection: the journal has
+	 * nothing more to hand us. */
+	if (srv->signer && srv->signer->journal)
+		tc_journal_set_settled_hook(srv->signer->journal, NULL, NULL);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->work);
 	pthread_cond_destroy(&srv->idle);
+	pthread_cond_destroy(&srv->sign_work);
+	free(srv->helpers);
 	free(srv->workers);
 	free(srv);
 }

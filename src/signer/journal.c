@@ -14,7 +14,6 @@
 
 #include "common/journal_format.h"
 #include "common/hex.h"
-#include "common/metrics_proc.h"
 #include "common/log.h"
 #include "signer/journal_record.h"
 
@@ -35,6 +34,8 @@ struct tc_journal {
 	pthread_t flusher;        /* writes and syncs pending records */
 	pthread_cond_t work;      /* records are pending, or closing */
 	struct tc_journal_waiter *waiters; /* callbacks for records not yet durable */
+	void (*settled_hook)(void *arg);  /* after each run of callbacks */
+	void *settled_hook_arg;
 	char *spare;             /* a flushed buffer kept for reuse */
 	size_t spare_cap;
 	off_t durable_bytes;     /* file length up to durable_upto */
@@ -197,15 +198,32 @@ static struct tc_journal_waiter *take_settled(struct tc_journal *j)
 	return done;
 }
 
-/* Runs settled waiters' callbacks, without the lock (they write sockets). */
-static void run_settled(struct tc_journal_waiter *w)
+/* Runs settled waiters' callbacks, then the settled hook, without the
+ * lock (they write sockets). */
+static void run_settled(struct tc_journal *j, struct tc_journal_waiter *w)
 {
+	if (!w)
+		return;
 	while (w) {
 		struct tc_journal_waiter *next = w->next;
 		w->fn(w->arg, w->durable);
 		free(w);
 		w = next;
 	}
+	pthread_mutex_lock(&j->lock);
+	void (*hook)(void *) = j->settled_hook;
+	void *hook_arg = j->settled_hook_arg;
+	pthread_mutex_unlock(&j->lock);
+	if (hook)
+		hook(hook_arg);
+}
+
+void tc_journal_set_settled_hook(struct tc_journal *j, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&j->lock);
+	j->settled_hook = fn;
+	j->settled_hook_arg = arg;
+	pthread_mutex_unlock(&j->lock);
 }
 
 static time_t mono_seconds(void)
@@ -266,12 +284,8 @@ static void flush_pending(struct tc_journal *j)
 		}
 		off += (size_t)w;
 	}
-	double t0 = tc_pm_now();
 	if (ok && fdatasync(j->fd) != 0)
 		ok = 0;
-	tc_metric_observe(tc_pm_seconds("trustchain_journal_fsync_duration_seconds",
-					"fdatasync of one group commit of the audit journal.", NULL),
-			  NULL, tc_pm_now() - t0);
 	int write_errno = errno;
 
 	pthread_mutex_lock(&j->lock);
@@ -297,7 +311,7 @@ static void flush_pending(struct tc_journal *j)
 	struct tc_journal_waiter *settled = take_settled(j);
 	pthread_mutex_unlock(&j->lock);
 	free(buf);
-	run_settled(settled);
+	run_settled(j, settled);
 	pthread_mutex_lock(&j->lock);
 }
 
@@ -321,7 +335,7 @@ static void *flusher_main(void *arg)
 	}
 	struct tc_journal_waiter *left = take_settled(j);
 	pthread_mutex_unlock(&j->lock);
-	run_settled(left);
+	run_settled(j, left);
 	return NULL;
 }
 
@@ -349,6 +363,8 @@ void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_dura
 	int stale = deferred_generation != j->generation;
 	int durable = !stale && seq <= j->durable_upto;
 	int settled = durable || stale || j->failed || !w;
+	void (*hook)(void *) = j->settled_hook;
+	void *hook_arg = j->settled_hook_arg;
 	if (!settled) {
 		w->seq = seq;
 		w->fn = fn;
@@ -362,6 +378,8 @@ void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_dura
 		/* Out of memory before the record is durable: we cannot wait for
 		 * it without a waiter, so the answer is "not durable". */
 		fn(arg, durable);
+		if (hook)
+			hook(hook_arg);
 	}
 }
 

@@ -47,4 +47,11 @@ void tc_journal_defer_end(void);
 typedef void (*tc_journal_durable_fn)(void *arg, int durable);
 void tc_journal_when_durable(struct tc_journal *j, uint64_t seq, tc_journal_durable_fn fn, void *arg);
 
+/* Calls fn(arg) on the same thread right after each run of durable
+ * callbacks (all those one group commit settled, or the one
+ * tc_journal_when_durable ran at once), so that what they gathered (the
+ * answers of one commit) can leave in one write per peer. Set once,
+ * before any tc_journal_when_durable. */
+void tc_journal_set_settled_hook(struct tc_journal *j, void (*fn)(void *arg), void *arg);
+
 #endif
