@@ -573,6 +573,7 @@ int doq_conn_read(struct doq_conn *c, const uint8_t *pkt, size_t len, const stru
 	ngtcp2_pkt_info pi = {0};
 	int rv = ngtcp2_conn_read_pkt(c->q, &path, &pi, pkt, len, doq_now());
 	if (rv == 0) {
+		c->last_rx = doq_now();
 		doq_mark_dirty(c);
 		return 0;
 	}
@@ -677,6 +678,21 @@ void doq_conn_on_timer(struct doq_conn *c)
 		return;
 	}
 	doq_conn_write(c);
+}
+
+bool doq_conn_idle(const struct doq_conn *c)
+{
+	return c->state == DOQ_LIVE && !c->close_requested && !c->streams;
+}
+
+void doq_conn_evict(struct doq_conn *c)
+{
+	static const char reason[] = "excessive load: closing idle connections";
+	ngtcp2_connection_close_error_set_application_error(&c->ccerr, TC_DOQ_EXCESSIVE_LOAD,
+							    (const uint8_t *)reason, sizeof(reason) - 1);
+	c->close_requested = true;
+	close_now(c);
+	doq_conn_free(c);
 }
 
 void doq_conn_free(struct doq_conn *c)

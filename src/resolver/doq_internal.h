@@ -62,6 +62,7 @@ struct doq_conn {
 	uint8_t *close_pkt;
 	size_t close_len;
 	unsigned close_resends;
+	uint64_t last_rx;               /* doq_now() of the last packet from the client (eviction order) */
 };
 
 struct doq_fwd_done;
@@ -147,6 +148,12 @@ void doq_conn_on_timer(struct doq_conn *c);
 void doq_conn_deliver(struct doq_conn *c, int64_t stream_id, const uint8_t *msg, size_t len);
 /* Frees the connection's state and its slot (no packet is sent). */
 void doq_conn_free(struct doq_conn *c);
+/* 1 when c may be closed for a newcomer: live, no query in progress. */
+bool doq_conn_idle(const struct doq_conn *c);
+/* Closes c with DOQ_EXCESSIVE_LOAD (RFC 9250 §4.3) and frees its slot at
+ * once: its closing period would hold the slot the newcomer needs (a late
+ * packet of the client gets a stateless reset instead of the close again). */
+void doq_conn_evict(struct doq_conn *c);
 void doq_stream_pool_free(struct tc_doq_server *s);
 
 #endif

@@ -263,6 +263,29 @@ static int check_token(struct tc_doq_server *s, ngtcp2_pkt_hd *hd, const struct 
 	return 0;
 }
 
+/* Every slot taken: the least recently active connection with no query in
+ * progress is closed with DOQ_EXCESSIVE_LOAD to make room (RFC 9250 §4.3,
+ * §5.5; as TCP does, RFC 7766 §6.2.3), so idle clients cannot lock new
+ * ones out. false when every connection has a query in progress. A scan:
+ * it runs only at the cap, once per newcomer. */
+static bool evict_idle(struct tc_doq_server *s)
+{
+	struct doq_conn *victim = NULL;
+	for (uint32_t i = 0; i < s->lim.max_conns; i++) {
+		struct doq_conn *c = &s->conns[i];
+		if (doq_conn_idle(c) && (!victim || c->last_rx < victim->last_rx))
+			victim = c;
+	}
+	if (!victim)
+		return false;
+	if (s->stats.evicted++ % 1000 == 0)
+		tc_info("doq: %u connections open (dns.max_connections): closing the least recently active "
+			"idle ones with DOQ_EXCESSIVE_LOAD (%llu so far)",
+			s->lim.max_conns, (unsigned long long)s->stats.evicted);
+	doq_conn_evict(victim);
+	return true;
+}
+
 static void accept_initial(struct tc_doq_server *s, const uint8_t *pkt, size_t len,
 			   const struct sockaddr *peer, socklen_t peerlen)
 {
@@ -277,17 +300,6 @@ static void accept_initial(struct tc_doq_server *s, const uint8_t *pkt, size_t l
 		}
 		return;
 	}
-	if (s->nfree == 0) {
-		s->stats.refused++;
-		if (!s->warned_full) {
-			s->warned_full = true;
-			tc_warn("doq: %u connections open (dns.max_connections): refusing new ones",
-				s->lim.max_conns);
-		}
-		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, peer, peerlen);
-		goto out;
-	}
-	s->warned_full = false;
 	ngtcp2_cid ocid;
 	bool from_retry;
 	int validated = check_token(s, &hd, peer, peerlen, &ocid, &from_retry);
@@ -295,11 +307,24 @@ static void accept_initial(struct tc_doq_server *s, const uint8_t *pkt, size_t l
 		send_refusal(s, &hd, NGTCP2_INVALID_TOKEN, peer, peerlen);
 		goto out;
 	}
+	/* At the cap busy holds too: only a client that proved its address
+	 * can make an idle connection close. */
 	bool busy = s->nconns >= s->lim.max_conns - s->lim.max_conns / 4;
 	if (!validated && (s->lim.retry_always || busy)) {
 		send_retry(s, &hd, peer, peerlen, len);
 		goto out;
 	}
+	if (s->nfree == 0 && !evict_idle(s)) {
+		s->stats.refused++;
+		if (!s->warned_full) {
+			s->warned_full = true;
+			tc_warn("doq: %u connections open (dns.max_connections), each with a query in "
+				"progress: refusing new ones", s->lim.max_conns);
+		}
+		send_refusal(s, &hd, NGTCP2_CONNECTION_REFUSED, peer, peerlen);
+		goto out;
+	}
+	s->warned_full = false;
 	struct doq_conn *c = doq_conn_slot(s);
 	if (doq_conn_accept(c, &hd, from_retry ? &ocid : NULL, peer, peerlen, creds) != 0)
 		goto out;
@@ -557,10 +582,12 @@ void tc_doq_server_stop(struct tc_doq_server *s)
 			tc_warn("doq: wake: %s", strerror(errno));
 		pthread_join(s->thread, NULL);
 		tc_info("doq: %llu connections, %llu queries, %llu closed for protocol errors, "
-			"%llu retries, %llu stateless resets, %llu refused over the cap",
+			"%llu retries, %llu stateless resets, %llu idle closed to make room, "
+			"%llu refused over the cap",
 			(unsigned long long)s->stats.accepted, (unsigned long long)s->stats.queries,
 			(unsigned long long)s->stats.protocol_errors, (unsigned long long)s->stats.retries,
-			(unsigned long long)s->stats.resets_sent, (unsigned long long)s->stats.refused);
+			(unsigned long long)s->stats.resets_sent, (unsigned long long)s->stats.evicted,
+			(unsigned long long)s->stats.refused);
 	}
 	for (uint32_t i = 0; s->conns && i < s->lim.max_conns; i++)
 		if (s->conns[i].state != DOQ_FREE)

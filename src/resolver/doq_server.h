@@ -12,8 +12,11 @@
  *    QUIC itself refuses them with STREAM_LIMIT_ERROR first);
  *  - a stream the client resets or stops is cancelled with
  *    DOQ_REQUEST_CANCELLED; failures inside the server close with
- *    DOQ_INTERNAL_ERROR; a new connection over dns.max_connections is
- *    refused (CONNECTION_REFUSED) before any state is kept;
+ *    DOQ_INTERNAL_ERROR; a new connection over dns.max_connections closes
+ *    the least recently active connection with no query in progress with
+ *    DOQ_EXCESSIVE_LOAD (RFC 9250 §4.3) to make room, and is refused
+ *    (CONNECTION_REFUSED, before any state is kept) only when every
+ *    connection has a query in progress;
  *  - answers come from tc_dns_service_handle with TC_DNS_TRANSPORT_DOQ, the
  *    same path as UDP and TCP (zone, forwarder or REFUSED).
  *
@@ -54,7 +57,7 @@ struct tc_doq_limits {
 };
 
 struct tc_doq_stats {
-	uint64_t accepted, refused, retries, resets_sent, queries, protocol_errors;
+	uint64_t accepted, refused, retries, resets_sent, queries, protocol_errors, evicted;
 };
 
 struct tc_doq_server;
