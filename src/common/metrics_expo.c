@@ -426,3 +426,33 @@ int tc_expo_render(const struct tc_expo *e, char **out, size_t *len)
 	}
 	return 0;
 }
+
+/* --- reading one figure back ------------------------------------------- */
+
+double tc_expo_sum(const char *text, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	double sum = 0;
+	const char *p = text, *stop = text + len;
+	while (p < stop) {
+		const char *end = memchr(p, '\n', (size_t)(stop - p));
+		if (!end)
+			end = stop;
+		if ((size_t)(end - p) > nl && memcmp(p, name, nl) == 0 && (p[nl] == ' ' || p[nl] == '{')) {
+			/* The value follows the last space (no timestamps in ours). */
+			const char *sp = memrchr(p, ' ', (size_t)(end - p));
+			char buf[64];
+			size_t vl = sp ? (size_t)(end - sp - 1) : 0;
+			if (vl > 0 && vl < sizeof(buf)) {
+				memcpy(buf, sp + 1, vl);
+				buf[vl] = '\0';
+				char *e;
+				double v = strtod(buf, &e);
+				if (*e == '\0')
+					sum += v;
+			}
+		}
+		p = end + 1;
+	}
+	return sum;
+}

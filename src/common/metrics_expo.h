@@ -47,4 +47,10 @@ void tc_expo_remove(struct tc_expo *e, const char *source);
 /* The merged exposition, malloc'ed and NUL-terminated. 0, or -1 (memory). */
 int tc_expo_render(const struct tc_expo *e, char **out, size_t *len);
 
+/* For trustchainctl status: the sum of the samples of the counter or gauge
+ * `name` (any labels) in an exposition of len bytes (as served, not checked
+ * here), 0 when there is none. Reads whole lines "name value" and
+ * "name{...} value"; anything else is skipped. */
+double tc_expo_sum(const char *text, size_t len, const char *name);
+
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "ctl/status_metrics.h"
 #include "ctl/status_probe.h"
 
 /* Thresholds for a problem: leaf certificates (24 h by default) are renewed
@@ -191,6 +192,10 @@ int tc_ctl_cmd_status(struct tc_ctl *ctl, int argc, char **argv)
 	ct_log(ctl, &st);
 	certificates(ctl, &st);
 	dns_zone(ctl, &st);
+	char merr[256];
+	if (ctl->cfg.server.metrics_listen[0] && strcmp(ctl->cfg.server.metrics_listen, "off") != 0 &&
+	    tc_status_metrics_line(ctl->cfg.server.metrics_listen, merr, sizeof(merr)) != 0)
+		printf("%-14s %s\n", "metrics", merr); /* figures only: not a problem of the CA */
 	if (st.problems) {
 		printf("%d problem(s)\n", st.problems);
 		return TC_CTL_FAIL;

@@ -157,6 +157,11 @@ assert d("trustchain_metrics_scrapes_total{process=metrics}") >= 1, sorted(k for
 print("deltas ok: issuances 3, refusals %r, validate 1+1, dns udp 4 tcp 2 doq 1" % refusals)
 PY
 ok "counters moved by exactly the traffic; expiry timestamps in the future"
+"$ctl" "${c[@]}" status > "$tmp/status.out" 2>&1 || true
+n=$(awk '$1 == "metrics" && $2 == "issued" { sub(",", "", $3); print $3 }' "$tmp/status.out")
+[ "${n:-0}" -ge 3 ] || fail "trustchainctl status shows no figures from /metrics: $(cat "$tmp/status.out")"
+grep "^metrics" "$tmp/status.out"
+ok "trustchainctl status prints the figures from /metrics"
 
 # A restart, counted by the supervisor.
 k="trustchain_child_restarts_total{child=resolver,process=server}"

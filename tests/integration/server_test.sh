@@ -77,7 +77,7 @@ openssl verify -CAfile "$tmp/data/ca/root.pem" "$tmp/data/ca/intermediate.pem" >
 ok "dev ceremony artefacts verify"
 
 signer=$(pid_of signer)
-for c in signer transparency resolver gateway acme validator; do
+for c in signer transparency resolver gateway acme validator metrics; do
   p=$(pid_of $c)
   [ "$(awk '/^NoNewPrivs/ { print $2 }' /proc/$p/status)" = 1 ] || fail "$c lacks NoNewPrivs"
   [ "$(awk '/^Seccomp:/ { print $2 }' /proc/$p/status)" = 2 ] || fail "$c runs without its syscall filter"
@@ -92,7 +92,7 @@ for c in signer transparency resolver gateway acme validator; do
     [ "$user" = "trustchain-$c" ] || fail "$c runs as $user, want trustchain-$c"
     groups=$(awk '/^Groups:/ { $1 = ""; print }' /proc/$p/status | xargs)
     want=$(getent group trustchain | cut -d: -f3)
-    [ "$c" = validator ] && want=  # it reads none of our files: no group at all
+    case $c in validator | metrics) want= ;; esac  # they read none of our files: no group at all
     [ "$groups" = "$want" ] || fail "$c has groups '$groups', want '${want:-none}'"
   fi
   # Only the descriptors it was given (plus stdio and its own).

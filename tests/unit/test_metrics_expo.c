@@ -102,6 +102,10 @@ static void test_merge(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(got, want[i]));
 	}
 	free(got);
+	/* trustchainctl status's reading: every series of a family summed. */
+	CU_ASSERT_DOUBLE_EQUAL(tc_expo_sum(out, len, "trustchain_x_total"), 5, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(tc_expo_sum(out, len, "trustchain_size"), 42, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(tc_expo_sum(out, len, "trustchain_x"), 0, 1e-9);
 	free(out);
 	/* A new text replaces the old one; a removed process is gone. */
 	tc_expo_remove(e, "gateway");
