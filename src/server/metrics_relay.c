@@ -15,6 +15,11 @@
 
 static uint64_t next_tick_ms;
 static unsigned refused_logged[TC_CHILD_COUNT];
+/* Children push once every TC_METRICS_PUSH_MS: one that sends far more
+ * often (taken over, making trustchain-metrics parse all day) has the
+ * extra ones dropped unread. */
+#define MIN_GAP_MS (TC_METRICS_PUSH_MS / 4)
+static uint64_t last_ms[TC_CHILD_COUNT];
 
 static struct tc_metric *restarts(void)
 {
@@ -57,9 +62,19 @@ void tc_metrics_relay(struct tc_supervisor *s, enum tc_child_kind from, int fd)
 		return;
 	}
 	if (fd < 0) {
+		last_ms[from] = 0; /* the next process starts afresh */
 		send_to_metrics(s, s->child[from].name, -1);
 		return;
 	}
+	uint64_t now = tc_now_ms();
+	if (last_ms[from] && now - last_ms[from] < MIN_GAP_MS) {
+		tc_metric_add(tc_pm_counter("trustchain_metrics_relay_dropped_total",
+					    "Expositions dropped unread because the child sent them too often.", "child"),
+			      s->child[from].name, 1);
+		close(fd);
+		return;
+	}
+	last_ms[from] = now;
 	const char *why = NULL;
 	if (tc_metrics_fd_check(fd, TC_METRICS_MAX_BYTES, &why) < 0) {
 		tc_metric_add(refused(), s->child[from].name, 1);
