@@ -50,6 +50,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->ct.sth_refresh_s = 3600;
 	cfg->ct.http_threads = 64;
 	cfg_set_str(cfg->ct.http_listen, dev ? "127.0.0.1:6962" : "0.0.0.0:6962");
+	cfg->ct.http_max_connections = 1000;
+	cfg->ct.http_max_per_source = 64;
+	cfg->ct.http_head_timeout_s = 10;
 	cfg_set_str(cfg->ct.tiles_dir, ""); /* <data_dir>/ct/tiles */
 
 	cfg->dns.quic_port = dev ? 8853 : 853;

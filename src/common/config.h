@@ -78,6 +78,9 @@ struct tc_config {
 		uint32_t sth_refresh_s;          /* ct.sth_refresh_s, fresh tree head on an idle log */
 		uint32_t http_threads;           /* ct.http_threads, HTTP API worker threads */
 		char http_listen[TC_CFG_STR];    /* ct.http_listen, "host:port" */
+		uint32_t http_max_connections;   /* ct.http_max_connections, all at once */
+		uint32_t http_max_per_source;    /* ct.http_max_per_source, from one address */
+		uint32_t http_head_timeout_s;    /* ct.http_head_timeout_s, request line + headers */
 		char tiles_dir[TC_CFG_STR];      /* ct.tiles_dir, static-ct-api files ("": <data_dir>/ct/tiles, "off") */
 	} ct;
 

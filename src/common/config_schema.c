@@ -38,6 +38,9 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.sth_refresh_s", ct.sth_refresh_s, 1, 7 * 86400),
 	NUM("ct.http_threads", ct.http_threads, 1, 1024),
 	KEY("ct.http_listen", TC_CFG_T_HOSTPORT, ct.http_listen),
+	NUM("ct.http_max_connections", ct.http_max_connections, 1, 1000000),
+	NUM("ct.http_max_per_source", ct.http_max_per_source, 1, 1000000),
+	NUM("ct.http_head_timeout_s", ct.http_head_timeout_s, 1, 3600),
 	KEY("ct.tiles_dir", TC_CFG_T_STRING, ct.tiles_dir),
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),

@@ -14,6 +14,13 @@
 /* A request whose body has not fully arrived this long after its request
  * line is cut off, however steadily it trickles. */
 #define TC_HTTP_REQUEST_DEADLINE_S 20u
+/* A request line and header fields not complete this long after the
+ * connection opened (or its previous request ended) are cut off, however
+ * steadily they trickle (slowloris): the idle timeout alone never fires
+ * for a byte every few seconds. */
+#define TC_HTTP_HEAD_DEADLINE_S 10u
+/* Connections one source address may hold at once on a listener. */
+#define TC_HTTP_PER_SOURCE 64u
 
 /* 0 when the raw (still percent-encoded) request target is acceptable:
  * non-empty, every byte visible ASCII (0x21-0x7e: no NUL, control

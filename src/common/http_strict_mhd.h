@@ -27,7 +27,15 @@ struct tc_http_limits {
 	unsigned idle_timeout_s;     /* TC_HTTP_IDLE_TIMEOUT_S */
 	unsigned request_deadline_s; /* TC_HTTP_REQUEST_DEADLINE_S */
 	size_t head_memory;	     /* per connection: request head + buffers */
+	/* 0 in any of these: the default. */
+	unsigned head_deadline_s;    /* TC_HTTP_HEAD_DEADLINE_S */
+	unsigned per_source;	     /* connections per source address, TC_HTTP_PER_SOURCE */
+	unsigned max_connections;    /* all connections (0: the listener's own option) */
 };
+
+/* One connection, in libmicrohttpd's per-connection pointer
+ * (socket_context): when its current request head started. */
+struct tc_http_conn;
 
 /* One request, in libmicrohttpd's per-request pointer (*con_cls). */
 struct tc_http_request {
@@ -35,12 +43,19 @@ struct tc_http_request {
 	const char *target_end; /* where the raw target ended (never read) */
 	struct timespec started;
 	int admitted;
+	struct tc_http_conn *conn; /* its connection (NULL if untracked) */
 	char *body; /* NUL-terminated for convenience; body_len is the length */
 	size_t body_len;
 };
 
-/* Fills items (cap >= 6) with the daemon options, MHD_OPTION_END last;
- * lim must outlive the daemon. Returns the number of items used. */
+/* Fills items (cap >= 8) with the daemon options, MHD_OPTION_END last;
+ * lim must outlive the daemon. Returns the number of items used. Besides
+ * MHD's strict mode, idle timeout and head memory: a per-source connection
+ * limit, the total one when lim->max_connections is set (a listener's own
+ * MHD_OPTION_CONNECTION_LIMIT after the array takes precedence), and the
+ * head deadline: a process-wide watcher thread shuts down the socket of a
+ * connection whose request head is not complete in time, and
+ * libmicrohttpd then closes it as closed by the client. */
 size_t tc_http_strict_options(const struct tc_http_limits *lim, struct MHD_OptionItem *items, size_t cap);
 
 /* True once the first call of the access handler has admitted it. */

@@ -150,7 +150,7 @@ static void describe(int fd, char *out, size_t len)
 	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, unsigned threads,
+int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, const struct tc_config *cfg,
 		      struct tc_http_api **out, char *addr_out, size_t addr_len, char *err, size_t errlen)
 {
 	struct tc_http_api *h = calloc(1, sizeof(*h));
@@ -177,7 +177,11 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	h->limits = (struct tc_http_limits){.max_body = TC_HTTP_MAX_BODY,
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
 					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
-					    .head_memory = TC_HTTP_HEAD_MEMORY};
+					    .head_memory = TC_HTTP_HEAD_MEMORY,
+					    .head_deadline_s = cfg->ct.http_head_timeout_s,
+					    .per_source = cfg->ct.http_max_per_source,
+					    .max_connections = cfg->ct.http_max_connections};
+	unsigned threads = cfg->ct.http_threads;
 	struct MHD_OptionItem strict[8];
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0) {
 		snprintf(err, errlen, "http_strict: option table too small");
@@ -191,8 +195,7 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 				     0, NULL,
 				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u, MHD_OPTION_ARRAY, strict,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
-				     on_completed, h, MHD_OPTION_END);
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "libmicrohttpd did not start");
 		close(h->fd);

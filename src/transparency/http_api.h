@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "common/config.h"
 #include "transparency/ct_api.h"
 
 #define TC_HTTP_MAX_BODY (1024 * 1024) /* larger submissions get 413 */
@@ -15,13 +16,14 @@
 
 struct tc_http_api;
 
-/* threads: worker threads, each with its own epoll and connections; the
- * handlers block (SCT signing, synced writes), so this bounds how many
- * requests are in progress at once.
+/* cfg->ct.http_threads: worker threads, each with its own epoll and
+ * connections; the handlers block (SCT signing, synced writes), so this
+ * bounds how many requests are in progress at once. cfg->ct.http_max_*,
+ * http_head_timeout_s: the connection limits (common/http_strict_mhd.h).
  * Serves on listen_fd when >= 0 (inherited, already listening), else binds
  * listen_addr ("host:port", "[v6]:port") itself. addr_out (may be NULL)
  * receives the address actually served. */
-int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, unsigned threads,
+int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, const struct tc_config *cfg,
 		      struct tc_http_api **out, char *addr_out, size_t addr_len, char *err, size_t errlen);
 /* Stops accepting and waits for requests in flight. */
 void tc_http_api_stop(struct tc_http_api *h);

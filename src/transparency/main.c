@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct tc_ct_api api = {.st = st, .seq = seq, .chk = chk, .tiles_dir = tiles ? tiles_dir : NULL};
-	if (tc_http_api_start(&api, tc_inherited_fd("CT_HTTP"), cfg->ct.http_listen, cfg->ct.http_threads, &http,
+	if (tc_http_api_start(&api, tc_inherited_fd("CT_HTTP"), cfg->ct.http_listen, cfg, &http,
 			      addr, sizeof(addr), err, sizeof(err)) != 0) {
 		tc_err("HTTP API: %s", err);
 		goto out;
