@@ -171,6 +171,17 @@ static void describe(int fd, char *out, size_t len)
 	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
+/* Connections one address may hold: with a thread each, a flood or a
+ * slowloris from one address (each trickling a request head within the
+ * idle timeout) would otherwise take every slot. An eighth (at least 8)
+ * leaves the rest to other clients; ACME clients use one or a few
+ * connections each. */
+static unsigned per_ip(unsigned max_connections)
+{
+	unsigned floor = max_connections < 8 ? max_connections : 8; /* small servers (tests) */
+	return max_connections / 8 > floor ? max_connections / 8 : floor;
+}
+
 static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
 {
 	struct MHD_OptionItem strict[8];
@@ -184,6 +195,7 @@ static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
 				0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
 				MHD_OPTION_ARRAY, strict, MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip(h->max_connections),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 }
 

@@ -2,7 +2,8 @@
  * TLS connection on loopback: every answer carries Replay-Nonce, the index
  * Link and no-store; strict HTTP refuses a request without Host; and a
  * certificate switch (tc_acme_http_renew) is served to the next
- * connection while the listening socket stays the same. */
+ * connection while the listening socket stays the same; one address
+ * cannot hold more than its share of the connections. */
 #define _GNU_SOURCE
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,10 +168,79 @@ static void test_https_front(void)
 	CU_ASSERT(system(path) == 0);
 }
 
+static int tcp_connect(unsigned port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One address holds at most an eighth of the connections (at least 8):
+ * with 16 slots, 8 idle connections from 127.0.0.1 (a slowloris, a flood)
+ * leave the ninth refused at once, and a slot freed serves again. */
+static void test_per_ip_limit(void)
+{
+	char tmpl[] = "/tmp/test_acme_http_ip_XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(tmpl) != NULL);
+	char err[256], path[300], addr[64];
+	snprintf(path, sizeof(path), "%s/db", tmpl);
+	tc_config_defaults(&cfg, true);
+	a.cfg = &cfg;
+	a.now = wall;
+	snprintf(a.base, sizeof(a.base), "https://127.0.0.1:1");
+	a.nonces = tc_nonces_new(0);
+	a.rate = tc_acme_rate_new();
+	CU_ASSERT_FATAL(tc_acme_store_open(path, &a.store, err, sizeof(err)) == 0);
+	char *k, *c;
+	self_signed("limit", &k, &c);
+	struct tc_acme_http *h = NULL;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 16) == 0);
+	CU_ASSERT_FATAL(tc_acme_http_start(&a, lfd, NULL, k, c, 16, &h, addr, sizeof(addr), err, sizeof(err)) == 0);
+	unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+	int idle[8];
+	for (int i = 0; i < 8; i++) {
+		idle[i] = tcp_connect(port);
+		CU_ASSERT(idle[i] >= 0);
+		CU_ASSERT(write(idle[i], "\x16", 1) == 1); /* a handshake begun, never finished */
+	}
+	usleep(200 * 1000); /* the daemon has accepted them all */
+	char cn[64] = "", out[4096] = "";
+	const char *get = "GET /acme/directory HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	CU_ASSERT_NOT_EQUAL(request(port, get, cn, sizeof(cn), out, sizeof(out)), 0);
+	close(idle[0]);
+	usleep(200 * 1000);
+	out[0] = 0;
+	CU_ASSERT_EQUAL(request(port, get, cn, sizeof(cn), out, sizeof(out)), 0);
+	CU_ASSERT(strncmp(out, "HTTP/1.1 200", 12) == 0);
+	for (int i = 1; i < 8; i++)
+		close(idle[i]);
+	tc_acme_http_stop(h);
+	free(k);
+	free(c);
+	tc_acme_store_close(a.store);
+	tc_nonces_free(a.nonces);
+	tc_acme_rate_free(a.rate);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	CU_ASSERT(system(path) == 0);
+}
+
 int main(void)
 {
+	/* As in trustchain-acme (the child runtime ignores it): a peer that
+	 * closes, like the connection refused for its address, is an error
+	 * return of a write, not the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	static const struct tc_test tests[] = {
 		{"HTTPS front: headers, strict HTTP, certificate switch", test_https_front},
+		{"HTTPS front: connections per address bounded", test_per_ip_limit},
 		{NULL, NULL},
 	};
 	return tc_run_suite("acme_http", tests, NULL, NULL);
