@@ -101,6 +101,17 @@ for c in signer transparency resolver gateway validator; do
 done
 ok "acme: its own part and the root only; validator: no data directory at all; data/acme acme's alone"
 
+# 2c. trustchain-metrics parses HTTP from whoever reaches /metrics and the
+# expositions of children that may be taken over: like the validator it
+# holds nothing of ours and can reach nothing (no group, no data directory).
+[ -n "$(pid_of metrics)" ] || fail "metrics not running"
+if runuser -u trustchain-metrics -- ls "$data" >/dev/null 2>&1; then fail "trustchain-metrics entered $data"; fi
+out=$(probe metrics --as-user "read:$data/ca/root.pem" "${secrets[@]/#/read:}" "read:${ct_store[0]}" \
+  "ptrace:$signer_pid" "exec:/bin/sh")
+expect_denied "$out" "metrics sandbox"
+grep -q "TC_DATA_DIR" "/proc/$(pid_of metrics)/environ" && fail "trustchain-metrics knows where the data directory is"
+ok "metrics: no data directory, no secret, no CT store, no ptrace, no exec"
+
 # 3. Landlock alone: the gateway's rules hold even for a process whose uid
 # could read everything (root here; a sibling child's uid in an exploit).
 out=$(probe gateway "${secrets[@]/#/read:}" "read:${ct_store[0]}" "read:$data/ca/root.pem")
