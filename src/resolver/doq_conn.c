@@ -221,6 +221,55 @@ static int stream_set_answer(struct doq_conn *c, struct doq_stream *st, const ui
 	return 0;
 }
 
+/* A zone transfer's messages, each with its length prefix (DoQ framing). */
+struct xfr_out {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int xfr_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	struct xfr_out *o = arg;
+	if (len > TC_DNS_MAX_MSG || o->len + 2 + len > DOQ_XFR_MAX)
+		return -1;
+	if (o->cap - o->len < 2 + len) {
+		size_t cap = o->cap * 2 + 2 + len;
+		uint8_t *p = realloc(o->p, cap < DOQ_XFR_MAX ? cap : DOQ_XFR_MAX);
+		if (!p)
+			return -1;
+		o->p = p;
+		o->cap = cap < DOQ_XFR_MAX ? cap : DOQ_XFR_MAX;
+	}
+	tc_dns_put16(o->p + o->len, (uint16_t)len);
+	memcpy(o->p + o->len + 2, msg, len);
+	o->len += 2 + len;
+	return 0;
+}
+
+/* RFC 9250 §4.2: the transfer's messages go on the query's stream, one
+ * after another, then FIN. Built whole on the loop thread (a zone of ours
+ * is small), then sent like any answer, under QUIC flow control. The
+ * query's bytes (and the TSIG MAC they hold) stay put until it is done. */
+static int answer_transfer(struct doq_conn *c, struct doq_stream *st, const uint8_t *q, size_t qlen)
+{
+	struct xfr_out o = {0};
+	if (tc_dns_service_transfer(c->srv->svc, q, qlen, xfr_emit, &o) != 0 || o.len == 0) {
+		free(o.p);
+		return request_close(c, TC_DOQ_INTERNAL_ERROR, "zone transfer failed");
+	}
+	if (st->buf != st->inline_buf)
+		free(st->buf);
+	st->buf = o.p;
+	st->cap = (uint32_t)o.cap;
+	st->answered = true;
+	st->pending = false;
+	st->txlen = (uint32_t)o.len;
+	st->txsent = 0;
+	sendq_push(c, st);
+	doq_mark_dirty(c);
+	return 0;
+}
+
 static int answer_query(struct doq_conn *c, struct doq_stream *st, const uint8_t *q, size_t qlen)
 {
 	struct tc_doq_server *s = c->srv;
@@ -245,9 +294,7 @@ static int answer_query(struct doq_conn *c, struct doq_stream *st, const uint8_t
 	case TC_DNS_SVC_PROTOCOL_ERROR:
 		break;
 	case TC_DNS_SVC_TRANSFER:
-		/* Transfers are served over TCP only (signed_query.c never asks
-		 * for one here); a stream answer of many messages is not built. */
-		return request_close(c, TC_DOQ_INTERNAL_ERROR, "zone transfer over DoQ");
+		return answer_transfer(c, st, q, qlen);
 	}
 	return request_close(c, TC_DOQ_PROTOCOL_ERROR, "message ID not 0 or edns-tcp-keepalive");
 }

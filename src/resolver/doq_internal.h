@@ -24,6 +24,7 @@
 #define DOQ_TX_PKT 1452          /* max_tx_udp_payload_size */
 #define DOQ_STREAM_INLINE 768    /* most queries and answers fit without malloc */
 #define DOQ_STREAM_MSG_MAX (2 + TC_DNS_MAX_MSG)
+#define DOQ_XFR_MAX (64u * 1024 * 1024)  /* a zone transfer on one stream, framed */
 
 struct doq_stream {
 	int64_t id;

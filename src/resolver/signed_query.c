@@ -197,14 +197,16 @@ bool tc_dns_signed_handle(const struct tc_dns_service *svc, enum tc_dns_transpor
 	}
 	bool transfer = zone && tc_dns_parse(q, ql, &m) == TC_DNS_OK &&
 			TC_DNS_OPCODE(m.flags) == TC_DNS_OPCODE_QUERY && is_transfer_of(zone, &m);
-	if (transfer && transport == TC_DNS_TRANSPORT_TCP && may_transfer(svc->auth, req.key)) {
+	/* Over TCP, and DoQ (RFC 9250 §4.2); never over UDP. */
+	if (transfer && (transport == TC_DNS_TRANSPORT_TCP || transport == TC_DNS_TRANSPORT_DOQ) &&
+	    may_transfer(svc->auth, req.key)) {
 		leave(svc, token);
 		free(q);
 		*result = TC_DNS_SVC_TRANSFER;
 		return true;
 	}
 	if (transfer) {
-		/* Not one of our secondaries' keys, or not over TCP. */
+		/* Not one of our secondaries' keys, or over UDP. */
 		ast = tc_dns_answer_error(q, ql, TC_DNS_RCODE_REFUSED, &opts, out, outcap, outlen);
 	} else if (zone) {
 		ast = tc_dns_answer(zone, q, ql, &opts, out, outcap, outlen, NULL);
