@@ -123,8 +123,10 @@ static void reload(struct tc_supervisor *s)
 	    strcmp(fresh.dns.listen_address, s->cfg.dns.listen_address) != 0 ||
 	    fresh.dns.udp_port != s->cfg.dns.udp_port || fresh.dns.quic_port != s->cfg.dns.quic_port ||
 	    strcmp(fresh.ct.http_listen, s->cfg.ct.http_listen) != 0 || strcmp(fresh.acme.listen, s->cfg.acme.listen) != 0 ||
-	    strcmp(fresh.server.user, s->cfg.server.user) != 0)
-		tc_warn("SIGHUP: data_dir, listen addresses and user take effect only after a restart");
+	    strcmp(fresh.server.user, s->cfg.server.user) != 0 ||
+	    strcmp(fresh.server.metrics_listen, s->cfg.server.metrics_listen) != 0)
+		tc_warn("SIGHUP: data_dir, listen addresses (metrics_listen too) and user take effect only after a "
+			"restart");
 	snprintf(fresh.server.data_dir, sizeof(fresh.server.data_dir), "%s", s->cfg.server.data_dir);
 	snprintf(fresh.server.user, sizeof(fresh.server.user), "%s", s->cfg.server.user);
 	if (tc_children_snapshot_config(s, err, sizeof(err)) != 0) {
