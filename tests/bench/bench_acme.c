@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "acme/b64url.h"
@@ -49,6 +50,7 @@ enum { PH_ORDER, PH_AUTHZ, PH_CHALL, PH_VALID, PH_FINAL, PH_CERT, PH_N };
 static const char *const PH_NAMES[PH_N] = {"newOrder", "authz", "challenge", "until valid", "finalize", "download"};
 static atomic_llong phase_us[PH_N];
 static atomic_llong requests; /* HTTP requests of the ACME phase (polls included) */
+static atomic_llong connects; /* of which opened a new connection (a TLS handshake) */
 
 static void phase(int ph, double *t)
 {
@@ -157,8 +159,12 @@ static long http(struct worker *w, const char *url, const char *post, json_t **j
 	w->location[0] = 0;
 	atomic_fetch_add(&requests, 1);
 	long code = 0;
-	if (curl_easy_perform(w->curl) == CURLE_OK)
+	if (curl_easy_perform(w->curl) == CURLE_OK) {
+		long fresh = 0;
 		curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(w->curl, CURLINFO_NUM_CONNECTS, &fresh);
+		atomic_fetch_add(&connects, fresh);
+	}
 	curl_slist_free_all(h);
 	if (json)
 		*json = b.p ? json_loadb(b.p, b.n, 0, NULL) : NULL;
@@ -354,6 +360,15 @@ static int discover(void)
 	return 0;
 }
 
+/* CPU seconds this process used so far: the client's own share of the box,
+ * printed per phase (the server's children are measured from outside). */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void report(const char *what, double *lat, size_t n, double elapsed, size_t failures)
 {
 	qsort(lat, n, sizeof(double), bench_cmp_double);
@@ -418,7 +433,7 @@ static double grpc_phase(void)
 		is[i] = (struct issuer){.c = c, .csr = csr, .csr_len = csr_len, .lat = calloc(MAX_ORDERS_PER_WORKER, sizeof(double))};
 	}
 	atomic_store(&stop_flag, 0);
-	double t0 = bench_now_s();
+	double t0 = bench_now_s(), c0 = cpu_s();
 	for (unsigned i = 0; i < workers; i++)
 		pthread_create(&t[i], NULL, issue_worker, &is[i]);
 	sleep(seconds);
@@ -438,6 +453,8 @@ static double grpc_phase(void)
 		free(is[i].lat);
 	}
 	report("gRPC Issue", all, n, elapsed, failures);
+	printf("bench client CPU during gRPC Issue: %.2f s (%.2f ms per certificate)\n", cpu_s() - c0,
+	       n ? (cpu_s() - c0) * 1e3 / n : 0);
 	free(all);
 	free(is);
 	free(csr);
@@ -487,7 +504,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	pthread_t t[MAX_WORKERS];
-	double t0 = bench_now_s();
+	double t0 = bench_now_s(), c0 = cpu_s();
 	for (unsigned i = 0; i < workers; i++)
 		pthread_create(&t[i], NULL, acme_worker, &w[i]);
 	sleep(seconds);
@@ -498,7 +515,7 @@ int main(int argc, char **argv)
 		n += w[i].n_lat;
 		failures += w[i].failures;
 	}
-	double elapsed = bench_now_s() - t0;
+	double elapsed = bench_now_s() - t0, acme_cpu = cpu_s() - c0;
 	double *all = calloc(n ? n : 1, sizeof(double));
 	size_t k = 0;
 	for (unsigned i = 0; i < workers; i++) {
@@ -512,7 +529,10 @@ int main(int argc, char **argv)
 		printf("per order (mean):");
 		for (int p = 0; p < PH_N; p++)
 			printf(" %s %.1f ms%s", PH_NAMES[p], atomic_load(&phase_us[p]) / 1e3 / n, p + 1 < PH_N ? "," : "\n");
-		printf("HTTP requests per finalized order: %.1f\n", (double)atomic_load(&requests) / n);
+		printf("HTTP requests per finalized order: %.1f (new connections %.2f)\n",
+		       (double)atomic_load(&requests) / n, (double)atomic_load(&connects) / n);
+		printf("bench client CPU during ACME: %.2f s (%.2f ms per order; TLS, JWS signing, responder)\n",
+		       acme_cpu, acme_cpu * 1e3 / n);
 	}
 	double grpc_rate = grpc_phase();
 	if (grpc_rate > 0)
