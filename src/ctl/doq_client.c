@@ -345,6 +345,9 @@ static int tls_setup(struct tc_doq_client *c, const struct tc_doq_client_opts *o
 	if (rv == 0 && o->server_name && !is_numeric_host(o->server_name))
 		rv = gnutls_server_name_set(c->tls, GNUTLS_NAME_DNS, o->server_name,
 					    strlen(o->server_name));
+	/* No early data is ever written: resumption only (RFC 9250 §4.5). */
+	if (rv == 0 && o->session && o->session_len)
+		rv = gnutls_session_set_data(c->tls, o->session, o->session_len);
 	if (rv != 0) {
 		snprintf(err, errlen, "TLS setup: %s", gnutls_strerror(rv));
 		return -1;
@@ -791,4 +794,26 @@ void tc_doq_client_free(struct tc_doq_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
+}
+
+int tc_doq_client_session(const struct tc_doq_client *c, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	gnutls_datum_t d = {NULL, 0};
+	if (!c->tls || !(gnutls_session_get_flags(c->tls) & GNUTLS_SFLAGS_SESSION_TICKET) ||
+	    gnutls_session_get_data2(c->tls, &d) != 0)
+		return -1;
+	*out = malloc(d.size);
+	if (*out) {
+		memcpy(*out, d.data, d.size);
+		*len = d.size;
+	}
+	gnutls_free(d.data);
+	return *out ? 0 : -1;
+}
+
+bool tc_doq_client_resumed(const struct tc_doq_client *c)
+{
+	return c->tls && gnutls_session_is_resumed(c->tls);
 }

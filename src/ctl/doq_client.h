@@ -25,6 +25,8 @@ struct tc_doq_client_opts {
 	const char *alpn;            /* NULL: "doq" */
 	uint32_t idle_timeout_ms;    /* our max_idle_timeout; 0: none (the server's applies) */
 	bool insecure;               /* skip certificate verification (never for real use) */
+	const uint8_t *session;      /* tc_doq_client_session of an earlier connection: resume it */
+	size_t session_len;          /* (a full handshake if the server does not take it; never 0-RTT) */
 };
 
 /* How the connection ended, once it has. */
@@ -83,6 +85,13 @@ int tc_doq_client_query(struct tc_doq_client *c, const uint8_t *query, size_t ql
 			size_t errlen);
 
 const struct tc_doq_close *tc_doq_client_close_info(const struct tc_doq_client *c);
+
+/* The TLS session to resume on a later connection (opts.session): the
+ * ticket the server sent after the handshake, malloc'ed into *out. -1 when
+ * none came (yet: it follows the handshake; step or query first). */
+int tc_doq_client_session(const struct tc_doq_client *c, uint8_t **out, size_t *len);
+/* true when the handshake resumed a session instead of a full one. */
+bool tc_doq_client_resumed(const struct tc_doq_client *c);
 
 /* The server's leaf certificate (DER) once the handshake has it, else NULL. */
 const uint8_t *tc_doq_client_peer_cert(const struct tc_doq_client *c, size_t *len);

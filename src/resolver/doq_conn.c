@@ -582,7 +582,8 @@ int doq_conn_accept(struct doq_conn *c, const ngtcp2_pkt_hd *hd, const ngtcp2_ci
 		tc_warn("doq: new connection: %s", ngtcp2_strerror(rv));
 		goto fail;
 	}
-	if (tc_quic_tls_server_session(&c->tls, creds, &c->ref, err, sizeof(err)) != 0) {
+	if (tc_quic_tls_server_session(&c->tls, creds, s->ticket_key.data ? &s->ticket_key : NULL, &c->ref, err,
+				       sizeof(err)) != 0) {
 		tc_warn("doq: %s", err);
 		goto fail;
 	}

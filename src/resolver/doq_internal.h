@@ -83,6 +83,7 @@ struct tc_doq_server {
 	socklen_t locallen;
 	uint8_t reset_secret[DOQ_SECRET_LEN];
 	uint8_t token_secret[DOQ_SECRET_LEN];
+	gnutls_datum_t ticket_key;      /* TLS session tickets (quic_tls.h); drawn at start */
 
 	pthread_mutex_t creds_lock;
 	struct tc_quic_creds *creds;

@@ -528,6 +528,11 @@ int tc_doq_server_start(int fd, const struct tc_dns_service *svc,
 	if (getrandom(s->reset_secret, sizeof(s->reset_secret), 0) != (ssize_t)sizeof(s->reset_secret) ||
 	    getrandom(s->token_secret, sizeof(s->token_secret), 0) != (ssize_t)sizeof(s->token_secret))
 		goto fail_errno;
+	/* Without it connections still work, only never resume. */
+	if (gnutls_session_ticket_key_generate(&s->ticket_key) != 0) {
+		s->ticket_key.data = NULL;
+		tc_warn("doq: no TLS session ticket key: clients will not resume sessions");
+	}
 	s->conns = calloc(s->lim.max_conns, sizeof(*s->conns));
 	s->free_slots = calloc(s->lim.max_conns, sizeof(*s->free_slots));
 	if (!s->conns || !s->free_slots || tc_cid_map_init(&s->cids) != 0)
@@ -606,6 +611,10 @@ void tc_doq_server_stop(struct tc_doq_server *s)
 	if (s->fwdfd >= 0)
 		close(s->fwdfd);
 	tc_quic_creds_unref(s->creds);
+	if (s->ticket_key.data) {
+		gnutls_memset(s->ticket_key.data, 0, s->ticket_key.size);
+		gnutls_free(s->ticket_key.data);
+	}
 	pthread_mutex_destroy(&s->creds_lock);
 	pthread_mutex_destroy(&s->fwd_lock);
 	free(s->conns);

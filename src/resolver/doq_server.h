@@ -33,12 +33,14 @@
  * after a restart every old connection is gone anyway and a reset for it
  * is merely ignored).
  *
- * 0-RTT is disabled. All our queries are read-only and idempotent, so a
- * replayed query would only cost an answer, but accepting early data needs
- * session tickets, an anti-replay store and care with what may be answered
- * before the handshake confirms the client's address (amplification); the
- * saving is one round trip per new connection, which DoQ clients amortise
- * by keeping connections open. */
+ * TLS session resumption is on: a ticket follows every full handshake
+ * (its key drawn at start, never stored), and a client that presents it
+ * skips the certificate and signature. 0-RTT is disabled. All our queries
+ * are read-only and idempotent, so a replayed query would only cost an
+ * answer, but accepting early data needs an anti-replay store and care
+ * with what may be answered before the handshake confirms the client's
+ * address (amplification); the saving is one round trip per new
+ * connection, which DoQ clients amortise by keeping connections open. */
 #ifndef TC_RESOLVER_DOQ_SERVER_H
 #define TC_RESOLVER_DOQ_SERVER_H
 

@@ -77,14 +77,20 @@ static int client_hello_done(gnutls_session_t session, unsigned htype, unsigned 
 }
 
 int tc_quic_tls_server_session(gnutls_session_t *out, struct tc_quic_creds *creds,
-			       ngtcp2_crypto_conn_ref *ref, char *err, size_t errlen)
+			       const gnutls_datum_t *ticket_key, ngtcp2_crypto_conn_ref *ref, char *err,
+			       size_t errlen)
 {
 	gnutls_session_t s = NULL;
-	/* No GNUTLS_ENABLE_EARLY_DATA: 0-RTT stays off. No tickets are sent
-	 * either: resumption would only save the certificate, and tickets are
-	 * a key to rotate and protect; a DoQ client keeps its connection. */
-	int rv = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET);
+	/* No GNUTLS_ENABLE_EARLY_DATA: 0-RTT stays off (doq_server.h). With a
+	 * ticket key, a NewSessionTicket follows the handshake, so a client
+	 * that comes back resumes (RFC 8446 §2.2): no certificate sent, no
+	 * signature made (the round trips stay the same without 0-RTT). */
+	int rv = gnutls_init(&s, GNUTLS_SERVER | (ticket_key ? 0 : GNUTLS_NO_AUTO_SEND_TICKET));
 	const char *what = "gnutls_init";
+	if (rv == 0 && ticket_key) {
+		what = "tickets";
+		rv = gnutls_session_ticket_enable_server(s, ticket_key);
+	}
 	if (rv == 0 && (what = "priority", rv = gnutls_priority_set_direct(s, tc_quic_tls_priority,
 									      NULL)) == 0 &&
 	    (what = "credentials",

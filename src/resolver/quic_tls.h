@@ -7,7 +7,8 @@
  * Every server session is TLS 1.3 only with the QUIC cipher suites, insists
  * on the ALPN "doq" (a ClientHello offering anything else, or nothing, fails
  * the handshake with no_application_protocol), and never accepts early data:
- * 0-RTT is off (see doq_server.h for why). */
+ * 0-RTT is off (see doq_server.h for why); session resumption by ticket is
+ * on. */
 #ifndef TC_RESOLVER_QUIC_TLS_H
 #define TC_RESOLVER_QUIC_TLS_H
 
@@ -30,9 +31,13 @@ void tc_quic_creds_unref(struct tc_quic_creds *c);
 
 /* A server session for one QUIC connection: ngtcp2's GnuTLS hooks
  * installed, ref as the session pointer (ngtcp2 finds the connection
- * through it), creds as certificate. Returns 0 or -1 with err. */
+ * through it), creds as certificate. With ticket_key (from
+ * gnutls_session_ticket_key_generate; GnuTLS rotates the keys it derives
+ * from it) the session sends a ticket and accepts resumption; NULL: none.
+ * Returns 0 or -1 with err. */
 int tc_quic_tls_server_session(gnutls_session_t *out, struct tc_quic_creds *creds,
-			       ngtcp2_crypto_conn_ref *ref, char *err, size_t errlen);
+			       const gnutls_datum_t *ticket_key, ngtcp2_crypto_conn_ref *ref, char *err,
+			       size_t errlen);
 
 /* The priority string both ends use: TLS 1.3 and the AEADs QUIC defines. */
 extern const char tc_quic_tls_priority[];

@@ -765,6 +765,35 @@ static void test_retry_and_connection_cap(void)
 	CU_ASSERT_EQUAL(stop_resolver(&r), 0);
 }
 
+/* TLS session resumption (RFC 8446 §2.2; RFC 9250 §4.5 without 0-RTT):
+ * the ticket sent after a full handshake lets the next connection resume
+ * (no certificate, no signature) and answer. */
+static void test_session_resumption(void)
+{
+	struct tc_doq_client *c1 = doq_connect(&main_r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+	uint8_t resp[1024];
+	CU_ASSERT(doq_ask(c1, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+	CU_ASSERT(!tc_doq_client_resumed(c1));
+	uint8_t *sess = NULL;
+	size_t slen = 0;
+	for (int i = 0; i < 100 && tc_doq_client_session(c1, &sess, &slen) != 0; i++)
+		tc_doq_client_step(c1, 10);
+	CU_ASSERT_PTR_NOT_NULL(sess);
+	tc_doq_client_free(c1);
+	char err[256] = "";
+	struct tc_doq_client_opts o = {.cafile = rootpem, .server_name = "dns." ZONE, .session = sess,
+				       .session_len = slen};
+	struct tc_doq_client *c2 = sess ? tc_doq_client_new((const struct sockaddr *)&main_r.doq_addr,
+							    sizeof(main_r.doq_addr), &o, err, sizeof(err))
+					: NULL;
+	CU_ASSERT(c2 && tc_doq_client_handshake(c2, 3000, err, sizeof(err)) == 0);
+	CU_ASSERT(c2 && tc_doq_client_resumed(c2));
+	CU_ASSERT(c2 && doq_ask(c2, "www." ZONE ".", TC_DNS_TYPE_A, resp, sizeof(resp)) > 0);
+	tc_doq_client_free(c2);
+	free(sess);
+}
+
 /* A whole stream's data, however long (a zone transfer). */
 struct big_done {
 	int calls, status;
@@ -1213,6 +1242,7 @@ int main(int argc, char **argv)
 		{"trustchainctl dig +quic", test_dig_quic_output},
 		{"Retry; at the cap idle closed (DOQ_EXCESSIVE_LOAD), busy refused", test_retry_and_connection_cap},
 		{"zone transfer over DoQ: TSIG-signed AXFR on one stream, unsigned REFUSED", test_zone_transfer},
+		{"TLS session resumption by ticket (no 0-RTT)", test_session_resumption},
 		{"classic DNS without the signer; DoQ when it returns", test_classic_dns_without_signer},
 		{"certificate renewal keeps old connections", test_certificate_renewal},
 		{"DoQ waits for a CT log that starts later", test_doq_waits_for_the_log},
