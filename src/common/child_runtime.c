@@ -212,9 +212,6 @@ struct tc_child *tc_child_start_opts(const char *name, int argc, char **argv, un
 	c->sup_fd = tc_inherited_fd("SUPERVISOR");
 	if (c->sup_fd >= 0)
 		c->have_sup_thread = pthread_create(&c->sup_thread, NULL, supervisor_main, c) == 0;
-	/* Figures to the supervisor (common/metrics_proc.h), when served. */
-	if (c->sup_fd >= 0 && c->cfg.server.metrics_listen[0] && strcmp(c->cfg.server.metrics_listen, "off") != 0)
-		tc_metrics_push_start(c->sup_fd);
 	return c;
 }
 
@@ -264,6 +261,10 @@ void tc_child_ready(struct tc_child *c, const char *what)
 	tc_info("ready: %s", what);
 	if (c->sup_fd >= 0)
 		tc_sup_send(c->sup_fd, TC_SUP_READY, what, -1);
+	/* Figures to the supervisor (common/metrics_proc.h), when served;
+	 * only after READY, which whoever started us reads first. */
+	if (c->sup_fd >= 0 && c->cfg.server.metrics_listen[0] && strcmp(c->cfg.server.metrics_listen, "off") != 0)
+		tc_metrics_push_start(c->sup_fd);
 }
 
 int tc_child_wait_signal(struct tc_child *c, int period_ms)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -153,6 +154,10 @@ static void *push_main(void *arg)
 
 int tc_metrics_push_start(int chan)
 {
+	/* Once per process, however often a child says it is ready. */
+	static atomic_int started;
+	if (atomic_exchange(&started, 1))
+		return 0;
 	/* A descriptor of its own: the caller may close chan while this thread
 	 * runs, and the number could then name another file. A shutdown() of
 	 * the channel still ends the thread (EPIPE). */

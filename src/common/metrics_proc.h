@@ -58,7 +58,9 @@ int tc_metrics_memfd(struct tc_metrics *r);
 long tc_metrics_fd_check(int fd, size_t max, const char **why);
 
 /* Starts a thread that sends the process registry's exposition on the
- * supervisor channel chan every TC_METRICS_PUSH_MS. Returns 0 or -1. */
+ * supervisor channel chan every TC_METRICS_PUSH_MS (once per process: later
+ * calls do nothing). Call it after TC_SUP_READY: whoever started the
+ * process (the supervisor, test harnesses) reads READY first. 0 or -1. */
 int tc_metrics_push_start(int chan);
 
 #endif

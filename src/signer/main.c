@@ -132,10 +132,11 @@ int main(int argc, char **argv)
 	sup_fd = tc_inherited_fd("SUPERVISOR");
 	if (sup_fd >= 0) {
 		have_sup = pthread_create(&sup_thread, NULL, supervisor_main, NULL) == 0;
-		/* Its figures (HSM latency, errors) go out; nothing comes in. */
+		tc_sup_send(sup_fd, TC_SUP_READY, "HSM token logged in, keys loaded", -1);
+		/* Its figures (HSM latency, errors) go out, after READY; nothing
+		 * comes in. */
 		if (cfg.server.metrics_listen[0] && strcmp(cfg.server.metrics_listen, "off") != 0)
 			tc_metrics_push_start(sup_fd);
-		tc_sup_send(sup_fd, TC_SUP_READY, "HSM token logged in, keys loaded", -1);
 	}
 	tc_info("ready: token '%s', issuing key %s, CT key %s, audit journal open",
 		cfg.hsm.token_label, signer.have_intermediate ? "loaded" : "MISSING",
