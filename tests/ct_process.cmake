@@ -67,3 +67,10 @@ if(TARGET trustchain-transparency)
   target_link_libraries(bench_ct_tiles PRIVATE tc_ct_fixture)
   set_target_properties(bench_ct_tiles PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endif()
+
+# Freezing the log (ct.frozen): submissions refused, reads go on (issue 13).
+if(TARGET trustchain-transparency)
+  tc_add_cunit(test_ct_freeze SOURCES ${CMAKE_SOURCE_DIR}/tests/integration/ct_freeze_test.c
+               LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
+  add_dependencies(test_ct_freeze trustchain-transparency trustchain-signer trustchainctl)
+endif()

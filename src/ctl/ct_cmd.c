@@ -54,16 +54,19 @@ static char *read_key(const char *path)
 	return b64;
 }
 
-static int write_loglist(FILE *out, const char *domain, const char *b64)
+/* A frozen log stays listed: the SCTs it issued still verify. */
+static int write_loglist(FILE *out, const char *domain, const char *b64, int frozen)
 {
 	fprintf(out,
 		"# TrustChain CT log, for OpenSSL's CT log store (s_client -ct -ctlogfile).\n"
+		"# state: %s\n"
 		"enabled_logs = trustchain\n"
 		"\n"
 		"[trustchain]\n"
-		"description = TrustChain CT log (%s)\n"
+		"description = TrustChain CT log (%s)%s\n"
 		"key = %s\n",
-		domain, b64);
+		frozen ? "frozen (read-only: its SCTs verify, it takes no new entries)" : "usable", domain,
+		frozen ? ", frozen" : "", b64);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -105,7 +108,7 @@ static int loglist(struct tc_ctl *ctl, int argc, char **argv)
 		free(b64);
 		return TC_CTL_FAIL;
 	}
-	int rc = write_loglist(out, ctl->cfg.bootstrap.domain, b64);
+	int rc = write_loglist(out, ctl->cfg.bootstrap.domain, b64, ctl->cfg.ct.frozen);
 	if (out != stdout && fclose(out) != 0)
 		rc = -1;
 	else if (out == stdout && fflush(stdout) != 0)

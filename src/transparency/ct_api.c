@@ -28,6 +28,7 @@ static void fail_op(struct tc_ct_reply *out, enum tc_ct_op_status st, const char
 	static const unsigned http[] = {
 		[TC_CT_OP_OK] = 200,          [TC_CT_OP_BAD_REQUEST] = 400, [TC_CT_OP_OUT_OF_RANGE] = 400,
 		[TC_CT_OP_NOT_FOUND] = 404,   [TC_CT_OP_UNAVAILABLE] = 503, [TC_CT_OP_INTERNAL] = 500,
+		[TC_CT_OP_FROZEN] = 403, /* not 503: retrying later will not help */
 	};
 	fail(out, (unsigned)st < sizeof(http) / sizeof(http[0]) ? http[st] : 500, msg);
 }

@@ -64,6 +64,7 @@ static Trustchain__Internal__Ct__Status wire_status(enum tc_ct_op_status st)
 	case TC_CT_OP_NOT_FOUND:
 		return TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_NOT_FOUND;
 	case TC_CT_OP_UNAVAILABLE:
+	case TC_CT_OP_FROZEN: /* the error text says "frozen" */
 		return TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_UNAVAILABLE;
 	default:
 		return TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_ERROR;

@@ -63,8 +63,11 @@ enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int 
 	enum tc_ct_op_status st = TC_CT_OP_OK;
 	char why[256];
 	uint64_t timestamp = 0, leaf_index = UINT64_MAX;
-	if (tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &out->sct_len,
-				&timestamp, &leaf_index, why, sizeof(why)) != 0) {
+	int rc = tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &out->sct_len,
+				     &timestamp, &leaf_index, why, sizeof(why));
+	if (rc == TC_SEQUENCER_FROZEN) {
+		st = fail(TC_CT_OP_FROZEN, err, errlen, "%s", why);
+	} else if (rc != 0) {
 		tc_warn("submission not logged: %s", why);
 		st = fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
 	} else if (out->sct_len == 0) {

@@ -34,6 +34,7 @@ enum tc_ct_op_status {
 	TC_CT_OP_NOT_FOUND,    /* no such leaf in the tree of that size */
 	TC_CT_OP_UNAVAILABLE,  /* the log cannot take entries (or has no tree head) now */
 	TC_CT_OP_INTERNAL,     /* store or encoding failure */
+	TC_CT_OP_FROZEN,       /* the log is frozen (read-only): no new entries, ever */
 };
 
 /* What add-chain / add-pre-chain promise. */

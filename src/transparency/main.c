@@ -132,7 +132,10 @@ int main(int argc, char **argv)
 		refresh_s = cfg->ct.max_merge_delay_s / 2 ? cfg->ct.max_merge_delay_s / 2 : 1;
 	struct tc_sequencer_config scfg = {.interval_ms = cfg->ct.sequence_interval_ms,
 					   .batch_max = cfg->ct.batch_max, .sth_refresh_ms = refresh_s * 1000,
-					   .legacy_index_path = index_dir, .tiles = tiles};
+					   .legacy_index_path = index_dir, .tiles = tiles, .frozen = cfg->ct.frozen};
+	if (cfg->ct.frozen)
+		tc_info("ct.frozen: the log is read-only at tree size %llu (submissions refused, reads served)",
+			(unsigned long long)tc_ct_store_size(st));
 	if (tc_sequencer_start(st, &ls, &scfg, &seq, err, sizeof(err)) != 0) {
 		tc_err("sequencer: %s", err);
 		goto out;

@@ -49,6 +49,7 @@ struct tc_sequencer {
 	pthread_mutex_t clock_lock;
 	uint64_t last_timestamp;
 
+	int frozen;      /* read-only: nothing new is committed or signed */
 	int sth_failing; /* only the sequencer thread touches it: log an outage once */
 	int reopen_requested; /* the sequencer thread's: reopen_when_writable asked once */
 	struct tc_tile_publisher *tiles;
@@ -578,6 +579,13 @@ static uint64_t sct_leaf_index(const struct tc_ct_sct *sct)
 	return tc_sct_find_leaf_index(sct->extensions, sct->extensions_len, &index) == 1 ? index : UINT64_MAX;
 }
 
+static int frozen_refusal(struct tc_sequencer *q, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the log is frozen: read-only at tree size %llu, it accepts no new entries",
+		 (unsigned long long)tc_ct_store_size(q->st));
+	return TC_SEQUENCER_FROZEN;
+}
+
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, const unsigned char *extra,
 			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
 			uint64_t *timestamp, uint64_t *leaf_index, char *err, size_t errlen)
@@ -609,11 +617,17 @@ int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, co
 		} else {
 			snprintf(err, errlen, "kept SCT unreadable");
 		}
+	} else if (q->frozen && want_sct) {
+		/* a frozen log signs nothing new; an entry logged without an SCT
+		 * stays so (its SCT would be a new promise) */
+		rc = frozen_refusal(q, err, errlen);
 	} else if (rc == TC_SUBMISSION_LOGGED) {
 		/* logged already (without an SCT, or its SCT lost in a crash) */
 		*timestamp = logged_at;
 		e.timestamp = logged_at;
 		rc = want_sct ? sign_entry(q, &e, index, id, sct, sct_len, err, errlen) : 0;
+	} else if (q->frozen) {
+		rc = frozen_refusal(q, err, errlen);
 	} else {
 		e.timestamp = next_timestamp(q);
 		e.extensions = NULL;
@@ -653,6 +667,11 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	q->batch_max = cfg->batch_max ? cfg->batch_max : 1;
 	q->sth_refresh_ms = cfg->sth_refresh_ms;
 	q->tiles = cfg->tiles;
+	/* frozen: the first flush signs a head covering every entry if the
+	 * newest does not (the final one), and none is signed after it */
+	q->frozen = cfg->frozen;
+	if (q->frozen)
+		q->sth_refresh_ms = 0;
 	q->last_timestamp = newest_issued_timestamp(st);
 	if (now_ms() < q->last_timestamp)
 		tc_warn("the clock is %llu ms behind the log's newest timestamp: SCTs and tree heads keep that "

@@ -53,7 +53,11 @@ struct tc_sequencer_config {
 	uint64_t sth_refresh_ms;       /* re-sign an unchanged tree head this often (0: never) */
 	const char *legacy_index_path; /* an older stand-alone duplicate index to import, or NULL */
 	struct tc_tile_publisher *tiles; /* static-ct-api files written after each flush, or NULL */
+	int frozen; /* read-only log: no new entries; one last tree head, never refreshed */
 };
+
+/* tc_sequencer_submit's answer for a new entry to a frozen log. */
+#define TC_SEQUENCER_FROZEN (-2)
 
 int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const struct tc_sequencer_config *cfg,
 		       struct tc_sequencer **out, char *err, size_t errlen);
@@ -65,7 +69,8 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
  * the entry's timestamp (the SCT's) and, unless NULL, *leaf_index (the
  * entry's index, UINT64_MAX for an entry of an earlier version whose leaf
  * does not carry it). 0, or -1 with err set when the entry could not be
- * made durable or signed. */
+ * made durable or signed, or TC_SEQUENCER_FROZEN (err set) when the log is
+ * frozen and the entry (or its SCT) is not in it already. */
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
 			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
 			uint64_t *timestamp, uint64_t *leaf_index, char *err, size_t errlen);
