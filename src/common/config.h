@@ -82,7 +82,6 @@ struct tc_config {
 		uint32_t http_max_per_source;    /* ct.http_max_per_source, from one address */
 		uint32_t http_head_timeout_s;    /* ct.http_head_timeout_s, request line + headers */
 		char tiles_dir[TC_CFG_STR];      /* ct.tiles_dir, static-ct-api files ("": <data_dir>/ct/tiles, "off") */
-		bool frozen;                     /* ct.frozen, read-only: no new entries, final checkpoint kept */
 	} ct;
 
 	struct {
@@ -126,6 +125,10 @@ struct tc_config {
 		bool require_sct;                /* gateway.require_sct: Validate fails without our SCT */
 		uint32_t threads;                /* gateway.threads */
 		uint32_t backend_threads;        /* gateway.backend_threads */
+		uint32_t max_concurrent_streams; /* gateway.max_concurrent_streams, calls per connection */
+		uint32_t max_connection_idle_s;  /* gateway.max_connection_idle_s, 0: never */
+		uint32_t keepalive_s;            /* gateway.keepalive_s, ping a silent client */
+		uint32_t memory_limit_mb;        /* gateway.memory_limit_mb, gRPC buffers */
 	} gateway;
 
 	/* acme: the RFC 8555 server (trustchain-acme) and its challenge

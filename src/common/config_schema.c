@@ -42,7 +42,6 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.http_max_per_source", ct.http_max_per_source, 1, 1000000),
 	NUM("ct.http_head_timeout_s", ct.http_head_timeout_s, 1, 3600),
 	KEY("ct.tiles_dir", TC_CFG_T_STRING, ct.tiles_dir),
-	KEY("ct.frozen", TC_CFG_T_BOOL, ct.frozen),
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),
 	KEY("dns.udp_port", TC_CFG_T_PORT, dns.udp_port),
@@ -78,6 +77,10 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("gateway.require_sct", TC_CFG_T_BOOL, gateway.require_sct),
 	NUM("gateway.threads", gateway.threads, 1, 256),
 	NUM("gateway.backend_threads", gateway.backend_threads, 1, 256),
+	NUM("gateway.max_concurrent_streams", gateway.max_concurrent_streams, 1, 65536),
+	NUM("gateway.max_connection_idle_s", gateway.max_connection_idle_s, 0, 7 * 86400),
+	NUM("gateway.keepalive_s", gateway.keepalive_s, 10, 86400),
+	NUM("gateway.memory_limit_mb", gateway.memory_limit_mb, 16, 65536),
 
 	KEY("acme.listen", TC_CFG_T_STRING, acme.listen),
 	KEY("acme.tls_names", TC_CFG_T_LIST, acme.tls_names),

@@ -97,8 +97,12 @@ int main(int argc, char **argv)
 		tc_child_stop(c);
 		return 2;
 	}
-	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, gw.cfg->gateway.threads,
-							gw.cfg->gateway.backend_threads,
+	struct tc_rpc_conn_limits conn_limits = {.max_concurrent_streams = gw.cfg->gateway.max_concurrent_streams,
+						 .max_connection_idle_s = gw.cfg->gateway.max_connection_idle_s,
+						 .keepalive_s = gw.cfg->gateway.keepalive_s,
+						 .memory_limit_mb = gw.cfg->gateway.memory_limit_mb};
+	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, &conn_limits,
+							gw.cfg->gateway.threads, gw.cfg->gateway.backend_threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,
 							err, sizeof(err));
 	if (!srv) {

@@ -4,6 +4,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -421,7 +422,8 @@ static void destroy_queues(struct tc_rpc_server *s)
 }
 
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  const struct tc_auth *auth, unsigned threads, unsigned backend_threads,
+					  const struct tc_auth *auth, const struct tc_rpc_conn_limits *limits,
+					  unsigned threads, unsigned backend_threads,
 					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
 					  char *err, size_t errlen)
 {
@@ -450,17 +452,41 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 			pool_threads[i] = MAX_WORKERS;
 	}
 
-	grpc_arg args[2];
+	/* Idle connections are bounded in time (closed after max_connection_idle_s
+	 * without a call, dead peers found by keepalive pings) and their
+	 * buffers in memory (a resource quota: gRPC shrinks its reads under
+	 * pressure instead of growing without end). */
+	grpc_resource_quota *quota = grpc_resource_quota_create("gateway");
+	grpc_resource_quota_resize(quota, (size_t)limits->memory_limit_mb << 20);
+	const struct {
+		const char *key;
+		int value;
+	} ints[] = {
+		{GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, TC_RPC_MAX_REQUEST},
+		{GRPC_ARG_MAX_CONCURRENT_STREAMS, (int)limits->max_concurrent_streams},
+		{GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+		 limits->max_connection_idle_s ? (int)(limits->max_connection_idle_s * 1000) : INT_MAX},
+		{GRPC_ARG_KEEPALIVE_TIME_MS, (int)(limits->keepalive_s * 1000)},
+		{GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000},
+		/* Clients may ping as often as the keepalive we announce. */
+		{GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
+	};
+	enum { N_INTS = sizeof(ints) / sizeof(ints[0]) };
+	grpc_arg args[N_INTS + 1];
 	memset(args, 0, sizeof(args));
-	args[0].type = GRPC_ARG_INTEGER;
-	args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[0].value.integer = TC_RPC_MAX_REQUEST;
-	args[1].type = GRPC_ARG_INTEGER;
-	args[1].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
-	args[1].value.integer = 256;
-	grpc_channel_args chargs = {.num_args = 2, .args = args};
+	for (size_t i = 0; i < N_INTS; i++) {
+		args[i].type = GRPC_ARG_INTEGER;
+		args[i].key = (char *)ints[i].key;
+		args[i].value.integer = ints[i].value;
+	}
+	args[N_INTS].type = GRPC_ARG_POINTER;
+	args[N_INTS].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+	args[N_INTS].value.pointer.p = quota;
+	args[N_INTS].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+	grpc_channel_args chargs = {.num_args = N_INTS + 1, .args = args};
 
 	s->server = grpc_server_create(&chargs, NULL);
+	grpc_resource_quota_unref(quota); /* the server holds its own reference */
 	/* Only the fast pool's threads poll the sockets: the backend pool's
 	 * mostly wait on the signer or the log, and as pollers too they would
 	 * take turns at every socket event (measured: more context switches

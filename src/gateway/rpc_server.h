@@ -20,7 +20,15 @@ struct tc_rpc_server;
 
 struct tc_auth;
 
-/* Binds listen ("host:port") with creds (released here), starts threads
+/* What one client connection may hold (gRPC channel arguments). */
+struct tc_rpc_conn_limits {
+	unsigned max_concurrent_streams; /* calls in flight per connection */
+	unsigned max_connection_idle_s;  /* without a call this long: GOAWAY (0: never) */
+	unsigned keepalive_s;            /* ping a silent client; no answer in 20 s: dropped */
+	unsigned memory_limit_mb;        /* resource quota of every connection's buffers */
+};
+
+/* Binds listen ("host:port") with creds (released here) and limits, starts threads
  * workers for the fast methods and backend_threads for those that wait on
  * the signer or the CT log, serving methods (a table that must outlive the server) with ctx
  * passed to every handler. Each call's caller is authenticated against auth
@@ -30,7 +38,8 @@ struct tc_auth;
  * without fails the start). grpc_init() must have been called.
  * Returns NULL with a reason in err. */
 struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_credentials *creds,
-					  const struct tc_auth *auth, unsigned threads, unsigned backend_threads,
+					  const struct tc_auth *auth, const struct tc_rpc_conn_limits *limits,
+					  unsigned threads, unsigned backend_threads,
 					  const struct tc_rpc_method *methods, size_t n_methods, void *ctx,
 					  char *err, size_t errlen);
 
