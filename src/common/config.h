@@ -82,6 +82,7 @@ struct tc_config {
 		uint32_t http_max_per_source;    /* ct.http_max_per_source, from one address */
 		uint32_t http_head_timeout_s;    /* ct.http_head_timeout_s, request line + headers */
 		char tiles_dir[TC_CFG_STR];      /* ct.tiles_dir, static-ct-api files ("": <data_dir>/ct/tiles, "off") */
+		bool frozen;                     /* ct.frozen, read-only: no new entries, final checkpoint kept */
 	} ct;
 
 	struct {

@@ -42,6 +42,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.http_max_per_source", ct.http_max_per_source, 1, 1000000),
 	NUM("ct.http_head_timeout_s", ct.http_head_timeout_s, 1, 3600),
 	KEY("ct.tiles_dir", TC_CFG_T_STRING, ct.tiles_dir),
+	KEY("ct.frozen", TC_CFG_T_BOOL, ct.frozen),
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),
 	KEY("dns.udp_port", TC_CFG_T_PORT, dns.udp_port),
