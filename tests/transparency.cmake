@@ -40,3 +40,22 @@ if(TARGET tc_ct_core)
               LIBS tc_ct_core SEEDS ${TC_STATIC_CT_SEEDS})
 endif()
 tc_add_cunit(test_ct_tiles_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_tiles_sandbox.c LIBS tc_common)
+
+# Bench helper (not a test): a synthetic static-ct-api log of N entries for
+# timing trustchainctl ct monitor from a cold start (README, CT section).
+#   build/bin/ct_synth_log DIR [entries=1000000] [cert_bytes=700]
+if(TARGET tc_ct_core)
+  add_executable(ct_synth_log ${CMAKE_CURRENT_SOURCE_DIR}/bench/ct_synth_log.c)
+  tc_target_defaults(ct_synth_log)
+  target_link_libraries(ct_synth_log PRIVATE tc_ct_core)
+  set_target_properties(ct_synth_log PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()
+# ... and its server: the log's own read path (tile_http.c) over DIR.
+#   build/bin/ct_tiles_server DIR PORT
+if(TARGET tc_ct_core AND MHD_FOUND)
+  add_executable(ct_tiles_server ${CMAKE_CURRENT_SOURCE_DIR}/bench/ct_tiles_server.c
+                 ${CMAKE_SOURCE_DIR}/src/transparency/tile_http.c)
+  tc_target_defaults(ct_tiles_server)
+  target_link_libraries(ct_tiles_server PRIVATE tc_ct_core PkgConfig::MHD)
+  set_target_properties(ct_tiles_server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+endif()

@@ -23,13 +23,17 @@ int tc_merkle_leaf_hash(const unsigned char *data, size_t len, unsigned char out
 void tc_merkle_node_hash(const unsigned char left[TC_MERKLE_HASH_LEN],
 			 const unsigned char right[TC_MERKLE_HASH_LEN], unsigned char out[TC_MERKLE_HASH_LEN])
 {
-	/* Interior nodes are the hot path of appends and proofs: one fixed-size
-	 * buffer and the one-shot digest, no allocation. */
-	unsigned char buf[1 + 2 * TC_MERKLE_HASH_LEN];
-	buf[0] = 0x01;
-	memcpy(buf + 1, left, TC_MERKLE_HASH_LEN);
-	memcpy(buf + 1 + TC_MERKLE_HASH_LEN, right, TC_MERKLE_HASH_LEN);
-	SHA256(buf, sizeof(buf), out);
+	/* Interior nodes are the hot path of appends, proofs and monitors: the
+	 * low-level SHA-256 on the stack. SHA256() looks the digest up by name
+	 * (a lock) and allocates a context at every call, which showed in a
+	 * monitor's profile at 10^5 entries/s. */
+	static const unsigned char node_prefix = 0x01;
+	SHA256_CTX c;
+	SHA256_Init(&c);
+	SHA256_Update(&c, &node_prefix, 1);
+	SHA256_Update(&c, left, TC_MERKLE_HASH_LEN);
+	SHA256_Update(&c, right, TC_MERKLE_HASH_LEN);
+	SHA256_Final(out, &c);
 }
 
 void tc_merkle_empty_root(unsigned char out[TC_MERKLE_HASH_LEN])

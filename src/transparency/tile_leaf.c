@@ -119,19 +119,22 @@ int tc_tile_leaf_next(const unsigned char *d, size_t len, size_t *pos, struct tc
 	p += 2 + n;
 	out->ts_entry = d + start;
 	out->ts_entry_len = p - start;
-	/* re-read it through the one RFC 6962 parser, as the MerkleTreeLeaf */
-	unsigned char *leaf = malloc(2 + out->ts_entry_len);
-	if (!leaf)
+	/* the TimestampedEntry's fields, with the bounds tc_ct_parse_leaf
+	 * puts on a MerkleTreeLeaf (read in place: no copy per entry) */
+	struct tc_ct_entry *e = &out->entry;
+	e->type = type == TC_CT_PRECERT_ENTRY ? TC_CT_PRECERT_ENTRY : TC_CT_X509_ENTRY;
+	e->timestamp = 0;
+	for (int i = 0; i < 8; i++)
+		e->timestamp = (e->timestamp << 8) | d[start + i];
+	size_t cert_at = start + 10 + (type == TC_CT_PRECERT_ENTRY ? 32 : 0);
+	if (type == TC_CT_PRECERT_ENTRY)
+		memcpy(e->issuer_key_hash, d + start + 10, TC_CT_HASH_LEN);
+	e->cert = d + cert_at + 3;
+	e->cert_len = (size_t)d[cert_at] << 16 | (size_t)d[cert_at + 1] << 8 | d[cert_at + 2];
+	e->extensions_len = n;
+	e->extensions = d + p - n;
+	if (e->cert_len > TC_CT_MAX_CERT_LEN || e->extensions_len > TC_CT_MAX_EXTENSIONS_LEN)
 		return -1;
-	leaf[0] = leaf[1] = 0;
-	memcpy(leaf + 2, out->ts_entry, out->ts_entry_len);
-	int ok = tc_ct_parse_leaf(leaf, 2 + out->ts_entry_len, &out->entry) == TC_CT_OK;
-	free(leaf);
-	if (!ok)
-		return -1;
-	/* point the parsed fields into the tile, not the freed copy */
-	out->entry.cert = d + start + (type == TC_CT_PRECERT_ENTRY ? 10 + 32 + 3 : 10 + 3);
-	out->entry.extensions = d + p - out->entry.extensions_len;
 	if (type == TC_CT_PRECERT_ENTRY) {
 		if (get24(d, len, p, &n) != 0 || n == 0 || n > len - p - 3)
 			return -1;
@@ -150,12 +153,20 @@ int tc_tile_leaf_next(const unsigned char *d, size_t len, size_t *pos, struct tc
 	return 0;
 }
 
-int tc_tile_leaf_hash(const struct tc_tile_leaf *l, unsigned char out[TC_CT_HASH_LEN])
+int tc_tile_leaf_hash_ctx(EVP_MD_CTX *md, const struct tc_tile_leaf *l, unsigned char out[TC_CT_HASH_LEN])
 {
 	static const unsigned char prefix[3] = {0x00, 0x00, 0x00}; /* leaf hash, v1, timestamped_entry */
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, prefix, 3) == 1 &&
+	/* a context used before keeps its digest: no fetch by name again */
+	int ok = md && EVP_DigestInit_ex(md, EVP_MD_CTX_get0_md(md) ? NULL : EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(md, prefix, 3) == 1 &&
 		 EVP_DigestUpdate(md, l->ts_entry, l->ts_entry_len) == 1 && EVP_DigestFinal_ex(md, out, NULL) == 1;
-	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
+}
+
+int tc_tile_leaf_hash(const struct tc_tile_leaf *l, unsigned char out[TC_CT_HASH_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = tc_tile_leaf_hash_ctx(md, l, out);
+	EVP_MD_CTX_free(md);
+	return rc;
 }

@@ -15,6 +15,7 @@
 #ifndef TC_TRANSPARENCY_TILE_LEAF_H
 #define TC_TRANSPARENCY_TILE_LEAF_H
 
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,5 +60,8 @@ int tc_tile_leaf_next(const unsigned char *data, size_t len, size_t *pos, struct
 /* The RFC 6962 leaf hash of the entry: SHA-256(0x00 || MerkleTreeLeaf),
  * MerkleTreeLeaf = v1 || timestamped_entry || timestamped_entry bytes. */
 int tc_tile_leaf_hash(const struct tc_tile_leaf *l, unsigned char out[TC_CT_HASH_LEN]);
+/* The same with the caller's digest context (reused across leaves: no
+ * allocation per leaf, which a monitor verifying 10^5 entries/s notices). */
+int tc_tile_leaf_hash_ctx(EVP_MD_CTX *md, const struct tc_tile_leaf *l, unsigned char out[TC_CT_HASH_LEN]);
 
 #endif
