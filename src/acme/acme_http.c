@@ -171,11 +171,11 @@ static void describe(int fd, char *out, size_t len)
 	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-/* Connections one address may hold: with a thread each, a flood or a
- * slowloris from one address (each trickling a request head within the
- * idle timeout) would otherwise take every slot. An eighth (at least 8)
- * leaves the rest to other clients; ACME clients use one or a few
- * connections each. */
+/* Connections one address may hold (http_strict_mhd's per-source limit;
+ * its head deadline cuts a slowloris's trickled heads): with a thread
+ * each, a flood from one address would otherwise take every slot. An
+ * eighth (at least 8) leaves the rest to other clients; ACME clients use
+ * one or a few connections each. */
 static unsigned per_ip(unsigned max_connections)
 {
 	unsigned floor = max_connections < 8 ? max_connections : 8; /* small servers (tests) */
@@ -195,7 +195,6 @@ static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
 				0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
 				MHD_OPTION_ARRAY, strict, MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip(h->max_connections),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 }
 
@@ -218,7 +217,8 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 	h->limits = (struct tc_http_limits){.max_body = max_body,
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
 					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
-					    .head_memory = HEAD_MEMORY};
+					    .head_memory = HEAD_MEMORY,
+					    .per_source = per_ip(h->max_connections)};
 	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
 	if (h->fd < 0) {
 		free(h->key_pem);
