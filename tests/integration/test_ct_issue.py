@@ -133,6 +133,13 @@ class CtIssuance(unittest.TestCase):
         # TLS SCT: version 0, then the log id.
         self.assertEqual(sct.sct[0], 0)
         self.assertEqual(sct.sct[1:33], sct.log_id)
+        # static-ct-api: its extensions are exactly the leaf_index extension
+        # (type 0, 5 bytes, big-endian uint40) naming the precertificate's
+        # entry, whose index the response reports once the tree covers it.
+        self.assertEqual(sct.sct[41:43], b"\x00\x08")
+        self.assertEqual(sct.sct[43:46], b"\x00\x00\x05")
+        if sct.leaf_index_known:
+            self.assertEqual(int.from_bytes(sct.sct[46:51], "big"), sct.leaf_index)
         # The log id is the SHA-256 of the key in the log list.
         with open(os.path.join(WORK_DIR, "loglist.cnf")) as f:
             key = [l.split("=", 1)[1].strip() for l in f if l.startswith("key")][0]
