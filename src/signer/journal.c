@@ -14,6 +14,7 @@
 
 #include "common/journal_format.h"
 #include "common/hex.h"
+#include "common/metrics_proc.h"
 #include "common/log.h"
 #include "signer/journal_record.h"
 
@@ -284,9 +285,13 @@ static void flush_pending(struct tc_journal *j)
 		}
 		off += (size_t)w;
 	}
+	double t0 = tc_pm_now();
 	if (ok && fdatasync(j->fd) != 0)
 		ok = 0;
-	int write_errno = errno;
+	int write_errno = errno; /* before the metric's calls can change it */
+	tc_metric_observe(tc_pm_seconds("trustchain_journal_fsync_duration_seconds",
+					"fdatasync of one group commit of the audit journal.", NULL),
+			  NULL, tc_pm_now() - t0);
 
 	pthread_mutex_lock(&j->lock);
 	if (!j->spare) {
