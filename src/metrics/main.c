@@ -50,9 +50,14 @@ static int was_refused(const char *source)
 
 static void mark_refused(const char *source, int on)
 {
+	/* Sources are child names the supervisor tags (a few bytes); a longer
+	 * one could not be told apart once cut, so it is not remembered. */
+	size_t len = strnlen(source, sizeof(refused_now[0]));
+	if (len == sizeof(refused_now[0]))
+		return;
 	for (size_t i = 0; i < sizeof(refused_now) / sizeof(refused_now[0]); i++) {
 		if (on && refused_now[i][0] == '\0') {
-			snprintf(refused_now[i], sizeof(refused_now[i]), "%s", source);
+			memcpy(refused_now[i], source, len + 1);
 			return;
 		}
 		if (!on && strcmp(refused_now[i], source) == 0)
