@@ -218,7 +218,9 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
 					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
 					    .head_memory = HEAD_MEMORY,
-					    .per_source = per_ip(h->max_connections)};
+					    .head_deadline_s = a->cfg->acme.head_timeout_s,
+					    .per_source = a->cfg->acme.max_per_source ? a->cfg->acme.max_per_source
+										      : per_ip(h->max_connections)};
 	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
 	if (h->fd < 0) {
 		free(h->key_pem);

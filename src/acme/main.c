@@ -33,7 +33,6 @@
 #include "common/proc_env.h"
 #include "trustchain/client.h"
 
-#define HTTP_CONNECTIONS 1024 /* a thread each: handlers block on the CA during finalize */
 #define RETRY_S 2
 #define RENEW_RETRY_S 30 /* the certificate still has a third of its life */
 #define VERDICT_THREADS 8 /* concurrent synced writes of validation verdicts share log syncs */
@@ -145,7 +144,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (tc_acme_http_start(&a, tc_inherited_fd("ACME_HTTPS"), cfg->acme.listen, tls.key_pem, tls.cert_pem,
-			       HTTP_CONNECTIONS, &http, addr, sizeof(addr), err, sizeof(err)) != 0) {
+			       cfg->acme.max_connections, &http, addr, sizeof(addr), err, sizeof(err)) != 0) {
 		tc_err("HTTPS: %s", err);
 		goto out;
 	}

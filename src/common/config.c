@@ -53,6 +53,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->ct.http_max_connections = 1000;
 	cfg->ct.http_max_per_source = 64;
 	cfg->ct.http_head_timeout_s = 10;
+	cfg->gateway.http_max_connections = 512;
+	cfg->gateway.http_max_per_source = 64;
+	cfg->gateway.http_head_timeout_s = 10;
 	cfg_set_str(cfg->ct.tiles_dir, ""); /* <data_dir>/ct/tiles */
 
 	cfg->dns.quic_port = dev ? 8853 : 853;
@@ -98,6 +101,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->acme.allow_wildcards = false;
 	cfg->acme.max_identifiers = 100;
 	cfg->acme.max_jws_bytes = 65536;
+	cfg->acme.max_connections = 1024;
+	cfg->acme.max_per_source = 0;
+	cfg->acme.head_timeout_s = 10;
 	cfg->acme.order_lifetime_s = 7 * 86400;
 	cfg->acme.rate_limits.new_orders_per_account_per_hour = dev ? 0 : 300;
 	cfg->acme.rate_limits.certificates_per_name_per_week = dev ? 0 : 50;

@@ -115,6 +115,9 @@ struct tc_config {
 	struct {
 		char listen[TC_CFG_STR];         /* gateway.listen, "host:port" */
 		char http_listen[TC_CFG_STR];    /* gateway.http_listen: plain HTTP CRL and CA certificates, "off" */
+		uint32_t http_max_connections;   /* gateway.http_max_connections, all at once */
+		uint32_t http_max_per_source;    /* gateway.http_max_per_source, from one address */
+		uint32_t http_head_timeout_s;    /* gateway.http_head_timeout_s, request line + headers */
 		char tokens_file[TC_CFG_STR];    /* gateway.tokens_file: bearer token -> name patterns */
 		char client_ca_file[TC_CFG_STR]; /* gateway.client_ca_file: enables mTLS */
 		char clients_file[TC_CFG_STR];   /* gateway.clients_file: client cert identity -> name patterns */
@@ -144,6 +147,9 @@ struct tc_config {
 		bool allow_wildcards;            /* acme.allow_wildcards (dns-01 only; also needs ca.allow_wildcards) */
 		uint32_t max_identifiers;        /* acme.max_identifiers per order */
 		uint32_t max_jws_bytes;          /* acme.max_jws_bytes, largest request body */
+		uint32_t max_connections;        /* acme.max_connections, HTTPS connections at once */
+		uint32_t max_per_source;         /* acme.max_per_source, from one address (0: an eighth) */
+		uint32_t head_timeout_s;         /* acme.head_timeout_s, request line + headers */
 		uint32_t order_lifetime_s;       /* acme.order_lifetime_s, pending order / authorization expiry */
 		struct {
 			uint32_t new_orders_per_account_per_hour;  /* acme.rate_limits.new_orders_per_account_per_hour */

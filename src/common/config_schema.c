@@ -67,6 +67,9 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 
 	KEY("gateway.listen", TC_CFG_T_HOSTPORT, gateway.listen),
 	KEY("gateway.http_listen", TC_CFG_T_STRING, gateway.http_listen),
+	NUM("gateway.http_max_connections", gateway.http_max_connections, 1, 1000000),
+	NUM("gateway.http_max_per_source", gateway.http_max_per_source, 1, 1000000),
+	NUM("gateway.http_head_timeout_s", gateway.http_head_timeout_s, 1, 3600),
 	KEY("gateway.tokens_file", TC_CFG_T_STRING, gateway.tokens_file),
 	KEY("gateway.client_ca_file", TC_CFG_T_STRING, gateway.client_ca_file),
 	KEY("gateway.clients_file", TC_CFG_T_STRING, gateway.clients_file),
@@ -92,6 +95,10 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("acme.allow_wildcards", TC_CFG_T_BOOL, acme.allow_wildcards),
 	NUM("acme.max_identifiers", acme.max_identifiers, 1, 100),
 	NUM("acme.max_jws_bytes", acme.max_jws_bytes, 4096, 1048576),
+	/* A thread per connection (finalize blocks on the CA): bounded. */
+	NUM("acme.max_connections", acme.max_connections, 1, 65536),
+	NUM("acme.max_per_source", acme.max_per_source, 0, 65536),
+	NUM("acme.head_timeout_s", acme.head_timeout_s, 1, 3600),
 	NUM("acme.order_lifetime_s", acme.order_lifetime_s, 60, 30 * 86400),
 	NUM("acme.rate_limits.new_orders_per_account_per_hour", acme.rate_limits.new_orders_per_account_per_hour, 0,
 	    100000000),

@@ -351,7 +351,10 @@ int tc_crl_http_start(struct tc_gateway *gw, struct tc_crl_http **out, char *add
 	h->limits = (struct tc_http_limits){.max_body = 0,
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
 					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
-					    .head_memory = HEAD_MEMORY};
+					    .head_memory = HEAD_MEMORY,
+					    .head_deadline_s = gw->cfg->gateway.http_head_timeout_s,
+					    .per_source = gw->cfg->gateway.http_max_per_source,
+					    .max_connections = gw->cfg->gateway.http_max_connections};
 	struct MHD_OptionItem strict[8];
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0) {
 		snprintf(err, errlen, "http_strict: option table too small");
@@ -361,8 +364,7 @@ int tc_crl_http_start(struct tc_gateway *gw, struct tc_crl_http **out, char *add
 	}
 	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				     on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, 2u,
-				     MHD_OPTION_ARRAY, strict, MHD_OPTION_CONNECTION_LIMIT, 512u,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+				     MHD_OPTION_ARRAY, strict, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "libmicrohttpd did not start");
 		close(fd);

@@ -21,7 +21,8 @@ mkdir -p "$tmp/data" "$tmp/keys"
   > "$tmp/data/tokens" || fail "token new"
 chmod 600 "$tmp/data/tokens"
 if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
-dev_config "  tokens_file: $tmp/data/tokens" "  require_auth: true"
+dev_config "  tokens_file: $tmp/data/tokens" "  require_auth: true" "  http_max_per_source: 3" \
+  "  http_head_timeout_s: 3"
 start_server
 c=(--config "$tmp/trustchain.yaml")
 root="$tmp/data/ca/root.pem"
@@ -102,3 +103,55 @@ api="$tmp/api.ops.hypermesh.online.pem"
 out=$(verify "$api" -crl_check)
 [ "$out" = "$api: OK" ] || fail "the other certificate refused after the revocation: $out"
 ok "openssl verify -crl_download: good OK, revoked refused at once"
+
+# The listener's limits from config (gateway.http_max_per_source: 3,
+# gateway.http_head_timeout_s: 3): three idle connections from one address
+# hold its slots, a fourth is closed at once, and a head trickled a byte a
+# second is cut after ~3 s although it never goes idle.
+/usr/bin/python3 - "$http" <<'PY' || fail "gateway.http_* limits"
+import socket, sys, time
+host, port = sys.argv[1].split("//")[1].split(":")
+def conn():
+    return socket.create_connection((host, int(port)), timeout=10)
+held = [conn() for _ in range(3)]
+time.sleep(0.5)
+extra = conn()
+extra.settimeout(5)
+try:
+    closed = extra.recv(1) == b""
+except ConnectionResetError:
+    closed = True
+except socket.timeout:
+    closed = False
+if not closed:
+    sys.exit("a 4th connection from one address was kept (limit 3)")
+for s in held:
+    s.close()
+time.sleep(0.5)
+s = conn()
+t0 = time.time()
+cut = None
+for ch in b"GET /crl/intermediate.crl HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 30:
+    try:
+        s.send(bytes([ch]))
+    except OSError:
+        cut = time.time() - t0
+        break
+    time.sleep(1 if ch == ord("a") else 0)
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            cut = time.time() - t0
+            break
+    except BlockingIOError:
+        pass
+    except OSError:
+        cut = time.time() - t0
+        break
+    s.setblocking(True)
+if cut is None or cut > 8:
+    sys.exit("a trickled request head was not cut within 8 s (head timeout 3 s): %s" % cut)
+print("4th connection from one address closed at once; trickled head cut after %.1f s" % cut)
+PY
+curl -sS -o /dev/null -w '%{http_code}' "$http/ca/root.crt" | grep -q 200 || fail "listener not serving after the limits test"
+ok "gateway.http_max_per_source and gateway.http_head_timeout_s enforced"
