@@ -57,3 +57,8 @@ if(TARGET tc_dns_core)
   tc_add_fuzz(fuzz_zone_state SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_zone_state.c
               LIBS tc_dns_core SEEDS ${TC_ZONE_STATE_SEEDS})
 endif()
+
+# The zone serial's floor across unclean stops (resolver/serial_floor.h).
+if(TARGET tc_dns_core)
+  tc_add_cunit(test_serial_floor SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_serial_floor.c LIBS tc_dns_core)
+endif()

@@ -23,6 +23,7 @@
 #include "resolver/update.h"
 #include "resolver/zone.h"
 #include "resolver/zone_journal.h"
+#include "resolver/serial_floor.h"
 #include "resolver/zone_state.h"
 
 #define CHECK_PERIOD_S 2
@@ -70,6 +71,8 @@ struct tc_zone_keeper {
 	bool warned_failure;   /* retries repeat a failure quietly until it changes */
 
 	uint32_t serial;       /* of the zone served now: written under lock */
+	uint32_t reserved;     /* serials up to this one are recorded in zone.serial (serial_floor.h) */
+	bool warned_reserve;   /* a failing reservation is logged once until it works again */
 	long last_made;        /* HSM signatures of the last signing */
 
 	/* For describe(), under lock. */
@@ -257,6 +260,52 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	return 1;
 }
 
+static void floor_path(const struct tc_zone_keeper *k, char *out, size_t outlen)
+{
+	if (tc_config_data_path(k->cfg, "dns/zone.serial", out, outlen) != 0)
+		out[0] = '\0';
+}
+
+/* Before a serial is published: recorded durably once per
+ * TC_SERIAL_RESERVE, so a start after a crash never reuses it. A failed
+ * write (full disk) is logged and the zone still published: availability
+ * first; the next write that succeeds covers it again. */
+static void reserve_serial(struct tc_zone_keeper *k, uint32_t serial)
+{
+	if (k->reserved && (int32_t)(serial - k->reserved) <= 0)
+		return;
+	char path[TC_CFG_STR + 64], err[512];
+	floor_path(k, path, sizeof(path));
+	uint32_t upto = serial + TC_SERIAL_RESERVE;
+	if (!path[0] || tc_serial_floor_write(path, upto, err, sizeof(err)) != 0) {
+		if (!k->warned_reserve)
+			tc_warn("zone serial %u published unreserved: %s", serial, path[0] ? err : "no data path");
+		k->warned_reserve = true;
+		return;
+	}
+	k->reserved = upto;
+	k->warned_reserve = false;
+}
+
+/* A start without a saved zone (after kill -9 or a power cut) continues
+ * above every serial reserved before. */
+static void continue_above_reserved(struct tc_zone_keeper *k)
+{
+	char path[TC_CFG_STR + 64], err[512];
+	uint32_t r = 0;
+	floor_path(k, path, sizeof(path));
+	if (!path[0] || tc_serial_floor_read(path, &r, err, sizeof(err)) != 0) {
+		if (path[0])
+			tc_warn("zone serial: %s; starting from the clock", err);
+		return;
+	}
+	k->reserved = r;
+	if (r && !k->serial) {
+		k->serial = r;
+		tc_info("zone serial: continuing above %u (reserved before an unclean stop)", r);
+	}
+}
+
 /* Builds, signs and publishes a new zone. Returns 0 when a new zone was
  * published, -1 with err when the zone cannot be built (configuration),
  * -2 when the current signed zone stays because signing failed. */
@@ -277,6 +326,7 @@ static int rebuild(struct tc_zone_keeper *k, const struct stamp *inputs, bool in
 	if (k->serial && (int32_t)(serial - k->serial) <= 0)
 		serial = k->serial + 1;
 	tc_zone_set_serial(zone, serial);
+	reserve_serial(k, serial);
 	long nsigs = 0;
 	uint16_t tag = 0;
 	bool no_key;
@@ -623,6 +673,7 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 	}
 	if (k->journal)
 		restore_state(k);
+	continue_above_reserved(k);
 	struct stamp inputs[INPUT_COUNT];
 	for (int i = 0; i < INPUT_COUNT; i++)
 		take_stamp(cfg, input_files[i], &inputs[i]);
