@@ -2,11 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "common/file_replace.h"
 
 int tc_serial_floor_read(const char *path, uint32_t *out, char *err, size_t errlen)
 {
@@ -40,35 +41,7 @@ int tc_serial_floor_read(const char *path, uint32_t *out, char *err, size_t errl
 
 int tc_serial_floor_write(const char *path, uint32_t value, char *err, size_t errlen)
 {
-	char tmp[4096], dir[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
-	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		snprintf(err, errlen, "path too long");
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
 	char text[16];
 	int len = snprintf(text, sizeof(text), "%u\n", value);
-	int ok = write(fd, text, (size_t)len) == len && fdatasync(fd) == 0;
-	int saved = errno;
-	close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", ok ? path : tmp, strerror(ok ? errno : saved));
-		unlink(tmp);
-		return -1;
-	}
-	/* The rename itself must survive a power cut. */
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		snprintf(err, errlen, "%s: directory sync: %s", path, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
+	return tc_file_replace(path, text, (size_t)len, 0600, err, errlen);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/file_read.h"
+#include "common/file_replace.h"
 #include "resolver/dns_wire.h"
 #include "resolver/ixfr_log.h"
 
@@ -93,20 +94,6 @@ static int sha256(const uint8_t *data, size_t len, uint8_t out[32])
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *err, size_t errlen)
 {
 	struct buf b = {0};
@@ -132,18 +119,7 @@ int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *e
 	tc_dns_put32(b.p + 4, 1);
 	tc_dns_put32(b.p + 8, (uint32_t)((uint64_t)(b.len - HEAD) >> 32));
 	tc_dns_put32(b.p + 12, (uint32_t)(b.len - HEAD));
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = fd >= 0 && write_all(fd, b.p, b.len) == 0 && fsync(fd) == 0 ? 0 : -1;
-	if (fd >= 0 && close(fd) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1;
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-	}
+	int rc = tc_file_replace(path, b.p, b.len, 0600, err, errlen);
 	free(b.p);
 	return rc;
 }
