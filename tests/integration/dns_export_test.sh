@@ -21,11 +21,8 @@ port=$base quic=$((base + 1)) ct=$((base + 2)) gw=$((base + 3))
 "$bindir/trustchainctl" dns tsig new outsider >> "$tmp/tsig.keys"
 "$bindir/trustchainctl" dns tsig new acme > "$tmp/acme.key"
 cat "$tmp/acme.key" >> "$tmp/tsig.keys"
-chmod 600 "$tmp/tsig.keys"
-if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
-  chown trustchain-resolver "$tmp/tsig.keys"
-fi
-secret=$(awk '$1 == "key" && $2 == "\"xfr\"" { f = 1 } f && $1 == "secret" { gsub(/[";]/, "", $2); print $2; exit }' "$tmp/tsig.keys")
+own_tsig_keys
+secret=$(tsig_secret xfr)
 
 cat > "$tmp/trustchain.yaml" <<YAML
 server:

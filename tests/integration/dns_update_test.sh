@@ -21,10 +21,7 @@ port=$base quic=$((base + 1)) ct=$((base + 2)) gw=$((base + 3))
 "$bindir/trustchainctl" dns tsig new acme > "$tmp/acme.key"
 "$bindir/trustchainctl" dns tsig new other > "$tmp/other.key"
 cat "$tmp/acme.key" "$tmp/other.key" > "$tmp/tsig.keys"
-chmod 600 "$tmp/tsig.keys"
-if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
-  chown trustchain-resolver "$tmp/tsig.keys"
-fi
+own_tsig_keys
 # The same name with a wrong secret.
 sed 's|secret ".*"|secret "'"$(head -c 32 /dev/zero | base64)"'"|' "$tmp/acme.key" > "$tmp/bad.key"
 

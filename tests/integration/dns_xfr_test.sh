@@ -40,12 +40,8 @@ knot_port=$((base + 4)) nsd_port=$((base + 5))
 "$bindir/trustchainctl" dns tsig new outsider >> "$tmp/tsig.keys"
 "$bindir/trustchainctl" dns tsig new acme > "$tmp/acme.key"
 cat "$tmp/acme.key" >> "$tmp/tsig.keys"
-chmod 600 "$tmp/tsig.keys"
-if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
-  chown trustchain-resolver "$tmp/tsig.keys"
-fi
-secret_of() { awk -v k="\"$1\"" '$1 == "key" && $2 == k { f = 1 } f && $1 == "secret" { gsub(/[";]/, "", $2); print $2; exit }' "$tmp/tsig.keys"; }
-knot_secret=$(secret_of xfr-knot) nsd_secret=$(secret_of xfr-nsd) out_secret=$(secret_of outsider)
+own_tsig_keys
+knot_secret=$(tsig_secret xfr-knot) nsd_secret=$(tsig_secret xfr-nsd) out_secret=$(tsig_secret outsider)
 [ -n "$knot_secret" ] && [ -n "$nsd_secret" ] || fail "trustchainctl dns tsig new printed no secret"
 
 cat > "$tmp/trustchain.yaml" <<YAML

@@ -51,6 +51,20 @@ dev_config() {
   } > "$tmp/trustchain.yaml"
 }
 
+# The TSIG keys file $tmp/tsig.keys as dns.tsig_keys_file wants it: 0600,
+# owned by the resolver's user when the tests run as root.
+own_tsig_keys() {
+  chmod 600 "$tmp/tsig.keys"
+  if [ "$(id -u)" = 0 ] && id trustchain-resolver >/dev/null 2>&1; then
+    chown trustchain-resolver "$tmp/tsig.keys"
+  fi
+}
+# tsig_secret NAME: the base64 secret of key NAME in $tmp/tsig.keys.
+tsig_secret() {
+  awk -v k="\"$1\"" '$1 == "key" && $2 == k { f = 1 } f && $1 == "secret" { gsub(/[";]/, "", $2); print $2; exit }' \
+    "$tmp/tsig.keys"
+}
+
 # Starts trustchain-server ($bindir) on $tmp/trustchain.yaml, output in
 # $tmp/server.out and server.log, and waits (up to 120 s) until it says
 # every child is ready.
