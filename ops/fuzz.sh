@@ -21,7 +21,8 @@
 # execs/s, libFuzzer's edge coverage (cov) and features (ft), corpus size,
 # peak RSS, and with --coverage the share of src/ lines covered.
 # BUILD_DIR (default <top>/build-fuzz) holds the clang build; FUZZ_NICE
-# (default 19) the niceness of the fuzzing processes.
+# (default 19) the niceness of the fuzzing processes; TC_FUZZ_DEADLINE (epoch
+# seconds) ends every run by then, whatever its execution count.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-fuzz}
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --merge) merge=1 ;;
     --coverage) coverage=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) filters+=("$1") ;;
   esac
@@ -135,6 +136,13 @@ while IFS=$'\t' read -r name seedlist; do
   rm -rf "$new"; mkdir -p "$new"
   limit=(-max_total_time="$seconds")
   [ -n "$runs" ] && limit=(-runs="$runs")
+  # TC_FUZZ_DEADLINE (epoch seconds): stop there even short of the runs, with
+  # the final stats and the merge (a long pass that must end by a given time).
+  if [ -n "${TC_FUZZ_DEADLINE:-}" ]; then
+    left=$(( TC_FUZZ_DEADLINE - $(date +%s) ))
+    [ "$left" -gt 0 ] || left=1
+    limit+=(-max_total_time="$left")
+  fi
   log=$build/fuzz-$name.log
   start=$(date +%s)
   set +e

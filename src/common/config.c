@@ -490,33 +490,20 @@ static unsigned long second_document_line(yaml_parser_t *parser)
 	return line;
 }
 
-int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen)
+/* Loads the one document parser reads (its input already set) over the
+ * defaults; name labels every message and becomes cfg->path. */
+static int load_from_parser(struct tc_config *cfg, yaml_parser_t *parser, const char *name, char *err,
+			    size_t errlen)
 {
-	struct load_ctx lc = {.cfg = cfg, .file = path ? path : "(defaults)", .err = err, .errlen = errlen};
-	if (!path) {
-		tc_config_defaults(cfg, true);
-		return validate(&lc);
-	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	yaml_parser_t parser;
+	struct load_ctx lc = {.cfg = cfg, .file = name, .err = err, .errlen = errlen};
 	yaml_document_t doc;
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
+	if (!yaml_parser_load(parser, &doc)) {
+		snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", name,
+			 (unsigned long)parser->problem_mark.line + 1,
+			 parser->problem ? parser->problem : "unknown");
 		return -1;
 	}
-	yaml_parser_set_input_file(&parser, f);
 	int rc = -1;
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", path,
-			 (unsigned long)parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "unknown");
-		goto out_parser;
-	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	bool dev = false;
 	if (root && root->type != YAML_MAPPING_NODE) {
@@ -529,19 +516,55 @@ int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t er
 	}
 	if (root && find_dev_flag(&lc, &doc, root, &dev) != 0)
 		goto out_doc;
-	unsigned long extra = second_document_line(&parser);
+	unsigned long extra = second_document_line(parser);
 	if (extra) {
-		snprintf(err, errlen, "%s:%lu: only one YAML document is allowed", path, extra);
+		snprintf(err, errlen, "%s:%lu: only one YAML document is allowed", name, extra);
 		goto out_doc;
 	}
 	tc_config_defaults(cfg, dev);
-	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
 	if (root && walk_mapping(&lc, &doc, root, "") != 0)
 		goto out_doc;
 	rc = validate(&lc);
 out_doc:
 	yaml_document_delete(&doc);
-out_parser:
+	return rc;
+}
+
+int tc_config_load_buffer(struct tc_config *cfg, const char *name, const void *data, size_t len, char *err,
+			  size_t errlen)
+{
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, data, len);
+	int rc = load_from_parser(cfg, &parser, name, err, errlen);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (!path) {
+		struct load_ctx lc = {.cfg = cfg, .file = "(defaults)", .err = err, .errlen = errlen};
+		tc_config_defaults(cfg, true);
+		return validate(&lc);
+	}
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	int rc = load_from_parser(cfg, &parser, path, err, errlen);
 	yaml_parser_delete(&parser);
 	fclose(f);
 	return rc;

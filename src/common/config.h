@@ -205,6 +205,11 @@ void tc_config_defaults(struct tc_config *cfg, bool dev);
  * On error returns -1 and writes "file:line: key: problem" into err. */
 int tc_config_load(struct tc_config *cfg, const char *path, char *err, size_t errlen);
 
+/* The same from len bytes in memory (a sealed config memfd, a fuzz input);
+ * name stands for the file in messages and in cfg->path. */
+int tc_config_load_buffer(struct tc_config *cfg, const char *name, const void *data, size_t len, char *err,
+			  size_t errlen);
+
 /* Path helpers under server.data_dir: writes "<data_dir>/<rel>" into out. */
 int tc_config_data_path(const struct tc_config *cfg, const char *rel, char *out, size_t outlen);
 
