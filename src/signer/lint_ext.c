@@ -194,24 +194,21 @@ static int lint_san(struct ctx *x, const struct tc_der_elem *value)
 				return -1;
 			if (!x->policy)
 				continue;
-			if (wildcard && !x->policy->allow_wildcards)
-				return tc_lint_fail(x->res, TC_LINT_POLICY_NAME, "subjectAltName: wildcards are not permitted");
-			char name[256];
-			memcpy(name, gn.val + 2 * wildcard, gn.val_len - 2 * (size_t)wildcard);
-			name[gn.val_len - 2 * (size_t)wildcard] = '\0';
-			int under = 0;
-			for (size_t i = 0; i < x->policy->suffixes.count && !under; i++)
-				under = tc_name_under_suffix(name, x->policy->suffixes.items[i]);
-			if (!under)
-				return tc_lint_fail(x->res, TC_LINT_POLICY_NAME,
-						    "subjectAltName: %s is outside ca.permitted_suffixes", name);
+			/* tc_lint_dns_name checked the syntax; no NUL, at most 253 octets. */
+			char name[256], why[384];
+			const char *reason;
+			memcpy(name, gn.val, gn.val_len);
+			name[gn.val_len] = '\0';
+			if (tc_policy_check_dns_name(x->policy, name, &reason, why, sizeof(why)) != 0)
+				return tc_lint_fail(x->res, TC_LINT_POLICY_NAME, "subjectAltName: %s", why);
 		} else if (gn.tag == TC_SAN_IP) {
 			if (gn.val_len != 4 && gn.val_len != 16)
 				return tc_lint_fail(x->res, TC_LINT_SAN_BAD_IP, "subjectAltName: iPAddress of %zu octets",
 						    gn.val_len);
-			if (x->policy && !x->policy->allow_ip_sans)
-				return tc_lint_fail(x->res, TC_LINT_POLICY_NAME, "subjectAltName: IP addresses are not "
-										  "permitted");
+			char why[384];
+			const char *reason;
+			if (x->policy && tc_policy_check_ip(x->policy, gn.val, gn.val_len, &reason, why, sizeof(why)) != 0)
+				return tc_lint_fail(x->res, TC_LINT_POLICY_NAME, "%s", why);
 		} else {
 			return tc_lint_fail(x->res, TC_LINT_SAN_TYPE, "subjectAltName: GeneralName [%u] in a leaf",
 					    gn.tag & 0x1fu);

@@ -212,8 +212,7 @@ static int check_extensions(const struct tc_tbs_view *v, char *why, size_t wl)
 	return 0;
 }
 
-static int check_dns_name(const struct tc_policy *p, const char *name, const char **reason, char *why,
-			  size_t wl)
+int tc_policy_check_dns_name(const struct tc_policy *p, const char *name, const char **reason, char *why, size_t wl)
 {
 	const char *base = name;
 	*reason = TC_REASON_NAME_NOT_PERMITTED;
@@ -251,8 +250,8 @@ static int cidr_holds(const struct tc_policy_cidr *c, const uint8_t *ip, size_t 
 /* RFC 5280 4.2.1.10 as path validation applies it: an address in an
  * excluded range is refused; when permitted ranges exist, an address in
  * none of them (of either family) is refused. */
-static int check_ip(const struct tc_policy *p, const uint8_t *ip, size_t len, const char **reason, char *why,
-		    size_t wl)
+int tc_policy_check_ip(const struct tc_policy *p, const uint8_t *ip, size_t len, const char **reason, char *why,
+		       size_t wl)
 {
 	char text[INET6_ADDRSTRLEN] = "?";
 	inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, text, sizeof(text));
@@ -364,7 +363,7 @@ static int check_names(const struct tc_policy *p, const struct tc_tbs_view *v, c
 			char name[256];
 			memcpy(name, gn.val, gn.val_len);
 			name[gn.val_len] = '\0';
-			if (check_dns_name(p, name, reason, why, wl) != 0)
+			if (tc_policy_check_dns_name(p, name, reason, why, wl) != 0)
 				return -1;
 		} else if (gn.tag == TC_SAN_IP) {
 			/* An address is 4 or 16 bytes; 8 and 32 are name
@@ -374,7 +373,7 @@ static int check_names(const struct tc_policy *p, const struct tc_tbs_view *v, c
 				return tc_errorf(why, wl, "subjectAltName: malformed iPAddress (%zu bytes, not 4 or 16)",
 						 gn.val_len);
 			}
-			if (check_ip(p, gn.val, gn.val_len, reason, why, wl) != 0)
+			if (tc_policy_check_ip(p, gn.val, gn.val_len, reason, why, wl) != 0)
 				return -1;
 		} else {
 			*reason = TC_REASON_NAME_INVALID;

@@ -63,6 +63,14 @@ int tc_policy_check_leaf(const struct tc_policy *p, const struct tc_tbs_view *tm
 int tc_policy_check_leaf_reason(const struct tc_policy *p, const struct tc_tbs_view *tmpl, time_t now,
 				const char **reason, char *why, size_t whylen);
 
+/* One dNSName (NUL-free text, "*." allowed when the policy does) or one
+ * iPAddress (4 or 16 octets) against the permitted and excluded names and
+ * ranges: 0 when allowed, else -1 with *reason and why set. The lint uses
+ * the same rules, so the two can never disagree. */
+int tc_policy_check_dns_name(const struct tc_policy *p, const char *name, const char **reason, char *why, size_t wl);
+int tc_policy_check_ip(const struct tc_policy *p, const uint8_t *ip, size_t len, const char **reason, char *why,
+		       size_t wl);
+
 /* 1 when name (lower-cased comparison) is suffix or a subdomain of it. */
 int tc_name_under_suffix(const char *name, const char *suffix);
 

@@ -331,6 +331,51 @@ static void test_signer_signs_clean(void)
 	CU_ASSERT_EQUAL(is.urls_len, 0);
 }
 
+/* The lint applies the policy's excluded names and address ranges with the
+ * same rules as the template check (tc_policy_check_dns_name/_ip): the good
+ * leaf (www.example.com, example.com, 192.0.2.1) is refused once one of its
+ * names or its address is excluded or not permitted. */
+static void test_lint_excluded_names(void)
+{
+	struct issuer_bytes leaf_issuer;
+	CU_ASSERT_FATAL(issuer_from("leaf--good.der", LEAF_KEY_ID, &leaf_issuer) == 0);
+	size_t len;
+	uint8_t *der = read_corpus("leaf--good.der", &len);
+	CU_ASSERT_FATAL(der != NULL);
+	struct tc_lint_result res;
+	struct tc_policy policy;
+
+	test_policy(&policy);
+	CU_ASSERT_EQUAL(tc_lint_tbs(der, len, TC_LINT_LEAF, &leaf_issuer.li, &policy, &res), 0);
+
+	policy.excluded_suffixes.count = 1;
+	snprintf(policy.excluded_suffixes.items[0], sizeof(policy.excluded_suffixes.items[0]), "WWW.example.com");
+	CU_ASSERT_EQUAL(tc_lint_tbs(der, len, TC_LINT_LEAF, &leaf_issuer.li, &policy, &res), -1);
+	CU_ASSERT_STRING_EQUAL(res.lint, TC_LINT_POLICY_NAME);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.detail, "excluded"));
+
+	static const struct tc_policy_cidr doc_net = {.addr = {192, 0, 2, 0}, .mask = {255, 255, 255, 0}, .len = 4};
+	static const struct tc_policy_cidr ten_net = {.addr = {10, 0, 0, 0}, .mask = {255, 0, 0, 0}, .len = 4};
+	test_policy(&policy);
+	policy.ip_excluded[0] = doc_net;
+	policy.n_ip_excluded = 1;
+	CU_ASSERT_EQUAL(tc_lint_tbs(der, len, TC_LINT_LEAF, &leaf_issuer.li, &policy, &res), -1);
+	CU_ASSERT_STRING_EQUAL(res.lint, TC_LINT_POLICY_NAME);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.detail, "excluded_ip_ranges"));
+
+	test_policy(&policy);
+	policy.ip_permitted[0] = ten_net;
+	policy.n_ip_permitted = 1;
+	CU_ASSERT_EQUAL(tc_lint_tbs(der, len, TC_LINT_LEAF, &leaf_issuer.li, &policy, &res), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(res.detail, "permitted_ip_ranges"));
+	policy.ip_permitted[1] = doc_net;
+	policy.n_ip_permitted = 2;
+	CU_ASSERT_EQUAL(tc_lint_tbs(der, len, TC_LINT_LEAF, &leaf_issuer.li, &policy, &res), 0);
+
+	free(der);
+	free(leaf_issuer.file);
+}
+
 int main(int argc, char **argv)
 {
 	corpus_dir = argc > 1 ? argv[1] : "tests/data/lint";
@@ -338,6 +383,7 @@ int main(int argc, char **argv)
 		{"corpus: good files pass, each bad file is refused by its lint", test_corpus},
 		{"signer: a template policy lets through is refused by the lint's name", test_signer_refuses_by_name},
 		{"signer: clean leaves are signed with CDP and AIA", test_signer_signs_clean},
+		{"lint: excluded names and address ranges as the policy has them", test_lint_excluded_names},
 		{NULL, NULL},
 	};
 	return tc_run_suite("lint", tests, suite_init, suite_cleanup);
