@@ -15,6 +15,7 @@ sizes never decrease and consecutive heads are consistent, every SCT's entry
 is in the log. Prints a table; exit 1 on any failure."""
 import argparse
 import base64
+import faulthandler
 import json
 import os
 import select
@@ -63,8 +64,9 @@ class Run:
     def __init__(self, a):
         self.a = a
         # Calls fail fast: under libfaketime a call waiting for the channel
-        # would wait on deadlines the faked clock moves.
-        self.cl = chaos_load.Clients(a, wait_for_ready=False)
+        # would wait on deadlines the faked clock moves; and each is given
+        # up after 30 s on the monotonic clock whatever its deadline says.
+        self.cl = chaos_load.Clients(a, wait_for_ready=False, call_bound=30)
         self.stop = False
         self.lock = threading.Lock()
         self.issues, self.sths, self.failures = [], [], []
@@ -178,7 +180,8 @@ class Run:
         return took if ok else None
 
     def run(self):
-        threads = [threading.Thread(target=self.issuer) for _ in range(2)] + [threading.Thread(target=self.sth_reader)]
+        threads = [threading.Thread(target=self.issuer, daemon=True) for _ in range(2)] + [
+            threading.Thread(target=self.sth_reader, daemon=True)]
         for t in threads:
             t.start()
         table = []
@@ -189,8 +192,14 @@ class Run:
             table.append((name, offset, "%.1f" % took if took is not None else "never",
                           sum(1 for r in part if r["ok"]), sum(1 for r in part if not r["ok"])))
         self.stop = True
+        # Joined by polling on the monotonic clock: a timed join waits on
+        # the faked clock. Every call is bounded, so 60 s is ample.
+        end = time.monotonic() + 60
+        while any(t.is_alive() for t in threads) and time.monotonic() < end:
+            time.sleep(0.2)
         for t in threads:
-            t.join()
+            if t.is_alive():
+                self.fail("a load thread is still in a call 60 s after the last step")
         self.check(table)
         return 0 if not self.failures else 1
 
@@ -261,4 +270,7 @@ class Run:
 
 
 if __name__ == "__main__":
+    # clock_jump_test.sh sends SIGUSR1 when the run overstays its bound:
+    # every thread's stack then shows where it hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     sys.exit(Run(parse_args()).run())

@@ -64,7 +64,11 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
-$py "$src/tests/integration/clock_jump.py" --gen "$tmp/gen" --grpc "127.0.0.1:$((base + 3))" \
+# Bounded on the real clock (timeout runs without libfaketime): a run that
+# overstays gets SIGUSR1 (clock_jump.py prints every thread's stack) and is
+# killed 20 s later, well inside ctest's limit, instead of hanging.
+env -u LD_PRELOAD timeout --signal=USR1 --kill-after=20 600 env LD_PRELOAD="$lib" \
+  $py "$src/tests/integration/clock_jump.py" --gen "$tmp/gen" --grpc "127.0.0.1:$((base + 3))" \
   --ct "127.0.0.1:$((base + 2))" --dns-port "$base" --doq-port $((base + 1)) \
   --ctl "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" --data "$tmp/data" \
   --offset-file "$offset_file" || fail "clock jump checks"

@@ -33,6 +33,7 @@ import http.client
 import json
 import os
 import random
+import select
 import socket
 import struct
 import subprocess
@@ -94,12 +95,32 @@ def grpc_error(e):
     return {"code": e.code().name, "reason": reason, "detail": (e.details() or "")[:200]}
 
 
+def bounded_call(call, req, timeout, bound):
+    """call(req) (a functools.partial of a unary multicallable) as a future
+    polled on the monotonic clock and cancelled after bound seconds. Under
+    libfaketime (clock_jump) gRPC's deadline is taken from the wall clock: a
+    step back of the clock between Python reading it and gRPC converting it
+    stretches the deadline by the step, and a call the server never answers
+    would then hang the run for hours instead of failing."""
+    fut = call.func.future(req, timeout=timeout, **call.keywords)
+    end = time.monotonic() + bound
+    while not fut.done():
+        if time.monotonic() > end:
+            fut.cancel()
+            break
+        select.select([], [], [], 0.05)
+    return fut.result()
+
+
 class Clients:
     """The calls, each returning (ok, fields) for one record."""
 
-    def __init__(self, a, wait_for_ready=True):
+    def __init__(self, a, wait_for_ready=True, call_bound=None):
         self.a = a
         self.wait_for_ready = wait_for_ready
+        # call_bound: seconds on the monotonic clock after which a call is
+        # cancelled whatever its deadline (see bounded_call).
+        self.call_bound = call_bound
         sys.path.insert(0, a.gen)
         from trustchain.v1 import ca_pb2, validation_pb2  # noqa: E402
         self.ca_pb2, self.val_pb2 = ca_pb2, validation_pb2
@@ -152,11 +173,18 @@ class Clients:
         }
 
     def issue(self, ch, n):
+        req = self.ca_pb2.IssueRequest(csr=self.csr, dns_names=["s%d.soak.hypermesh.online" % n],
+                                       validity_seconds=3600)
         try:
-            r = ch["issue"](self.ca_pb2.IssueRequest(csr=self.csr, dns_names=["s%d.soak.hypermesh.online" % n],
-                                                     validity_seconds=3600), timeout=20)
+            if self.call_bound is None:
+                r = ch["issue"](req, timeout=20)
+            else:
+                r = bounded_call(ch["issue"], req, 20, self.call_bound)
         except grpc.RpcError as e:
             return False, grpc_error(e)
+        except grpc.FutureCancelledError:
+            return False, {"code": "CLIENT_BOUND", "reason": None,
+                           "detail": "no answer within %g s on the monotonic clock" % self.call_bound}
         return True, {"cert_pem": r.certificate_pem, "chain_pem": r.chain_pem, "serial": r.serial,
                       "not_before": r.not_before,
                       "scts": [{"sct": base64.b64encode(s.sct).decode(), "leaf_hash": s.leaf_hash.hex(),
