@@ -87,6 +87,11 @@ struct tc_issue_request {
 	size_t n_ips;
 	enum tc_profile profile;       /* 0 means TC_PROFILE_SERVER */
 	uint32_t validity_seconds;     /* 0 = the CA's maximum */
+	/* Optional (<= 64 bytes): the same key and request again returns the
+	 * certificate issued for it instead of a second one (a retry after a
+	 * lost answer); another request under it is refused. */
+	const unsigned char *idempotency_key;
+	size_t idempotency_key_len;
 };
 
 /* One SCT embedded in an issued certificate (RFC 6962), from TrustChain's

@@ -149,6 +149,9 @@ static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *c
 		json_object_set_new(rec, "status", json_string("processing"));
 		json_object_set_new(rec, "since", json_integer((json_int_t)a->now()));
 		json_object_set(rec, "csr", (json_t *)csr);
+		char *key = tc_acme_issue_key(oid);
+		json_object_set_new(rec, "issue_key", key ? json_string(key) : json_null());
+		free(key);
 		struct tc_acme_batch *b = tc_acme_batch_new();
 		if (!b || tc_acme_batch_put(b, 'O', oid, rec) != 0) {
 			tc_acme_batch_free(b);

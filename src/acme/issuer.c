@@ -1,5 +1,7 @@
 #include "acme/issuer.h"
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,10 +190,28 @@ static int issue_once(struct tc_acme_issuer *is, const char *oid)
 	}
 	struct tc_issue_request rq = {.csr = der, .csr_len = der_len, .dns_names = dns, .n_dns = n_dns,
 				      .ip_addresses = ips, .n_ips = n_ips, .profile = TC_PROFILE_SERVER};
+	/* The key stored with the order (orders made processing before keys
+	 * existed have none: the same derivation). */
+	const json_t *kj = json_object_get(rec, "issue_key");
+	char *derived = json_is_string(kj) ? NULL : tc_acme_issue_key(oid);
+	const char *key_text = derived ? derived : json_string_value(kj);
+	unsigned char *key = NULL;
+	size_t key_len = 0;
+	if (!key_text || tc_b64url_decode(key_text, strlen(key_text), &key, &key_len) != 0 || key_len > 64) {
+		free(derived);
+		free(key);
+		free(der);
+		json_decref(rec);
+		return -1;
+	}
+	free(derived);
+	rq.idempotency_key = key;
+	rq.idempotency_key_len = key_len;
 	struct tc_issue_result *res = NULL;
 	struct tc_status sts = {0};
 	int issued = tc_issue(a->ca, &rq, &res, &sts);
 	free(der);
+	free(key);
 	int rc;
 	if (issued == 0) {
 		rc = store_issued(a, oid, rec, res);
@@ -317,4 +337,16 @@ void tc_acme_issuer_free(struct tc_acme_issuer *is)
 	}
 	pthread_mutex_destroy(&is->lock);
 	free(is);
+}
+
+char *tc_acme_issue_key(const char *oid)
+{
+	static const char label[] = "trustchain-acme finalize order ";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(c, label, sizeof(label) - 1) == 1 && EVP_DigestUpdate(c, oid, strlen(oid)) == 1 &&
+		 EVP_DigestFinal_ex(c, md, NULL) == 1;
+	EVP_MD_CTX_free(c);
+	return ok ? tc_b64url_encode(md, sizeof(md)) : NULL;
 }

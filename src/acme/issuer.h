@@ -35,4 +35,11 @@ size_t tc_acme_issuer_resume(struct tc_acme_issuer *is);
 /* Finishes what is queued (issuances already acknowledged), then stops. */
 void tc_acme_issuer_free(struct tc_acme_issuer *is);
 
+/* The Issue idempotency key of order oid (SHA-256 over a label and the
+ * order id, base64url; malloc'ed, NULL when out of memory). Stored with the
+ * order in the batch that makes it processing, before any Issue call: a
+ * resumed finalize (acme killed after the CA got the request, before its
+ * answer was stored) sends the same key and gets the same certificate. */
+char *tc_acme_issue_key(const char *oid);
+
 #endif

@@ -82,6 +82,8 @@ int tc_issue(struct tc_client *c, const struct tc_issue_request *rq,
 	msg.profile = rq->profile ? (Trustchain__V1__Profile)rq->profile
 				  : TRUSTCHAIN__V1__PROFILE__PROFILE_SERVER;
 	msg.validity_seconds = rq->validity_seconds;
+	msg.idempotency_key = (ProtobufCBinaryData){.data = (uint8_t *)rq->idempotency_key,
+						   .len = rq->idempotency_key_len};
 
 	unsigned char *buf;
 	size_t len;

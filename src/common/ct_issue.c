@@ -85,6 +85,8 @@ static Trustchain__Internal__Response *sign(const struct tc_ct_issuer *iss, cons
 	sc.precertificate = precert;
 	sc.sct_list = (ProtobufCBinaryData){.data = (uint8_t *)sct_list, .len = sct_list_len};
 	sc.serial = (ProtobufCBinaryData){.data = (uint8_t *)serial, .len = serial_len};
+	sc.idempotency_key = (ProtobufCBinaryData){.data = (uint8_t *)iss->idempotency_key,
+						   .len = iss->idempotency_key_len};
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
 	req.sign_certificate = &sc;
 	err->precert = precert;

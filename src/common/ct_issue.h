@@ -31,6 +31,8 @@ struct tc_ct_issuer {
 	const unsigned char *intermediate_der; /* the issuing certificate, sent after the leaf */
 	size_t intermediate_der_len;
 	int log_final;                         /* ct.log_stoq_certificates */
+	const unsigned char *idempotency_key;  /* signer/idempotency.h; NULL: none */
+	size_t idempotency_key_len;
 };
 
 /* An SCT as the log gave it, and where its entry is. */

@@ -1,5 +1,6 @@
 #include "gateway/ct_embed.h"
 
+#include <openssl/sha.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -50,10 +51,24 @@ static int log_refusal(const struct tc_ct_issue_error *e, struct tc_rpc_result *
 }
 
 int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
+			       const unsigned char *key, size_t key_len, const char *identity,
 			       struct tc_issued_cert *out, struct tc_rpc_result *res)
 {
 	struct tc_ct_issuer iss;
 	tc_gateway_ct_issuer(gw, &iss);
+	/* The signer keeps keys per peer (we are one peer for every caller):
+	 * a caller's key is scoped by its identity, so one caller cannot take
+	 * or block another's. */
+	unsigned char scoped[SHA256_DIGEST_LENGTH + 64];
+	if (key_len > 64)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
+				   "an idempotency key has at most 64 bytes");
+	if (key_len) {
+		SHA256((const unsigned char *)identity, strlen(identity), scoped);
+		memcpy(scoped + SHA256_DIGEST_LENGTH, key, key_len);
+		iss.idempotency_key = scoped;
+		iss.idempotency_key_len = SHA256_DIGEST_LENGTH + key_len;
+	}
 	struct tc_ct_issue_error e;
 	if (tc_ct_issue(&iss, tbs, tbs_len, out, &e) == 0)
 		return 0;

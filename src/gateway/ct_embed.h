@@ -14,9 +14,11 @@
 /* The flow's links for gw (after tc_gateway_ct_open); valid while gw is. */
 void tc_gateway_ct_issuer(const struct tc_gateway *gw, struct tc_ct_issuer *out);
 
-/* Signs the template tbs (DER TBSCertificate) with embedded SCTs. 0, or
- * -1 with res set to the refusal. */
+/* Signs the template tbs (DER TBSCertificate) with embedded SCTs. key
+ * (IssueRequest.idempotency_key, key_len 0: none) names the request for
+ * the signer, per caller identity. 0, or -1 with res set to the refusal. */
 int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
+			       const unsigned char *key, size_t key_len, const char *identity,
 			       struct tc_issued_cert *out, struct tc_rpc_result *res);
 
 #endif

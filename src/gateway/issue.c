@@ -201,7 +201,7 @@ static unsigned char *leaf_spki(const struct tc_csr *csr, size_t *len, int *copi
 }
 
 static void sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const struct tc_leaf_request *leaf,
-			   struct tc_rpc_result *res)
+			   const ProtobufCBinaryData *key, const char *identity, struct tc_rpc_result *res)
 {
 	char err[256];
 	size_t spki_len, tbs_len = 0;
@@ -217,7 +217,7 @@ static void sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, cons
 		return;
 	}
 	struct tc_issued_cert ic;
-	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, &ic, res) == 0) {
+	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, key->data, key->len, identity, &ic, res) == 0) {
 		reply_issued(gw, leaf, &ic, res);
 		tc_issued_cert_free(&ic);
 	}
@@ -264,7 +264,7 @@ static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, con
 			break;
 		}
 		if (leaf.server_auth || leaf.client_auth)
-			sign_and_reply(gw, &csr, &leaf, res);
+			sign_and_reply(gw, &csr, &leaf, &rq->idempotency_key, caller->identity, res);
 	}
 	names_free(&nm);
 	tc_csr_free(&csr);

@@ -16,6 +16,7 @@ static const struct {
 	{"name_invalid", GRPC_STATUS_INVALID_ARGUMENT},
 	{"serial_invalid", GRPC_STATUS_INVALID_ARGUMENT},
 	{"reason_invalid", GRPC_STATUS_INVALID_ARGUMENT},
+	{"idempotency_key_reused", GRPC_STATUS_FAILED_PRECONDITION},
 };
 
 static int refusal(const char *reason, const char *msg, struct tc_rpc_result *res)
@@ -50,7 +51,8 @@ int tc_signer_status_to_rpc(const Trustchain__Internal__Response *resp, const ch
 		 * written (a full disk); hsm_unavailable: the HSM failed and its
 		 * sessions are being recovered. Retrying later succeeds. */
 		return tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE,
-				   strcmp(reason, "journal_unavailable") == 0 || strcmp(reason, "hsm_unavailable") == 0
+				   strcmp(reason, "journal_unavailable") == 0 || strcmp(reason, "hsm_unavailable") == 0 ||
+						   strcmp(reason, "idempotency_key_busy") == 0
 					   ? reason
 					   : "ca_not_provisioned",
 				   "%s", msg);

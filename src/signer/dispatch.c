@@ -15,6 +15,7 @@
 #include "common/metrics_proc.h"
 #include "signer/dns_sign_input.h"
 #include "signer/embedded_scts.h"
+#include "signer/idempotency.h"
 #include "signer/signer.h"
 
 typedef Trustchain__Internal__Response Response;
@@ -685,6 +686,81 @@ static void op_get_crl(struct tc_signer *s, const struct tc_peer_identity *peer,
 	r->resp.get_crl = &r->u.crl;
 }
 
+/* SignCertificate under an idempotency key (signer/idempotency.h): the
+ * key's certificate again instead of a second signature, or signed as any
+ * other and remembered (journaled, so a restart keeps it). */
+static void op_sign_certificate_keyed(struct tc_signer *s, const struct tc_peer_identity *peer,
+				      const Trustchain__Internal__SignCertificateRequest *rq, struct reply *r)
+{
+	const char *op = rq->precertificate ? "sign_precertificate" : "sign_certificate";
+	if (!s->idem || require(s, peer, TC_CAP_SIGN_CERT, op, r) != 0) {
+		if (!s->idem)
+			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "idempotency records unavailable");
+		return;
+	}
+	Trustchain__Internal__SignCertificateRequest keyed = *rq;
+	const uint8_t *tbs = rq->tbs.data;
+	size_t tbs_len = rq->tbs.len, der_len = 0;
+	uint8_t *der = NULL, serial[16];
+	char why[200];
+	time_t now = time(NULL);
+	enum tc_idem_verdict v = tc_idem_begin(s->idem, peer->name, rq->idempotency_key.data, rq->idempotency_key.len,
+					       rq->precertificate, &tbs, &tbs_len, rq->serial.data, rq->serial.len,
+					       &der, &der_len, serial, why, sizeof(why), now);
+	if (v == TC_IDEM_SIGN) {
+		keyed.tbs = (ProtobufCBinaryData){.data = (uint8_t *)tbs, .len = tbs_len};
+		op_sign_certificate(s, peer, &keyed, r);
+		int ok = r->resp.status == TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK && r->resp.sign_certificate &&
+			 r->resp.sign_certificate->serial.len == 16;
+		char *detail = NULL;
+		tc_idem_finish(s->idem, peer->name, rq->idempotency_key.data, rq->idempotency_key.len,
+			       rq->precertificate, ok ? r->resp.sign_certificate->certificate.data : NULL,
+			       ok ? r->resp.sign_certificate->certificate.len : 0,
+			       ok ? r->resp.sign_certificate->serial.data : NULL, &detail, now);
+		struct tc_journal_entry e = {.peer = peer->name, .op = TC_IDEM_JOURNAL_OP, .key = "",
+					     .data = ok ? r->resp.sign_certificate->certificate.data : NULL,
+					     .data_len = ok ? r->resp.sign_certificate->certificate.len : 0,
+					     .result = "ok", .detail = detail};
+		/* The answer leaves once this record is durable too (deferred journal). */
+		if (detail && tc_journal_append(s->journal, &e) == 0)
+			journal_unavailable(r);
+		free(detail);
+		return;
+	}
+	if (v == TC_IDEM_REPLAY) {
+		uint8_t *serial_copy = malloc(16);
+		own(r, der);
+		own(r, serial_copy);
+		char detail[160], hex[33];
+		tc_hex_encode(serial, 16, hex);
+		snprintf(detail, sizeof(detail), "serial %s: the certificate of this idempotency key again", hex);
+		struct tc_journal_entry e = {.peer = peer->name, .op = "idempotent_replay", .key = "", .data = der,
+					     .data_len = der_len, .result = "ok", .detail = detail};
+		if (!serial_copy) {
+			set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "out of memory");
+		} else if (tc_journal_append(s->journal, &e) == 0) {
+			journal_unavailable(r);
+		} else {
+			memcpy(serial_copy, serial, 16);
+			trustchain__internal__sign_certificate_response__init(&r->u.cert);
+			r->u.cert.certificate = (ProtobufCBinaryData){.data = der, .len = der_len};
+			r->u.cert.serial = (ProtobufCBinaryData){.data = serial_copy, .len = 16};
+			r->resp.result_case = TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_CERTIFICATE;
+			r->resp.sign_certificate = &r->u.cert;
+		}
+		return;
+	}
+	if (v == TC_IDEM_BUSY) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "%s", why);
+		set_reason(r, "idempotency_key_busy");
+		return;
+	}
+	set_status(r, v == TC_IDEM_REFUSED ? TRUSTCHAIN__INTERNAL__STATUS__STATUS_POLICY
+					   : TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "%s", why);
+	set_reason(r, v == TC_IDEM_REFUSED ? "idempotency_key_reused" : "malformed_request");
+	journal_refusal(s, peer, op, rq->tbs.data, rq->tbs.len, r);
+}
+
 int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, const Request *req,
 		     uint8_t **out, size_t *out_len)
 {
@@ -694,7 +770,10 @@ int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, c
 	r.resp.id = req->id;
 	switch (req->op_case) {
 	case TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE:
-		op_sign_certificate(s, peer, req->sign_certificate, &r);
+		if (req->sign_certificate->idempotency_key.len)
+			op_sign_certificate_keyed(s, peer, req->sign_certificate, &r);
+		else
+			op_sign_certificate(s, peer, req->sign_certificate, &r);
 		break;
 	case TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA:
 		op_sign_data(s, peer, req->sign_data, &r);

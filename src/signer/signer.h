@@ -69,6 +69,7 @@ struct tc_signer {
 	pthread_mutex_t precert_lock;
 	struct tc_precert_slot precerts[TC_PRECERT_SLOTS];
 	uint64_t precert_stamp; /* guarded by precert_lock */
+	struct tc_idem *idem;   /* idempotency keys' certificates (idempotency.h) */
 };
 
 /* Opens the HSM (logging in with the configured PIN, which is wiped right

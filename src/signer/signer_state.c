@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "signer/idempotency.h"
 #include "signer/pin.h"
 #include "signer/signer.h"
 #include "signer/softhsm_view.h"
@@ -72,6 +74,9 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 	s->journal = tc_journal_open(path, err, errlen);
 	if (!s->journal)
 		goto fail;
+	/* After the journal's verification: its idempotency records come back. */
+	if (!(s->idem = tc_idem_new(TC_IDEM_MAX_RECORDS, TC_IDEM_TTL_S)) || tc_idem_load(s->idem, path, time(NULL)) < 0)
+		tc_warn("idempotency records not reloaded: a retried keyed request may be signed again");
 	if (tc_config_data_path(cfg, "ca", path, sizeof(path)) != 0 || ensure_dir(path, err, errlen) != 0)
 		goto fail;
 	tc_config_data_path(cfg, "ca/revocations.log", path, sizeof(path));
@@ -88,6 +93,7 @@ void tc_signer_fini(struct tc_signer *s)
 {
 	tc_revocations_close(s->revocations);
 	tc_journal_close(s->journal);
+	tc_idem_free(s->idem);
 	tc_hsm_close(s->hsm);
 	for (int i = 0; i < TC_PRECERT_SLOTS; i++)
 		tc_leaf_free(&s->precerts[i].completed);

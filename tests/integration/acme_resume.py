@@ -11,6 +11,13 @@ store: the order becomes valid, the
 certificate downloads, and the CT log holds exactly one precertificate for
 the order's name (one issuance per order across the kill).
 
+With RESUME_MODE=cont the signer is stopped instead of the gateway: the
+gateway reads acme's Issue request and waits on the signer; acme is killed
+then, the signer continued, so the CA issues the request of a dead acme
+while the restarted acme issues the order again under the same idempotency
+key. The signer must hand back the same certificate (still one CT entry;
+the shell test counts the journal's signatures for its serial).
+
 usage: acme_resume.py DIRECTORY_URL ROOT_PEM HTTP_PORT NAME STATUS_FILE CT_URL
 """
 import base64
@@ -32,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 directory_url, root_pem, http_port, name, status_file, ct_url = sys.argv[1:7]
+mode = os.environ.get("RESUME_MODE", "kill")
 tokens = {}
 
 
@@ -118,7 +126,10 @@ def main():
     acme_pid = pid_of("acme")
     if not gateway or not acme_pid:
         fail("no gateway or acme pid in " + status_file)
-    os.kill(gateway, signal.SIGSTOP)
+    stopped = pid_of("signer") if mode == "cont" else gateway
+    if not stopped:
+        fail("no signer pid in " + status_file)
+    os.kill(stopped, signal.SIGSTOP)
     try:
         csr = messages.CertificateRequest(
             csr=jose.ComparableX509(__import__("OpenSSL").crypto.load_certificate_request(
@@ -131,23 +142,28 @@ def main():
             fail("finalize answered %s while the CA was stopped, not processing" % body.get("status"))
         if "Retry-After" not in resp.headers:
             fail("finalize's processing answer has no Retry-After")
-        print("ok: finalize answered processing in %.0f ms (Retry-After %s) with the gateway stopped"
-              % (took * 1e3, resp.headers["Retry-After"]))
+        print("ok: finalize answered processing in %.0f ms (Retry-After %s) with the %s stopped"
+              % (took * 1e3, resp.headers["Retry-After"], "signer" if mode == "cont" else "gateway"))
+        if mode == "cont":
+            time.sleep(1.5)  # the Issue reaches the gateway, which waits on the signer
         os.kill(acme_pid, signal.SIGKILL)
         print("ok: kill -9 of trustchain-acme (pid %d)" % acme_pid)
-        # The Issue request acme had sent sits unread in the stopped
-        # gateway's socket: the gateway goes too, so the CA never sees it
-        # (read after a SIGCONT it would be issued, and the resumed order
-        # issued again: the CA has no idempotency key to tell them apart).
-        os.kill(gateway, signal.SIGKILL)
+        # kill: the Issue request acme had sent sits unread in the stopped
+        # gateway's socket; the gateway goes too, so the CA never sees it.
+        # cont: the gateway has it and completes it once the signer is
+        # continued, before (or while) the restarted acme issues the order
+        # again with the same idempotency key.
+        if mode == "kill":
+            os.kill(gateway, signal.SIGKILL)
     finally:
         try:
-            os.kill(gateway, signal.SIGCONT)
+            os.kill(stopped, signal.SIGCONT)
         except ProcessLookupError:
             pass
-    wait_new_pid("gateway", gateway, 90)
+    if mode == "kill":
+        wait_new_pid("gateway", gateway, 90)
     wait_new_pid("acme", acme_pid, 90)
-    print("ok: trustchain-acme and the gateway restarted")
+    print("ok: trustchain-acme restarted (%s)" % ("and the gateway" if mode == "kill" else "signer continued"))
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=60)
     while datetime.datetime.now() < deadline:
         try:

@@ -17,7 +17,7 @@ server:
 dns:
   udp_port: $base
   quic_port: $((base + 1))
-  records: ["resume 60 A 127.0.0.1"]
+  records: ["resume 60 A 127.0.0.1", "resume2 60 A 127.0.0.1"]
 ct:
   http_listen: 127.0.0.1:$((base + 2))
 gateway:
@@ -38,3 +38,30 @@ ok "acme logged the resumption"
 openssl verify -purpose sslserver -verify_hostname "$name" -CAfile "$tmp/data/ca/root.pem" -untrusted "$RESUME_CERT" \
   "$RESUME_CERT" > /dev/null || fail "the resumed certificate does not verify"
 ok "the resumed certificate verifies for $name"
+
+# The double-issuance window: acme killed after the gateway received its
+# Issue (the signer is stopped, then continued, so the gateway issues that
+# request), then the resumed order is issued again under the same
+# idempotency key. The signer must return the same certificate: one CT
+# entry, one precertificate and one certificate signature in the journal
+# for the serial, and at least one idempotent replay of it.
+name2=resume2.trust.hypermesh.online
+export RESUME_CERT="$tmp/resumed2.pem"
+RESUME_MODE=cont /usr/bin/python3 "$(dirname "$0")/acme_resume.py" "https://127.0.0.1:$((base + 4))/acme/directory" \
+  "$tmp/data/ca/root.pem" $((base + 5)) "$name2" "$tmp/data/server.status" "http://127.0.0.1:$((base + 2))" \
+  || fail "acme_resume.py (gateway continued)"
+openssl verify -purpose sslserver -verify_hostname "$name2" -CAfile "$tmp/data/ca/root.pem" \
+  -untrusted "$RESUME_CERT" "$RESUME_CERT" > /dev/null || fail "the second resumed certificate does not verify"
+serial=$(openssl x509 -in "$RESUME_CERT" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f')
+journal="$tmp/data/journal/audit.jsonl"
+count() { # op: records of op for the serial, result ok
+  grep -F "\"op\":\"$1\"" "$journal" | grep -F '"result":"ok"' | grep -c "serial[ =]$serial" || true
+}
+pre=$(count sign_precertificate); fin=$(count sign_certificate); replays=$(count idempotent_replay)
+echo "journal for serial $serial: $pre precertificate, $fin certificate signatures, $replays replays"
+[ "$pre" = 1 ] && [ "$fin" = 1 ] || fail "want exactly one precertificate and one certificate signed for $serial"
+[ "$replays" -ge 1 ] || fail "the resumed issuance did not get the certificate back from the signer's record"
+[ "$(grep -c "resuming the issuance of 1 finalized orders" "$tmp/server.log")" -ge 2 ] \
+  || fail "acme did not resume the second order"
+ok "acme killed after the gateway got Issue: one certificate for the order (idempotency key honoured)"
+
