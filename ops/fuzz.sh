@@ -141,7 +141,9 @@ while IFS=$'\t' read -r name seedlist; do
   if [ -n "${TC_FUZZ_DEADLINE:-}" ]; then
     left=$(( TC_FUZZ_DEADLINE - $(date +%s) ))
     [ "$left" -gt 0 ] || left=1
-    limit+=(-max_total_time="$left")
+    # libFuzzer takes the last -max_total_time: one flag, the smaller time.
+    if [ -n "$runs" ]; then limit+=(-max_total_time="$left")
+    elif [ "$left" -lt "$seconds" ]; then limit=(-max_total_time="$left"); fi
   fi
   log=$build/fuzz-$name.log
   start=$(date +%s)
