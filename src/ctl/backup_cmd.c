@@ -14,6 +14,8 @@
  *   the copy ends at the last complete line, a prefix of the hash chain.
  * - dns/zone.journal is append-only with per-record checksums; the server
  *   cuts a torn last record when it replays the journal.
+ * - dns/zone.serial (the serials reserved) is replaced whole by rename;
+ *   restore continues far above it (ctl/dns_restore_serial.h).
  * - The rest (certificates, public keys, transcripts) is written once. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -63,7 +65,7 @@ static const struct {
 	{"journal/audit.jsonl", 1}, {"ca/revocations.log", 1}, {"dns/zone.journal", 0},
 	{"ca/root.pem", 0},         {"ca/intermediate.pem", 0}, {"ca/chain.pem", 0},
 	{"ct/log_public_key.pem", 0}, {"ct/log_id.txt", 0},   {"dns/zone_key.pem", 0},
-	{"audit/audit_public_key.pem", 0},
+	{"audit/audit_public_key.pem", 0}, {"dns/zone.serial", 0},
 };
 
 static int sha256_file(const char *path, uint64_t *size, char hex[65])

@@ -25,6 +25,7 @@
 
 #include "common/hex.h"
 #include "ctl/backup.h"
+#include "ctl/dns_restore_serial.h"
 #include "ctl/files.h"
 #include "ctl/transcript.h"
 
@@ -44,6 +45,7 @@ static int member_name_ok(const char *n)
 		"journal/audit.jsonl", "ca/revocations.log", "dns/zone.journal", "ca/root.pem",
 		"ca/intermediate.pem", "ca/chain.pem", "ct/log_public_key.pem", "ct/log_id.txt",
 		"dns/zone_key.pem", "audit/audit_public_key.pem", TC_BACKUP_CT_MEMBER, TC_BACKUP_CONFIG_MEMBER,
+		"dns/zone.serial",
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(n, fixed[i]) == 0)
@@ -286,7 +288,8 @@ int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv)
 	char dst[PATH_MAX];
 	int clash = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (st[i].path == ct || strcmp(st[i].name, TC_BACKUP_CONFIG_MEMBER) == 0)
+		if (st[i].path == ct || strcmp(st[i].name, TC_BACKUP_CONFIG_MEMBER) == 0 ||
+		    strcmp(st[i].name, "dns/zone.serial") == 0)
 			continue;
 		tc_config_data_path(cfg, st[i].name, dst, sizeof(dst));
 		if (access(dst, F_OK) == 0 && !same_file(dst, st[i].path)) {
@@ -307,7 +310,7 @@ int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv)
 	if (tc_backup_ct_restore(ct, log_key, published, npub, tiles[0] ? tiles : NULL, store) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (st[i].path == ct)
+		if (st[i].path == ct || strcmp(st[i].name, "dns/zone.serial") == 0)
 			continue;
 		const char *name = strcmp(st[i].name, TC_BACKUP_CONFIG_MEMBER) == 0 ? "restored-trustchain.yaml" : st[i].name;
 		char dir[PATH_MAX];
@@ -322,6 +325,17 @@ int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Never a serial the backed-up server may have served. */
+	char dnsdir[PATH_MAX];
+	uint32_t serial_floor;
+	tc_config_data_path(cfg, "dns", dnsdir, sizeof(dnsdir));
+	err[0] = '\0';
+	if (tc_ctl_mkdirs(dnsdir, 0750, err, sizeof(err)) != 0 ||
+	    tc_ctl_dns_restore_serial(cfg, find(st, n, "dns/zone.serial"), &serial_floor, err, sizeof(err)) != 0) {
+		tc_ctl_error("restore: zone serial: %s", err);
+		goto out;
+	}
+	printf("restore: zone serials continue above %u\n", serial_floor);
 	printf("restore: %zu files into %s; the configuration in the bundle is in restored-trustchain.yaml\n"
 	       "restore: start trustchain-server (it repairs owners and modes), then run 'trustchainctl journal verify'\n",
 	       n, cfg->server.data_dir);

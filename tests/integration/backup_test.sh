@@ -40,6 +40,11 @@ load_pids=()
 for i in 1 2 3; do issue "post$i" || fail "issue post$i"; done
 sleep 0.5
 curl -sf "$ct_url/ct/v1/get-sth" > "$tmp/sth-after.json" || fail "get-sth"
+# The zone serial the server served last (after the backup): the restored
+# server must never serve it again (secondaries hold it).
+soa_serial() { dig +short +norec @127.0.0.1 -p "$base" trust.hypermesh.online SOA | awk '{ print $3 }'; }
+serial_last=$(soa_serial)
+[ -n "$serial_last" ] || fail "no SOA serial before the restore"
 kill -TERM "$server_pid"
 for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 server_pid=
@@ -89,6 +94,18 @@ sed -i "s#^  data_dir: .*#  data_dir: $tmp/data2#" "$tmp/trustchain.yaml"
 start_server
 "$ctl" "${c2[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify"; }
 ok "restored server ready; journal verify: $(tail -n 1 "$tmp/jv.out")"
+# The bundle carried the serial reservation and the restored zone continues
+# well above it (RFC 1982: later by less than 2^31, at least 2^30 past the
+# reservation).
+grep -a -q '"dns/zone.serial"' "$tmp/backup.tcb" || fail "the bundle holds no dns/zone.serial"
+floor=$(sed -n 's/^restore: zone serials continue above \([0-9]*\)$/\1/p' "$tmp/r.out")
+[ -n "$floor" ] || fail "restore printed no serial floor"
+serial_now=$(soa_serial)
+later() { /usr/bin/python3 -c 'import sys; a, b, m = map(int, sys.argv[1:]); d = (a - b) % 2**32; sys.exit(0 if m <= d < 2**31 else 1)' "$@"; }
+later "$serial_now" "$serial_last" $((1 << 30)) ||
+  fail "restored serial $serial_now is not 2^30 past $serial_last, the last served before the restore"
+later "$serial_now" "$floor" 1 || fail "restored serial $serial_now not above the reservation $floor"
+ok "zone serial: $serial_last served last before, restored floor $floor, now $serial_now"
 issue after-restore || fail "issue after the restore"
 sleep 0.5
 "$ctl" "${c2[@]}" export ct --url "$ct_url" --since-sth "$tmp/sth-before.json" --out "$tmp/after.bundle" >/dev/null 2>&1 ||
