@@ -123,12 +123,22 @@ static void write_dirty(struct tc_doq_server *s)
 
 /* ---- connection slots ---- */
 
+/* Open DoQ connections of the process (every listener), as a gauge: the
+ * figure an operator watches under a connection flood, beside the
+ * dns.max_connections cap; accepted ones are counted in
+ * trustchain_doq_connections_total. */
+static struct tc_metric *open_gauge(void)
+{
+	return tc_pm_gauge("trustchain_doq_connections_open", "DoQ (QUIC) connections open now.", NULL);
+}
+
 struct doq_conn *doq_conn_slot(struct tc_doq_server *s)
 {
 	if (s->nfree == 0)
 		return NULL;
 	struct doq_conn *c = &s->conns[s->free_slots[--s->nfree]];
 	s->nconns++;
+	tc_metric_add(open_gauge(), NULL, 1);
 	return c;
 }
 
@@ -137,6 +147,7 @@ void doq_conn_release_slot(struct doq_conn *c)
 	struct tc_doq_server *s = c->srv;
 	s->free_slots[s->nfree++] = c->slot;
 	s->nconns--;
+	tc_metric_add(open_gauge(), NULL, -1);
 }
 
 /* ---- stateless answers: version negotiation, retry, refusal, reset ---- */
@@ -545,6 +556,7 @@ int tc_doq_server_start(int fd, const struct tc_dns_service *svc,
 		s->free_slots[s->nfree++] = slot;
 	}
 	s->nconns = 0;
+	tc_metric_add(open_gauge(), NULL, 0); /* exported at 0 before the first connection */
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->fwdfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

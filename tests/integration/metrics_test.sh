@@ -137,6 +137,8 @@ eq("trustchain_dns_queries_total{%s,transport=doq}" % r, 1)
 eq("trustchain_dns_responses_total{%s,rcode=NXDOMAIN}" % r, 2)
 eq("trustchain_dns_responses_total{%s,rcode=NOERROR}" % r, 5)
 assert d("trustchain_doq_connections_total{%s}" % r) >= 1
+# Open now: at most the DoQ query's own connection (closed or draining).
+assert 0 <= a["trustchain_doq_connections_open{%s}" % r] <= 1, a.get("trustchain_doq_connections_open{%s}" % r)
 # Precertificate and certificate of each issuance: two HSM signatures.
 s = "process=signer"
 assert d("trustchain_hsm_operation_duration_seconds_count{op=sign_certificate,%s}" % s) == 6, \
