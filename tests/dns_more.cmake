@@ -62,3 +62,14 @@ endif()
 if(TARGET tc_dns_core)
   tc_add_cunit(test_serial_floor SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_serial_floor.c LIBS tc_dns_core)
 endif()
+
+# Zone journal compaction and the bounded IXFR history (update_fold.c,
+# zone_journal.c, ixfr_log.c).
+if(TARGET tc_dns_core)
+  tc_add_cunit(test_zone_compact SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_zone_compact.c LIBS tc_dns_core)
+endif()
+if(TARGET trustchain-server AND TARGET bench_dns_update)
+  add_test(NAME dns_journal_compact_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_journal_compact_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_journal_compact_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400)
+endif()

@@ -333,6 +333,11 @@ static bool protected_type(uint16_t t)
 	       t == TC_DNS_TYPE_RRSIG || t == TC_DNS_TYPE_NSEC || t == TC_DNS_TYPE_DNSKEY;
 }
 
+bool tc_update_type_protected(uint16_t type)
+{
+	return protected_type(type);
+}
+
 int tc_update_apply(struct tc_zone *zone, const uint8_t *ops, size_t len, char *err,
 		    size_t errlen)
 {

@@ -89,6 +89,17 @@ size_t tc_update_encode(const struct tc_update *u, uint8_t *out, size_t cap);
 int tc_update_apply(struct tc_zone *zone, const uint8_t *ops, size_t len, char *err,
 		    size_t errlen);
 
+/* Types no update changes (SOA, NS, DS and the DNSSEC records). */
+bool tc_update_type_protected(uint16_t type);
+
+/* Journal compaction: the changes that turn zone from into zone to, for
+ * every RRset of a type updates may change (the others must be equal):
+ * first a delete-RRset for each RRset that differs or is gone, then an add
+ * for each record of each RRset that differs or is new. Applied to from
+ * (tc_update_apply) they give to. Into a malloc'ed *out (NULL and 0 when
+ * nothing differs). 0 or -1 (out of memory). */
+int tc_update_fold(const struct tc_zone *from, const struct tc_zone *to, uint8_t **out, size_t *len);
+
 /* A new zone with the same origin and every record of zone (nodes left
  * without records are not carried over). 0 or -1 with err. */
 int tc_update_copy_records(const struct tc_zone *zone, struct tc_zone **out, char *err,

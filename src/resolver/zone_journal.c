@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file_replace.h"
+#include "resolver/dns_name.h"
 #include "resolver/dns_wire.h"
 
 #define HEAD 40   /* magic 4 + length 4 + SHA-256 32 */
@@ -106,16 +108,88 @@ int tc_zone_journal_open(const char *path, struct tc_zone_journal **out, uint8_t
 	return 0;
 }
 
+/* Writes the record head of payload at out (HEAD octets). */
+static int record_head(uint8_t *out, const uint8_t *payload, size_t len)
+{
+	memcpy(out, magic, 4);
+	tc_dns_put32(out + 4, (uint32_t)len);
+	return sha256(payload, len, out + 8);
+}
+
+int tc_zone_journal_compact(struct tc_zone_journal *j, const char *path, const uint8_t *ops, size_t len,
+			    char *err, size_t errlen)
+{
+	/* At most one head per change plus one: a change is at least 11
+	 * octets (root name + fixed fields), so this bounds the image. */
+	size_t cap = len + HEAD * (len / 11 + 1);
+	uint8_t *img = malloc(cap);
+	if (!img) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t pos = 0, out = 0;
+	while (pos < len) {
+		/* One record: as many whole changes as fit. */
+		size_t end = pos;
+		while (end < len) {
+			size_t nlen = tc_dns_name_wire_len(ops + end, len - end);
+			if (nlen == 0 || len - end - nlen < 10 ||
+			    len - end - nlen - 10 < tc_dns_get16(ops + end + nlen + 8)) {
+				snprintf(err, errlen, "folded changes: bad layout at %zu", end);
+				free(img);
+				return -1;
+			}
+			size_t one = nlen + 10 + tc_dns_get16(ops + end + nlen + 8);
+			if (end - pos + one > TC_ZONE_JOURNAL_MAX_RECORD)
+				break;
+			end += one;
+		}
+		if (end == pos) { /* a single change over the record limit: never written by updates */
+			snprintf(err, errlen, "folded change at %zu too large", pos);
+			free(img);
+			return -1;
+		}
+		if (record_head(img + out, ops + pos, end - pos) != 0) {
+			snprintf(err, errlen, "SHA-256 failed");
+			free(img);
+			return -1;
+		}
+		memcpy(img + out + HEAD, ops + pos, end - pos);
+		out += HEAD + (end - pos);
+		pos = end;
+	}
+	int rc = tc_file_replace(path, img, out, 0600, err, errlen);
+	free(img);
+	if (rc != 0)
+		return -1;
+	/* The old descriptor names the replaced file now: appends go to the
+	 * new one, or nowhere. */
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	close(j->fd);
+	j->fd = fd;
+	if (fd < 0 || lseek(fd, 0, SEEK_END) != (off_t)out) {
+		snprintf(err, errlen, "%s: reopening after compaction: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		j->fd = -1;
+		return -1;
+	}
+	j->size = (off_t)out;
+	return 0;
+}
+
 int tc_zone_journal_append(struct tc_zone_journal *j, const uint8_t *payload, size_t len)
 {
+	if (j->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
 	if (len > TC_ZONE_JOURNAL_MAX_RECORD)
 		return -1;
 	uint8_t *rec = malloc(HEAD + len);
 	if (!rec)
 		return -1;
-	memcpy(rec, magic, 4);
-	tc_dns_put32(rec + 4, (uint32_t)len);
-	if (sha256(payload, len, rec + 8) != 0) {
+	if (record_head(rec, payload, len) != 0) {
 		free(rec);
 		return -1;
 	}
@@ -144,6 +218,7 @@ void tc_zone_journal_close(struct tc_zone_journal *j)
 {
 	if (!j)
 		return;
-	close(j->fd);
+	if (j->fd >= 0)
+		close(j->fd);
 	free(j);
 }

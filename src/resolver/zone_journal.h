@@ -31,4 +31,15 @@ int tc_zone_journal_open(const char *path, struct tc_zone_journal **out, uint8_t
 int tc_zone_journal_append(struct tc_zone_journal *j, const uint8_t *payload, size_t len);
 void tc_zone_journal_close(struct tc_zone_journal *j);
 
+/* Compaction: replaces the whole journal at path (the file j appends to)
+ * with ops, the history folded into its net changes (tc_update_fold), cut
+ * into records of at most TC_ZONE_JOURNAL_MAX_RECORD at change boundaries;
+ * durably (temporary file, fdatasync, rename, directory sync), so a crash
+ * leaves the old journal or the new one, each replaying to the same zone.
+ * j then appends to the new file. 0, or -1 with err: the old journal is
+ * then still in use, unless the new one was renamed in place but cannot
+ * be opened (j then refuses appends: updates fail instead of being lost). */
+int tc_zone_journal_compact(struct tc_zone_journal *j, const char *path, const uint8_t *ops, size_t len,
+			    char *err, size_t errlen);
+
 #endif

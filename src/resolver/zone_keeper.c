@@ -32,6 +32,9 @@
 #define RETRY_S 10
 #define RETRY_NO_KEY_S 60
 #define IXFR_LOG_BYTES (16u * 1024 * 1024)
+/* Journal compaction (compact_journal): after this many records since the
+ * journal was opened or last compacted. Each record is one group commit. */
+#define JOURNAL_COMPACT_RECORDS 1024
 
 /* What a file looked like: a change of any field means "rebuild". */
 struct stamp {
@@ -85,6 +88,8 @@ struct tc_zone_keeper {
 	 * (the keeper thread's and updates'). */
 	pthread_mutex_t build_lock;
 	struct tc_zone_journal *journal;
+	char journal_path[TC_CFG_STR + 64];
+	size_t journal_records;     /* appended since it was opened or compacted */
 	uint8_t *ops;
 	size_t ops_len;
 	struct tc_ixfr_log *ixfr;   /* deltas of the zones published (builds append) */
@@ -124,6 +129,20 @@ static bool same_stamp(const struct stamp *a, const struct stamp *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
+/* The zone before any update: configuration, then the TLSA records. */
+static struct tc_zone *build_configured(struct tc_zone_keeper *k, struct tc_tlsa_report *rep, char *err,
+					size_t errlen)
+{
+	struct tc_zone *zone = NULL;
+	if (tc_zone_from_config(k->cfg, &zone, err, errlen) != 0)
+		return NULL;
+	if (tc_zone_add_service_tlsa(zone, k->cfg, rep, err, errlen) != 0) {
+		tc_zone_free(zone);
+		return NULL;
+	}
+	return zone;
+}
+
 /* The unsigned zone: configuration, then the TLSA records, then every
  * journaled update. An update's build (incremental) starts instead from
  * the previous build's unsigned zone and applies only the changes since,
@@ -140,12 +159,8 @@ static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, bool incremental
 		*rep = k->base_rep;
 		from = k->base_ops;
 	} else {
-		if (tc_zone_from_config(k->cfg, &zone, err, errlen) != 0)
+		if (!(zone = build_configured(k, rep, err, errlen)))
 			return NULL;
-		if (tc_zone_add_service_tlsa(zone, k->cfg, rep, err, errlen) != 0) {
-			tc_zone_free(zone);
-			return NULL;
-		}
 		if (rep->problem[0])
 			tc_warn("TLSA: %s (skipped)", rep->problem);
 	}
@@ -421,6 +436,71 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 }
 
+/* Zone journal compaction (under build_lock, after a build from every
+ * change): the journal, one record per group commit since the first
+ * update, is replaced by the net changes from the configured zone to the
+ * zone built now (tc_update_fold): an _acme-challenge TXT added and deleted
+ * leaves nothing, a record replaced a thousand times leaves its last
+ * value. So the journal and its replay at start are bounded by the zone's
+ * update-made content, not by the number of updates ever made. The fold is
+ * checked before it replaces anything: applied to the configured zone it
+ * must give exactly the zone built now. Relative to the configuration at
+ * this moment: a later reload that adds a record an update once deleted
+ * keeps that record, as it would for a deletion made after the reload.
+ * The IXFR deltas (ixfr_log.h) are unaffected: they hold the published
+ * zones' differences, bounded by IXFR_LOG_BYTES, and a secondary older
+ * than the oldest kept gets AXFR. */
+static void compact_journal(struct tc_zone_keeper *k)
+{
+	if (!k->journal || !k->base || k->base_ops != k->ops_len || !k->journal_path[0])
+		return;
+	/* The TLSA records follow files (the DoQ certificate): changed since
+	 * the last full build, the fold would write their old values into the
+	 * journal as if an update had made them. The next build catches up;
+	 * the journal is compacted after it. */
+	for (int i = 0; i < INPUT_COUNT; i++) {
+		struct stamp now;
+		take_stamp(k->cfg, input_files[i], &now);
+		if (!same_stamp(&now, &k->inputs[i]))
+			return;
+	}
+	struct tc_tlsa_report rep;
+	char err[512] = "";
+	struct tc_zone *configured = build_configured(k, &rep, err, sizeof(err));
+	struct tc_zone *check = NULL, *checked = NULL;
+	uint8_t *folded = NULL, *rest = NULL;
+	size_t flen = 0, rlen = 0;
+	int ok = configured && tc_update_fold(configured, k->base, &folded, &flen) == 0;
+	/* Replayed as at a start: apply, then copy the records alone. */
+	ok = ok && tc_update_copy_records(configured, &check, err, sizeof(err)) == 0 &&
+	     tc_update_apply(check, folded, flen, err, sizeof(err)) == 0 &&
+	     tc_update_copy_records(check, &checked, err, sizeof(err)) == 0 &&
+	     tc_update_fold(checked, k->base, &rest, &rlen) == 0;
+	if (ok && rlen != 0)
+		snprintf(err, sizeof(err), "the folded changes do not rebuild the zone");
+	size_t records = k->journal_records, before = k->ops_len;
+	if (ok && rlen == 0 && tc_zone_journal_compact(k->journal, k->journal_path, folded, flen, err, sizeof(err)) == 0) {
+		free(k->ops);
+		k->ops = folded;
+		folded = NULL;
+		k->ops_len = k->base_ops = flen;
+		tc_info("zone journal: compacted: %zu records (%zu octets of changes) folded into %zu octets", records,
+			before, flen);
+		tc_metric_add(tc_pm_counter("trustchain_dns_journal_compactions_total",
+					    "Zone journal compactions (history folded into its net changes).", NULL),
+			      NULL, 1);
+	} else {
+		tc_warn("zone journal: not compacted: %s", err[0] ? err : "out of memory");
+	}
+	/* Either way, not again before as many records more. */
+	k->journal_records = 0;
+	free(folded);
+	free(rest);
+	tc_zone_free(configured);
+	tc_zone_free(check);
+	tc_zone_free(checked);
+}
+
 /* Group commit: an update waits in a queue; the first waiter with no
  * leader at work takes the whole queue and commits it as one batch (one
  * journal record, one fdatasync, one rebuild and signing), then wakes the
@@ -499,6 +579,8 @@ static void commit_batch(struct tc_zone_keeper *k, struct pending_update *list)
 			char err[512], why[64];
 			snprintf(why, sizeof(why), count > 1 ? "updated (%zu updates)" : "updated", count);
 			int rc = rebuild(k, k->inputs, true, why, err, sizeof(err));
+			if (rc == 0 && ++k->journal_records >= JOURNAL_COMPACT_RECORDS)
+				compact_journal(k);
 			if (rc == -1) {
 				tc_err("zone %s: %s", k->cfg->bootstrap.domain, err);
 				outcome = TC_DNS_RCODE_SERVFAIL;
@@ -672,6 +754,9 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 		tc_info("zone journal: %zu updates replayed (%zu octets)", records, k->ops_len);
 	}
 	if (k->journal)
+		snprintf(k->journal_path, sizeof(k->journal_path), "%s", jpath);
+	k->journal_records = records;
+	if (k->journal)
 		restore_state(k);
 	continue_above_reserved(k);
 	struct stamp inputs[INPUT_COUNT];
@@ -688,6 +773,10 @@ int tc_zone_keeper_start(struct tc_child *child, const struct tc_config *cfg,
 		tc_zone_keeper_stop(k);
 		return -1;
 	}
+	/* A long history from before (or from a version without compaction)
+	 * is folded at once. */
+	if (k->journal_records >= JOURNAL_COMPACT_RECORDS)
+		compact_journal(k);
 	if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
 		snprintf(err, errlen, "cannot start the zone keeper thread");
 		tc_zone_keeper_stop(k);
