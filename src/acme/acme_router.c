@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/acme_metrics.h"
 #include "acme/acme.h"
 #include "acme/acme_handlers.h"
 #include "acme/acme_store.h"
@@ -107,42 +108,46 @@ static int resolve_kid(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 	return 0;
 }
 
+/* A refusal of verify_post, counted by reason (acme_metrics.h). */
+#define refused(r, reason, ...) (tc_acme_m_jws_refused(reason), tc_acme_problem((r), __VA_ARGS__))
+
 static int verify_post(struct tc_acme *a, const struct post_route *route, struct tc_acme_call *c,
 		       struct tc_acme_resp *r)
 {
 	const struct tc_acme_req *rq = c->rq;
 	if (rq->body_len > a->cfg->acme.max_jws_bytes)
-		return tc_acme_problem(r, "malformed", 413, NULL, "request body larger than %u bytes",
+		return refused(r, "too_large", "malformed", 413, NULL, "request body larger than %u bytes",
 				       a->cfg->acme.max_jws_bytes);
 	if (!rq->content_type || strncmp(rq->content_type, "application/jose+json", 21) != 0 ||
 	    (rq->content_type[21] && rq->content_type[21] != ';'))
-		return tc_acme_problem(r, "malformed", 415, NULL, "Content-Type must be application/jose+json");
+		return refused(r, "content_type", "malformed", 415, NULL, "Content-Type must be application/jose+json");
 	const char *type;
 	char why[256];
 	if (tc_jws_parse(rq->body, rq->body_len, TC_JWS_OUTER, &c->jws, &type, why, sizeof(why)) != 0)
-		return tc_acme_problem(r, type, 0, NULL, "%s", why);
+		return refused(r, "malformed_jws", type, 0, NULL, "%s", why);
 	if (route->form == KEY_JWK && !c->jws.jwk)
-		return tc_acme_problem(r, "malformed", 0, NULL, "this resource needs a jwk, not a kid");
+		return refused(r, "key_form", "malformed", 0, NULL, "this resource needs a jwk, not a kid");
 	if (route->form == KEY_KID && !c->jws.kid)
-		return tc_acme_problem(r, "malformed", 0, NULL, "this resource needs a kid (an account URL)");
+		return refused(r, "key_form", "malformed", 0, NULL, "this resource needs a kid (an account URL)");
 	if (c->jws.jwk) {
 		if (tc_jwk_parse(c->jws.jwk, &c->key, why, sizeof(why)) != 0)
-			return tc_acme_problem(r, "badPublicKey", 0, NULL, "%s", why);
+			return refused(r, "bad_key", "badPublicKey", 0, NULL, "%s", why);
 	} else if (resolve_kid(a, c, r) != 0) {
+		tc_acme_m_jws_refused("account");
 		return -1;
 	}
 	if (!tc_jws_verify(&c->jws, &c->key, why, sizeof(why)))
-		return tc_acme_problem(r, "malformed", 0, NULL, "%s", why);
+		return refused(r, "signature", "malformed", 0, NULL, "%s", why);
 	if (!tc_nonce_redeem(a->nonces, c->jws.nonce, strlen(c->jws.nonce)))
-		return tc_acme_problem(r, "badNonce", 0, NULL, "nonce unknown, expired or used: retry with the fresh one");
+		return refused(r, "nonce", "badNonce", 0, NULL, "nonce unknown, expired or used: retry with the fresh one");
 	char self[TC_ACME_URL_MAX];
 	tc_acme_url(a, self, sizeof(self), "%s", rq->path);
 	if (strcmp(c->jws.url, self) != 0)
-		return tc_acme_problem(r, "unauthorized", 0, NULL, "JWS url does not match the request URL");
+		return refused(r, "url", "unauthorized", 0, NULL, "JWS url does not match the request URL");
 	if (c->jws.payload_len) {
 		c->payload = tc_jws_payload_json(&c->jws);
 		if (!c->payload)
-			return tc_acme_problem(r, "malformed", 0, NULL, "payload is not a JSON object");
+			return refused(r, "payload", "malformed", 0, NULL, "payload is not a JSON object");
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "acme/acme_handlers.h"
+#include "acme/acme_metrics.h"
 #include "acme/acme_store.h"
 #include "acme/b64url.h"
 #include "acme/issuer.h"
@@ -159,6 +160,8 @@ static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *c
 		} else {
 			tc_acme_batch_put_str(b, 'I', oid, "");
 			*failed = tc_acme_batch_commit(a->store, b) != 0;
+			if (!*failed)
+				tc_acme_m_order("processing");
 		}
 		if (*failed) {
 			json_decref(rec);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acme/acme_metrics.h"
 #include "acme/acme_store.h"
 #include "acme/b64url.h"
 #include "acme/cert_info.h"
@@ -15,6 +16,7 @@
 #include "acme/wake.h"
 #include "acme/workq.h"
 #include "common/log.h"
+#include "common/metrics_proc.h"
 #include "trustchain/client.h"
 
 #define MAX_NAMES 100
@@ -38,6 +40,7 @@ struct tc_acme_issuer {
 struct job {
 	struct tc_acme_issuer *is;
 	char oid[OID_MAX];
+	double t0; /* tc_pm_now() at submission, for the finalize duration */
 };
 
 static struct claim **find(struct tc_acme_issuer *is, const char *oid)
@@ -80,6 +83,8 @@ static int finish(struct tc_acme *a, const char *oid, json_t *rec, struct tc_acm
 		rc = 1;
 	} else if (tc_acme_batch_put(b, 'O', oid, rec) == 0) {
 		rc = tc_acme_batch_commit(a->store, b);
+		if (rc == 0)
+			tc_acme_m_order(json_string_value(json_object_get(rec, "status")));
 	} else {
 		tc_acme_batch_free(b);
 	}
@@ -240,6 +245,8 @@ static void run(void *arg)
 	 * is resumed at the next start. */
 	for (unsigned tries = 0; !stopping(is); tries++) {
 		int rc = issue_once(is, j->oid);
+		if (rc == 0)
+			tc_acme_m_finalize(tc_pm_now() - j->t0);
 		if (rc != 1)
 			break;
 		if (tries == 0 || tries % 30 == 0)
@@ -272,6 +279,7 @@ int tc_acme_issuer_submit(struct tc_acme_issuer *is, const char *oid)
 	snprintf(c->oid, sizeof(c->oid), "%s", oid);
 	snprintf(j->oid, sizeof(j->oid), "%s", oid);
 	j->is = is;
+	j->t0 = tc_pm_now();
 	*p = c;
 	pthread_mutex_unlock(&is->lock);
 	if (tc_acme_workq_push(is->wq, run, j) != 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/acme_metrics.h"
 #include "acme/acme_handlers.h"
 #include "acme/acme_store.h"
 #include "acme/b64url.h"
@@ -251,8 +252,10 @@ int tc_acme_h_new_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 	tc_acme_batch_free(b);
 	if (rc != 0)
 		rc = tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the order");
-	else
+	else {
+		tc_acme_m_order("pending");
 		rc = tc_acme_order_answer(a, oid, rec, 201, r);
+	}
 	json_decref(rec);
 	return rc;
 }

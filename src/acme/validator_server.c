@@ -11,6 +11,7 @@
 
 #include "common/ipc_frame.h"
 #include "common/log.h"
+#include "common/metrics_proc.h"
 
 /* trustchain-acme reads its answers on a thread of its own; one that has
  * not taken an answer for this long is stuck, and the link is dropped. */
@@ -52,6 +53,19 @@ static void link_unref_locked(struct link *l)
 	free(l);
 }
 
+/* trustchain_acme_validations_total{check="<type>:<valid|problem type>"}
+ * (acme_metrics.h): one label allowed, both words bounded (the known
+ * types, the problem types tc_vresponse_decode accepts). */
+static void count_check(const struct tc_vrequest *rq, const struct tc_vresult *res)
+{
+	char check[96];
+	snprintf(check, sizeof(check), "%s:%s", tc_vtype_name(rq->type),
+		 res->valid ? "valid" : res->problem_type[0] ? res->problem_type : "invalid");
+	tc_metric_add(tc_pm_counter("trustchain_acme_validations_total",
+				    "ACME challenge validations by the validator, by type:result.", "check"),
+		      check, 1);
+}
+
 static void answer(struct tc_vserver *s, struct job *j, const struct tc_vresult *res)
 {
 	uint8_t *out = NULL;
@@ -74,6 +88,7 @@ static void answer(struct tc_vserver *s, struct job *j, const struct tc_vresult 
 		s->answered++;
 	}
 	pthread_mutex_unlock(&s->lock);
+	count_check(&j->req, res);
 }
 
 static void *worker_main(void *arg)

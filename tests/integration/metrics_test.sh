@@ -107,6 +107,9 @@ dig "${d[@]}" nope2.trust.hypermesh.online A >/dev/null || fail dig
 dig "${d[@]}" +tcp trust.hypermesh.online SOA >/dev/null || fail "dig +tcp"
 dig "${d[@]}" +tcp trust.hypermesh.online NS >/dev/null || fail "dig +tcp"
 "$ctl" "${c[@]}" dig +quic trust.hypermesh.online SOA >/dev/null 2>&1 || fail "dig +quic"
+# ACME: a refused POST, an order, a failing http-01 check (acme_metrics_traffic.py).
+/usr/bin/python3 "$(dirname "$0")/acme_metrics_traffic.py" "https://127.0.0.1:$((base + 4))/acme/directory" \
+  "$tmp/data/ca/root.pem" m9.trust.hypermesh.online > "$tmp/acme.out" 2>&1 || fail "acme traffic: $(cat "$tmp/acme.out")"
 
 g=process=gateway
 wait_for "trustchain_issuances_total{$g}" "$(( $(val "$tmp/before.json" "trustchain_issuances_total{$g}") + 3 ))"
@@ -122,6 +125,10 @@ def eq(k, want):
     assert d(k) == want, "%s moved by %g, expected %g" % (k, d(k), want)
 g = "process=gateway"
 eq("trustchain_issuances_total{%s}" % g, 3)
+eq("trustchain_acme_jws_refusals_total{process=acme,reason=content_type}", 1)
+eq("trustchain_acme_orders_total{process=acme,state=pending}", 1)
+checks = {k: d(k) for k in a if k.startswith("trustchain_acme_validations_total{check=http-01:") and d(k)}
+assert list(checks.values()) == [1] and "process=validator" in list(checks)[0], checks
 refusals = {k: d(k) for k in a if k.startswith("trustchain_issue_refusals_total") and d(k)}
 assert list(refusals.values()) == [1], refusals
 eq("trustchain_issue_duration_seconds_count{%s}" % g, 4)
