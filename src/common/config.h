@@ -133,6 +133,7 @@ struct tc_config {
 		uint32_t max_connection_idle_s;  /* gateway.max_connection_idle_s, 0: never */
 		uint32_t keepalive_s;            /* gateway.keepalive_s, ping a silent client */
 		uint32_t memory_limit_mb;        /* gateway.memory_limit_mb, gRPC buffers */
+		uint32_t max_connections;        /* gateway.max_connections, open gRPC connections (0: no cap) */
 	} gateway;
 
 	/* acme: the RFC 8555 server (trustchain-acme) and its challenge

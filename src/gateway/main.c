@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 	struct tc_rpc_conn_limits conn_limits = {.max_concurrent_streams = gw.cfg->gateway.max_concurrent_streams,
 						 .max_connection_idle_s = gw.cfg->gateway.max_connection_idle_s,
 						 .keepalive_s = gw.cfg->gateway.keepalive_s,
-						 .memory_limit_mb = gw.cfg->gateway.memory_limit_mb};
+						 .memory_limit_mb = gw.cfg->gateway.memory_limit_mb,
+						 .max_connections = gw.cfg->gateway.max_connections};
 	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, &conn_limits,
 							gw.cfg->gateway.threads, gw.cfg->gateway.backend_threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,

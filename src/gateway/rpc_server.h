@@ -26,6 +26,7 @@ struct tc_rpc_conn_limits {
 	unsigned max_connection_idle_s;  /* without a call this long: GOAWAY (0: never) */
 	unsigned keepalive_s;            /* ping a silent client; no answer in 20 s: dropped */
 	unsigned memory_limit_mb;        /* resource quota of every connection's buffers */
+	unsigned max_connections;        /* open connections; past it new ones are reset (0: no cap) */
 };
 
 /* Binds listen ("host:port") with creds (released here) and limits, starts threads

@@ -44,7 +44,9 @@ async def tls_flood(a):
     t0 = time.time()
     conns = [c for c in await asyncio.gather(*(open_tls(host, int(port), ctx, sem) for _ in range(a.n))) if c]
     opened_in = time.time() - t0
-    print(json.dumps({"event": "opened", "opened": len(conns), "seconds": round(opened_in, 1)}), flush=True)
+    # Not opened: refused or reset by the server (gateway.max_connections).
+    print(json.dumps({"event": "opened", "opened": len(conns), "not_opened": a.n - len(conns),
+                      "seconds": round(opened_in, 1)}), flush=True)
     closed = []
     t1 = time.time()
     watchers = [asyncio.create_task(watch_closed(r, t1, closed)) for r, _ in conns]
@@ -53,7 +55,8 @@ async def tls_flood(a):
         w.transport.abort()
     await asyncio.gather(*watchers, return_exceptions=True)
     early = [c for c in closed if c < a.hold - 0.5]
-    print(json.dumps({"mode": "tls", "requested": a.n, "opened": len(conns), "open_seconds": round(opened_in, 1),
+    print(json.dumps({"mode": "tls", "requested": a.n, "opened": len(conns), "not_opened": a.n - len(conns),
+                      "open_seconds": round(opened_in, 1),
                       "closed_by_server": len(early),
                       "first_close_s": round(min(early), 1) if early else None}), flush=True)
 

@@ -4,13 +4,23 @@
 # slowloris on the CT HTTP listener (S connections, default 2,000). For each:
 # the child's RSS before and during, and whether a new client is served
 # during the flood (Issue over gRPC, trustchainctl dig +quic, get-sth).
-# Prints a table; fails when a new client is not served.
+# The gateway runs with gateway.max_connections C (TC_FLOOD_GW_CAP; default
+# 4,096, or 4/5 of N when N is smaller): at most C flood connections open,
+# a new client during the flood is refused at once (UNAVAILABLE), and served
+# once the gateway has closed idle ones. TC_FLOOD_IDLE_S (default 30): the
+# gateway's max_connection_idle_s; on a slow box the gateway closes idle
+# connections as fast as the flood opens them, so the cap is never reached:
+# 300 keeps them all (the idle-close check is then left out).
+# Prints a table; fails when a new client is not served or the cap is passed.
 # Usage: tests/soak/flood.sh [N] [D] [S]   (BINDIR as for chaos.sh; short form
 # in CI: 1000 256 300)
 set -euo pipefail
 n_tls=${1:-10000}
 n_doq=${2:-4096}
 n_slow=${3:-2000}
+gw_cap=${TC_FLOOD_GW_CAP:-$(( n_tls > 5120 ? 4096 : n_tls * 4 / 5 ))}
+idle_s=${TC_FLOOD_IDLE_S:-30}
+hold=60
 src=$(cd "$(dirname "$0")/../.." && pwd)
 bindir=${BINDIR:-${BUILD_DIR:-$src/build}/bin}
 bindir=$(cd "$bindir" && pwd)
@@ -25,19 +35,21 @@ python_stubs
 helpers=()
 cleanup_extra() { for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done; }
 # Idle gRPC connections are closed after 30 s without a call (default 300).
-dev_config "  max_connection_idle_s: 30"
+dev_config "  max_connection_idle_s: $idle_s" "  max_connections: $gw_cap"
 start_server
 for c in signer transparency resolver gateway; do wait_ready "$c"; done
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(pid_of "$1")/status"; }  # KiB
+# issue_ok [fail-fast]: one Issue on a new connection. fail-fast: without
+# waiting for the channel (a refused connection fails the call at once).
 issue_ok() {
-  $py - "$tmp" "$base" "$src" <<'PY'
+  $py - "$tmp" "$base" "$src" "${1:-}" <<'PY'
 import sys, types
-tmp, base, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tmp, base, src, fast = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "fail-fast"
 sys.path.insert(0, src + "/tests/soak")
 import chaos_load
 a = types.SimpleNamespace(gen=tmp + "/gen", grpc="127.0.0.1:%d" % (base + 3), data=tmp + "/data", token="")
-cl = chaos_load.Clients(a)
-ok, f = cl.issue(cl.channel(), 1)
+cl = chaos_load.Clients(a, wait_for_ready=not fast)
+ok, f = cl.issue(cl.channel(own_connection=True), 1)
 print("issue:", "OK" if ok else f)
 sys.exit(0 if ok else 1)
 PY
@@ -48,14 +60,26 @@ row() { rows+=("$(printf '%-22s %10s %12s %12s  %s' "$@")"); }
 # 1. Idle TLS connections to the gateway.
 before=$(rss gateway)
 $py "$src/tests/soak/flood.py" tls --target "127.0.0.1:$((base + 3))" --root "$tmp/data/ca/root.pem" \
-  -n "$n_tls" --hold 60 > "$tmp/tls.out" &
+  -n "$n_tls" --hold "$hold" > "$tmp/tls.out" &
 helpers+=($!)
 for _ in $(seq 1 900); do grep -q '"opened"' "$tmp/tls.out" && break; sleep 0.2; done
 during=$(rss gateway)
-t0=$SECONDS
-served=no; issue_ok > "$tmp/issue.out" 2>&1 && served=yes
-took=$((SECONDS - t0))
 opened=$($py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["opened"])' "$tmp/tls.out")
+# At the cap a new connection is reset at once: the call fails fast with
+# UNAVAILABLE instead of hanging.
+refused=no
+t0=$SECONDS
+if ! issue_ok fail-fast > "$tmp/refused.out" 2>&1 && grep -q UNAVAILABLE "$tmp/refused.out"; then
+  refused="yes, UNAVAILABLE in $((SECONDS - t0)) s"
+fi
+# Served once the gateway closes idle connections (max_connection_idle_s),
+# or the flood lets them go.
+t0=$SECONDS
+served=no
+while [ $((SECONDS - t0)) -lt $((hold + 30)) ]; do
+  if issue_ok > "$tmp/issue.out" 2>&1; then served=yes; break; fi
+done
+took=$((SECONDS - t0))
 wait "${helpers[-1]}" || true
 tail -n 1 "$tmp/tls.out"
 after=$(rss gateway)
@@ -63,8 +87,12 @@ after=$(rss gateway)
 # the flood let go of it (60 s).
 idle_closed=$($py -c 'import json,sys; r=json.loads(open(sys.argv[1]).readlines()[-1]); print("yes" if r["opened"] and r["closed_by_server"] == r["opened"] else "no (%d of %d)" % (r["closed_by_server"], r["opened"]))' "$tmp/tls.out")
 row "gateway idle TLS" "$opened/$n_tls" "${before} KiB" "${during} KiB" \
-  "new Issue served: $served (${took} s); idle ones closed by the gateway: $idle_closed; RSS after ${after} KiB"
-[ "$idle_closed" = yes ] || rows+=("idle gRPC connections not closed by the gateway: served: no")
+  "cap $gw_cap; new Issue at the cap refused: $refused; served: $served (${took} s); idle ones closed by the gateway: $idle_closed; RSS after ${after} KiB"
+if [ "$idle_s" -lt "$hold" ] && [ "$idle_closed" != yes ]; then
+  rows+=("idle gRPC connections not closed by the gateway: served: no")
+fi
+[ "$opened" -le "$gw_cap" ] || rows+=("gateway.max_connections $gw_cap passed ($opened open): served: no")
+if [ "$n_tls" -gt "$gw_cap" ] && [ "$refused" = no ]; then rows+=("a connection past the cap was not refused: served: no"); fi
 
 # 2. DoQ connections (bench_doq keeps one query in flight on each).
 for _ in $(seq 1 150); do
@@ -81,9 +109,11 @@ during=$(rss resolver)
 served=no
 "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" dig +quic +timeout=5000 -p $((base + 1)) @127.0.0.1 \
   ca.trust.hypermesh.online A > "$tmp/dig.out" 2>&1 && served=yes
-row "resolver DoQ" "$n_doq" "${before} KiB" "${during} KiB" "new DoQ query served: $served"
 wait "${helpers[-1]}" || true
 grep -i "conn" "$tmp/doq.out" | head -n 5 || true
+sleep 2
+after=$(rss resolver)
+row "resolver DoQ" "$n_doq" "${before} KiB" "${during} KiB" "new DoQ query served: $served; RSS after ${after} KiB"
 
 # 3. Slowloris on the CT HTTP listener, from 127.0.0.1 (defaults:
 # ct.http_max_per_source 64, ct.http_head_timeout_s 10). A client from
