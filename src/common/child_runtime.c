@@ -240,6 +240,19 @@ Trustchain__Internal__Response *tc_child_signer_call(struct tc_child *c,
 	return resp;
 }
 
+int tc_child_signer_call_async(struct tc_child *c, Trustchain__Internal__Request *req, int timeout_ms,
+			       tc_ipc_done_fn done, void *arg, char *err, size_t errlen)
+{
+	pthread_rwlock_rdlock(&c->signer_lock);
+	int rc = -1;
+	if (c->signer)
+		rc = tc_signer_call_async(c->signer, req, timeout_ms, done, arg, err, errlen);
+	else
+		snprintf(err, errlen, "no signer connection yet");
+	pthread_rwlock_unlock(&c->signer_lock);
+	return rc;
+}
+
 int tc_child_ping_signer(struct tc_child *c, char *err, size_t errlen)
 {
 	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;

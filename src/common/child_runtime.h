@@ -48,6 +48,12 @@ Trustchain__Internal__Response *tc_child_signer_call(struct tc_child *c,
 						     Trustchain__Internal__Request *req,
 						     int timeout_ms, char *err, size_t errlen);
 
+/* tc_child_signer_call without waiting (signer_client.h,
+ * tc_signer_call_async): 0 when done will get the answer, -1 with err set
+ * (no signer connection, or it is closed). */
+int tc_child_signer_call_async(struct tc_child *c, Trustchain__Internal__Request *req, int timeout_ms,
+			       tc_ipc_done_fn done, void *arg, char *err, size_t errlen);
+
 /* Pings the signer; 0 when it answered OK. */
 int tc_child_ping_signer(struct tc_child *c, char *err, size_t errlen);
 

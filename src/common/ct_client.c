@@ -110,3 +110,21 @@ Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchai
 	pthread_rwlock_unlock(&c->lock);
 	return (Trustchain__Internal__Ct__Response *)resp;
 }
+
+int tc_ct_call_async(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req, int timeout_ms,
+		     tc_ipc_done_fn done, void *arg, char *err, size_t errlen)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	int usable = c->ipc && tc_ipc_client_alive(c->ipc);
+	pthread_rwlock_unlock(&c->lock);
+	if (!usable && !reconnect(c, err, errlen))
+		return -1;
+	int rc = -1;
+	pthread_rwlock_rdlock(&c->lock);
+	if (c->ipc)
+		rc = tc_ipc_call_async(c->ipc, &req->base, timeout_ms, done, arg, err, errlen);
+	else
+		snprintf(err, errlen, "transparency log unreachable");
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
+}

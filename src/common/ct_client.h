@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "common/ipc_client.h"
 #include "internal/transparency.pb-c.h"
 
 /* Where the log listens, under server.data_dir. The supervisor creates the
@@ -30,5 +31,14 @@ void tc_ct_client_free(struct tc_ct_client *c);
  * refusal is a returned response with a non-OK status. */
 Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req,
 					       int timeout_ms, char *err, size_t errlen);
+
+/* tc_ct_call without waiting (ipc_client.h, tc_ipc_call_async; resp is a
+ * Trustchain__Internal__Ct__Response): 0 when done will get the answer.
+ * -1 with err set when there is no live link and one connection attempt
+ * failed: the caller may then wait for the log with tc_ct_call on a thread
+ * of its own. Must not be called from a callback of this client (a
+ * reconnection joins the old connection's reader). */
+int tc_ct_call_async(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req, int timeout_ms,
+		     tc_ipc_done_fn done, void *arg, char *err, size_t errlen);
 
 #endif

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "common/ct_client.h"
+#include "common/ct_issue_steps.h"
 
-static int fail(struct tc_ct_issue_error *err, enum tc_ct_issue_fault fault, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#define fail tc_ct_issue_fail
 
-static int fail(struct tc_ct_issue_error *err, enum tc_ct_issue_fault fault, int status, const char *fmt, ...)
+int tc_ct_issue_fail(struct tc_ct_issue_error *err, enum tc_ct_issue_fault fault, int status, const char *fmt, ...)
 {
 	err->fault = fault;
 	err->status = status;
@@ -73,26 +73,41 @@ void tc_ct_issue_describe(const struct tc_ct_issue_error *err, char *out, size_t
 	snprintf(out, outlen, "%s %s: %s", err->precert ? "precertificate" : "certificate", what, err->message);
 }
 
+void tc_ct_issue_sign_msg(struct tc_ct_sign_msg *m, const struct tc_ct_issuer *iss, const unsigned char *tbs,
+			  size_t tbs_len, int precert, const unsigned char *sct_list, size_t sct_list_len,
+			  const unsigned char *serial, size_t serial_len)
+{
+	(void)iss;
+	m->req = (Trustchain__Internal__Request)TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	m->sc = (Trustchain__Internal__SignCertificateRequest)TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
+	m->sc.tbs = (ProtobufCBinaryData){.data = (uint8_t *)tbs, .len = tbs_len};
+	m->sc.precertificate = precert;
+	m->sc.sct_list = (ProtobufCBinaryData){.data = (uint8_t *)sct_list, .len = sct_list_len};
+	m->sc.serial = (ProtobufCBinaryData){.data = (uint8_t *)serial, .len = serial_len};
+	m->sc.idempotency_key = (ProtobufCBinaryData){.data = (uint8_t *)iss->idempotency_key,
+						      .len = iss->idempotency_key_len};
+	m->req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
+	m->req.sign_certificate = &m->sc;
+}
+
 /* SignCertificate; on success the response (its certificate and serial). */
 static Trustchain__Internal__Response *sign(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,
 					    int precert, const unsigned char *sct_list, size_t sct_list_len,
 					    const unsigned char *serial, size_t serial_len,
 					    struct tc_ct_issue_error *err)
 {
-	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
-	Trustchain__Internal__SignCertificateRequest sc = TRUSTCHAIN__INTERNAL__SIGN_CERTIFICATE_REQUEST__INIT;
-	sc.tbs = (ProtobufCBinaryData){.data = (uint8_t *)tbs, .len = tbs_len};
-	sc.precertificate = precert;
-	sc.sct_list = (ProtobufCBinaryData){.data = (uint8_t *)sct_list, .len = sct_list_len};
-	sc.serial = (ProtobufCBinaryData){.data = (uint8_t *)serial, .len = serial_len};
-	sc.idempotency_key = (ProtobufCBinaryData){.data = (uint8_t *)iss->idempotency_key,
-						   .len = iss->idempotency_key_len};
-	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE;
-	req.sign_certificate = &sc;
-	err->precert = precert;
+	struct tc_ct_sign_msg m;
+	tc_ct_issue_sign_msg(&m, iss, tbs, tbs_len, precert, sct_list, sct_list_len, serial, serial_len);
 	char why[256];
 	Trustchain__Internal__Response *resp =
-		tc_child_signer_call(iss->child, &req, TC_CT_ISSUE_SIGNER_TIMEOUT_MS, why, sizeof(why));
+		tc_child_signer_call(iss->child, &m.req, TC_CT_ISSUE_SIGNER_TIMEOUT_MS, why, sizeof(why));
+	return tc_ct_issue_sign_answer(resp, why, precert, err);
+}
+
+Trustchain__Internal__Response *tc_ct_issue_sign_answer(Trustchain__Internal__Response *resp, const char *why,
+							int precert, struct tc_ct_issue_error *err)
+{
+	err->precert = precert;
 	if (!resp) {
 		fail(err, TC_CT_ISSUE_SIGNER_UNREACHABLE, 0, "%s", why);
 		return NULL;
@@ -129,33 +144,47 @@ static int take_logged(const Trustchain__Internal__Ct__AddChainResponse *a, int 
 	return 0;
 }
 
+int tc_ct_issue_log_msg(struct tc_ct_log_msg *m, const struct tc_ct_issuer *iss, int precert, int log_only,
+			const unsigned char *cert, size_t cert_len, struct tc_ct_issue_error *err)
+{
+	err->precert = precert;
+	if (!iss->ct)
+		return fail(err, TC_CT_ISSUE_LOG_UNREACHABLE, 0, "no link to the CT log");
+	m->chain[0] = (ProtobufCBinaryData){.data = (uint8_t *)cert, .len = cert_len};
+	m->chain[1] = (ProtobufCBinaryData){.data = (uint8_t *)iss->intermediate_der, .len = iss->intermediate_der_len};
+	m->req = (Trustchain__Internal__Ct__Request)TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
+	m->add = (Trustchain__Internal__Ct__AddChainRequest)TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
+	m->add.n_chain = 2;
+	m->add.chain = m->chain;
+	m->add.log_only = log_only;
+	if (precert) {
+		m->req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN;
+		m->req.add_pre_chain = &m->add;
+	} else {
+		m->req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN;
+		m->req.add_chain = &m->add;
+	}
+	return 0;
+}
+
 /* add-chain / add-pre-chain of cert with the issuing intermediate; with
  * log_only the log stores the entry without signing an SCT for it. */
 static int log_chain(const struct tc_ct_issuer *iss, int precert, int log_only, const unsigned char *cert,
 		     size_t cert_len, struct tc_logged *out, struct tc_ct_issue_error *err)
 {
-	err->precert = precert;
-	if (!iss->ct)
-		return fail(err, TC_CT_ISSUE_LOG_UNREACHABLE, 0, "no link to the CT log");
-	ProtobufCBinaryData chain[2] = {
-		{.data = (uint8_t *)cert, .len = cert_len},
-		{.data = (uint8_t *)iss->intermediate_der, .len = iss->intermediate_der_len},
-	};
-	Trustchain__Internal__Ct__Request req = TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
-	Trustchain__Internal__Ct__AddChainRequest add = TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
-	add.n_chain = 2;
-	add.chain = chain;
-	add.log_only = log_only;
-	if (precert) {
-		req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN;
-		req.add_pre_chain = &add;
-	} else {
-		req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN;
-		req.add_chain = &add;
-	}
+	struct tc_ct_log_msg m;
+	if (tc_ct_issue_log_msg(&m, iss, precert, log_only, cert, cert_len, err) != 0)
+		return -1;
 	char why[256];
 	Trustchain__Internal__Ct__Response *resp =
-		tc_ct_call(iss->ct, &req, TC_CT_ISSUE_LOG_TIMEOUT_MS, why, sizeof(why));
+		tc_ct_call(iss->ct, &m.req, TC_CT_ISSUE_LOG_TIMEOUT_MS, why, sizeof(why));
+	return tc_ct_issue_log_answer(resp, why, precert, log_only, out, err);
+}
+
+int tc_ct_issue_log_answer(Trustchain__Internal__Ct__Response *resp, const char *why, int precert, int log_only,
+			   struct tc_logged *out, struct tc_ct_issue_error *err)
+{
+	err->precert = precert;
 	if (!resp)
 		return fail(err, TC_CT_ISSUE_LOG_UNREACHABLE, 0, "%s", why);
 	int rc = -1;
@@ -175,14 +204,29 @@ static int log_chain(const struct tc_ct_issuer *iss, int precert, int log_only, 
 static int finish(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,
 		  struct tc_issued_cert *out, struct tc_ct_issue_error *err)
 {
-	unsigned char list[2 + 2 + 1024];
+	unsigned char list[TC_CT_SCT_LIST_MAX];
 	size_t list_len = tc_sct_list_encode(out->precert.sct, out->precert.sct_len, list, sizeof(list));
 	if (list_len == 0)
 		return fail(err, TC_CT_ISSUE_INTERNAL, 0, "SCT too large");
 	Trustchain__Internal__Response *fin =
 		sign(iss, tbs, tbs_len, 0, list, list_len, out->serial, out->serial_len, err);
-	if (!fin)
+	if (!fin || tc_ct_issue_take_final(fin, out, err) != 0)
 		return -1;
+	if (!iss->log_final)
+		return 0;
+	/* Promised by the configuration: a certificate that cannot be logged
+	 * is not handed out (its precertificate is, harmlessly). Its own SCT
+	 * would be discarded (the certificate already embeds the
+	 * precertificate's): log only, no signature. */
+	if (log_chain(iss, 0, 1, out->der, out->der_len, &out->final, err) != 0)
+		return -1;
+	out->final_logged = 1;
+	return 0;
+}
+
+int tc_ct_issue_take_final(Trustchain__Internal__Response *fin, struct tc_issued_cert *out,
+			   struct tc_ct_issue_error *err)
+{
 	const Trustchain__Internal__SignCertificateResponse *f = fin->sign_certificate;
 	int rc = -1;
 	if (f->serial.len != out->serial_len || memcmp(f->serial.data, out->serial, out->serial_len) != 0)
@@ -196,16 +240,7 @@ static int finish(const struct tc_ct_issuer *iss, const unsigned char *tbs, size
 		out->der_len = f->certificate.len;
 	}
 	trustchain__internal__response__free_unpacked(fin, NULL);
-	if (rc != 0 || !iss->log_final)
-		return rc;
-	/* Promised by the configuration: a certificate that cannot be logged
-	 * is not handed out (its precertificate is, harmlessly). Its own SCT
-	 * would be discarded (the certificate already embeds the
-	 * precertificate's): log only, no signature. */
-	if (log_chain(iss, 0, 1, out->der, out->der_len, &out->final, err) != 0)
-		return -1;
-	out->final_logged = 1;
-	return 0;
+	return rc;
 }
 
 int tc_ct_issue(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,

@@ -77,6 +77,23 @@ struct tc_ct_issue_error {
 int tc_ct_issue(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,
 		struct tc_issued_cert *out, struct tc_ct_issue_error *err);
 
+/* tc_ct_issue without a waiting thread: each answer of the signer or the
+ * log moves the issuance on from the thread that received it. done runs
+ * exactly once, with out set (valid during the call only) and err NULL on
+ * success, or out NULL and err set; it may run before tc_ct_issue_async
+ * returns (a failure at the first step), on the signer's or the log's
+ * reader thread, or on a thread that waits for a log that is away (as
+ * tc_ct_issue would). It must not block for long. tbs is copied. */
+typedef void (*tc_ct_issue_done_fn)(void *arg, const struct tc_issued_cert *out,
+				    const struct tc_ct_issue_error *err);
+void tc_ct_issue_async(const struct tc_ct_issuer *iss, const unsigned char *tbs, size_t tbs_len,
+		       tc_ct_issue_done_fn done, void *arg);
+
+/* Waits until no issuance waits for the log on a thread of its own: call
+ * before freeing iss->ct. Issuances in flight on the links themselves end
+ * when their links are freed (their done gets the failure). */
+void tc_ct_issue_async_quiesce(void);
+
 /* 1 when the same request may succeed later (the signer or the log away or
  * restarting, a precertificate the signer lost meanwhile), 0 when the
  * signer refused what was asked (policy, malformed, not allowed). */

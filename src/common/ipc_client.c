@@ -1,7 +1,12 @@
 /* Callers write their request frame under a write lock and sleep on their
  * own condition variable; one reader thread matches each response to its
- * waiter by id. Messages are handled through their protobuf-c descriptors,
- * so one implementation serves every Request/Response protocol. */
+ * waiter by id. An asynchronous caller leaves a callback instead of
+ * sleeping; its frame goes out without blocking (the rest queued for the
+ * reader thread to push), so a callback that sends on another client never
+ * waits on a full socket (two readers doing that to each other's peers
+ * would deadlock). Messages are handled through their protobuf-c
+ * descriptors, so one implementation serves every Request/Response
+ * protocol. */
 #include "common/ipc_client.h"
 
 #include <errno.h>
@@ -17,11 +22,20 @@
 #include "common/ipc_frame.h"
 #include "common/log.h"
 
+/* How often the reader wakes without traffic once asynchronous calls are
+ * used, to expire them and push queued frames; and the largest queue of
+ * unsent frames before sends are refused (a peer that stopped reading). */
+#define ASYNC_TICK_MS 50
+#define OUTQ_MAX (16u * 1024u * 1024u)
+
 struct waiter {
 	uint64_t id;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* synchronous callers */
 	ProtobufCMessage *resp;
 	int done;
+	tc_ipc_done_fn cb;    /* asynchronous callers: malloc'd waiter */
+	void *arg;
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC */
 	struct waiter *next;
 };
 
@@ -36,7 +50,73 @@ struct tc_ipc_client {
 	struct waiter *waiters;
 	uint64_t next_id;
 	int alive;
+	int async_armed; /* SO_RCVTIMEO set: the reader ticks */
+	/* Frames the socket did not take yet, under write_lock. */
+	uint8_t *outq;
+	size_t outq_len, outq_cap;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Sends what the queue holds without blocking; under write_lock. -1 on a
+ * socket error (the reader then sees the connection fail). */
+static int outq_push(struct tc_ipc_client *c)
+{
+	while (c->outq_len > 0) {
+		ssize_t n = send(c->fd, c->outq, c->outq_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		memmove(c->outq, c->outq + n, c->outq_len - (size_t)n);
+		c->outq_len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The queue written out before a synchronous frame (blocking), so frames
+ * keep their order; under write_lock. */
+static int outq_drain(struct tc_ipc_client *c)
+{
+	while (c->outq_len > 0) {
+		ssize_t n = send(c->fd, c->outq, c->outq_len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		memmove(c->outq, c->outq + n, c->outq_len - (size_t)n);
+		c->outq_len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int outq_append(struct tc_ipc_client *c, const uint8_t *data, size_t len)
+{
+	if (c->outq_len + len > OUTQ_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (c->outq_len + len > c->outq_cap) {
+		size_t cap = c->outq_cap ? c->outq_cap : 16384;
+		while (cap < c->outq_len + len)
+			cap *= 2;
+		uint8_t *b = realloc(c->outq, cap);
+		if (!b) {
+			errno = ENOMEM;
+			return -1;
+		}
+		c->outq = b;
+		c->outq_cap = cap;
+	}
+	memcpy(c->outq + c->outq_len, data, len);
+	c->outq_len += len;
+	return 0;
+}
 
 /* Offset of the uint64 field "id" in messages of desc; 0 when missing
  * (offset 0 is the ProtobufCMessage header, never a field). */
@@ -75,7 +155,10 @@ static int deliver(struct tc_ipc_client *c, const uint8_t *frame, size_t len)
 	}
 	pthread_mutex_lock(&c->lock);
 	struct waiter *w = take_waiter(c, *id_field(resp, c->resp_id_offset));
-	if (w) {
+	/* A synchronous waiter lives on its caller's stack: not touched once
+	 * the lock is released. */
+	int async = w && w->cb;
+	if (w && !async) {
 		w->resp = resp;
 		w->done = 1;
 		pthread_cond_signal(&w->cond);
@@ -83,7 +166,62 @@ static int deliver(struct tc_ipc_client *c, const uint8_t *frame, size_t len)
 	pthread_mutex_unlock(&c->lock);
 	if (!w) /* its caller timed out and left */
 		protobuf_c_message_free_unpacked(resp, NULL);
+	else if (async) {
+		w->cb(w->arg, resp, NULL);
+		free(w);
+	}
 	return 0;
+}
+
+/* Fails the asynchronous calls whose time is up (all of them with every
+ * set), callbacks run outside the lock. Synchronous waiters are woken
+ * when every is set (the connection is gone). */
+static void expire(struct tc_ipc_client *c, int every, const char *why)
+{
+	uint64_t now = mono_ms();
+	struct waiter *gone = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (struct waiter **pp = &c->waiters; *pp;) {
+		struct waiter *w = *pp;
+		if (w->cb && (every || now >= w->deadline_ms)) {
+			*pp = w->next;
+			w->next = gone;
+			gone = w;
+			continue;
+		}
+		if (every) {
+			w->done = 1;
+			pthread_cond_signal(&w->cond);
+			*pp = w->next;
+			continue;
+		}
+		pp = &w->next;
+	}
+	pthread_mutex_unlock(&c->lock);
+	while (gone) {
+		struct waiter *w = gone;
+		gone = w->next;
+		char err[96];
+		snprintf(err, sizeof(err), every ? "%s %s" : "%s did not answer in time", c->peer, why);
+		w->cb(w->arg, NULL, err);
+		free(w);
+	}
+}
+
+/* Between reads: expire late asynchronous calls and push queued frames,
+ * at most once a tick (a write in progress is not waited for). */
+static void tick(struct tc_ipc_client *c, uint64_t *next_tick)
+{
+	uint64_t now = mono_ms();
+	if (now < *next_tick)
+		return;
+	*next_tick = now + ASYNC_TICK_MS;
+	expire(c, 0, "");
+	if (pthread_mutex_trylock(&c->write_lock) == 0) {
+		if (outq_push(c) != 0)
+			shutdown(c->fd, SHUT_RDWR); /* the read below then ends the connection */
+		pthread_mutex_unlock(&c->write_lock);
+	}
 }
 
 /* Reads whatever the socket holds and answers every complete frame in it:
@@ -96,9 +234,13 @@ static void *reader_main(void *arg)
 	tc_frame_reader_init(&fr);
 	uint8_t chunk[65536];
 	int open = 1;
+	uint64_t next_tick = 0;
 	while (open) {
 		ssize_t n = read(c->fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
+		int armed = __atomic_load_n(&c->async_armed, __ATOMIC_ACQUIRE);
+		if (armed)
+			tick(c, &next_tick);
+		if (n < 0 && (errno == EINTR || (armed && (errno == EAGAIN || errno == EWOULDBLOCK))))
 			continue;
 		if (n <= 0 || tc_frame_reader_append(&fr, chunk, (size_t)n) != 0)
 			break;
@@ -112,13 +254,12 @@ static void *reader_main(void *arg)
 	}
 	tc_frame_reader_free(&fr);
 	pthread_mutex_lock(&c->lock);
-	c->alive = 0;
-	for (struct waiter *w = c->waiters; w; w = w->next) {
-		w->done = 1;
-		pthread_cond_signal(&w->cond);
-	}
-	c->waiters = NULL;
+	c->alive = 0; /* no waiter joins from now on */
 	pthread_mutex_unlock(&c->lock);
+	expire(c, 1, "connection closed");
+	pthread_mutex_lock(&c->write_lock);
+	c->outq_len = 0;
+	pthread_mutex_unlock(&c->write_lock);
 	return NULL;
 }
 
@@ -189,6 +330,7 @@ void tc_ipc_client_free(struct tc_ipc_client *c)
 	close(c->fd);
 	pthread_mutex_destroy(&c->write_lock);
 	pthread_mutex_destroy(&c->lock);
+	free(c->outq);
 	free(c);
 }
 
@@ -233,7 +375,7 @@ ProtobufCMessage *tc_ipc_call(struct tc_ipc_client *c, ProtobufCMessage *req, in
 	if (buf) {
 		protobuf_c_message_pack(req, buf);
 		pthread_mutex_lock(&c->write_lock);
-		wrc = tc_frame_write(c->fd, buf, len);
+		wrc = outq_drain(c) == 0 ? tc_frame_write(c->fd, buf, len) : -1;
 		pthread_mutex_unlock(&c->write_lock);
 		free(buf);
 	} else {
@@ -272,4 +414,87 @@ ProtobufCMessage *tc_ipc_call(struct tc_ipc_client *c, ProtobufCMessage *req, in
 	else if (!resp)
 		snprintf(err, errlen, "%s did not answer in %d ms", c->peer, timeout_ms);
 	return resp;
+}
+
+int tc_ipc_call_async(struct tc_ipc_client *c, ProtobufCMessage *req, int timeout_ms, tc_ipc_done_fn done,
+		      void *arg, char *err, size_t errlen)
+{
+	if (req->descriptor != c->req_desc) {
+		snprintf(err, errlen, "wrong request type for the %s", c->peer);
+		return -1;
+	}
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->cb = done;
+	w->arg = arg;
+	w->deadline_ms = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	pthread_mutex_lock(&c->lock);
+	if (!c->alive) {
+		pthread_mutex_unlock(&c->lock);
+		free(w);
+		snprintf(err, errlen, "%s connection is closed", c->peer);
+		return -1;
+	}
+	if (!c->async_armed) {
+		/* From now on the reader wakes every tick to expire calls and
+		 * push the queue, even when nothing arrives. */
+		struct timeval tv = {.tv_sec = 0, .tv_usec = ASYNC_TICK_MS * 1000};
+		/* Armed first: a read timing out must find it set. */
+		__atomic_store_n(&c->async_armed, 1, __ATOMIC_RELEASE);
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	w->id = c->next_id++;
+	uint64_t id = w->id;
+	*id_field(req, c->req_id_offset) = id;
+	w->next = c->waiters;
+	c->waiters = w;
+	pthread_mutex_unlock(&c->lock);
+
+	size_t len = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = len && len <= TC_IPC_MAX_FRAME ? malloc(4 + len) : NULL;
+	int rc = -1;
+	if (buf) {
+		buf[0] = (uint8_t)(len >> 24);
+		buf[1] = (uint8_t)(len >> 16);
+		buf[2] = (uint8_t)(len >> 8);
+		buf[3] = (uint8_t)len;
+		protobuf_c_message_pack(req, buf + 4);
+		pthread_mutex_lock(&c->write_lock);
+		/* Behind queued frames, or straight to the socket and whatever
+		 * it does not take queued. */
+		size_t sent = 0;
+		rc = outq_push(c);
+		if (rc == 0 && c->outq_len == 0) {
+			ssize_t n;
+			do
+				n = send(c->fd, buf, 4 + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			while (n < 0 && errno == EINTR);
+			if (n >= 0)
+				sent = (size_t)n;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				rc = -1;
+		}
+		if (rc == 0 && sent < 4 + len)
+			rc = outq_append(c, buf + sent, 4 + len - sent);
+		if (rc != 0 && sent > 0) /* half a frame is on the wire: the stream is lost */
+			shutdown(c->fd, SHUT_RDWR);
+		pthread_mutex_unlock(&c->write_lock);
+		free(buf);
+	} else {
+		errno = len ? ENOMEM : EMSGSIZE;
+	}
+	if (rc == 0)
+		return 0;
+	int e = errno;
+	pthread_mutex_lock(&c->lock);
+	struct waiter *mine = take_waiter(c, id);
+	pthread_mutex_unlock(&c->lock);
+	if (!mine) /* the reader already failed it: done has run */
+		return 0;
+	free(mine);
+	snprintf(err, errlen, "cannot send to the %s: %s", c->peer, strerror(e));
+	return -1;
 }

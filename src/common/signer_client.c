@@ -62,3 +62,9 @@ Trustchain__Internal__Response *tc_signer_call(struct tc_signer_client *c,
 {
 	return (Trustchain__Internal__Response *)tc_ipc_call(c->ipc, &req->base, timeout_ms, err, errlen);
 }
+
+int tc_signer_call_async(struct tc_signer_client *c, Trustchain__Internal__Request *req, int timeout_ms,
+			 tc_ipc_done_fn done, void *arg, char *err, size_t errlen)
+{
+	return tc_ipc_call_async(c->ipc, &req->base, timeout_ms, done, arg, err, errlen);
+}

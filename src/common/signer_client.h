@@ -5,6 +5,7 @@
 #ifndef TC_COMMON_SIGNER_CLIENT_H
 #define TC_COMMON_SIGNER_CLIENT_H
 
+#include "common/ipc_client.h"
 #include "internal/signer.pb-c.h"
 
 struct tc_signer_client;
@@ -23,6 +24,11 @@ void tc_signer_client_free(struct tc_signer_client *c);
 Trustchain__Internal__Response *tc_signer_call(struct tc_signer_client *c,
 					       Trustchain__Internal__Request *req,
 					       int timeout_ms, char *err, size_t errlen);
+
+/* tc_signer_call without waiting: done gets the answer (ipc_client.h,
+ * tc_ipc_call_async; resp is a Trustchain__Internal__Response). */
+int tc_signer_call_async(struct tc_signer_client *c, Trustchain__Internal__Request *req, int timeout_ms,
+			 tc_ipc_done_fn done, void *arg, char *err, size_t errlen);
 
 /* 1 while the connection is up. */
 int tc_signer_client_alive(struct tc_signer_client *c);

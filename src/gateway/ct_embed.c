@@ -50,39 +50,68 @@ static int log_refusal(const struct tc_ct_issue_error *e, struct tc_rpc_result *
 	return tc_ct_status_to_rpc(&r, "", TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res);
 }
 
-int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
-			       const unsigned char *key, size_t key_len, const char *identity,
-			       struct tc_issued_cert *out, struct tc_rpc_result *res)
+/* The flow's links with the caller's idempotency key; scoped holds it
+ * (SCOPED_KEY_MAX bytes) while iss is used. -1 with res set when the key
+ * is too long. */
+#define SCOPED_KEY_MAX (SHA256_DIGEST_LENGTH + 64)
+static int issuer_for(struct tc_gateway *gw, const unsigned char *key, size_t key_len, const char *identity,
+		      unsigned char *scoped, struct tc_ct_issuer *iss, struct tc_rpc_result *res)
 {
-	struct tc_ct_issuer iss;
-	tc_gateway_ct_issuer(gw, &iss);
+	tc_gateway_ct_issuer(gw, iss);
 	/* The signer keeps keys per peer (we are one peer for every caller):
 	 * a caller's key is scoped by its identity, so one caller cannot take
 	 * or block another's. */
-	unsigned char scoped[SHA256_DIGEST_LENGTH + 64];
 	if (key_len > 64)
 		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
 				   "an idempotency key has at most 64 bytes");
 	if (key_len) {
 		SHA256((const unsigned char *)identity, strlen(identity), scoped);
 		memcpy(scoped + SHA256_DIGEST_LENGTH, key, key_len);
-		iss.idempotency_key = scoped;
-		iss.idempotency_key_len = SHA256_DIGEST_LENGTH + key_len;
+		iss->idempotency_key = scoped;
+		iss->idempotency_key_len = SHA256_DIGEST_LENGTH + key_len;
 	}
+	return 0;
+}
+
+int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
+			       const unsigned char *key, size_t key_len, const char *identity,
+			       struct tc_issued_cert *out, struct tc_rpc_result *res)
+{
+	struct tc_ct_issuer iss;
+	unsigned char scoped[SCOPED_KEY_MAX];
+	if (issuer_for(gw, key, key_len, identity, scoped, &iss, res) != 0)
+		return -1;
 	struct tc_ct_issue_error e;
 	if (tc_ct_issue(&iss, tbs, tbs_len, out, &e) == 0)
 		return 0;
-	switch (e.fault) {
+	return tc_gateway_issue_refusal(&e, res);
+}
+
+int tc_gateway_issue_start(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
+			   const unsigned char *key, size_t key_len, const char *identity, tc_ct_issue_done_fn done,
+			   void *arg, struct tc_rpc_result *res)
+{
+	struct tc_ct_issuer iss;
+	unsigned char scoped[SCOPED_KEY_MAX];
+	if (issuer_for(gw, key, key_len, identity, scoped, &iss, res) != 0)
+		return -1;
+	tc_ct_issue_async(&iss, tbs, tbs_len, done, arg); /* copies the key */
+	return 0;
+}
+
+int tc_gateway_issue_refusal(const struct tc_ct_issue_error *e, struct tc_rpc_result *res)
+{
+	switch (e->fault) {
 	case TC_CT_ISSUE_SIGNER_UNREACHABLE:
-		return tc_signer_status_to_rpc(NULL, e.message, res);
+		return tc_signer_status_to_rpc(NULL, e->message, res);
 	case TC_CT_ISSUE_SIGNER_REFUSED:
-		return signer_refusal(&e, res);
+		return signer_refusal(e, res);
 	case TC_CT_ISSUE_LOG_UNREACHABLE:
-		return tc_ct_status_to_rpc(NULL, e.message, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res);
+		return tc_ct_status_to_rpc(NULL, e->message, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res);
 	case TC_CT_ISSUE_LOG_REFUSED:
-		return log_refusal(&e, res);
+		return log_refusal(e, res);
 	default:
-		tc_err("issuance: %s", e.message);
-		return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "%s", e.message);
+		tc_err("issuance: %s", e->message);
+		return tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "%s", e->message);
 	}
 }

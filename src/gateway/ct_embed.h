@@ -21,4 +21,15 @@ int tc_gateway_issue_with_scts(struct tc_gateway *gw, const unsigned char *tbs, 
 			       const unsigned char *key, size_t key_len, const char *identity,
 			       struct tc_issued_cert *out, struct tc_rpc_result *res);
 
+/* tc_gateway_issue_with_scts without a waiting thread (common/ct_issue.h,
+ * tc_ct_issue_async): 0 when done will run (perhaps already has), -1
+ * with res set when the request is refused before any step (done does not
+ * run then). */
+int tc_gateway_issue_start(struct tc_gateway *gw, const unsigned char *tbs, size_t tbs_len,
+			   const unsigned char *key, size_t key_len, const char *identity, tc_ct_issue_done_fn done,
+			   void *arg, struct tc_rpc_result *res);
+
+/* A failed issuance as the public API reports it; returns -1. */
+int tc_gateway_issue_refusal(const struct tc_ct_issue_error *e, struct tc_rpc_result *res);
+
 #endif

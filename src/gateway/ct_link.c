@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/ct_client.h"
+#include "common/ct_issue.h"
 #include "common/log.h"
 
 int tc_gateway_ct_open(struct tc_gateway *gw, char *err, size_t errlen)
@@ -34,6 +35,7 @@ int tc_gateway_ct_open(struct tc_gateway *gw, char *err, size_t errlen)
 
 void tc_gateway_ct_close(struct tc_gateway *gw)
 {
+	tc_ct_issue_async_quiesce(); /* no issuance waits on the link any more */
 	tc_ct_client_free(gw->ct);
 	gw->ct = NULL;
 	OPENSSL_free(gw->intermediate_der);

@@ -51,6 +51,9 @@ void tc_gateway_health_check(void *ctx, const struct tc_rpc_caller *caller, cons
 	struct tc_rpc_result *res);
 void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
+/* Issue without a waiting thread (rpc.h, tc_rpc_async_handler). */
+void tc_gateway_issue_async(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+			    struct tc_rpc_pending *p);
 void tc_gateway_revoke(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 	struct tc_rpc_result *res);
 void tc_gateway_get_crl(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,

@@ -145,7 +145,7 @@ static char *der_to_pem(const uint8_t *der, size_t len)
 
 /* Packs the issued certificate, its chain and its SCTs into the response;
  * the validity is the template's, which the signer signs unchanged. */
-static void reply_issued(struct tc_gateway *gw, const struct tc_leaf_request *leaf, const struct tc_issued_cert *ic,
+static void reply_issued(struct tc_gateway *gw, time_t not_before, time_t not_after, const struct tc_issued_cert *ic,
 			 struct tc_rpc_result *res)
 {
 	char *pem = der_to_pem(ic->der, ic->der_len);
@@ -169,8 +169,8 @@ static void reply_issued(struct tc_gateway *gw, const struct tc_leaf_request *le
 	out.chain_pem = gw->chain_pem;
 	out.root_pem = gw->root_pem;
 	out.serial = serial;
-	out.not_before = (int64_t)leaf->not_before;
-	out.not_after = (int64_t)leaf->not_after;
+	out.not_before = (int64_t)not_before;
+	out.not_after = (int64_t)not_after;
 	out.n_scts = 1;
 	out.scts = scts;
 	if (ic->final_logged) {
@@ -200,8 +200,32 @@ static unsigned char *leaf_spki(const struct tc_csr *csr, size_t *len, int *copi
 	return n > 0 ? der : NULL;
 }
 
-static void sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const struct tc_leaf_request *leaf,
-			   const ProtobufCBinaryData *key, const char *identity, struct tc_rpc_result *res)
+/* An issuance in flight without a thread (tc_gateway_issue_async): what the
+ * answer needs once the certificate is signed and logged. */
+struct issue_job {
+	struct tc_gateway *gw;
+	struct tc_rpc_pending *pending;
+	time_t not_before, not_after;
+};
+
+static void issued(void *arg, const struct tc_issued_cert *ic, const struct tc_ct_issue_error *e)
+{
+	struct issue_job *j = arg;
+	struct tc_rpc_result res;
+	memset(&res, 0, sizeof(res));
+	if (ic)
+		reply_issued(j->gw, j->not_before, j->not_after, ic, &res);
+	else
+		tc_gateway_issue_refusal(e, &res);
+	tc_rpc_finish(j->pending, &res);
+	free(j);
+}
+
+/* Signs the template and answers: at once in res, or, with pending, later
+ * from the links' threads; returns 1 when the answer comes later. */
+static int sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const struct tc_leaf_request *leaf,
+			  const ProtobufCBinaryData *key, const char *identity, struct tc_rpc_result *res,
+			  struct tc_rpc_pending *pending)
 {
 	char err[256];
 	size_t spki_len, tbs_len = 0;
@@ -214,18 +238,35 @@ static void sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, cons
 	if (rc != 0) {
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "policy_refused",
 			    "cannot build a certificate from this request: %s", spki ? err : "encoding failed");
-		return;
+		return 0;
+	}
+	int later = 0;
+	if (pending) {
+		struct issue_job *j = malloc(sizeof(*j));
+		if (!j)
+			tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
+		else {
+			*j = (struct issue_job){.gw = gw, .pending = pending, .not_before = leaf->not_before,
+						.not_after = leaf->not_after};
+			later = tc_gateway_issue_start(gw, tbs, tbs_len, key->data, key->len, identity, issued, j,
+						       res) == 0;
+			if (!later)
+				free(j);
+		}
+		free(tbs);
+		return later;
 	}
 	struct tc_issued_cert ic;
 	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, key->data, key->len, identity, &ic, res) == 0) {
-		reply_issued(gw, leaf, &ic, res);
+		reply_issued(gw, leaf->not_before, leaf->not_after, &ic, res);
 		tc_issued_cert_free(&ic);
 	}
 	free(tbs);
+	return 0;
 }
 
-static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, const Trustchain__V1__IssueRequest *rq,
-		  struct tc_rpc_result *res)
+static int issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, const Trustchain__V1__IssueRequest *rq,
+		 struct tc_rpc_result *res, struct tc_rpc_pending *pending)
 {
 	char why[256];
 	struct tc_csr csr;
@@ -233,8 +274,9 @@ static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, con
 					    sizeof(why));
 	if (ce != TC_CSR_OK) {
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, tc_csr_error_reason(ce), "%s", why);
-		return;
+		return 0;
 	}
+	int later = 0;
 	struct names nm;
 	memset(&nm, 0, sizeof(nm));
 	struct tc_leaf_request leaf;
@@ -264,14 +306,17 @@ static void issue(struct tc_gateway *gw, const struct tc_rpc_caller *caller, con
 			break;
 		}
 		if (leaf.server_auth || leaf.client_auth)
-			sign_and_reply(gw, &csr, &leaf, &rq->idempotency_key, caller->identity, res);
+			later = sign_and_reply(gw, &csr, &leaf, &rq->idempotency_key, caller->identity, res, pending);
 	}
 	names_free(&nm);
 	tc_csr_free(&csr);
+	return later;
 }
 
-void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
-		      struct tc_rpc_result *res)
+/* Both forms: the checks, then the signature at once (pending NULL) or
+ * later; returns 1 when the answer comes later. */
+static int issue_call(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+		      struct tc_rpc_result *res, struct tc_rpc_pending *pending)
 {
 	struct tc_gateway *gw = ctx;
 	/* Anonymous issuance only where the deployment opted out of
@@ -280,13 +325,29 @@ void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8
 	if (gw->cfg->gateway.require_auth && !caller->authenticated) {
 		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "authentication_required",
 			    "Issue needs a bearer token or a client certificate listed by this gateway");
-		return;
+		return 0;
 	}
 	Trustchain__V1__IssueRequest *rq = trustchain__v1__issue_request__unpack(NULL, len, req);
 	if (!rq) {
 		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable IssueRequest");
-		return;
+		return 0;
 	}
-	issue(gw, caller, rq, res);
+	int later = issue(gw, caller, rq, res, pending);
 	trustchain__v1__issue_request__free_unpacked(rq, NULL);
+	return later;
+}
+
+void tc_gateway_issue(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+		      struct tc_rpc_result *res)
+{
+	issue_call(ctx, caller, req, len, res, NULL);
+}
+
+void tc_gateway_issue_async(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
+			    struct tc_rpc_pending *p)
+{
+	struct tc_rpc_result res;
+	memset(&res, 0, sizeof(res));
+	if (!issue_call(ctx, caller, req, len, &res, p))
+		tc_rpc_finish(p, &res);
 }

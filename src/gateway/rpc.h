@@ -35,6 +35,19 @@ struct tc_rpc_caller {
 typedef void (*tc_rpc_handler)(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
 			       size_t len, struct tc_rpc_result *res);
 
+/* A call whose answer comes later (an asynchronous handler's). */
+struct tc_rpc_pending;
+
+/* A handler that does not wait: it reads req (valid during the call only)
+ * and starts the work; whoever ends it, on any thread, calls
+ * tc_rpc_finish(p, ...) exactly once (possibly before the handler
+ * returns). caller stays valid until then. */
+typedef void (*tc_rpc_async_handler)(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req,
+				     size_t len, struct tc_rpc_pending *p);
+
+/* Sends res (its body is freed here) as the answer of p. */
+void tc_rpc_finish(struct tc_rpc_pending *p, struct tc_rpc_result *res);
+
 /* Which workers run a method: the fast pool for handlers that only
  * compute, the backend pool for those that wait on the signer or the CT
  * log. Apart, a slow backend never holds up the fast calls, and the
@@ -54,6 +67,9 @@ struct tc_rpc_method {
 	 * NUL (common/pb_strings.h) before the handler unpacks it, since after
 	 * unpacking the string would just look shorter. */
 	const ProtobufCMessageDescriptor *request;
+	/* When set, runs instead of handler on the fast pool: the call waits
+	 * for its answer without holding a thread. */
+	tc_rpc_async_handler async;
 };
 
 /* trustchain-reason of a request refused because a string field holds a

@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/metrics_proc.h"
 #include "common/metrics_rpc.h"
 #include "common/pb_strings.h"
 #include "gateway/auth.h"
-#include "gateway/conn_cap.h"
 
 /* Calls of unknown methods requested ahead (they are only refused). */
 #define GENERIC_CALLS_AHEAD 4
@@ -27,6 +27,13 @@
  * call and is refused as unknown. */
 #define MAX_METHODS 32
 #define GENERIC -1
+/* Calls of asynchronous handlers (rpc.h) in flight at once; beyond, a call
+ * is refused RESOURCE_EXHAUSTED at once with retry advice rather than
+ * queued without bound in the signer's and the log's links. */
+#define MAX_ASYNC_IN_FLIGHT 4096
+/* How long a stop waits for asynchronous calls to end (their IPC steps
+ * time out by themselves; a log that is away is waited for 10 s). */
+#define ASYNC_DRAIN_MS 25000
 
 enum call_state {
 	CALL_REQUESTED,     /* waiting for a client to start a call */
@@ -56,6 +63,7 @@ struct rpc_call {
 	int has_trailing;
 	int cancelled;
 	struct tc_rpc_caller caller;
+	double t0; /* when its handler started, for the latency metric */
 };
 
 /* One completion queue and the threads that serve it (rpc.h: enum
@@ -76,6 +84,7 @@ struct tc_rpc_server {
 	void *ctx;
 	const struct tc_auth *auth;
 	atomic_int stopping;
+	atomic_int async_in_flight;
 	struct tag shutdown_tag;
 };
 
@@ -224,38 +233,74 @@ static int check_strings(const struct tc_rpc_method *m, const uint8_t *msg, size
 			   m->request->short_name);
 }
 
-/* Runs the handler on the request; fills res. */
-static void handle(struct rpc_call *c, struct tc_rpc_result *res)
+static void finish(struct rpc_call *c, struct tc_rpc_result *res);
+
+/* Hands the checked request to an asynchronous handler (it owns the call
+ * until tc_rpc_finish), or refuses it when too many are in flight. */
+static void start_async(struct rpc_call *c, const struct tc_rpc_method *m, const uint8_t *msg, size_t len,
+			struct tc_rpc_result *res)
+{
+	struct tc_rpc_server *s = c->srv;
+	if (atomic_load(&s->stopping)) {
+		tc_rpc_fail(res, GRPC_STATUS_UNAVAILABLE, "shutting_down", "the gateway is stopping, retry");
+		finish(c, res);
+		return;
+	}
+	if (atomic_fetch_add(&s->async_in_flight, 1) >= MAX_ASYNC_IN_FLIGHT) {
+		atomic_fetch_sub(&s->async_in_flight, 1);
+		tc_rpc_fail(res, GRPC_STATUS_RESOURCE_EXHAUSTED, "overloaded",
+			    "%d calls of this kind are in flight; retry after a short back-off",
+			    MAX_ASYNC_IN_FLIGHT);
+		finish(c, res);
+		return;
+	}
+	m->async(s->ctx, &c->caller, msg, len, (struct tc_rpc_pending *)c);
+}
+
+void tc_rpc_finish(struct tc_rpc_pending *p, struct tc_rpc_result *res)
+{
+	struct rpc_call *c = (struct rpc_call *)p;
+	struct tc_rpc_server *s = c->srv;
+	finish(c, res);
+	/* Last: a stop waiting for this count may free the server. */
+	atomic_fetch_sub(&s->async_in_flight, 1);
+}
+
+/* Runs the handler on the request; fills res. Returns 1 when an
+ * asynchronous handler took the call (it answers it later). */
+static int handle(struct rpc_call *c, struct tc_rpc_result *res)
 {
 	const struct tc_rpc_method *m =
 		c->method != GENERIC ? &c->srv->methods[c->method] : find_method(c->srv, c->details.method);
-	if (!m) {
-		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "unknown_method", "unknown method");
-		return;
-	}
+	if (!m)
+		return tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "unknown_method", "unknown method"), 0;
 	if (identify(c) == TC_AUTH_INVALID_TOKEN) {
 		/* A wrong credential is refused whatever the method: an
 		 * anonymous call would be allowed less, never more. */
 		tc_rpc_fail(res, GRPC_STATUS_UNAUTHENTICATED, "invalid_token",
 			    "the bearer token is malformed or unknown");
-		return;
+		return 0;
 	}
-	if (!c->request) {
-		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
-			    "the call carried no request message");
-		return;
-	}
+	if (!c->request)
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
+				   "the call carried no request message"), 0;
 	grpc_byte_buffer_reader reader;
-	if (!grpc_byte_buffer_reader_init(&reader, c->request)) {
-		tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
-			    "cannot read the request message");
-		return;
-	}
+	if (!grpc_byte_buffer_reader_init(&reader, c->request))
+		return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request",
+				   "cannot read the request message"), 0;
 	grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
-	if (check_strings(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res) == 0)
-		m->handler(c->srv->ctx, &c->caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+	int taken = 0;
+	if (check_strings(m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res) == 0) {
+		if (m->async) {
+			start_async(c, m, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+			taken = 1;
+		} else {
+			m->handler(c->srv->ctx, &c->caller, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), res);
+		}
+	}
 	grpc_slice_unref(all);
+	return taken;
 }
 
 /* Sends the response (if OK), the status with its reason, and waits for
@@ -323,21 +368,29 @@ static void log_call(struct rpc_call *c, const struct tc_rpc_result *res)
 		     res->reason[0] ? " " : "", res->reason, res->message[0] ? ": " : "", res->message);
 }
 
-/* Runs the handler and sends its result. */
+/* Counts, logs and sends a call's result; frees its body. */
+static void finish(struct rpc_call *c, struct tc_rpc_result *res)
+{
+	int path_len;
+	const char *path = call_path(c, &path_len);
+	tc_metrics_rpc(path, (size_t)path_len, res->code == GRPC_STATUS_OK, res->reason, tc_pm_now() - c->t0);
+	log_call(c, res);
+	int sent = send_result(c, res);
+	free(res->body);
+	res->body = NULL;
+	if (sent != 0)
+		call_free(c);
+}
+
+/* Runs the handler and sends its result (an asynchronous handler's
+ * later). */
 static void answer(struct rpc_call *c)
 {
 	struct tc_rpc_result res;
 	memset(&res, 0, sizeof(res));
-	double t0 = tc_pm_now();
-	handle(c, &res);
-	int path_len;
-	const char *path = call_path(c, &path_len);
-	tc_metrics_rpc(path, (size_t)path_len, res.code == GRPC_STATUS_OK, res.reason, tc_pm_now() - t0);
-	log_call(c, &res);
-	int sent = send_result(c, &res);
-	free(res.body);
-	if (sent != 0)
-		call_free(c);
+	c->t0 = tc_pm_now();
+	if (!handle(c, &res))
+		finish(c, &res);
 }
 
 /* Advances one call by one completion. */
@@ -473,7 +526,7 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 		{GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
 	};
 	enum { N_INTS = sizeof(ints) / sizeof(ints[0]) };
-	grpc_arg args[N_INTS + 2];
+	grpc_arg args[N_INTS + 1];
 	memset(args, 0, sizeof(args));
 	for (size_t i = 0; i < N_INTS; i++) {
 		args[i].type = GRPC_ARG_INTEGER;
@@ -485,21 +538,9 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	args[N_INTS].value.pointer.p = quota;
 	args[N_INTS].value.pointer.vtable = grpc_resource_quota_arg_vtable();
 	grpc_channel_args chargs = {.num_args = N_INTS + 1, .args = args};
-	/* The quota does not bound a connection's TLS state: a cap on accept
-	 * does (conn_cap.h). */
-	struct tc_conn_cap *cap = tc_conn_cap_new(limits->max_connections, &args[N_INTS + 1], err, errlen);
-	if (!cap && err[0]) {
-		grpc_resource_quota_unref(quota);
-		grpc_server_credentials_release(creds);
-		free(s);
-		return NULL;
-	}
-	if (cap)
-		chargs.num_args++;
 
 	s->server = grpc_server_create(&chargs, NULL);
 	grpc_resource_quota_unref(quota); /* the server holds its own reference */
-	tc_conn_cap_unref(cap);
 	/* Only the fast pool's threads poll the sockets: the backend pool's
 	 * mostly wait on the signer or the log, and as pollers too they would
 	 * take turns at every socket event (measured: more context switches
@@ -555,6 +596,14 @@ void tc_rpc_server_stop(struct tc_rpc_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, 1);
+	/* Asynchronous calls still hold their gRPC calls: they end first (new
+	 * ones are refused from now on), while the queues still serve. */
+	for (int waited = 0; atomic_load(&s->async_in_flight) > 0 && waited < ASYNC_DRAIN_MS; waited += 10) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->async_in_flight) > 0)
+		tc_warn("stopping with %d asynchronous calls still in flight", atomic_load(&s->async_in_flight));
 	grpc_server_shutdown_and_notify(s->server, s->pools[TC_RPC_FAST].cq, &s->shutdown_tag);
 	/* Calls in flight are cancelled rather than waited for: a client
 	 * retries, and a stop must not hang on a slow peer. */

@@ -2,7 +2,9 @@
  * on a socketpair: answers in any order reach their callers, a caller that
  * times out gets no answer and a late answer is dropped (ASan: no leak, no
  * use after its caller left), timeouts racing answers from 8 threads, and
- * a closed connection wakes every caller. The stand-in speaks the signer's
+ * a closed connection wakes every caller; the same for asynchronous calls
+ * (callbacks, each exactly once), whose sends never block on a peer that is
+ * not reading. The stand-in speaks the signer's
  * Request/Response: RandomRequest.length is a tag the answer echoes in
  * `error` and that tells the stand-in what to do. */
 #include <pthread.h>
@@ -31,6 +33,7 @@ typedef Trustchain__Internal__Response Response;
 struct server {
 	int fd;
 	pthread_t th;
+	long delay_us; /* before its first read: a peer not reading yet */
 };
 
 static void sleep_us(long us)
@@ -63,10 +66,13 @@ static void *server_main(void *arg)
 		uint64_t id;
 		uint32_t tag;
 	} batch[512];
+	if (s->delay_us)
+		sleep_us(s->delay_us);
 	for (;;) {
 		ssize_t got = read(s->fd, chunk, sizeof(chunk));
 		if (got <= 0 || tc_frame_reader_append(&fr, chunk, (size_t)got) != 0)
 			break;
+	more:;
 		size_t n = 0;
 		const uint8_t *frame;
 		size_t len;
@@ -99,6 +105,8 @@ static void *server_main(void *arg)
 				sleep_us(200000);
 			answer(s->fd, batch[i].id, batch[i].tag);
 		}
+		if (n == 512) /* frames may be left in the buffer */
+			goto more;
 	}
 	tc_frame_reader_free(&fr);
 	return NULL;
@@ -110,6 +118,8 @@ static struct tc_ipc_client *start(struct server *s)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return NULL;
 	s->fd = sv[1];
+	if (s->delay_us < 0)
+		s->delay_us = 0;
 	pthread_create(&s->th, NULL, server_main, s);
 	return tc_ipc_client_new(sv[0], &trustchain__internal__request__descriptor,
 				 &trustchain__internal__response__descriptor, "stand-in");
@@ -180,7 +190,7 @@ static void run_callers(struct tc_ipc_client *c, int threads, int calls, int tim
 
 static void test_answers_reach_their_callers(void)
 {
-	struct server s;
+	struct server s = {0};
 	struct tc_ipc_client *c = start(&s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	int a, u, w;
@@ -192,7 +202,7 @@ static void test_answers_reach_their_callers(void)
 
 static void test_timeout_and_late_answer(void)
 {
-	struct server s;
+	struct server s = {0};
 	struct tc_ipc_client *c = start(&s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	char err[128] = "";
@@ -209,7 +219,7 @@ static void test_timeout_and_late_answer(void)
 /* Timeouts close to the answer time: both outcomes, never a wrong answer. */
 static void test_timeouts_racing_answers(void)
 {
-	struct server s;
+	struct server s = {0};
 	struct tc_ipc_client *c = start(&s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	int a, u, w;
@@ -232,7 +242,7 @@ static void *dropped_call(void *arg)
 
 static void test_close_wakes_every_caller(void)
 {
-	struct server s;
+	struct server s = {0};
 	struct tc_ipc_client *c = start(&s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	pthread_t th[4];
@@ -252,6 +262,155 @@ static void test_close_wakes_every_caller(void)
 	stop(&s, c);
 }
 
+/* Asynchronous calls: what each callback got. */
+struct async_box {
+	atomic_int calls, answered, unanswered, wrong, closed, timed_out;
+};
+
+struct async_call {
+	struct async_box *box;
+	uint32_t tag;
+};
+
+static void async_done(void *arg, ProtobufCMessage *resp, const char *err)
+{
+	struct async_call *k = arg;
+	Response *r = (Response *)resp;
+	if (r) {
+		char want[32];
+		snprintf(want, sizeof(want), "%u", k->tag);
+		atomic_fetch_add(r->error && strcmp(r->error, want) == 0 ? &k->box->answered : &k->box->wrong, 1);
+		trustchain__internal__response__free_unpacked(r, NULL);
+	} else {
+		atomic_fetch_add(&k->box->unanswered, 1);
+		if (err && strstr(err, "closed"))
+			atomic_fetch_add(&k->box->closed, 1);
+		if (err && strstr(err, "did not answer"))
+			atomic_fetch_add(&k->box->timed_out, 1);
+	}
+	atomic_fetch_add(&k->box->calls, 1);
+	free(k);
+}
+
+/* Sends one asynchronous call with tag; 0 when
+ * its callback will run. */
+static int send_async(struct tc_ipc_client *c, struct async_box *box, uint32_t tag, int timeout_ms)
+{
+	Request rq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__RandomRequest rr = TRUSTCHAIN__INTERNAL__RANDOM_REQUEST__INIT;
+	rr.length = tag;
+	rq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_RANDOM;
+	rq.random = &rr;
+	struct async_call *k = malloc(sizeof(*k));
+	*k = (struct async_call){.box = box, .tag = tag};
+	char err[128];
+	if (tc_ipc_call_async(c, &rq.base, timeout_ms, async_done, k, err, sizeof(err)) != 0) {
+		free(k);
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_calls(struct async_box *box, int n, int ms)
+{
+	for (int i = 0; i < ms && atomic_load(&box->calls) < n; i++)
+		sleep_us(1000);
+	return atomic_load(&box->calls);
+}
+
+static void test_async_answers_matched(void)
+{
+	struct server s = {0};
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct async_box box = {0};
+	int sent = 0;
+	for (int i = 0; i < 4000; i++)
+		sent += send_async(c, &box, ((uint32_t)i << 16) | TAG_JITTER, 10000) == 0;
+	CU_ASSERT_EQUAL(sent, 4000);
+	/* Synchronous callers share the connection meanwhile. */
+	int a, u, w;
+	run_callers(c, 4, 100, 5000, 0, &a, &u, &w);
+	CU_ASSERT_EQUAL(a, 400);
+	CU_ASSERT_EQUAL(wait_calls(&box, 4000, 10000), 4000);
+	CU_ASSERT_EQUAL(atomic_load(&box.answered), 4000);
+	CU_ASSERT_EQUAL(atomic_load(&box.wrong) + atomic_load(&box.unanswered), 0);
+	stop(&s, c);
+}
+
+static void test_async_timeout_once(void)
+{
+	struct server s = {0};
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct async_box box = {0};
+	CU_ASSERT_EQUAL(send_async(c, &box, TAG_DROP, 100), 0);
+	CU_ASSERT_EQUAL(send_async(c, &box, TAG_LATE, 50), 0);
+	/* Never answered: expired within a tick or two of its deadline. */
+	CU_ASSERT_EQUAL(wait_calls(&box, 2, 1000), 2);
+	CU_ASSERT_EQUAL(atomic_load(&box.timed_out), 2);
+	sleep_us(400000); /* the late answer arrives: dropped, no second callback */
+	CU_ASSERT_EQUAL(atomic_load(&box.calls), 2);
+	CU_ASSERT(tc_ipc_client_alive(c));
+	CU_ASSERT_EQUAL(send_async(c, &box, 5u << 16, 5000), 0);
+	CU_ASSERT_EQUAL(wait_calls(&box, 3, 5000), 3);
+	CU_ASSERT_EQUAL(atomic_load(&box.answered), 1);
+	stop(&s, c);
+}
+
+static void test_async_close_and_free(void)
+{
+	struct server s = {0};
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct async_box box = {0};
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(send_async(c, &box, TAG_DROP, 10000), 0);
+	sleep_us(50000);
+	CU_ASSERT_EQUAL(send_async(c, &box, TAG_CLOSE, 10000), 0);
+	CU_ASSERT_EQUAL(wait_calls(&box, 9, 5000), 9);
+	CU_ASSERT_EQUAL(atomic_load(&box.closed), 9);
+	/* Closed: refused at once, the callback never runs. */
+	CU_ASSERT_EQUAL(send_async(c, &box, 1, 1000), -1);
+	stop(&s, c);
+	CU_ASSERT_EQUAL(atomic_load(&box.calls), 9);
+
+	/* Freeing the client with calls in flight runs their callbacks. */
+	struct server s2 = {0};
+	c = start(&s2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct async_box box2 = {0};
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(send_async(c, &box2, TAG_DROP, 10000), 0);
+	stop(&s2, c);
+	CU_ASSERT_EQUAL(atomic_load(&box2.calls), 8);
+	CU_ASSERT_EQUAL(atomic_load(&box2.closed), 8);
+}
+
+/* A peer that does not read for a while: asynchronous sends return at once
+ * (what the socket does not take is queued), and every call is answered
+ * once it reads. */
+static void test_async_send_never_blocks(void)
+{
+	struct server s = {.delay_us = 2000000};
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct async_box box = {0};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int n = 6000, sent = 0; /* far more frames than a socket buffer holds */
+	for (int i = 0; i < n; i++)
+		sent += send_async(c, &box, ((uint32_t)(i & 0x7fff) << 16) | 1, 20000) == 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, " (%d sends in %.0f ms) ", sent, took * 1e3);
+	CU_ASSERT_EQUAL(sent, n);
+	CU_ASSERT(took < 1.5); /* the peer reads only after 2 s */
+	CU_ASSERT_EQUAL(wait_calls(&box, n, 20000), n);
+	CU_ASSERT_EQUAL(atomic_load(&box.answered), n);
+	stop(&s, c);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -259,6 +418,10 @@ int main(void)
 		{"timeout, then a late answer dropped", test_timeout_and_late_answer},
 		{"timeouts racing answers (8 threads)", test_timeouts_racing_answers},
 		{"closed connection wakes every caller", test_close_wakes_every_caller},
+		{"async: 4,000 calls matched by id beside synchronous callers", test_async_answers_matched},
+		{"async: timeouts expire once, late answers dropped", test_async_timeout_once},
+		{"async: close and free run every callback once", test_async_close_and_free},
+		{"async: sends never block on a peer not reading", test_async_send_never_blocks},
 		{NULL, NULL},
 	};
 	return tc_run_suite("ipc_client", tests, NULL, NULL);
