@@ -17,6 +17,7 @@
 #include "common/metrics_rpc.h"
 #include "common/pb_strings.h"
 #include "gateway/auth.h"
+#include "gateway/conn_cap.h"
 
 /* Calls of unknown methods requested ahead (they are only refused). */
 #define GENERIC_CALLS_AHEAD 4
@@ -526,7 +527,7 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 		{GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000},
 	};
 	enum { N_INTS = sizeof(ints) / sizeof(ints[0]) };
-	grpc_arg args[N_INTS + 1];
+	grpc_arg args[N_INTS + 2];
 	memset(args, 0, sizeof(args));
 	for (size_t i = 0; i < N_INTS; i++) {
 		args[i].type = GRPC_ARG_INTEGER;
@@ -538,9 +539,21 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	args[N_INTS].value.pointer.p = quota;
 	args[N_INTS].value.pointer.vtable = grpc_resource_quota_arg_vtable();
 	grpc_channel_args chargs = {.num_args = N_INTS + 1, .args = args};
+	/* The quota does not bound a connection's TLS state: a cap on accept
+	 * does (conn_cap.h). */
+	struct tc_conn_cap *cap = tc_conn_cap_new(limits->max_connections, &args[N_INTS + 1], err, errlen);
+	if (!cap && err[0]) {
+		grpc_resource_quota_unref(quota);
+		grpc_server_credentials_release(creds);
+		free(s);
+		return NULL;
+	}
+	if (cap)
+		chargs.num_args++;
 
 	s->server = grpc_server_create(&chargs, NULL);
 	grpc_resource_quota_unref(quota); /* the server holds its own reference */
+	tc_conn_cap_unref(cap);
 	/* Only the fast pool's threads poll the sockets: the backend pool's
 	 * mostly wait on the signer or the log, and as pollers too they would
 	 * take turns at every socket event (measured: more context switches
