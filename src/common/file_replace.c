@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* mkostemp */
 #include "common/file_replace.h"
 
 #include <errno.h>
@@ -5,7 +6,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -25,14 +28,24 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 int tc_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) ||
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp) ||
 	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* A new file of our own (O_EXCL: never a link or a stale temporary
+	 * left with another mode by a crash), mode 0600 until fchmod gives it
+	 * its mode before any byte is written: a key is never readable by
+	 * others, whatever the umask. */
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		return -1;
 	}
 	int ok = write_all(fd, data, len) == 0 && fdatasync(fd) == 0;

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Writes data to "<path>.tmp" (mode, no symlink followed), syncs it,
+/* Writes data to a new "<path>.tmp-XXXXXX" (given mode before any byte,
+ * whatever the umask; no link followed), syncs it,
  * renames it over path and syncs the directory. Returns 0, or -1 with err
  * ("file: reason") and no temporary file left. */
 int tc_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err, size_t errlen);

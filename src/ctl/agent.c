@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/file_read.h"
+#include "common/file_replace.h"
 #include "ctl/agent.h"
 #include "ctl/ctl.h"
 #include "ctl/gateway_conn.h"
@@ -65,7 +66,7 @@ static void write_metrics(const struct agent *a, int failures, int64_t not_after
 			 "trustchain_agent_last_renewal_timestamp_seconds %lld\n",
 			 failures, (long long)not_after, (long long)last_ok);
 	if (n > 0 && (size_t)n < sizeof(buf) &&
-	    tc_agent_write_file(a->metrics, buf, (size_t)n, 0644, err, sizeof(err)) != 0)
+	    tc_file_replace(a->metrics, buf, (size_t)n, 0644, err, sizeof(err)) != 0)
 		fprintf(stderr, "agent: metrics: %s\n", err);
 }
 
@@ -171,8 +172,8 @@ static int renew(struct agent *a, struct tc_client *client, int64_t *not_before,
 	/* Key first: a reload between the two renames then finds the old
 	 * certificate with a key that does not match it and fails, rather than
 	 * a new certificate served with an old key. The reload runs after both. */
-	if (tc_agent_write_file(a->key_path, data, (size_t)kn, 0600, err, sizeof(err)) != 0 ||
-	    tc_agent_write_file(a->cert_path, chain, cl + chl, 0644, err, sizeof(err)) != 0) {
+	if (tc_file_replace(a->key_path, data, (size_t)kn, 0600, err, sizeof(err)) != 0 ||
+	    tc_file_replace(a->cert_path, chain, cl + chl, 0644, err, sizeof(err)) != 0) {
 		logline("cannot publish: %s", err);
 		goto out;
 	}

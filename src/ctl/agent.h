@@ -12,9 +12,6 @@
  * a fleet issued at once does not come back at once. */
 int64_t tc_agent_renew_at(int64_t not_before, int64_t not_after, double jitter_unit);
 
-/* Replaces path atomically (temporary file in the same directory, fsync,
- * rename, directory fsync) with mode. 0, or -1 with err. */
-int tc_agent_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err, size_t errlen);
 
 /* The validity window of the first certificate of a PEM file; -1 when
  * there is none. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/file_replace.h"
 #include "transparency/merkle.h"
 
 void tc_monitor_tree_append(struct tc_monitor_state *s, const unsigned char leaf_hash[32])
@@ -118,14 +119,13 @@ int tc_monitor_state_load(const char *path, struct tc_monitor_state *s, char *er
 
 int tc_monitor_state_save(const char *path, const struct tc_monitor_state *s, char *err, size_t errlen)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	FILE *f = fopen(tmp, "w");
+	/* Built in memory, then replaced whole and synced: a crash leaves the
+	 * old state or the new, and a saved state survives a power cut. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	fprintf(f, "trustchain-ct-monitor v1\norigin %s\nsize %llu\n", s->origin, (unsigned long long)s->size);
@@ -141,14 +141,13 @@ int tc_monitor_state_save(const char *path, const struct tc_monitor_state *s, ch
 		fprintf(f, "note %s\n", b64 ? b64 : "");
 		free(b64);
 	}
-	int rc = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0 ? -1 : 0;
-	if (fclose(f) != 0)
+	int rc = ferror(f) ? -1 : 0;
+	if (fclose(f) != 0 || !text)
 		rc = -1;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1;
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		unlink(tmp);
-	}
+	if (rc != 0)
+		snprintf(err, errlen, "%s: cannot build the state: %s", path, strerror(errno));
+	else
+		rc = tc_file_replace(path, text, len, 0644, err, errlen);
+	free(text);
 	return rc;
 }

@@ -23,9 +23,8 @@ names=(lego-http lego-tls certbot-http a.eab)
 # dns-01: lego publishes its TXT record in our zone by RFC 2136 UPDATE,
 # signed with a TSIG key the update policy lets change _acme-challenge TXT.
 "$ctl" dns tsig new acme > "$tmp/tsig.keys"
-chmod 600 "$tmp/tsig.keys"
-if [ "$(id -u)" = 0 ]; then chown trustchain-resolver "$tmp/tsig.keys"; fi
-tsig_secret=$(sed -n 's/.*secret "\(.*\)".*/\1/p' "$tmp/tsig.keys")
+own_tsig_keys
+tsig_secret=$(tsig_secret acme)
 [ -n "$tsig_secret" ] || fail "no secret in: $(cat "$tmp/tsig.keys")"
 {
   printf 'server:\n  dev: true\n  data_dir: %s/data\n' "$tmp"

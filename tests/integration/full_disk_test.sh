@@ -30,8 +30,7 @@ cleanup_extra() {
 
 "$bindir/trustchainctl" dns tsig new upd > "$tmp/upd.key"
 cp "$tmp/upd.key" "$tmp/tsig.keys"
-chmod 600 "$tmp/tsig.keys"
-chown trustchain-resolver "$tmp/tsig.keys"
+own_tsig_keys
 # Final certificates stay out of the log, so add-chain of them writes.
 dev_config
 sed -i "s|^dns:|dns:\n  tsig_keys_file: $tmp/tsig.keys\n  update_policy:\n    - {key: upd, names: [\"_acme-challenge.*\"], types: [TXT]}|; s|^ct:|ct:\n  log_stoq_certificates: false|" \
