@@ -152,6 +152,10 @@ int tc_ct_issue_log_msg(struct tc_ct_log_msg *m, const struct tc_ct_issuer *iss,
 		return fail(err, TC_CT_ISSUE_LOG_UNREACHABLE, 0, "no link to the CT log");
 	m->chain[0] = (ProtobufCBinaryData){.data = (uint8_t *)cert, .len = cert_len};
 	m->chain[1] = (ProtobufCBinaryData){.data = (uint8_t *)iss->intermediate_der, .len = iss->intermediate_der_len};
+	size_t by_len = 0;
+	const unsigned char *by = iss->issuer_of ? iss->issuer_of(iss->issuer_arg, cert, cert_len, &by_len) : NULL;
+	if (by)
+		m->chain[1] = (ProtobufCBinaryData){.data = (uint8_t *)by, .len = by_len};
 	m->req = (Trustchain__Internal__Ct__Request)TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
 	m->add = (Trustchain__Internal__Ct__AddChainRequest)TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
 	m->add.n_chain = 2;

@@ -30,6 +30,11 @@ struct tc_ct_issuer {
 	struct tc_ct_client *ct;               /* the CT log (NULL: none, every issuance fails) */
 	const unsigned char *intermediate_der; /* the issuing certificate, sent after the leaf */
 	size_t intermediate_der_len;
+	/* The issuing certificate of a (pre)certificate when it may be another
+	 * than intermediate_der (a CA key rollover, gateway/ca_rollover.h):
+	 * its DER and length, NULL for intermediate_der. NULL: none. */
+	const unsigned char *(*issuer_of)(void *arg, const unsigned char *cert, size_t len, size_t *issuer_len);
+	void *issuer_arg;
 	int log_final;                         /* ct.log_stoq_certificates */
 	const unsigned char *idempotency_key;  /* signer/idempotency.h; NULL: none */
 	size_t idempotency_key_len;

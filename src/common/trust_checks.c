@@ -158,11 +158,12 @@ static void describe_serial(X509 *x, char *out, size_t outlen)
 Reason tc_check_revocation(struct tc_trust *v, X509 *leaf, const struct tc_ca_cert *issuer, char *why,
 			   size_t whylen)
 {
-	if (!v->crl) {
+	struct tc_crl_cache *crl = tc_trust_crl_for(v, leaf);
+	if (!crl) {
 		snprintf(why, whylen, "revocation status unavailable: no issuing intermediate is configured");
 		return TC_REASON_REVOCATION_UNKNOWN;
 	}
-	struct tc_crl_set *set = tc_crl_cache_acquire(v->crl, why, whylen);
+	struct tc_crl_set *set = tc_crl_cache_acquire(crl, why, whylen);
 	if (!set)
 		return TC_REASON_REVOCATION_UNKNOWN;
 	Reason r = TC_REASON_OK_NOT_REVOKED;

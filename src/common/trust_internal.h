@@ -18,6 +18,11 @@ struct tc_trust {
 	struct tc_chain_cache *cas;    /* verified CA certificates */
 	struct tc_leaf_cache *leaves;  /* validated leaves */
 	struct tc_crl_cache *crl;      /* NULL without an intermediate */
+	/* Intermediates added by a rollover (tc_trust_add_issuer), each with
+	 * its CRL; n_more is published after the slot is filled. */
+	X509 *more_issuer[TC_TRUST_MAX_ISSUERS];
+	struct tc_crl_cache *more_crl[TC_TRUST_MAX_ISSUERS];
+	atomic_size_t n_more;
 	struct tc_sct_log logs[TC_TRUST_MAX_LOGS];
 	size_t n_logs;                 /* 0: no SCT can verify */
 	int require_sct;
@@ -50,6 +55,9 @@ enum tc_reason tc_check_name(X509 *leaf, const char *name, size_t name_len, char
 enum tc_reason tc_check_usage(X509 *leaf, enum tc_purpose purpose, char *why, size_t whylen);
 enum tc_reason tc_check_sct(const struct tc_trust *v, const unsigned char *leaf_der, size_t leaf_len,
 				    const struct tc_ca_cert *issuer, char *why, size_t whylen);
+/* The CRL cache of leaf's issuer: a rollover's intermediate's, else the
+ * configured one's (NULL without one). */
+struct tc_crl_cache *tc_trust_crl_for(struct tc_trust *v, X509 *leaf);
 enum tc_reason tc_check_revocation(struct tc_trust *v, X509 *leaf, const struct tc_ca_cert *issuer,
 					   char *why, size_t whylen);
 

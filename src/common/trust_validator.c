@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,10 @@ void tc_trust_free(struct tc_trust *v)
 	if (!v)
 		return;
 	tc_crl_cache_free(v->crl);
+	for (size_t i = 0; i < atomic_load(&v->n_more); i++) {
+		tc_crl_cache_free(v->more_crl[i]);
+		X509_free(v->more_issuer[i]);
+	}
 	tc_leaf_cache_free(v->leaves);
 	tc_chain_cache_free(v->cas);
 	tc_ca_cert_unref(v->root);
@@ -124,6 +129,45 @@ void tc_trust_revocation_changed(struct tc_trust *v)
 {
 	if (v && v->crl)
 		tc_crl_cache_invalidate(v->crl);
+	for (size_t i = 0; v && i < atomic_load(&v->n_more); i++)
+		tc_crl_cache_invalidate(v->more_crl[i]);
+}
+
+struct tc_crl_cache *tc_trust_crl_for(struct tc_trust *v, X509 *leaf)
+{
+	size_t n = atomic_load(&v->n_more);
+	for (size_t i = 0; i < n; i++)
+		if (X509_NAME_cmp(X509_get_issuer_name(leaf), X509_get_subject_name(v->more_issuer[i])) == 0)
+			return v->more_crl[i];
+	return v->crl;
+}
+
+int tc_trust_add_issuer(struct tc_trust *v, const char *pem, tc_crl_fetch_fn fetch, void *arg,
+			const struct tc_crl_timing *timing, char *err, size_t errlen)
+{
+	static pthread_mutex_t adding = PTHREAD_MUTEX_INITIALIZER; /* one writer; readers use n_more */
+	X509 *inter = pem_cert(pem);
+	if (!inter || verify_intermediate(v->store, inter) != 0) {
+		snprintf(err, errlen, "the next intermediate %s", inter ? "does not chain to the root" : "does not decode");
+		X509_free(inter);
+		return -1;
+	}
+	pthread_mutex_lock(&adding);
+	size_t n = atomic_load(&v->n_more);
+	struct tc_ca_cert *e = NULL;
+	int ok = n < TC_TRUST_MAX_ISSUERS && (e = tc_ca_cert_new(inter, v->root)) &&
+		 tc_chain_cache_add(v->cas, e, 1) == 0 && (v->more_crl[n] = tc_crl_cache_new(inter, fetch, arg, timing));
+	tc_ca_cert_unref(e);
+	if (ok) {
+		v->more_issuer[n] = inter;
+		atomic_store(&v->n_more, n + 1);
+	} else {
+		X509_free(inter);
+		snprintf(err, errlen, n < TC_TRUST_MAX_ISSUERS ? "out of memory" : "too many intermediates");
+	}
+	pthread_mutex_unlock(&adding);
+	ERR_clear_error();
+	return ok ? 0 : -1;
 }
 
 struct tc_crl_cache *tc_trust_crl(struct tc_trust *v)

@@ -67,6 +67,14 @@ void tc_trust_revocation_changed(struct tc_trust *t);
  * (crl_timing.background); NULL without an intermediate or a source. */
 struct tc_crl_cache *tc_trust_crl(struct tc_trust *t);
 
+/* Trusts one more issuing intermediate (pem), the successor of a CA key
+ * rollover: it must chain to the root; its leaves' revocation is checked
+ * against its own CRL from fetch(arg). Safe while validations run; at most
+ * TC_TRUST_MAX_ISSUERS. 0, or -1 with err. */
+#define TC_TRUST_MAX_ISSUERS 4
+int tc_trust_add_issuer(struct tc_trust *t, const char *pem, tc_crl_fetch_fn fetch, void *arg,
+			const struct tc_crl_timing *timing, char *err, size_t errlen);
+
 struct tc_trust_result {
 	int trusted;
 	enum tc_reason reasons[TC_TRUST_MAX_REASONS];

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/file_read.h"
+#include "common/file_replace.h"
 #include "common/hex.h"
 #include "ctl/artefacts.h"
 #include "ctl/ca_cert.h"
@@ -639,6 +640,23 @@ static int label_ok(const char *l)
 	return 1;
 }
 
+/* Names the new intermediate and its cut-over in ca/rollover/next, the
+ * file the running signer and gateway watch (signer/issuers.h): it only
+ * schedules what the signed transcript already holds, and is replaced by
+ * the next rollover. */
+static int schedule_next(const struct tc_config *cfg, const char *label, const char *cutover)
+{
+	char path[PATH_MAX], line[128], err[256];
+	int n = snprintf(line, sizeof(line), "%s %s\n", label, cutover);
+	if (n < 0 || (size_t)n >= sizeof(line) || tc_config_data_path(cfg, "ca/rollover/next", path, sizeof(path)) != 0 ||
+	    tc_file_replace(path, line, (size_t)n, 0644, err, sizeof(err)) != 0) {
+		tc_ctl_error("rollover-intermediate: cannot write ca/rollover/next: %s", n > 0 ? err : "too long");
+		return -1;
+	}
+	printf("  scheduled: %s takes over issuance at %s (ca/rollover/next)\n", label, cutover);
+	return 0;
+}
+
 int ceremony_rollover(struct ceremony_session *s, int root, const char *label, const char *issuer_label,
 		      const char *cutover)
 {
@@ -656,7 +674,9 @@ int ceremony_rollover(struct ceremony_session *s, int root, const char *label, c
 	def.files[1] = f1;
 	struct step_run r = {.s = s, .def = &def, .label = label, .issuer_label = issuer_label, .cutover = cutover};
 	/* The checks of create-root: an audit key to sign the transcript. */
-	return run_create(&r, CEREMONY_ROOT);
+	if (run_create(&r, CEREMONY_ROOT) != 0)
+		return -1;
+	return root ? 0 : schedule_next(s->cfg, label, cutover);
 }
 
 static int run_create(struct step_run *rp, enum ceremony_key k)

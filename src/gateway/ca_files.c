@@ -1,6 +1,6 @@
 /* The CA certificates the gateway hands out with every issued certificate,
- * read once at start: the ceremony that creates them runs before the
- * supervisor starts the children, and a new intermediate means a restart. */
+ * read at start; a next intermediate scheduled by a CA key rollover is
+ * picked up while running (ca_rollover.h). */
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "common/asn1_time.h"
 #include "common/file_read.h"
 #include "common/metrics_proc.h"
+#include "gateway/ca_rollover.h"
 #include "gateway/gateway.h"
 
 #define MAX_PEM_FILE (256 * 1024)
@@ -51,7 +52,7 @@ int tc_gateway_load_ca(struct tc_gateway *gw, char *err, size_t errlen)
 	if (!gw->root_pem)
 		return -1;
 	gw->chain_pem = read_pem(gw->cfg, "ca/intermediate.pem", err, errlen);
-	if (!gw->chain_pem) {
+	if (!gw->chain_pem || tc_ca_rollover_init(gw, err, errlen) != 0) {
 		tc_gateway_free_ca(gw);
 		return -1;
 	}
@@ -60,6 +61,7 @@ int tc_gateway_load_ca(struct tc_gateway *gw, char *err, size_t errlen)
 
 void tc_gateway_free_ca(struct tc_gateway *gw)
 {
+	tc_ca_rollover_fini();
 	free(gw->root_pem);
 	free(gw->chain_pem);
 	gw->root_pem = gw->chain_pem = NULL;

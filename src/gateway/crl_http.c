@@ -21,6 +21,7 @@
 #include "common/file_read.h"
 #include "common/http_strict_mhd.h"
 #include "common/log.h"
+#include "gateway/ca_rollover.h"
 #include "gateway/gateway.h"
 
 #define SIGNER_TIMEOUT_MS 5000
@@ -44,10 +45,16 @@ struct tc_crl_http {
 	struct tc_http_limits limits;
 	struct doc root, intermediate, root_crl; /* fixed at start; root_crl.der NULL when absent */
 
-	pthread_mutex_t lock;  /* guards crl, fetched_ms, fetched_generation */
-	struct doc crl;        /* the intermediate's, as last fetched */
-	int64_t fetched_ms;
-	uint64_t fetched_generation; /* gw->crl_generation when fetched */
+	pthread_mutex_t lock;  /* guards crls */
+	/* Each issuing intermediate's CRL, as last fetched: during a CA key
+	 * rollover the old and the new one each have their own
+	 * (gateway/ca_rollover.h), at /crl/intermediate.crl and /crl/LABEL.crl. */
+	struct crl_entry {
+		char label[64]; /* "" free */
+		struct doc crl;
+		int64_t fetched_ms;
+		uint64_t fetched_generation; /* gw->crl_generation when fetched */
+	} crls[TC_CA_ISSUERS_MAX];
 };
 
 static int64_t mono_ms(void)
@@ -127,11 +134,12 @@ static void load_root_crl(const struct tc_config *cfg, struct doc *d)
 	free(buf);
 }
 
-/* Asks the signer for the current CRL (as GetCrl does). */
-static int fetch_crl(struct tc_crl_http *h, struct doc *out, char *err, size_t errlen)
+/* Asks the signer for the CRL of the intermediate with key label. */
+static int fetch_crl(struct tc_crl_http *h, const char *label, struct doc *out, char *err, size_t errlen)
 {
 	Trustchain__Internal__Request sreq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
+	gc.issuer = (char *)label;
 	sreq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL;
 	sreq.get_crl = &gc;
 	Trustchain__Internal__Response *resp = tc_child_signer_call(h->gw->child, &sreq, SIGNER_TIMEOUT_MS, err, errlen);
@@ -153,33 +161,53 @@ static int fetch_crl(struct tc_crl_http *h, struct doc *out, char *err, size_t e
 	return rc;
 }
 
-/* A copy of the current CRL, fetched when older than CRL_REFRESH_MS or
- * invalidated since. A failed fetch serves the last CRL until its
- * nextUpdate (relying parties judge its age themselves). */
-static int current_crl(struct tc_crl_http *h, struct doc *copy)
+/* A copy of the CRL of the intermediate with key label, fetched when older
+ * than CRL_REFRESH_MS or invalidated since. A failed fetch serves the last
+ * CRL until its nextUpdate (relying parties judge its age themselves). */
+static int current_crl(struct tc_crl_http *h, const char *label, struct doc *copy)
 {
 	uint64_t generation = atomic_load(&h->gw->crl_generation);
 	pthread_mutex_lock(&h->lock);
-	if (!h->crl.der || h->fetched_generation != generation || mono_ms() - h->fetched_ms >= CRL_REFRESH_MS) {
+	struct crl_entry *c = NULL;
+	for (int i = 0; i < TC_CA_ISSUERS_MAX && !c; i++)
+		if (!h->crls[i].label[0] || strcmp(h->crls[i].label, label) == 0)
+			c = &h->crls[i];
+	if (!c) {
+		pthread_mutex_unlock(&h->lock);
+		return -1;
+	}
+	snprintf(c->label, sizeof(c->label), "%s", label);
+	if (!c->crl.der || c->fetched_generation != generation || mono_ms() - c->fetched_ms >= CRL_REFRESH_MS) {
 		struct doc fresh = {0};
 		char err[256];
-		if (fetch_crl(h, &fresh, err, sizeof(err)) == 0) {
-			free(h->crl.der);
-			h->crl = fresh;
-			h->fetched_ms = mono_ms();
-			h->fetched_generation = generation;
+		if (fetch_crl(h, label, &fresh, err, sizeof(err)) == 0) {
+			free(c->crl.der);
+			c->crl = fresh;
+			c->fetched_ms = mono_ms();
+			c->fetched_generation = generation;
 		} else {
-			tc_warn("CRL for HTTP: %s", err);
+			tc_warn("CRL of %s for HTTP: %s", label, err);
 		}
 	}
 	int rc = -1;
-	*copy = h->crl;
-	if (h->crl.der && (copy->der = malloc(h->crl.len))) {
-		memcpy(copy->der, h->crl.der, h->crl.len);
+	*copy = c->crl;
+	if (c->crl.der && (copy->der = malloc(c->crl.len))) {
+		memcpy(copy->der, c->crl.der, c->crl.len);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
+}
+
+/* The intermediate a path /DIR/NAME.EXT names (NAME "intermediate" or a
+ * key label of the rollover), or NULL. */
+static const struct tc_ca_issuer *named_issuer(struct tc_crl_http *h, const char *url, const char *dir,
+					       const char *ext)
+{
+	size_t dl = strlen(dir), el = strlen(ext), n = strlen(url);
+	if (n <= dl + el || strncmp(url, dir, dl) != 0 || strcmp(url + n - el, ext) != 0)
+		return NULL;
+	return tc_ca_rollover_by_name(h->gw, url + dl, n - dl - el);
 }
 
 static void http_date(time_t t, char *out, size_t len)
@@ -260,11 +288,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(url, "/crl/intermediate.crl") == 0) {
+	const struct tc_ca_issuer *is = named_issuer(h, url, "/crl/", ".crl");
+	if (is) {
 		struct doc d;
-		if (current_crl(h, &d) != 0)
+		if (current_crl(h, is->label, &d) != 0)
 			return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no CRL from the signer yet\n");
 		return send_doc(conn, &d, "application/pkix-crl", 1);
+	}
+	if ((is = named_issuer(h, url, "/ca/", ".crt")) && is != tc_ca_rollover_by_name(h->gw, "intermediate", 12)) {
+		struct doc d = {.der = is->der, .len = is->der_len}; /* kept until the gateway stops */
+		return send_doc(conn, &d, "application/pkix-cert", 0);
 	}
 	if (strcmp(url, "/crl/root.crl") == 0)
 		return h->root_crl.der ? send_doc(conn, &h->root_crl, "application/pkix-crl", 0)
@@ -317,7 +350,8 @@ static void free_all(struct tc_crl_http *h)
 	free(h->root.der);
 	free(h->intermediate.der);
 	free(h->root_crl.der);
-	free(h->crl.der);
+	for (int i = 0; i < TC_CA_ISSUERS_MAX; i++)
+		free(h->crls[i].crl.der);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

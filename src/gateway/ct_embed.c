@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "gateway/ca_rollover.h"
 #include "gateway/ct_link.h"
 #include "gateway/signer_status.h"
 
@@ -13,6 +14,8 @@ void tc_gateway_ct_issuer(const struct tc_gateway *gw, struct tc_ct_issuer *out)
 				     .ct = gw->ct,
 				     .intermediate_der = gw->intermediate_der,
 				     .intermediate_der_len = gw->intermediate_der_len,
+				     .issuer_of = tc_ca_rollover_issuer_der,
+				     .issuer_arg = (void *)gw,
 				     .log_final = gw->cfg->ct.log_stoq_certificates};
 }
 

@@ -15,6 +15,7 @@
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "gateway/auth.h"
+#include "gateway/ca_rollover.h"
 #include "gateway/csr.h"
 #include "gateway/ct_embed.h"
 #include "gateway/gateway.h"
@@ -166,7 +167,7 @@ static void reply_issued(struct tc_gateway *gw, time_t not_before, time_t not_af
 					      .len = sizeof(ic->precert.leaf_hash)};
 	Trustchain__V1__IssueResponse out = TRUSTCHAIN__V1__ISSUE_RESPONSE__INIT;
 	out.certificate_pem = pem;
-	out.chain_pem = gw->chain_pem;
+	out.chain_pem = (char *)tc_ca_rollover_chain_of(gw, ic->der, ic->der_len); /* its issuer's */
 	out.root_pem = gw->root_pem;
 	out.serial = serial;
 	out.not_before = (int64_t)not_before;

@@ -98,6 +98,23 @@ static int chain_from_der(const uint8_t *der, size_t len, const char *intermedia
 	return ok ? 0 : -1;
 }
 
+/* A DER certificate as PEM (malloc'ed), or NULL. */
+static char *der_cert_pem(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	BIO *b = x ? BIO_new(BIO_s_mem()) : NULL;
+	char *data, *pem = NULL;
+	long n;
+	if (b && PEM_write_bio_X509(b, x) && (n = BIO_get_mem_data(b, &data)) > 0 && (pem = malloc((size_t)n + 1))) {
+		memcpy(pem, data, (size_t)n);
+		pem[n] = '\0';
+	}
+	BIO_free(b);
+	X509_free(x);
+	return pem;
+}
+
 /* Has the template signed with embedded SCTs; fills out's chain and
  * validity. */
 static int sign_template(const struct tc_ct_issuer *iss, X509 *tmpl, const char *intermediate_pem,
@@ -117,7 +134,14 @@ static int sign_template(const struct tc_ct_issuer *iss, X509 *tmpl, const char 
 		tc_ct_issue_describe(&e, err, errlen);
 		return tc_ct_issue_transient(&e) ? -1 : -2;
 	}
-	if (chain_from_der(ic.der, ic.der_len, intermediate_pem, out) != 0) {
+	/* After a CA key rollover's cut-over the certificate's issuer is the
+	 * next intermediate (gateway/ca_rollover.h): chain it with that one. */
+	size_t by_len = 0;
+	const unsigned char *by = iss->issuer_of ? iss->issuer_of(iss->issuer_arg, ic.der, ic.der_len, &by_len) : NULL;
+	char *by_pem = by ? der_cert_pem(by, by_len) : NULL;
+	rc = chain_from_der(ic.der, ic.der_len, by_pem ? by_pem : intermediate_pem, out);
+	free(by_pem);
+	if (rc != 0) {
 		snprintf(err, errlen, "signer returned an undecodable certificate");
 		rc = -1;
 	}

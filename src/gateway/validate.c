@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "common/metrics_proc.h"
+#include "gateway/ca_rollover.h"
 #include "gateway/gateway.h"
 #include "gateway/validator.h"
 #include "trustchain/v1/validation.pb-c.h"
@@ -61,6 +62,7 @@ void tc_gateway_validate(void *ctx, const struct tc_rpc_caller *caller, const ui
 {
 	(void)caller;
 	struct tc_gateway *gw = ctx;
+	tc_ca_rollover_sync_validator(gw); /* a CA key rollover's next intermediate */
 	if (!gw->cfg->stoq_integration.trust_decisions || !gw->validator) {
 		tc_rpc_fail(res, GRPC_STATUS_UNIMPLEMENTED, "trust_decisions_disabled",
 			    "this gateway does not answer Validate (stoq_integration.trust_decisions is off)");

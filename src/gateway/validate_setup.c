@@ -18,6 +18,9 @@ static int fetch_crl(void *arg, unsigned char **der, size_t *len, uint64_t *numb
 	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL;
+	/* The configured intermediate's CRL, the one the validator checks
+	 * against, also after a rollover's cut-over made another current. */
+	gc.issuer = (char *)gw->cfg->hsm.intermediate_key_label;
 	req.get_crl = &gc;
 	char terr[256];
 	Trustchain__Internal__Response *resp = tc_child_signer_call(gw->child, &req, CRL_TIMEOUT_MS, terr, sizeof(terr));

@@ -49,6 +49,13 @@ void tc_validator_revocation_changed(struct tc_validator *v)
 		tc_trust_revocation_changed(v->trust);
 }
 
+int tc_validator_add_issuer(struct tc_validator *v, const char *pem, tc_crl_fetch_fn fetch, void *arg, char *err,
+			    size_t errlen)
+{
+	struct tc_crl_timing timing = {0};
+	return tc_trust_add_issuer(v->trust, pem, fetch, arg, &timing, err, errlen);
+}
+
 size_t tc_validator_cached_cas(struct tc_validator *v)
 {
 	return tc_trust_cached_cas(v->trust);

@@ -22,6 +22,8 @@ struct tc_validator_config {
 	const char *root_pem;          /* ca/root.pem: the one trust anchor */
 	const char *intermediate_pem;  /* ca/intermediate.pem: pinned, may be NULL */
 	EVP_PKEY *log_key;             /* ct/log_public_key.pem; NULL: no SCT can verify */
+	EVP_PKEY *const *log_keys;     /* every CT log's key (common/ct_shard_keys.h); set: log_key unused */
+	size_t n_log_keys;
 	int require_sct;               /* SCT_MISSING fails the decision */
 	tc_crl_fetch_fn fetch_crl;     /* the signer's GetCrl */
 	void *fetch_arg;
@@ -35,6 +37,11 @@ void tc_validator_free(struct tc_validator *v);
 
 /* A revocation happened: the next validation fetches the CRL. */
 void tc_validator_revocation_changed(struct tc_validator *v);
+
+/* Trusts a CA key rollover's next intermediate too, its CRL from fetch
+ * (common/trust_validator.h tc_trust_add_issuer). 0, or -1 with err. */
+int tc_validator_add_issuer(struct tc_validator *v, const char *pem, tc_crl_fetch_fn fetch, void *arg, char *err,
+			    size_t errlen);
 
 struct tc_validation {
 	int trusted;

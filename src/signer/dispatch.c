@@ -167,7 +167,7 @@ static void slot_clear(struct tc_precert_slot *slot)
  * NULL). Called with precert_lock held. */
 static void precert_remember(struct tc_signer *s, const char *peer, const unsigned char *serial,
 			     const unsigned char fp[32], const unsigned char template_hash[32],
-			     struct tc_leaf *completed)
+			     const struct tc_issuer_slot *issuer, struct tc_leaf *completed)
 {
 	struct tc_precert_slot *set = precert_set(s, serial), *victim = &set[0];
 	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
@@ -183,6 +183,7 @@ static void precert_remember(struct tc_signer *s, const char *peer, const unsign
 	memcpy(victim->fingerprint, fp, 32);
 	memcpy(victim->template_hash, template_hash, 32);
 	snprintf(victim->peer, sizeof(victim->peer), "%s", peer);
+	victim->issuer = issuer;
 	victim->completed = *completed;
 	memset(completed, 0, sizeof(*completed));
 	victim->used = 1;
@@ -193,7 +194,8 @@ static void precert_remember(struct tc_signer *s, const char *peer, const unsign
  * a template with this hash, taken out of its slot (which is freed) into
  * *out: 1, else 0. Called with precert_lock held. */
 static int precert_take(struct tc_signer *s, const char *peer, const unsigned char *serial,
-			const unsigned char template_hash[32], struct tc_leaf *out)
+			const unsigned char template_hash[32], struct tc_leaf *out,
+			const struct tc_issuer_slot **issuer)
 {
 	struct tc_precert_slot *set = precert_set(s, serial);
 	for (int i = 0; i < TC_PRECERT_WAYS; i++) {
@@ -204,6 +206,7 @@ static int precert_take(struct tc_signer *s, const char *peer, const unsigned ch
 		    strcmp(slot->peer, peer) != 0)
 			return 0;
 		*out = slot->completed;
+		*issuer = slot->issuer;
 		memset(&slot->completed, 0, sizeof(slot->completed));
 		slot_clear(slot);
 		return 1;
@@ -222,6 +225,17 @@ static int precert_matches(struct tc_signer *s, const unsigned char *serial, con
 	return 0;
 }
 
+/* The intermediate that signed serial's precertificate, or NULL. Called
+ * with precert_lock held. */
+static const struct tc_issuer_slot *precert_issuer(struct tc_signer *s, const unsigned char *serial)
+{
+	struct tc_precert_slot *set = precert_set(s, serial);
+	for (int i = 0; i < TC_PRECERT_WAYS; i++)
+		if (set[i].used && memcmp(set[i].serial, serial, TC_SERIAL_LEN) == 0)
+			return set[i].issuer;
+	return NULL;
+}
+
 /* Forgets serial's precertificate once its final certificate is signed. */
 static void precert_forget(struct tc_signer *s, const unsigned char *serial)
 {
@@ -232,9 +246,9 @@ static void precert_forget(struct tc_signer *s, const unsigned char *serial)
 }
 
 static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
-			   struct tc_leaf *leaf, const Trustchain__Internal__SignCertificateRequest *rq,
-			   const unsigned char *serial, const unsigned char *fp, const unsigned char template_hash[32],
-			   struct reply *r);
+			   const struct tc_issuer_slot *is, struct tc_leaf *leaf,
+			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
+			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r);
 
 /* Refuses a final certificate for what its SCT list or its precertificate
  * lacks (reason: TC_REASON_*), journaled. */
@@ -253,7 +267,7 @@ enum { FINAL_SCTS_OK = 0, FINAL_SCTS_REFUSED = -1, FINAL_SCTS_NO_MEMORY = -2 };
  * twin of its precertificate: at least one SCT of our log, signed over
  * that precertificate's entry. fp (may be NULL) gets the fingerprint of
  * the TBS without CT extension, which the check rebuilds anyway. */
-static int final_scts_check(const struct tc_signer *s, const struct tc_leaf *leaf,
+static int final_scts_check(const struct tc_signer *s, const struct tc_issuer_slot *is, const struct tc_leaf *leaf,
 			    const Trustchain__Internal__SignCertificateRequest *rq, unsigned char *fp, char *why,
 			    size_t wl)
 {
@@ -266,7 +280,7 @@ static int final_scts_check(const struct tc_signer *s, const struct tc_leaf *lea
 	if (fp)
 		SHA256(tbs, tbs_len, fp);
 	struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify};
-	int rc = tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, s->issuer.key_hash, tbs, tbs_len,
+	int rc = tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, is->issuer.key_hash, tbs, tbs_len,
 					why, wl);
 	free(tbs);
 	return rc == 0 ? FINAL_SCTS_OK : FINAL_SCTS_REFUSED;
@@ -279,7 +293,11 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 	if (require(s, peer, TC_CAP_SIGN_CERT, op, r) != 0)
 		return;
 	char why[400];
-	if (!s->have_intermediate) {
+	/* The signer picks the issuer, never the caller: the current one for a
+	 * precertificate (issuers.h: the cut-over happens here), the
+	 * precertificate's own for its final certificate. */
+	const struct tc_issuer_slot *current = tc_issuers_current(s, time(NULL));
+	if (!current) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
 		return;
 	}
@@ -305,14 +323,16 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		/* The same template as a precertificate signed moments ago: that
 		 * certificate, already checked and completed, gets the SCTs. */
 		struct tc_leaf kept;
+		const struct tc_issuer_slot *kept_issuer = NULL;
 		pthread_mutex_lock(&s->precert_lock);
-		int have = precert_take(s, peer->name, rq->serial.data, template_hash, &kept);
+		int have = precert_take(s, peer->name, rq->serial.data, template_hash, &kept, &kept_issuer);
 		pthread_mutex_unlock(&s->precert_lock);
 		if (have) {
 			unsigned char fp[32];
-			int rc = final_scts_check(s, &kept, rq, fp, why, sizeof(why));
+			int rc = final_scts_check(s, kept_issuer, &kept, rq, fp, why, sizeof(why));
 			if (rc == FINAL_SCTS_OK) {
-				sign_and_reply(s, peer, op, &kept, rq, rq->serial.data, NULL, template_hash, r);
+				sign_and_reply(s, peer, op, kept_issuer, &kept, rq, rq->serial.data, NULL, template_hash,
+					       r);
 				return;
 			}
 			if (rc == FINAL_SCTS_NO_MEMORY) {
@@ -323,7 +343,7 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 			/* Refused, the precertificate stays: a forged list must not
 			 * cost the real final certificate its precertificate. */
 			pthread_mutex_lock(&s->precert_lock);
-			precert_remember(s, peer->name, rq->serial.data, fp, template_hash, &kept);
+			precert_remember(s, peer->name, rq->serial.data, fp, template_hash, kept_issuer, &kept);
 			pthread_mutex_unlock(&s->precert_lock);
 			refuse_final(s, peer, op, rq, TC_REASON_SCT_INVALID, why, r);
 			return;
@@ -360,8 +380,19 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 		serial[0] &= 0x7f; /* positive */
 		serial[0] |= 0x40; /* and exactly 16 bytes long */
 	}
+	const struct tc_issuer_slot *is = current;
+	if (is_final_with_scts) {
+		pthread_mutex_lock(&s->precert_lock);
+		is = precert_issuer(s, serial);
+		pthread_mutex_unlock(&s->precert_lock);
+		if (!is) {
+			refuse_final(s, peer, op, rq, TC_REASON_PRECERT_UNKNOWN,
+				     "no matching precertificate was signed for this serial", r);
+			return;
+		}
+	}
 	struct tc_leaf leaf;
-	if (tc_leaf_complete(&tmpl, &s->issuer, serial, &leaf, fp, why, sizeof(why)) != 0) {
+	if (tc_leaf_complete(&tmpl, &is->issuer, serial, &leaf, fp, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
 		return;
 	}
@@ -377,7 +408,7 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 			tc_leaf_free(&leaf);
 			return;
 		}
-		int rc = final_scts_check(s, &leaf, rq, NULL, why, sizeof(why));
+		int rc = final_scts_check(s, is, &leaf, rq, NULL, why, sizeof(why));
 		if (rc != FINAL_SCTS_OK) {
 			if (rc == FINAL_SCTS_NO_MEMORY)
 				set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
@@ -387,7 +418,7 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
 			return;
 		}
 	}
-	sign_and_reply(s, peer, op, &leaf, rq, serial, fp, template_hash, r);
+	sign_and_reply(s, peer, op, is, &leaf, rq, serial, fp, template_hash, r);
 }
 
 /* Signs the completed certificate leaf (taking it), journals it, remembers
@@ -395,16 +426,16 @@ static void op_sign_certificate(struct tc_signer *s, const struct tc_peer_identi
  * one a final certificate came from, and fills the reply. fp (the
  * completed TBS's fingerprint) is only needed for a precertificate. */
 static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *peer, const char *op,
-			   struct tc_leaf *leaf, const Trustchain__Internal__SignCertificateRequest *rq,
-			   const unsigned char *serial, const unsigned char *fp, const unsigned char template_hash[32],
-			   struct reply *r)
+			   const struct tc_issuer_slot *is, struct tc_leaf *leaf,
+			   const Trustchain__Internal__SignCertificateRequest *rq, const unsigned char *serial,
+			   const unsigned char *fp, const unsigned char template_hash[32], struct reply *r)
 {
 	char why[400];
 	int is_final_with_scts = !rq->precertificate && rq->sct_list.len > 0;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	const char *lint = NULL;
-	int signed_rc = tc_leaf_sign_checked(leaf, &s->issuer, &s->policy, rq->precertificate, rq->sct_list.data,
+	int signed_rc = tc_leaf_sign_checked(leaf, &is->issuer, &s->policy, rq->precertificate, rq->sct_list.data,
 					     rq->sct_list.len, &der, &der_len, &lint, why, sizeof(why));
 	if (signed_rc != 0) {
 		/* A lint refusal (signer/lint.h) is named by its lint, journaled. */
@@ -423,7 +454,7 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 	char serial_hex[2 * TC_SERIAL_LEN + 1];
 	tc_hex_encode(serial, TC_SERIAL_LEN, serial_hex);
 	snprintf(detail, sizeof(detail), "serial %s", serial_hex);
-	struct tc_journal_entry e = {.peer = peer->name, .op = op, .key = s->intermediate.label,
+	struct tc_journal_entry e = {.peer = peer->name, .op = op, .key = is->key.label,
 				     .data = der, .data_len = der_len, .result = "ok", .detail = detail};
 	own(r, der);
 	if (tc_journal_append(s->journal, &e) == 0) {
@@ -437,7 +468,7 @@ static void sign_and_reply(struct tc_signer *s, const struct tc_peer_identity *p
 		tc_leaf_free(leaf);
 	pthread_mutex_lock(&s->precert_lock);
 	if (rq->precertificate)
-		precert_remember(s, peer->name, serial, fp, template_hash, leaf);
+		precert_remember(s, peer->name, serial, fp, template_hash, is, leaf);
 	else if (is_final_with_scts)
 		precert_forget(s, serial);
 	pthread_mutex_unlock(&s->precert_lock);
@@ -661,19 +692,26 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	r->resp.revoke = &r->u.revoke;
 }
 
-static void op_get_crl(struct tc_signer *s, const struct tc_peer_identity *peer, struct reply *r)
+/* The CRL of one issuing intermediate (rq->issuer, its key label; "" the
+ * current one): each keeps its own while its certificates are valid. */
+static void op_get_crl(struct tc_signer *s, const struct tc_peer_identity *peer,
+		       const Trustchain__Internal__GetCrlRequest *rq, struct reply *r)
 {
 	if (require(s, peer, TC_CAP_CRL, "get_crl", r) != 0)
 		return;
-	if (!s->have_intermediate) {
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "issuing key not provisioned");
+	const char *label = rq && rq->issuer ? rq->issuer : "";
+	const struct tc_issuer_slot *is = tc_issuers_find(s, label, strlen(label));
+	if (!is) {
+		set_status(r, label[0] ? TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST
+				       : TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE,
+			   label[0] ? "no issuing intermediate with that label" : "issuing key not provisioned");
 		return;
 	}
 	char why[256];
 	unsigned char *der;
 	size_t len;
 	uint64_t number;
-	if (tc_revocations_crl(s->revocations, &s->intermediate, &der, &len, &number, why, sizeof(why)) != 0) {
+	if (tc_revocations_crl(s->revocations, &is->key, &der, &len, &number, why, sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
 		return;
 	}
@@ -788,7 +826,7 @@ int tc_signer_handle(struct tc_signer *s, const struct tc_peer_identity *peer, c
 		op_revoke(s, peer, req->revoke, &r);
 		break;
 	case TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL:
-		op_get_crl(s, peer, &r);
+		op_get_crl(s, peer, req->get_crl, &r);
 		break;
 	case TRUSTCHAIN__INTERNAL__REQUEST__OP_PING:
 		if (require(s, peer, TC_CAP_PING, "ping", &r) == 0) {

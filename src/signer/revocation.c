@@ -23,16 +23,25 @@ struct revoked {
 	time_t when;
 };
 
+/* The CRL last signed by one issuing intermediate: during a CA key
+ * rollover each intermediate serves its own (signer/issuers.h). */
+#define MAX_CRL_ISSUERS 4
+struct crl_cached {
+	const struct tc_hsm_key *issuer; /* NULL: free */
+	unsigned char *crl;
+	size_t crl_len;
+	time_t crl_time;
+	uint64_t number;
+	int dirty;
+};
+
 struct tc_revocations {
 	int fd;
 	pthread_mutex_t lock;
 	struct revoked *items;
 	size_t count, cap;
-	unsigned char *crl;
-	size_t crl_len;
-	time_t crl_time;
-	uint64_t crl_number;
-	int dirty;
+	struct crl_cached cache[MAX_CRL_ISSUERS];
+	uint64_t crl_number; /* the last one given to any issuer's CRL */
 };
 
 static int push(struct tc_revocations *r, const struct revoked *v)
@@ -55,7 +64,6 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 	if (!r)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
-	r->dirty = 1;
 	r->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	FILE *f = r->fd >= 0 ? fdopen(dup(r->fd), "r") : NULL;
 	if (!f) {
@@ -113,7 +121,8 @@ void tc_revocations_close(struct tc_revocations *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->items);
-	free(r->crl);
+	for (int i = 0; i < MAX_CRL_ISSUERS; i++)
+		free(r->cache[i].crl);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -144,7 +153,8 @@ int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, si
 	int n = snprintf(line, sizeof(line), "%s %d %lld\n", hex, reason, (long long)v.when);
 	int ok = write(r->fd, line, (size_t)n) == n && fdatasync(r->fd) == 0 && push(r, &v) == 0;
 	if (ok) {
-		r->dirty = 1;
+		for (int i = 0; i < MAX_CRL_ISSUERS; i++)
+			r->cache[i].dirty = 1;
 		*when = v.when;
 	} else {
 		snprintf(err, errlen, "cannot persist the revocation: %s", strerror(errno));
@@ -153,7 +163,7 @@ int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, si
 	return ok ? 0 : -1;
 }
 
-static int build_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer, time_t now,
+static int build_crl(struct tc_revocations *r, struct crl_cached *c, const struct tc_hsm_key *issuer, time_t now,
 		     char *err, size_t errlen)
 {
 	X509_CRL *crl = X509_CRL_new();
@@ -203,18 +213,19 @@ static int build_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer, 
 		snprintf(err, errlen, "cannot build or sign the CRL");
 		return -1;
 	}
-	free(r->crl);
-	r->crl = malloc((size_t)len);
-	if (!r->crl) {
+	free(c->crl);
+	c->crl = malloc((size_t)len);
+	if (!c->crl) {
 		OPENSSL_free(der);
 		return -1;
 	}
-	memcpy(r->crl, der, (size_t)len);
+	memcpy(c->crl, der, (size_t)len);
 	OPENSSL_free(der);
-	r->crl_len = (size_t)len;
-	r->crl_time = now;
+	c->crl_len = (size_t)len;
+	c->crl_time = now;
+	c->number = number;
 	r->crl_number = number;
-	r->dirty = 0;
+	c->dirty = 0;
 	return 0;
 }
 
@@ -225,14 +236,25 @@ int tc_revocations_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer
 	pthread_mutex_lock(&r->lock);
 	time_t now = time(NULL);
 	int rc = 0;
-	if (r->dirty || !r->crl || now - r->crl_time > CRL_LIFETIME_S / 2)
-		rc = build_crl(r, issuer, now, err, errlen);
+	struct crl_cached *c = NULL;
+	for (int i = 0; i < MAX_CRL_ISSUERS && !c; i++)
+		if (r->cache[i].issuer == issuer || !r->cache[i].issuer)
+			c = &r->cache[i];
+	if (!c) {
+		snprintf(err, errlen, "more than %d CRL issuers", MAX_CRL_ISSUERS);
+		rc = -1;
+	} else if (!c->issuer) {
+		c->issuer = issuer;
+		c->dirty = 1;
+	}
+	if (rc == 0 && (c->dirty || !c->crl || now - c->crl_time > CRL_LIFETIME_S / 2))
+		rc = build_crl(r, c, issuer, now, err, errlen);
 	if (rc == 0) {
-		*der = malloc(r->crl_len);
+		*der = malloc(c->crl_len);
 		if (*der) {
-			memcpy(*der, r->crl, r->crl_len);
-			*der_len = r->crl_len;
-			*crl_number = r->crl_number;
+			memcpy(*der, c->crl, c->crl_len);
+			*der_len = c->crl_len;
+			*crl_number = c->number;
 		} else {
 			rc = -1;
 		}

@@ -9,6 +9,7 @@
 #include "internal/signer.pb-c.h"
 #include "signer/cert_sign.h"
 #include "signer/hsm.h"
+#include "signer/issuers.h"
 #include "signer/journal.h"
 #include "signer/policy.h"
 #include "signer/revocation.h"
@@ -54,6 +55,7 @@ struct tc_precert_slot {
 	uint64_t stamp; /* insertion order, to find the oldest of a set */
 	unsigned char template_hash[32]; /* SHA-256 of the template as received */
 	char peer[32];                   /* who asked: only it may finalize it this way */
+	const struct tc_issuer_slot *issuer; /* who signed it: its final twin is signed the same */
 	struct tc_leaf completed;        /* owned; buf NULL when not kept */
 };
 
@@ -64,6 +66,7 @@ struct tc_signer {
 	struct tc_hsm_key root, intermediate, ct_log, dns_zone, audit;
 	int have_root, have_intermediate, have_ct_log, have_dns_zone, have_audit;
 	struct tc_issuer issuer; /* the intermediate, as leaves name it */
+	struct tc_issuers *issuers; /* every issuing intermediate, the cut-over (issuers.h) */
 	struct tc_journal *journal;
 	struct tc_revocations *revocations;
 	pthread_mutex_t precert_lock;

@@ -83,6 +83,7 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 	s->revocations = tc_revocations_open(path, err, errlen);
 	if (!s->revocations)
 		goto fail;
+	tc_issuers_init(s); /* after the journal: loading the next intermediate is journaled */
 	return 0;
 fail:
 	tc_signer_fini(s);
@@ -92,6 +93,7 @@ fail:
 void tc_signer_fini(struct tc_signer *s)
 {
 	tc_revocations_close(s->revocations);
+	tc_issuers_fini(s);
 	tc_journal_close(s->journal);
 	tc_idem_free(s->idem);
 	tc_hsm_close(s->hsm);

@@ -283,7 +283,18 @@ int tc_chain_check_openssl(const struct tc_chain_checker *chk, int precert, unsi
 	}
 	STACK_OF(X509) *verified = X509_STORE_CTX_get0_chain(ctx);
 	if (precert) {
-		if (sk_X509_num(verified) < 2 || X509_cmp(sk_X509_value(verified, 1), chk->intermediate) != 0) {
+		/* Issued directly by an intermediate under our root: the issuing one,
+		 * or its successor during a CA key rollover (signer/issuers.h),
+		 * whose key the entry then names. */
+		X509 *by = sk_X509_num(verified) >= 2 ? sk_X509_value(verified, 1) : NULL;
+		if (by && X509_cmp(by, chk->root) == 0)
+			by = NULL; /* the root signs no leaf */
+		unsigned char by_hash[TC_CT_HASH_LEN];
+		unsigned char *by_der = NULL;
+		int by_len = by ? i2d_X509(by, &by_der) : -1;
+		int hashed = by_len > 0 && tc_ct_issuer_key_hash(by_der, (size_t)by_len, by_hash) == TC_CT_OK;
+		OPENSSL_free(by_der);
+		if (!by || X509_check_ca(by) == 0 || !hashed) {
 			snprintf(err, errlen, "precertificate not issued by this log's intermediate");
 			goto done;
 		}
@@ -296,7 +307,7 @@ int tc_chain_check_openssl(const struct tc_chain_checker *chk, int precert, unsi
 		out->entry.type = TC_CT_PRECERT_ENTRY;
 		out->entry.cert = out->owned;
 		out->entry.cert_len = tbs_len;
-		memcpy(out->entry.issuer_key_hash, chk->issuer_key_hash, TC_CT_HASH_LEN);
+		memcpy(out->entry.issuer_key_hash, by_hash, TC_CT_HASH_LEN);
 		if (encode_extra(chk, verified, certs[0], lens[0], out) != 0) {
 			snprintf(err, errlen, "chain too long");
 			goto done;

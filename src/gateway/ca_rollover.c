@@ -1,0 +1,320 @@
+#define _GNU_SOURCE /* strptime */
+/* The gateway's intermediates across a CA key rollover (ca_rollover.h). */
+#include "gateway/ca_rollover.h"
+
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cert_der.h"
+#include "common/file_read.h"
+#include "common/log.h"
+#include "gateway/validator.h"
+
+#define MAX_PEM (256 * 1024)
+#define MAX_SNAPSHOTS 16
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tc_ca_set *snaps[MAX_SNAPSHOTS]; /* every snapshot made; the last is current */
+static _Atomic(struct tc_ca_set *) cur;
+static int nsnaps;
+static int validator_has = 1; /* snapshot issuers the validator trusts ([0] from the start) */
+static struct stat seen;
+static int seen_exists;
+static atomic_llong last_poll;
+
+/* Fills is from one PEM certificate. */
+static int issuer_from_pem(struct tc_ca_issuer *is, const char *label, const char *pem, size_t len, char *err,
+			   size_t errlen)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	unsigned char *der = NULL;
+	int n = x ? i2d_X509(x, &der) : -1;
+	X509_free(x);
+	struct tc_cert_view v;
+	if (n <= 0 || tc_cert_view_parse(der, (size_t)n, &v, err, errlen) != 0) {
+		if (n <= 0)
+			snprintf(err, errlen, "%s: no PEM certificate", label);
+		OPENSSL_free(der);
+		return -1;
+	}
+	snprintf(is->label, sizeof(is->label), "%s", label);
+	is->gw = NULL;
+	is->pem = strndup(pem, len);
+	is->der = der;
+	is->der_len = (size_t)n;
+	is->subject = v.tbs.subject.tlv;
+	is->subject_len = v.tbs.subject.tlv_len;
+	if (!is->pem) {
+		OPENSSL_free(der);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void set_free(struct tc_ca_set *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		free(s->is[i].pem);
+		OPENSSL_free(s->is[i].der);
+	}
+	free(s->chain_pem[0]);
+	free(s->chain_pem[1]);
+	free(s);
+}
+
+static int set_chains(struct tc_ca_set *s)
+{
+	size_t total = 1;
+	for (int i = 0; i < s->n; i++)
+		total += strlen(s->is[i].pem) + 1;
+	s->chain_pem[0] = calloc(1, total);
+	s->chain_pem[1] = calloc(1, total);
+	if (!s->chain_pem[0] || !s->chain_pem[1])
+		return -1;
+	for (int i = 0; i < s->n; i++) {
+		strcat(s->chain_pem[0], s->is[i].pem);
+		strcat(s->chain_pem[1], s->is[s->n - 1 - i].pem);
+	}
+	return 0;
+}
+
+/* "LABEL YYYY-MM-DDTHH:MM:SSZ" (the signer reads the same file). */
+static int parse_schedule(char *buf, size_t n, char *label, size_t ll, time_t *when)
+{
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	char *sp = memchr(buf, ' ', n);
+	if (!sp || sp == buf || (size_t)(sp - buf) >= ll || strlen(buf) != n)
+		return -1;
+	memcpy(label, buf, (size_t)(sp - buf));
+	label[sp - buf] = '\0';
+	for (const char *p = label; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("-_.", *p)))
+			return -1;
+	if (label[0] == '.')
+		return -1;
+	struct tm tm = {0};
+	char *end = strptime(sp + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return -1;
+	*when = timegm(&tm);
+	return 0;
+}
+
+/* A new snapshot with the scheduled next intermediate added to the current
+ * one's. Called with the lock held. */
+static void poll_schedule(struct tc_gateway *gw)
+{
+	char path[TC_CFG_STR + 64];
+	if (tc_config_data_path(gw->cfg, "ca/rollover/next", path, sizeof(path)) != 0)
+		return;
+	struct stat st;
+	int exists = stat(path, &st) == 0;
+	if (exists == seen_exists &&
+	    (!exists || (st.st_ino == seen.st_ino && st.st_size == seen.st_size &&
+			 st.st_mtim.tv_sec == seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == seen.st_mtim.tv_nsec)))
+		return;
+	seen_exists = exists;
+	if (!exists)
+		return;
+	seen = st;
+	char *buf = NULL, label[64], err[256], rel[128];
+	size_t n = 0;
+	time_t when;
+	if (tc_read_file(path, 256, &buf, &n, err, sizeof(err)) != 0 ||
+	    parse_schedule(buf, n, label, sizeof(label), &when) != 0) {
+		tc_warn("%s: not \"LABEL YYYY-MM-DDTHH:MM:SSZ\": ignored", path);
+		free(buf);
+		return;
+	}
+	free(buf);
+	struct tc_ca_set *old = atomic_load(&cur);
+	for (int i = 0; i < old->n; i++)
+		if (strcmp(old->is[i].label, label) == 0)
+			return;
+	if (old->n == TC_CA_ISSUERS_MAX || nsnaps == MAX_SNAPSHOTS) {
+		tc_warn("next intermediate '%s': too many rollovers in one run: restart the gateway", label);
+		return;
+	}
+	snprintf(rel, sizeof(rel), "ca/rollover/%s.pem", label);
+	char *pem = NULL;
+	if (tc_config_data_path(gw->cfg, rel, path, sizeof(path)) != 0 ||
+	    tc_read_file(path, MAX_PEM, &pem, &n, err, sizeof(err)) != 0) {
+		tc_warn("next intermediate '%s': %s", label, err);
+		return;
+	}
+	struct tc_ca_set *s = calloc(1, sizeof(*s));
+	int ok = s != NULL;
+	for (int i = 0; ok && i < old->n; i++)
+		ok = issuer_from_pem(&s->is[s->n++], old->is[i].label, old->is[i].pem, strlen(old->is[i].pem), err,
+				     sizeof(err)) == 0;
+	ok = ok && issuer_from_pem(&s->is[s->n++], label, pem, n, err, sizeof(err)) == 0 && set_chains(s) == 0;
+	free(pem);
+	if (!ok) {
+		tc_warn("next intermediate '%s': %s", label, err);
+		set_free(s);
+		return;
+	}
+	s->cutover = when;
+	snaps[nsnaps++] = s;
+	atomic_store(&cur, s);
+	tc_log_event(TC_LOG_INFO, "ca_rollover_scheduled", TC_KV("key", label),
+		     "next intermediate '%s' served and accepted from now on, issuing after %lld", label,
+		     (long long)when);
+}
+
+int tc_ca_rollover_init(struct tc_gateway *gw, char *err, size_t errlen)
+{
+	struct tc_ca_set *s = calloc(1, sizeof(*s));
+	if (!s || issuer_from_pem(&s->is[0], gw->cfg->hsm.intermediate_key_label, gw->chain_pem, strlen(gw->chain_pem),
+				  err, errlen) != 0) {
+		free(s);
+		return -1;
+	}
+	s->n = 1;
+	if (set_chains(s) != 0) {
+		set_free(s);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&lock);
+	snaps[nsnaps++] = s;
+	atomic_store(&cur, s);
+	poll_schedule(gw);
+	pthread_mutex_unlock(&lock);
+	atomic_store(&last_poll, (long long)time(NULL));
+	return 0;
+}
+
+void tc_ca_rollover_fini(void)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < nsnaps; i++)
+		set_free(snaps[i]);
+	nsnaps = 0;
+	seen_exists = 0;
+	validator_has = 1;
+	atomic_store(&cur, NULL);
+	pthread_mutex_unlock(&lock);
+}
+
+const struct tc_ca_set *tc_ca_rollover_get(struct tc_gateway *gw)
+{
+	long long now = (long long)time(NULL), last = atomic_load(&last_poll);
+	if (atomic_load(&cur) && last != now && atomic_compare_exchange_strong(&last_poll, &last, now)) {
+		pthread_mutex_lock(&lock);
+		poll_schedule(gw);
+		pthread_mutex_unlock(&lock);
+	}
+	return atomic_load(&cur);
+}
+
+const char *tc_ca_set_chain(const struct tc_ca_set *set, time_t now)
+{
+	return set->n > 1 && now >= set->cutover ? set->chain_pem[1] : set->chain_pem[0];
+}
+
+const struct tc_ca_issuer *tc_ca_rollover_issuer_of(struct tc_gateway *gw, const unsigned char *der, size_t len)
+{
+	const struct tc_ca_set *s = tc_ca_rollover_get(gw);
+	struct tc_cert_view v;
+	char err[128];
+	if (!s || tc_cert_view_parse(der, len, &v, err, sizeof(err)) != 0)
+		return NULL;
+	/* Newest first: right after a cut-over most leaves are the new one's. */
+	for (int i = s->n - 1; i >= 0; i--)
+		if (s->is[i].subject_len == v.tbs.issuer.tlv_len &&
+		    memcmp(s->is[i].subject, v.tbs.issuer.tlv, v.tbs.issuer.tlv_len) == 0)
+			return &s->is[i];
+	return NULL;
+}
+
+const struct tc_ca_issuer *tc_ca_rollover_by_name(struct tc_gateway *gw, const char *name, size_t len)
+{
+	const struct tc_ca_set *s = tc_ca_rollover_get(gw);
+	if (!s)
+		return NULL;
+	if (len == strlen("intermediate") && memcmp(name, "intermediate", len) == 0)
+		return &s->is[0];
+	for (int i = 1; i < s->n; i++)
+		if (strlen(s->is[i].label) == len && memcmp(s->is[i].label, name, len) == 0)
+			return &s->is[i];
+	return NULL;
+}
+
+const unsigned char *tc_ca_rollover_issuer_der(void *gw, const unsigned char *cert, size_t len, size_t *der_len)
+{
+	const struct tc_ca_issuer *is = tc_ca_rollover_issuer_of(gw, cert, len);
+	if (!is)
+		return NULL;
+	*der_len = is->der_len;
+	return is->der;
+}
+
+const char *tc_ca_rollover_chain_of(struct tc_gateway *gw, const unsigned char *cert, size_t len)
+{
+	const struct tc_ca_issuer *is = tc_ca_rollover_issuer_of(gw, cert, len);
+	return is ? is->pem : gw->chain_pem;
+}
+
+/* tc_crl_fetch_fn for one intermediate: the signer's CRL of that key. */
+static int fetch_issuer_crl(void *arg, unsigned char **der, size_t *len, uint64_t *number, char *err, size_t errlen)
+{
+	const struct tc_ca_issuer *is = arg;
+	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL;
+	gc.issuer = (char *)is->label;
+	req.get_crl = &gc;
+	char terr[256];
+	Trustchain__Internal__Response *resp = tc_child_signer_call(is->gw->child, &req, 2000, terr, sizeof(terr));
+	int rc = -1;
+	if (!resp)
+		snprintf(err, errlen, "signer: %s", terr);
+	else if (resp->status != TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK ||
+		 resp->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_GET_CRL)
+		snprintf(err, errlen, "signer refused GetCrl of %s: %s", is->label, resp->error ? resp->error : "?");
+	else if (!(*der = malloc(resp->get_crl->crl.len ? resp->get_crl->crl.len : 1)))
+		snprintf(err, errlen, "out of memory");
+	else {
+		memcpy(*der, resp->get_crl->crl.data, resp->get_crl->crl.len);
+		*len = resp->get_crl->crl.len;
+		*number = resp->get_crl->crl_number;
+		rc = 0;
+	}
+	if (resp)
+		trustchain__internal__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+void tc_ca_rollover_sync_validator(struct tc_gateway *gw)
+{
+	const struct tc_ca_set *s = tc_ca_rollover_get(gw);
+	if (!s || !gw->validator || s->n <= validator_has)
+		return;
+	pthread_mutex_lock(&lock);
+	for (int i = validator_has; i < s->n; i++) {
+		struct tc_ca_issuer *is = (struct tc_ca_issuer *)&s->is[i];
+		char err[256];
+		is->gw = gw;
+		if (tc_validator_add_issuer(gw->validator, is->pem, fetch_issuer_crl, is, err, sizeof(err)) != 0) {
+			tc_warn("Validate: intermediate '%s' not trusted: %s", is->label, err);
+			break;
+		}
+		validator_has = i + 1;
+		tc_info("Validate: trusts intermediate '%s' too, with its own CRL", is->label);
+	}
+	pthread_mutex_unlock(&lock);
+}

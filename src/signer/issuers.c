@@ -1,0 +1,295 @@
+#define _GNU_SOURCE /* strptime */
+/* The signer's issuing intermediates and the cut-over between them
+ * (issuers.h). The list only grows while the signer runs: a slot handed
+ * out stays valid, so signing threads use it without holding the lock. */
+#include "signer/issuers.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/file_read.h"
+#include "common/log.h"
+#include "signer/signer.h"
+
+#define SCHEDULE_MAX 256
+
+struct tc_issuers {
+	pthread_mutex_t lock;            /* loading, switching, the schedule */
+	struct tc_issuer_slot *slot[TC_ISSUERS_MAX];
+	atomic_int count;                /* slots filled, published after the slot */
+	atomic_int current;              /* index signing new precertificates; -1 none */
+	int next;                        /* scheduled successor, -1 none */
+	time_t cutover;
+	struct stat seen;                /* the schedule file as last read */
+	int seen_exists;
+	atomic_llong last_poll;          /* second of the last look at the file */
+};
+
+static int label_ok(const char *l, size_t n)
+{
+	if (n == 0 || n > 48 || l[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)l[i]) && !strchr("-_.", l[i]))
+			return 0;
+	return 1;
+}
+
+int tc_issuer_url_for(const char *base, const char *label, const char *ext, char *out, size_t outlen)
+{
+	if (!base[0]) {
+		if (outlen)
+			out[0] = '\0';
+		return 0;
+	}
+	const char *slash = strrchr(base, '/');
+	size_t keep = slash ? (size_t)(slash - base) + 1 : strlen(base);
+	int n = snprintf(out, outlen, "%.*s%s%s", (int)keep, base, label, ext);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* A slot for key: its issuer prepared with URLs of its own (the first
+ * intermediate keeps ca.crl_url / ca.issuer_url as configured). */
+static struct tc_issuer_slot *slot_new(struct tc_signer *s, const struct tc_hsm_key *key, int first, char *why,
+				       size_t wl)
+{
+	if (!key->cert) {
+		snprintf(why, wl, "key '%s' has no certificate on the token", key->label);
+		return NULL;
+	}
+	struct tc_issuer_slot *sl = calloc(1, sizeof(*sl));
+	if (!sl) {
+		snprintf(why, wl, "out of memory");
+		return NULL;
+	}
+	sl->key = *key;
+	char crl[TC_CFG_STR + 64], aia[TC_CFG_STR + 64];
+	int ok = tc_issuer_init(&sl->issuer, &sl->key, why, wl) == 0;
+	if (ok && first) {
+		snprintf(crl, sizeof(crl), "%s", s->cfg.ca.crl_url);
+		snprintf(aia, sizeof(aia), "%s", s->cfg.ca.issuer_url);
+	} else if (ok && (tc_issuer_url_for(s->cfg.ca.crl_url, key->label, ".crl", crl, sizeof(crl)) != 0 ||
+			  tc_issuer_url_for(s->cfg.ca.issuer_url, key->label, ".crt", aia, sizeof(aia)) != 0)) {
+		snprintf(why, wl, "URLs for '%s' too long", key->label);
+		ok = 0;
+	}
+	if (ok && tc_issuer_set_urls(&sl->issuer, crl, aia, why, wl) != 0)
+		ok = 0;
+	if (!ok) {
+		tc_issuer_fini(&sl->issuer);
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
+
+/* Index of label's slot, loading its key from the token when new; -1 with
+ * why. Called with the lock held. */
+static int slot_for(struct tc_signer *s, const char *label, char *why, size_t wl)
+{
+	struct tc_issuers *is = s->issuers;
+	int n = atomic_load(&is->count);
+	for (int i = 0; i < n; i++)
+		if (strcmp(is->slot[i]->key.label, label) == 0)
+			return i;
+	if (n == TC_ISSUERS_MAX) {
+		snprintf(why, wl, "more than %d issuing intermediates", TC_ISSUERS_MAX);
+		return -1;
+	}
+	struct tc_hsm_key key;
+	if (tc_hsm_find_key(s->hsm, label, &key, why, wl) != 0)
+		return -1;
+	struct tc_issuer_slot *sl = slot_new(s, &key, 0, why, wl);
+	if (!sl)
+		return -1;
+	is->slot[n] = sl;
+	atomic_store(&is->count, n + 1);
+	return n;
+}
+
+/* "LABEL YYYY-MM-DDTHH:MM:SSZ\n" into label / *when. */
+static int parse_schedule(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl)
+{
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	const char *sp = memchr(buf, ' ', n);
+	size_t lab = sp ? (size_t)(sp - buf) : 0;
+	if (!sp || !label_ok(buf, lab) || lab >= ll) {
+		snprintf(why, wl, "not \"LABEL CUTOVER\"");
+		return -1;
+	}
+	memcpy(label, buf, lab);
+	label[lab] = '\0';
+	char t[32];
+	size_t tl = n - lab - 1;
+	if (tl != 20 || memchr(sp + 1, '\0', tl)) {
+		snprintf(why, wl, "cut-over is not YYYY-MM-DDTHH:MM:SSZ");
+		return -1;
+	}
+	memcpy(t, sp + 1, tl);
+	t[tl] = '\0';
+	struct tm tm = {0};
+	char *end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end) {
+		snprintf(why, wl, "cut-over '%s' is not YYYY-MM-DDTHH:MM:SSZ", t);
+		return -1;
+	}
+	*when = timegm(&tm);
+	return 0;
+}
+
+static void journal_event(struct tc_signer *s, const char *op, const char *label, const char *result,
+			  const char *detail)
+{
+	struct tc_journal_entry e = {.peer = "signer", .op = op, .key = label, .data = (const unsigned char *)detail,
+				     .data_len = strlen(detail), .result = result, .detail = detail};
+	if (s->journal && tc_journal_append(s->journal, &e) == 0)
+		tc_err("cannot journal %s of '%s'", op, label);
+}
+
+/* Re-reads the schedule when the file changed. Called with the lock held. */
+static void poll_schedule(struct tc_signer *s)
+{
+	struct tc_issuers *is = s->issuers;
+	char path[TC_CFG_STR + 64], why[256];
+	if (tc_config_data_path(&s->cfg, "ca/rollover/next", path, sizeof(path)) != 0)
+		return;
+	struct stat st;
+	int exists = stat(path, &st) == 0;
+	if (exists == is->seen_exists &&
+	    (!exists || (st.st_ino == is->seen.st_ino && st.st_size == is->seen.st_size &&
+			 st.st_mtim.tv_sec == is->seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == is->seen.st_mtim.tv_nsec)))
+		return;
+	is->seen_exists = exists;
+	if (exists)
+		is->seen = st;
+	if (!exists)
+		return; /* a schedule once loaded stays: removing the file is no undo */
+	char *buf = NULL, label[64];
+	size_t n = 0;
+	time_t when;
+	if (tc_read_file(path, SCHEDULE_MAX, &buf, &n, why, sizeof(why)) != 0 ||
+	    parse_schedule(buf, n, label, sizeof(label), &when, why, sizeof(why)) != 0) {
+		tc_log_event(TC_LOG_ERROR, "ca_rollover_schedule_invalid", TC_KV("path", path, "reason", why),
+			     "%s: %s: ignored", path, why);
+		free(buf);
+		return;
+	}
+	free(buf);
+	int cur = atomic_load(&is->current);
+	if (cur >= 0 && strcmp(is->slot[cur]->key.label, label) == 0)
+		return; /* already switched to it */
+	int idx = slot_for(s, label, why, sizeof(why));
+	if (idx < 0) {
+		tc_log_event(TC_LOG_ERROR, "ca_rollover_key_unavailable", TC_KV("key", label, "reason", why),
+			     "next intermediate '%s': %s: issuance stays with the current one", label, why);
+		return;
+	}
+	is->next = idx;
+	is->cutover = when;
+	char detail[160], iso[32];
+	struct tm tm;
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&when, &tm));
+	snprintf(detail, sizeof(detail), "next intermediate %s scheduled, cut-over %s", label, iso);
+	journal_event(s, "issuer_scheduled", label, "ok", detail);
+	tc_log_event(TC_LOG_INFO, "ca_rollover_scheduled", TC_KV("key", label), "%s", detail);
+}
+
+/* Switches to the scheduled intermediate once its time has come. Called
+ * with the lock held. */
+static void maybe_switch(struct tc_signer *s, time_t now)
+{
+	struct tc_issuers *is = s->issuers;
+	if (is->next < 0 || now < is->cutover)
+		return;
+	int from = atomic_load(&is->current);
+	char detail[200], iso[32];
+	struct tm tm;
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&is->cutover, &tm));
+	snprintf(detail, sizeof(detail), "issuance switched from %s to %s at cut-over %s",
+		 from >= 0 ? is->slot[from]->key.label : "(none)", is->slot[is->next]->key.label, iso);
+	atomic_store(&is->current, is->next);
+	is->next = -1;
+	journal_event(s, "issuer_switch", is->slot[atomic_load(&is->current)]->key.label, "ok", detail);
+	tc_log_event(TC_LOG_INFO, "ca_rollover_switch", NULL, "%s", detail);
+}
+
+void tc_issuers_init(struct tc_signer *s)
+{
+	struct tc_issuers *is = calloc(1, sizeof(*is));
+	s->issuers = is;
+	if (!is) {
+		tc_err("out of memory: issuance disabled");
+		return;
+	}
+	pthread_mutex_init(&is->lock, NULL);
+	atomic_init(&is->current, -1);
+	is->next = -1;
+	char why[256];
+	if (s->have_intermediate) {
+		struct tc_issuer_slot *sl = slot_new(s, &s->intermediate, 1, why, sizeof(why));
+		if (sl) {
+			is->slot[0] = sl;
+			atomic_store(&is->count, 1);
+			atomic_store(&is->current, 0);
+		} else {
+			tc_warn("intermediate '%s': %s: issuance disabled", s->intermediate.label, why);
+		}
+	}
+	pthread_mutex_lock(&is->lock);
+	poll_schedule(s);
+	maybe_switch(s, time(NULL));
+	pthread_mutex_unlock(&is->lock);
+	atomic_store(&is->last_poll, (long long)time(NULL));
+}
+
+void tc_issuers_fini(struct tc_signer *s)
+{
+	struct tc_issuers *is = s->issuers;
+	if (!is)
+		return;
+	for (int i = 0; i < atomic_load(&is->count); i++) {
+		tc_issuer_fini(&is->slot[i]->issuer);
+		free(is->slot[i]);
+	}
+	pthread_mutex_destroy(&is->lock);
+	free(is);
+	s->issuers = NULL;
+}
+
+const struct tc_issuer_slot *tc_issuers_current(struct tc_signer *s, time_t now)
+{
+	struct tc_issuers *is = s->issuers;
+	if (!is)
+		return NULL;
+	long long last = atomic_load(&is->last_poll);
+	/* One thread a second looks at the file; the others go on signing. */
+	if (last != (long long)now && atomic_compare_exchange_strong(&is->last_poll, &last, (long long)now)) {
+		pthread_mutex_lock(&is->lock);
+		poll_schedule(s);
+		maybe_switch(s, now);
+		pthread_mutex_unlock(&is->lock);
+	}
+	int cur = atomic_load(&is->current);
+	return cur >= 0 ? is->slot[cur] : NULL;
+}
+
+const struct tc_issuer_slot *tc_issuers_find(struct tc_signer *s, const char *label, size_t label_len)
+{
+	struct tc_issuers *is = s->issuers;
+	if (!is)
+		return NULL;
+	if (label_len == 0)
+		return tc_issuers_current(s, time(NULL));
+	int n = atomic_load(&is->count);
+	for (int i = 0; i < n; i++)
+		if (strlen(is->slot[i]->key.label) == label_len && memcmp(is->slot[i]->key.label, label, label_len) == 0)
+			return is->slot[i];
+	return NULL;
+}

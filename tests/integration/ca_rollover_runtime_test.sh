@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# CA key rollover at runtime (issue 14 part 8), whole server in dev mode on
+# the default gateway.http_listen 127.0.0.1:8080 (run it in a private
+# network namespace). `ceremony rollover-intermediate` makes the next
+# intermediate (key on the token, certificate signed by the root) while
+# the server is stopped (it needs the audit journal); the schedule file
+# ca/rollover/next is then put in place while the server runs: the signer
+# loads the key and certificate, keeps issuing with the old intermediate
+# until the cut-over and switches by itself. Checked: issuance before,
+# during the overlap and after the cut-over, each leaf verifying against
+# the root with the chain Issue returned and naming its own issuer's CRL;
+# GetCACertificates carries both intermediates from the moment the
+# schedule is seen; a leaf of the old intermediate revoked after the
+# cut-over is in the old intermediate's CRL fetched over HTTP (and
+# `openssl verify -crl_download -crl_check` refuses it) while the new
+# one's passes; Validate trusts leaves of both; the CT log takes
+# add-chain of both; a load of Issue calls across the switch has no
+# failure; the switch is in the audit journal.
+# Usage: ca_rollover_runtime_test.sh BINDIR SOURCE_DIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+ctl="$bindir/trustchainctl"
+. "$(dirname "$0")/server_lib.sh" rollover-rt
+command -v curl >/dev/null || fail "needs curl"
+http=http://127.0.0.1:8080
+python_stubs
+
+mkdir -p "$tmp/data" "$tmp/keys"
+"$ctl" token new --name ops --patterns '*.ops.hypermesh.online' --revoke --out "$tmp/keys/ops.token" \
+  > "$tmp/data/tokens" || fail "token new"
+chmod 600 "$tmp/data/tokens"
+if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
+dev_config "  tokens_file: $tmp/data/tokens" "  require_auth: true"
+c=(--config "$tmp/trustchain.yaml")
+"$ctl" "${c[@]}" ceremony dev > "$tmp/dev.out" 2>&1 || { cat "$tmp/dev.out"; fail "ceremony dev"; }
+"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-2 --cutover 2099-01-01T00:00:00Z \
+  > "$tmp/i2.out" 2>&1 || { cat "$tmp/i2.out"; fail "rollover-intermediate"; }
+cat "$tmp/i2.out"
+ca="$tmp/data/ca"
+[ "$(cat "$ca/rollover/next")" = "issuing-2 2099-01-01T00:00:00Z" ] || fail "ceremony wrote no schedule"
+# Not scheduled yet: the server starts with the old intermediate alone.
+mv "$ca/rollover/next" "$tmp/next.ceremony"
+start_server
+for p in signer transparency gateway; do wait_ready "$p"; done
+root="$ca/root.pem"
+old_subject=$(openssl x509 -in "$ca/intermediate.pem" -noout -subject | sed 's/^subject=//')
+new_subject=$(openssl x509 -in "$ca/rollover/issuing-2.pem" -noout -subject | sed 's/^subject=//')
+
+issue() { # issue NAME [QUIET] -> $tmp/NAME.pem, $tmp/NAME-chain.pem; prints the serial
+  "$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name "$1" --new-key "$tmp/keys/$1.key" \
+    --out "$tmp/$1.pem" --chain-out "$tmp/$1-chain.pem" --validity 2h 2> "$tmp/$1.err" ||
+    { [ -n "${2:-}" ] && return 1; cat "$tmp/$1.err"; fail "issue $1"; }
+  sed -n 's/^issued serial \([0-9a-f]*\),.*/\1/p' "$tmp/$1.err"
+}
+issuer_of() { openssl x509 -in "$tmp/$1.pem" -noout -issuer | sed 's/^issuer=//'; }
+ca_certs() { # the intermediates GetCACertificates returns, one subject a line
+  TC_GEN="$tmp/gen" /usr/bin/python3 - "127.0.0.1:$((base + 3))" "$root" <<'PY' > "$tmp/cacerts.pem"
+import os, sys, grpc
+sys.path.insert(0, os.environ["TC_GEN"])
+from trustchain.v1 import ca_pb2
+ch = grpc.secure_channel(sys.argv[1], grpc.ssl_channel_credentials(root_certificates=open(sys.argv[2], "rb").read()))
+m = ch.unary_unary("/trustchain.v1.CertificateAuthority/GetCACertificates",
+                   request_serializer=ca_pb2.GetCACertificatesRequest.SerializeToString,
+                   response_deserializer=ca_pb2.GetCACertificatesResponse.FromString)
+print(m(ca_pb2.GetCACertificatesRequest(), timeout=10).chain_pem, end="")
+PY
+  openssl crl2pkcs7 -nocrl -certfile "$tmp/cacerts.pem" | openssl pkcs7 -print_certs -noout | sed -n 's/^subject=//p'
+}
+verify() { # verify NAME [options]: openssl's verdict with the chain Issue returned
+  openssl verify -CAfile "$root" -untrusted "$tmp/$1-chain.pem" "${@:2}" "$tmp/$1.pem" 2>&1 || true
+}
+validate_says() { # validate_says NAME trusted|revoked
+  cat "$tmp/$1.pem" "$tmp/$1-chain.pem" > "$tmp/validate-chain.pem"
+  "$ctl" "${c[@]}" validate --target "127.0.0.1:$((base + 3))" --token-file "$tmp/keys/ops.token" --name "$1" \
+    "$tmp/validate-chain.pem" > "$tmp/validate.out" 2>&1 || true
+  case $2 in
+    trusted) grep -qx "decision: TRUSTED" "$tmp/validate.out" ;;
+    revoked) grep -qx "decision: UNTRUSTED" "$tmp/validate.out" && grep -q "^reasons:.*REVOKED" "$tmp/validate.out" ;;
+  esac || fail "Validate does not say $2 for $1: $(cat "$tmp/validate.out")"
+}
+
+# Before: one intermediate.
+a=before.ops.hypermesh.online
+issue $a > /dev/null
+[ "$(issuer_of $a)" = "$old_subject" ] || fail "before: issued by $(issuer_of $a)"
+[ "$(ca_certs)" = "$old_subject" ] || fail "before: GetCACertificates has $(ca_certs)"
+ok "before the schedule: issued by $old_subject; GetCACertificates has it alone"
+
+# Scheduled while running: the cut-over 30 s from now.
+cutover=$(( $(date +%s) + 30 ))
+when=$(date -u -d "@$cutover" +%Y-%m-%dT%H:%M:%SZ)
+printf 'issuing-2 %s\n' "$when" > "$ca/rollover/next.tmp" && mv "$ca/rollover/next.tmp" "$ca/rollover/next"
+sleep 2
+b=overlap.ops.hypermesh.online
+b_serial=$(issue $b)
+[ "$(issuer_of $b)" = "$old_subject" ] || fail "overlap: issued by $(issuer_of $b) before the cut-over"
+both=$(ca_certs)
+echo "GetCACertificates during the overlap: $(echo "$both" | tr '\n' '|')"
+[ "$both" = "$(printf '%s\n%s' "$old_subject" "$new_subject")" ] || fail "overlap: GetCACertificates has $both"
+ok "overlap (cut-over $when): still issued by the old intermediate; GetCACertificates has both, the issuing one first"
+
+# A load across the switch: 3 clients issuing back to back until 8 s past it.
+load() { # load N: one client's issuances, "rc issuer" a line
+  local i=0
+  while [ "$(date +%s)" -lt $((cutover + 8)) ]; do
+    i=$((i + 1))
+    local n="load$1-$i.ops.hypermesh.online"
+    if issue "$n" quiet > /dev/null; then echo "0 $(issuer_of "$n")"; else echo "1 $(tail -n1 "$tmp/$n.err")"; fi
+  done > "$tmp/load$1.out"
+}
+load 1 & l1=$!
+load 2 & l2=$!
+load 3 & l3=$!
+wait $l1 $l2 $l3
+cat "$tmp"/load?.out > "$tmp/load.out"
+total=$(wc -l < "$tmp/load.out")
+failed=$(grep -vc '^0 ' "$tmp/load.out" || true)
+n_old=$(grep -c "^0 $old_subject\$" "$tmp/load.out" || true)
+n_new=$(grep -c "^0 $new_subject\$" "$tmp/load.out" || true)
+echo "load across the cut-over: $total issuances, $failed failed, $n_old by the old intermediate, $n_new by the new"
+[ "$failed" = 0 ] || { grep -v '^0 ' "$tmp/load.out" | head; fail "Issue failed across the switch"; }
+[ "$n_old" -gt 0 ] && [ "$n_new" -gt 0 ] || fail "the load did not straddle the switch"
+ok "no Issue failed across the switch"
+
+# After: the new intermediate.
+d=after.ops.hypermesh.online
+issue $d > /dev/null
+[ "$(issuer_of $d)" = "$new_subject" ] || fail "after: issued by $(issuer_of $d)"
+[ "$(head -n1 <<< "$(ca_certs)")" = "$new_subject" ] || fail "after: GetCACertificates does not lead with the new one"
+for n in $a $b $d; do
+  out=$(verify $n)
+  echo "openssl verify ($n): $out"
+  [ "$out" = "$tmp/$n.pem: OK" ] || fail "$n does not verify against the root"
+done
+openssl x509 -in "$tmp/$a.pem" -noout -text | grep -q "URI:$http/crl/intermediate.crl" || fail "old leaf: CDP"
+openssl x509 -in "$tmp/$d.pem" -noout -text | grep -q "URI:$http/crl/issuing-2.crl" || fail "new leaf: no CDP of its own"
+openssl x509 -in "$tmp/$d.pem" -noout -text | grep -q "CA Issuers - URI:$http/ca/issuing-2.crt" ||
+  fail "new leaf: no AIA of its own"
+curl -sSf -o "$tmp/i2.der" "$http/ca/issuing-2.crt" || fail "GET /ca/issuing-2.crt"
+cmp -s "$tmp/i2.der" <(openssl x509 -in "$ca/rollover/issuing-2.pem" -outform DER) || fail "served issuing-2 differs"
+grep -q '"op":"issuer_switch"' "$tmp/data/journal/audit.jsonl" || grep -q 'issuer_switch' "$tmp/data/journal/audit.jsonl" ||
+  fail "no issuer_switch record in the audit journal"
+"$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify"; }
+ok "after the cut-over: issued by $new_subject; every leaf verifies against the root; own CDP/AIA; switch journaled"
+
+# Revocation of a leaf of the old intermediate, after the cut-over.
+"$ctl" "${c[@]}" revoke --token-file "$tmp/keys/ops.token" --serial "$b_serial" --reason key-compromise \
+  > "$tmp/revoke.out" || fail "revoke"
+curl -sSf -o "$tmp/old.crl" "$http/crl/intermediate.crl" || fail "GET old CRL"
+curl -sSf -o "$tmp/new.crl" "$http/crl/issuing-2.crl" || fail "GET new CRL"
+openssl crl -inform DER -in "$tmp/old.crl" -noout -issuer | grep -qF "$old_subject" || fail "old CRL: wrong issuer"
+openssl crl -inform DER -in "$tmp/new.crl" -noout -issuer | grep -qF "$new_subject" || fail "new CRL: wrong issuer"
+openssl crl -inform DER -in "$tmp/old.crl" -CAfile <(cat "$ca/intermediate.pem" "$root") -verify -noout 2>&1 |
+  grep -q "verify OK" || fail "old CRL not signed by the old intermediate"
+openssl crl -inform DER -in "$tmp/new.crl" -CAfile <(cat "$ca/rollover/issuing-2.pem" "$root") -verify -noout 2>&1 |
+  grep -q "verify OK" || fail "new CRL not signed by the new intermediate"
+openssl crl -inform DER -in "$tmp/old.crl" -noout -text | tr -d ' :' | grep -qi "SerialNumber${b_serial}" ||
+  fail "revoked serial $b_serial not in the old intermediate's CRL"
+out=$(verify $b -crl_download -crl_check)
+echo "openssl verify -crl_download -crl_check ($b, revoked): $out"
+echo "$out" | grep -q "certificate revoked" || fail "revoked leaf of the old intermediate accepted"
+out=$(verify $d -crl_download -crl_check)
+echo "openssl verify -crl_download -crl_check ($d): $out"
+[ "$out" = "$tmp/$d.pem: OK" ] || fail "leaf of the new intermediate refused: $out"
+out=$(verify $a -crl_download -crl_check)
+[ "$out" = "$tmp/$a.pem: OK" ] || fail "good leaf of the old intermediate refused: $out"
+ok "revocation after the cut-over: in the old intermediate's own CRL over HTTP; openssl refuses it, passes the others"
+
+validate_says $a trusted
+validate_says $d trusted
+validate_says $b revoked
+ok "Validate: leaves of both intermediates TRUSTED, the revoked one REVOKED"
+
+# The CT log takes chains through either intermediate.
+for n in $a $d; do
+  body=$(/usr/bin/python3 - "$tmp/$n.pem" "$tmp/$n-chain.pem" <<'PY'
+import base64, json, ssl, sys
+ders = []
+for f in sys.argv[1:]:
+    for block in open(f).read().split("-----END CERTIFICATE-----")[:-1]:
+        ders.append(base64.b64encode(ssl.PEM_cert_to_DER_cert(block + "-----END CERTIFICATE-----\n")).decode())
+print(json.dumps({"chain": ders}))
+PY
+)
+  code=$(curl -s -o "$tmp/ct.out" -w '%{http_code}' -H 'Content-Type: application/json' --data "$body" \
+    "http://127.0.0.1:$((base + 2))/ct/v1/add-chain")
+  [ "$code" = 200 ] || fail "CT add-chain of $n: $code $(cat "$tmp/ct.out")"
+done
+ok "CT log: add-chain through the old and the new intermediate accepted"

@@ -1,0 +1,9 @@
+# CA key rollover at runtime (issue 14 part 8): the whole server switching
+# issuing intermediates at the cut-over. Uses 127.0.0.1:8080 (the default
+# gateway.http_listen): run it in a private network namespace.
+if(TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME ca_rollover_runtime_test
+           COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/ca_rollover_runtime_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_SOURCE_DIR})
+  set_tests_properties(ca_rollover_runtime_test PROPERTIES TIMEOUT 600 LABELS integration)
+endif()
