@@ -74,3 +74,10 @@ if(TARGET trustchain-transparency)
                LIBS tc_ct_fixture ARGS ${CMAKE_BINARY_DIR}/bin)
   add_dependencies(test_ct_freeze trustchain-transparency trustchain-signer trustchainctl)
 endif()
+
+# Temporal shards (ct.logs) under the whole server: per-shard keys, windows,
+# URLs, tiles, Issue picking the shard, Validate, loglist, export (issue 13).
+if(TARGET trustchain-transparency AND TARGET trustchain-server)
+  add_test(NAME ct_shards_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/ct_shards_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(ct_shards_test PROPERTIES TIMEOUT 300)
+endif()

@@ -10,6 +10,14 @@ if(TARGET tc_ct_core)
   tc_add_cunit(test_chain_check SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_chain_check.c
                ${CMAKE_CURRENT_SOURCE_DIR}/support/test_ca.c LIBS tc_ct_core)
 
+  # Temporal shards (ct.logs): config, notAfter, shard selection, window refusal.
+  # ct_ops.c (the log's window check) and what it calls are built into
+  # trustchain-transparency only: compiled in here.
+  tc_add_cunit(test_ct_shard SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ct_shard.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/support/test_ca.c ${CMAKE_SOURCE_DIR}/src/transparency/ct_ops.c
+               ${CMAKE_SOURCE_DIR}/src/transparency/sequencer.c ${CMAKE_SOURCE_DIR}/src/transparency/log_signer.c
+               ${CMAKE_SOURCE_DIR}/src/transparency/sct.c LIBS tc_ct_core)
+
   file(GLOB TC_CHAIN_CHECK_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/data/fuzz/chain_check/*)
   tc_add_fuzz(fuzz_chain_check SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_chain_check.c
               ${CMAKE_CURRENT_SOURCE_DIR}/support/test_ca.c LIBS tc_ct_core SEEDS ${TC_CHAIN_CHECK_SEEDS})

@@ -14,6 +14,7 @@
 
 #include "common/config_acme.h"
 #include "common/config_ca.h"
+#include "common/config_ct.h"
 #include "common/config_dns.h"
 #include "common/config_schema.h"
 #include "common/log.h"
@@ -396,6 +397,12 @@ static int walk_mapping(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t *
 			rc = tc_config_dns_lists(lc->cfg, doc, vn, k->type, &bad, why, sizeof(why));
 			if (rc != 0)
 				return fail(lc, bad, k->path, "%s", why);
+		} else if (k->type == TC_CFG_T_CT_LOGS) {
+			const yaml_node_t *bad = vn;
+			char why[256];
+			if (tc_config_ct_logs(lc->cfg, doc, vn, &bad, why, sizeof(why)) != 0)
+				return fail(lc, bad, k->path, "%s", why);
+			rc = 0;
 		} else {
 			rc = (k->type == TC_CFG_T_LIST || k->type == TC_CFG_T_RECORDS)
 				     ? set_list(lc, doc, vn, k, field)

@@ -43,6 +43,18 @@ struct tc_dns_update_rule_cfg {
 	char types[TC_CFG_MAX_TYPES][16];   /* record types by mnemonic ("TXT") */
 };
 
+/* One temporal shard of the CT log (ct.logs): its own HSM key, tree,
+ * storage, URL prefix /<name>/ and accepted notAfter window. */
+#define TC_CFG_MAX_CT_LOGS 8
+#define TC_CT_LOG_NAME_MAX 32
+struct tc_ct_log_cfg {
+	char name[TC_CT_LOG_NAME_MAX]; /* name: [a-z0-9][a-z0-9-]*, the URL prefix and directory */
+	int64_t not_after_start;       /* not_after_start: notAfter >= this (INT64_MIN: unbounded) */
+	int64_t not_after_end;         /* not_after_end: notAfter < this (INT64_MAX: unbounded) */
+	bool frozen;                   /* frozen: read-only, as ct.frozen */
+	char key_label[64];            /* key_label: HSM label (default "<hsm.keys.ct_log>-<name>") */
+};
+
 struct tc_config {
 	bool dev;                        /* no file, or server.dev: true */
 	char path[TC_CFG_STR];           /* file it came from ("" = built-in defaults) */
@@ -83,6 +95,8 @@ struct tc_config {
 		uint32_t http_head_timeout_s;    /* ct.http_head_timeout_s, request line + headers */
 		char tiles_dir[TC_CFG_STR];      /* ct.tiles_dir, static-ct-api files ("": <data_dir>/ct/tiles, "off") */
 		bool frozen;                     /* ct.frozen, read-only: no new entries, final checkpoint kept */
+		size_t log_count;                /* ct.logs: temporal shards (0: the single log above) */
+		struct tc_ct_log_cfg logs[TC_CFG_MAX_CT_LOGS];
 	} ct;
 
 	struct {

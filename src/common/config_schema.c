@@ -43,6 +43,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("ct.http_head_timeout_s", ct.http_head_timeout_s, 1, 3600),
 	KEY("ct.tiles_dir", TC_CFG_T_STRING, ct.tiles_dir),
 	KEY("ct.frozen", TC_CFG_T_BOOL, ct.frozen),
+	{"ct.logs", TC_CFG_T_CT_LOGS, offsetof(struct tc_config, ct), 0, 0, 0},
 
 	KEY("dns.quic_port", TC_CFG_T_PORT, dns.quic_port),
 	KEY("dns.udp_port", TC_CFG_T_PORT, dns.udp_port),

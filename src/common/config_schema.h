@@ -20,6 +20,7 @@ enum tc_cfg_type {
 	TC_CFG_T_DOMAIN,   /* char[size] holding a DNS name */
 	TC_CFG_T_DNS_SECONDARIES,    /* dns.secondaries: list of {address, key} */
 	TC_CFG_T_DNS_UPDATE_POLICY,  /* dns.update_policy: list of {key, names, types} */
+	TC_CFG_T_CT_LOGS,            /* ct.logs: list of {name, not_after_start, not_after_end, frozen, key_label} */
 };
 
 struct tc_cfg_key {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ct_client.h"
+#include "common/ct_shard.h"
 #include "common/ct_issue_steps.h"
 
 #define fail tc_ct_issue_fail
@@ -161,6 +162,7 @@ int tc_ct_issue_log_msg(struct tc_ct_log_msg *m, const struct tc_ct_issuer *iss,
 	m->add.n_chain = 2;
 	m->add.chain = m->chain;
 	m->add.log_only = log_only;
+	m->req.log = (char *)tc_ct_shard_name_for_cert(iss->cfg, cert, cert_len); /* temporal shard */
 	if (precert) {
 		m->req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN;
 		m->req.add_pre_chain = &m->add;

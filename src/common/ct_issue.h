@@ -36,6 +36,7 @@ struct tc_ct_issuer {
 	const unsigned char *(*issuer_of)(void *arg, const unsigned char *cert, size_t len, size_t *issuer_len);
 	void *issuer_arg;
 	int log_final;                         /* ct.log_stoq_certificates */
+	const struct tc_config *cfg;           /* ct.logs: picks the shard by notAfter (NULL: the log does) */
 	const unsigned char *idempotency_key;  /* signer/idempotency.h; NULL: none */
 	size_t idempotency_key_len;
 };

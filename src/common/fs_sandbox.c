@@ -150,6 +150,7 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 	} else if (strcmp(child, "gateway") == 0) {
 		add_data(&l, cfg, "ca", TC_FS_READ, 0);
 		add_data(&l, cfg, "ct/log_public_key.pem", TC_FS_READ, 0);
+		add_data(&l, cfg, "ct/keys", TC_FS_READ, 0); /* temporal shards' keys (common/ct_shard.h) */
 		add_configured(&l, "gateway.tokens_file", cfg->gateway.tokens_file, 1);
 		add_configured(&l, "gateway.clients_file", cfg->gateway.clients_file, 0);
 		add_configured(&l, "gateway.client_ca_file", cfg->gateway.client_ca_file, 0);

@@ -41,7 +41,7 @@
 #include "trustchain/client.h"
 
 #define TC_TRUST_MAX_REASONS 16
-#define TC_TRUST_MAX_LOGS 8
+#define TC_TRUST_MAX_LOGS 16 /* the single CT log and up to TC_CFG_MAX_CT_LOGS shards */
 
 struct tc_trust_config {
 	const char *root_pem;          /* the one trust anchor */

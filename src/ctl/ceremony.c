@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/file_read.h"
+#include "common/ct_shard.h"
 #include "ctl/ceremony.h"
 #include "ctl/files.h"
 #include "ctl/transcript.h"
@@ -27,6 +28,7 @@ static void ceremony_usage(FILE *out)
 		"  create-root                       root CA key (EC P-384) and self-signed certificate\n"
 		"  create-intermediate               issuing CA key (EC P-256), certificate signed by the root\n"
 		"  create-key ct-log                 CT log key (EC P-256), public key and RFC 6962 log ID\n"
+		"  create-key ct-log --log NAME      the same for the temporal shard NAME of ct.logs\n"
 		"  create-key dns-zone               DNS zone key (EC P-256), public key, DNSKEY and DS\n"
 		"  rollover-root --label L           a new root key (EC P-384), its self-signed certificate\n"
 		"                                    and a cross certificate from the current root\n"
@@ -152,6 +154,8 @@ static int cmd_dev(struct ceremony_session *s)
 	unsigned present = 0, all = (1u << CEREMONY_KEY_COUNT) - 1;
 	if (token && ceremony_existing_keys(s, &present) != 0)
 		return TC_CTL_FAIL;
+	if (token && ceremony_dev_ct_shards(s) != 0)
+		return TC_CTL_FAIL;
 	if (token && present == all) {
 		/* Nothing to do, so the journal (which a running signer holds) stays untouched. */
 		for (int k = 0; k < CEREMONY_KEY_COUNT; k++)
@@ -177,6 +181,8 @@ static int cmd_dev(struct ceremony_session *s)
 		if (ceremony_create(s, (enum ceremony_key)k) != 0)
 			return TC_CTL_FAIL;
 	}
+	if (!token && ceremony_dev_ct_shards(s) != 0)
+		return TC_CTL_FAIL;
 	printf("dev: ceremony complete (DEVELOPMENT token; never use these keys in production)\n");
 	return TC_CTL_OK;
 }
@@ -242,6 +248,18 @@ static int run_step(struct ceremony_session *s, int argc, char **argv)
 		return ceremony_init_token(s, so_pin_file) == 0 ? TC_CTL_OK : TC_CTL_FAIL;
 	}
 	enum ceremony_key k;
+	if (strcmp(step, "create-key") == 0 && argc == 4 && strcmp(argv[1], "ct-log") == 0 &&
+	    strcmp(argv[2], "--log") == 0) {
+		/* a temporal shard's key (ct.logs) */
+		struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
+		size_t n = s->cfg->ct.log_count ? tc_ct_shards(s->cfg, sh) : 0;
+		int i = tc_ct_shard_find(sh, n, argv[3]);
+		if (i < 0) {
+			tc_ctl_error("create-key ct-log --log %s: no such log in ct.logs", argv[3]);
+			return TC_CTL_USAGE;
+		}
+		return ceremony_create_ct_shard(s, &sh[i]) == 0 ? TC_CTL_OK : TC_CTL_FAIL;
+	}
 	if (strcmp(step, "create-key") == 0) {
 		if (argc != 2) {
 			ceremony_usage(stderr);

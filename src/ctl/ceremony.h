@@ -57,6 +57,11 @@ const char *ceremony_key_step(enum ceremony_key k);   /* "create-root", "create-
 const char *ceremony_key_label(const struct tc_config *cfg, enum ceremony_key k);
 /* Runs one create step; refuses a key label that is taken. */
 int ceremony_create(struct ceremony_session *s, enum ceremony_key k);
+/* The key of one CT log shard (ct.logs); ceremony dev: every shard's key
+ * not on the token yet. 0, or -1 (reported). */
+struct tc_ct_shard;
+int ceremony_create_ct_shard(struct ceremony_session *s, const struct tc_ct_shard *sh);
+int ceremony_dev_ct_shards(struct ceremony_session *s);
 
 /* Key rollover (issue 14 part 8). root: a new root key label (P-384) with
  * its self-signed certificate and a cross certificate from the current

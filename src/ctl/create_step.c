@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ct_shard.h"
 #include "common/file_read.h"
 #include "common/file_replace.h"
 #include "common/hex.h"
@@ -626,6 +627,48 @@ int ceremony_create(struct ceremony_session *s, enum ceremony_key k)
 {
 	struct step_run r = {.s = s, .def = &steps[k], .label = ceremony_key_label(s->cfg, k)};
 	return run_create(&r, k);
+}
+
+/* create-key ct-log --log NAME: the key of a temporal shard (ct.logs),
+ * the same step as the single log's with the shard's label and files
+ * (common/ct_shard.h: ct/keys/<name>.pem, ct/keys/<name>.log_id.txt). */
+int ceremony_create_ct_shard(struct ceremony_session *s, const struct tc_ct_shard *sh)
+{
+	char f0[TC_CT_LOG_NAME_MAX + 32], f1[TC_CT_LOG_NAME_MAX + 32];
+	if (tc_ct_shard_rel(sh, TC_CT_SHARD_PUBLIC_KEY, f0, sizeof(f0)) != 0 ||
+	    tc_ct_shard_rel(sh, TC_CT_SHARD_LOG_ID, f1, sizeof(f1)) != 0)
+		return -1;
+	struct step_def def = {"create-key ct-log", "create-key-ct-log", "P-256", {f0, f1}, produce_ct_log};
+	struct step_run r = {.s = s, .def = &def, .label = sh->key_label};
+	return run_create(&r, CEREMONY_CT_LOG);
+}
+
+int ceremony_dev_ct_shards(struct ceremony_session *s)
+{
+	struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
+	size_t n_sh = s->cfg->ct.log_count ? tc_ct_shards(s->cfg, sh) : 0;
+	if (n_sh == 0 || ceremony_read_pin(s) != 0)
+		return n_sh == 0 ? 0 : -1;
+	char err[1024];
+	struct tc_p11_object_info *objs = calloc(MAX_OBJECTS, sizeof(*objs));
+	struct tc_p11 *p = objs ? tc_p11_load(s->cfg->hsm.module, err, sizeof(err)) : NULL;
+	int n = p ? tc_p11_list_objects(p, s->cfg->hsm.token_label, s->pin, objs, MAX_OBJECTS, err, sizeof(err))
+		  : -1;
+	tc_p11_unload(p);
+	if (n < 0) {
+		tc_ctl_error("%s", objs ? err : "out of memory");
+		free(objs);
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n_sh && rc == 0; i++) {
+		if (find_private(objs, n, sh[i].key_label))
+			printf("dev: key '%s' of CT log '%s' exists, skipped\n", sh[i].key_label, sh[i].name);
+		else
+			rc = ceremony_create_ct_shard(s, &sh[i]);
+	}
+	free(objs);
+	return rc;
 }
 
 /* A key label also names files: letters, digits, '-', '_', '.'. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config_ct.h"
 #include "common/file_read.h"
 #include "common/http_client.h"
 #include "ctl/export.h"
@@ -35,9 +36,11 @@ struct ct_export {
 
 static void export_ct_usage(FILE *out)
 {
-	fprintf(out, "usage: trustchainctl export ct [--url http://HOST:PORT] [--from A] [--to B]\n"
-		     "                                [--since-sth FILE]... --out BUNDLE\n"
+	fprintf(out, "usage: trustchainctl export ct [--url http://HOST:PORT[/LOG] | --log NAME] [--from A]\n"
+		     "                                [--to B] [--since-sth FILE]... --out BUNDLE\n"
 		     "  --url        the log's HTTP API (default: from ct.http_listen)\n"
+		     "  --log        the temporal shard NAME of ct.logs (its URLs are under /NAME);\n"
+		     "               verify its bundle with --log-key DATA_DIR/ct/keys/NAME.pem\n"
 		     "  --from, --to first and last entry index (default: the whole signed tree)\n"
 		     "  --since-sth  a tree head you hold (get-sth JSON or an earlier bundle): the\n"
 		     "               bundle proves the new tree head is consistent with it\n");
@@ -285,7 +288,7 @@ int tc_ctl_export_ct(struct tc_ctl *ctl, int argc, char **argv)
 		{"url", required_argument, NULL, 'u'},     {"from", required_argument, NULL, 'f'},
 		{"to", required_argument, NULL, 't'},      {"since-sth", required_argument, NULL, 's'},
 		{"out", required_argument, NULL, 'o'},     {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"log", required_argument, NULL, 'l'},     {NULL, 0, NULL, 0},
 	};
 	struct ct_export x = {.ctl = ctl};
 	const char *out = NULL;
@@ -297,6 +300,17 @@ int tc_ctl_export_ct(struct tc_ctl *ctl, int argc, char **argv)
 		case 'u':
 			snprintf(x.url, sizeof(x.url), "%s", optarg);
 			break;
+		case 'l': {
+			/* a shard's prefix on the configured listener (common/ct_shard.h) */
+			char base[sizeof(x.url)];
+			default_url(ctl, base, sizeof(base));
+			if (!tc_config_ct_log_name_ok(optarg) ||
+			    snprintf(x.url, sizeof(x.url), "%s/%s", base, optarg) >= (int)sizeof(x.url)) {
+				tc_ctl_error("--log: '%s' is not a log name", optarg);
+				return TC_CTL_USAGE;
+			}
+			break;
+		}
 		case 'f':
 		case 't':
 			if (parse_index(optarg, c == 'f' ? &x.from : &x.to) != 0) {

@@ -16,7 +16,8 @@ void tc_gateway_ct_issuer(const struct tc_gateway *gw, struct tc_ct_issuer *out)
 				     .intermediate_der_len = gw->intermediate_der_len,
 				     .issuer_of = tc_ca_rollover_issuer_der,
 				     .issuer_arg = (void *)gw,
-				     .log_final = gw->cfg->ct.log_stoq_certificates};
+				     .log_final = gw->cfg->ct.log_stoq_certificates,
+				     .cfg = gw->cfg};
 }
 
 /* The signer's refusal as the public API reports it. */

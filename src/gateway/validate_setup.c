@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ct_shard_keys.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "gateway/validator.h"
@@ -43,35 +44,22 @@ static int fetch_crl(void *arg, unsigned char **der, size_t *len, uint64_t *numb
 	return rc;
 }
 
-/* ct/log_public_key.pem, or NULL (logged) when the log key was not
- * created: SCTs are then reported missing. */
-static EVP_PKEY *load_log_key(const struct tc_config *cfg)
-{
-	char path[TC_CFG_STR + 64];
-	if (tc_config_data_path(cfg, "ct/log_public_key.pem", path, sizeof(path)) != 0)
-		return NULL;
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	if (!k)
-		tc_warn("validation: no CT log key in %s: embedded SCTs cannot be verified", path);
-	return k;
-}
-
 int tc_gateway_validation_start(struct tc_gateway *gw, char *err, size_t errlen)
 {
-	EVP_PKEY *log_key = load_log_key(gw->cfg);
+	/* every CT log's key: the single log's and each shard's (ct.logs) */
+	EVP_PKEY *log_keys[TC_CT_KEYS_MAX];
+	size_t n_log_keys = tc_ct_keys_load(gw->cfg, log_keys);
 	struct tc_validator_config vc = {
 		.root_pem = gw->root_pem,
 		.intermediate_pem = gw->chain_pem,
-		.log_key = log_key,
+		.log_keys = log_keys,
+		.n_log_keys = n_log_keys,
 		.require_sct = gw->cfg->gateway.require_sct,
 		.fetch_crl = fetch_crl,
 		.fetch_arg = gw,
 	};
 	gw->validator = tc_validator_new(&vc, err, errlen);
-	EVP_PKEY_free(log_key);
+	tc_ct_keys_free(log_keys, n_log_keys);
 	return gw->validator ? 0 : -1;
 }
 

@@ -21,8 +21,8 @@ struct tc_validator *tc_validator_new(const struct tc_validator_config *cfg, cha
 	struct tc_trust_config tc = {
 		.root_pem = cfg->root_pem,
 		.intermediate_pem = cfg->intermediate_pem,
-		.log_keys = keys,
-		.n_log_keys = cfg->log_key ? 1 : 0,
+		.log_keys = cfg->n_log_keys ? cfg->log_keys : keys,
+		.n_log_keys = cfg->n_log_keys ? cfg->n_log_keys : cfg->log_key ? 1 : 0,
 		.require_sct = cfg->require_sct,
 		.fetch_crl = cfg->fetch_crl,
 		.fetch_arg = cfg->fetch_arg,

@@ -267,6 +267,35 @@ enum { FINAL_SCTS_OK = 0, FINAL_SCTS_REFUSED = -1, FINAL_SCTS_NO_MEMORY = -2 };
  * twin of its precertificate: at least one SCT of our log, signed over
  * that precertificate's entry. fp (may be NULL) gets the fingerprint of
  * the TBS without CT extension, which the check rebuilds anyway. */
+/* The SCT list against our CT log key, or with temporal shards (ct.logs)
+ * against each shard's: an SCT of one of our logs is needed, and every SCT
+ * of one of them must verify. 0, or -1 with why. */
+static int ct_scts_check(const struct tc_signer *s, const Trustchain__Internal__SignCertificateRequest *rq,
+			 const unsigned char key_hash[32], const uint8_t *tbs, size_t tbs_len, char *why, size_t wl)
+{
+	if (s->n_ct_shards == 0) {
+		struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify};
+		return tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, key_hash, tbs, tbs_len, why,
+					      wl);
+	}
+	size_t ours = 0;
+	for (size_t i = 0; i < s->n_ct_shards; i++) {
+		if (!s->have_ct_shard[i])
+			continue;
+		struct tc_sct_log_key log = {.id = s->ct_shard[i].spki_sha256, .key = s->ct_shard[i].verify};
+		if (tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, key_hash, tbs, tbs_len, why,
+					   wl) == 0)
+			ours++;
+		else if (!strstr(why, "holds no SCT from our CT log"))
+			return -1;
+	}
+	if (ours == 0) {
+		snprintf(why, wl, "the SCT list holds no SCT from our CT logs (ct.logs)");
+		return -1;
+	}
+	return 0;
+}
+
 static int final_scts_check(const struct tc_signer *s, const struct tc_issuer_slot *is, const struct tc_leaf *leaf,
 			    const Trustchain__Internal__SignCertificateRequest *rq, unsigned char *fp, char *why,
 			    size_t wl)
@@ -279,9 +308,7 @@ static int final_scts_check(const struct tc_signer *s, const struct tc_issuer_sl
 	}
 	if (fp)
 		SHA256(tbs, tbs_len, fp);
-	struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify};
-	int rc = tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, is->issuer.key_hash, tbs, tbs_len,
-					why, wl);
+	int rc = ct_scts_check(s, rq, is->issuer.key_hash, tbs, tbs_len, why, wl);
 	free(tbs);
 	return rc == 0 ? FINAL_SCTS_OK : FINAL_SCTS_REFUSED;
 }
@@ -510,8 +537,7 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 	int have = 0;
 	unsigned cap = 0;
 	if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG) {
-		key = &s->ct_log;
-		have = s->have_ct_log;
+		key = tc_signer_ct_key(s, rq->ct_log ? rq->ct_log : "", &have);
 		cap = TC_CAP_SIGN_CT;
 	} else if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE) {
 		key = &s->dns_zone;
@@ -600,7 +626,9 @@ static void op_get_public_info(struct tc_signer *s, const struct tc_peer_identit
 	switch (rq->key) {
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_ROOT: key = &s->root; have = s->have_root; break;
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_INTERMEDIATE: key = &s->intermediate; have = s->have_intermediate; break;
-	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG: key = &s->ct_log; have = s->have_ct_log; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG:
+		key = tc_signer_ct_key(s, rq->ct_log ? rq->ct_log : "", &have);
+		break;
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE: key = &s->dns_zone; have = s->have_dns_zone; break;
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_AUDIT: key = &s->audit; have = s->have_audit; break;
 	default: break;

@@ -65,6 +65,12 @@ struct tc_signer {
 	struct tc_hsm *hsm;
 	struct tc_hsm_key root, intermediate, ct_log, dns_zone, audit;
 	int have_root, have_intermediate, have_ct_log, have_dns_zone, have_audit;
+	/* The temporal shards' CT log keys (ct.logs, common/ct_shard.h); with
+	 * shards, ct_log above is unused. */
+	size_t n_ct_shards;
+	char ct_shard_name[TC_CFG_MAX_CT_LOGS][TC_CT_LOG_NAME_MAX];
+	struct tc_hsm_key ct_shard[TC_CFG_MAX_CT_LOGS];
+	int have_ct_shard[TC_CFG_MAX_CT_LOGS];
 	struct tc_issuer issuer; /* the intermediate, as leaves name it */
 	struct tc_issuers *issuers; /* every issuing intermediate, the cut-over (issuers.h) */
 	struct tc_journal *journal;
@@ -81,6 +87,10 @@ struct tc_signer {
  * unavailable; a missing token, wrong PIN or damaged journal is an error. */
 int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, size_t errlen);
 void tc_signer_fini(struct tc_signer *s);
+
+/* The CT log key of shard ct_log ("" the single log); NULL when no such
+ * log is configured, *have 0 when its key is not on the token. */
+struct tc_hsm_key *tc_signer_ct_key(struct tc_signer *s, const char *ct_log, int *have);
 
 /* Handles one request from peer and returns the packed Response (malloc'ed)
  * in *out. Always produces a response for a decoded request: refusals are

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/ct_shard.h"
 #include "common/log.h"
 #include "signer/idempotency.h"
 #include "signer/pin.h"
@@ -30,6 +31,23 @@ static void load_key(struct tc_signer *s, const char *label, struct tc_hsm_key *
 		tc_warn("key '%s' unavailable: %s", label, why);
 }
 
+struct tc_hsm_key *tc_signer_ct_key(struct tc_signer *s, const char *ct_log, int *have)
+{
+	*have = 0;
+	if (s->n_ct_shards == 0) {
+		if (ct_log[0])
+			return NULL;
+		*have = s->have_ct_log;
+		return &s->ct_log;
+	}
+	for (size_t i = 0; i < s->n_ct_shards; i++)
+		if (strcmp(s->ct_shard_name[i], ct_log) == 0) {
+			*have = s->have_ct_shard[i];
+			return &s->ct_shard[i];
+		}
+	return NULL;
+}
+
 int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
@@ -47,7 +65,17 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 		return -1;
 	load_key(s, cfg->hsm.root_key_label, &s->root, &s->have_root);
 	load_key(s, cfg->hsm.intermediate_key_label, &s->intermediate, &s->have_intermediate);
-	load_key(s, cfg->hsm.ct_key_label, &s->ct_log, &s->have_ct_log);
+	if (cfg->ct.log_count == 0) {
+		load_key(s, cfg->hsm.ct_key_label, &s->ct_log, &s->have_ct_log);
+	} else {
+		struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
+		s->n_ct_shards = tc_ct_shards(cfg, sh);
+		for (size_t i = 0; i < s->n_ct_shards; i++) {
+			snprintf(s->ct_shard_name[i], sizeof(s->ct_shard_name[i]), "%s", sh[i].name);
+			load_key(s, sh[i].key_label, &s->ct_shard[i], &s->have_ct_shard[i]);
+			s->have_ct_log |= s->have_ct_shard[i];
+		}
+	}
 	load_key(s, cfg->hsm.dns_key_label, &s->dns_zone, &s->have_dns_zone);
 	load_key(s, cfg->hsm.audit_key_label, &s->audit, &s->have_audit);
 	if (s->have_intermediate && !s->intermediate.cert) {

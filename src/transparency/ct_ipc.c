@@ -11,6 +11,7 @@
 
 #include "common/frame_server.h"
 #include "common/ipc_frame.h"
+#include "common/ct_shard.h"
 #include "common/log.h"
 #include "internal/transparency.pb-c.h"
 
@@ -291,6 +292,38 @@ static void dispatch(struct tc_ct_api *api, const Request *rq, struct answer *a)
 	}
 }
 
+/* The log a request is for (transparency.proto Request.log): the named
+ * temporal shard; without a name the single log, or for a submission the
+ * shard whose window holds the certificate's notAfter. NULL (refused in a)
+ * when there is none. */
+static struct tc_ct_api *pick_log(struct tc_ct_api *api, const Request *rq, struct answer *a)
+{
+	const char *name = rq->log ? rq->log : "";
+	const Trustchain__Internal__Ct__AddChainRequest *add =
+		rq->op_case == TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN	   ? rq->add_chain
+		: rq->op_case == TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN ? rq->add_pre_chain
+										     : NULL;
+	struct tc_ct_api *log = tc_ct_api_route(api, name);
+	if (!log && !name[0] && api->all && add && add->n_chain > 0) {
+		int64_t na;
+		if (tc_cert_not_after(add->chain[0].data, add->chain[0].len, &na) == 0)
+			for (size_t i = 0; i < api->n_all && !log; i++)
+				if (api->all[i].windowed && na >= api->all[i].not_after_start &&
+				    na < api->all[i].not_after_end)
+					log = &api->all[i];
+		if (!log) {
+			snprintf(a->error, sizeof(a->error), "no CT log (ct.logs) takes this certificate's notAfter");
+			refuse(a, TC_CT_OP_BAD_REQUEST);
+			return NULL;
+		}
+	}
+	if (!log) {
+		snprintf(a->error, sizeof(a->error), "no such CT log: '%.64s'", name);
+		refuse(a, TC_CT_OP_BAD_REQUEST);
+	}
+	return log;
+}
+
 static void answer_free(struct answer *a)
 {
 	if (a->have_rec)
@@ -316,7 +349,9 @@ int tc_ct_ipc_handle(struct tc_ct_api *api, const uint8_t *req, size_t len, uint
 	}
 	trustchain__internal__ct__response__init(&a->resp);
 	a->resp.id = rq->id;
-	dispatch(api, rq, a);
+	struct tc_ct_api *log = pick_log(api, rq, a);
+	if (log)
+		dispatch(log, rq, a);
 	size_t n = trustchain__internal__ct__response__get_packed_size(&a->resp);
 	if ((*out = malloc(n ? n : 1))) {
 		*out_len = trustchain__internal__ct__response__pack(&a->resp, *out);

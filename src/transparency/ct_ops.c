@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ct_shard.h"
 #include "common/log.h"
 
 static enum tc_ct_op_status fail(enum tc_ct_op_status st, char *err, size_t errlen, const char *fmt, ...)
@@ -50,6 +51,40 @@ static void locate_leaf(struct tc_ct_api *api, const struct tc_ct_entry *entry, 
 	}
 }
 
+struct tc_ct_api *tc_ct_api_route(struct tc_ct_api *api, const char *name)
+{
+	if (!api->all)
+		return strcmp(name, api->name ? api->name : "") == 0 ? api : NULL;
+	for (size_t i = 0; i < api->n_all; i++)
+		if (strcmp(api->all[i].name, name) == 0)
+			return &api->all[i];
+	return NULL;
+}
+
+/* A temporal shard takes only certificates whose notAfter is in its
+ * window (an unbounded window takes everything, undecodable times too). */
+static int window_check(const struct tc_ct_api *api, const unsigned char *cert, size_t len, char *err,
+			size_t errlen)
+{
+	if (!api->windowed)
+		return 0;
+	struct tc_ct_shard sh = {.not_after_start = api->not_after_start, .not_after_end = api->not_after_end};
+	int64_t na;
+	char window[96];
+	if (tc_cert_not_after(cert, len, &na) != 0) {
+		snprintf(err, errlen, "the certificate's notAfter does not decode");
+		return -1;
+	}
+	if (tc_ct_shard_holds(&sh, na))
+		return 0;
+	tc_ct_shard_window(&sh, window, sizeof(window));
+	snprintf(err, errlen,
+		 "notAfter outside this log's window: log '%s' takes certificates with notAfter in %s; "
+		 "submit to the shard whose window holds it",
+		 api->name ? api->name : "", window);
+	return -1;
+}
+
 enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int log_only,
 					unsigned char *const *certs, const size_t *lens, size_t n,
 					struct tc_ct_added *out, char *err, size_t errlen)
@@ -60,6 +95,10 @@ enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int 
 	struct tc_checked_chain cc;
 	if (tc_chain_check(api->chk, precert, certs, lens, n, &cc, err, errlen) != 0)
 		return TC_CT_OP_BAD_REQUEST;
+	if (window_check(api, certs[0], lens[0], err, errlen) != 0) {
+		tc_checked_chain_free(&cc);
+		return TC_CT_OP_BAD_REQUEST;
+	}
 	enum tc_ct_op_status st = TC_CT_OP_OK;
 	char why[256];
 	uint64_t timestamp = 0, leaf_index = UINT64_MAX;

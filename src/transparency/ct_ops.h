@@ -24,8 +24,22 @@ struct tc_ct_api {
 	struct tc_ct_store *st;
 	struct tc_sequencer *seq;
 	struct tc_chain_checker *chk;
-	const char *tiles_dir; /* static-ct-api files served at the root of the HTTP listener, or NULL */
+	const char *tiles_dir; /* static-ct-api files served at the log's URL prefix, or NULL */
+	/* Temporal shards (common/ct_shard.h): this log's name ("" for the
+	 * single log, served at the root) and notAfter window; a submission
+	 * outside it is refused. */
+	const char *name;
+	int windowed; /* 0 (a zeroed struct): every notAfter is taken */
+	int64_t not_after_start, not_after_end;
+	/* Every log of the process (this one among them), for routing a
+	 * request by its prefix or IPC log name; NULL: this log alone. */
+	struct tc_ct_api *all;
+	size_t n_all;
 };
+
+/* The log named name among api's (api itself when it has no siblings and
+ * name is ""); NULL when there is none. */
+struct tc_ct_api *tc_ct_api_route(struct tc_ct_api *api, const char *name);
 
 enum tc_ct_op_status {
 	TC_CT_OP_OK = 0,

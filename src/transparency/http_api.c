@@ -21,8 +21,41 @@ struct tc_http_api {
 	struct tc_ct_api *api;
 	struct tc_http_limits limits;
 	int fd;
-	int tiles_fd; /* the static-ct-api files (ct.tiles_dir), or -1 */
+	size_t n_logs;                     /* api->n_all, or 1 for a log alone */
+	int tiles_fd[TC_CFG_MAX_CT_LOGS]; /* each log's static-ct-api files (ct.tiles_dir), or -1 */
 };
+
+/* The log a URL is for and the URL within it: "/<name>/..." for a
+ * temporal shard (common/ct_shard.h), the root for the single log. Returns
+ * the log's index, or -1 when no log serves the URL. */
+static int route(const struct tc_http_api *h, const char *url, const char **rest)
+{
+	*rest = url;
+	if (!h->api->all)
+		return 0;
+	for (size_t i = 0; i < h->n_logs; i++) {
+		const char *name = h->api->all[i].name;
+		size_t n = strlen(name);
+		if (n == 0) {
+			continue;
+		} else if (url[0] == '/' && strncmp(url + 1, name, n) == 0 && url[1 + n] == '/') {
+			*rest = url + 1 + n;
+			return (int)i;
+		}
+	}
+	/* the unnamed log, if one is configured among the shards, has the root */
+	for (size_t i = 0; i < h->n_logs; i++)
+		if (!h->api->all[i].name[0])
+			return (int)i;
+	return -1;
+}
+
+static void close_tiles(struct tc_http_api *h)
+{
+	for (size_t i = 0; i < h->n_logs; i++)
+		if (h->tiles_fd[i] >= 0)
+			close(h->tiles_fd[i]);
+}
 
 static const char *query_value(void *ctx, const char *name)
 {
@@ -77,11 +110,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (tc_tile_http_owns(url))
-		return tc_tile_http_serve(conn, h->tiles_fd, method, url);
+	const char *path;
+	int log = route(h, url, &path);
+	if (log < 0)
+		return send_error(conn, 404, "no such log: a temporal shard's URLs start with /<its ct.logs name>/");
+	if (tc_tile_http_owns(path))
+		return tc_tile_http_serve(conn, h->tiles_fd[log], method, path);
 	const struct tc_http_request *rq = tc_http_strict_request(con_cls);
 	struct tc_ct_reply r;
-	tc_ct_api_handle(h->api, method, url, query_value, conn, rq->body, rq->body_len, &r);
+	tc_ct_api_handle(h->api->all ? &h->api->all[log] : h->api, method, path, query_value, conn, rq->body,
+			 rq->body_len, &r);
 	return send_reply(conn, &r);
 }
 
@@ -159,16 +197,26 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 		return -1;
 	}
 	h->api = api;
-	h->tiles_fd = -1;
-	if (api->tiles_dir && (h->tiles_fd = open(api->tiles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "tiles directory %s: %s", api->tiles_dir, strerror(errno));
+	h->n_logs = api->all ? api->n_all : 1;
+	if (h->n_logs > TC_CFG_MAX_CT_LOGS) {
+		snprintf(err, errlen, "too many logs");
 		free(h);
 		return -1;
 	}
+	for (size_t i = 0; i < TC_CFG_MAX_CT_LOGS; i++)
+		h->tiles_fd[i] = -1;
+	for (size_t i = 0; i < h->n_logs; i++) {
+		const char *dir = api->all ? api->all[i].tiles_dir : api->tiles_dir;
+		if (dir && (h->tiles_fd[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "tiles directory %s: %s", dir, strerror(errno));
+			close_tiles(h);
+			free(h);
+			return -1;
+		}
+	}
 	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
 	if (h->fd < 0) {
-		if (h->tiles_fd >= 0)
-			close(h->tiles_fd);
+		close_tiles(h);
 		free(h);
 		return -1;
 	}
@@ -186,8 +234,7 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0) {
 		snprintf(err, errlen, "http_strict: option table too small");
 		close(h->fd);
-		if (h->tiles_fd >= 0)
-			close(h->tiles_fd);
+		close_tiles(h);
 		free(h);
 		return -1;
 	}
@@ -199,8 +246,7 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 	if (!h->daemon) {
 		snprintf(err, errlen, "libmicrohttpd did not start");
 		close(h->fd);
-		if (h->tiles_fd >= 0)
-			close(h->tiles_fd);
+		close_tiles(h);
 		free(h);
 		return -1;
 	}
@@ -221,7 +267,6 @@ void tc_http_api_stop(struct tc_http_api *h)
 	MHD_stop_daemon(h->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	if (h->tiles_fd >= 0)
-		close(h->tiles_fd);
+	close_tiles(h);
 	free(h);
 }

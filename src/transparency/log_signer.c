@@ -28,11 +28,23 @@ static Response *checked(Response *r, char *err, size_t errlen)
 
 int tc_log_signer_init(struct tc_log_signer *s, struct tc_child *child, char *err, size_t errlen)
 {
+	return tc_log_signer_init_shard(s, child, "", err, errlen);
+}
+
+int tc_log_signer_init_shard(struct tc_log_signer *s, struct tc_child *child, const char *ct_log, char *err,
+			     size_t errlen)
+{
 	memset(s, 0, sizeof(*s));
 	s->child = child;
+	if (strlen(ct_log) >= sizeof(s->ct_log)) {
+		snprintf(err, errlen, "CT log name too long");
+		return -1;
+	}
+	snprintf(s->ct_log, sizeof(s->ct_log), "%s", ct_log);
 	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__GetPublicInfoRequest gp = TRUSTCHAIN__INTERNAL__GET_PUBLIC_INFO_REQUEST__INIT;
 	gp.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	gp.ct_log = s->ct_log;
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_PUBLIC_INFO;
 	req.get_public_info = &gp;
 	Response *r = checked(tc_child_signer_call(child, &req, SIGNER_TIMEOUT_MS, err, errlen), err, errlen);
@@ -66,6 +78,7 @@ int tc_log_signer_sign(struct tc_log_signer *s, const unsigned char *data, size_
 	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
 	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd.ct_log = s->ct_log;
 	sd.data.data = (uint8_t *)data;
 	sd.data.len = len;
 	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;

@@ -18,11 +18,15 @@ struct tc_log_signer {
 	unsigned char log_id[TC_CT_LOG_ID_LEN];
 	unsigned char *spki; /* DER SubjectPublicKeyInfo of the log key */
 	size_t spki_len;
+	char ct_log[32]; /* the temporal shard whose key this is ("" the single log) */
 };
 
 /* Asks the signer for the CT log public key. 0, or -1 with err set (the
  * signer may still be starting: callers retry). */
 int tc_log_signer_init(struct tc_log_signer *s, struct tc_child *child, char *err, size_t errlen);
+/* The same for the key of temporal shard ct_log (ct.logs name). */
+int tc_log_signer_init_shard(struct tc_log_signer *s, struct tc_child *child, const char *ct_log, char *err,
+			     size_t errlen);
 void tc_log_signer_free(struct tc_log_signer *s);
 
 /* Has the signer sign an RFC 6962 digitally-signed input with the log key;

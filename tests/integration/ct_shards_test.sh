@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Temporal shards of the CT log (ct.logs, issue 13) under the real
+# supervisor: two shards split at a notAfter boundary T a few hours ahead
+# ("near" takes notAfter < T, "far" the rest), their keys made by the dev
+# ceremony. Checks: each shard takes a certificate of its window over its own
+# URL prefix and refuses one of the other's with HTTP 400 and a clear reason;
+# the unsharded root path is not a log; Issue over gRPC logs each certificate
+# in the shard of its notAfter (the embedded SCT's log ID is that shard's key)
+# and Validate verifies that SCT; each shard publishes its own checkpoint
+# under ct.tiles_dir/<name>/, signed with its key; `ct loglist` lists both
+# with their windows; `export ct --log` + `verify-export` per shard (and a
+# shard's bundle fails against the other shard's key).
+# Usage: ct_shards_test.sh BINDIR
+set -euo pipefail
+bindir=$(cd "$1" && pwd)
+ctl="$bindir/trustchainctl"
+. "$(dirname "$0")/server_lib.sh" ct-shards
+command -v curl >/dev/null || fail "needs curl"
+
+mkdir -p "$tmp/data" "$tmp/keys"
+"$ctl" token new --name ops --patterns '*.ops.hypermesh.online' --out "$tmp/keys/ops.token" \
+  > "$tmp/data/tokens" || fail "token new"
+chmod 600 "$tmp/data/tokens"
+if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
+
+# T: 6 hours ahead, whole seconds; a 2 h certificate is "near", a 20 h one "far".
+t=$(( $(date +%s) + 6 * 3600 ))
+T=$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)
+base=$(( 20000 + RANDOM % 20000 ))
+ct="127.0.0.1:$((base + 2))"
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: $ct
+  sequence_interval_ms: 50
+  logs:
+    - name: near
+      not_after_start: "2000-01-01T00:00:00Z"
+      not_after_end: "$T"
+    - name: far
+      not_after_start: "$T"
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+  tokens_file: $tmp/data/tokens
+  require_auth: true
+  require_sct: true
+YAML
+start_server
+c=(--config "$tmp/trustchain.yaml")
+
+# Keys of both shards from the dev ceremony, and their log IDs.
+for s in near far; do
+  [ -s "$tmp/data/ct/keys/$s.pem" ] || fail "no key of shard $s"
+  [ -s "$tmp/data/ct/keys/$s.log_id.txt" ] || fail "no log ID of shard $s"
+done
+cmp -s "$tmp/data/ct/keys/near.pem" "$tmp/data/ct/keys/far.pem" && fail "both shards have the same key"
+
+# Issue: a 2 h certificate (near) and a 20 h one (far).
+for v in near:2h far:20h; do
+  s=${v%%:*}
+  "$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name "$s.ops.hypermesh.online" \
+    --new-key "$tmp/keys/$s.key" --out "$tmp/$s.pem" --chain-out "$tmp/$s-chain.pem" --validity "${v#*:}" \
+    2> "$tmp/issue.err" || { cat "$tmp/issue.err"; fail "issue ($s)"; }
+  # The embedded SCT's log ID is the shard's (OpenSSL prints it in hex with colons).
+  want=$(base64 -d < "$tmp/data/ct/keys/$s.log_id.txt" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+  got=$(openssl x509 -in "$tmp/$s.pem" -noout -text | awk '/Log ID/ { f = 1; sub(/.*Log ID *: */, "") }
+        f { print } /^ *$/ { f = 0 }' | head -3 | tr -d ' :\n' | tr a-f A-F)
+  case "$got" in "$want"*) ;; *) fail "SCT of the $s certificate has log ID $got, want $want" ;; esac
+  # Validate (require_sct) verifies the SCT against the shard's key.
+  cat "$tmp/$s.pem" "$tmp/$s-chain.pem" > "$tmp/$s-full.pem"
+  out=$("$ctl" "${c[@]}" validate --target "127.0.0.1:$((base + 3))" --token-file "$tmp/keys/ops.token" \
+    --name "$s.ops.hypermesh.online" "$tmp/$s-full.pem" 2>&1) || true
+  grep -qx "decision: TRUSTED" <<< "$out" || fail "validate ($s, require_sct): $out"
+  ok "Issue logged the $s certificate in shard $s; Validate verified its SCT"
+done
+
+# add-chain over each shard's prefix: its own window taken, the other refused.
+chain_json() { # chain_json CERT CHAIN -> {"chain": [b64, b64]}
+  local a b
+  a=$(openssl x509 -in "$1" -outform DER | base64 -w0)
+  b=$(openssl x509 -in "$2" -outform DER | base64 -w0)
+  printf '{"chain":["%s","%s"]}' "$a" "$b"
+}
+post() { # post SHARD CERT -> status in $code, body in $tmp/body
+  chain_json "$tmp/$2.pem" "$tmp/$2-chain.pem" > "$tmp/req.json"
+  code=$(curl -s -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$tmp/req.json" "http://$ct/$1/ct/v1/add-chain")
+}
+for s in near far; do
+  post "$s" "$s"
+  [ "$code" = 200 ] || fail "add-chain of the $s certificate to $s: HTTP $code $(cat "$tmp/body")"
+done
+post far near
+[ "$code" = 400 ] || fail "near certificate submitted to far: HTTP $code"
+grep -q "outside this log's window" "$tmp/body" || fail "cross-shard refusal says: $(cat "$tmp/body")"
+post near far
+[ "$code" = 400 ] || fail "far certificate submitted to near: HTTP $code"
+grep -q "notAfter in \[2000-01-01T00:00:00Z, $T)" "$tmp/body" || fail "refusal names no window: $(cat "$tmp/body")"
+ok "each shard takes its window and refuses the other's (HTTP 400)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$ct/ct/v1/get-sth")
+[ "$code" = 404 ] || fail "the root answered get-sth (HTTP $code) with only shards configured"
+
+# Each shard's tree holds its certificates (precertificate + final); the
+# checkpoint under tiles/<name>/ and /<name>/checkpoint.
+for s in near far; do
+  for _ in $(seq 1 50); do
+    size=$(curl -s "http://$ct/$s/ct/v1/get-sth" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+    [ "${size:-0}" -ge 1 ] && break
+    sleep 0.1
+  done
+  [ "${size:-0}" -ge 1 ] || fail "shard $s has an empty tree"
+  for _ in $(seq 1 50); do [ -s "$tmp/data/ct/tiles/$s/checkpoint" ] && break; sleep 0.1; done
+  head -1 "$tmp/data/ct/tiles/$s/checkpoint" | grep -qx "ct.trust.hypermesh.online:$((base + 2))/$s" ||
+    fail "checkpoint origin of $s: $(head -1 "$tmp/data/ct/tiles/$s/checkpoint")"
+  curl -sf "http://$ct/$s/checkpoint" | head -1 | grep -qx "ct.trust.hypermesh.online:$((base + 2))/$s" ||
+    fail "/$s/checkpoint not served"
+done
+ok "each shard has its own tree and checkpoint"
+
+# The log list: both shards with their windows.
+"$ctl" "${c[@]}" ct loglist --out "$tmp/loglist.cnf" || fail "ct loglist"
+grep -q '^enabled_logs = trustchain-near,trustchain-far' "$tmp/loglist.cnf" || fail "loglist: $(cat "$tmp/loglist.cnf")"
+grep -q "^# log near: notAfter \[2000-01-01T00:00:00Z, $T), state: usable" "$tmp/loglist.cnf" ||
+  fail "loglist has no window for near"
+grep -q "^# log far: notAfter \[$T, +inf), state: usable" "$tmp/loglist.cnf" || fail "loglist has no window for far"
+[ "$(grep -c '^key = ' "$tmp/loglist.cnf")" -ge 2 ] || fail "loglist has fewer than two keys"
+ok "ct loglist lists both shards with their windows"
+
+# Audit export and offline verification per shard.
+for s in near far; do
+  "$ctl" "${c[@]}" export ct --log "$s" --out "$tmp/$s.bundle" > /dev/null 2> "$tmp/export.err" ||
+    { cat "$tmp/export.err"; fail "export ct --log $s"; }
+  "$ctl" verify-export "$tmp/$s.bundle" --log-key "$tmp/data/ct/keys/$s.pem" > /dev/null ||
+    fail "verify-export of $s"
+done
+if "$ctl" verify-export "$tmp/near.bundle" --log-key "$tmp/data/ct/keys/far.pem" > /dev/null 2>&1; then
+  fail "near's bundle verified with far's key"
+fi
+ok "export + verify-export per shard"
+echo "ok: CT temporal shards"
