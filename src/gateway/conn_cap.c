@@ -90,7 +90,7 @@ static int local_port(int fd)
  * a listener. */
 static bool still_connection(const struct tc_conn_cap *c, int fd)
 {
-	if (local_port(fd) != c->port)
+	if (c->port <= 0 || local_port(fd) != c->port)
 		return false;
 	int listening = 0;
 	socklen_t len = sizeof(listening);
@@ -132,7 +132,7 @@ static bool on_socket(const struct mutate_info *info, struct tc_conn_cap *c)
 		refuse(fd);
 		return true;
 	}
-	if (c->port == 0)
+	if (c->port <= 0) /* -1 (getsockname failed) would match every closed fd */
 		c->port = local_port(fd);
 	uint8_t bit = (uint8_t)(1u << (fd % 8));
 	if (!(c->tracked[fd / 8] & bit)) { /* a set bit: that connection closed, its number reused */
