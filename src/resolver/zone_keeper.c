@@ -19,6 +19,7 @@
 #include "resolver/dnssec_signer.h"
 #include "resolver/ixfr_log.h"
 #include "resolver/sig_cache.h"
+#include "resolver/sig_prefetch.h"
 #include "resolver/tlsa.h"
 #include "resolver/update.h"
 #include "resolver/zone.h"
@@ -194,6 +195,7 @@ static struct tc_zone *build_unsigned(struct tc_zone_keeper *k, bool incremental
 struct cached_signer {
 	struct tc_dnssec_signer *signer;
 	const struct tc_sig_cache *prev;
+	const struct tc_sig_cache *pre;   /* made by tc_sig_prefetch for this build */
 	struct tc_sig_cache *next;
 	long reused, made;
 };
@@ -207,6 +209,8 @@ static int cached_sign(void *ctx, const uint8_t *data, size_t len, uint8_t sig[T
 	bool have_digest = EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) == 1;
 	if (have_digest && tc_sig_cache_get(cs->prev, digest, sig)) {
 		cs->reused++;
+	} else if (have_digest && tc_sig_cache_get(cs->pre, digest, sig)) {
+		cs->made++;
 	} else {
 		if (tc_dnssec_signer_sign(cs->signer, data, len, sig, err, errlen) != 0)
 			return -1;
@@ -253,7 +257,14 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	struct cached_signer cs = {.signer = signer, .prev = keep_times ? k->sigs : NULL,
 				   .next = tc_sig_cache_new()};
 	key.ctx = &cs;
+	/* The signatures this build needs, asked of the signer together
+	 * (sig_prefetch.h); then the real pass takes them from pre. */
+	struct tc_sig_cache *pre = tc_sig_cache_new();
+	if (pre && tc_sig_prefetch(zone, &key, signer, cs.prev, pre, err, sizeof(err)) < 0)
+		tc_debug("DNSSEC: prefetch: %s (signing one by one)", err);
+	cs.pre = pre;
 	*nsigs = tc_zone_sign(zone, &key, err, sizeof(err));
+	tc_sig_cache_free(pre);
 	tc_dnssec_signer_free(signer);
 	if (*nsigs < 0) {
 		tc_sig_cache_free(cs.next);
