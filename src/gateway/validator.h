@@ -24,8 +24,6 @@ struct tc_validator_config {
 	EVP_PKEY *log_key;             /* ct/log_public_key.pem; NULL: no SCT can verify */
 	EVP_PKEY *const *log_keys;     /* every CT log's key (common/ct_shard_keys.h); set: log_key unused */
 	size_t n_log_keys;
-	EVP_PKEY *const *log_keys;     /* every CT log's key (common/ct_shard_keys.h); set: log_key unused */
-	size_t n_log_keys;
 	int require_sct;               /* SCT_MISSING fails the decision */
 	tc_crl_fetch_fn fetch_crl;     /* the signer's GetCrl */
 	void *fetch_arg;
