@@ -172,6 +172,36 @@ validate_says $d trusted
 validate_says $b revoked
 ok "Validate: leaves of both intermediates TRUSTED, the revoked one REVOKED"
 
+# A restart after the cut-over (kill -9 of signer and gateway): the signer
+# takes the schedule from the file again and issues with the new one; the
+# gateway's own TLS certificate, now from the new intermediate, is served
+# with that chain (the clients here verify it against the root); the old
+# intermediate's CRL still carries its revocation.
+signer_pid=$(pid_of signer) gateway_pid=$(pid_of gateway)
+kill -9 "$signer_pid" "$gateway_pid"
+wait_ready signer "$signer_pid"
+wait_ready gateway "$gateway_pid"
+e=restarted.ops.hypermesh.online
+for _ in $(seq 1 30); do issue $e quiet > /dev/null && break; sleep 1; done
+[ -s "$tmp/$e.pem" ] || { cat "$tmp/$e.err"; fail "no issuance after the restart"; }
+[ "$(issuer_of $e)" = "$new_subject" ] || fail "after the restart: issued by $(issuer_of $e)"
+[ "$(verify $e)" = "$tmp/$e.pem: OK" ] || fail "$e does not verify"
+curl -sSf -o "$tmp/old2.crl" "$http/crl/intermediate.crl" || fail "GET old CRL after the restart"
+openssl crl -inform DER -in "$tmp/old2.crl" -noout -text | tr -d ' :' | grep -qi "SerialNumber${b_serial}" ||
+  fail "revocation missing from the old intermediate's CRL after the restart"
+validate_says $b revoked
+validate_says $e trusted
+ok "restart of signer and gateway after the cut-over: issues with the new intermediate, old CRL still served"
+
+# A schedule that does not parse is ignored: issuance goes on.
+printf 'not a schedule\n' > "$ca/rollover/next.tmp" && mv "$ca/rollover/next.tmp" "$ca/rollover/next"
+sleep 2
+f=garbled.ops.hypermesh.online
+issue $f > /dev/null
+[ "$(issuer_of $f)" = "$new_subject" ] || fail "a garbled schedule changed the issuer"
+grep -q 'ca_rollover_schedule_invalid' "$tmp/server.log" || fail "garbled schedule not reported"
+ok "a garbled schedule is reported and ignored"
+
 # The CT log takes chains through either intermediate.
 for n in $a $d; do
   body=$(/usr/bin/python3 - "$tmp/$n.pem" "$tmp/$n-chain.pem" <<'PY'
