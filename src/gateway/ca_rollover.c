@@ -22,7 +22,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tc_ca_set *snaps[MAX_SNAPSHOTS]; /* every snapshot made; the last is current */
 static _Atomic(struct tc_ca_set *) cur;
 static int nsnaps;
-static int validator_has = 1; /* snapshot issuers the validator trusts ([0] from the start) */
+static atomic_int validator_has = 1; /* snapshot issuers the validator trusts ([0] from the start) */
 static struct stat seen;
 static int seen_exists;
 static atomic_llong last_poll;
@@ -205,7 +205,7 @@ void tc_ca_rollover_fini(void)
 		set_free(snaps[i]);
 	nsnaps = 0;
 	seen_exists = 0;
-	validator_has = 1;
+	atomic_store(&validator_has, 1);
 	atomic_store(&cur, NULL);
 	pthread_mutex_unlock(&lock);
 }
@@ -302,10 +302,10 @@ static int fetch_issuer_crl(void *arg, unsigned char **der, size_t *len, uint64_
 void tc_ca_rollover_sync_validator(struct tc_gateway *gw)
 {
 	const struct tc_ca_set *s = tc_ca_rollover_get(gw);
-	if (!s || !gw->validator || s->n <= validator_has)
+	if (!s || !gw->validator || s->n <= atomic_load(&validator_has))
 		return;
 	pthread_mutex_lock(&lock);
-	for (int i = validator_has; i < s->n; i++) {
+	for (int i = atomic_load(&validator_has); i < s->n; i++) {
 		struct tc_ca_issuer *is = (struct tc_ca_issuer *)&s->is[i];
 		char err[256];
 		is->gw = gw;
@@ -313,7 +313,7 @@ void tc_ca_rollover_sync_validator(struct tc_gateway *gw)
 			tc_warn("Validate: intermediate '%s' not trusted: %s", is->label, err);
 			break;
 		}
-		validator_has = i + 1;
+		atomic_store(&validator_has, i + 1);
 		tc_info("Validate: trusts intermediate '%s' too, with its own CRL", is->label);
 	}
 	pthread_mutex_unlock(&lock);
