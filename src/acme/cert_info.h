@@ -14,6 +14,7 @@ struct tc_acme_cert_info {
 	char aki_hex[129];                           /* keyIdentifier, "" when absent */
 	const uint8_t *spki;                         /* into the DER given */
 	size_t spki_len;
+	int64_t not_before, not_after;               /* unix seconds */
 };
 
 /* 0, or -1 when der is not a certificate. */

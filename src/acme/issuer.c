@@ -111,9 +111,12 @@ static int store_issued(struct tc_acme *a, const char *oid, json_t *rec, const s
 	if (ll && pem[ll - 1] != '\n')
 		pem[ll++] = '\n';
 	memcpy(pem + ll, res->chain_pem ? res->chain_pem : "", cl + 1);
+	/* Validity from the certificate itself: one given back for an
+	 * idempotency key came from the first attempt's template, while the
+	 * response's times are those of the retry's. */
 	json_t *cert = json_pack("{s:O, s:s, s:s, s:s, s:s, s:I, s:I}", "account", json_object_get(rec, "account"),
 				 "order", oid, "ca_serial", res->serial, "pem", pem, "aki", info.aki_hex, "not_before",
-				 (json_int_t)res->not_before, "not_after", (json_int_t)res->not_after);
+				 (json_int_t)info.not_before, "not_after", (json_int_t)info.not_after);
 	free(pem);
 	struct tc_acme_batch *b = tc_acme_batch_new();
 	if (!cert || !b || tc_acme_batch_put(b, 'C', info.serial_hex, cert) != 0) {
