@@ -783,6 +783,13 @@ static void op_sign_certificate_keyed(struct tc_signer *s, const struct tc_peer_
 			       rq->precertificate, ok ? r->resp.sign_certificate->certificate.data : NULL,
 			       ok ? r->resp.sign_certificate->certificate.len : 0,
 			       ok ? r->resp.sign_certificate->serial.data : NULL, &detail, now);
+		/* The key's precertificate is gone from memory (a signer restart
+		 * or an eviction between the two signatures): its final twin can
+		 * never be signed, so the key is freed and a retry issues anew
+		 * (one more precertificate, still one certificate), instead of
+		 * refusing every retry for the record's lifetime. */
+		if (!ok && !rq->precertificate && r->resp.reason && strcmp(r->resp.reason, TC_REASON_PRECERT_UNKNOWN) == 0)
+			tc_idem_forget(s->idem, peer->name, rq->idempotency_key.data, rq->idempotency_key.len, now);
 		struct tc_journal_entry e = {.peer = peer->name, .op = TC_IDEM_JOURNAL_OP, .key = "",
 					     .data = ok ? r->resp.sign_certificate->certificate.data : NULL,
 					     .data_len = ok ? r->resp.sign_certificate->certificate.len : 0,

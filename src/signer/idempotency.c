@@ -231,6 +231,15 @@ enum tc_idem_verdict tc_idem_begin(struct tc_idem *t, const char *peer, const ui
 	return v;
 }
 
+void tc_idem_forget(struct tc_idem *t, const char *peer, const uint8_t *key, size_t key_len, time_t now)
+{
+	pthread_mutex_lock(&t->lock);
+	struct rec *r = find(t, peer, key, key_len, now);
+	if (r && r->busy == IDLE)
+		rec_clear(r);
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* "at=<unix> kind=<precert|final> key=<hex> digest=<hex> serial=<hex>
  * template=<base64> certificate=<base64>"; the peer is the record's. */
 static char *detail_text(const struct rec *r, int precert, const uint8_t *der, size_t der_len)

@@ -57,6 +57,9 @@ void tc_idem_finish(struct tc_idem *t, const char *peer, const uint8_t *key, siz
 		    const uint8_t *der, size_t der_len, const uint8_t serial[16], char **journal_detail,
 		    time_t now);
 
+/* Drops the key's record (its precertificate can no longer be finished). */
+void tc_idem_forget(struct tc_idem *t, const char *peer, const uint8_t *key, size_t key_len, time_t now);
+
 /* The journal record op for tc_idem_finish's detail. */
 #define TC_IDEM_JOURNAL_OP "idempotency"
 

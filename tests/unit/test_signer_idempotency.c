@@ -163,6 +163,10 @@ static void test_busy_and_failed_signature(void)
 	finish(t, "gateway", 0, NULL, 0, NULL, NOW); /* refused: may be asked again */
 	CU_ASSERT_EQUAL(begin(t, "gateway", KEY, sizeof(KEY) - 1, 0, retry, l2, SERIAL, &c, NOW), TC_IDEM_SIGN);
 	finish(t, "gateway", 0, FINAL, sizeof(FINAL), NULL, NOW);
+	/* A forgotten key (its precertificate lost) is signed anew. */
+	tc_idem_forget(t, "gateway", KEY, sizeof(KEY) - 1, NOW);
+	CU_ASSERT_EQUAL(begin(t, "gateway", KEY, sizeof(KEY) - 1, 1, first, l1, NULL, &c, NOW), TC_IDEM_SIGN);
+	finish(t, "gateway", 1, NULL, 0, NULL, NOW);
 	free(first);
 	free(retry);
 	tc_idem_free(t);
