@@ -73,3 +73,9 @@ if(TARGET trustchain-server AND TARGET bench_dns_update)
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_journal_compact_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dns_journal_compact_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400)
 endif()
+
+# Rollover timing (dnssec_roll.c): the plans against a model of validator
+# caches, never bogus, and bogus when taken early.
+if(TARGET tc_dns_core)
+  tc_add_cunit(test_dnssec_roll SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dnssec_roll.c LIBS tc_dns_core)
+endif()
