@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "common/log.h"
+#include "resolver/tlsa.h"
 
 #define BACKDATE_S 60             /* clients a little behind our clock accept it at once */
 #define RETRY_FIRST_MS 1000
@@ -75,36 +77,115 @@ static char *bio_take(BIO *b, size_t *len)
 	return out;
 }
 
-/* The first certificate of a PEM text, as DER (OPENSSL_malloc'd). */
-static unsigned char *first_cert_der(const char *pem, size_t len, size_t *der_len)
+/* The intermediates a certificate of ours may come from: the configured
+ * one and, during a CA key rollover, the next one named by ca/rollover/next
+ * ("LABEL CUTOVER", its certificate ca/rollover/LABEL.pem; see
+ * gateway/ca_rollover.h). The signer switches at the cut-over by itself, so
+ * the chain is the issuer that really signed, never assumed. */
+#define ISSUERS_MAX 2
+struct issuers {
+	int n;
+	char *pem[ISSUERS_MAX];
+	size_t pem_len[ISSUERS_MAX];
+	X509 *x[ISSUERS_MAX];
+	unsigned char *der[ISSUERS_MAX]; /* OPENSSL_malloc'd */
+	size_t der_len[ISSUERS_MAX];
+};
+
+static void issuers_free(struct issuers *s)
 {
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	unsigned char *der = NULL;
-	int n = x ? i2d_X509(x, &der) : -1;
-	X509_free(x);
+	for (int i = 0; i < s->n; i++) {
+		free(s->pem[i]);
+		X509_free(s->x[i]);
+		OPENSSL_free(s->der[i]);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* Appends the certificate in the PEM file rel; -1 with err set. */
+static int issuers_add(struct issuers *s, const struct tc_config *cfg, const char *rel, char *err, size_t errlen)
+{
+	char path[TC_CFG_STR + 128];
+	int i = s->n;
+	if (tc_config_data_path(cfg, rel, path, sizeof(path)) != 0) {
+		snprintf(err, errlen, "%s: path too long", rel);
+		return -1;
+	}
+	if (tc_read_file(path, CHAIN_MAX, &s->pem[i], &s->pem_len[i], err, errlen) != 0)
+		return -1;
+	BIO *b = BIO_new_mem_buf(s->pem[i], (int)s->pem_len[i]);
+	s->x[i] = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	*der_len = n > 0 ? (size_t)n : 0;
-	return n > 0 ? der : NULL;
+	int n = s->x[i] ? i2d_X509(s->x[i], &s->der[i]) : -1;
+	s->n++; /* freed by issuers_free whatever follows */
+	if (n <= 0) {
+		snprintf(err, errlen, "%s: no certificate", rel);
+		return -1;
+	}
+	s->der_len[i] = (size_t)n;
+	return 0;
+}
+
+/* The configured intermediate, and the scheduled next one when there is
+ * one (a schedule that does not parse or whose certificate is missing is
+ * left out: the signer ignores it too). Read for every certificate. */
+static int issuers_load(struct issuers *s, const struct tc_config *cfg, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (issuers_add(s, cfg, "ca/intermediate.pem", err, errlen) != 0)
+		return -1;
+	char rel[128], e2[256];
+	if (tc_rollover_next_cert(cfg, rel, sizeof(rel)) == 0 && issuers_add(s, cfg, rel, e2, sizeof(e2)) != 0) {
+		/* Only the configured one then. */
+		free(s->pem[1]);
+		X509_free(s->x[1]);
+		OPENSSL_free(s->der[1]);
+		s->pem[1] = NULL, s->x[1] = NULL, s->der[1] = NULL;
+		s->n = 1;
+	}
+	return 0;
+}
+
+/* Index of the intermediate that issued the DER certificate, or -1. */
+static int issuers_pick(const struct issuers *s, const unsigned char *cert, size_t len)
+{
+	const unsigned char *p = cert;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	int found = -1;
+	for (int i = 0; x && found < 0 && i < s->n; i++)
+		if (X509_check_issued(s->x[i], x) == X509_V_OK)
+			found = i;
+	X509_free(x);
+	return found;
+}
+
+/* common/ct_issue.h's issuer_of: the CT log gets the real issuer. */
+static const unsigned char *issuer_of(void *arg, const unsigned char *cert, size_t len, size_t *issuer_len)
+{
+	const struct issuers *s = arg;
+	int i = issuers_pick(s, cert, len);
+	if (i < 0)
+		return NULL;
+	*issuer_len = s->der_len[i];
+	return s->der[i];
 }
 
 /* The template certified like every certificate of our CA (ct_issue.h):
  * precertificate, durable entry in the CT log, final certificate with the
  * SCT. *log_waited is set when the log did not answer: that call already
  * waited for it as long as a retry should. */
-static int certify(struct tc_doq_cert *m, const unsigned char *tbs, size_t tbs_len, const char *inter_pem,
-		   size_t inter_len, struct tc_issued_cert *ic, bool *log_waited, char *err, size_t errlen)
+static int certify(struct tc_doq_cert *m, const unsigned char *tbs, size_t tbs_len, struct issuers *cas,
+		   struct tc_issued_cert *ic, bool *log_waited, char *err, size_t errlen)
 {
-	struct tc_ct_issuer iss = {.child = m->child, .ct = m->ct, .log_final = m->cfg->ct.log_stoq_certificates};
-	unsigned char *inter_der = first_cert_der(inter_pem, inter_len, &iss.intermediate_der_len);
-	if (!inter_der) {
-		snprintf(err, errlen, "ca/intermediate.pem: no certificate");
-		return -1;
-	}
-	iss.intermediate_der = inter_der;
+	struct tc_ct_issuer iss = {.child = m->child,
+				   .ct = m->ct,
+				   .log_final = m->cfg->ct.log_stoq_certificates,
+				   .intermediate_der = cas->der[0],
+				   .intermediate_der_len = cas->der_len[0],
+				   .issuer_of = issuer_of,
+				   .issuer_arg = cas};
 	struct tc_ct_issue_error e;
 	int rc = tc_ct_issue(&iss, tbs, tbs_len, ic, &e);
-	OPENSSL_free(inter_der);
 	if (rc != 0) {
 		*log_waited = e.fault == TC_CT_ISSUE_LOG_UNREACHABLE;
 		tc_ct_issue_describe(&e, err, errlen);
@@ -118,7 +199,7 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, b
 		 size_t errlen)
 {
 	const struct tc_config *cfg = m->cfg;
-	char name[TC_CFG_STR + 8], path[TC_CFG_STR + 64];
+	char name[TC_CFG_STR + 8];
 	snprintf(name, sizeof(name), "dns.%s", cfg->bootstrap.domain);
 	const char *names[] = {name};
 	time_t nb = time(NULL) - BACKDATE_S;
@@ -134,8 +215,8 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, b
 	unsigned char *tbs = NULL;
 	size_t tbs_len = 0;
 	struct tc_issued_cert ic = {0};
-	char *inter = NULL;
-	size_t inter_len = 0;
+	struct issuers cas = {0};
+	int by = -1;
 	BIO *b = NULL;
 	int rc = -1;
 	memset(is, 0, sizeof(*is));
@@ -152,11 +233,16 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, b
 		goto out;
 	}
 	/* Read for every certificate: the chain follows a new intermediate. */
-	if (tc_config_data_path(cfg, "ca/intermediate.pem", path, sizeof(path)) != 0 ||
-	    tc_read_file(path, CHAIN_MAX, &inter, &inter_len, err, errlen) != 0)
+	if (issuers_load(&cas, cfg, err, errlen) != 0)
 		goto out;
-	if (certify(m, tbs, tbs_len, inter, inter_len, &ic, log_waited, err, errlen) != 0)
+	if (certify(m, tbs, tbs_len, &cas, &ic, log_waited, err, errlen) != 0)
 		goto out;
+	/* Chained with the intermediate that signed it: after a rollover's
+	 * cut-over that is the next one, not ca/intermediate.pem. */
+	if ((by = issuers_pick(&cas, ic.der, ic.der_len)) < 0) {
+		snprintf(err, errlen, "the signer's certificate is issued by none of our intermediates");
+		goto out;
+	}
 	const unsigned char *p = ic.der;
 	is->cert = d2i_X509(NULL, &p, (long)ic.der_len);
 	if (!is->cert || X509_check_private_key(is->cert, key) != 1) {
@@ -166,7 +252,7 @@ static int issue(struct tc_doq_cert *m, EVP_PKEY **key_out, struct issued *is, b
 	memcpy(is->leaf_hash, ic.precert.leaf_hash, sizeof(is->leaf_hash));
 	if (!(b = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(b, is->cert) ||
 	    !(is->leaf_pem = bio_take(b, &is->leaf_len)) ||
-	    BIO_write(b, inter, (int)inter_len) != (int)inter_len ||
+	    BIO_write(b, cas.pem[by], (int)cas.pem_len[by]) != (int)cas.pem_len[by] ||
 	    !(is->chain_pem = bio_take(b, &is->chain_len))) {
 		snprintf(err, errlen, "cannot encode the certificate chain");
 		goto out;
@@ -178,7 +264,7 @@ out:
 	if (rc != 0)
 		issued_free(is);
 	BIO_free(b);
-	free(inter);
+	issuers_free(&cas);
 	tc_issued_cert_free(&ic);
 	OPENSSL_free(tbs);
 	X509_free(tmpl);

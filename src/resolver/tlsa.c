@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
+#include "common/file_read.h"
 
 size_t tc_tlsa_association(const uint8_t *der, size_t derlen, uint8_t selector, uint8_t mtype,
 			   uint8_t *out, size_t cap)
@@ -96,6 +98,23 @@ static uint8_t *read_first_cert(const char *path, size_t *len, bool *missing, ch
 	return copy;
 }
 
+int tc_rollover_next_cert(const struct tc_config *cfg, char *rel, size_t cap)
+{
+	char path[TC_CFG_STR + 64], *buf = NULL, err[256];
+	size_t n = 0, ll = 0;
+	if (tc_config_data_path(cfg, "ca/rollover/next", path, sizeof(path)) != 0 || access(path, F_OK) != 0 ||
+	    tc_read_file(path, 256, &buf, &n, err, sizeof(err)) != 0)
+		return -1;
+	/* The label: what a key label may hold (ceremony rollover-intermediate). */
+	while (ll < n && ((buf[ll] >= 'a' && buf[ll] <= 'z') || (buf[ll] >= 'A' && buf[ll] <= 'Z') ||
+			  (buf[ll] >= '0' && buf[ll] <= '9') || strchr("-_.", buf[ll])))
+		ll++;
+	int ok = ll > 0 && ll < 64 && ll < n && buf[ll] == ' ' && buf[0] != '.' &&
+		 snprintf(rel, cap, "ca/rollover/%.*s.pem", (int)ll, buf) < (int)cap;
+	free(buf);
+	return ok ? 0 : -1;
+}
+
 static int add_one(struct tc_zone *zone, const char *owner, uint8_t usage, uint8_t selector,
 		   uint8_t mtype, const uint8_t *der, size_t derlen, char *err, size_t errlen)
 {
@@ -135,9 +154,23 @@ int tc_zone_add_service_tlsa(struct tc_zone *zone, const struct tc_config *cfg,
 	bool missing;
 	size_t len = 0;
 	uint8_t *der = NULL;
-	if (tc_config_data_path(cfg, "ca/intermediate.pem", path, sizeof(path)) == 0)
-		der = read_first_cert(path, &len, &missing, rep->problem, sizeof(rep->problem));
-	if (der) {
+	/* The configured intermediate, then a scheduled next one. */
+	char next[128];
+	const char *cas[2] = {"ca/intermediate.pem", NULL};
+	if (tc_rollover_next_cert(cfg, next, sizeof(next)) == 0)
+		cas[1] = next;
+	for (int c = 0; c < 2 && cas[c]; c++) {
+		char problem[sizeof(rep->problem) / 2] = "";
+		der = NULL;
+		if (tc_config_data_path(cfg, cas[c], path, sizeof(path)) == 0)
+			der = read_first_cert(path, &len, &missing, c ? problem : rep->problem,
+					      c ? sizeof(problem) : sizeof(rep->problem));
+		if (problem[0]) {
+			size_t used = strlen(rep->problem);
+			snprintf(rep->problem + used, sizeof(rep->problem) - used, "%s%s", used ? "; " : "", problem);
+		}
+		if (!der)
+			continue;
 		for (size_t i = 0; i < nowners; i++) {
 			if (add_one(zone, owners[i], TC_TLSA_USAGE_DANE_TA, TC_TLSA_SELECTOR_SPKI,
 				    TC_TLSA_MATCH_SHA256, der, len, err, errlen) != 0 ||

@@ -9,7 +9,13 @@
  * DANE-TA (usage 2) names our issuing intermediate as the trust anchor for
  * every certificate the CA issues for these services, so a certificate
  * renewal needs no DNS change; DANE-EE (usage 3) pins the DoQ server's own
- * key, so a DoQ client can authenticate it without any CA. */
+ * key, so a DoQ client can authenticate it without any CA.
+ *
+ * During a CA key rollover (ca/rollover/next, "LABEL CUTOVER": see
+ * gateway/ca_rollover.h) the next intermediate ca/rollover/LABEL.pem gets
+ * the same 2 1 1 and 2 0 1 records beside the configured one's: published
+ * from the moment the schedule is seen (at the next zone build), so the
+ * certificates renewed after the cut-over, chained with it, match. */
 #ifndef TC_RESOLVER_TLSA_H
 #define TC_RESOLVER_TLSA_H
 
@@ -45,6 +51,11 @@ struct tc_tlsa_report {
 
 /* "host:port" (or "[v6]:port") -> port; 0 when there is none. */
 uint16_t tc_tlsa_port_of(const char *listen);
+
+/* "ca/rollover/LABEL.pem" of the scheduled next intermediate into rel (cap
+ * bytes): 0, or -1 when nothing is scheduled or the schedule does not parse
+ * (the signer then ignores it too). */
+int tc_rollover_next_cert(const struct tc_config *cfg, char *rel, size_t cap);
 
 /* Adds the records above. Missing certificate files are skipped (the CA may
  * not be set up yet, the DoQ server may not have a certificate yet);

@@ -41,8 +41,11 @@ ca="$tmp/data/ca"
 [ "$(cat "$ca/rollover/next")" = "issuing-2 2099-01-01T00:00:00Z" ] || fail "ceremony wrote no schedule"
 # Not scheduled yet: the server starts with the old intermediate alone.
 mv "$ca/rollover/next" "$tmp/next.ceremony"
+# The DoQ certificate renewed every 8 s (not hours), so one is renewed soon
+# after the cut-over.
+export TC_DOQ_RENEW_MS=8000
 start_server
-for p in signer transparency gateway; do wait_ready "$p"; done
+for p in signer transparency gateway resolver; do wait_ready "$p"; done
 root="$ca/root.pem"
 old_subject=$(openssl x509 -in "$ca/intermediate.pem" -noout -subject | sed 's/^subject=//')
 new_subject=$(openssl x509 -in "$ca/rollover/issuing-2.pem" -noout -subject | sed 's/^subject=//')
@@ -143,6 +146,40 @@ grep -q '"op":"issuer_switch"' "$tmp/data/journal/audit.jsonl" || grep -q 'issue
   fail "no issuer_switch record in the audit journal"
 "$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify"; }
 ok "after the cut-over: issued by $new_subject; every leaf verifies against the root; own CDP/AIA; switch journaled"
+
+# The resolver's DoQ certificate renewed after the cut-over comes from the
+# new intermediate and is served with that chain: trustchainctl dig +quic
+# verifies the handshake against the root alone. The zone's TLSA records
+# for the DoQ service match what is served: DANE-EE of its key, DANE-TA of
+# the intermediate that issued it (published beside the old one's).
+zone=trust.hypermesh.online
+doq="$tmp/data/dns/doq_cert.pem"
+for _ in $(seq 1 150); do
+  [ -s "$doq" ] && [ "$(openssl x509 -in "$doq" -noout -issuer | sed 's/^issuer=//')" = "$new_subject" ] && break
+  sleep 0.2
+done
+[ "$(openssl x509 -in "$doq" -noout -issuer | sed 's/^issuer=//')" = "$new_subject" ] ||
+  fail "DoQ certificate not renewed by the new intermediate"
+"$ctl" "${c[@]}" dig +quic -p $((base + 1)) @127.0.0.1 "ca.$zone" A > "$tmp/dig.out" 2>&1 ||
+  fail "dig +quic after the cut-over: $(cat "$tmp/dig.out")"
+tlsa_of() { # the DoQ service's TLSA records, "U S M HEX" a line, sorted
+  dig +short +norec -p "$base" @127.0.0.1 "_$((base + 1))._udp.dns.$zone" TLSA |
+    awk '{ u = $1 " " $2 " " $3; $1 = $2 = $3 = ""; gsub(/ /, ""); print u " " toupper($0) }' | sort
+}
+sha_hex() { openssl dgst -sha256 -binary | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
+ee="3 1 1 $(openssl x509 -in "$doq" -pubkey -noout | openssl pkey -pubin -outform DER | sha_hex)"
+ta_new="2 0 1 $(openssl x509 -in "$ca/rollover/issuing-2.pem" -outform DER | sha_hex)"
+ta_old="2 0 1 $(openssl x509 -in "$ca/intermediate.pem" -outform DER | sha_hex)"
+for _ in $(seq 1 100); do
+  tlsa_of > "$tmp/tlsa.out" || true
+  grep -qx "$ee" "$tmp/tlsa.out" && grep -qx "$ta_new" "$tmp/tlsa.out" && break
+  sleep 0.2
+done
+cat "$tmp/tlsa.out"
+grep -qx "$ee" "$tmp/tlsa.out" || fail "no TLSA 3 1 1 of the DoQ certificate served"
+grep -qx "$ta_new" "$tmp/tlsa.out" || fail "no TLSA 2 0 1 of the new intermediate that issued it"
+grep -qx "$ta_old" "$tmp/tlsa.out" || fail "TLSA 2 0 1 of the old intermediate gone while its leaves are valid"
+ok "DoQ after the cut-over: certificate of the new intermediate, dig +quic verifies; TLSA (EE key, TA new + old) match"
 
 # Revocation of a leaf of the old intermediate, after the cut-over.
 "$ctl" "${c[@]}" revoke --token-file "$tmp/keys/ops.token" --serial "$b_serial" --reason key-compromise \
