@@ -66,7 +66,10 @@ struct tc_signer {
 	struct tc_hsm_key root, intermediate, ct_log, dns_zone, audit;
 	int have_root, have_intermediate, have_ct_log, have_dns_zone, have_audit;
 	/* The temporal shards' CT log keys (ct.logs, common/ct_shard.h); with
-	 * shards, ct_log above is unused. */
+	 * shards, ct_log above is the single log's from before them (it only
+	 * signs that log's tree heads, retired) and have_ct_log says any key
+	 * is loaded. */
+	int have_ct_single;
 	size_t n_ct_shards;
 	char ct_shard_name[TC_CFG_MAX_CT_LOGS][TC_CT_LOG_NAME_MAX];
 	struct tc_hsm_key ct_shard[TC_CFG_MAX_CT_LOGS];

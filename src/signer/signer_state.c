@@ -34,10 +34,8 @@ static void load_key(struct tc_signer *s, const char *label, struct tc_hsm_key *
 struct tc_hsm_key *tc_signer_ct_key(struct tc_signer *s, const char *ct_log, int *have)
 {
 	*have = 0;
-	if (s->n_ct_shards == 0) {
-		if (ct_log[0])
-			return NULL;
-		*have = s->have_ct_log;
+	if (!ct_log[0]) {
+		*have = s->have_ct_single;
 		return &s->ct_log;
 	}
 	for (size_t i = 0; i < s->n_ct_shards; i++)
@@ -65,9 +63,9 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 		return -1;
 	load_key(s, cfg->hsm.root_key_label, &s->root, &s->have_root);
 	load_key(s, cfg->hsm.intermediate_key_label, &s->intermediate, &s->have_intermediate);
-	if (cfg->ct.log_count == 0) {
-		load_key(s, cfg->hsm.ct_key_label, &s->ct_log, &s->have_ct_log);
-	} else {
+	load_key(s, cfg->hsm.ct_key_label, &s->ct_log, &s->have_ct_single);
+	s->have_ct_log = s->have_ct_single;
+	if (cfg->ct.log_count > 0) {
 		struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
 		s->n_ct_shards = tc_ct_shards(cfg, sh);
 		for (size_t i = 0; i < s->n_ct_shards; i++) {

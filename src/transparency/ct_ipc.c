@@ -303,8 +303,11 @@ static struct tc_ct_api *pick_log(struct tc_ct_api *api, const Request *rq, stru
 		rq->op_case == TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN	   ? rq->add_chain
 		: rq->op_case == TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN ? rq->add_pre_chain
 										     : NULL;
-	struct tc_ct_api *log = tc_ct_api_route(api, name);
-	if (!log && !name[0] && api->all && add && add->n_chain > 0) {
+	/* a submission without a name goes by its notAfter, never to the
+	 * retired single log (unnamed, frozen) that may sit among the shards */
+	int by_time = !name[0] && api->all && add && add->n_chain > 0;
+	struct tc_ct_api *log = by_time ? NULL : tc_ct_api_route(api, name);
+	if (by_time) {
 		int64_t na;
 		if (tc_cert_not_after(add->chain[0].data, add->chain[0].len, &na) == 0)
 			for (size_t i = 0; i < api->n_all && !log; i++)

@@ -164,6 +164,17 @@ static int open_log(struct tc_child *c, const struct tc_config *cfg, struct log_
 	return 0;
 }
 
+/* 1 when the single log's store (ct/log) holds a LevelDB database. */
+static int single_log_exists(const struct tc_config *cfg)
+{
+	struct tc_ct_shard single = {.name = ""};
+	char dir[TC_CFG_STR + 64], current[TC_CFG_STR + 80];
+	struct stat st;
+	return tc_ct_shard_path(cfg, &single, TC_CT_SHARD_STORE, dir, sizeof(dir)) == 0 &&
+	       snprintf(current, sizeof(current), "%s/CURRENT", dir) < (int)sizeof(current) &&
+	       stat(current, &st) == 0;
+}
+
 static void close_log(struct log_run *l)
 {
 	tc_sequencer_stop(l->seq); /* sequences (and publishes) what is still pending */
@@ -208,6 +219,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	n_logs = tc_ct_shards(cfg, shards);
+	if (cfg->ct.log_count > 0 && n_logs < TC_CFG_MAX_CT_LOGS && single_log_exists(cfg)) {
+		/* The single log from before ct.logs stays served, frozen, at the
+		 * root (and its tiles at the tiles directory's root): its SCTs and
+		 * entries stay verifiable, it takes nothing new. */
+		memset(&shards[n_logs], 0, sizeof(shards[n_logs]));
+		shards[n_logs].not_after_start = INT64_MIN;
+		shards[n_logs].not_after_end = INT64_MAX;
+		shards[n_logs].frozen = true;
+		snprintf(shards[n_logs].key_label, sizeof(shards[n_logs].key_label), "%s", cfg->hsm.ct_key_label);
+		n_logs++;
+	}
 	memset(apis, 0, sizeof(apis));
 	for (opened = 0; opened < n_logs; opened++) {
 		struct log_run *l = &logs[opened];
@@ -219,7 +241,7 @@ int main(int argc, char **argv)
 		}
 		apis[opened] = (struct tc_ct_api){.st = l->st, .seq = l->seq, .chk = chk,
 						  .tiles_dir = l->tiles ? l->tiles_dir : NULL, .name = l->shard.name,
-						  .windowed = cfg->ct.log_count > 0,
+						  .windowed = cfg->ct.log_count > 0 && l->shard.name[0],
 						  .not_after_start = l->shard.not_after_start,
 						  .not_after_end = l->shard.not_after_end};
 	}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Temporal shards of the CT log (ct.logs, issue 13) under the real
-# supervisor: two shards split at a notAfter boundary T a few hours ahead
+# supervisor: an installation with the single log gets two shards split at a notAfter boundary T a few hours ahead
 # ("near" takes notAfter < T, "far" the rest), their keys made by the dev
 # ceremony. Checks: each shard takes a certificate of its window over its own
 # URL prefix and refuses one of the other's with HTTP 400 and a clear reason;
-# the unsharded root path is not a log; Issue over gRPC logs each certificate
+# the single log stays served, frozen, at the root; Issue over gRPC logs each certificate
 # in the shard of its notAfter (the embedded SCT's log ID is that shard's key)
 # and Validate verifies that SCT; each shard publishes its own checkpoint
 # under ct.tiles_dir/<name>/, signed with its key; `ct loglist` lists both
@@ -28,6 +28,31 @@ t=$(( $(date +%s) + 6 * 3600 ))
 T=$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)
 base=$(( 20000 + RANDOM % 20000 ))
 ct="127.0.0.1:$((base + 2))"
+# First the single log of a configuration without ct.logs, with entries
+# (the gateway's and the resolver's own certificates are logged at start).
+cat > "$tmp/trustchain.yaml" <<YAML
+server:
+  dev: true
+  data_dir: $tmp/data
+dns:
+  udp_port: $base
+  quic_port: $((base + 1))
+ct:
+  http_listen: $ct
+  sequence_interval_ms: 50
+gateway:
+  listen: 127.0.0.1:$((base + 3))
+  tokens_file: $tmp/data/tokens
+  require_auth: true
+YAML
+start_server
+sth_size() { curl -s "http://$ct$1/ct/v1/get-sth" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p'; }
+for _ in $(seq 1 100); do single=$(sth_size ""); [ "${single:-0}" -ge 2 ] && break; sleep 0.1; done
+[ "${single:-0}" -ge 2 ] || fail "the single log has no entries"
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+ok "single log with $single entries; now ct.logs is set"
+
+# Then the same installation with two shards.
 cat > "$tmp/trustchain.yaml" <<YAML
 server:
   dev: true
@@ -102,8 +127,14 @@ post near far
 [ "$code" = 400 ] || fail "far certificate submitted to near: HTTP $code"
 grep -q "notAfter in \[2000-01-01T00:00:00Z, $T)" "$tmp/body" || fail "refusal names no window: $(cat "$tmp/body")"
 ok "each shard takes its window and refuses the other's (HTTP 400)"
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://$ct/ct/v1/get-sth")
-[ "$code" = 404 ] || fail "the root answered get-sth (HTTP $code) with only shards configured"
+# The single log from before the shards: still served at the root, frozen.
+now=$(sth_size "")
+[ "${now:-0}" -ge "$single" ] || fail "the retired single log's tree is not served at the root ($now < $single)"
+code=$(curl -s -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+  --data-binary @"$tmp/req.json" "http://$ct/ct/v1/add-chain")
+[ "$code" = 403 ] && grep -q "frozen" "$tmp/body" || fail "the retired log took a submission: HTTP $code $(cat "$tmp/body")"
+[ -s "$tmp/data/ct/tiles/checkpoint" ] || fail "the retired log's checkpoint is gone"
+ok "the single log from before ct.logs is served read-only at the root"
 
 # Each shard's tree holds its certificates (precertificate + final); the
 # checkpoint under tiles/<name>/ and /<name>/checkpoint.
@@ -128,7 +159,9 @@ grep -q '^enabled_logs = trustchain-near,trustchain-far' "$tmp/loglist.cnf" || f
 grep -q "^# log near: notAfter \[2000-01-01T00:00:00Z, $T), state: usable" "$tmp/loglist.cnf" ||
   fail "loglist has no window for near"
 grep -q "^# log far: notAfter \[$T, +inf), state: usable" "$tmp/loglist.cnf" || fail "loglist has no window for far"
-[ "$(grep -c '^key = ' "$tmp/loglist.cnf")" -ge 2 ] || fail "loglist has fewer than two keys"
+[ "$(grep -c '^key = ' "$tmp/loglist.cnf")" = 3 ] || fail "loglist has not three keys"
+grep -q '^enabled_logs = trustchain-near,trustchain-far,trustchain$' "$tmp/loglist.cnf" ||
+  fail "loglist does not keep the retired single log"
 ok "ct loglist lists both shards with their windows"
 
 # Audit export and offline verification per shard.
@@ -138,6 +171,9 @@ for s in near far; do
   "$ctl" verify-export "$tmp/$s.bundle" --log-key "$tmp/data/ct/keys/$s.pem" > /dev/null ||
     fail "verify-export of $s"
 done
+"$ctl" "${c[@]}" export ct --out "$tmp/single.bundle" > /dev/null 2>&1 || fail "export ct of the retired log"
+"$ctl" verify-export "$tmp/single.bundle" --log-key "$tmp/data/ct/log_public_key.pem" > /dev/null ||
+  fail "verify-export of the retired log"
 if "$ctl" verify-export "$tmp/near.bundle" --log-key "$tmp/data/ct/keys/far.pem" > /dev/null 2>&1; then
   fail "near's bundle verified with far's key"
 fi
