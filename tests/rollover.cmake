@@ -7,3 +7,6 @@ if(TARGET trustchain-server AND TARGET trustchainctl)
                    ${CMAKE_SOURCE_DIR})
   set_tests_properties(ca_rollover_runtime_test PROPERTIES TIMEOUT 600 LABELS integration)
 endif()
+
+# Revocations recorded with their issuer; each intermediate's CRL lists its own.
+tc_add_cunit(test_revocation_issuer SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_revocation_issuer.c LIBS tc_signer_core)

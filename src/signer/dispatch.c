@@ -696,17 +696,22 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
 		return;
 	}
-	char why[256];
+	char why[256], by[64] = "", jpath[TC_CFG_STR + 64];
 	time_t when;
-	if (tc_revocations_add(s->revocations, rq->serial.data, rq->serial.len, rq->reason, &when, why,
-			       sizeof(why)) != 0) {
+	/* The intermediate that signed it (its journaled signing record): its
+	 * CRL alone lists the serial. Unknown: the configured one's. */
+	if (tc_config_data_path(&s->cfg, "journal/audit.jsonl", jpath, sizeof(jpath)) != 0 ||
+	    tc_revocations_issuer_from_journal(jpath, rq->serial.data, rq->serial.len, by, sizeof(by)) != 0)
+		by[0] = '\0';
+	if (tc_revocations_add_by(s->revocations, rq->serial.data, rq->serial.len, rq->reason, by, &when, why,
+				  sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
 		return;
 	}
 	char detail[128], hex[41];
 	tc_hex_encode(rq->serial.data, rq->serial.len, hex);
 	snprintf(detail, sizeof(detail), "serial %s reason %d", hex, rq->reason);
-	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = "", .data = rq->serial.data,
+	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = by, .data = rq->serial.data,
 				     .data_len = rq->serial.len, .result = "ok", .detail = detail};
 	if (tc_journal_append(s->journal, &e) == 0) {
 		/* The revocation itself is durable; the caller retries and gets

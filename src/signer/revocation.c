@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/hex.h"
@@ -15,13 +17,29 @@
 
 #define CRL_LIFETIME_S (24 * 3600)
 #define MAX_SERIAL 20
+#define MAX_LABEL 64
 
 struct revoked {
 	unsigned char serial[MAX_SERIAL];
 	size_t len;
 	int reason;
 	time_t when;
+	char issuer[MAX_LABEL]; /* key label; "": the configured intermediate */
 };
+
+/* What a key label may hold (ceremony rollover-intermediate): the store's
+ * records are space-separated. */
+static int label_ok(const char *l)
+{
+	size_t n = strlen(l);
+	if (n == 0 || n >= MAX_LABEL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((l[i] >= 'a' && l[i] <= 'z') || (l[i] >= 'A' && l[i] <= 'Z') || (l[i] >= '0' && l[i] <= '9') ||
+		      strchr("-_.", l[i])))
+			return 0;
+	return 1;
+}
 
 /* The CRL last signed by one issuing intermediate: during a CA key
  * rollover each intermediate serves its own (signer/issuers.h). */
@@ -42,6 +60,7 @@ struct tc_revocations {
 	size_t count, cap;
 	struct crl_cached cache[MAX_CRL_ISSUERS];
 	uint64_t crl_number; /* the last one given to any issuer's CRL */
+	char configured[MAX_LABEL]; /* "": records without an issuer go in every CRL */
 };
 
 static int push(struct tc_revocations *r, const struct revoked *v)
@@ -76,9 +95,9 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 	off_t valid = 0; /* bytes of complete records */
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		char hex[2 * MAX_SERIAL + 1];
+		char hex[2 * MAX_SERIAL + 1], label[MAX_LABEL] = "";
 		long long when;
-		int reason;
+		int reason, fields;
 		struct revoked v = {0};
 		if (!strchr(line, '\n') && strlen(line) < sizeof(line) - 1 && feof(f)) {
 			/* Torn last line (crash mid-write, never acknowledged): cut it,
@@ -93,8 +112,11 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 			}
 			break;
 		}
-		if (!strchr(line, '\n') || sscanf(line, "%40s %d %lld", hex, &reason, &when) != 3 || strlen(hex) % 2 ||
-		    tc_hex_decode(hex, v.serial, strlen(hex) / 2) != 0) {
+		/* "HEX REASON WHEN [ISSUER]": records before the issuer was
+		 * recorded have three fields. */
+		if (!strchr(line, '\n') || (fields = sscanf(line, "%40s %d %lld %63s", hex, &reason, &when, label)) < 3 ||
+		    strlen(hex) % 2 || tc_hex_decode(hex, v.serial, strlen(hex) / 2) != 0 ||
+		    (fields == 4 && !label_ok(label))) {
 			snprintf(err, errlen, "revocations %s:%u: malformed record", path, lineno);
 			fclose(f);
 			tc_revocations_close(r);
@@ -104,6 +126,7 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 		v.len = strlen(hex) / 2;
 		v.reason = reason;
 		v.when = (time_t)when;
+		memcpy(v.issuer, label, sizeof(v.issuer));
 		if (push(r, &v) != 0) {
 			fclose(f);
 			tc_revocations_close(r);
@@ -127,8 +150,23 @@ void tc_revocations_close(struct tc_revocations *r)
 	free(r);
 }
 
+void tc_revocations_set_configured_issuer(struct tc_revocations *r, const char *label)
+{
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->configured, sizeof(r->configured), "%s", label_ok(label) ? label : "");
+	for (int i = 0; i < MAX_CRL_ISSUERS; i++)
+		r->cache[i].dirty = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
 int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, size_t len,
 		       int reason, time_t *when, char *err, size_t errlen)
+{
+	return tc_revocations_add_by(r, serial, len, reason, "", when, err, errlen);
+}
+
+int tc_revocations_add_by(struct tc_revocations *r, const unsigned char *serial, size_t len, int reason,
+			  const char *issuer, time_t *when, char *err, size_t errlen)
 {
 	if (len == 0 || len > MAX_SERIAL) {
 		snprintf(err, errlen, "serial must be 1..%d bytes", MAX_SERIAL);
@@ -136,6 +174,10 @@ int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, si
 	}
 	if (reason < 0 || reason > 10 || reason == 7) {
 		snprintf(err, errlen, "reason %d is not an RFC 5280 CRLReason", reason);
+		return -1;
+	}
+	if (!issuer || (issuer[0] && !label_ok(issuer))) {
+		snprintf(err, errlen, "issuer is not a key label");
 		return -1;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -148,9 +190,11 @@ int tc_revocations_add(struct tc_revocations *r, const unsigned char *serial, si
 	}
 	struct revoked v = {.len = len, .reason = reason, .when = time(NULL)};
 	memcpy(v.serial, serial, len);
-	char hex[2 * MAX_SERIAL + 1], line[128];
+	snprintf(v.issuer, sizeof(v.issuer), "%s", issuer);
+	char hex[2 * MAX_SERIAL + 1], line[192];
 	tc_hex_encode(serial, len, hex);
-	int n = snprintf(line, sizeof(line), "%s %d %lld\n", hex, reason, (long long)v.when);
+	int n = snprintf(line, sizeof(line), "%s %d %lld%s%s\n", hex, reason, (long long)v.when, issuer[0] ? " " : "",
+			 issuer);
 	int ok = write(r->fd, line, (size_t)n) == n && fdatasync(r->fd) == 0 && push(r, &v) == 0;
 	if (ok) {
 		for (int i = 0; i < MAX_CRL_ISSUERS; i++)
@@ -184,6 +228,11 @@ static int build_crl(struct tc_revocations *r, struct crl_cached *c, const struc
 		AUTHORITY_KEYID_free(akid);
 	}
 	for (size_t i = 0; ok && i < r->count; i++) {
+		/* Only what this intermediate signed: another's serial in its CRL
+		 * would say nothing true (RFC 5280 5.1.2.6). */
+		const char *by = r->items[i].issuer[0] ? r->items[i].issuer : r->configured;
+		if (by[0] && strcmp(by, issuer->label) != 0)
+			continue;
 		X509_REVOKED *rev = X509_REVOKED_new();
 		BIGNUM *bn = BN_bin2bn(r->items[i].serial, (int)r->items[i].len, NULL);
 		ASN1_INTEGER *sn = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
@@ -261,4 +310,41 @@ int tc_revocations_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+int tc_revocations_issuer_from_journal(const char *path, const unsigned char *serial, size_t len, char *label,
+				       size_t cap)
+{
+	if (len == 0 || len > MAX_SERIAL)
+		return -1;
+	char hex[2 * MAX_SERIAL + 1], want[2 * MAX_SERIAL + 32];
+	tc_hex_encode(serial, len, hex);
+	snprintf(want, sizeof(want), "\"detail\":\"serial %s\"", hex);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char *line = NULL;
+	size_t lcap = 0;
+	int found = -1;
+	while (found != 0 && getline(&line, &lcap, f) > 0) {
+		if (!strstr(line, want))
+			continue;
+		/* A record is its JSON object, then a tab and the chain hash. */
+		char *tab = strrchr(line, '\t');
+		if (tab)
+			*tab = '\0';
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *key = json_string_value(json_object_get(rec, "key"));
+		const char *result = json_string_value(json_object_get(rec, "result"));
+		const char *detail = json_string_value(json_object_get(rec, "detail"));
+		if (key && result && detail && strcmp(result, "ok") == 0 && label_ok(key) && strlen(key) < cap &&
+		    strncmp(detail, "serial ", 7) == 0 && strcasecmp(detail + 7, hex) == 0) {
+			snprintf(label, cap, "%s", key);
+			found = 0;
+		}
+		json_decref(rec);
+	}
+	free(line);
+	fclose(f);
+	return found;
 }

@@ -109,6 +109,7 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 	s->revocations = tc_revocations_open(path, err, errlen);
 	if (!s->revocations)
 		goto fail;
+	tc_revocations_set_configured_issuer(s->revocations, cfg->hsm.intermediate_key_label);
 	tc_issuers_init(s); /* after the journal: loading the next intermediate is journaled */
 	return 0;
 fail:

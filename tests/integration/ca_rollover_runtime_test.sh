@@ -194,6 +194,14 @@ openssl crl -inform DER -in "$tmp/new.crl" -CAfile <(cat "$ca/rollover/issuing-2
   grep -q "verify OK" || fail "new CRL not signed by the new intermediate"
 openssl crl -inform DER -in "$tmp/old.crl" -noout -text | tr -d ' :' | grep -qi "SerialNumber${b_serial}" ||
   fail "revoked serial $b_serial not in the old intermediate's CRL"
+# Each CRL lists only what its issuer signed (the store records the issuer).
+! openssl crl -inform DER -in "$tmp/new.crl" -noout -text | tr -d ' :' | grep -qi "SerialNumber${b_serial}" ||
+  fail "revoked serial $b_serial of the old intermediate listed in the new intermediate's CRL"
+grep -qix "${b_serial} [0-9]* [0-9]* tc-intermediate" "$ca/revocations.log" ||
+  fail "the revocation store does not name the old intermediate: $(cat "$ca/revocations.log")"
+grep -q "\"op\":\"revoke\",\"key\":\"tc-intermediate\"" "$tmp/data/journal/audit.jsonl" ||
+  fail "the journaled revocation does not name its issuer"
+ok "the revocation is recorded with its issuer (store and journal); the new intermediate's CRL does not list it"
 out=$(verify $b -crl_download -crl_check)
 echo "openssl verify -crl_download -crl_check ($b, revoked): $out"
 echo "$out" | grep -q "certificate revoked" || fail "revoked leaf of the old intermediate accepted"
