@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/asn1_time.h"
 #include "common/cert_der.h"
 #include "common/file_read.h"
 #include "common/log.h"
+#include "common/metrics_proc.h"
 #include "gateway/validator.h"
 
 #define MAX_PEM (256 * 1024)
@@ -168,6 +170,17 @@ static void poll_schedule(struct tc_gateway *gw)
 		return;
 	}
 	s->cutover = when;
+	/* Its expiry beside the configured intermediate's (ca_files.c), named
+	 * by its key label. */
+	const unsigned char *p = s->is[s->n - 1].der;
+	X509 *x = d2i_X509(NULL, &p, (long)s->is[s->n - 1].der_len);
+	int64_t na;
+	char which[80];
+	if (x && tc_asn1_time_unix(X509_get0_notAfter(x), &na) == 0) {
+		snprintf(which, sizeof(which), "intermediate:%s", label);
+		tc_pm_cert_expiry(which, (long long)na);
+	}
+	X509_free(x);
 	snaps[nsnaps++] = s;
 	atomic_store(&cur, s);
 	tc_log_event(TC_LOG_INFO, "ca_rollover_scheduled", TC_KV("key", label),

@@ -102,6 +102,19 @@ both=$(ca_certs)
 echo "GetCACertificates during the overlap: $(echo "$both" | tr '\n' '|')"
 [ "$both" = "$(printf '%s\n%s' "$old_subject" "$new_subject")" ] || fail "overlap: GetCACertificates has $both"
 ok "overlap (cut-over $when): still issued by the old intermediate; GetCACertificates has both, the issuing one first"
+# The next intermediate's expiry is exported beside the configured one's.
+na=$(date -d "$(openssl x509 -in "$ca/rollover/issuing-2.pem" -noout -enddate | sed 's/^notAfter=//')" +%s)
+m=""
+for _ in $(seq 1 50); do
+  m=$(curl -sf "http://127.0.0.1:$((base + 5))/metrics" |
+    grep '^trustchain_certificate_expiry_timestamp_seconds{.*certificate="intermediate:issuing-2"' || true)
+  [ -n "$m" ] && break
+  sleep 0.2
+done
+echo "$m"
+[ -n "$m" ] || fail "no certificate_expiry_timestamp_seconds for intermediate:issuing-2"
+[ "$(printf '%.0f' "$(awk '{ print $NF }' <<< "$m" | head -n1)")" = "$na" ] || fail "next intermediate's expiry is not its notAfter ($na)"
+ok "metrics: certificate_expiry_timestamp_seconds{certificate=\"intermediate:issuing-2\"} = its notAfter"
 
 # A load across the switch: 3 clients issuing back to back until 8 s past it.
 load() { # load N: one client's issuances, "rc issuer" a line
