@@ -11,16 +11,6 @@
 
 static const uint8_t OID_AKI[3] = {0x55, 0x1d, 0x23}; /* 2.5.29.35 */
 
-/* A UTCTime or GeneralizedTime element as unix seconds. */
-static int der_time(const struct tc_der_elem *e, int64_t *out)
-{
-	const unsigned char *p = e->tlv;
-	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)e->tlv_len);
-	int rc = t && p == e->tlv + e->tlv_len ? tc_asn1_time_unix(t, out) : -1;
-	ASN1_TIME_free(t);
-	return rc;
-}
-
 int tc_acme_cert_info(const uint8_t *der, size_t len, struct tc_acme_cert_info *out)
 {
 	struct tc_cert_view v;
@@ -34,7 +24,8 @@ int tc_acme_cert_info(const uint8_t *der, size_t len, struct tc_acme_cert_info *
 	tc_hex_encode(s->val, s->val_len, out->serial_hex);
 	out->spki = v.tbs.spki.tlv;
 	out->spki_len = v.tbs.spki.tlv_len;
-	if (der_time(&v.tbs.not_before, &out->not_before) != 0 || der_time(&v.tbs.not_after, &out->not_after) != 0)
+	if (tc_der_time_unix(&v.tbs.not_before, &out->not_before) != 0 ||
+	    tc_der_time_unix(&v.tbs.not_after, &out->not_after) != 0)
 		return -1;
 	struct tc_ext_view ext;
 	if (v.tbs.has_extensions && tc_tbs_find_ext(&v.tbs, OID_AKI, sizeof(OID_AKI), &ext) == 0) {

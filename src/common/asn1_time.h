@@ -9,4 +9,9 @@
 /* 0 with *out set, or -1 when t is missing or not a valid time. */
 int tc_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
 
+struct tc_der_elem;
+/* The same for a UTCTime or GeneralizedTime element of our DER readers
+ * (a tbs view's not_before / not_after), without a decoder's allocation. */
+int tc_der_time_unix(const struct tc_der_elem *e, int64_t *out);
+
 #endif

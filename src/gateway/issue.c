@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/asn1_time.h"
+#include "common/cert_der.h"
 #include "common/config_schema.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
@@ -144,11 +146,21 @@ static char *der_to_pem(const uint8_t *der, size_t len)
 	return pem;
 }
 
-/* Packs the issued certificate, its chain and its SCTs into the response;
- * the validity is the template's, which the signer signs unchanged. */
-static void reply_issued(struct tc_gateway *gw, time_t not_before, time_t not_after, const struct tc_issued_cert *ic,
-			 struct tc_rpc_result *res)
+/* Packs the issued certificate, its chain and its SCTs into the response.
+ * The validity is read from the certificate: one given back for an
+ * idempotency key was signed from the first attempt's template, not this
+ * call's. */
+static void reply_issued(struct tc_gateway *gw, const struct tc_issued_cert *ic, struct tc_rpc_result *res)
 {
+	struct tc_cert_view view;
+	char err[128];
+	int64_t not_before, not_after;
+	if (tc_cert_view_parse(ic->der, ic->der_len, &view, err, sizeof(err)) != 0 ||
+	    tc_der_time_unix(&view.tbs.not_before, &not_before) != 0 ||
+	    tc_der_time_unix(&view.tbs.not_after, &not_after) != 0) {
+		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer's certificate is unreadable");
+		return;
+	}
 	char *pem = der_to_pem(ic->der, ic->der_len);
 	if (!pem) {
 		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "cannot encode the certificate");
@@ -170,8 +182,8 @@ static void reply_issued(struct tc_gateway *gw, time_t not_before, time_t not_af
 	out.chain_pem = (char *)tc_ca_rollover_chain_of(gw, ic->der, ic->der_len); /* its issuer's */
 	out.root_pem = gw->root_pem;
 	out.serial = serial;
-	out.not_before = (int64_t)not_before;
-	out.not_after = (int64_t)not_after;
+	out.not_before = not_before;
+	out.not_after = not_after;
 	out.n_scts = 1;
 	out.scts = scts;
 	if (ic->final_logged) {
@@ -206,7 +218,6 @@ static unsigned char *leaf_spki(const struct tc_csr *csr, size_t *len, int *copi
 struct issue_job {
 	struct tc_gateway *gw;
 	struct tc_rpc_pending *pending;
-	time_t not_before, not_after;
 };
 
 static void issued(void *arg, const struct tc_issued_cert *ic, const struct tc_ct_issue_error *e)
@@ -215,7 +226,7 @@ static void issued(void *arg, const struct tc_issued_cert *ic, const struct tc_c
 	struct tc_rpc_result res;
 	memset(&res, 0, sizeof(res));
 	if (ic)
-		reply_issued(j->gw, j->not_before, j->not_after, ic, &res);
+		reply_issued(j->gw, ic, &res);
 	else
 		tc_gateway_issue_refusal(e, &res);
 	tc_rpc_finish(j->pending, &res);
@@ -247,8 +258,7 @@ static int sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const
 		if (!j)
 			tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "out of memory");
 		else {
-			*j = (struct issue_job){.gw = gw, .pending = pending, .not_before = leaf->not_before,
-						.not_after = leaf->not_after};
+			*j = (struct issue_job){.gw = gw, .pending = pending};
 			later = tc_gateway_issue_start(gw, tbs, tbs_len, key->data, key->len, identity, issued, j,
 						       res) == 0;
 			if (!later)
@@ -259,7 +269,7 @@ static int sign_and_reply(struct tc_gateway *gw, const struct tc_csr *csr, const
 	}
 	struct tc_issued_cert ic;
 	if (tc_gateway_issue_with_scts(gw, tbs, tbs_len, key->data, key->len, identity, &ic, res) == 0) {
-		reply_issued(gw, leaf->not_before, leaf->not_after, &ic, res);
+		reply_issued(gw, &ic, res);
 		tc_issued_cert_free(&ic);
 	}
 	free(tbs);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/asn1_time.h"
 #include "common/config_ca.h"
 #include "common/config_schema.h"
 #include "common/der_key.h"
@@ -65,15 +66,10 @@ int tc_name_under_suffix(const char *name, const char *suffix)
  * exactly those of the OpenSSL-based policy before it. */
 static int time_of(const struct tc_der_elem *e, time_t *out)
 {
-	if (e->val_len > 64)
+	int64_t t;
+	if (tc_der_time_unix(e, &t) != 0)
 		return -1;
-	ASN1_TIME t = {.length = (int)e->val_len,
-		       .type = e->tag == TC_DER_UTCTIME ? V_ASN1_UTCTIME : V_ASN1_GENERALIZEDTIME,
-		       .data = (unsigned char *)e->val};
-	struct tm tm;
-	if (!ASN1_TIME_to_tm(&t, &tm))
-		return -1;
-	*out = timegm(&tm);
+	*out = (time_t)t;
 	return 0;
 }
 

@@ -319,6 +319,9 @@ static void test_issue_server_pem(void)
 	/* The default validity is the policy maximum (dev: 24 h). */
 	CU_ASSERT_EQUAL(r->not_after - r->not_before, 24 * 3600);
 	CU_ASSERT(llabs((long long)(r->not_before - time(NULL))) < 600);
+	/* The times reported are the certificate's. */
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), (time_t)r->not_before), 0);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), (time_t)r->not_after), 0);
 	/* The serial reported is the certificate's. */
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = BN_bn2hex(bn);
@@ -332,6 +335,35 @@ static void test_issue_server_pem(void)
 }
 
 /* DER CSR, client profile, names taken from the CSR, a shorter lifetime. */
+/* A retry under the same idempotency key gets the first certificate back,
+ * with the first certificate's times (its template was built a second
+ * earlier), not the retry's. */
+static void test_issue_idempotent_times(void)
+{
+	char *csr = make_csr_pem(p256, "again.hypermesh.online");
+	const char *names[] = {"again.hypermesh.online"};
+	static const unsigned char key[] = "test-gateway-idempotent-times";
+	struct tc_issue_request rq = {.csr = (unsigned char *)csr, .csr_len = strlen(csr), .dns_names = names,
+				      .n_dns = 1, .profile = TC_PROFILE_SERVER, .validity_seconds = 3600,
+				      .idempotency_key = key, .idempotency_key_len = sizeof(key) - 1};
+	struct tc_issue_result *a = NULL, *b = NULL;
+	struct tc_status st;
+	CU_ASSERT_EQUAL_FATAL(tc_issue(client, &rq, &a, &st), 0);
+	usleep(1200 * 1000);
+	CU_ASSERT_EQUAL_FATAL(tc_issue(client, &rq, &b, &st), 0);
+	CU_ASSERT_STRING_EQUAL(a->serial, b->serial);
+	CU_ASSERT_STRING_EQUAL(a->certificate_pem, b->certificate_pem);
+	CU_ASSERT_EQUAL(a->not_before, b->not_before);
+	CU_ASSERT_EQUAL(a->not_after, b->not_after);
+	X509 *x = parse_pem(b->certificate_pem);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), (time_t)b->not_before), 0);
+	X509_free(x);
+	tc_issue_result_free(a);
+	tc_issue_result_free(b);
+	free(csr);
+}
+
 static void test_issue_client_der_names_from_csr(void)
 {
 	size_t len;
@@ -683,6 +715,8 @@ int main(int argc, char **argv)
 		{"tls: own certificate from our CA, verified", test_tls_own_certificate},
 		{"tls: SIGHUP renews the certificate", test_tls_renewal},
 		{"issue: PEM CSR, server profile, openssl verify", test_issue_server_pem},
+		{"issue: a retry under the same idempotency key gets the first certificate and its times",
+		 test_issue_idempotent_times},
 		{"issue: DER CSR, client profile, names from the CSR", test_issue_client_der_names_from_csr},
 		{"refused: garbage CSR", test_garbage_csr},
 		{"refused: CSR signature broken", test_broken_signature},
