@@ -56,11 +56,17 @@ struct tc_acme_req {
 	size_t body_len;
 	const char *content_type;    /* NULL when absent */
 	const char *client_ip;       /* textual, for per-IP limits */
+	int can_park;                /* the caller takes r->park (else tc_acme_handle blocks) */
 };
 
 /* Answers one request into r (r zeroed by the caller). Every answer gets
  * Replay-Nonce and Link rel="index" from the HTTP front. */
 void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r);
+
+/* Answers a parked request (r zeroed by the caller) after its wake-up or
+ * deadline: the record as it is now, or r->park again before the
+ * deadline when it is still transient. */
+void tc_acme_poll(struct tc_acme *a, const struct tc_acme_park *p, struct tc_acme_resp *r);
 
 /* A verified POST. */
 struct tc_acme_call {

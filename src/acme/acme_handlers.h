@@ -22,6 +22,11 @@ int tc_acme_h_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 
 /* authz.c */
 int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r);
+
+/* The long-poll halves of h_order / h_authz (the owner already checked):
+ * the record now, or r->park until deadline_ms while it is transient. */
+int tc_acme_order_poll(struct tc_acme *a, const char *oid, uint64_t deadline_ms, struct tc_acme_resp *r);
+int tc_acme_authz_poll(struct tc_acme *a, const char *zid, uint64_t deadline_ms, struct tc_acme_resp *r);
 int tc_acme_h_challenge(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r);
 
 /* finalize.c */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "acme/nonce.h"
+#include "acme/wake.h"
 #include "acme/problem.h"
 #include "common/config_schema.h"
 #include "common/http_strict_mhd.h"
@@ -64,6 +66,91 @@ static enum MHD_Result send_resp(struct tc_acme_http *h, struct MHD_Connection *
 	return ret;
 }
 
+/* A long poll parked on a suspended connection (tc_http_request.app). It
+ * is shared by the connection and the wake until the wake fires it: a
+ * connection closed while parked (daemon stop) only marks it orphaned and
+ * the fire frees it, so a late fire never resumes a freed connection. */
+struct parked {
+	struct MHD_Connection *conn;
+	struct tc_acme_park park; /* what to poll when resumed */
+	int waiting;              /* in the wake, connection suspended */
+	int orphaned;             /* the request ended while waiting */
+};
+
+/* Guards waiting/orphaned of every parked request (short sections). */
+static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The wake's fire: resume the connection; libmicrohttpd calls on_request
+ * again on a pool thread, which polls the record. */
+static void resume_parked(void *arg)
+{
+	struct parked *p = arg;
+	pthread_mutex_lock(&park_lock);
+	if (p->orphaned) {
+		pthread_mutex_unlock(&park_lock);
+		free(p);
+		return;
+	}
+	p->waiting = 0;
+	MHD_resume_connection(p->conn);
+	pthread_mutex_unlock(&park_lock);
+}
+
+/* Suspends conn until pk's wake-up or deadline. 0 parked; 1 the record
+ * moved since the ticket (poll again now); -1 no memory. */
+static int park(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_http_request *hr,
+		const struct tc_acme_park *pk)
+{
+	struct parked *p = hr->app;
+	if (!p) {
+		if (!(p = calloc(1, sizeof(*p))))
+			return -1;
+		hr->app = p;
+	}
+	p->conn = conn;
+	p->park = *pk;
+	/* Under park_lock, a fire from another thread waits until the
+	 * connection is suspended. */
+	pthread_mutex_lock(&park_lock);
+	int rc = tc_acme_wake_park(h->a->wake, pk->id, pk->ticket, pk->deadline_ms, resume_parked, p);
+	if (rc == 0) {
+		MHD_suspend_connection(conn);
+		p->waiting = 1;
+	} else {
+		memset(&p->park, 0, sizeof(p->park));
+	}
+	pthread_mutex_unlock(&park_lock);
+	return rc;
+}
+
+/* Sends r, or parks the request while r says to wait. */
+static enum MHD_Result answer(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_http_request *hr,
+			      struct tc_acme_resp *r)
+{
+	while (r->park.kind) {
+		struct tc_acme_park pk = r->park;
+		int rc = park(h, conn, hr, &pk);
+		tc_acme_resp_free(r);
+		if (rc == 0)
+			return MHD_YES;
+		if (rc < 0) /* no memory to park: wait on this thread */
+			tc_acme_wake_wait(h->a->wake, pk.id, pk.ticket, pk.deadline_ms);
+		*r = (struct tc_acme_resp){0};
+		tc_acme_poll(h->a, &pk, r);
+	}
+	enum MHD_Result ret = send_resp(h, conn, r);
+	tc_acme_resp_free(r);
+	return ret;
+}
+
+/* Before a daemon stops: libmicrohttpd must not hold suspended
+ * connections then; their polls answer at once (others park again). */
+static void resume_all(struct tc_acme_http *h)
+{
+	if (h->a->wake)
+		tc_acme_wake_fire_all(h->a->wake);
+}
+
 static void client_ip(struct MHD_Connection *conn, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -98,7 +185,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	const struct tc_http_request *hr = tc_http_strict_request(con_cls);
+	struct tc_http_request *hr = tc_http_strict_request(con_cls);
+	struct tc_acme_resp r = {0};
+	struct parked *p = hr->app;
+	if (p && p->park.kind) {
+		/* Resumed: the request was verified and answered "wait" before. */
+		struct tc_acme_park pk = p->park;
+		memset(&p->park, 0, sizeof(p->park));
+		tc_acme_poll(h->a, &pk, &r);
+		return answer(h, conn, hr, &r);
+	}
 	char ip[INET6_ADDRSTRLEN];
 	client_ip(conn, ip, sizeof(ip));
 	struct tc_acme_req rq = {
@@ -108,12 +204,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.body_len = hr->body_len,
 		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 		.client_ip = ip,
+		.can_park = h->a->wake != NULL,
 	};
-	struct tc_acme_resp r = {0};
 	tc_acme_handle(h->a, &rq, &r);
-	enum MHD_Result ret = send_resp(h, conn, &r);
-	tc_acme_resp_free(&r);
-	return ret;
+	return answer(h, conn, hr, &r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -121,6 +215,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
+	struct tc_http_request *hr = tc_http_strict_request(con_cls);
+	struct parked *p = hr ? hr->app : NULL;
+	if (p) {
+		hr->app = NULL;
+		pthread_mutex_lock(&park_lock);
+		int waiting = p->waiting;
+		p->orphaned = waiting;
+		pthread_mutex_unlock(&park_lock);
+		if (!waiting)
+			free(p);
+	}
 	tc_http_strict_request_free(con_cls);
 }
 
@@ -172,8 +277,8 @@ static void describe(int fd, char *out, size_t len)
 }
 
 /* Connections one address may hold (http_strict_mhd's per-source limit;
- * its head deadline cuts a slowloris's trickled heads): with a thread
- * each, a flood from one address would otherwise take every slot. An
+ * its head deadline cuts a slowloris's trickled heads): a flood from
+ * one address would otherwise take every slot. An
  * eighth (at least 8) leaves the rest to other clients; ACME clients use
  * one or a few connections each. */
 static unsigned per_ip(unsigned max_connections)
@@ -182,17 +287,28 @@ static unsigned per_ip(unsigned max_connections)
 	return max_connections / 8 > floor ? max_connections / 8 : floor;
 }
 
+/* The core count, at least 2: revokeCert, /v1/validate and /v1/crl still
+ * call the CA synchronously and hold their thread for that call. */
+static unsigned pool_size(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 2 ? (unsigned)(n > 64 ? 64 : n) : 2;
+}
+
 static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
 {
 	struct MHD_OptionItem strict[8];
 	if (tc_http_strict_options(&h->limits, strict, sizeof(strict) / sizeof(strict[0])) == 0)
 		return NULL;
-	/* A thread per connection: finalize blocks on the CA for the length of
-	 * an issuance, and in a pool that would stall every other connection
-	 * of its thread. MHD_USE_ITC: quiescing (certificate switch) needs it. */
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS |
-					MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	/* A small epoll pool, not a thread per connection (whose context
+	 * switches were 30 % of the process): finalize issues in the
+	 * background and long polls suspend their connection (park), so no
+	 * handler waits for the CA's issuance. MHD_USE_ITC: quiescing
+	 * (certificate switch) and resuming need it. */
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+					MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 				0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
+				MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
 				MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
 				MHD_OPTION_ARRAY, strict, MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
@@ -255,6 +371,7 @@ int tc_acme_http_renew(struct tc_acme_http *h, const char *key_pem, const char *
 	/* The daemon retired last time has had a whole certificate period to
 	 * finish its connections. */
 	if (h->retired) {
+		resume_all(h);
 		MHD_stop_daemon(h->retired);
 		h->retired = NULL;
 	}
@@ -280,6 +397,7 @@ int tc_acme_http_renew(struct tc_acme_http *h, const char *key_pem, const char *
 		h->cert_pem = h->old_cert_pem;
 		h->old_key_pem = h->old_cert_pem = NULL;
 		h->daemon = start_daemon(h);
+		resume_all(h);
 		MHD_stop_daemon(old);
 		snprintf(err, errlen, "libmicrohttpd refused the new certificate");
 		return -1;
@@ -292,6 +410,7 @@ void tc_acme_http_stop(struct tc_acme_http *h)
 {
 	if (!h)
 		return;
+	resume_all(h);
 	if (h->retired)
 		MHD_stop_daemon(h->retired);
 	if (h->daemon) {

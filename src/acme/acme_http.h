@@ -14,7 +14,9 @@
 struct tc_acme_http;
 
 /* Serves a on listen_fd (or, when it is -1, on a socket bound to
- * listen_addr), a thread per connection, at most max_connections at once.
+ * listen_addr) on an epoll thread pool (long polls suspend their
+ * connection), at most max_connections at once (libmicrohttpd splits the
+ * total evenly over the pool's threads).
  * addr_out gets "host:port". 0, or -1 with err. */
 int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr, const char *key_pem,
 		       const char *cert_pem, unsigned max_connections, struct tc_acme_http **out, char *addr_out,

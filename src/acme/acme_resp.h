@@ -5,6 +5,7 @@
 #define TC_ACME_RESP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TC_ACME_URL_MAX 512
 #define TC_ACME_MAX_LINKS 4
@@ -19,6 +20,16 @@ struct tc_acme_resp {
 	size_t n_links;
 	unsigned retry_after;     /* seconds; 0 = no Retry-After */
 	int no_store;             /* Cache-Control: no-store (newNonce) */
+	/* kind != 0: no answer yet. The record (kind 'O' order, 'Z'
+	 * authorization) is in a transient state: wait for a wake-up of id
+	 * after ticket, or deadline_ms, then tc_acme_poll (the HTTP front
+	 * suspends the connection meanwhile instead of blocking a thread). */
+	struct tc_acme_park {
+		char kind;
+		char id[64];
+		uint64_t ticket;
+		uint64_t deadline_ms;
+	} park;
 };
 
 void tc_acme_resp_free(struct tc_acme_resp *r);

@@ -12,6 +12,7 @@
 #include "acme/acme_metrics.h"
 #include "acme/acme.h"
 #include "acme/acme_handlers.h"
+#include "acme/wake.h"
 #include "acme/acme_store.h"
 #include "acme/key_cache.h"
 #include "acme/nonce.h"
@@ -174,7 +175,29 @@ static void handle_post(struct tc_acme *a, const struct tc_acme_req *rq, struct 
 	json_decref(c.payload);
 }
 
+void tc_acme_poll(struct tc_acme *a, const struct tc_acme_park *p, struct tc_acme_resp *r)
+{
+	if (p->kind == 'O')
+		tc_acme_order_poll(a, p->id, p->deadline_ms, r);
+	else
+		tc_acme_authz_poll(a, p->id, p->deadline_ms, r);
+}
+
+static void handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r);
+
 void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r)
+{
+	handle(a, rq, r);
+	/* A caller without suspended connections (tests) waits here. */
+	while (r->park.kind && !rq->can_park) {
+		struct tc_acme_park p = r->park;
+		tc_acme_wake_wait(a->wake, p.id, p.ticket, p.deadline_ms);
+		memset(&r->park, 0, sizeof(r->park));
+		tc_acme_poll(a, &p, r);
+	}
+}
+
+static void handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r)
 {
 	const char *m = rq->method, *p = rq->path, *rest;
 	int get = strcmp(m, "GET") == 0, head = strcmp(m, "HEAD") == 0, post = strcmp(m, "POST") == 0;

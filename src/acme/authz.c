@@ -90,25 +90,35 @@ static int checking(struct tc_acme *a, const json_t *rec)
 	return 0;
 }
 
+/* The answer to a read: the authorization as it is. */
+static int authz_answer(struct tc_acme *a, const char *zid, json_t *rec, struct tc_acme_resp *r)
+{
+	/* Clients poll a pending authorization: tell them how soon (7.5.1). */
+	if (strcmp(tc_acme_authz_status(a, rec), "pending") == 0)
+		r->retry_after = 1;
+	return tc_acme_json(r, 200, authz_view(a, zid, rec));
+}
+
 /* A read of an authorization whose check runs waits (up to WAIT_MS, what
  * Retry-After asks of a client anyway) for the verdict: one poll instead
- * of many. Returns the record as it is then. */
-static json_t *wait_checked(struct tc_acme *a, const char *zid, json_t *rec)
+ * of many. The ticket is taken before the read (no lost wake-up). */
+int tc_acme_authz_poll(struct tc_acme *a, const char *zid, uint64_t deadline_ms, struct tc_acme_resp *r)
 {
-	if (!a->wake)
-		return rec;
-	uint64_t deadline = tc_acme_wake_now_ms() + WAIT_MS;
-	while (checking(a, rec)) {
-		uint64_t ticket = tc_acme_wake_ticket(a->wake, zid);
-		json_t *fresh = tc_acme_store_get(a->store, 'Z', zid);
-		if (!fresh)
-			break;
-		json_decref(rec);
-		rec = fresh;
-		if (!checking(a, rec) || tc_acme_wake_wait(a->wake, zid, ticket, deadline) != 0)
-			break;
+	uint64_t ticket = a->wake ? tc_acme_wake_ticket(a->wake, zid) : 0;
+	json_t *rec = tc_acme_store_get(a->store, 'Z', zid);
+	if (!rec)
+		return tc_acme_problem(r, "malformed", 404, NULL, "no such authorization");
+	int rc = 0;
+	if (a->wake && strlen(zid) < sizeof(r->park.id) && checking(a, rec) && tc_acme_wake_now_ms() < deadline_ms) {
+		r->park.kind = 'Z';
+		snprintf(r->park.id, sizeof(r->park.id), "%s", zid);
+		r->park.ticket = ticket;
+		r->park.deadline_ms = deadline_ms;
+	} else {
+		rc = authz_answer(a, zid, rec, r);
 	}
-	return rec;
+	json_decref(rec);
+	return rc;
 }
 
 int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
@@ -139,13 +149,12 @@ int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 		}
 		tc_acme_store_unlock(a->store, zid);
 	}
-	else
-		rec = wait_checked(a, zid, rec);
-	/* Clients poll a pending authorization: tell them how soon (7.5.1). */
-	if (rc == 0 && strcmp(tc_acme_authz_status(a, rec), "pending") == 0)
-		r->retry_after = 1;
+	else if (a->wake && checking(a, rec)) {
+		json_decref(rec);
+		return tc_acme_authz_poll(a, zid, tc_acme_wake_now_ms() + WAIT_MS, r);
+	}
 	if (rc == 0)
-		rc = tc_acme_json(r, 200, authz_view(a, zid, rec));
+		rc = authz_answer(a, zid, rec, r);
 	json_decref(rec);
 	return rc;
 }

@@ -262,23 +262,26 @@ int tc_acme_h_new_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 
 /* A processing order's read waits (up to WAIT_MS, what Retry-After asks
  * of a client anyway) for the issuer to finish: one poll instead of many.
- * Returns the record as it is then (rec, or a fresher one). */
-static json_t *wait_processing(struct tc_acme *a, const char *oid, json_t *rec)
+ * The ticket is taken before the read, so a notify between the two is not
+ * lost. */
+int tc_acme_order_poll(struct tc_acme *a, const char *oid, uint64_t deadline_ms, struct tc_acme_resp *r)
 {
-	uint64_t deadline = a->wake ? tc_acme_wake_now_ms() + WAIT_MS : 0;
-	for (;;) {
-		if (strcmp(tc_acme_order_derive(a, rec), "processing") != 0 || !a->wake)
-			return rec;
-		uint64_t ticket = tc_acme_wake_ticket(a->wake, oid);
-		json_t *fresh = tc_acme_store_get(a->store, 'O', oid);
-		if (!fresh)
-			return rec;
-		json_decref(rec);
-		rec = fresh;
-		if (strcmp(tc_acme_order_derive(a, rec), "processing") != 0 ||
-		    tc_acme_wake_wait(a->wake, oid, ticket, deadline) != 0)
-			return rec;
+	uint64_t ticket = a->wake ? tc_acme_wake_ticket(a->wake, oid) : 0;
+	json_t *rec = tc_acme_store_get(a->store, 'O', oid);
+	if (!rec)
+		return tc_acme_problem(r, "malformed", 404, NULL, "no such order");
+	int rc = 0;
+	int processing = strcmp(tc_acme_order_derive(a, rec), "processing") == 0; /* also moves rec's status */
+	if (processing && a->wake && strlen(oid) < sizeof(r->park.id) && tc_acme_wake_now_ms() < deadline_ms) {
+		r->park.kind = 'O';
+		snprintf(r->park.id, sizeof(r->park.id), "%s", oid);
+		r->park.ticket = ticket;
+		r->park.deadline_ms = deadline_ms;
+	} else {
+		rc = tc_acme_order_answer(a, oid, rec, 200, r);
 	}
+	json_decref(rec);
+	return rc;
 }
 
 int tc_acme_h_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
@@ -300,8 +303,11 @@ int tc_acme_h_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 		json_decref(rec);
 		c->id = oid;
 		return tc_acme_h_finalize(a, c, r);
+	} else if (strcmp(tc_acme_order_derive(a, rec), "processing") == 0 && a->wake) {
+		/* (derive first: it also moves rec's status for the answer) */
+		json_decref(rec);
+		return tc_acme_order_poll(a, oid, tc_acme_wake_now_ms() + WAIT_MS, r);
 	} else {
-		rec = wait_processing(a, oid, rec);
 		rc = tc_acme_order_answer(a, oid, rec, 200, r);
 	}
 	json_decref(rec);

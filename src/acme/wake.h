@@ -25,6 +25,18 @@ uint64_t tc_acme_wake_ticket(struct tc_acme_wake *w, const char *id);
  * monotonic time deadline_ms. Returns 0 when notified, -1 at the deadline. */
 int tc_acme_wake_wait(struct tc_acme_wake *w, const char *id, uint64_t ticket, uint64_t deadline_ms);
 
+/* The event-driven form of a wait (a suspended HTTP connection instead of
+ * a blocked thread): fire(arg) runs exactly once, on the notifier's thread
+ * after a notify on id's stripe, or on the wake's timer thread at
+ * deadline_ms (a ~20 ms tick), never under a wake lock. Returns 0 when
+ * parked, 1 when the stripe moved since the ticket (nothing parked: read
+ * again now), -1 out of memory (nothing parked). */
+int tc_acme_wake_park(struct tc_acme_wake *w, const char *id, uint64_t ticket, uint64_t deadline_ms,
+		      void (*fire)(void *), void *arg);
+
+/* Fires every parked waiter now (their server is stopping). */
+void tc_acme_wake_fire_all(struct tc_acme_wake *w);
+
 /* After the record's new state is stored. */
 void tc_acme_wake_notify(struct tc_acme_wake *w, const char *id);
 

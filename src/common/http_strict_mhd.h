@@ -46,6 +46,7 @@ struct tc_http_request {
 	struct tc_http_conn *conn; /* its connection (NULL if untracked) */
 	char *body; /* NUL-terminated for convenience; body_len is the length */
 	size_t body_len;
+	void *app; /* the listener's own per-request state, freed by it before tc_http_strict_request_free */
 };
 
 /* Fills items (cap >= 8) with the daemon options, MHD_OPTION_END last;
