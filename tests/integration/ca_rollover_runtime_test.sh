@@ -251,6 +251,22 @@ validate_says $b revoked
 validate_says $e trusted
 ok "restart of signer and gateway after the cut-over: issues with the new intermediate, old CRL still served"
 
+# ACME's own TLS certificate, issued anew by a restarted acme after the
+# cut-over, is served with the chain its Issue answer carried (the new
+# intermediate): openssl verifies the handshake against the root alone.
+acme_pid=$(pid_of acme)
+kill -9 "$acme_pid"
+wait_ready acme "$acme_pid"
+for _ in $(seq 1 50); do
+  openssl s_client -connect "127.0.0.1:$((base + 4))" -servername localhost -CAfile "$root" -verify_return_error \
+    -showcerts < /dev/null > "$tmp/acme_tls.out" 2>&1 && break
+  sleep 0.2
+done
+grep -q "Verify return code: 0 (ok)" "$tmp/acme_tls.out" || fail "ACME TLS handshake: $(tail -n 5 "$tmp/acme_tls.out")"
+grep -q "i:.*CN *= *TrustChain DEV Issuing CA issuing-2" "$tmp/acme_tls.out" ||
+  fail "ACME's certificate after the cut-over is not the new intermediate's: $(grep -E '^ *[0-9] s:|i:' "$tmp/acme_tls.out")"
+ok "ACME's TLS certificate after the cut-over: from the new intermediate, served with its chain, verifies against the root"
+
 # A schedule that does not parse is ignored: issuance goes on.
 printf 'not a schedule\n' > "$ca/rollover/next.tmp" && mv "$ca/rollover/next.tmp" "$ca/rollover/next"
 sleep 2
