@@ -14,7 +14,10 @@
  * (journal/audit.jsonl, ca/revocations.log, dns/zone.journal, public
  * certificates and keys, ceremony transcripts), "config/trustchain.yaml"
  * and "ct.export": the CT log as a `trustchainctl export ct` bundle
- * (docs/AUDIT_EXPORT.md), read through the log's public RFC 6962 API. */
+ * (docs/AUDIT_EXPORT.md), read through the log's public RFC 6962 API.
+ * With ct.logs, each shard's export is "ct/shards/<name>.export" and its
+ * public key and log ID "ct/keys/<name>.pem", "ct/keys/<name>.log_id.txt"
+ * (ct.export is then the retired single log, still served at the root). */
 #ifndef TC_CTL_BACKUP_H
 #define TC_CTL_BACKUP_H
 
@@ -27,6 +30,15 @@
 #define TC_BACKUP_CT_MEMBER "ct.export"
 #define TC_BACKUP_CONFIG_MEMBER "config/trustchain.yaml"
 #define TC_BACKUP_MAX_MANIFEST (4u << 20)
+#define TC_BACKUP_CT_SHARD_PREFIX "ct/shards/"
+
+/* 0 when member is "ct/keys/<shard>.pem" or "ct/keys/<shard>.log_id.txt"
+ * (a shard name as ct.logs allows), else -1; the shard name into shard
+ * (may be NULL). */
+int tc_backup_shard_key_member(const char *member, char *shard, size_t shardlen);
+
+/* 0 when member is "ct/shards/<shard>.export", else -1; as above. */
+int tc_backup_shard_export_member(const char *member, char *shard, size_t shardlen);
 
 int tc_ctl_cmd_backup(struct tc_ctl *ctl, int argc, char **argv);
 int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv);

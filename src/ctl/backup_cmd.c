@@ -249,19 +249,81 @@ static int wait_sequenced(struct backup *b, const char *url, uint64_t t0)
 	}
 }
 
-static int stage_ct(struct backup *b)
+/* One CT log through its API: the single log (name "") at the root as
+ * member ct.export, a shard of ct.logs under /<name> as ct/shards/<name>.export. */
+static int stage_ct_log(struct backup *b, const char *name)
 {
-	char addr[300], url[320], out[PATH_MAX];
+	char addr[300], url[360], out[PATH_MAX], member[TC_CFG_STR];
 	tc_status_local_addr(b->ctl->cfg.ct.http_listen, addr, sizeof(addr));
-	snprintf(url, sizeof(url), "http://%s", addr);
-	if (snprintf(out, sizeof(out), "%s/ct.export", b->staging) >= (int)sizeof(out))
+	snprintf(url, sizeof(url), "http://%s%s%s", addr, name[0] ? "/" : "", name);
+	if (name[0])
+		snprintf(member, sizeof(member), "%s%s.export", TC_BACKUP_CT_SHARD_PREFIX, name);
+	else
+		snprintf(member, sizeof(member), "%s", TC_BACKUP_CT_MEMBER);
+	if (snprintf(out, sizeof(out), "%s/%s%s.export", b->staging, name[0] ? "ct-" : "ct", name) >= (int)sizeof(out))
 		return -1;
 	if (wait_sequenced(b, url, now_ms()) != 0)
 		return -1;
 	char *argv[] = {"ct", "--url", url, "--out", out, NULL};
 	if (tc_ctl_export_ct(b->ctl, 5, argv) != TC_CTL_OK)
 		return -1;
-	return add_member(b, TC_BACKUP_CT_MEMBER, out);
+	return add_member(b, member, out);
+}
+
+/* The single log (with ct.logs: the retired one, still served read-only at
+ * the root), then every configured shard. */
+static int stage_ct(struct backup *b)
+{
+	if (stage_ct_log(b, "") != 0)
+		return -1;
+	for (size_t i = 0; i < b->ctl->cfg.ct.log_count; i++)
+		if (stage_ct_log(b, b->ctl->cfg.ct.logs[i].name) != 0)
+			return -1;
+	return 0;
+}
+
+/* The shards' public keys and log IDs (ct/keys/<name>.pem, .log_id.txt),
+ * every one there, also of a shard no longer configured: its SCTs stay
+ * verifiable after a restore. */
+static int stage_shard_keys(struct backup *b)
+{
+	char dir[PATH_MAX], src[PATH_MAX], name[300];
+	if (tc_config_data_path(&b->ctl->cfg, "ct/keys", dir, sizeof(dir)) != 0)
+		return -1;
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort), rc = 0;
+	for (int i = 0; i < n; i++) {
+		const char *d = names[i]->d_name;
+		snprintf(name, sizeof(name), "ct/keys/%s", d);
+		if (rc == 0 && tc_backup_shard_key_member(name, NULL, 0) == 0) {
+			if (snprintf(src, sizeof(src), "%s/%s", dir, d) >= (int)sizeof(src))
+				rc = -1;
+			else
+				rc = stage_copy(b, src, name, 0);
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	return rc;
+}
+
+/* The signed tree head in an export bundle's header, or NULL. */
+static json_t *export_sth(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, len;
+	json_t *sth = NULL;
+	if (f && tc_export_read_line(f, &line, &cap, &len) == 1) {
+		json_t *h = json_loadb(line, len, 0, NULL);
+		sth = json_incref(json_object_get(h, "sth"));
+		json_decref(h);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return sth;
 }
 
 /* The manifest: what the audit key signs. */
@@ -273,25 +335,33 @@ static json_t *manifest(struct backup *b)
 	for (size_t i = 0; i < b->n; i++)
 		json_array_append_new(members, json_pack("{s:s, s:I, s:s}", "name", b->m[i].name, "size",
 							 (json_int_t)b->m[i].size, "sha256", b->m[i].sha256));
-	/* The CT tree head, for the reader of the manifest (restore checks the
-	 * export member itself). */
-	FILE *f = fopen(b->m[b->n - 1].staged, "r");
-	char *line = NULL;
-	size_t cap = 0, len;
-	if (f && tc_export_read_line(f, &line, &cap, &len) == 1) {
-		json_t *h = json_loadb(line, len, 0, NULL);
-		ct = json_incref(json_object_get(h, "sth"));
-		json_decref(h);
+	/* The CT tree heads, for the reader of the manifest (restore checks the
+	 * export members themselves). */
+	json_t *shards = json_object();
+	for (size_t i = 0; i < b->n; i++) {
+		const char *nm = b->m[i].name;
+		size_t plen = strlen(TC_BACKUP_CT_SHARD_PREFIX);
+		int single = strcmp(nm, TC_BACKUP_CT_MEMBER) == 0;
+		if (!single && strncmp(nm, TC_BACKUP_CT_SHARD_PREFIX, plen) != 0)
+			continue;
+		json_t *sth = export_sth(b->m[i].staged);
+		if (single) {
+			ct = sth;
+		} else if (sth) {
+			char shard[TC_CFG_STR];
+			snprintf(shard, sizeof(shard), "%.*s", (int)(strlen(nm) - plen - strlen(".export")), nm + plen);
+			json_object_set_new(shards, shard, sth);
+		}
 	}
-	free(line);
-	if (f)
-		fclose(f);
 	json_object_set_new(t, "step", json_string("backup"));
 	json_object_set_new(t, "operator", json_string(b->ctl->operator_name));
 	json_object_set_new(t, "time", json_string(when));
 	json_object_set_new(t, "dev", json_boolean(b->ctl->cfg.dev));
 	json_object_set_new(t, "data_dir", json_string(b->ctl->cfg.server.data_dir));
 	json_object_set_new(t, "ct_sth", ct ? ct : json_null());
+	if (json_object_size(shards))
+		json_object_set(t, "ct_shard_sths", shards);
+	json_decref(shards);
 	json_object_set_new(t, "members", members);
 	return t;
 }
@@ -395,13 +465,18 @@ int tc_ctl_cmd_backup(struct tc_ctl *ctl, int argc, char **argv)
 	char *doc = NULL;
 	json_t *t = NULL;
 	int rc = TC_CTL_FAIL;
-	/* The CT export last: its tree head then covers everything the journal
-	 * copy names (the journal is copied first). */
-	if (stage_data_dir(&b) == 0 && stage_ct(&b) == 0 && (t = manifest(&b)) && sign_manifest(&b, t, &doc) == 0 &&
-	    write_bundle(&b, doc, out) == 0) {
+	/* The CT exports last: their tree heads then cover everything the
+	 * journal copy names (the journal is copied first). */
+	if (stage_data_dir(&b) == 0 && stage_shard_keys(&b) == 0 && stage_ct(&b) == 0 && (t = manifest(&b)) &&
+	    sign_manifest(&b, t, &doc) == 0 && write_bundle(&b, doc, out) == 0) {
 		json_t *sth = json_object_get(t, "ct_sth");
 		printf("backup %s: %zu files, CT tree size %" JSON_INTEGER_FORMAT ", signed by the audit key\n", out,
 		       b.n, json_integer_value(json_object_get(sth, "tree_size")));
+		const char *shard;
+		json_t *ssth;
+		json_object_foreach(json_object_get(t, "ct_shard_sths"), shard, ssth)
+			printf("backup %s: CT shard %s tree size %" JSON_INTEGER_FORMAT "\n", out, shard,
+			       json_integer_value(json_object_get(ssth, "tree_size")));
 		rc = TC_CTL_OK;
 	}
 	free(doc);

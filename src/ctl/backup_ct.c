@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/config_ct.h"
 #include "ctl/backup.h"
 #include "ctl/export.h"
 #include "ctl/files.h"
@@ -318,4 +319,40 @@ int tc_backup_ct_restore(const char *ct_export, const char *log_key, char *const
 		printf("restore: CT log rebuilt in %s: %" PRIu64 " entries, root matches the signed tree head\n", store_dir,
 		       size);
 	return rc;
+}
+
+/* 0 when member is prefix + <shard> + one of the suffixes. */
+static int shard_member(const char *member, const char *prefix, const char *const *suffixes, size_t nsuffixes,
+			char *shard, size_t shardlen)
+{
+	size_t plen = strlen(prefix), mlen = strlen(member);
+	if (strncmp(member, prefix, plen) != 0)
+		return -1;
+	for (size_t i = 0; i < nsuffixes; i++) {
+		size_t slen = strlen(suffixes[i]);
+		char name[64];
+		if (mlen <= plen + slen || strcmp(member + mlen - slen, suffixes[i]) != 0 ||
+		    mlen - plen - slen >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(mlen - plen - slen), member + plen);
+		if (!tc_config_ct_log_name_ok(name))
+			continue;
+		if (shard)
+			snprintf(shard, shardlen, "%s", name);
+		return 0;
+	}
+	return -1;
+}
+
+int tc_backup_shard_key_member(const char *member, char *shard, size_t shardlen)
+{
+	/* ".log_id.txt" first: "x.log_id.txt" never ends in ".pem" anyway. */
+	static const char *const suffixes[] = {".log_id.txt", ".pem"};
+	return shard_member(member, "ct/keys/", suffixes, 2, shard, shardlen);
+}
+
+int tc_backup_shard_export_member(const char *member, char *shard, size_t shardlen)
+{
+	static const char *const suffixes[] = {".export"};
+	return shard_member(member, TC_BACKUP_CT_SHARD_PREFIX, suffixes, 1, shard, shardlen);
 }

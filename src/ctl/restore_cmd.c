@@ -50,6 +50,8 @@ static int member_name_ok(const char *n)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(n, fixed[i]) == 0)
 			return 1;
+	if (tc_backup_shard_key_member(n, NULL, 0) == 0 || tc_backup_shard_export_member(n, NULL, 0) == 0)
+		return 1;
 	if (strncmp(n, "ceremonies/", 11) != 0 || strlen(n) < 17 || strcmp(n + strlen(n) - 5, ".json") != 0)
 		return 0;
 	for (const char *p = n + 11; *p; p++)
@@ -196,6 +198,40 @@ static void rm_staging(const char *staging, const struct staged *st, size_t n)
 	rmdir(staging);
 }
 
+/* Each shard's log (ct/shards/<name>.export) into ct/logs/<name>/log, checked
+ * as the single log's is (against its key from the bundle, its checkpoint in
+ * <tiles>/<name>/ and a store already there); --published-sth names the
+ * single log's tree heads only. A configured shard the bundle lacks is
+ * named: it starts empty. */
+static int restore_shards(const struct tc_config *cfg, const struct staged *st, size_t n, const char *tiles)
+{
+	char shard[64], rel[PATH_MAX], store[PATH_MAX], shard_tiles[PATH_MAX];
+	for (size_t i = 0; i < n; i++) {
+		if (tc_backup_shard_export_member(st[i].name, shard, sizeof(shard)) != 0)
+			continue;
+		snprintf(rel, sizeof(rel), "ct/keys/%s.pem", shard);
+		const char *key = find(st, n, rel);
+		if (!key) {
+			tc_ctl_error("restore: REFUSED: the bundle has CT shard %s but not its key %s", shard, rel);
+			return -1;
+		}
+		snprintf(rel, sizeof(rel), "ct/logs/%s/log", shard);
+		tc_config_data_path(cfg, rel, store, sizeof(store));
+		if (tiles[0])
+			snprintf(shard_tiles, sizeof(shard_tiles), "%s/%s", tiles, shard);
+		printf("restore: CT shard %s\n", shard);
+		if (tc_backup_ct_restore(st[i].path, key, NULL, 0, tiles[0] ? shard_tiles : NULL, store) != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->ct.log_count; i++) {
+		snprintf(rel, sizeof(rel), "%s%s.export", TC_BACKUP_CT_SHARD_PREFIX, cfg->ct.logs[i].name);
+		if (!find(st, n, rel))
+			printf("restore: CT shard %s of ct.logs is not in the bundle: it starts empty\n",
+			       cfg->ct.logs[i].name);
+	}
+	return 0;
+}
+
 static void restore_usage(FILE *out)
 {
 	fprintf(out, "usage: trustchainctl [--config FILE] restore BUNDLE [--audit-key PEM] [--published-sth FILE]...\n"
@@ -289,7 +325,7 @@ int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv)
 	int clash = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (st[i].path == ct || strcmp(st[i].name, TC_BACKUP_CONFIG_MEMBER) == 0 ||
-		    strcmp(st[i].name, "dns/zone.serial") == 0)
+		    strcmp(st[i].name, "dns/zone.serial") == 0 || tc_backup_shard_export_member(st[i].name, NULL, 0) == 0)
 			continue;
 		tc_config_data_path(cfg, st[i].name, dst, sizeof(dst));
 		if (access(dst, F_OK) == 0 && !same_file(dst, st[i].path)) {
@@ -307,10 +343,12 @@ int tc_ctl_cmd_restore(struct tc_ctl *ctl, int argc, char **argv)
 		snprintf(tiles, sizeof(tiles), "%s", cfg->ct.tiles_dir);
 	else
 		tc_config_data_path(cfg, "ct/tiles", tiles, sizeof(tiles));
-	if (tc_backup_ct_restore(ct, log_key, published, npub, tiles[0] ? tiles : NULL, store) != 0)
+	if (tc_backup_ct_restore(ct, log_key, published, npub, tiles[0] ? tiles : NULL, store) != 0 ||
+	    restore_shards(cfg, st, n, tiles) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (st[i].path == ct || strcmp(st[i].name, "dns/zone.serial") == 0)
+		if (st[i].path == ct || strcmp(st[i].name, "dns/zone.serial") == 0 ||
+		    tc_backup_shard_export_member(st[i].name, NULL, 0) == 0)
 			continue;
 		const char *name = strcmp(st[i].name, TC_BACKUP_CONFIG_MEMBER) == 0 ? "restored-trustchain.yaml" : st[i].name;
 		char dir[PATH_MAX];
