@@ -699,8 +699,11 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	char why[256], by[64] = "", jpath[TC_CFG_STR + 64];
 	time_t when;
 	/* The intermediate that signed it (its journaled signing record): its
-	 * CRL alone lists the serial. Unknown: the configured one's. */
-	if (tc_config_data_path(&s->cfg, "journal/audit.jsonl", jpath, sizeof(jpath)) != 0 ||
+	 * CRL alone lists the serial. Unknown: the configured one's. With one
+	 * intermediate loaded (no rollover) it can only be that one, and the
+	 * journal, which grows with every issuance, is not read. */
+	if (tc_issuers_count(s) <= 1 ||
+	    tc_config_data_path(&s->cfg, "journal/audit.jsonl", jpath, sizeof(jpath)) != 0 ||
 	    tc_revocations_issuer_from_journal(jpath, rq->serial.data, rq->serial.len, by, sizeof(by)) != 0)
 		by[0] = '\0';
 	if (tc_revocations_add_by(s->revocations, rq->serial.data, rq->serial.len, rq->reason, by, &when, why,

@@ -280,6 +280,11 @@ const struct tc_issuer_slot *tc_issuers_current(struct tc_signer *s, time_t now)
 	return cur >= 0 ? is->slot[cur] : NULL;
 }
 
+int tc_issuers_count(struct tc_signer *s)
+{
+	return s->issuers ? atomic_load(&s->issuers->count) : 0;
+}
+
 const struct tc_issuer_slot *tc_issuers_find(struct tc_signer *s, const char *label, size_t label_len)
 {
 	struct tc_issuers *is = s->issuers;

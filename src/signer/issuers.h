@@ -44,6 +44,9 @@ const struct tc_issuer_slot *tc_issuers_current(struct tc_signer *s, time_t now)
  * CRL; NULL when unknown. */
 const struct tc_issuer_slot *tc_issuers_find(struct tc_signer *s, const char *label, size_t label_len);
 
+/* How many intermediates are loaded (1 without a rollover scheduled). */
+int tc_issuers_count(struct tc_signer *s);
+
 /* The URL for label derived from base: base's last path segment replaced
  * by "<label><ext>" (ca.crl_url .../intermediate.crl -> .../L.crl). ""
  * when base is "". 0, or -1 when it does not fit. */
