@@ -12,4 +12,8 @@
 /* Samples the figures now (call it every second or so). */
 void tc_ct_metrics_sample(struct tc_ct_store *st, const struct tc_config *cfg);
 
+/* The same figures of the temporal shard name (ct.logs) as
+ * trustchain_ct_log_tree_size{log="name"} etc. */
+void tc_ct_metrics_sample_log(struct tc_ct_store *st, const struct tc_config *cfg, const char *name);
+
 #endif

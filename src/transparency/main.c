@@ -265,10 +265,15 @@ int main(int argc, char **argv)
 		 n_logs == 1 ? "" : " (first)");
 	tc_child_ready(c, what);
 	int sig;
-	/* Every second a sample of the figures (ct_metrics.h, of the first
-	 * log); SIGHUP is ignored: the supervisor restarts children to reload. */
-	while ((sig = tc_child_wait_signal(c, 1000)) == SIGHUP || sig == 0)
+	/* Every second a sample of the figures (ct_metrics.h: the first log's
+	 * unlabelled, each shard's with log="<name>"); SIGHUP is ignored: the
+	 * supervisor restarts children to reload. */
+	while ((sig = tc_child_wait_signal(c, 1000)) == SIGHUP || sig == 0) {
 		tc_ct_metrics_sample(logs[0].st, cfg);
+		for (size_t i = 0; i < n_logs; i++)
+			if (logs[i].shard.name[0])
+				tc_ct_metrics_sample_log(logs[i].st, cfg, logs[i].shard.name);
+	}
 	tc_info("signal %d: stopping", sig);
 	rc = 0;
 out:

@@ -57,6 +57,7 @@ cat > "$tmp/trustchain.yaml" <<YAML
 server:
   dev: true
   data_dir: $tmp/data
+  metrics_listen: 127.0.0.1:$((base + 5))
 dns:
   udp_port: $base
   quic_port: $((base + 1))
@@ -152,6 +153,17 @@ for s in near far; do
     fail "/$s/checkpoint not served"
 done
 ok "each shard has its own tree and checkpoint"
+# /metrics: each shard's tree size under log="<name>" (sampled every second).
+for s in near far; do
+  want=$(curl -s "http://$ct/$s/ct/v1/get-sth" | sed -n 's/.*"tree_size":\([0-9]*\).*/\1/p')
+  for _ in $(seq 1 30); do
+    got=$(curl -s "http://127.0.0.1:$((base + 5))/metrics" | awk -v s="log=\"$s\"" '/^trustchain_ct_log_tree_size\{/ && index($1, s) { print $2 }')
+    [ "${got:-}" = "$want" ] && break
+    sleep 0.2
+  done
+  [ "${got:-}" = "$want" ] || fail "metrics: trustchain_ct_log_tree_size{log=\"$s\"} is '${got:-}', get-sth says $want"
+done
+ok "metrics: trustchain_ct_log_tree_size per shard"
 
 # The log list: both shards with their windows.
 "$ctl" "${c[@]}" ct loglist --out "$tmp/loglist.cnf" || fail "ct loglist"
