@@ -46,8 +46,11 @@ struct stamp {
 	struct timespec mtime;
 };
 
-enum { INPUT_INTERMEDIATE, INPUT_DOQ_CERT, INPUT_COUNT };
-static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "dns/doq_cert.pem"};
+/* The TLSA records' inputs: the intermediates (the configured one and a
+ * scheduled successor, published from the moment it is scheduled) and the
+ * DoQ certificate. */
+enum { INPUT_INTERMEDIATE, INPUT_ROLLOVER, INPUT_DOQ_CERT, INPUT_COUNT };
+static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "ca/rollover/next", "dns/doq_cert.pem"};
 
 struct tc_zone_keeper {
 	struct tc_child *child;
@@ -442,6 +445,7 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		take_stamp(k->cfg, input_files[i], &now_inputs[i]);
 		if (!why && !same_stamp(&now_inputs[i], &k->inputs[i]))
 			why = i == INPUT_INTERMEDIATE ? "rebuilt (intermediate certificate changed)"
+			      : i == INPUT_ROLLOVER   ? "rebuilt (next intermediate scheduled)"
 						      : "rebuilt (DoQ certificate changed)";
 	}
 	if (!why && poked)
