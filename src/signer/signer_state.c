@@ -69,7 +69,9 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 		struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
 		s->n_ct_shards = tc_ct_shards(cfg, sh);
 		for (size_t i = 0; i < s->n_ct_shards; i++) {
-			snprintf(s->ct_shard_name[i], sizeof(s->ct_shard_name[i]), "%s", sh[i].name);
+			/* Same size, NUL-terminated by tc_ct_shards (names of 1-31). */
+			_Static_assert(sizeof(s->ct_shard_name[i]) == sizeof(sh[i].name), "shard name sizes");
+			memcpy(s->ct_shard_name[i], sh[i].name, sizeof(sh[i].name));
 			load_key(s, sh[i].key_label, &s->ct_shard[i], &s->have_ct_shard[i]);
 			s->have_ct_log |= s->have_ct_shard[i];
 		}
