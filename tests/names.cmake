@@ -13,3 +13,4 @@ endif()
 # Strict UTF-8 shared by the signer's template checks, lint and the CT log.
 tc_add_cunit(test_utf8 SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_utf8.c LIBS tc_common)
 tc_add_cunit(test_file_replace SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_file_replace.c LIBS tc_common)
+tc_add_cunit(test_key_label SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_key_label.c LIBS tc_common)

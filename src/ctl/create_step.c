@@ -17,6 +17,7 @@
 #include "common/file_read.h"
 #include "common/file_replace.h"
 #include "common/hex.h"
+#include "common/key_label.h"
 #include "ctl/artefacts.h"
 #include "ctl/ca_cert.h"
 #include "ctl/ceremony.h"
@@ -671,18 +672,6 @@ int ceremony_dev_ct_shards(struct ceremony_session *s)
 	return rc;
 }
 
-/* A key label also names files: letters, digits, '-', '_', '.'. */
-static int label_ok(const char *l)
-{
-	size_t n = strlen(l);
-	if (n == 0 || n > 48 || l[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)l[i]) && !strchr("-_.", l[i]))
-			return 0;
-	return 1;
-}
-
 /* Names the new intermediate and its cut-over in ca/rollover/next, the
  * file the running signer and gateway watch (signer/issuers.h): it only
  * schedules what the signed transcript already holds, and is replaced by
@@ -703,7 +692,8 @@ static int schedule_next(const struct tc_config *cfg, const char *label, const c
 int ceremony_rollover(struct ceremony_session *s, int root, const char *label, const char *issuer_label,
 		      const char *cutover)
 {
-	if (!label_ok(label) || (issuer_label && !label_ok(issuer_label))) {
+	if (!tc_key_label_ok(label, strlen(label)) ||
+	    (issuer_label && !tc_key_label_ok(issuer_label, strlen(issuer_label)))) {
 		tc_ctl_error("rollover: key labels are 1-48 of A-Z a-z 0-9 - _ .");
 		return -1;
 	}

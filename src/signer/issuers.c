@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/file_read.h"
+#include "common/key_label.h"
 #include "common/log.h"
 #include "signer/signer.h"
 
@@ -30,16 +31,6 @@ struct tc_issuers {
 	int seen_exists;
 	atomic_llong last_poll;          /* second of the last look at the file */
 };
-
-static int label_ok(const char *l, size_t n)
-{
-	if (n == 0 || n > 48 || l[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)l[i]) && !strchr("-_.", l[i]))
-			return 0;
-	return 1;
-}
 
 int tc_issuer_url_for(const char *base, const char *label, const char *ext, char *out, size_t outlen)
 {
@@ -120,7 +111,7 @@ static int parse_schedule(const char *buf, size_t n, char *label, size_t ll, tim
 		n--;
 	const char *sp = memchr(buf, ' ', n);
 	size_t lab = sp ? (size_t)(sp - buf) : 0;
-	if (!sp || !label_ok(buf, lab) || lab >= ll) {
+	if (!sp || !tc_key_label_ok(buf, lab) || lab >= ll) {
 		snprintf(why, wl, "not \"LABEL CUTOVER\"");
 		return -1;
 	}

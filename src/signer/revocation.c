@@ -13,6 +13,7 @@
 
 #include "common/hex.h"
 #include "common/journal_format.h"
+#include "common/key_label.h"
 #include "signer/cert_sign.h"
 
 #define CRL_LIFETIME_S (24 * 3600)
@@ -26,20 +27,6 @@ struct revoked {
 	time_t when;
 	char issuer[MAX_LABEL]; /* key label; "": the configured intermediate */
 };
-
-/* What a key label may hold (ceremony rollover-intermediate): the store's
- * records are space-separated. */
-static int label_ok(const char *l)
-{
-	size_t n = strlen(l);
-	if (n == 0 || n >= MAX_LABEL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((l[i] >= 'a' && l[i] <= 'z') || (l[i] >= 'A' && l[i] <= 'Z') || (l[i] >= '0' && l[i] <= '9') ||
-		      strchr("-_.", l[i])))
-			return 0;
-	return 1;
-}
 
 /* The CRL last signed by one issuing intermediate: during a CA key
  * rollover each intermediate serves its own (signer/issuers.h). */
@@ -116,7 +103,7 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 		 * recorded have three fields. */
 		if (!strchr(line, '\n') || (fields = sscanf(line, "%40s %d %lld %63s", hex, &reason, &when, label)) < 3 ||
 		    strlen(hex) % 2 || tc_hex_decode(hex, v.serial, strlen(hex) / 2) != 0 ||
-		    (fields == 4 && !label_ok(label))) {
+		    (fields == 4 && !tc_key_label_ok(label, strlen(label)))) {
 			snprintf(err, errlen, "revocations %s:%u: malformed record", path, lineno);
 			fclose(f);
 			tc_revocations_close(r);
@@ -153,7 +140,7 @@ void tc_revocations_close(struct tc_revocations *r)
 void tc_revocations_set_configured_issuer(struct tc_revocations *r, const char *label)
 {
 	pthread_mutex_lock(&r->lock);
-	snprintf(r->configured, sizeof(r->configured), "%s", label_ok(label) ? label : "");
+	snprintf(r->configured, sizeof(r->configured), "%s", tc_key_label_ok(label, strlen(label)) ? label : "");
 	for (int i = 0; i < MAX_CRL_ISSUERS; i++)
 		r->cache[i].dirty = 1;
 	pthread_mutex_unlock(&r->lock);
@@ -176,7 +163,7 @@ int tc_revocations_add_by(struct tc_revocations *r, const unsigned char *serial,
 		snprintf(err, errlen, "reason %d is not an RFC 5280 CRLReason", reason);
 		return -1;
 	}
-	if (!issuer || (issuer[0] && !label_ok(issuer))) {
+	if (!issuer || (issuer[0] && !tc_key_label_ok(issuer, strlen(issuer)))) {
 		snprintf(err, errlen, "issuer is not a key label");
 		return -1;
 	}
@@ -337,8 +324,8 @@ int tc_revocations_issuer_from_journal(const char *path, const unsigned char *se
 		const char *key = json_string_value(json_object_get(rec, "key"));
 		const char *result = json_string_value(json_object_get(rec, "result"));
 		const char *detail = json_string_value(json_object_get(rec, "detail"));
-		if (key && result && detail && strcmp(result, "ok") == 0 && label_ok(key) && strlen(key) < cap &&
-		    strncmp(detail, "serial ", 7) == 0 && strcasecmp(detail + 7, hex) == 0) {
+		if (key && result && detail && strcmp(result, "ok") == 0 && tc_key_label_ok(key, strlen(key)) &&
+		    strlen(key) < cap && strncmp(detail, "serial ", 7) == 0 && strcasecmp(detail + 7, hex) == 0) {
 			snprintf(label, cap, "%s", key);
 			found = 0;
 		}
