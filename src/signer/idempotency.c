@@ -15,6 +15,7 @@
 #include "common/base64.h"
 #include "common/cert_der.h"
 #include "common/hex.h"
+#include "signer/journal_scan.h"
 #include "signer/tbs_template.h"
 
 enum { IDLE = 0, PRECERT_IN_FLIGHT = 1, FINAL_IN_FLIGHT = 2 };
@@ -370,38 +371,34 @@ static void load_one(struct tc_idem *t, const char *peer, char *detail, time_t n
 	free(cert);
 }
 
+struct load_ctx {
+	struct tc_idem *t;
+	time_t now;
+	long loaded;
+};
+
+static int load_record(json_t *rec, void *arg)
+{
+	struct load_ctx *c = arg;
+	const char *peer = json_string_value(json_object_get(rec, "peer"));
+	const char *detail = json_string_value(json_object_get(rec, "detail"));
+	const char *result = json_string_value(json_object_get(rec, "result"));
+	char *copy = detail ? strdup(detail) : NULL;
+	if (peer && copy && result && strcmp(result, "ok") == 0) {
+		load_one(c->t, peer, copy, c->now);
+		c->loaded++;
+	}
+	free(copy);
+	return 0;
+}
+
 long tc_idem_load(struct tc_idem *t, const char *path, time_t now)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long loaded = 0;
+	/* Only keyed issuance is parsed as JSON. */
 	static const char op[] = "\"op\":\"" TC_IDEM_JOURNAL_OP "\"";
+	struct load_ctx c = {.t = t, .now = now};
 	pthread_mutex_lock(&t->lock);
-	while ((n = getline(&line, &cap, f)) > 0) {
-		/* Only keyed issuance parses JSON; the journal was verified already. */
-		if (!strstr(line, op))
-			continue;
-		char *tab = strrchr(line, '\t');
-		if (tab)
-			*tab = '\0';
-		json_t *rec = json_loads(line, 0, NULL);
-		const char *peer = json_string_value(json_object_get(rec, "peer"));
-		const char *detail = json_string_value(json_object_get(rec, "detail"));
-		const char *result = json_string_value(json_object_get(rec, "result"));
-		char *copy = detail ? strdup(detail) : NULL;
-		if (peer && copy && result && strcmp(result, "ok") == 0) {
-			load_one(t, peer, copy, now);
-			loaded++;
-		}
-		free(copy);
-		json_decref(rec);
-	}
+	int rc = tc_journal_scan(path, op, load_record, &c);
 	pthread_mutex_unlock(&t->lock);
-	free(line);
-	fclose(f);
-	return loaded;
+	return rc < 0 ? -1 : c.loaded;
 }

@@ -15,6 +15,7 @@
 #include "common/journal_format.h"
 #include "common/key_label.h"
 #include "signer/cert_sign.h"
+#include "signer/journal_scan.h"
 
 #define CRL_LIFETIME_S (24 * 3600)
 #define MAX_SERIAL 20
@@ -299,6 +300,25 @@ int tc_revocations_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer
 	return rc;
 }
 
+struct issuer_find {
+	const char *hex;
+	char *label;
+	size_t cap;
+};
+
+static int issuer_record(json_t *rec, void *arg)
+{
+	struct issuer_find *q = arg;
+	const char *key = json_string_value(json_object_get(rec, "key"));
+	const char *result = json_string_value(json_object_get(rec, "result"));
+	const char *detail = json_string_value(json_object_get(rec, "detail"));
+	if (!key || !result || !detail || strcmp(result, "ok") != 0 || !tc_key_label_ok(key, strlen(key)) ||
+	    strlen(key) >= q->cap || strncmp(detail, "serial ", 7) != 0 || strcasecmp(detail + 7, q->hex) != 0)
+		return 0;
+	snprintf(q->label, q->cap, "%s", key);
+	return 1;
+}
+
 int tc_revocations_issuer_from_journal(const char *path, const unsigned char *serial, size_t len, char *label,
 				       size_t cap)
 {
@@ -307,31 +327,6 @@ int tc_revocations_issuer_from_journal(const char *path, const unsigned char *se
 	char hex[2 * MAX_SERIAL + 1], want[2 * MAX_SERIAL + 32];
 	tc_hex_encode(serial, len, hex);
 	snprintf(want, sizeof(want), "\"detail\":\"serial %s\"", hex);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	char *line = NULL;
-	size_t lcap = 0;
-	int found = -1;
-	while (found != 0 && getline(&line, &lcap, f) > 0) {
-		if (!strstr(line, want))
-			continue;
-		/* A record is its JSON object, then a tab and the chain hash. */
-		char *tab = strrchr(line, '\t');
-		if (tab)
-			*tab = '\0';
-		json_t *rec = json_loads(line, 0, NULL);
-		const char *key = json_string_value(json_object_get(rec, "key"));
-		const char *result = json_string_value(json_object_get(rec, "result"));
-		const char *detail = json_string_value(json_object_get(rec, "detail"));
-		if (key && result && detail && strcmp(result, "ok") == 0 && tc_key_label_ok(key, strlen(key)) &&
-		    strlen(key) < cap && strncmp(detail, "serial ", 7) == 0 && strcasecmp(detail + 7, hex) == 0) {
-			snprintf(label, cap, "%s", key);
-			found = 0;
-		}
-		json_decref(rec);
-	}
-	free(line);
-	fclose(f);
-	return found;
+	struct issuer_find q = {.hex = hex, .label = label, .cap = cap};
+	return tc_journal_scan(path, want, issuer_record, &q) == 1 ? 0 : -1;
 }
