@@ -9,7 +9,8 @@
 # and Validate verifies that SCT; each shard publishes its own checkpoint
 # under ct.tiles_dir/<name>/, signed with its key; `ct loglist` lists both
 # with their windows; `export ct --log` + `verify-export` per shard (and a
-# shard's bundle fails against the other shard's key).
+# shard's bundle fails against the other shard's key); backup + restore of
+# every shard; one shard frozen while the other goes on.
 # Usage: ct_shards_test.sh BINDIR
 set -euo pipefail
 bindir=$(cd "$1" && pwd)
@@ -233,4 +234,25 @@ for s in near far single; do
     fail "the restored $s does not extend its tree head from before the backup: $(cat "$tmp/ve.out")"
 done
 ok "backup + restore: near $(tree_size "$tmp/sth-near.json"), far $(tree_size "$tmp/sth-far.json"), single $(tree_size "$tmp/sth-single.json") entries rebuilt; the restored trees extend those heads"
+
+# Freezing one shard (ct.logs[].frozen): near takes no new entry (HTTP 403
+# with the reason) while its reads go on at the same tree head; far still
+# takes its own; the log list says which is frozen.
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+sed -i 's/^    - name: near$/    - name: near\n      frozen: true/' "$tmp/trustchain.yaml"
+grep -q "^      frozen: true" "$tmp/trustchain.yaml" || fail "could not set near frozen"
+start_server
+before=$(sth_size /near)
+[ "${before:-0}" -gt 0 ] || fail "the frozen shard's tree head is not served"
+post near near
+[ "$code" = 403 ] && grep -q "frozen" "$tmp/body" || fail "the frozen shard took a submission: HTTP $code $(cat "$tmp/body")"
+post far far
+[ "$code" = 200 ] || fail "far refused a submission while near is frozen: HTTP $code $(cat "$tmp/body")"
+curl -sf "http://$ct/near/checkpoint" > /dev/null || fail "the frozen shard's checkpoint is not served"
+sleep 1
+[ "$(sth_size /near)" = "$before" ] || fail "the frozen shard's tree changed"
+"$ctl" "${c[@]}" ct loglist --out "$tmp/loglist2.cnf" || fail "ct loglist (frozen)"
+grep -q "^# log near: .*state: frozen" "$tmp/loglist2.cnf" || fail "loglist does not say near is frozen"
+grep -q "^# log far: .*state: usable" "$tmp/loglist2.cnf" || fail "loglist does not say far is usable"
+ok "a frozen shard refuses new entries (403) while its tree head and checkpoint are served; the other shard goes on"
 echo "ok: CT temporal shards"
