@@ -23,7 +23,8 @@ if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET trustchain-
 endif()
 # Connection floods, short form (idle TLS to the gateway, DoQ, slowloris on
 # the CT HTTP listener): RSS before/during, new clients served. The long
-# form: BINDIR=build/bin tests/soak/flood.sh 10000 4096 2000.
+# form: BINDIR=build/bin TC_FLOOD_IDLE_S=300 tests/soak/flood.sh 10000 4096 2000 (idle
+# connections held long enough for the gateway cap to be reached).
 if(TARGET trustchain-server AND TARGET trustchain-gateway AND TARGET bench_doq)
   add_test(NAME soak_flood COMMAND ${CMAKE_SOURCE_DIR}/tests/soak/flood.sh 500 256 300)
   set_tests_properties(soak_flood PROPERTIES ENVIRONMENT "BINDIR=${CMAKE_BINARY_DIR}/bin"

@@ -431,7 +431,12 @@ int main(int argc, char **argv)
 	snprintf(list, sizeof(list), "%s", conns_arg);
 	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
 		int n = atoi(tok);
-		if (n < 1 || n > MAX_CONNS || established(&b, n) != 0)
+		if (n < 1 || n > MAX_CONNS) {
+			fprintf(stderr, "bench_doq: %s connections: 1 to %d per run (run several for more)\n", tok,
+				MAX_CONNS);
+			return 2;
+		}
+		if (established(&b, n) != 0)
 			return 1;
 	}
 	if (do_handshakes)

@@ -95,9 +95,9 @@ fi
 if [ "$n_tls" -gt "$gw_cap" ] && [ "$refused" = no ]; then rows+=("a connection past the cap was not refused: served: no"); fi
 
 # 2. DoQ connections (bench_doq keeps one query in flight on each). One
-# bench_doq holds at most 1,024 connections (it exits at once, without a
-# word, when asked for more: the earlier 4,096 row measured none), so the
-# flood is several of them. Each client connection has its own UDP socket
+# bench_doq holds at most 1,024 connections (it refuses more, exit 2: an
+# earlier 4,096 row silently measured none), so the flood is several of
+# them. Each client connection has its own UDP socket
 # connected to the DoQ port: ss counts those open.
 for _ in $(seq 1 150); do
   "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" dig +quic -p $((base + 1)) @127.0.0.1 \
