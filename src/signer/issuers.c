@@ -5,6 +5,9 @@
 #include "signer/issuers.h"
 
 #include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,6 +83,47 @@ static struct tc_issuer_slot *slot_new(struct tc_signer *s, const struct tc_hsm_
 	return sl;
 }
 
+/* The root's certificate: on the token with its key, else ca/root.pem (a
+ * root kept offline). NULL when neither is readable. */
+static X509 *root_cert(struct tc_signer *s)
+{
+	if (s->have_root && s->root.cert)
+		return X509_dup(s->root.cert);
+	char path[TC_CFG_STR + 64];
+	if (tc_config_data_path(&s->cfg, "ca/root.pem", path, sizeof(path)) != 0)
+		return NULL;
+	FILE *f = fopen(path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+/* The schedule names a key by label only, so whatever key of the token it
+ * names is checked before it may issue: its certificate must be a CA
+ * certificate signed by our root and not the root itself (nor a key whose
+ * certificate is self-issued: the CT, DNS or audit keys). An operator's
+ * wrong label then stops the rollover instead of issuing leaves from the
+ * root. */
+static int next_issuer_ok(struct tc_signer *s, const struct tc_hsm_key *key, char *why, size_t wl)
+{
+	if (!key->cert)
+		return snprintf(why, wl, "key '%s' has no certificate on the token", key->label), -1;
+	if (X509_check_ca(key->cert) < 1)
+		return snprintf(why, wl, "the certificate of '%s' is not a CA certificate", key->label), -1;
+	if (X509_NAME_cmp(X509_get_subject_name(key->cert), X509_get_issuer_name(key->cert)) == 0)
+		return snprintf(why, wl, "the certificate of '%s' is self-issued, not an intermediate", key->label),
+		       -1;
+	X509 *root = root_cert(s);
+	EVP_PKEY *root_key = root ? X509_get0_pubkey(root) : NULL;
+	int ok = root_key && X509_verify(key->cert, root_key) == 1;
+	X509_free(root);
+	ERR_clear_error();
+	if (!ok)
+		return snprintf(why, wl, "the certificate of '%s' is not signed by our root", key->label), -1;
+	return 0;
+}
+
 /* Index of label's slot, loading its key from the token when new; -1 with
  * why. Called with the lock held. */
 static int slot_for(struct tc_signer *s, const char *label, char *why, size_t wl)
@@ -95,6 +139,8 @@ static int slot_for(struct tc_signer *s, const char *label, char *why, size_t wl
 	}
 	struct tc_hsm_key key;
 	if (tc_hsm_find_key(s->hsm, label, &key, why, wl) != 0)
+		return -1;
+	if (next_issuer_ok(s, &key, why, wl) != 0) /* the key stays the handle's */
 		return -1;
 	struct tc_issuer_slot *sl = slot_new(s, &key, 0, why, wl);
 	if (!sl)

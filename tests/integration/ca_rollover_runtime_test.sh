@@ -275,6 +275,16 @@ issue $f > /dev/null
 [ "$(issuer_of $f)" = "$new_subject" ] || fail "a garbled schedule changed the issuer"
 grep -q 'ca_rollover_schedule_invalid' "$tmp/server.log" || fail "garbled schedule not reported"
 ok "a garbled schedule is reported and ignored"
+# A schedule naming a key whose certificate is no intermediate under our
+# root (here the root's own key) is refused by the signer: issuance stays.
+printf 'tc-root 2000-01-01T00:00:00Z\n' > "$ca/rollover/next.tmp" && mv "$ca/rollover/next.tmp" "$ca/rollover/next"
+sleep 2
+f=rootkey.ops.hypermesh.online
+issue $f > /dev/null
+[ "$(issuer_of $f)" = "$new_subject" ] || fail "a schedule naming the root key changed the issuer"
+grep -q "next intermediate 'tc-root': the certificate of 'tc-root' is self-issued" "$tmp/server.log" ||
+  fail "the root key as next intermediate not refused: $(grep -i rollover "$tmp/server.log" | tail -n 3)"
+ok "a schedule naming the root's key is refused by the signer; issuance stays with the current intermediate"
 
 # The CT log takes chains through either intermediate.
 for n in $a $d; do
