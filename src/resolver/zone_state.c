@@ -94,7 +94,7 @@ static int sha256(const uint8_t *data, size_t len, uint8_t out[32])
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
 }
 
-int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *err, size_t errlen)
+int tc_zone_state_encode(const struct tc_zone_state *st, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
 	struct buf b = {0};
 	grow(&b, HEAD);
@@ -111,7 +111,7 @@ int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *e
 	put_bytes(&b, st->chain, st->chain_len);
 	if (b.failed || b.len > TC_ZONE_STATE_MAX || st->chain_len > UINT32_MAX ||
 	    sha256(b.p + HEAD, b.len - HEAD, b.p + 16) != 0) {
-		snprintf(err, errlen, "%s: the state does not fit (%zu octets)", path, b.len);
+		snprintf(err, errlen, "the state does not fit (%zu octets)", b.len);
 		free(b.p);
 		return -1;
 	}
@@ -119,8 +119,22 @@ int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *e
 	tc_dns_put32(b.p + 4, 1);
 	tc_dns_put32(b.p + 8, (uint32_t)((uint64_t)(b.len - HEAD) >> 32));
 	tc_dns_put32(b.p + 12, (uint32_t)(b.len - HEAD));
-	int rc = tc_file_replace(path, b.p, b.len, 0600, err, errlen);
-	free(b.p);
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *err, size_t errlen)
+{
+	uint8_t *data;
+	size_t len;
+	char why[200];
+	if (tc_zone_state_encode(st, &data, &len, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	int rc = tc_file_replace(path, data, len, 0600, err, errlen);
+	free(data);
 	return rc;
 }
 

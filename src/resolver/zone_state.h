@@ -42,6 +42,10 @@ struct tc_zone_state {
 	size_t chain_len;
 };
 
+/* The state's bytes (malloc'ed in *out), as tc_zone_state_save writes
+ * them. 0, or -1 + err when it does not fit TC_ZONE_STATE_MAX. */
+int tc_zone_state_encode(const struct tc_zone_state *st, uint8_t **out, size_t *len, char *err, size_t errlen);
+
 /* Writes path atomically (a temporary file, fsync, rename). 0 or -1 + err. */
 int tc_zone_state_save(const char *path, const struct tc_zone_state *st, char *err, size_t errlen);
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "resolver/dns_wire.h"
 #include "resolver/ixfr_log.h"
@@ -19,18 +18,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ORIGIN "trust.hypermesh.online"
 
+/* Encoded and parsed again in memory: what tc_zone_state_save writes
+ * (a file per input ran at ~290 inputs/s, fsync bound). */
 static void round_trip(const struct tc_zone_state *st)
 {
-	char path[64], err[256];
-	snprintf(path, sizeof(path), "/tmp/fuzz_zone_state.%d", (int)getpid());
-	if (tc_zone_state_save(path, st, err, sizeof(err)) != 0)
+	uint8_t *bytes;
+	size_t len;
+	char err[256];
+	if (tc_zone_state_encode(st, &bytes, &len, err, sizeof(err)) != 0)
 		return; /* too large is a refusal, not a defect */
 	struct tc_zone_state again;
-	if (tc_zone_state_take(path, ORIGIN, &again, err, sizeof(err)) != 1 ||
+	if (tc_zone_state_parse(bytes, len, ORIGIN, &again, err, sizeof(err)) != 0 ||
 	    tc_zone_serial(again.zone) != tc_zone_serial(st->zone) ||
 	    tc_zone_rr_count(again.zone) != tc_zone_rr_count(st->zone) || again.chain_len != st->chain_len)
 		__builtin_trap();
 	tc_zone_state_clear(&again);
+	free(bytes);
 }
 
 static void try_parse(const uint8_t *buf, size_t len)
