@@ -2,7 +2,12 @@
  * validator_sandbox.c on top), in a forked child: bind, listen and accept
  * fail with EPERM, packet and netlink sockets with EAFNOSUPPORT, and real
  * http-01, tls-alpn-01 and dns-01 checks against the parent's loopback
- * responders still succeed under both filters. */
+ * responders still succeed under both filters.
+ *
+ * The child is forked in main, before the responder threads exist: a fork
+ * of a threaded process can take a lock (ASan's allocator) that another
+ * thread held, and the child then hangs at its first malloc (seen once in
+ * a full run). It waits on a pipe for the responders' ports. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,28 +23,42 @@
 #include "unit/test_validator_responders.h"
 
 static struct tc_vcheck_cfg cfg;
+static int go[2] = {-1, -1}; /* the responders' ports, parent to child */
+static pid_t child = -1;
+
+struct ports {
+	uint16_t http, tls, dns;
+};
+
+/* The checker's configuration for the responders at p (in the child). */
+static int make_cfg(const struct ports *p)
+{
+	char why[256], resolver[64];
+	if (tc_vcheck_global_init(why, sizeof(why)) != 0)
+		return -1;
+	snprintf(resolver, sizeof(resolver), "127.0.0.1:%u", p->dns);
+	if (tc_vdns_servers_init(resolver, NULL, &cfg.dns, why, sizeof(why)) != 0)
+		return -1;
+	cfg.rules.allow_loopback = 1;
+	cfg.http_port = p->http;
+	cfg.tls_port = p->tls;
+	cfg.timeout_ms = 3000;
+	cfg.max_redirects = 3;
+	cfg.max_response_bytes = 4096;
+	cfg.concurrency = 1;
+	return 0;
+}
 
 static int setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	char why[256];
-	if (tc_vcheck_global_init(why, sizeof(why)) != 0)
+	if (child < 0 || tc_vcheck_global_init(why, sizeof(why)) != 0)
 		return 1;
-	uint16_t hp = tv_http_start(), tp = tv_tls_start(), dp = tv_dns_start();
-	char resolver[64];
-	snprintf(resolver, sizeof(resolver), "127.0.0.1:%u", dp);
-	if (tc_vdns_servers_init(resolver, NULL, &cfg.dns, why, sizeof(why)) != 0)
-		return 1;
-	cfg.rules.allow_loopback = 1;
-	cfg.http_port = hp;
-	cfg.tls_port = tp;
-	cfg.timeout_ms = 3000;
-	cfg.max_redirects = 3;
-	cfg.max_response_bytes = 4096;
-	cfg.concurrency = 1;
+	struct ports p = {.http = tv_http_start(), .tls = tv_tls_start(), .dns = tv_dns_start()};
 	tv_http_set_mode(TV_HTTP_OK);
 	tv_tls_set_mode(TV_TLS_OK);
-	return 0;
+	return write(go[1], &p, sizeof(p)) == (ssize_t)sizeof(p) ? 0 : 1;
 }
 
 static int teardown(void)
@@ -91,14 +110,33 @@ static int sandboxed_checks(void)
 	return fails;
 }
 
+/* The child forked in main: waits for the ports, then checks under the
+ * filters; a bit per failed expectation, 128 when the parent never sent
+ * the ports. */
+static int child_main(void)
+{
+	close(go[1]);
+	struct ports p;
+	size_t got = 0;
+	while (got < sizeof(p)) {
+		ssize_t n = read(go[0], (char *)&p + got, sizeof(p) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 128;
+		got += (size_t)n;
+	}
+	if (make_cfg(&p) != 0)
+		return 1;
+	return sandboxed_checks();
+}
+
 static void test_filters(void)
 {
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0)
-		_exit(sandboxed_checks());
+	CU_ASSERT_FATAL(child > 0);
 	int st = 0;
-	CU_ASSERT(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT(waitpid(child, &st, 0) == child);
+	child = -1;
 	CU_ASSERT(WIFEXITED(st));
 	if (WIFEXITED(st) && WEXITSTATUS(st))
 		fprintf(stderr, "sandboxed child failed: mask %d\n", WEXITSTATUS(st));
@@ -107,6 +145,12 @@ static void test_filters(void)
 
 int main(void)
 {
+	if (pipe(go) != 0)
+		return 1;
+	child = fork();
+	if (child == 0)
+		_exit(child_main());
+	close(go[0]);
 	static const struct tc_test tests[] = {
 		{"filters: no server sockets, checks still work", test_filters},
 		{NULL, NULL},
