@@ -58,17 +58,21 @@ static int start(pid_t *pid)
 {
 	int sp[2];
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	/* The environment is set before the fork: the responder threads run,
+	 * and a child of a threaded process must not allocate before exec
+	 * (setenv could block for good on a lock a thread held at the fork). */
+	char fd[16];
+	snprintf(fd, sizeof(fd), "%d", sp[1]);
+	CU_ASSERT_FATAL(setenv("TC_FD_PEER_ACME", fd, 1) == 0);
+	unsetenv("TC_FD_SUPERVISOR");
 	*pid = fork();
 	CU_ASSERT_FATAL(*pid >= 0);
 	if (*pid == 0) {
 		close(sp[0]);
-		char fd[16];
-		snprintf(fd, sizeof(fd), "%d", sp[1]);
-		setenv("TC_FD_PEER_ACME", fd, 1);
-		unsetenv("TC_FD_SUPERVISOR");
 		execl(binary, binary, "--config", config, (char *)NULL);
 		_exit(127);
 	}
+	unsetenv("TC_FD_PEER_ACME");
 	close(sp[1]);
 	return sp[0];
 }
