@@ -144,7 +144,7 @@ int tc_acme_h_new_account(struct tc_acme *a, struct tc_acme_call *c, struct tc_a
 			tc_acme_batch_put_str(b, 'K', c->key.thumbprint, id);
 			if (eab)
 				tc_acme_batch_put_str(b, 'E', key.kid, id);
-			rc = tc_acme_batch_commit(a->store, b);
+			rc = tc_acme_batch_commit_deferred(a->store, b);
 		}
 		if (rc != 0)
 			tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the account");
@@ -208,7 +208,7 @@ int tc_acme_h_account(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_
 			json_object_set_new(rec, "status", json_string("deactivated"));
 		if (contact)
 			json_object_set(rec, "contact", (json_t *)contact);
-		rc = tc_acme_store_put(a->store, 'A', c->account_id, rec);
+		rc = tc_acme_store_put_deferred(a->store, 'A', c->account_id, rec);
 	}
 	tc_acme_store_unlock(a->store, c->account_id);
 	if (rc != 0)
@@ -268,7 +268,7 @@ int tc_acme_h_key_change(struct tc_acme *a, struct tc_acme_call *c, struct tc_ac
 		if (b && tc_acme_batch_put(b, 'A', c->account_id, rec) == 0) {
 			tc_acme_batch_put_str(b, 'K', fresh.thumbprint, c->account_id);
 			tc_acme_batch_delete(b, 'K', old.thumbprint);
-			rc = tc_acme_batch_commit(a->store, b);
+			rc = tc_acme_batch_commit_deferred(a->store, b);
 		} else {
 			tc_acme_batch_free(b);
 		}

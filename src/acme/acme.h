@@ -56,12 +56,17 @@ struct tc_acme_req {
 	size_t body_len;
 	const char *content_type;    /* NULL when absent */
 	const char *client_ip;       /* textual, for per-IP limits */
-	int can_park;                /* the caller takes r->park (else tc_acme_handle blocks) */
+	int can_park;                /* the caller takes r->park, r->durable_seq and r->offload
+				      * (else tc_acme_handle blocks for them) */
 };
 
 /* Answers one request into r (r zeroed by the caller). Every answer gets
  * Replay-Nonce and Link rel="index" from the HTTP front. */
 void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r);
+
+/* r (whose store writes up to r->durable_seq could not be made durable)
+ * becomes a serverInternal problem: nothing unsaved is acknowledged. */
+void tc_acme_resp_not_durable(struct tc_acme_resp *r);
 
 /* Answers a parked request (r zeroed by the caller) after its wake-up or
  * deadline: the record as it is now, or r->park again before the

@@ -11,15 +11,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "acme/acme_store.h"
 #include "acme/nonce.h"
-#include "acme/wake.h"
 #include "acme/problem.h"
+#include "acme/wake.h"
+#include "acme/workq.h"
 #include "common/config_schema.h"
 #include "common/http_strict_mhd.h"
 #include "common/log.h"
 
 #define BODY_MIN (768 * 1024) /* /v1/validate: ten certificates of up to 64 KiB, base64 */
 #define HEAD_MEMORY (32 * 1024)
+#define CA_THREADS 8 /* concurrent revokeCert, /v1/validate and /v1/crl calls */
 
 struct tc_acme_http {
 	struct tc_acme *a;
@@ -30,6 +33,7 @@ struct tc_acme_http {
 	struct MHD_Daemon *retired; /* quiesced at the last renewal */
 	char *key_pem, *cert_pem;   /* must outlive the daemon using them */
 	char *old_key_pem, *old_cert_pem;
+	struct tc_acme_workq *ca_wq; /* requests that call the CA (r->offload) */
 };
 
 static void add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -66,16 +70,34 @@ static enum MHD_Result send_resp(struct tc_acme_http *h, struct MHD_Connection *
 	return ret;
 }
 
-/* A long poll parked on a suspended connection (tc_http_request.app). It
- * is shared by the connection and the wake until the wake fires it: a
- * connection closed while parked (daemon stop) only marks it orphaned and
- * the fire frees it, so a late fire never resumes a freed connection. */
+/* A request on a suspended connection (tc_http_request.app): a long poll
+ * parked in the wake, an answer waiting for its store writes to be
+ * durable, or a request running on a CA worker. It is shared by the
+ * connection and whoever resumes it: a connection closed while suspended
+ * (daemon stop) only marks it orphaned and the resumer frees it, so a late
+ * resume never touches a freed connection. */
 struct parked {
 	struct MHD_Connection *conn;
 	struct tc_acme_park park; /* what to poll when resumed */
-	int waiting;              /* in the wake, connection suspended */
+	struct tc_acme_resp ready; /* the answer to send when resumed */
+	int has_ready;
+	int ready_ok;             /* 0: its writes are not durable: refuse */
+	int waiting;              /* connection suspended */
 	int orphaned;             /* the request ended while waiting */
 };
+
+static void parked_free(struct parked *p)
+{
+	tc_acme_resp_free(&p->ready);
+	free(p);
+}
+
+static struct parked *parked_of(struct tc_http_request *hr)
+{
+	if (!hr->app)
+		hr->app = calloc(1, sizeof(struct parked));
+	return hr->app;
+}
 
 /* Guards waiting/orphaned of every parked request (short sections). */
 static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,7 +110,7 @@ static void resume_parked(void *arg)
 	pthread_mutex_lock(&park_lock);
 	if (p->orphaned) {
 		pthread_mutex_unlock(&park_lock);
-		free(p);
+		parked_free(p);
 		return;
 	}
 	p->waiting = 0;
@@ -101,12 +123,9 @@ static void resume_parked(void *arg)
 static int park(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_http_request *hr,
 		const struct tc_acme_park *pk)
 {
-	struct parked *p = hr->app;
-	if (!p) {
-		if (!(p = calloc(1, sizeof(*p))))
-			return -1;
-		hr->app = p;
-	}
+	struct parked *p = parked_of(hr);
+	if (!p)
+		return -1;
 	p->conn = conn;
 	p->park = *pk;
 	/* Under park_lock, a fire from another thread waits until the
@@ -121,6 +140,133 @@ static int park(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_h
 	}
 	pthread_mutex_unlock(&park_lock);
 	return rc;
+}
+
+/* The store's fire: the answer's writes are durable (or failed). */
+static void durable_ready(void *arg, int ok)
+{
+	struct parked *p = arg;
+	p->ready_ok = ok;
+	resume_parked(p);
+}
+
+static void suspend(struct parked *p, struct MHD_Connection *conn)
+{
+	pthread_mutex_lock(&park_lock);
+	p->conn = conn;
+	MHD_suspend_connection(conn);
+	p->waiting = 1;
+	pthread_mutex_unlock(&park_lock);
+}
+
+/* Sends r once its store writes are durable (group commit,
+ * acme_store.h): suspends conn and keeps r for the resumption (returns
+ * 0), or returns 1 when r may go now. */
+static int hold_until_durable(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_http_request *hr,
+			      struct tc_acme_resp *r)
+{
+	struct parked *p = parked_of(hr);
+	if (!p) { /* no memory: wait on this thread */
+		if (tc_acme_store_wait_durable(h->a->store, r->durable_seq) != 0)
+			tc_acme_resp_not_durable(r);
+		return 1;
+	}
+	uint64_t seq = r->durable_seq;
+	tc_acme_resp_free(&p->ready);
+	p->ready = *r;
+	p->ready.durable_seq = 0;
+	p->has_ready = 1;
+	p->ready_ok = 1;
+	*r = (struct tc_acme_resp){0};
+	/* Suspended before the waiter exists: its fire resumes it. */
+	suspend(p, conn);
+	if (tc_acme_store_when_durable(h->a->store, seq, durable_ready, p) >= 0)
+		return 0;
+	/* No memory for the waiter: take the answer back and wait here. */
+	pthread_mutex_lock(&park_lock);
+	p->waiting = 0;
+	MHD_resume_connection(conn);
+	pthread_mutex_unlock(&park_lock);
+	*r = p->ready;
+	p->ready = (struct tc_acme_resp){0};
+	p->has_ready = 0;
+	if (tc_acme_store_wait_durable(h->a->store, seq) != 0)
+		tc_acme_resp_not_durable(r);
+	return 1;
+}
+
+/* A request that calls the CA, on a CA worker (its own copy of the
+ * request: the connection may be closed meanwhile at a daemon stop). */
+struct offload {
+	struct tc_acme *a;
+	struct parked *p;
+	char *method, *path, *body, *content_type;
+	size_t body_len;
+	char ip[INET6_ADDRSTRLEN];
+};
+
+static void offload_free(struct offload *o)
+{
+	free(o->method);
+	free(o->path);
+	free(o->body);
+	free(o->content_type);
+	free(o);
+}
+
+static void offload_run(void *arg)
+{
+	struct offload *o = arg;
+	struct tc_acme_req rq = {.method = o->method,
+				 .path = o->path,
+				 .body = o->body,
+				 .body_len = o->body_len,
+				 .content_type = o->content_type,
+				 .client_ip = o->ip,
+				 .can_park = 0};
+	struct parked *p = o->p;
+	tc_acme_resp_free(&p->ready);
+	p->ready = (struct tc_acme_resp){0};
+	tc_acme_handle(o->a, &rq, &p->ready); /* blocks this worker, not the pool */
+	p->has_ready = 1;
+	p->ready_ok = 1;
+	offload_free(o);
+	resume_parked(p);
+}
+
+static char *dup_opt(const char *s) { return s ? strdup(s) : NULL; }
+
+/* Moves rq to a CA worker with conn suspended. 0, or -1 (run it here). */
+static int offload(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_http_request *hr,
+		   const struct tc_acme_req *rq)
+{
+	struct parked *p = parked_of(hr);
+	struct offload *o = p ? calloc(1, sizeof(*o)) : NULL;
+	if (!o)
+		return -1;
+	o->a = h->a;
+	o->p = p;
+	o->method = strdup(rq->method);
+	o->path = strdup(rq->path);
+	o->body = malloc(rq->body_len + 1);
+	o->content_type = dup_opt(rq->content_type);
+	o->body_len = rq->body_len;
+	snprintf(o->ip, sizeof(o->ip), "%s", rq->client_ip);
+	if (!o->method || !o->path || !o->body || (rq->content_type && !o->content_type)) {
+		offload_free(o);
+		return -1;
+	}
+	memcpy(o->body, rq->body, rq->body_len);
+	o->body[rq->body_len] = 0;
+	suspend(p, conn);
+	if (tc_acme_workq_push(h->ca_wq, offload_run, o) == 0)
+		return 0;
+	pthread_mutex_lock(&park_lock);
+	p->waiting = 0;
+	MHD_resume_connection(conn);
+	pthread_mutex_unlock(&park_lock);
+	offload_free(o);
+	return -1;
 }
 
 /* Sends r, or parks the request while r says to wait. */
@@ -138,6 +284,8 @@ static enum MHD_Result answer(struct tc_acme_http *h, struct MHD_Connection *con
 		*r = (struct tc_acme_resp){0};
 		tc_acme_poll(h->a, &pk, r);
 	}
+	if (r->durable_seq && hold_until_durable(h, conn, hr, r) == 0)
+		return MHD_YES;
 	enum MHD_Result ret = send_resp(h, conn, r);
 	tc_acme_resp_free(r);
 	return ret;
@@ -149,6 +297,8 @@ static void resume_all(struct tc_acme_http *h)
 {
 	if (h->a->wake)
 		tc_acme_wake_fire_all(h->a->wake);
+	/* Answers waiting for a sync: one more sync covers them all. */
+	tc_acme_store_flush(h->a->store);
 }
 
 static void client_ip(struct MHD_Connection *conn, char *out, size_t len)
@@ -188,6 +338,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct tc_http_request *hr = tc_http_strict_request(con_cls);
 	struct tc_acme_resp r = {0};
 	struct parked *p = hr->app;
+	if (p && p->has_ready) {
+		/* Resumed: the answer's writes are durable, or the CA answered. */
+		struct tc_acme_resp rr = p->ready;
+		p->ready = (struct tc_acme_resp){0};
+		p->has_ready = 0;
+		if (!p->ready_ok)
+			tc_acme_resp_not_durable(&rr);
+		return answer(h, conn, hr, &rr);
+	}
 	if (p && p->park.kind) {
 		/* Resumed: the request was verified and answered "wait" before. */
 		struct tc_acme_park pk = p->park;
@@ -207,6 +366,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.can_park = h->a->wake != NULL,
 	};
 	tc_acme_handle(h->a, &rq, &r);
+	if (r.offload) {
+		if (h->ca_wq && offload(h, conn, hr, &rq) == 0)
+			return MHD_YES;
+		r = (struct tc_acme_resp){0};
+		rq.can_park = 0; /* no worker: call the CA on this thread */
+		tc_acme_handle(h->a, &rq, &r);
+	}
 	return answer(h, conn, hr, &r);
 }
 
@@ -224,7 +390,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		p->orphaned = waiting;
 		pthread_mutex_unlock(&park_lock);
 		if (!waiting)
-			free(p);
+			parked_free(p);
 	}
 	tc_http_strict_request_free(con_cls);
 }
@@ -287,16 +453,16 @@ static unsigned per_ip(unsigned max_connections)
 	return max_connections / 8 > floor ? max_connections / 8 : floor;
 }
 
-/* Eight threads per core (at least 16): handlers still block their
- * thread on synced LevelDB writes (newOrder, challenge, finalize; a pool
- * of one per core serialized those syncs and lost ~20 % of the orders/s
- * in bench_acme), and revokeCert, /v1/validate and /v1/crl call the CA
- * synchronously. */
+/* Two threads per core (at least 4): no handler waits on the pool any
+ * more (answers wait for their synced writes, long polls and the CA calls
+ * of revokeCert, /v1/validate and /v1/crl with their connection
+ * suspended), so more threads than cores only add context switches; the
+ * second per core covers page faults and LevelDB reads. */
 static unsigned pool_size(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	n = n > 0 ? n * 8 : 16;
-	return n < 16 ? 16 : n > 128 ? 128 : (unsigned)n;
+	n = n > 0 ? n * 2 : 4;
+	return n < 4 ? 4 : n > 64 ? 64 : (unsigned)n;
 }
 
 static struct MHD_Daemon *start_daemon(struct tc_acme_http *h)
@@ -350,7 +516,9 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 	}
 	if (addr_out)
 		describe(h->fd, addr_out, addr_len);
+	h->ca_wq = tc_acme_workq_new(CA_THREADS); /* NULL: such requests run on the pool */
 	if (!(h->daemon = start_daemon(h))) {
+		tc_acme_workq_free(h->ca_wq);
 		snprintf(err, errlen, "libmicrohttpd did not start (TLS key or certificate unusable?)");
 		close(h->fd);
 		free(h->key_pem);
@@ -414,6 +582,7 @@ void tc_acme_http_stop(struct tc_acme_http *h)
 {
 	if (!h)
 		return;
+	tc_acme_workq_free(h->ca_wq); /* finishes (and resumes) the CA requests */
 	resume_all(h);
 	if (h->retired)
 		MHD_stop_daemon(h->retired);

@@ -20,6 +20,13 @@ struct tc_acme_resp {
 	size_t n_links;
 	unsigned retry_after;     /* seconds; 0 = no Retry-After */
 	int no_store;             /* Cache-Control: no-store (newNonce) */
+	/* Not 0: the answer acknowledges store writes up to this sequence
+	 * (acme_store.h group commit) and leaves only once they are durable. */
+	uint64_t durable_seq;
+	/* Set instead of an answer: the request calls the CA synchronously
+	 * (revokeCert, /v1/validate, /v1/crl); the HTTP front runs it again on
+	 * its CA worker threads with the connection suspended. */
+	int offload;
 	/* kind != 0: no answer yet. The record (kind 'O' order, 'Z'
 	 * authorization) is in a transient state: wait for a wake-up of id
 	 * after ticket, or deadline_ms, then tc_acme_poll (the HTTP front

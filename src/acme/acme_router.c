@@ -185,9 +185,35 @@ void tc_acme_poll(struct tc_acme *a, const struct tc_acme_park *p, struct tc_acm
 
 static void handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r);
 
+/* The requests that wait for a synchronous CA call. */
+static int calls_ca(const struct tc_acme_req *rq)
+{
+	return (strcmp(rq->method, "POST") == 0 &&
+		(strcmp(rq->path, "/acme/revoke-cert") == 0 || strcmp(rq->path, "/v1/validate") == 0)) ||
+	       (strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/v1/crl") == 0);
+}
+
+void tc_acme_resp_not_durable(struct tc_acme_resp *r)
+{
+	tc_acme_resp_free(r);
+	*r = (struct tc_acme_resp){0};
+	tc_acme_problem(r, "serverInternal", 0, NULL, "the state could not be stored: retry");
+}
+
 void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_acme_resp *r)
 {
+	if (rq->can_park && calls_ca(rq)) {
+		r->offload = 1;
+		return;
+	}
+	(void)tc_acme_store_answer_seq(); /* nothing from an earlier request */
 	handle(a, rq, r);
+	r->durable_seq = tc_acme_store_answer_seq();
+	if (r->durable_seq && !rq->can_park) {
+		if (tc_acme_store_wait_durable(a->store, r->durable_seq) != 0)
+			tc_acme_resp_not_durable(r);
+		r->durable_seq = 0;
+	}
 	/* A caller without suspended connections (tests) waits here. */
 	while (r->park.kind && !rq->can_park) {
 		struct tc_acme_park p = r->park;

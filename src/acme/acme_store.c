@@ -1,13 +1,18 @@
 #include "acme/acme_store.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <leveldb/c.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme/b64url.h"
+#include "common/log.h"
 
 #define LOCK_STRIPES 256
 #define KEY_MAX 512
@@ -19,12 +24,189 @@ struct tc_acme_store {
 	leveldb_writeoptions_t *wopts;
 	leveldb_writeoptions_t *wopts_nosync;
 	pthread_mutex_t locks[LOCK_STRIPES];
+	/* Group commit (acme_store.h). */
+	int dirfd;                   /* the database directory */
+	unsigned long last_log;      /* highest log file number seen synced */
+	atomic_uint_fast64_t written; /* deferred writes done (their sequence) */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	uint64_t durable;            /* writes up to this one are on disk */
+	struct waiter *waiters;
+	int stopping;
+	int syncer_running;
+	pthread_t syncer;
 };
+
+struct waiter {
+	struct waiter *next;
+	uint64_t seq;
+	void (*fn)(void *arg, int ok);
+	void *arg;
+};
+
+static _Thread_local uint64_t answer_seq;
 
 struct tc_acme_batch {
 	leveldb_writebatch_t *wb;
 	int failed;
 };
+
+
+/* LevelDB's own sync is an fdatasync of its current log file. The syncer
+ * does the same to every log file in the directory: a write that went to
+ * a log which LevelDB has since replaced (memtable switch) is in the older
+ * file until its table is compacted, and a synced write to the new log
+ * would not cover it. A log file that appeared since the last pass also
+ * needs its directory entry on disk. */
+static int sync_logs(struct tc_acme_store *s)
+{
+	int dup = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return -1;
+	}
+	rewinddir(d);
+	int rc = 0, new_log = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0)
+			continue;
+		unsigned long num = strtoul(e->d_name, NULL, 10);
+		int fd = openat(s->dirfd, e->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* compacted into a (synced) table and removed */
+		if (fdatasync(fd) != 0)
+			rc = -1;
+		close(fd);
+		if (num > s->last_log) {
+			s->last_log = num;
+			new_log = 1;
+		}
+	}
+	closedir(d);
+	if (new_log && fsync(s->dirfd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Takes the waiters whose writes are covered by seq (all when stopping). */
+static struct waiter *take_covered(struct tc_acme_store *s, uint64_t seq)
+{
+	struct waiter *done = NULL, **pp = &s->waiters;
+	while (*pp) {
+		struct waiter *w = *pp;
+		if (w->seq <= seq) {
+			*pp = w->next;
+			w->next = done;
+			done = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	return done;
+}
+
+/* One sync per round for every write done before it started: the waiters
+ * that queue while a sync runs share the next one (group commit). */
+static void *syncer_main(void *arg)
+{
+	struct tc_acme_store *s = arg;
+	pthread_mutex_lock(&s->sync_lock);
+	for (;;) {
+		while (!s->waiters && !s->stopping)
+			pthread_cond_wait(&s->sync_cond, &s->sync_lock);
+		if (!s->waiters && s->stopping)
+			break;
+		uint64_t upto = atomic_load(&s->written);
+		pthread_mutex_unlock(&s->sync_lock);
+		int ok = sync_logs(s) == 0;
+		if (!ok)
+			tc_err("acme store: syncing LevelDB's log failed: the writes waiting for it are refused");
+		pthread_mutex_lock(&s->sync_lock);
+		if (ok && upto > s->durable)
+			s->durable = upto;
+		struct waiter *done = take_covered(s, upto);
+		pthread_cond_broadcast(&s->sync_cond);
+		pthread_mutex_unlock(&s->sync_lock);
+		while (done) {
+			struct waiter *next = done->next;
+			done->fn(done->arg, ok);
+			free(done);
+			done = next;
+		}
+		pthread_mutex_lock(&s->sync_lock);
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return NULL;
+}
+
+int tc_acme_store_when_durable(struct tc_acme_store *s, uint64_t seq, void (*fn)(void *arg, int ok), void *arg)
+{
+	pthread_mutex_lock(&s->sync_lock);
+	if (seq <= s->durable) {
+		pthread_mutex_unlock(&s->sync_lock);
+		fn(arg, 1);
+		return 1;
+	}
+	struct waiter *w = malloc(sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&s->sync_lock);
+		return -1;
+	}
+	*w = (struct waiter){.next = s->waiters, .seq = seq, .fn = fn, .arg = arg};
+	s->waiters = w;
+	pthread_cond_broadcast(&s->sync_cond);
+	pthread_mutex_unlock(&s->sync_lock);
+	return 0;
+}
+
+struct blocked {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, ok;
+};
+
+static void unblock(void *arg, int ok)
+{
+	struct blocked *b = arg;
+	pthread_mutex_lock(&b->lock);
+	b->done = 1;
+	b->ok = ok;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+int tc_acme_store_wait_durable(struct tc_acme_store *s, uint64_t seq)
+{
+	struct blocked b = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	int rc = tc_acme_store_when_durable(s, seq, unblock, &b);
+	if (rc < 0) /* no memory for a waiter: sync on this thread */
+		return sync_logs(s);
+	pthread_mutex_lock(&b.lock);
+	while (!b.done)
+		pthread_cond_wait(&b.cond, &b.lock);
+	pthread_mutex_unlock(&b.lock);
+	pthread_mutex_destroy(&b.lock);
+	pthread_cond_destroy(&b.cond);
+	return b.ok ? 0 : -1;
+}
+
+int tc_acme_store_flush(struct tc_acme_store *s)
+{
+	return tc_acme_store_wait_durable(s, atomic_load(&s->written));
+}
+
+uint64_t tc_acme_store_answer_peek(void) { return answer_seq; }
+
+uint64_t tc_acme_store_answer_seq(void)
+{
+	uint64_t seq = answer_seq;
+	answer_seq = 0;
+	return seq;
+}
 
 int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, size_t errlen)
 {
@@ -53,6 +235,15 @@ int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, s
 	}
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&s->locks[i], NULL);
+	pthread_mutex_init(&s->sync_lock, NULL);
+	pthread_cond_init(&s->sync_cond, NULL);
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 || pthread_create(&s->syncer, NULL, syncer_main, s) != 0) {
+		snprintf(err, errlen, "LevelDB %s: cannot start its syncer", dir);
+		tc_acme_store_close(s);
+		return -1;
+	}
+	s->syncer_running = 1;
 	*out = s;
 	return 0;
 }
@@ -61,6 +252,18 @@ void tc_acme_store_close(struct tc_acme_store *s)
 {
 	if (!s)
 		return;
+	if (s->syncer_running) {
+		/* It syncs and answers every waiter before it stops. */
+		pthread_mutex_lock(&s->sync_lock);
+		s->stopping = 1;
+		pthread_cond_broadcast(&s->sync_cond);
+		pthread_mutex_unlock(&s->sync_lock);
+		pthread_join(s->syncer, NULL);
+	}
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	pthread_mutex_destroy(&s->sync_lock);
+	pthread_cond_destroy(&s->sync_cond);
 	leveldb_close(s->db);
 	leveldb_options_destroy(s->opts);
 	leveldb_readoptions_destroy(s->ropts);
@@ -211,6 +414,25 @@ int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b) { ret
 int tc_acme_batch_commit_nosync(struct tc_acme_store *s, struct tc_acme_batch *b)
 {
 	return commit(s, b, s->wopts_nosync);
+}
+
+int tc_acme_batch_commit_deferred(struct tc_acme_store *s, struct tc_acme_batch *b)
+{
+	if (commit(s, b, s->wopts_nosync) != 0)
+		return -1;
+	/* Numbered after the write returned: a sync that reads this number
+	 * or a higher one started after the data reached the kernel. */
+	answer_seq = atomic_fetch_add(&s->written, 1) + 1;
+	return 0;
+}
+
+int tc_acme_store_put_deferred(struct tc_acme_store *s, char kind, const char *id, const json_t *rec)
+{
+	struct tc_acme_batch *b = tc_acme_batch_new();
+	if (!b)
+		return -1;
+	tc_acme_batch_put(b, kind, id, rec);
+	return tc_acme_batch_commit_deferred(s, b);
 }
 
 void tc_acme_batch_free(struct tc_acme_batch *b)

@@ -10,12 +10,22 @@
  * "C/<serial hex>" certificate, "E/<eab kid>" -> account id.
  *
  * Read-modify-write of one record happens under tc_acme_store_lock(id):
- * striped mutexes, never held across a gRPC call or a validation. */
+ * striped mutexes, never held across a gRPC call or a validation.
+ *
+ * Group commit (the HTTP handlers' writes): a handler writes its batch
+ * without a sync (visible at once to the next reader under the same lock)
+ * and its answer waits, with the connection suspended, until the store's
+ * syncer thread made that write durable: one fdatasync of LevelDB's log
+ * for every write queued while the previous one ran, instead of one per
+ * request on a blocked pool thread. Nothing is acknowledged before it is
+ * on disk; a kill -9 loses nothing either way (the data is in the page
+ * cache once the write returned). */
 #ifndef TC_ACME_STORE_H
 #define TC_ACME_STORE_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct tc_acme_store;
 struct tc_acme_batch;
@@ -45,6 +55,32 @@ int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b);
  * a crash of the process: the data is in the kernel's page cache. */
 int tc_acme_batch_commit_nosync(struct tc_acme_store *s, struct tc_acme_batch *b);
 void tc_acme_batch_free(struct tc_acme_batch *b);
+
+/* The group-commit form (above): written now without a sync; the write's
+ * sequence number is remembered for this thread's current answer
+ * (tc_acme_store_answer_seq). 0 or -1. */
+int tc_acme_batch_commit_deferred(struct tc_acme_store *s, struct tc_acme_batch *b);
+int tc_acme_store_put_deferred(struct tc_acme_store *s, char kind, const char *id, const json_t *rec);
+
+/* The highest sequence this thread wrote deferred since the last call
+ * (0: none), and forgets it: what the answer being built must wait for. */
+uint64_t tc_acme_store_answer_seq(void);
+/* The same without forgetting it. */
+uint64_t tc_acme_store_answer_peek(void);
+
+/* Runs fn(arg, ok) once the writes up to seq are durable (ok 1) or their
+ * sync failed (ok 0: the caller must not acknowledge them): at once on this
+ * thread when they already are (returns 1), else later on the syncer
+ * thread (returns 0); -1 out of memory (fn never runs). */
+int tc_acme_store_when_durable(struct tc_acme_store *s, uint64_t seq, void (*fn)(void *arg, int ok), void *arg);
+
+/* Blocks until the writes up to seq are durable. 0, or -1 when their
+ * sync failed. */
+int tc_acme_store_wait_durable(struct tc_acme_store *s, uint64_t seq);
+
+/* Blocks until every deferred write so far is durable (and its waiters
+ * ran). 0 or -1. */
+int tc_acme_store_flush(struct tc_acme_store *s);
 
 /* Calls fn for each key "kind/prefix..." (id part after "kind/") with its
  * value, in key order, until fn returns non-zero or limit calls were made.

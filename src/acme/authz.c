@@ -109,14 +109,8 @@ int tc_acme_authz_poll(struct tc_acme *a, const char *zid, uint64_t deadline_ms,
 	if (!rec)
 		return tc_acme_problem(r, "malformed", 404, NULL, "no such authorization");
 	int rc = 0;
-	if (a->wake && strlen(zid) < sizeof(r->park.id) && checking(a, rec) && tc_acme_wake_now_ms() < deadline_ms) {
-		r->park.kind = 'Z';
-		snprintf(r->park.id, sizeof(r->park.id), "%s", zid);
-		r->park.ticket = ticket;
-		r->park.deadline_ms = deadline_ms;
-	} else {
+	if (!checking(a, rec) || !tc_acme_wake_park_at(a->wake, &r->park, 'Z', zid, ticket, deadline_ms))
 		rc = authz_answer(a, zid, rec, r);
-	}
 	json_decref(rec);
 	return rc;
 }
@@ -144,7 +138,7 @@ int tc_acme_h_authz(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_re
 			rc = tc_acme_problem(r, "malformed", 0, NULL, "authorization is %s", now);
 		} else {
 			json_object_set_new(rec, "status", json_string("deactivated"));
-			if (tc_acme_store_put(a->store, 'Z', zid, rec) != 0)
+			if (tc_acme_store_put_deferred(a->store, 'Z', zid, rec) != 0)
 				rc = tc_acme_problem(r, "serverInternal", 0, NULL, "cannot store the authorization");
 		}
 		tc_acme_store_unlock(a->store, zid);

@@ -159,7 +159,7 @@ static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *c
 			*failed = 1;
 		} else {
 			tc_acme_batch_put_str(b, 'I', oid, "");
-			*failed = tc_acme_batch_commit(a->store, b) != 0;
+			*failed = tc_acme_batch_commit_deferred(a->store, b) != 0;
 			if (!*failed)
 				tc_acme_m_order("processing");
 		}
@@ -173,6 +173,24 @@ static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *c
 	}
 	tc_acme_store_unlock(a->store, oid);
 	return rec;
+}
+
+struct submit {
+	struct tc_acme *a;
+	char oid[64];
+};
+
+/* The CA is asked only once "processing" (with the idempotency key) is on
+ * disk: a machine crash before that would forget the key, and a second
+ * finalize would then issue twice. */
+static void submit_when_durable(void *arg, int ok)
+{
+	struct submit *s = arg;
+	if (!ok)
+		tc_err("order %s: not stored durably; its issuance waits for the next start", s->oid);
+	else if (tc_acme_issuer_submit(s->a->issuer, s->oid) != 0)
+		tc_err("order %s: cannot queue its issuance now (resumed at the next start)", s->oid);
+	free(s);
 }
 
 int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_resp *r)
@@ -210,8 +228,15 @@ int tc_acme_h_finalize(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 	}
 	/* Stored: should the queue refuse (out of memory), the next start
 	 * resumes it from its entry. */
-	if (tc_acme_issuer_submit(a->issuer, oid) != 0)
+	struct submit *s = strlen(oid) < sizeof(s->oid) ? malloc(sizeof(*s)) : NULL;
+	if (s) {
+		s->a = a;
+		snprintf(s->oid, sizeof(s->oid), "%s", oid);
+	}
+	if (!s || tc_acme_store_when_durable(a->store, tc_acme_store_answer_peek(), submit_when_durable, s) < 0) {
+		free(s);
 		tc_err("order %s: cannot queue its issuance now (resumed at the next start)", oid);
+	}
 	int rc = tc_acme_order_answer(a, oid, rec, 200, r);
 	json_decref(rec);
 	return rc;

@@ -123,7 +123,7 @@ static int count_pending(void *arg, const char *id, size_t id_len, const char *v
 			snprintf(key, sizeof(key), "%.*s", (int)id_len, id);
 			if (b) {
 				tc_acme_batch_delete(b, 'P', key);
-				tc_acme_batch_commit(p->a->store, b);
+				tc_acme_batch_commit_deferred(p->a->store, b);
 			}
 		}
 		json_decref(o);
@@ -244,7 +244,7 @@ int tc_acme_h_new_order(struct tc_acme *a, struct tc_acme_call *c, struct tc_acm
 	if (rc == 0 && rec && tc_acme_batch_put(b, 'O', oid, rec) == 0) {
 		tc_acme_batch_put_str(b, 'L', lkey, "");
 		tc_acme_batch_put_str(b, 'P', lkey, "");
-		rc = tc_acme_batch_commit(a->store, b);
+		rc = tc_acme_batch_commit_deferred(a->store, b);
 		b = NULL;
 	} else {
 		rc = -1;
@@ -272,14 +272,8 @@ int tc_acme_order_poll(struct tc_acme *a, const char *oid, uint64_t deadline_ms,
 		return tc_acme_problem(r, "malformed", 404, NULL, "no such order");
 	int rc = 0;
 	int processing = strcmp(tc_acme_order_derive(a, rec), "processing") == 0; /* also moves rec's status */
-	if (processing && a->wake && strlen(oid) < sizeof(r->park.id) && tc_acme_wake_now_ms() < deadline_ms) {
-		r->park.kind = 'O';
-		snprintf(r->park.id, sizeof(r->park.id), "%s", oid);
-		r->park.ticket = ticket;
-		r->park.deadline_ms = deadline_ms;
-	} else {
+	if (!processing || !tc_acme_wake_park_at(a->wake, &r->park, 'O', oid, ticket, deadline_ms))
 		rc = tc_acme_order_answer(a, oid, rec, 200, r);
-	}
 	json_decref(rec);
 	return rc;
 }

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define STRIPES 64
@@ -208,4 +210,16 @@ void tc_acme_wake_notify(struct tc_acme_wake *w, const char *id)
 	s->parked = NULL;
 	pthread_mutex_unlock(&s->lock);
 	fire_list(all);
+}
+
+int tc_acme_wake_park_at(struct tc_acme_wake *w, struct tc_acme_park *park, char kind, const char *id,
+			 uint64_t ticket, uint64_t deadline_ms)
+{
+	if (!w || strlen(id) >= sizeof(park->id) || tc_acme_wake_now_ms() >= deadline_ms)
+		return 0;
+	park->kind = kind;
+	snprintf(park->id, sizeof(park->id), "%s", id);
+	park->ticket = ticket;
+	park->deadline_ms = deadline_ms;
+	return 1;
 }

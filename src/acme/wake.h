@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "acme/acme_resp.h"
+
 struct tc_acme_wake;
 
 struct tc_acme_wake *tc_acme_wake_new(void);
@@ -33,6 +35,13 @@ int tc_acme_wake_wait(struct tc_acme_wake *w, const char *id, uint64_t ticket, u
  * again now), -1 out of memory (nothing parked). */
 int tc_acme_wake_park(struct tc_acme_wake *w, const char *id, uint64_t ticket, uint64_t deadline_ms,
 		      void (*fire)(void *), void *arg);
+
+/* The park step of a long poll that read its record (kind 'O' order or 'Z'
+ * authorization) in a transient state after taking ticket: fills park
+ * and returns 1 when the answer should wait, or 0 when it must be given
+ * now (no wake, the deadline passed, or an id too long to park by). */
+int tc_acme_wake_park_at(struct tc_acme_wake *w, struct tc_acme_park *park, char kind, const char *id,
+			 uint64_t ticket, uint64_t deadline_ms);
 
 /* Fires every parked waiter now (their server is stopping). */
 void tc_acme_wake_fire_all(struct tc_acme_wake *w);
