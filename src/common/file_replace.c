@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* mkostemp */
 #include "common/file_replace.h"
+#include "common/write_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,20 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 int tc_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err, size_t errlen)
 {
@@ -48,7 +35,7 @@ int tc_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		unlink(tmp);
 		return -1;
 	}
-	int ok = write_all(fd, data, len) == 0 && fdatasync(fd) == 0;
+	int ok = tc_write_full(fd, data, len) == 0 && fdatasync(fd) == 0;
 	int saved = errno;
 	if (close(fd) != 0 && ok) {
 		ok = 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "common/sup_channel.h"
+#include "common/write_full.h"
 
 static struct tc_metrics *proc_registry;
 static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
@@ -92,17 +93,9 @@ int tc_metrics_memfd(struct tc_metrics *r)
 	if (!r || tc_metrics_write(r, &text, &len) != 0)
 		return -1;
 	int fd = memfd_create("trustchain-metrics", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	size_t off = 0;
-	while (fd >= 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	int written = fd >= 0 && tc_write_full(fd, text, len) == 0;
 	free(text);
-	if (fd < 0 || off != len || fcntl(fd, F_ADD_SEALS, FULL_SEALS | F_SEAL_SEAL) != 0) {
+	if (!written || fcntl(fd, F_ADD_SEALS, FULL_SEALS | F_SEAL_SEAL) != 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);

@@ -1,4 +1,5 @@
 #include "ctl/files.h"
+#include "common/write_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,17 +69,9 @@ int tc_ctl_write_new_file(const char *path, const void *data, size_t len, mode_t
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	const char *p = data;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)w;
+	if (tc_write_full(fd, data, len) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
 	}
 	/* The umask must not loosen or tighten what the caller asked for. */
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {

@@ -20,6 +20,7 @@
 #include "common/ct_client.h"
 #include "common/ct_issue.h"
 #include "common/file_read.h"
+#include "common/file_replace.h"
 #include "common/metrics_proc.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
@@ -283,33 +284,21 @@ static char *key_pem(EVP_PKEY *key, size_t *len)
 	return out;
 }
 
-/* <data_dir>/dns/doq_cert.pem, replaced atomically (write, fsync, rename). */
+/* <data_dir>/dns/doq_cert.pem, replaced durably (common/file_replace): a
+ * crash leaves the old chain or the new one, never a torn file. */
 static int publish(const struct tc_config *cfg, const char *pem, size_t len, char *err, size_t errlen)
 {
-	char dir[TC_CFG_STR + 16], path[TC_CFG_STR + 32], tmp[TC_CFG_STR + 40];
+	char dir[TC_CFG_STR + 16], path[TC_CFG_STR + 32];
 	if (tc_config_data_path(cfg, "dns", dir, sizeof(dir)) != 0 ||
 	    tc_config_data_path(cfg, "dns/doq_cert.pem", path, sizeof(path)) != 0) {
 		snprintf(err, errlen, "data_dir path too long");
 		return -1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	bool ok = write(fd, pem, len) == (ssize_t)len && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return tc_file_replace(path, pem, len, 0644, err, errlen);
 }
 
 static int64_t asn1_unix(const ASN1_TIME *t)

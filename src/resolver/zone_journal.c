@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/file_replace.h"
+#include "common/write_full.h"
 #include "resolver/dns_name.h"
 #include "resolver/dns_wire.h"
 
@@ -194,20 +195,14 @@ int tc_zone_journal_append(struct tc_zone_journal *j, const uint8_t *payload, si
 		return -1;
 	}
 	memcpy(rec + HEAD, payload, len);
-	size_t done = 0;
-	while (done < HEAD + len) {
-		ssize_t w = write(j->fd, rec + done, HEAD + len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			free(rec);
-			if (ftruncate(j->fd, j->size) != 0 || lseek(j->fd, j->size, SEEK_SET) < 0)
-				return -1;
-			return -1;
-		}
-		done += (size_t)w;
-	}
+	int written = tc_write_full(j->fd, rec, HEAD + len) == 0;
 	free(rec);
+	if (!written) {
+		/* A torn record must not stay for the next append to follow. */
+		if (ftruncate(j->fd, j->size) != 0 || lseek(j->fd, j->size, SEEK_SET) < 0)
+			return -1;
+		return -1;
+	}
 	if (fdatasync(j->fd) != 0)
 		return -1;
 	j->size += (off_t)(HEAD + len);

@@ -16,6 +16,7 @@
 #include "common/hex.h"
 #include "common/metrics_proc.h"
 #include "common/log.h"
+#include "common/write_full.h"
 #include "signer/journal_record.h"
 
 static void *flusher_main(void *arg);
@@ -273,18 +274,7 @@ static void flush_pending(struct tc_journal *j)
 	j->pending_len = j->pending_cap = 0;
 	pthread_mutex_unlock(&j->lock);
 
-	int ok = 1;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(j->fd, buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			ok = 0;
-			break;
-		}
-		off += (size_t)w;
-	}
+	int ok = tc_write_full(j->fd, buf, len) == 0;
 	double t0 = tc_pm_now();
 	if (ok && fdatasync(j->fd) != 0)
 		ok = 0;
