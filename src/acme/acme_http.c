@@ -43,10 +43,14 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
 
 static enum MHD_Result send_resp(struct tc_acme_http *h, struct MHD_Connection *conn, struct tc_acme_resp *r)
 {
+	/* The body (malloc'ed) goes to libmicrohttpd, which frees it: no copy. */
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
+		r->body ? MHD_create_response_from_buffer(r->body_len, r->body, MHD_RESPMEM_MUST_FREE)
+			: MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
+	r->body = NULL;
+	r->body_len = 0;
 	if (r->content_type)
 		add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	char nonce[TC_NONCE_TEXT], link[TC_ACME_URL_MAX + 32], num[16];
@@ -298,7 +302,8 @@ static void resume_all(struct tc_acme_http *h)
 	if (h->a->wake)
 		tc_acme_wake_fire_all(h->a->wake);
 	/* Answers waiting for a sync: one more sync covers them all. */
-	tc_acme_store_flush(h->a->store);
+	if (h->a->store)
+		tc_acme_store_flush(h->a->store);
 }
 
 static void client_ip(struct MHD_Connection *conn, char *out, size_t len)

@@ -1,7 +1,8 @@
 #include "acme/nonce.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ struct tc_nonces {
 	uint64_t next;      /* counter of the next nonce */
 	uint32_t window;    /* bits in live */
 	uint64_t *live;     /* bit (c % window) set: nonce c issued and unused */
+	EVP_MAC_CTX *tmpl;  /* HMAC-SHA256 keyed once; each MAC works on a copy */
 };
 
 struct tc_nonces *tc_nonces_new(uint32_t window)
@@ -34,6 +36,20 @@ struct tc_nonces *tc_nonces_new(uint32_t window)
 		return NULL;
 	}
 	n->next >>= 2; /* far from wrapping */
+	/* HMAC() fetches the algorithm and sets the key on every call (~9 us
+	 * with OpenSSL 3, two per request); a copy of a keyed context is ~2 us. */
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	n->tmpl = m ? EVP_MAC_CTX_new(m) : NULL;
+	EVP_MAC_free(m); /* the context holds its own reference */
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+			       OSSL_PARAM_construct_end()};
+	if (!n->tmpl || EVP_MAC_init(n->tmpl, n->key, sizeof(n->key), params) != 1) {
+		EVP_MAC_CTX_free(n->tmpl);
+		OPENSSL_cleanse(n->key, sizeof(n->key));
+		free(n->live);
+		free(n);
+		return NULL;
+	}
 	pthread_mutex_init(&n->lock, NULL);
 	return n;
 }
@@ -43,17 +59,25 @@ void tc_nonces_free(struct tc_nonces *n)
 	if (!n)
 		return;
 	pthread_mutex_destroy(&n->lock);
+	EVP_MAC_CTX_free(n->tmpl);
 	OPENSSL_cleanse(n->key, sizeof(n->key));
 	free(n->live);
 	free(n);
 }
 
-static void mac(const struct tc_nonces *n, const unsigned char ctr[8], unsigned char out[MAC_LEN])
+/* 0, or -1 (out of memory: no nonce issued, none redeemed). The template
+ * is only read (copied), so threads share it without a lock. */
+static int mac(const struct tc_nonces *n, const unsigned char ctr[8], unsigned char out[MAC_LEN])
 {
 	unsigned char full[32];
-	unsigned int len = sizeof(full);
-	HMAC(EVP_sha256(), n->key, sizeof(n->key), ctr, 8, full, &len);
-	memcpy(out, full, MAC_LEN);
+	size_t len = 0;
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(n->tmpl);
+	int ok = c && EVP_MAC_update(c, ctr, 8) == 1 && EVP_MAC_final(c, full, &len, sizeof(full)) == 1 &&
+		 len == sizeof(full);
+	EVP_MAC_CTX_free(c);
+	if (ok)
+		memcpy(out, full, MAC_LEN);
+	return ok ? 0 : -1;
 }
 
 static void put_be64(unsigned char b[8], uint64_t v)
@@ -71,7 +95,8 @@ int tc_nonce_issue(struct tc_nonces *n, char out[TC_NONCE_TEXT])
 	pthread_mutex_unlock(&n->lock);
 	unsigned char raw[8 + MAC_LEN];
 	put_be64(raw, c);
-	mac(n, raw, raw + 8);
+	if (mac(n, raw, raw + 8) != 0)
+		return -1;
 	char *t = tc_b64url_encode(raw, sizeof(raw));
 	if (!t)
 		return -1;
@@ -90,8 +115,7 @@ int tc_nonce_redeem(struct tc_nonces *n, const char *text, size_t len)
 	int ok = 0;
 	unsigned char want[MAC_LEN];
 	if (rl == 8 + MAC_LEN) {
-		mac(n, raw, want);
-		ok = CRYPTO_memcmp(want, raw + 8, MAC_LEN) == 0;
+		ok = mac(n, raw, want) == 0 && CRYPTO_memcmp(want, raw + 8, MAC_LEN) == 0;
 	}
 	uint64_t c = 0;
 	for (int i = 0; i < 8 && ok; i++)
