@@ -35,6 +35,9 @@ static void ceremony_usage(FILE *out)
 		"  rollover-intermediate --label L --cutover YYYY-MM-DDTHH:MM:SSZ [--root ROOT_LABEL]\n"
 		"                                    a new issuing key (EC P-256) and its certificate,\n"
 		"                                    signed by ROOT_LABEL (default hsm.root_key_label)\n"
+		"  finalize-rollover                 after the cut-over of the scheduled rollover: its\n"
+		"                                    intermediate issues after every restart (the old one\n"
+		"                                    stays loaded and signs its CRL)\n"
 		"  list-keys                         every object on the token with its attributes\n"
 		"  dev                               (dev config only) init-token and every create step,\n"
 		"                                    skipping what exists\n"
@@ -282,6 +285,8 @@ static int run_step(struct ceremony_session *s, int argc, char **argv)
 		k = CEREMONY_AUDIT;
 	} else if (strcmp(step, "create-root") == 0) {
 		k = CEREMONY_ROOT;
+	} else if (strcmp(step, "finalize-rollover") == 0) {
+		return ceremony_finalize_rollover(s) == 0 ? TC_CTL_OK : TC_CTL_FAIL;
 	} else if (strcmp(step, "create-intermediate") == 0) {
 		k = CEREMONY_INTERMEDIATE;
 	} else if (strcmp(step, "list-keys") == 0) {

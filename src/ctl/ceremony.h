@@ -18,6 +18,7 @@ struct ceremony_session {
 	char pin[TC_PIN_MAX];        /* user PIN; wiped by ceremony_session_end() */
 	int have_pin;
 	struct tc_journal *journal;  /* NULL until a step needs it */
+	int via_signer;              /* the running signer holds it: records go through it */
 	int dev;                     /* transcripts are marked "dev": true */
 };
 
@@ -34,8 +35,15 @@ enum ceremony_key {
 void ceremony_session_begin(struct ceremony_session *s, struct tc_ctl *ctl);
 void ceremony_session_end(struct ceremony_session *s);
 int ceremony_read_pin(struct ceremony_session *s);
-/* Opens (and locks) <data_dir>/journal/audit.jsonl. */
+/* Opens (and locks) <data_dir>/journal/audit.jsonl; when a running signer
+ * holds the lock, the records go through it instead
+ * (signer/ceremony_inbox.h). */
 int ceremony_open_journal(struct ceremony_session *s);
+
+/* Run as root on a data dir whose hsm/ the signer's user owns (the server
+ * made it so): the token objects a step just made are given to that user,
+ * so a running signer can read them (SoftHSM keeps one file per object). */
+int ceremony_reown_hsm(const struct tc_config *cfg);
 
 /* Transcript fields every step shares: step, operator, time, dev. */
 json_t *ceremony_transcript_base(const struct ceremony_session *s, const char *step);
@@ -71,6 +79,11 @@ int ceremony_dev_ct_shards(struct ceremony_session *s);
  * ca/rollover/<label>.pem and <label>-chain.pem. */
 int ceremony_rollover(struct ceremony_session *s, int root, const char *label, const char *issuer_label,
 		      const char *cutover);
+
+/* finalize-rollover: after the cut-over of ca/rollover/next, appends it to
+ * ca/rollover/finalized (the intermediate issuing after a restart) and
+ * journals it; refused before the cut-over with the reason. */
+int ceremony_finalize_rollover(struct ceremony_session *s);
 
 /* Labels of the private keys on the token, as a bit set over enum
  * ceremony_key; -1 on error. */

@@ -723,6 +723,8 @@ static int run_create(struct step_run *rp, enum ceremony_key k)
 	if (generate_key(&r, k, id, &attrs) != 0)
 		return -1;
 	int rc = publish(&r, id, attrs);
+	if (ceremony_reown_hsm(s->cfg) != 0)
+		rc = -1;
 	json_decref(attrs);
 	json_decref(r.transcript);
 	json_decref(r.artefacts);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/asn1_time.h"
 #include "common/cert_der.h"
@@ -74,6 +75,9 @@ static void set_free(struct tc_ca_set *s)
 	free(s);
 }
 
+/* chain_pem[0]: the intermediate issuing before the cut-over first (the
+ * last finalized one, or the configured one), then the others newest
+ * first; chain_pem[1]: every intermediate newest first. */
 static int set_chains(struct tc_ca_set *s)
 {
 	size_t total = 1;
@@ -83,11 +87,50 @@ static int set_chains(struct tc_ca_set *s)
 	s->chain_pem[1] = calloc(1, total);
 	if (!s->chain_pem[0] || !s->chain_pem[1])
 		return -1;
-	for (int i = 0; i < s->n; i++) {
-		strcat(s->chain_pem[0], s->is[i].pem);
-		strcat(s->chain_pem[1], s->is[s->n - 1 - i].pem);
+	int before = s->n - 1 - s->pending;
+	strcat(s->chain_pem[0], s->is[before].pem);
+	for (int i = s->n - 1; i >= 0; i--) {
+		if (i != before)
+			strcat(s->chain_pem[0], s->is[i].pem);
+		strcat(s->chain_pem[1], s->is[i].pem);
 	}
 	return 0;
+}
+
+/* Appends label's certificate, ca/rollover/LABEL.pem, to s. */
+static int add_rollover_issuer(struct tc_gateway *gw, struct tc_ca_set *s, const char *label, char *err, size_t errlen)
+{
+	char rel[128], path[TC_CFG_STR + 160];
+	char *pem = NULL;
+	size_t n = 0;
+	if (s->n == TC_CA_ISSUERS_MAX) {
+		snprintf(err, errlen, "more than %d intermediates", TC_CA_ISSUERS_MAX);
+		return -1;
+	}
+	snprintf(rel, sizeof(rel), "ca/rollover/%s.pem", label);
+	if (tc_config_data_path(gw->cfg, rel, path, sizeof(path)) != 0 ||
+	    tc_read_file(path, MAX_PEM, &pem, &n, err, errlen) != 0)
+		return -1;
+	int rc = issuer_from_pem(&s->is[s->n], label, pem, n, err, errlen);
+	free(pem);
+	if (rc == 0)
+		s->n++;
+	return rc;
+}
+
+/* Its expiry beside the configured intermediate's (ca_files.c), named by
+ * its key label. */
+static void export_expiry(const struct tc_ca_issuer *is)
+{
+	const unsigned char *p = is->der;
+	X509 *x = d2i_X509(NULL, &p, (long)is->der_len);
+	int64_t na;
+	char which[80];
+	if (x && tc_asn1_time_unix(X509_get0_notAfter(x), &na) == 0) {
+		snprintf(which, sizeof(which), "intermediate:%s", is->label);
+		tc_pm_cert_expiry(which, (long long)na);
+	}
+	X509_free(x);
 }
 
 /* "LABEL YYYY-MM-DDTHH:MM:SSZ" (the signer reads the same file). */
@@ -132,7 +175,7 @@ static void poll_schedule(struct tc_gateway *gw)
 	if (!exists)
 		return;
 	seen = st;
-	char *buf = NULL, label[64], err[256], rel[128];
+	char *buf = NULL, label[64], err[256];
 	size_t n = 0;
 	time_t when;
 	if (tc_read_file(path, 256, &buf, &n, err, sizeof(err)) != 0 ||
@@ -150,42 +193,72 @@ static void poll_schedule(struct tc_gateway *gw)
 		tc_warn("next intermediate '%s': too many rollovers in one run: restart the gateway", label);
 		return;
 	}
-	snprintf(rel, sizeof(rel), "ca/rollover/%s.pem", label);
-	char *pem = NULL;
-	if (tc_config_data_path(gw->cfg, rel, path, sizeof(path)) != 0 ||
-	    tc_read_file(path, MAX_PEM, &pem, &n, err, sizeof(err)) != 0) {
-		tc_warn("next intermediate '%s': %s", label, err);
-		return;
-	}
 	struct tc_ca_set *s = calloc(1, sizeof(*s));
 	int ok = s != NULL;
 	for (int i = 0; ok && i < old->n; i++)
 		ok = issuer_from_pem(&s->is[s->n++], old->is[i].label, old->is[i].pem, strlen(old->is[i].pem), err,
 				     sizeof(err)) == 0;
-	ok = ok && issuer_from_pem(&s->is[s->n++], label, pem, n, err, sizeof(err)) == 0 && set_chains(s) == 0;
-	free(pem);
+	if (ok)
+		s->pending = 1;
+	ok = ok && add_rollover_issuer(gw, s, label, err, sizeof(err)) == 0 && set_chains(s) == 0;
 	if (!ok) {
-		tc_warn("next intermediate '%s': %s", label, err);
+		tc_warn("next intermediate '%s': %s", label, s ? err : "out of memory");
 		set_free(s);
 		return;
 	}
 	s->cutover = when;
-	/* Its expiry beside the configured intermediate's (ca_files.c), named
-	 * by its key label. */
-	const unsigned char *p = s->is[s->n - 1].der;
-	X509 *x = d2i_X509(NULL, &p, (long)s->is[s->n - 1].der_len);
-	int64_t na;
-	char which[80];
-	if (x && tc_asn1_time_unix(X509_get0_notAfter(x), &na) == 0) {
-		snprintf(which, sizeof(which), "intermediate:%s", label);
-		tc_pm_cert_expiry(which, (long long)na);
-	}
-	X509_free(x);
+	export_expiry(&s->is[s->n - 1]);
 	snaps[nsnaps++] = s;
 	atomic_store(&cur, s);
 	tc_log_event(TC_LOG_INFO, "ca_rollover_scheduled", TC_KV("key", label),
 		     "next intermediate '%s' served and accepted from now on, issuing after %lld", label,
 		     (long long)when);
+}
+
+/* The finalized rollovers into s (ca_rollover.h); a bad line is logged and
+ * skipped, as the signer does. */
+static void load_finalized(struct tc_gateway *gw, struct tc_ca_set *s)
+{
+	char path[TC_CFG_STR + 64], err[256];
+	if (tc_config_data_path(gw->cfg, "ca/rollover/finalized", path, sizeof(path)) != 0 || access(path, F_OK) != 0)
+		return;
+	char *buf = NULL;
+	size_t n = 0;
+	if (tc_read_file(path, 4096, &buf, &n, err, sizeof(err)) != 0) {
+		tc_warn("%s: %s: ignored", path, err);
+		return;
+	}
+	for (size_t off = 0; off < n;) {
+		const char *nl = memchr(buf + off, '\n', n - off);
+		size_t ln = nl ? (size_t)(nl - (buf + off)) : n - off;
+		char line[128], label[64];
+		time_t when;
+		int dup = 0;
+		if (ln == 0 || ln >= sizeof(line) || memchr(buf + off, '\0', ln)) {
+			if (ln)
+				tc_warn("%s: a line is not \"LABEL YYYY-MM-DDTHH:MM:SSZ\": ignored", path);
+			off += ln + 1;
+			continue;
+		}
+		memcpy(line, buf + off, ln);
+		off += ln + 1;
+		if (parse_schedule(line, ln, label, sizeof(label), &when) != 0) {
+			tc_warn("%s: a line is not \"LABEL YYYY-MM-DDTHH:MM:SSZ\": ignored", path);
+			continue;
+		}
+		for (int i = 0; i < s->n; i++)
+			dup |= strcmp(s->is[i].label, label) == 0;
+		if (dup)
+			continue;
+		if (add_rollover_issuer(gw, s, label, err, sizeof(err)) != 0) {
+			tc_warn("finalized intermediate '%s': %s", label, err);
+			continue;
+		}
+		s->cutover = when;
+		export_expiry(&s->is[s->n - 1]);
+		tc_info("finalized intermediate '%s' served, issuing since %lld", label, (long long)when);
+	}
+	free(buf);
 }
 
 int tc_ca_rollover_init(struct tc_gateway *gw, char *err, size_t errlen)
@@ -197,6 +270,7 @@ int tc_ca_rollover_init(struct tc_gateway *gw, char *err, size_t errlen)
 		return -1;
 	}
 	s->n = 1;
+	load_finalized(gw, s);
 	if (set_chains(s) != 0) {
 		set_free(s);
 		snprintf(err, errlen, "out of memory");

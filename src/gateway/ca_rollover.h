@@ -5,7 +5,11 @@
  * `ceremony rollover-intermediate`), whose certificate is
  * ca/rollover/LABEL.pem. The file is re-read when it changes, at most once
  * a second, so a rollover scheduled while the server runs is picked up
- * without a restart. Snapshots are immutable and kept until the gateway
+ * without a restart. The rollovers `ceremony finalize-rollover` made
+ * durable (ca/rollover/finalized, "LABEL CUTOVER" a line, oldest first)
+ * are in the first snapshot, the last one issuing; /crl/intermediate.crl
+ * and /ca/intermediate.crt keep serving the configured intermediate (the
+ * URLs its leaves carry), each later one at /crl/LABEL.crl. Snapshots are immutable and kept until the gateway
  * stops, so a handler may use one without a lock. */
 #ifndef TC_GATEWAY_CA_ROLLOVER_H
 #define TC_GATEWAY_CA_ROLLOVER_H
@@ -15,7 +19,7 @@
 
 #include "gateway/gateway.h"
 
-#define TC_CA_ISSUERS_MAX 4
+#define TC_CA_ISSUERS_MAX 8
 
 struct tc_ca_issuer {
 	char label[64];          /* its HSM key label: the signer's GetCrl names it so */
@@ -29,8 +33,10 @@ struct tc_ca_issuer {
 
 struct tc_ca_set {
 	int n;                   /* [0] the configured intermediate, [1..] later ones */
+	int pending;             /* 1: is[n-1] is scheduled, issuing from cutover on */
 	struct tc_ca_issuer is[TC_CA_ISSUERS_MAX];
-	char *chain_pem[2];      /* every intermediate, PEM: [0] the first first, [1] the last first */
+	char *chain_pem[2];      /* every intermediate, PEM: [0] the one issuing before cutover first,
+				    [1] the last first */
 	time_t cutover;          /* of is[n-1] when n > 1 */
 };
 

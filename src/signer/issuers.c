@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/file_read.h"
 #include "common/key_label.h"
 #include "common/log.h"
+#include "signer/ceremony_inbox.h"
 #include "signer/signer.h"
 
 #define SCHEDULE_MAX 256
@@ -33,6 +35,9 @@ struct tc_issuers {
 	struct stat seen;                /* the schedule file as last read */
 	int seen_exists;
 	atomic_llong last_poll;          /* second of the last look at the file */
+	pthread_t ticker;                /* ceremony inbox, cut-over on time */
+	int ticking;
+	atomic_int stop;
 };
 
 int tc_issuer_url_for(const char *base, const char *label, const char *ext, char *out, size_t outlen)
@@ -150,8 +155,7 @@ static int slot_for(struct tc_signer *s, const char *label, char *why, size_t wl
 	return n;
 }
 
-/* "LABEL YYYY-MM-DDTHH:MM:SSZ\n" into label / *when. */
-static int parse_schedule(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl)
+int tc_rollover_parse_line(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl)
 {
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;
@@ -212,7 +216,7 @@ static void poll_schedule(struct tc_signer *s)
 	size_t n = 0;
 	time_t when;
 	if (tc_read_file(path, SCHEDULE_MAX, &buf, &n, why, sizeof(why)) != 0 ||
-	    parse_schedule(buf, n, label, sizeof(label), &when, why, sizeof(why)) != 0) {
+	    tc_rollover_parse_line(buf, n, label, sizeof(label), &when, why, sizeof(why)) != 0) {
 		tc_log_event(TC_LOG_ERROR, "ca_rollover_schedule_invalid", TC_KV("path", path, "reason", why),
 			     "%s: %s: ignored", path, why);
 		free(buf);
@@ -257,6 +261,60 @@ static void maybe_switch(struct tc_signer *s, time_t now)
 	tc_log_event(TC_LOG_INFO, "ca_rollover_switch", NULL, "%s", detail);
 }
 
+/* The rollovers `ceremony finalize-rollover` made durable
+ * (ca/rollover/finalized, one "LABEL CUTOVER" a line, oldest first): each
+ * intermediate is loaded again (its CRL is signed while its leaves may be
+ * valid) and the last one issues from the start, with no issuer_switch
+ * journaled again (the ceremony journaled the finalisation). Called with
+ * the lock held. */
+static void load_finalized(struct tc_signer *s)
+{
+	struct tc_issuers *is = s->issuers;
+	char path[TC_CFG_STR + 64], why[256];
+	if (tc_config_data_path(&s->cfg, "ca/rollover/finalized", path, sizeof(path)) != 0 || access(path, F_OK) != 0)
+		return;
+	char *buf = NULL;
+	size_t n = 0;
+	if (tc_read_file(path, TC_ROLLOVER_FINALIZED_MAX, &buf, &n, why, sizeof(why)) != 0) {
+		tc_log_event(TC_LOG_ERROR, "ca_rollover_finalized_invalid", TC_KV("path", path, "reason", why),
+			     "%s: %s: issuance stays with the configured intermediate", path, why);
+		return;
+	}
+	for (size_t off = 0; off < n;) {
+		const char *nl = memchr(buf + off, '\n', n - off);
+		size_t ln = nl ? (size_t)(nl - (buf + off)) : n - off;
+		char label[64];
+		time_t when;
+		int idx = -1;
+		if (tc_rollover_parse_line(buf + off, ln, label, sizeof(label), &when, why, sizeof(why)) != 0 ||
+		    (idx = slot_for(s, label, why, sizeof(why))) < 0) {
+			tc_log_event(TC_LOG_ERROR, "ca_rollover_finalized_invalid", TC_KV("path", path, "reason", why),
+				     "%s: %s: line ignored", path, why);
+		} else {
+			atomic_store(&is->current, idx);
+			tc_log_event(TC_LOG_INFO, "ca_rollover_finalized", TC_KV("key", label),
+				     "finalized intermediate '%s' loaded", label);
+		}
+		off += ln + 1;
+	}
+	free(buf);
+}
+
+/* Five times a second: the operator's ceremony records (ceremony_inbox.h)
+ * and, through tc_issuers_current, the cut-over on time even when nothing
+ * is issued (the switch is then journaled when it happens). */
+static void *ticker_main(void *arg)
+{
+	struct tc_signer *s = arg;
+	while (!atomic_load(&s->issuers->stop)) {
+		tc_ceremony_inbox_poll(s);
+		tc_issuers_current(s, time(NULL));
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 void tc_issuers_init(struct tc_signer *s)
 {
 	struct tc_issuers *is = calloc(1, sizeof(*is));
@@ -280,10 +338,19 @@ void tc_issuers_init(struct tc_signer *s)
 		}
 	}
 	pthread_mutex_lock(&is->lock);
+	load_finalized(s);
 	poll_schedule(s);
 	maybe_switch(s, time(NULL));
 	pthread_mutex_unlock(&is->lock);
 	atomic_store(&is->last_poll, (long long)time(NULL));
+	if (s->journal) {
+		if (tc_ceremony_inbox_prepare(s, why, sizeof(why)) != 0)
+			tc_warn("ceremony inbox: %s: ceremonies need the server stopped", why);
+		else if (pthread_create(&is->ticker, NULL, ticker_main, s) == 0)
+			is->ticking = 1;
+		else
+			tc_warn("ceremony inbox: no thread: ceremonies need the server stopped");
+	}
 }
 
 void tc_issuers_fini(struct tc_signer *s)
@@ -291,6 +358,10 @@ void tc_issuers_fini(struct tc_signer *s)
 	struct tc_issuers *is = s->issuers;
 	if (!is)
 		return;
+	if (is->ticking) {
+		atomic_store(&is->stop, 1);
+		pthread_join(is->ticker, NULL);
+	}
 	for (int i = 0; i < atomic_load(&is->count); i++) {
 		tc_issuer_fini(&is->slot[i]->issuer);
 		free(is->slot[i]);

@@ -9,7 +9,12 @@
  * itself: no restart, and no caller ever picks the issuer (a final
  * certificate is signed by whoever signed its precertificate). Every
  * intermediate stays loaded, so each keeps signing its own CRL while the
- * certificates it issued are valid. The switch is journaled. */
+ * certificates it issued are valid. The switch is journaled.
+ * `ceremony finalize-rollover` (after the cut-over) appends the schedule's
+ * line to ca/rollover/finalized: from then on a restart loads those
+ * intermediates and issues with the last one at once, journaling no second
+ * switch; the configured intermediate stays loaded and keeps signing its
+ * CRL (still served at ca.crl_url, the URL its leaves carry). */
 #ifndef TC_SIGNER_ISSUERS_H
 #define TC_SIGNER_ISSUERS_H
 
@@ -19,7 +24,8 @@
 #include "signer/cert_sign.h"
 #include "signer/hsm.h"
 
-#define TC_ISSUERS_MAX 4
+#define TC_ISSUERS_MAX 8
+#define TC_ROLLOVER_FINALIZED_MAX 4096 /* ca/rollover/finalized */
 
 struct tc_signer;
 
@@ -46,6 +52,11 @@ const struct tc_issuer_slot *tc_issuers_find(struct tc_signer *s, const char *la
 
 /* How many intermediates are loaded (1 without a rollover scheduled). */
 int tc_issuers_count(struct tc_signer *s);
+
+/* One "LABEL YYYY-MM-DDTHH:MM:SSZ" line of ca/rollover/next or
+ * ca/rollover/finalized (n bytes, trailing newline/spaces allowed; the
+ * label a key label, a NUL refused) into label / *when; -1 with why. */
+int tc_rollover_parse_line(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl);
 
 /* The URL for label derived from base: base's last path segment replaced
  * by "<label><ext>" (ca.crl_url .../intermediate.crl -> .../L.crl). ""

@@ -34,13 +34,9 @@ if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
 dev_config "  tokens_file: $tmp/data/tokens" "  require_auth: true"
 c=(--config "$tmp/trustchain.yaml")
 "$ctl" "${c[@]}" ceremony dev > "$tmp/dev.out" 2>&1 || { cat "$tmp/dev.out"; fail "ceremony dev"; }
-"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-2 --cutover 2099-01-01T00:00:00Z \
-  > "$tmp/i2.out" 2>&1 || { cat "$tmp/i2.out"; fail "rollover-intermediate"; }
-cat "$tmp/i2.out"
 ca="$tmp/data/ca"
-[ "$(cat "$ca/rollover/next")" = "issuing-2 2099-01-01T00:00:00Z" ] || fail "ceremony wrote no schedule"
-# Not scheduled yet: the server starts with the old intermediate alone.
-mv "$ca/rollover/next" "$tmp/next.ceremony"
+journal="$tmp/data/journal/audit.jsonl"
+switches() { grep -c '"op":"issuer_switch"' "$journal" || true; }
 # The DoQ certificate renewed every 8 s (not hours), so one is renewed soon
 # after the cut-over.
 export TC_DOQ_RENEW_MS=8000
@@ -48,7 +44,6 @@ start_server
 for p in signer transparency gateway resolver; do wait_ready "$p"; done
 root="$ca/root.pem"
 old_subject=$(openssl x509 -in "$ca/intermediate.pem" -noout -subject | sed 's/^subject=//')
-new_subject=$(openssl x509 -in "$ca/rollover/issuing-2.pem" -noout -subject | sed 's/^subject=//')
 
 issue() { # issue NAME [QUIET] -> $tmp/NAME.pem, $tmp/NAME-chain.pem; prints the serial
   "$ctl" "${c[@]}" issue --token-file "$tmp/keys/ops.token" --name "$1" --new-key "$tmp/keys/$1.key" \
@@ -90,11 +85,31 @@ issue $a > /dev/null
 [ "$(ca_certs)" = "$old_subject" ] || fail "before: GetCACertificates has $(ca_certs)"
 ok "before the schedule: issued by $old_subject; GetCACertificates has it alone"
 
-# Scheduled while running: the cut-over 30 s from now.
-cutover=$(( $(date +%s) + 30 ))
+# The ceremony while the server runs (the signer holds the journal's
+# lock): its record goes through the signer's ceremony inbox. The
+# schedule it writes is picked up at runtime; the cut-over 40 s from now.
+cutover=$(( $(date +%s) + 40 ))
 when=$(date -u -d "@$cutover" +%Y-%m-%dT%H:%M:%SZ)
-printf 'issuing-2 %s\n' "$when" > "$ca/rollover/next.tmp" && mv "$ca/rollover/next.tmp" "$ca/rollover/next"
-sleep 2
+"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-2 --cutover "$when" \
+  > "$tmp/i2.out" 2>&1 || { cat "$tmp/i2.out"; fail "rollover-intermediate with the server running"; }
+cat "$tmp/i2.out"
+grep -q "the signer journals this ceremony's records" "$tmp/i2.out" || fail "the ceremony did not go through the signer"
+[ "$(cat "$ca/rollover/next")" = "issuing-2 $when" ] || fail "ceremony wrote no schedule"
+seq_i2=$(sed -n 's/.*journal record \([0-9]*\)$/\1/p' "$tmp/i2.out")
+grep -q "\"seq\":$seq_i2,.*\"op\":\"ceremony:rollover-intermediate\",\"key\":\"issuing-2\"" "$journal" ||
+  grep -q "\"op\":\"ceremony:rollover-intermediate\",\"key\":\"issuing-2\"" "$journal" ||
+  fail "no ceremony:rollover-intermediate record in the journal"
+ls "$tmp/data/journal/ceremony-inbox" | grep -q . && fail "requests left in the inbox: $(ls "$tmp/data/journal/ceremony-inbox")"
+ok "ceremony rollover-intermediate with the server running: journaled by the signer (record $seq_i2)"
+new_subject=$(openssl x509 -in "$ca/rollover/issuing-2.pem" -noout -subject | sed 's/^subject=//')
+# Finalising before the cut-over is refused with the reason.
+if "$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin0.out" 2>&1; then fail "finalize before the cut-over accepted"; fi
+cat "$tmp/fin0.out"
+grep -q "refused: the cut-over of 'issuing-2' is at $when" "$tmp/fin0.out" || fail "finalize refusal without its reason"
+[ ! -e "$ca/rollover/finalized" ] || fail "a refused finalize wrote ca/rollover/finalized"
+ok "finalize-rollover before the cut-over: refused with the reason"
+for _ in $(seq 1 50); do grep -q "ca_rollover_scheduled" "$tmp/server.log" && break; sleep 0.2; done
+sleep 1
 b=overlap.ops.hypermesh.online
 b_serial=$(issue $b)
 [ "$(issuer_of $b)" = "$old_subject" ] || fail "overlap: issued by $(issuer_of $b) before the cut-over"
@@ -159,6 +174,14 @@ grep -q '"op":"issuer_switch"' "$tmp/data/journal/audit.jsonl" || grep -q 'issue
   fail "no issuer_switch record in the audit journal"
 "$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify"; }
 ok "after the cut-over: issued by $new_subject; every leaf verifies against the root; own CDP/AIA; switch journaled"
+[ "$(switches)" = 1 ] || fail "$(switches) issuer_switch records, not 1"
+# Finalised while running: durable, journaled through the signer.
+"$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin.out" 2>&1 || { cat "$tmp/fin.out"; fail "finalize-rollover"; }
+cat "$tmp/fin.out"
+[ "$(cat "$ca/rollover/finalized")" = "issuing-2 $when" ] || fail "finalized: $(cat "$ca/rollover/finalized")"
+grep -q '"op":"ceremony:finalize-rollover","key":"issuing-2"' "$journal" || fail "finalize not journaled"
+"$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify after finalize"; }
+ok "finalize-rollover after the cut-over with the server running: ca/rollover/finalized, journaled, journal verifies"
 
 # The resolver's DoQ certificate renewed after the cut-over comes from the
 # new intermediate and is served with that chain: trustchainctl dig +quic
@@ -249,7 +272,9 @@ openssl crl -inform DER -in "$tmp/old2.crl" -noout -text | tr -d ' :' | grep -qi
   fail "revocation missing from the old intermediate's CRL after the restart"
 validate_says $b revoked
 validate_says $e trusted
-ok "restart of signer and gateway after the cut-over: issues with the new intermediate, old CRL still served"
+[ "$(switches)" = 1 ] || fail "the restart journaled the switch again ($(switches) issuer_switch records)"
+grep -q "finalized intermediate 'issuing-2' loaded" "$tmp/server.log" || fail "the restarted signer did not load the finalized rollover"
+ok "restart of signer and gateway after finalize: issues with the new intermediate at once (no second issuer_switch), old CRL still at /crl/intermediate.crl"
 
 # ACME's own TLS certificate, issued anew by a restarted acme after the
 # cut-over, is served with the chain its Issue answer carried (the new
@@ -302,3 +327,43 @@ PY
   [ "$code" = 200 ] || fail "CT add-chain of $n: $code $(cat "$tmp/ct.out")"
 done
 ok "CT log: add-chain through the old and the new intermediate accepted"
+
+# The ceremonies with the server stopped: each takes the journal's lock
+# itself. A second rollover made and finalised offline; the restarted
+# server issues with it at once (the finalized rollovers in order, the last
+# issuing), journals no switch, and still serves both older CRLs.
+kill -TERM "$server_pid"
+for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$server_pid" 2>/dev/null || fail "server did not stop"
+server_pid=
+n_switch=$(switches)
+when3=$(date -u -d "@$(( $(date +%s) + 2 ))" +%Y-%m-%dT%H:%M:%SZ)
+"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-3 --cutover "$when3" > "$tmp/i3.out" 2>&1 ||
+  { cat "$tmp/i3.out"; fail "rollover-intermediate with the server stopped"; }
+! grep -q "the signer journals" "$tmp/i3.out" || fail "stopped server, yet the ceremony went to the signer"
+sleep 3
+"$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin3.out" 2>&1 || { cat "$tmp/fin3.out"; fail "finalize (stopped)"; }
+cat "$tmp/fin3.out"
+[ "$(cat "$ca/rollover/finalized")" = "$(printf 'issuing-2 %s\nissuing-3 %s' "$when" "$when3")" ] ||
+  fail "finalized after the second rollover: $(cat "$ca/rollover/finalized")"
+"$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin4.out" 2>&1 || fail "a repeated finalize failed"
+grep -q "already finalized" "$tmp/fin4.out" || fail "a repeated finalize: $(cat "$tmp/fin4.out")"
+"$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify (stopped)"; }
+ok "rollover-intermediate and finalize-rollover with the server stopped: journaled directly, journal verifies"
+start_server
+for p in signer gateway; do wait_ready "$p"; done
+i3_subject=$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -subject | sed 's/^subject=//')
+g=third.ops.hypermesh.online
+for _ in $(seq 1 30); do issue $g quiet > /dev/null && break; sleep 1; done
+[ -s "$tmp/$g.pem" ] || { cat "$tmp/$g.err"; fail "no issuance after the offline rollover"; }
+[ "$(issuer_of $g)" = "$i3_subject" ] || fail "after the offline rollover: issued by $(issuer_of $g)"
+[ "$(verify $g)" = "$tmp/$g.pem: OK" ] || fail "$g does not verify"
+[ "$(switches)" = "$n_switch" ] || fail "the start journaled a switch ($(switches) issuer_switch records, was $n_switch)"
+curl -sSf -o "$tmp/old3.crl" "$http/crl/intermediate.crl" || fail "GET old CRL after the second rollover"
+openssl crl -inform DER -in "$tmp/old3.crl" -noout -issuer | grep -qF "$old_subject" || fail "/crl/intermediate.crl: wrong issuer"
+curl -sSf -o "$tmp/i2b.crl" "$http/crl/issuing-2.crl" || fail "GET issuing-2 CRL after the second rollover"
+openssl crl -inform DER -in "$tmp/i2b.crl" -noout -issuer | grep -qF "$new_subject" || fail "/crl/issuing-2.crl: wrong issuer"
+validate_says $a trusted
+validate_says $d trusted
+validate_says $g trusted
+ok "restart after the offline rollover: issuing-3 issues, no switch journaled; /crl/intermediate.crl and /crl/issuing-2.crl still served; Validate trusts all three"
