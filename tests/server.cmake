@@ -1,6 +1,7 @@
 # Integration tests of the processes: the signer over IPC and the supervisor.
 add_library(tc_test_support STATIC ${CMAKE_SOURCE_DIR}/tests/support/signer_harness.c
-            ${CMAKE_SOURCE_DIR}/tests/support/peer_harness.c ${CMAKE_SOURCE_DIR}/tests/support/sct_mint.c)
+            ${CMAKE_SOURCE_DIR}/tests/support/peer_harness.c ${CMAKE_SOURCE_DIR}/tests/support/sct_mint.c
+            ${CMAKE_SOURCE_DIR}/tests/support/child_spawn.c)
 tc_target_defaults(tc_test_support)
 target_include_directories(tc_test_support PUBLIC ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(tc_test_support PUBLIC tc_common)

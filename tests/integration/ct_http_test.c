@@ -32,6 +32,7 @@
 #include "transparency/ct_precert.h"
 #include "transparency/merkle.h"
 #include "unit/cunit_main.h"
+#include "support/child_spawn.h"
 
 typedef Trustchain__Internal__Response Response;
 typedef Trustchain__Internal__Request Request;
@@ -141,18 +142,14 @@ static int start_log_with(const char *config)
 	int sfd = tc_harness_connect(&h, "transparency");
 	if (sfd < 0)
 		return -1;
-	log_pid = fork();
+	char path[600];
+	snprintf(path, sizeof(path), "%s/trustchain-transparency", h.bindir);
+	char *argv[] = {path, "--config", (char *)config, NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", sfd}};
+	log_pid = tc_spawn_with_fds(path, argv, fds, 1, NULL);
+	close(sfd);
 	if (log_pid < 0)
 		return -1;
-	if (log_pid == 0) {
-		char val[16], path[600];
-		snprintf(val, sizeof(val), "%d", dup(sfd));
-		setenv("TC_FD_SIGNER", val, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-transparency", h.bindir);
-		execl(path, path, "--config", config, (char *)NULL);
-		_exit(127);
-	}
-	close(sfd);
 	for (int i = 0; i < 200; i++) { /* up to 20 s (ASan builds are slow) */
 		struct reply r = get("/ct/v1/get-sth");
 		int st = r.status;

@@ -27,6 +27,7 @@
 #include "trustchain/client.h"
 #include "trustchain/v1/ca.pb-c.h"
 #include "unit/cunit_main.h"
+#include "support/child_spawn.h"
 
 static const char *bindir;
 static struct tc_harness h;
@@ -50,21 +51,17 @@ static int start_gateway(void)
 	int chan[2];
 	if (signer_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0)
 		return -1;
-	gateway_pid = fork();
-	if (gateway_pid < 0)
-		return -1;
-	if (gateway_pid == 0) {
-		char sfd[16], cfd[16], path[600];
-		snprintf(sfd, sizeof(sfd), "%d", dup(signer_fd)); /* dup drops CLOEXEC */
-		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
-		setenv("TC_FD_SIGNER", sfd, 1);
-		setenv("TC_FD_SUPERVISOR", cfd, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-gateway", bindir);
-		execl(path, path, "--config", h.config, (char *)NULL);
-		_exit(127);
-	}
+	char path[600];
+	snprintf(path, sizeof(path), "%s/trustchain-gateway", bindir);
+	char *argv[] = {path, "--config", (char *)h.config, NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", signer_fd}, {"TC_FD_SUPERVISOR", chan[1]}};
+	gateway_pid = tc_spawn_with_fds(path, argv, fds, 2, NULL);
 	close(signer_fd);
 	close(chan[1]);
+	if (gateway_pid < 0) {
+		close(chan[0]);
+		return -1;
+	}
 	gateway_sup = chan[0];
 	struct tc_sup_msg msg;
 	int fd;

@@ -38,6 +38,7 @@
 #include "support/peer_harness.h"
 #include "support/signer_harness.h"
 #include "unit/cunit_main.h"
+#include "support/child_spawn.h"
 
 #define ZONE "trust.hypermesh.online"
 #define IDLE_MS 300
@@ -75,13 +76,6 @@ static int bound_socket(int type, struct sockaddr_in *addr)
 	return fd;
 }
 
-static void set_fd_env(const char *name, int fd)
-{
-	char v[16];
-	snprintf(v, sizeof(v), "%d", dup(fd)); /* dup drops CLOEXEC */
-	setenv(name, v, 1);
-}
-
 /* Runs trustchain-resolver with config as the supervisor would, signer_fd
  * as its signer link (taken over), and waits for READY. */
 static const char *child_renew_ms;   /* TC_DOQ_RENEW_MS for the next start, or NULL */
@@ -95,22 +89,16 @@ static int start_resolver(struct resolver *r, const char *config, int signer_fd)
 	if (signer_fd < 0 || r->udp < 0 || r->tcp < 0 || r->doq < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0)
 		return -1;
-	r->pid = fork();
+	char path[600], renew[64];
+	snprintf(path, sizeof(path), "%s/trustchain-resolver", bindir);
+	char *argv[] = {path, "--config", (char *)config, NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", signer_fd}, {"TC_FD_SUPERVISOR", chan[1]},
+				    {"TC_FD_DNS_UDP", r->udp}, {"TC_FD_DNS_TCP", r->tcp}, {"TC_FD_DOQ", r->doq}};
+	snprintf(renew, sizeof(renew), "TC_DOQ_RENEW_MS=%s", child_renew_ms ? child_renew_ms : "");
+	const char *extra[] = {renew, NULL};
+	r->pid = tc_spawn_with_fds(path, argv, fds, 5, child_renew_ms ? extra : NULL);
 	if (r->pid < 0)
 		return -1;
-	if (r->pid == 0) {
-		char path[600];
-		set_fd_env("TC_FD_SIGNER", signer_fd);
-		set_fd_env("TC_FD_SUPERVISOR", chan[1]);
-		set_fd_env("TC_FD_DNS_UDP", r->udp);
-		set_fd_env("TC_FD_DNS_TCP", r->tcp);
-		set_fd_env("TC_FD_DOQ", r->doq);
-		if (child_renew_ms)
-			setenv("TC_DOQ_RENEW_MS", child_renew_ms, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-resolver", bindir);
-		execl(path, path, "--config", config, (char *)NULL);
-		_exit(127);
-	}
 	close(signer_fd);
 	close(chan[1]);
 	r->sup = chan[0];

@@ -19,6 +19,7 @@
 #include "common/leaf_template.h"
 #include "common/signer_client.h"
 #include "transparency/merkle.h"
+#include "support/child_spawn.h"
 
 
 static int free_port(void)
@@ -128,18 +129,14 @@ int tc_ct_fixture_start_log(struct tc_ct_fixture *f)
 	int sfd = tc_harness_connect(&f->h, "transparency");
 	if (sfd < 0)
 		return -1;
-	f->log_pid = fork();
+	char path[600];
+	snprintf(path, sizeof(path), "%s/trustchain-transparency", f->h.bindir);
+	char *argv[] = {path, "--config", (char *)f->h.config, NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", sfd}};
+	f->log_pid = tc_spawn_with_fds(path, argv, fds, 1, NULL);
+	close(sfd);
 	if (f->log_pid < 0)
 		return -1;
-	if (f->log_pid == 0) {
-		char val[16], path[600];
-		snprintf(val, sizeof(val), "%d", dup(sfd));
-		setenv("TC_FD_SIGNER", val, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-transparency", f->h.bindir);
-		execl(path, path, "--config", f->h.config, (char *)NULL);
-		_exit(127);
-	}
-	close(sfd);
 	for (int i = 0; i < 200; i++) { /* up to 20 s (ASan builds are slow) */
 		struct tc_ct_head s;
 		if (tc_ct_fixture_sth(f, f->http, &s) == 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/sup_channel.h"
+#include "support/child_spawn.h"
 
 int tc_free_tcp_port(void)
 {
@@ -34,21 +35,17 @@ int tc_gateway_proc_start(struct tc_gateway_proc *g, struct tc_harness *h, char 
 	int chan[2];
 	if (signer_fd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0)
 		return -1;
-	g->pid = fork();
-	if (g->pid < 0)
-		return -1;
-	if (g->pid == 0) {
-		char sfd[16], cfd[16], path[600];
-		snprintf(sfd, sizeof(sfd), "%d", dup(signer_fd)); /* dup drops CLOEXEC */
-		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
-		setenv("TC_FD_SIGNER", sfd, 1);
-		setenv("TC_FD_SUPERVISOR", cfd, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-gateway", h->bindir);
-		execl(path, path, "--config", h->config, (char *)NULL);
-		_exit(127);
-	}
+	char path[600];
+	snprintf(path, sizeof(path), "%s/trustchain-gateway", h->bindir);
+	char *argv[] = {path, "--config", (char *)h->config, NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", signer_fd}, {"TC_FD_SUPERVISOR", chan[1]}};
+	g->pid = tc_spawn_with_fds(path, argv, fds, 2, NULL);
 	close(signer_fd);
 	close(chan[1]);
+	if (g->pid < 0) {
+		close(chan[0]);
+		return -1;
+	}
 	g->sup_fd = chan[0];
 	struct tc_sup_msg msg;
 	int fd;

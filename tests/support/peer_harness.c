@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/sup_channel.h"
+#include "support/child_spawn.h"
 
 /* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
 static int listen_loopback(int *port)
@@ -51,22 +52,11 @@ int tc_peer_start_config(struct tc_harness *h, const char *name, const char *con
 			close(http_fd);
 		return -1;
 	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		char sfd[16], cfd[16], path[600];
-		snprintf(sfd, sizeof(sfd), "%d", dup(signer_fd)); /* dup drops CLOEXEC */
-		snprintf(cfd, sizeof(cfd), "%d", dup(chan[1]));
-		setenv("TC_FD_SIGNER", sfd, 1);
-		setenv("TC_FD_SUPERVISOR", cfd, 1);
-		if (http_fd >= 0) {
-			char hfd[16];
-			snprintf(hfd, sizeof(hfd), "%d", dup(http_fd));
-			setenv("TC_FD_CT_HTTP", hfd, 1);
-		}
-		snprintf(path, sizeof(path), "%s/trustchain-%s", h->bindir, name);
-		execl(path, path, "--config", config ? config : h->config, (char *)NULL);
-		_exit(127);
-	}
+	char path[600];
+	snprintf(path, sizeof(path), "%s/trustchain-%s", h->bindir, name);
+	char *argv[] = {path, "--config", (char *)(config ? config : h->config), NULL};
+	struct tc_spawn_fd fds[] = {{"TC_FD_SIGNER", signer_fd}, {"TC_FD_SUPERVISOR", chan[1]}, {"TC_FD_CT_HTTP", http_fd}};
+	pid_t pid = tc_spawn_with_fds(path, argv, fds, http_fd >= 0 ? 3 : 2, NULL);
 	close(signer_fd);
 	close(chan[1]);
 	if (http_fd >= 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/sup_channel.h"
+#include "support/child_spawn.h"
 
 int tc_harness_setup(struct tc_harness *h, const char *bindir, const char *extra_yaml)
 {
@@ -42,28 +43,24 @@ int tc_harness_start_signer(struct tc_harness *h, const char *extra_args)
 	int chan[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0)
 		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char val[16], path[600];
-		int fd = dup(chan[1]); /* without CLOEXEC */
-		snprintf(val, sizeof(val), "%d", fd);
-		setenv("TC_FD_SUPERVISOR", val, 1);
-		snprintf(path, sizeof(path), "%s/trustchain-signer", h->bindir);
-		char *argv[8] = {path, "--config", h->config, NULL};
-		char extra[128];
-		if (extra_args) {
-			snprintf(extra, sizeof(extra), "%s", extra_args);
-			int i = 3;
-			for (char *tok = strtok(extra, " "); tok && i < 7; tok = strtok(NULL, " "))
-				argv[i++] = tok;
-			argv[i] = NULL;
-		}
-		execv(path, argv);
-		_exit(127);
+	char path[600], extra[128];
+	snprintf(path, sizeof(path), "%s/trustchain-signer", h->bindir);
+	char *argv[8] = {path, "--config", h->config, NULL};
+	if (extra_args) {
+		snprintf(extra, sizeof(extra), "%s", extra_args);
+		int i = 3;
+		char *save = NULL;
+		for (char *tok = strtok_r(extra, " ", &save); tok && i < 7; tok = strtok_r(NULL, " ", &save))
+			argv[i++] = tok;
+		argv[i] = NULL;
 	}
+	struct tc_spawn_fd fds[] = {{"TC_FD_SUPERVISOR", chan[1]}};
+	pid_t pid = tc_spawn_with_fds(path, argv, fds, 1, NULL);
 	close(chan[1]);
+	if (pid < 0) {
+		close(chan[0]);
+		return -1;
+	}
 	h->sup_fd = chan[0];
 	h->signer_pid = pid;
 	struct tc_sup_msg msg;
