@@ -133,6 +133,7 @@ int tc_fs_rules_for(const char *child, const struct tc_config *cfg, const char *
 		add_data(&l, cfg, "hsm", TC_FS_WRITE, 0700);
 		add_data(&l, cfg, "journal", TC_FS_WRITE, 0700);
 		add_data(&l, cfg, "ca", TC_FS_WRITE, 0750);
+		add_data(&l, cfg, "dns", TC_FS_READ, 0); /* dns/roll.state: the DNS keys it may use (dns_keys.h) */
 		add_configured(&l, "hsm.module", cfg->hsm.module, 0);
 		if (!cfg->hsm.pin_env[0])
 			add_configured(&l, "hsm.pin_file", cfg->hsm.pin_file, 1);

@@ -13,6 +13,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/metrics_proc.h"
+#include "signer/dns_keys.h"
 #include "signer/dns_sign_input.h"
 #include "signer/embedded_scts.h"
 #include "signer/idempotency.h"
@@ -540,8 +541,7 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 		key = tc_signer_ct_key(s, rq->ct_log ? rq->ct_log : "", &have);
 		cap = TC_CAP_SIGN_CT;
 	} else if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE) {
-		key = &s->dns_zone;
-		have = s->have_dns_zone;
+		key = tc_signer_dns_key(s, rq->dns_key, &have); /* NULL: not a DNS key we may use */
 		cap = TC_CAP_SIGN_DNS;
 	}
 	if (!key) {
@@ -629,7 +629,7 @@ static void op_get_public_info(struct tc_signer *s, const struct tc_peer_identit
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG:
 		key = tc_signer_ct_key(s, rq->ct_log ? rq->ct_log : "", &have);
 		break;
-	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE: key = &s->dns_zone; have = s->have_dns_zone; break;
+	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_DNS_ZONE: key = tc_signer_dns_key(s, rq->dns_key, &have); break;
 	case TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_AUDIT: key = &s->audit; have = s->have_audit; break;
 	default: break;
 	}
