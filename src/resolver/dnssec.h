@@ -76,11 +76,29 @@ size_t tc_dnssec_type_bitmap(const uint16_t *types, size_t ntypes, uint8_t *out,
 typedef int (*tc_dnssec_sign_fn)(void *ctx, const uint8_t *data, size_t len,
 				 uint8_t sig[TC_DNSSEC_SIG_LEN], char *err, size_t errlen);
 
+/* Several keys during a rollover (dnssec_roll.h, common/dns_roll_state.h):
+ * every key of the set is in the DNSKEY RRset; the DNSKEY RRset is signed
+ * by each key with signs_dnskey, every other RRset by each with
+ * signs_zone. sign() is asked for each; the RRSIG head in its input names
+ * the key by its tag. */
+#define TC_DNSSEC_MAX_KEYS 4
+#define TC_DNSSEC_FLAGS_ZSK 256             /* ZONE only */
+struct tc_dnssec_keyset {
+	size_t n;
+	struct {
+		uint8_t dnskey[TC_DNSSEC_DNSKEY_LEN];
+		bool signs_dnskey, signs_zone;
+	} key[TC_DNSSEC_MAX_KEYS];
+};
+
 struct tc_dnssec_zone_key {
 	uint8_t dnskey[TC_DNSSEC_DNSKEY_LEN];   /* our DNSKEY RDATA (algorithm 13) */
 	uint32_t inception, expiration;
 	tc_dnssec_sign_fn sign;
 	void *ctx;
+	/* NULL: dnskey alone signs everything; else the keys of a rollover
+	 * (dnskey is then ignored). */
+	const struct tc_dnssec_keyset *set;
 };
 
 /* Signs zone in place: removes any RRSIG/NSEC/NSEC3/NSEC3PARAM it holds,

@@ -169,11 +169,33 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 		return tc_errorf(err, errlen, "a zone without SOA cannot be signed");
 	if (key->dnskey[3] != TC_DNSSEC_ALG_ECDSAP256SHA256)
 		return tc_errorf(err, errlen, "only algorithm 13 (ECDSAP256SHA256) is supported");
+	/* Without a set the one key is a CSK: the same shape, one entry. */
+	struct tc_dnssec_keyset one = {.n = 1};
+	memcpy(one.key[0].dnskey, key->dnskey, sizeof(key->dnskey));
+	one.key[0].signs_dnskey = one.key[0].signs_zone = true;
+	const struct tc_dnssec_keyset *set = key->set ? key->set : &one;
+	if (set->n == 0 || set->n > TC_DNSSEC_MAX_KEYS)
+		return tc_errorf(err, errlen, "a zone needs 1 to %d keys", TC_DNSSEC_MAX_KEYS);
+	uint16_t tags[TC_DNSSEC_MAX_KEYS];
+	bool any_dnskey = false, any_zone = false;
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->key[i].dnskey[3] != TC_DNSSEC_ALG_ECDSAP256SHA256)
+			return tc_errorf(err, errlen, "only algorithm 13 (ECDSAP256SHA256) is supported");
+		tags[i] = tc_dnssec_key_tag(set->key[i].dnskey, TC_DNSSEC_DNSKEY_LEN);
+		/* The signer function finds its key by the tag in the input. */
+		for (size_t j = 0; j < i; j++)
+			if (tags[j] == tags[i])
+				return tc_errorf(err, errlen, "two keys with tag %u", (unsigned)tags[i]);
+		any_dnskey |= set->key[i].signs_dnskey;
+		any_zone |= set->key[i].signs_zone;
+	}
+	if (!any_dnskey || !any_zone)
+		return tc_errorf(err, errlen, "no key signs the %s", any_dnskey ? "zone data" : "DNSKEY RRset");
 	strip_dnssec(zone);
-	if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_DNSKEY, TC_DNSSEC_DNSKEY_TTL, key->dnskey,
-			   sizeof(key->dnskey), err, errlen) != 0)
-		return -1;
-	uint16_t tag = tc_dnssec_key_tag(key->dnskey, sizeof(key->dnskey));
+	for (size_t i = 0; i < set->n; i++)
+		if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_DNSKEY, TC_DNSSEC_DNSKEY_TTL,
+				   set->key[i].dnskey, TC_DNSSEC_DNSKEY_LEN, err, errlen) != 0)
+			return -1;
 	struct tc_zone_node *node;
 	for (size_t i = 0; (node = tc_zone_node_at(zone, i)) != NULL; i++)
 		even_ttls(node);
@@ -203,12 +225,17 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 		for (size_t t = 0; t < nt; t++) {
 			if (!signed_here(n, apex, types[t]))
 				continue;
-			long r = sign_rrset(zone, n, types[t], key, tag, err, errlen);
-			if (r < 0) {
-				free(chain);
-				return -1;
+			for (size_t k = 0; k < set->n; k++) {
+				if (!(types[t] == TC_DNS_TYPE_DNSKEY ? set->key[k].signs_dnskey
+								    : set->key[k].signs_zone))
+					continue;
+				long r = sign_rrset(zone, n, types[t], key, tags[k], err, errlen);
+				if (r < 0) {
+					free(chain);
+					return -1;
+				}
+				made += r;
 			}
-			made += r;
 		}
 	}
 	int rc = tc_zone_set_nsec_chain(zone, chain, nchain);

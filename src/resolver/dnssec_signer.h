@@ -22,15 +22,21 @@ enum tc_dnssec_key_state {
 	TC_DNSSEC_KEY_FAILED,            /* signer unreachable or refused */
 };
 
-/* Fetches the zone key. On success *out holds a signer whose DNSKEY is in
- * dnskey (flags 257). err says why otherwise. */
+/* Fetches the zone keys of the roll state (common/dns_roll_state.h; without
+ * one, the configured key as a CSK). On success *out holds a signer whose
+ * first zone-signing DNSKEY is in dnskey; tc_dnssec_signer_keyset gives
+ * them all. err says why otherwise (one key missing: NOT_PROVISIONED). */
 enum tc_dnssec_key_state tc_dnssec_signer_open(struct tc_child *child,
 					       struct tc_dnssec_signer **out,
 					       uint8_t dnskey[TC_DNSSEC_DNSKEY_LEN], char *err,
 					       size_t errlen);
 void tc_dnssec_signer_free(struct tc_dnssec_signer *s);
+/* The DNSKEY set and who signs what, for struct tc_dnssec_zone_key.set;
+ * owned by s. */
+const struct tc_dnssec_keyset *tc_dnssec_signer_keyset(const struct tc_dnssec_signer *s);
 
-/* tc_dnssec_sign_fn over the signer; ctx is the struct tc_dnssec_signer. */
+/* tc_dnssec_sign_fn over the signer; ctx is the struct tc_dnssec_signer.
+ * The key is the one whose tag the RRSIG head in data names. */
 int tc_dnssec_signer_sign(void *ctx, const uint8_t *data, size_t len,
 			  uint8_t sig[TC_DNSSEC_SIG_LEN], char *err, size_t errlen);
 

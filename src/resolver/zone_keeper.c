@@ -49,8 +49,9 @@ struct stamp {
 /* The TLSA records' inputs: the intermediates (the configured one and a
  * scheduled successor, published from the moment it is scheduled) and the
  * DoQ certificate. */
-enum { INPUT_INTERMEDIATE, INPUT_ROLLOVER, INPUT_DOQ_CERT, INPUT_COUNT };
-static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "ca/rollover/next", "dns/doq_cert.pem"};
+enum { INPUT_INTERMEDIATE, INPUT_ROLLOVER, INPUT_DOQ_CERT, INPUT_DNS_ROLL, INPUT_COUNT };
+static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "ca/rollover/next", "dns/doq_cert.pem",
+						     "dns/roll.state" /* DNSSEC keys (dns_roll_state.h) */};
 
 struct tc_zone_keeper {
 	struct tc_child *child;
@@ -270,6 +271,7 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	}
 	k->warned_no_key = false;
 	k->warned_failure = false;
+	key.set = tc_dnssec_signer_keyset(signer); /* the rollover's keys (dnssec_signer.h) */
 	struct cached_signer cs = {.signer = signer, .prev = keep_times ? k->sigs : NULL,
 				   .next = tc_sig_cache_new()};
 	key.ctx = &cs;
@@ -446,7 +448,8 @@ static void check(struct tc_zone_keeper *k, bool poked)
 		if (!why && !same_stamp(&now_inputs[i], &k->inputs[i]))
 			why = i == INPUT_INTERMEDIATE ? "rebuilt (intermediate certificate changed)"
 			      : i == INPUT_ROLLOVER   ? "rebuilt (next intermediate scheduled)"
-						      : "rebuilt (DoQ certificate changed)";
+			      : i == INPUT_DOQ_CERT   ? "rebuilt (DoQ certificate changed)"
+						      : "rebuilt (DNSSEC roll state changed)";
 	}
 	if (!why && poked)
 		why = "rebuilt on request";
