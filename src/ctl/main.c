@@ -21,6 +21,7 @@ struct command {
 
 int tc_ctl_cmd_acme(struct tc_ctl *ctl, int argc, char **argv); /* acme_cmd.c */
 int tc_ctl_cmd_agent(struct tc_ctl *ctl, int argc, char **argv); /* agent.c */
+int tc_ctl_cmd_dns_roll(struct tc_ctl *ctl, int argc, char **argv); /* dns_roll_cmd.c */
 static const struct command commands[] = {
 	{"agent", tc_ctl_cmd_agent, "keep a certificate fresh: renew at 2/3 of its life, publish, reload"},
 	{"ceremony", tc_ctl_cmd_ceremony, "HSM key ceremonies (init-token, create-*, list-keys, dev, verify-transcript)"},
@@ -34,6 +35,7 @@ static const struct command commands[] = {
 	{"ct", tc_ctl_cmd_ct, "CT log tools (loglist: OpenSSL CT log list file)"},
 	{"dig", tc_ctl_cmd_dig, "one DNS query over UDP, TCP or QUIC (+quic), printed like dig"},
 	{"dns", tc_ctl_cmd_dns, "DNSSEC records of the zone key (ds [--anchor])"},
+	{"dns-roll", tc_ctl_cmd_dns_roll, "DNSSEC key rollover ceremonies (status, start zsk|ksk, advance)"},
 	{"acme", tc_ctl_cmd_acme, "ACME external account binding keys (acme eab new --patterns ...)"},
 	{"validate", tc_ctl_cmd_validate, "ask a gateway for the STOQ trust decision on a chain"},
 	{"status", tc_ctl_cmd_status, "health of every child, CT tree head age, certificate expiry, zone serial"},

@@ -1,0 +1,13 @@
+# DNSSEC key rollovers (issue 12): the roll state file's reader and the
+# signer's rule for DNS key selectors (unit), and the ceremonies end to end
+# (tests/integration/dnssec_roll_test.sh: trustchainctl dns-roll, ZSK
+# pre-publish and KSK double signature, delv + knotd at every step).
+if(TARGET tc_signer_core AND EXISTS ${CMAKE_SOURCE_DIR}/tests/unit/test_dns_roll_state.c)
+  tc_add_cunit(test_dns_roll_state SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_dns_roll_state.c
+               LIBS tc_signer_core tc_common)
+endif()
+if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchainctl)
+  add_test(NAME dnssec_roll_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dnssec_roll_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dnssec_roll_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+endif()
