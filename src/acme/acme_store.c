@@ -31,6 +31,7 @@ struct tc_acme_store {
 	pthread_mutex_t sync_lock;
 	pthread_cond_t sync_cond;
 	uint64_t durable;            /* writes up to this one are on disk */
+	uint64_t syncs;
 	struct waiter *waiters;
 	int stopping;
 	int syncer_running;
@@ -128,6 +129,7 @@ static void *syncer_main(void *arg)
 		pthread_mutex_lock(&s->sync_lock);
 		if (ok && upto > s->durable)
 			s->durable = upto;
+		s->syncs++;
 		struct waiter *done = take_covered(s, upto);
 		pthread_cond_broadcast(&s->sync_cond);
 		pthread_mutex_unlock(&s->sync_lock);
@@ -197,6 +199,14 @@ int tc_acme_store_wait_durable(struct tc_acme_store *s, uint64_t seq)
 int tc_acme_store_flush(struct tc_acme_store *s)
 {
 	return tc_acme_store_wait_durable(s, atomic_load(&s->written));
+}
+
+uint64_t tc_acme_store_syncs(struct tc_acme_store *s)
+{
+	pthread_mutex_lock(&s->sync_lock);
+	uint64_t n = s->syncs;
+	pthread_mutex_unlock(&s->sync_lock);
+	return n;
 }
 
 uint64_t tc_acme_store_answer_peek(void) { return answer_seq; }

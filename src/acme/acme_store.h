@@ -82,6 +82,9 @@ int tc_acme_store_wait_durable(struct tc_acme_store *s, uint64_t seq);
  * ran). 0 or -1. */
 int tc_acme_store_flush(struct tc_acme_store *s);
 
+/* Syncs the syncer made so far (tests: many writes, few syncs). */
+uint64_t tc_acme_store_syncs(struct tc_acme_store *s);
+
 /* Calls fn for each key "kind/prefix..." (id part after "kind/") with its
  * value, in key order, until fn returns non-zero or limit calls were made.
  * Returns the number of calls. */
