@@ -1,8 +1,8 @@
 /* trustchainctl status: every child's health from <data_dir>/server.status
  * (written by the supervisor), then the figures an operator checks first,
  * each asked of the running service over its public protocol: the CT log's
- * tree size and tree head age, the expiry of the root, intermediate, DoQ and
- * gateway certificates, the zone's SOA serial. Exit 0 when all is well, 1
+ * tree size, tree head and checkpoint age (per temporal shard: status_ct.c),
+ * the expiry of the root, intermediate, DoQ and gateway certificates, the zone's SOA serial. Exit 0 when all is well, 1
  * with every problem listed otherwise (for a monitoring check). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "ctl/status_ct.h"
 #include "ctl/status_metrics.h"
 #include "ctl/status_probe.h"
 
@@ -143,24 +144,9 @@ static void certificates(struct tc_ctl *ctl, struct status *st)
 	}
 }
 
-static void ct_log(struct tc_ctl *ctl, struct status *st)
+static void ct_problem(void *arg, const char *what)
 {
-	char addr[300], url[320], err[512];
-	uint64_t size, ts;
-	tc_status_local_addr(ctl->cfg.ct.http_listen, addr, sizeof(addr));
-	snprintf(url, sizeof(url), "http://%s", addr);
-	if (tc_status_ct_sth(url, &size, &ts, err, sizeof(err)) != 0) {
-		printf("%-14s %s\n", "CT log", err);
-		problem(st, "no tree head from the CT log");
-		return;
-	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	double age = (double)now.tv_sec + now.tv_nsec / 1e9 - (double)ts / 1000.0;
-	printf("%-14s tree size %llu, tree head age %.1f s (%s)\n", "CT log", (unsigned long long)size, age, url);
-	/* RFC 6962 3.5: monitors must see a tree head younger than the MMD. */
-	if (age > (double)ctl->cfg.ct.max_merge_delay_s)
-		problem(st, "the CT log's newest tree head is older than its maximum merge delay");
+	problem(arg, what);
 }
 
 static void dns_zone(struct tc_ctl *ctl, struct status *st)
@@ -183,13 +169,14 @@ int tc_ctl_cmd_status(struct tc_ctl *ctl, int argc, char **argv)
 	if (argc > 1) {
 		FILE *out = strcmp(argv[1], "help") == 0 ? stdout : stderr;
 		fprintf(out, "usage: trustchainctl [--config FILE] status\n"
-			     "  every child's health, CT tree size and tree head age, certificate expiry\n"
+			     "  every child's health, CT tree size, tree head and checkpoint age (every shard of\n"
+			     "  ct.logs with its window and state), certificate expiry\n"
 			     "  (root, intermediate, DoQ, gateway), zone serial; exit 0 healthy, 1 problems\n");
 		return out == stdout ? TC_CTL_OK : TC_CTL_USAGE;
 	}
 	struct status st = {.now = time(NULL)};
 	children(ctl, &st);
-	ct_log(ctl, &st);
+	tc_status_ct(ctl, ct_problem, &st);
 	certificates(ctl, &st);
 	dns_zone(ctl, &st);
 	char merr[256];

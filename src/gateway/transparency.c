@@ -1,9 +1,12 @@
 /* The Transparency service (api/trustchain/v1/transparency.proto): each RPC
  * is the CT log's operation of the same name, forwarded over the internal
- * IPC (ct_link.c). The gateway only translates messages; the log checks
- * the arguments and answers exactly as its HTTP API does. */
+ * IPC (ct_link.c) to the log its request names (a ct.logs temporal shard;
+ * "" the default). The gateway only translates messages and refuses a log
+ * name the configuration does not have; the log checks the arguments and
+ * answers exactly as its HTTP API does. */
 #include <stdlib.h>
 
+#include "common/ct_shard.h"
 #include "gateway/ct_link.h"
 #include "gateway/gateway.h"
 #include "trustchain/v1/transparency.pb-c.h"
@@ -31,6 +34,25 @@ static int malformed(struct tc_rpc_result *res, const char *what)
 	return tc_rpc_fail(res, GRPC_STATUS_INVALID_ARGUMENT, "malformed_request", "undecodable %s", what);
 }
 
+/* Sets ct->log to the log the request names (kept by the caller's request
+ * message until the answer): "" passes on as it is (the default log); a
+ * name ct.logs does not have is refused here with NOT_FOUND, so the caller
+ * learns it is the log, not a leaf, that is missing. A name with a NUL
+ * never gets here: rpc_server.c refuses every string field holding one
+ * before any handler runs. 0, or -1 with res set. */
+static int route(struct tc_gateway *gw, const char *log, CtRequest *ct, struct tc_rpc_result *res)
+{
+	ct->log = (char *)(log ? log : "");
+	if (!ct->log[0])
+		return 0;
+	struct tc_ct_shard sh[TC_CFG_MAX_CT_LOGS];
+	size_t n = gw->cfg->ct.log_count ? tc_ct_shards(gw->cfg, sh) : 0;
+	if (tc_ct_shard_find(sh, n, ct->log) < 0)
+		return tc_rpc_fail(res, GRPC_STATUS_NOT_FOUND, "ct_log_not_found",
+				   "no CT log named '%.64s' (ct.logs: trustchainctl ct loglist lists them)", ct->log);
+	return 0;
+}
+
 void tc_gateway_ct_get_sth(void *ctx, const struct tc_rpc_caller *caller, const uint8_t *req, size_t len,
 			   struct tc_rpc_result *res)
 {
@@ -40,12 +62,14 @@ void tc_gateway_ct_get_sth(void *ctx, const struct tc_rpc_caller *caller, const 
 		malformed(res, "GetSthRequest");
 		return;
 	}
-	trustchain__v1__get_sth_request__free_unpacked(rq, NULL);
 	CtRequest ct = TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
 	Trustchain__Internal__Ct__GetSthRequest op = TRUSTCHAIN__INTERNAL__CT__GET_STH_REQUEST__INIT;
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_STH;
 	ct.get_sth = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_STH, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_STH, res)
+				   : NULL;
+	trustchain__v1__get_sth_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
 	const Trustchain__Internal__Ct__GetSthResponse *r = resp->get_sth;
@@ -71,10 +95,12 @@ void tc_gateway_ct_get_sth_consistency(void *ctx, const struct tc_rpc_caller *ca
 	Trustchain__Internal__Ct__GetSthConsistencyRequest op = TRUSTCHAIN__INTERNAL__CT__GET_STH_CONSISTENCY_REQUEST__INIT;
 	op.first = rq->first;
 	op.second = rq->second;
-	trustchain__v1__get_sth_consistency_request__free_unpacked(rq, NULL);
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_STH_CONSISTENCY;
 	ct.get_sth_consistency = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_STH_CONSISTENCY, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_STH_CONSISTENCY, res)
+				   : NULL;
+	trustchain__v1__get_sth_consistency_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
 	Trustchain__V1__GetSthConsistencyResponse out = TRUSTCHAIN__V1__GET_STH_CONSISTENCY_RESPONSE__INIT;
@@ -99,7 +125,9 @@ void tc_gateway_ct_get_proof_by_hash(void *ctx, const struct tc_rpc_caller *call
 	op.tree_size = rq->tree_size;
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_PROOF_BY_HASH;
 	ct.get_proof_by_hash = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_PROOF_BY_HASH, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_PROOF_BY_HASH, res)
+				   : NULL;
 	trustchain__v1__get_proof_by_hash_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
@@ -124,10 +152,12 @@ void tc_gateway_ct_get_entries(void *ctx, const struct tc_rpc_caller *caller, co
 	Trustchain__Internal__Ct__GetEntriesRequest op = TRUSTCHAIN__INTERNAL__CT__GET_ENTRIES_REQUEST__INIT;
 	op.start = rq->start;
 	op.end = rq->end;
-	trustchain__v1__get_entries_request__free_unpacked(rq, NULL);
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_ENTRIES;
 	ct.get_entries = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ENTRIES, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ENTRIES, res)
+				   : NULL;
+	trustchain__v1__get_entries_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
 	const Trustchain__Internal__Ct__GetEntriesResponse *r = resp->get_entries;
@@ -161,12 +191,14 @@ void tc_gateway_ct_get_roots(void *ctx, const struct tc_rpc_caller *caller, cons
 		malformed(res, "GetRootsRequest");
 		return;
 	}
-	trustchain__v1__get_roots_request__free_unpacked(rq, NULL);
 	CtRequest ct = TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
 	Trustchain__Internal__Ct__GetRootsRequest op = TRUSTCHAIN__INTERNAL__CT__GET_ROOTS_REQUEST__INIT;
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_ROOTS;
 	ct.get_roots = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ROOTS, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ROOTS, res)
+				   : NULL;
+	trustchain__v1__get_roots_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
 	Trustchain__V1__GetRootsResponse out = TRUSTCHAIN__V1__GET_ROOTS_RESPONSE__INIT;
@@ -189,10 +221,12 @@ void tc_gateway_ct_get_entry_and_proof(void *ctx, const struct tc_rpc_caller *ca
 	Trustchain__Internal__Ct__GetEntryAndProofRequest op = TRUSTCHAIN__INTERNAL__CT__GET_ENTRY_AND_PROOF_REQUEST__INIT;
 	op.leaf_index = rq->leaf_index;
 	op.tree_size = rq->tree_size;
-	trustchain__v1__get_entry_and_proof_request__free_unpacked(rq, NULL);
 	ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_ENTRY_AND_PROOF;
 	ct.get_entry_and_proof = &op;
-	CtResponse *resp = forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ENTRY_AND_PROOF, res);
+	CtResponse *resp = route(ctx, rq->log, &ct, res) == 0
+				   ? forward(ctx, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_GET_ENTRY_AND_PROOF, res)
+				   : NULL;
+	trustchain__v1__get_entry_and_proof_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;
 	const Trustchain__Internal__Ct__GetEntryAndProofResponse *r = resp->get_entry_and_proof;
@@ -223,7 +257,9 @@ static void add(struct tc_gateway *gw, int precert, const uint8_t *req, size_t l
 		ct.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN;
 		ct.add_chain = &op;
 	}
-	CtResponse *resp = forward(gw, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res);
+	CtResponse *resp = route(gw, rq->log, &ct, res) == 0
+				   ? forward(gw, &ct, TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN, res)
+				   : NULL;
 	trustchain__v1__add_chain_request__free_unpacked(rq, NULL);
 	if (!resp)
 		return;

@@ -320,9 +320,9 @@ static struct tc_ct_api *pick_log(struct tc_ct_api *api, const Request *rq, stru
 			return NULL;
 		}
 	}
-	if (!log) {
+	if (!log) { /* the log, not a leaf, is what is missing */
 		snprintf(a->error, sizeof(a->error), "no such CT log: '%.64s'", name);
-		refuse(a, TC_CT_OP_BAD_REQUEST);
+		refuse(a, TC_CT_OP_NOT_FOUND);
 	}
 	return log;
 }

@@ -10,10 +10,13 @@
 # under ct.tiles_dir/<name>/, signed with its key; `ct loglist` lists both
 # with their windows; `export ct --log` + `verify-export` per shard (and a
 # shard's bundle fails against the other shard's key); backup + restore of
-# every shard; one shard frozen while the other goes on.
+# every shard; one shard frozen while the other goes on; the gRPC
+# Transparency service per shard (Request.log, NOT_FOUND for an unknown
+# log) and `trustchainctl status` per shard.
 # Usage: ct_shards_test.sh BINDIR
 set -euo pipefail
 bindir=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
 ctl="$bindir/trustchainctl"
 . "$(dirname "$0")/server_lib.sh" ct-shards
 command -v curl >/dev/null || fail "needs curl"
@@ -166,6 +169,98 @@ for s in near far; do
 done
 ok "metrics: trustchain_ct_log_tree_size per shard"
 
+# The gRPC Transparency service per shard (its requests' `log` field): each
+# shard's GetSth is its HTTP get-sth, GetEntries reads its own leaves, an
+# unnamed request reaches the retired single log (as before ct.logs), a
+# name no log has is NOT_FOUND naming it, a name with a NUL is refused
+# (never cut to "near"), and AddChain named to a shard keeps its window.
+python_stubs
+for s in near far single; do
+  p=/$s; [ $s = single ] && p=
+  curl -sf "http://$ct$p/ct/v1/get-sth" > "$tmp/grpc-sth-$s.json" || fail "get-sth of $s"
+  curl -sf "http://$ct$p/ct/v1/get-entries?start=0&end=0" > "$tmp/grpc-entries-$s.json" || fail "get-entries of $s"
+done
+TC_GEN="$tmp/gen" /usr/bin/python3 - "127.0.0.1:$((base + 3))" "$tmp" <<'PY' || fail "gRPC Transparency per shard"
+import base64, json, os, sys
+sys.path.insert(0, os.environ["TC_GEN"])
+import grpc
+from trustchain.v1 import transparency_pb2 as ct
+target, tmp = sys.argv[1:3]
+root = open(os.path.join(tmp, "data", "ca", "root.pem"), "rb").read()
+token = open(os.path.join(tmp, "keys", "ops.token")).read().strip()
+md = (("authorization", "Bearer " + token),)
+ch = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=root))
+def rpc(name, req, resp):
+    return ch.unary_unary("/trustchain.v1.Transparency/" + name, request_serializer=req.SerializeToString,
+                          response_deserializer=resp.FromString)
+get_sth = rpc("GetSth", ct.GetSthRequest, ct.GetSthResponse)
+get_entries = rpc("GetEntries", ct.GetEntriesRequest, ct.GetEntriesResponse)
+add_chain = rpc("AddChain", ct.AddChainRequest, ct.AddChainResponse)
+def reason(e):
+    return dict(e.trailing_metadata() or ()).get("trustchain-reason")
+def expect_error(call, req, code, why, text=None):
+    try:
+        call(req, metadata=md, timeout=10)
+    except grpc.RpcError as e:
+        assert e.code() == code, (why, e.code(), e.details())
+        assert text is None or text in e.details(), (why, e.details())
+        return e
+    raise AssertionError(why + ": no error")
+for s in ("near", "far", "single"):
+    http = json.load(open(os.path.join(tmp, "grpc-sth-%s.json" % s)))
+    g = get_sth(ct.GetSthRequest(log="" if s == "single" else s), metadata=md, timeout=10)
+    # the HTTP head was read just before: the gRPC one is the same or newer
+    assert g.tree_size >= http["tree_size"] > 0, (s, g.tree_size, http["tree_size"])
+    if g.tree_size == http["tree_size"]:
+        assert g.sha256_root_hash == base64.b64decode(http["sha256_root_hash"]), s
+    e = get_entries(ct.GetEntriesRequest(log="" if s == "single" else s, start=0, end=0), metadata=md, timeout=10)
+    want = base64.b64decode(json.load(open(os.path.join(tmp, "grpc-entries-%s.json" % s)))["entries"][0]["leaf_input"])
+    assert len(e.entries) == 1 and e.entries[0].leaf_input == want, (s, "GetEntries is not the shard's leaf 0")
+    print("ok: gRPC GetSth/GetEntries of %s: tree size %d, leaf 0 as over HTTP" % (s, g.tree_size))
+near0 = get_entries(ct.GetEntriesRequest(log="near", start=0, end=0), metadata=md, timeout=10).entries[0].leaf_input
+far0 = get_entries(ct.GetEntriesRequest(log="far", start=0, end=0), metadata=md, timeout=10).entries[0].leaf_input
+assert near0 != far0, "near and far answer the same leaf 0"
+e = expect_error(get_sth, ct.GetSthRequest(log="nosuch"), grpc.StatusCode.NOT_FOUND, "unknown log", "nosuch")
+assert reason(e) == "ct_log_not_found", reason(e)
+expect_error(get_entries, ct.GetEntriesRequest(log="nosuch", start=0, end=0), grpc.StatusCode.NOT_FOUND,
+             "unknown log (GetEntries)", "nosuch")
+e = expect_error(get_sth, ct.GetSthRequest(log="near\x00x"), grpc.StatusCode.INVALID_ARGUMENT, "log name with a NUL")
+assert reason(e) == "name_invalid", reason(e)
+expect_error(get_sth, ct.GetSthRequest(log="n" * 300), grpc.StatusCode.NOT_FOUND, "overlong log name")
+print("ok: gRPC: unknown log NOT_FOUND (ct_log_not_found) naming it; a name with a NUL refused, never cut")
+# A far certificate named to near: refused by near's window, as over HTTP.
+def der_chain(name):
+    import subprocess
+    out = []
+    for f in (name + ".pem", name + "-chain.pem"):
+        out.append(subprocess.run(["openssl", "x509", "-in", os.path.join(tmp, f), "-outform", "DER"],
+                                  check=True, capture_output=True).stdout)
+    return out
+expect_error(add_chain, ct.AddChainRequest(log="near", chain=der_chain("far")), grpc.StatusCode.INVALID_ARGUMENT,
+             "far certificate named to near", "window")
+r = add_chain(ct.AddChainRequest(log="far", chain=der_chain("far")), metadata=md, timeout=10)
+far_id = base64.b64decode(open(os.path.join(tmp, "data", "ct", "keys", "far.log_id.txt")).read())
+assert r.log_id == far_id, "AddChain(log=far) answered another log's ID"
+r = add_chain(ct.AddChainRequest(chain=der_chain("near")), metadata=md, timeout=10)
+near_id = base64.b64decode(open(os.path.join(tmp, "data", "ct", "keys", "near.log_id.txt")).read())
+assert r.log_id == near_id, "an unnamed AddChain was not routed to near by its notAfter"
+print("ok: gRPC AddChain: named to far -> far's log ID; a far certificate named to near refused; unnamed routed by notAfter")
+PY
+ok "gRPC Transparency answers per shard; an unknown log is NOT_FOUND"
+
+# trustchainctl status: a line per shard (window, state, tree size, tree
+# head and checkpoint age) and the retired single log.
+"$ctl" "${c[@]}" status > "$tmp/status.out" 2>&1 || true
+for s in near far; do
+  grep -q "^CT log  *$s \[.*) usable tree size [1-9][0-9]*, tree head age [0-9.]* s, checkpoint age [0-9.]* s" \
+    "$tmp/status.out" || fail "status has no line for shard $s: $(cat "$tmp/status.out")"
+done
+grep -q "^CT log  *near \[2000-01-01T00:00:00Z, $T) usable" "$tmp/status.out" || fail "status: near's window"
+grep -q "^CT log  *(single) retired tree size [1-9][0-9]*, .*checkpoint age" "$tmp/status.out" ||
+  fail "status has no line for the retired single log: $(cat "$tmp/status.out")"
+grep -q "PROBLEM: .*CT log" "$tmp/status.out" && fail "status reports a CT problem: $(cat "$tmp/status.out")"
+ok "status: one line per shard ($(grep -c '^CT log' "$tmp/status.out") CT logs)"
+
 # The log list: both shards with their windows.
 "$ctl" "${c[@]}" ct loglist --out "$tmp/loglist.cnf" || fail "ct loglist"
 grep -q '^enabled_logs = trustchain-near,trustchain-far' "$tmp/loglist.cnf" || fail "loglist: $(cat "$tmp/loglist.cnf")"
@@ -254,5 +349,8 @@ sleep 1
 "$ctl" "${c[@]}" ct loglist --out "$tmp/loglist2.cnf" || fail "ct loglist (frozen)"
 grep -q "^# log near: .*state: frozen" "$tmp/loglist2.cnf" || fail "loglist does not say near is frozen"
 grep -q "^# log far: .*state: usable" "$tmp/loglist2.cnf" || fail "loglist does not say far is usable"
+"$ctl" "${c[@]}" status > "$tmp/status2.out" 2>&1 || true
+grep -q "^CT log  *near \[.*) frozen tree size $before, " "$tmp/status2.out" || fail "status does not say near is frozen: $(cat "$tmp/status2.out")"
+grep -q "^CT log  *far \[.*) usable tree size " "$tmp/status2.out" || fail "status does not say far is usable"
 ok "a frozen shard refuses new entries (403) while its tree head and checkpoint are served; the other shard goes on"
 echo "ok: CT temporal shards"
