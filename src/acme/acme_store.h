@@ -19,7 +19,11 @@
  * for every write queued while the previous one ran, instead of one per
  * request on a blocked pool thread. Nothing is acknowledged before it is
  * on disk; a kill -9 loses nothing either way (the data is in the page
- * cache once the write returned). */
+ * cache once the write returned). What stays possible, after a machine
+ * crash only: another request read such a record in the moment before its
+ * sync and answered with it (its writer's answer had not left). Where an
+ * action outside the store depends on a write (finalize's call to the CA),
+ * it waits for the sync too (tc_acme_store_when_durable). */
 #ifndef TC_ACME_STORE_H
 #define TC_ACME_STORE_H
 

@@ -137,8 +137,9 @@ static int check_csr(struct tc_acme *a, struct tc_acme_call *c, const json_t *id
 }
 
 /* ready -> processing with the CSR (base64url, as the client sent it) and
- * the issuer's "I/" entry, one synced batch: the answer acknowledges the
- * finalization, so a restart (kill -9 or a machine crash) resumes it.
+ * the issuer's "I/" entry, one batch (group commit: the answer leaves once
+ * it is synced): the answer acknowledges the finalization, so a restart
+ * (kill -9 or a machine crash) resumes it.
  * Returns the stored record (new reference), or NULL when the order was
  * not ready any more (or the write failed: *failed set). */
 static json_t *to_processing(struct tc_acme *a, const char *oid, const json_t *csr, int *failed)

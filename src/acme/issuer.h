@@ -1,7 +1,8 @@
 /* Background issuance for finalize (RFC 8555 7.4): finalize checks the CSR,
  * stores the order "processing" with its CSR and an "I/<order>" entry in
- * one synced batch (that is what its answer acknowledges), hands the order
- * id over here and answers at once; clients poll the order.
+ * one batch, and once that batch is synced (the store's group commit, what
+ * its answer waits for and acknowledges) the order id is handed over here;
+ * clients poll the order.
  *
  * The issuer's threads call the gateway's Issue over the one gRPC channel
  * (HTTP/2 multiplexes the concurrent calls on one connection), store the
