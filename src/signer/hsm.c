@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "signer/hsm_sign.h"
 
 #define MAX_CACHED_KEYS 16
 /* Recoveries closer together than this are one: the threads that failed
@@ -21,6 +22,10 @@
  * pool: the pool hands out sessions in turn, so a dead one is met within
  * a few rounds even when no request happens to use it. */
 #define WATCHDOG_INTERVAL_MS 200
+/* Sessions kept by the threads that make EC signatures (hsm_sign.h):
+ * signing helpers (one per core), peer readers, workers; a thread beyond
+ * opens one per signature. */
+#define POOL_MAX_SESSIONS 64
 
 struct tc_hsm {
 	PKCS11_CTX *ctx;
@@ -40,6 +45,9 @@ struct tc_hsm {
 	char *pin;
 	CK_SESSION_HANDLE anchor;
 	int have_anchor;
+	/* EC keys sign on sessions of ours, copied into session objects held
+	 * by the anchor (hsm_sign.h); NULL: libp11 signs. */
+	struct tc_hsm_pool *pool;
 	pthread_mutex_t recover_lock;
 	long long last_recover_ns, last_log_ns;
 	unsigned long long recoveries;
@@ -155,6 +163,7 @@ struct tc_hsm *tc_hsm_open(const char *module, const char *token_label, const ch
 		tc_warn("HSM: no recovery session on token '%s': a lost session will need a restart", token_label);
 		return h;
 	}
+	h->pool = tc_hsm_pool_new(h->f, h->slot_id, POOL_MAX_SESSIONS);
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
 	h->have_watchdog = pthread_create(&h->watchdog, NULL, watchdog_main, h) == 0;
@@ -170,6 +179,7 @@ void tc_hsm_close(struct tc_hsm *h)
 		return;
 	for (size_t i = 0; i < h->nkeys; i++) {
 		EVP_PKEY_free(h->keys[i].priv);
+		EVP_PKEY_free(h->keys[i].p11_priv);
 		EVP_PKEY_free(h->keys[i].pub);
 		EVP_PKEY_free(h->keys[i].verify);
 		X509_free(h->keys[i].cert);
@@ -183,6 +193,7 @@ void tc_hsm_close(struct tc_hsm *h)
 		pthread_mutex_destroy(&h->stop_lock);
 		pthread_cond_destroy(&h->stop_cond);
 	}
+	tc_hsm_pool_free(h->pool); /* its keys are freed above */
 	if (h->have_anchor)
 		h->f->C_CloseSession(h->anchor);
 	if (h->pin) {
@@ -228,6 +239,22 @@ static X509 *find_cert_for(PKCS11_TOKEN *tok, const PKCS11_KEY *k)
 	return NULL;
 }
 
+/* Lets k sign through the session pool when it is an EC key the token
+ * finds by label and ID (libp11's key otherwise). */
+static void use_pool(struct tc_hsm *h, struct tc_hsm_key *k)
+{
+	if (!h->pool)
+		return;
+	pthread_mutex_lock(&h->recover_lock); /* the anchor's find and copy */
+	EVP_PKEY *fast = h->have_anchor ? tc_hsm_pool_ec_key(h->pool, h->anchor, k->verify, k->label, k->id, k->id_len)
+					: NULL;
+	pthread_mutex_unlock(&h->recover_lock);
+	if (!fast)
+		return;
+	k->p11_priv = k->priv;
+	k->priv = fast;
+}
+
 int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key, char *err,
 		    size_t errlen)
 {
@@ -265,6 +292,7 @@ int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key,
 			return -1;
 		}
 		k->cert = find_cert_for(h->slot->token, &keys[i]);
+		use_pool(h, k);
 		h->nkeys++;
 		*key = *k;
 		return 0;
@@ -302,11 +330,13 @@ int tc_hsm_recover(struct tc_hsm *h)
 		CK_SESSION_INFO info;
 		if (h->have_anchor && h->f->C_GetSessionInfo(h->anchor, &info) != CKR_OK)
 			h->have_anchor = 0; /* the token was removed: every session, and the login, is gone */
+		int reopened = 0;
 		if (!h->have_anchor || !(info.state == CKS_RW_USER_FUNCTIONS || info.state == CKS_RO_USER_FUNCTIONS)) {
 			if (h->have_anchor)
 				h->f->C_CloseSession(h->anchor);
 			h->have_anchor = 0;
 			rc = open_anchor(h);
+			reopened = 1;
 		}
 		/* Only once the token answers does libp11 forget its session
 		 * pool (dead handles included; the sessions still alive stay
@@ -326,8 +356,17 @@ int tc_hsm_recover(struct tc_hsm *h)
 			       "to load its keys again");
 			exit(75);
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			PKCS11_open_session(h->slot, 1);
+			if (h->pool) {
+				/* Our sessions go the same way as libp11's; the
+				 * key copies died with the old anchor. */
+				tc_hsm_pool_reset(h->pool);
+				if (reopened && tc_hsm_pool_recopy(h->pool, h->anchor) != 0)
+					tc_warn("HSM: a key could not be copied to a session object again; it signs "
+						"through its token object");
+			}
+		}
 		/* Said once per episode, not at every reset while the token is out. */
 		h->recoveries++;
 		if (now - h->last_log_ns >= 5 * 1000000000LL) {

@@ -1,6 +1,8 @@
 /* The signer's view of the HSM through libp11: one logged-in token, keys
  * found by label, signing through OpenSSL EVP_PKEY handles whose private
- * half never leaves the token. */
+ * half never leaves the token. EC keys sign on PKCS#11 sessions of our own,
+ * one kept per signing thread, with the key copied into a session object
+ * (hsm_sign.h); other keys through libp11. */
 #ifndef TC_SIGNER_HSM_H
 #define TC_SIGNER_HSM_H
 
@@ -14,7 +16,8 @@ struct tc_hsm_key {
 	char label[64];
 	unsigned char id[64];
 	size_t id_len;
-	EVP_PKEY *priv;  /* signs through the token */
+	EVP_PKEY *priv;  /* signs through the token (hsm_sign.h for EC keys) */
+	EVP_PKEY *p11_priv; /* libp11's private key when priv is ours (freed at close, as libp11 wants it) */
 	EVP_PKEY *pub;
 	X509 *cert;      /* certificate stored with the same CKA_ID, if any */
 	/* The public half again as a plain software key, decoded once: checking

@@ -5,7 +5,7 @@
  * and trustchain-signer (SoftHSM token, audit journal fdatasync'd) for a
  * fixed time. Then, in the
  * same run with the signer stopped, the raw SoftHSM signing rate of the
- * issuing key through libp11 in this process, so the ratio shows what the
+ * issuing key through tc_hsm (the signer's session pool) in this process, so the ratio shows what the
  * whole path costs on top of the HSM.
  *
  * Also prints the CPU time each process spent per issuance (client,
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		/* Three HSM signatures per certificate (precertificate, its SCT,
 		 * final certificate): the most the HSM allows, whatever the code. */
 		double ceiling = raw / 3.0;
-		printf("raw SoftHSM (libp11, issuing key, %d threads): %.0f signatures/s  => end-to-end is %.1f %% of "
+		printf("raw SoftHSM (tc_hsm: session pool, issuing key, %d threads): %.0f signatures/s  => end-to-end is %.1f %% of "
 		       "raw\n", raw_threads, raw, rate / raw * 100.0);
 		printf("HSM-bound ceiling (raw / 3 signatures per certificate): %.0f issuances/s  => end-to-end is "
 		       "%.1f %% of it\n", ceiling, rate / ceiling * 100.0);
