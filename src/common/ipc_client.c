@@ -54,7 +54,19 @@ struct tc_ipc_client {
 	/* Frames the socket did not take yet, under write_lock. */
 	uint8_t *outq;
 	size_t outq_len, outq_cap;
+	/* On the held list of the reader thread that queued frames for it
+	 * (under write_lock). */
+	int held;
+	struct tc_ipc_client *held_next;
 };
+
+/* Sends made by callbacks while a reader thread delivers the responses of
+ * one read are held and leave together once that read is done: the
+ * answers of one batch of the signer (one group commit) go on to the log
+ * in one write, not one per answer, and the other side reads them at one
+ * wake-up. The reader's list of clients with held frames: */
+static __thread int holding;
+static __thread struct tc_ipc_client *held_list;
 
 static uint64_t mono_ms(void)
 {
@@ -224,6 +236,23 @@ static void tick(struct tc_ipc_client *c, uint64_t *next_tick)
 	}
 }
 
+static void flush_held(void)
+{
+	struct tc_ipc_client *c = held_list;
+	held_list = NULL;
+	while (c) {
+		pthread_mutex_lock(&c->write_lock);
+		struct tc_ipc_client *next = c->held_next;
+		c->held = 0;
+		/* What the socket does not take now the owner's reader pushes
+		 * at its next tick, as for any asynchronous send. */
+		if (outq_push(c) != 0)
+			shutdown(c->fd, SHUT_RDWR);
+		pthread_mutex_unlock(&c->write_lock);
+		c = next;
+	}
+}
+
 /* Reads whatever the socket holds and answers every complete frame in it:
  * one read() per wake-up however many responses arrived together, instead
  * of two per frame (header, then body). */
@@ -247,8 +276,11 @@ static void *reader_main(void *arg)
 		const uint8_t *frame;
 		size_t len;
 		enum tc_frame_status st = TC_FRAME_NEED_MORE;
+		holding = 1;
 		while (open && (st = tc_frame_reader_next(&fr, &frame, &len, NULL)) == TC_FRAME_READY)
 			open = deliver(c, frame, len) == 0;
+		holding = 0;
+		flush_held();
 		if (st == TC_FRAME_ERROR)
 			break;
 	}
@@ -464,10 +496,16 @@ int tc_ipc_call_async(struct tc_ipc_client *c, ProtobufCMessage *req, int timeou
 		protobuf_c_message_pack(req, buf + 4);
 		pthread_mutex_lock(&c->write_lock);
 		/* Behind queued frames, or straight to the socket and whatever
-		 * it does not take queued. */
+		 * it does not take queued; on a reader thread delivering a
+		 * batch, held for one write after it. */
 		size_t sent = 0;
-		rc = outq_push(c);
-		if (rc == 0 && c->outq_len == 0) {
+		rc = holding ? 0 : outq_push(c);
+		if (rc == 0 && holding && !c->held) {
+			c->held = 1;
+			c->held_next = held_list;
+			held_list = c;
+		}
+		if (rc == 0 && c->outq_len == 0 && !holding) {
 			ssize_t n;
 			do
 				n = send(c->fd, buf, 4 + len, MSG_DONTWAIT | MSG_NOSIGNAL);

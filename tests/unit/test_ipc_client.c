@@ -411,6 +411,64 @@ static void test_async_send_never_blocks(void)
 	stop(&s, c);
 }
 
+/* Callbacks that call again from the reader thread (what an issuance does:
+ * each answer sends its next step): those sends are held while the reader
+ * delivers the responses of one read and leave together after it. Every
+ * chain runs to its end, each step answered once. */
+struct chain {
+	struct tc_ipc_client *c;
+	struct async_box *box;
+	int left;
+	atomic_int *ended;
+};
+
+static void chain_step(void *arg, ProtobufCMessage *resp, const char *err)
+{
+	(void)err;
+	struct chain *ch = arg;
+	if (resp) {
+		atomic_fetch_add(&ch->box->answered, 1);
+		trustchain__internal__response__free_unpacked((Response *)resp, NULL);
+	} else {
+		atomic_fetch_add(&ch->box->unanswered, 1);
+	}
+	Request rq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__RandomRequest rr = TRUSTCHAIN__INTERNAL__RANDOM_REQUEST__INIT;
+	rr.length = 1u << 16;
+	rq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_RANDOM;
+	rq.random = &rr;
+	char e[128];
+	if (!resp || ch->left-- <= 0 || tc_ipc_call_async(ch->c, &rq.base, 5000, chain_step, ch, e, sizeof(e)) != 0)
+		atomic_fetch_add(ch->ended, 1);
+}
+
+static void test_async_chains_from_callbacks(void)
+{
+	struct server s = {0};
+	struct tc_ipc_client *c = start(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	enum { CHAINS = 64, STEPS = 50 };
+	static struct chain ch[CHAINS];
+	struct async_box box = {0};
+	atomic_int ended = 0;
+	for (int i = 0; i < CHAINS; i++) {
+		ch[i] = (struct chain){.c = c, .box = &box, .left = STEPS, .ended = &ended};
+		Request rq = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+		Trustchain__Internal__RandomRequest rr = TRUSTCHAIN__INTERNAL__RANDOM_REQUEST__INIT;
+		rr.length = 1u << 16;
+		rq.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_RANDOM;
+		rq.random = &rr;
+		char e[128];
+		CU_ASSERT_EQUAL(tc_ipc_call_async(c, &rq.base, 5000, chain_step, &ch[i], e, sizeof(e)), 0);
+	}
+	for (int i = 0; i < 10000 && atomic_load(&ended) < CHAINS; i++)
+		sleep_us(1000);
+	CU_ASSERT_EQUAL(atomic_load(&ended), CHAINS);
+	CU_ASSERT_EQUAL(atomic_load(&box.answered), CHAINS * (STEPS + 1));
+	CU_ASSERT_EQUAL(atomic_load(&box.unanswered), 0);
+	stop(&s, c);
+}
+
 int main(void)
 {
 	static const struct tc_test tests[] = {
@@ -422,6 +480,7 @@ int main(void)
 		{"async: timeouts expire once, late answers dropped", test_async_timeout_once},
 		{"async: close and free run every callback once", test_async_close_and_free},
 		{"async: sends never block on a peer not reading", test_async_send_never_blocks},
+		{"async: callbacks that call again (held sends) run every chain", test_async_chains_from_callbacks},
 		{NULL, NULL},
 	};
 	return tc_run_suite("ipc_client", tests, NULL, NULL);
