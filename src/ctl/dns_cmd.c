@@ -30,8 +30,13 @@ static void dns_usage(FILE *out)
 		     "  with a TSIG key of dns.secondaries (default: the first one)\n");
 }
 
+int tc_ctl_dns_roll_ds(struct tc_ctl *ctl, int anchor); /* dns_roll_cmd.c: -1 without a roll state */
+
 static int dns_ds(struct tc_ctl *ctl, int anchor)
 {
+	int rolled = tc_ctl_dns_roll_ds(ctl, anchor);
+	if (rolled >= 0)
+		return rolled; /* the KSKs of the roll state (trustchainctl dns-roll) */
 	char path[PATH_MAX];
 	if (tc_config_data_path(&ctl->cfg, "dns/zone_key.pem", path, sizeof(path)) != 0) {
 		tc_ctl_error("server.data_dir is too long");

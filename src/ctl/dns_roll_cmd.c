@@ -517,6 +517,45 @@ static int advance(struct tc_ctl *ctl)
 	return show(ctl);
 }
 
+int tc_ctl_dns_roll_ds(struct tc_ctl *ctl, int anchor);
+
+/* trustchainctl dns ds [--anchor] once a roll state exists: the DNSKEY and
+ * DS of every key that signs the DNSKEY RRset (KSK, CSK), or a delv
+ * trust-anchors block of their DS; -1 without a roll state (dns ds then
+ * prints the configured key's, as before rollovers). */
+int tc_ctl_dns_roll_ds(struct tc_ctl *ctl, int anchor)
+{
+	struct tc_dns_roll_state st;
+	bool exists;
+	char err[512];
+	if (tc_dns_roll_state_load(&ctl->cfg, &st, &exists, err, sizeof(err)) != 0) {
+		tc_ctl_error("%s", err);
+		return TC_CTL_FAIL;
+	}
+	if (!exists)
+		return -1;
+	if (anchor)
+		printf("trust-anchors {\n");
+	for (size_t i = 0; i < st.nkeys; i++) {
+		if (st.key[i].role == TC_DNS_ROLE_ZSK)
+			continue;
+		char dnskey[512], ds[512], owner[300], digest[130];
+		unsigned tag, alg, dtype;
+		records(ctl, &st.key[i], dnskey, sizeof(dnskey), ds, sizeof(ds));
+		if (!ds[0] || sscanf(ds, "%299s IN DS %u %u %u %129s", owner, &tag, &alg, &dtype, digest) != 5) {
+			tc_ctl_error("no public key for '%s' in the data directory", st.key[i].label);
+			return TC_CTL_FAIL;
+		}
+		if (anchor)
+			printf("\t\"%s\" static-ds %u %u %u \"%s\";\n", owner, tag, alg, dtype, digest);
+		else
+			printf("%s\n%s\n", dnskey, ds);
+	}
+	if (anchor)
+		printf("};\n");
+	return TC_CTL_OK;
+}
+
 int tc_ctl_cmd_dns_roll(struct tc_ctl *ctl, int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "status") == 0)

@@ -212,4 +212,16 @@ good="new both" bad=csk
 check "ksk roll done (old KSK removed)"
 [ "$(ctl dns-roll status | awk '$1 == "key"' | wc -l)" = 2 ] || fail "not one KSK + one ZSK after the rolls: $(ctl dns-roll status)"
 grep -q "DNSSEC roll state changed" "$tmp/server.log" || fail "the resolver never said it followed the roll state"
+# dns ds follows the roll: the new KSK's DS alone, and it validates.
+ctl dns ds --anchor > "$tmp/final.anchor" || fail "dns ds --anchor after the rolls"
+old_tag=$(awk '{ print $(NF-3) }' "$tmp/csk.ds") new_tag=$(awk '{ print $(NF-3) }' "$tmp/new.ds")
+grep -q "static-ds $new_tag " "$tmp/final.anchor" && ! grep -q "static-ds $old_tag " "$tmp/final.anchor" ||
+  fail "dns ds --anchor does not name the new KSK alone: $(cat "$tmp/final.anchor")"
+validates "$knot_port" "$tmp/final.anchor" || fail "delv with dns ds --anchor after the rolls"
+ok "dns ds --anchor names the new KSK ($new_tag) alone; delv validates knot's answers with it"
+# Every step is in the audit journal (the signer appends for the ceremony).
+for step in start-zsk zsk-activate zsk-remove start-ksk ksk-ds-seen ksk-remove; do
+  grep -q "\"op\":\"ceremony:dns-roll-$step\"" "$tmp/data/journal/audit.jsonl" || fail "no journal record of dns-roll-$step"
+done
+ok "every dns-roll step is journaled ($(grep -c '"op":"ceremony:dns-roll-' "$tmp/data/journal/audit.jsonl") records)"
 echo "PASS"
