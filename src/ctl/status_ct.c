@@ -82,6 +82,14 @@ static void one_log(const struct tc_ctl *ctl, const char *base, const struct tc_
 	double age = now_s() - (double)ts / 1000.0;
 	printf("%s tree size %llu, tree head age %.1f s, ", head, (unsigned long long)size, age);
 	int frozen = strcmp(state, "usable") != 0;
+	if (strcmp(ctl->cfg.ct.tiles_dir, "off") == 0) { /* no static-ct-api files: no checkpoint to age */
+		printf("no checkpoint (ct.tiles_dir: off) (%s)\n", url);
+		if (!frozen && age > (double)ctl->cfg.ct.max_merge_delay_s) {
+			snprintf(msg, sizeof(msg), "CT log %s: the newest tree head is older than the MMD", label);
+			problem(arg, msg);
+		}
+		return;
+	}
 	if (tc_ct_shard_rel(s, TC_CT_SHARD_PUBLIC_KEY, rel, sizeof(rel)) != 0 ||
 	    tc_config_data_path(&ctl->cfg, rel, key, sizeof(key)) != 0 ||
 	    checkpoint_time(url, key, &cp_ts, err, sizeof(err)) != 0) {
