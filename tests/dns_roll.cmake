@@ -11,3 +11,6 @@ if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchain
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dnssec_roll_test.sh ${CMAKE_BINARY_DIR}/bin)
   set_tests_properties(dnssec_roll_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+if(TARGET tc_dns_core)
+  tc_add_cunit(test_dnssec_keyset SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_dnssec_keyset.c LIBS tc_dns_core)
+endif()

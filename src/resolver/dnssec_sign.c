@@ -167,8 +167,6 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 	const uint8_t *origin = tc_zone_origin(zone, &olen);
 	if (!tc_zone_soa(zone))
 		return tc_errorf(err, errlen, "a zone without SOA cannot be signed");
-	if (key->dnskey[3] != TC_DNSSEC_ALG_ECDSAP256SHA256)
-		return tc_errorf(err, errlen, "only algorithm 13 (ECDSAP256SHA256) is supported");
 	/* Without a set the one key is a CSK: the same shape, one entry. */
 	struct tc_dnssec_keyset one = {.n = 1};
 	memcpy(one.key[0].dnskey, key->dnskey, sizeof(key->dnskey));
