@@ -67,6 +67,13 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->dns.max_streams = 100;
 	cfg->dns.idle_timeout_ms = 30000;
 	cfg->dns.rate_limit_qps = 0;
+	/* Rollover timing (RFC 7583): secondaries within 5 min, zone TTLs up
+	 * to a day, the parent's DS TTL a day and its propagation an hour. */
+	cfg->dns.roll_propagation_s = 300;
+	cfg->dns.roll_max_ttl = 86400;
+	cfg->dns.roll_ds_ttl = 86400;
+	cfg->dns.roll_parent_propagation_s = 3600;
+	cfg->dns.roll_safety_s = 600;
 	if (dev) {
 		cfg->dns.addresses.count = 1;
 		cfg_set_str(cfg->dns.addresses.items[0], "127.0.0.1");

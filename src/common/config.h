@@ -119,6 +119,10 @@ struct tc_config {
 		struct tc_dns_secondary_cfg secondaries[TC_CFG_MAX_LIST];
 		size_t update_rule_count;        /* dns.update_policy */
 		struct tc_dns_update_rule_cfg update_policy[TC_CFG_MAX_LIST];
+		/* dns.rollover.*: timing of DNSSEC key rollovers in seconds
+		 * (trustchainctl dns-roll; resolver/dnssec_roll.h) */
+		uint32_t roll_propagation_s, roll_max_ttl, roll_ds_ttl, roll_parent_propagation_s,
+		    roll_safety_s;
 	} dns;
 
 	struct {

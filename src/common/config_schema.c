@@ -61,6 +61,11 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("dns.tsig_keys_file", TC_CFG_T_STRING, dns.tsig_keys_file),
 	{"dns.secondaries", TC_CFG_T_DNS_SECONDARIES, offsetof(struct tc_config, dns), 0, 0, 0},
 	{"dns.update_policy", TC_CFG_T_DNS_UPDATE_POLICY, offsetof(struct tc_config, dns), 0, 0, 0},
+	NUM("dns.rollover.propagation_s", dns.roll_propagation_s, 0, 31622400),
+	NUM("dns.rollover.max_ttl", dns.roll_max_ttl, 0, 31622400),
+	NUM("dns.rollover.ds_ttl", dns.roll_ds_ttl, 0, 31622400),
+	NUM("dns.rollover.parent_propagation_s", dns.roll_parent_propagation_s, 0, 31622400),
+	NUM("dns.rollover.safety_s", dns.roll_safety_s, 0, 31622400),
 
 	KEY("stoq_integration.certificate_validation_endpoint", TC_CFG_T_STRING,
 	    stoq_integration.certificate_validation_endpoint),

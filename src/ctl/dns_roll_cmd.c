@@ -39,11 +39,6 @@
 #include "signer/pkcs11_keys.h"
 
 #define MAX_OBJECTS 256
-#define DEF_PROPAGATION_S 300
-#define DEF_MAX_TTL 86400
-#define DEF_DS_TTL 86400
-#define DEF_PARENT_PROPAGATION_S 3600
-#define DEF_SAFETY_S 600
 
 int tc_ctl_cmd_dns_roll(struct tc_ctl *ctl, int argc, char **argv);
 
@@ -59,10 +54,10 @@ static void usage(FILE *out)
 		"  ksk: double signature (RFC 6781 4.1.2): publish + sign DNSKEY with both,\n"
 		"       hand the printed DS to the parent, advance once the parent serves it,\n"
 		"       then advance again to remove the old KSK\n"
-		"  timing (seconds): propagation to every secondary (default %d), the largest\n"
-		"  TTL of the zone (%d), the parent's DS TTL (%d) and propagation (%d),\n"
-		"  safety margin (%d); the DNSKEY TTL is %d\n",
-		DEF_PROPAGATION_S, DEF_MAX_TTL, DEF_DS_TTL, DEF_PARENT_PROPAGATION_S, DEF_SAFETY_S,
+		"  timing (seconds, from dns.rollover.* unless given): propagation to every\n"
+		"  secondary (propagation_s), the largest TTL of the zone (max_ttl), the\n"
+		"  parent's DS TTL (ds_ttl) and propagation (parent_propagation_s), safety\n"
+		"  margin (safety_s); the DNSKEY TTL is %d\n",
 		TC_DNSSEC_DNSKEY_TTL);
 }
 
@@ -371,12 +366,13 @@ static int start(struct tc_ctl *ctl, int argc, char **argv)
 		tc_ctl_error("%s", err);
 		return TC_CTL_FAIL;
 	}
+	/* dns.rollover.* (the configuration), then the command line. */
 	st.dnskey_ttl = TC_DNSSEC_DNSKEY_TTL;
-	st.max_sig_ttl = DEF_MAX_TTL;
-	st.ds_ttl = DEF_DS_TTL;
-	st.propagation_s = DEF_PROPAGATION_S;
-	st.parent_propagation_s = DEF_PARENT_PROPAGATION_S;
-	st.safety_s = DEF_SAFETY_S;
+	st.max_sig_ttl = ctl->cfg.dns.roll_max_ttl;
+	st.ds_ttl = ctl->cfg.dns.roll_ds_ttl;
+	st.propagation_s = ctl->cfg.dns.roll_propagation_s;
+	st.parent_propagation_s = ctl->cfg.dns.roll_parent_propagation_s;
+	st.safety_s = ctl->cfg.dns.roll_safety_s;
 	static const char *const opts[] = {"--propagation", "--max-ttl", "--ds-ttl", "--parent-propagation",
 					   "--safety"};
 	uint32_t *dst[] = {&st.propagation_s, &st.max_sig_ttl, &st.ds_ttl, &st.parent_propagation_s, &st.safety_s};
