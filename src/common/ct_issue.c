@@ -157,9 +157,13 @@ int tc_ct_issue_log_msg(struct tc_ct_log_msg *m, const struct tc_ct_issuer *iss,
 	const unsigned char *by = iss->issuer_of ? iss->issuer_of(iss->issuer_arg, cert, cert_len, &by_len) : NULL;
 	if (by)
 		m->chain[1] = (ProtobufCBinaryData){.data = (uint8_t *)by, .len = by_len};
+	size_t cross_len = 0; /* a CA key rollover to a new root: its cross certificate leads to our root */
+	const unsigned char *cross = by && iss->cross_of ? iss->cross_of(iss->issuer_arg, cert, cert_len, &cross_len) : NULL;
+	if (cross)
+		m->chain[2] = (ProtobufCBinaryData){.data = (uint8_t *)cross, .len = cross_len};
 	m->req = (Trustchain__Internal__Ct__Request)TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
 	m->add = (Trustchain__Internal__Ct__AddChainRequest)TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
-	m->add.n_chain = 2;
+	m->add.n_chain = cross ? 3 : 2;
 	m->add.chain = m->chain;
 	m->add.log_only = log_only;
 	m->req.log = (char *)tc_ct_shard_name_for_cert(iss->cfg, cert, cert_len); /* temporal shard */

@@ -35,6 +35,10 @@ struct tc_ct_issuer {
 	 * its DER and length, NULL for intermediate_der. NULL: none. */
 	const unsigned char *(*issuer_of)(void *arg, const unsigned char *cert, size_t len, size_t *issuer_len);
 	void *issuer_arg;
+	/* The cross certificate (our root -> a new root) sent after that
+	 * issuing certificate when it is under a new root (issuer_arg too);
+	 * NULL: none. */
+	const unsigned char *(*cross_of)(void *arg, const unsigned char *cert, size_t len, size_t *cross_len);
 	int log_final;                         /* ct.log_stoq_certificates */
 	const struct tc_config *cfg;           /* ct.logs: picks the shard by notAfter (NULL: the log does) */
 	const unsigned char *idempotency_key;  /* signer/idempotency.h; NULL: none */

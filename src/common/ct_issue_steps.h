@@ -38,7 +38,7 @@ int tc_ct_issue_take_final(Trustchain__Internal__Response *fin, struct tc_issued
 struct tc_ct_log_msg {
 	Trustchain__Internal__Ct__Request req;
 	Trustchain__Internal__Ct__AddChainRequest add;
-	ProtobufCBinaryData chain[2];
+	ProtobufCBinaryData chain[3]; /* leaf, issuer, a new root's cross certificate */
 };
 
 int tc_ct_issue_log_msg(struct tc_ct_log_msg *m, const struct tc_ct_issuer *iss, int precert, int log_only,

@@ -142,12 +142,39 @@ struct tc_crl_cache *tc_trust_crl_for(struct tc_trust *v, X509 *leaf)
 	return v->crl;
 }
 
+/* A next intermediate under a new root (a CA key rollover) comes with that
+ * root's cross certificate from our root after it in pem: its path to our
+ * root is checked through it. 0 when inter chains to the root. */
+static int verify_next_intermediate(X509_STORE *store, X509 *inter, const char *pem)
+{
+	if (verify_intermediate(store, inter) == 0)
+		return 0;
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	STACK_OF(X509) *more = sk_X509_new_null();
+	X509 *first = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL, *x;
+	while (b && more && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		if (!sk_X509_push(more, x))
+			X509_free(x);
+	X509_free(first);
+	BIO_free(b);
+	ERR_clear_error();
+	X509_STORE_CTX *ctx = sk_X509_num(more) > 0 ? X509_STORE_CTX_new() : NULL;
+	int ok = ctx && X509_STORE_CTX_init(ctx, store, inter, more) == 1;
+	if (ok) {
+		X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+		ok = X509_verify_cert(ctx) == 1 && X509_check_ca(inter) != 0;
+	}
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(more, X509_free);
+	return ok ? 0 : -1;
+}
+
 int tc_trust_add_issuer(struct tc_trust *v, const char *pem, tc_crl_fetch_fn fetch, void *arg,
 			const struct tc_crl_timing *timing, char *err, size_t errlen)
 {
 	static pthread_mutex_t adding = PTHREAD_MUTEX_INITIALIZER; /* one writer; readers use n_more */
 	X509 *inter = pem_cert(pem);
-	if (!inter || verify_intermediate(v->store, inter) != 0) {
+	if (!inter || verify_next_intermediate(v->store, inter, pem) != 0) {
 		snprintf(err, errlen, "the next intermediate %s", inter ? "does not chain to the root" : "does not decode");
 		X509_free(inter);
 		return -1;

@@ -2,6 +2,7 @@
 /* The gateway's intermediates across a CA key rollover (ca_rollover.h). */
 #include "gateway/ca_rollover.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,7 +37,14 @@ static int issuer_from_pem(struct tc_ca_issuer *is, const char *label, const cha
 {
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
 	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	/* A second certificate: the cross certificate of a new root. */
+	X509 *cross = x ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
+	ERR_clear_error();
+	is->cross_der = NULL;
+	int cn = cross ? i2d_X509(cross, &is->cross_der) : 0;
+	X509_free(cross);
+	is->cross_der_len = cn > 0 ? (size_t)cn : 0;
 	unsigned char *der = NULL;
 	int n = x ? i2d_X509(x, &der) : -1;
 	X509_free(x);
@@ -45,6 +53,8 @@ static int issuer_from_pem(struct tc_ca_issuer *is, const char *label, const cha
 		if (n <= 0)
 			snprintf(err, errlen, "%s: no PEM certificate", label);
 		OPENSSL_free(der);
+		OPENSSL_free(is->cross_der);
+		is->cross_der = NULL;
 		return -1;
 	}
 	snprintf(is->label, sizeof(is->label), "%s", label);
@@ -56,6 +66,8 @@ static int issuer_from_pem(struct tc_ca_issuer *is, const char *label, const cha
 	is->subject_len = v.tbs.subject.tlv_len;
 	if (!is->pem) {
 		OPENSSL_free(der);
+		OPENSSL_free(is->cross_der);
+		is->cross_der = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -69,6 +81,7 @@ static void set_free(struct tc_ca_set *s)
 	for (int i = 0; i < s->n; i++) {
 		free(s->is[i].pem);
 		OPENSSL_free(s->is[i].der);
+		OPENSSL_free(s->is[i].cross_der);
 	}
 	free(s->chain_pem[0]);
 	free(s->chain_pem[1]);
@@ -107,7 +120,13 @@ static int add_rollover_issuer(struct tc_gateway *gw, struct tc_ca_set *s, const
 		snprintf(err, errlen, "more than %d intermediates", TC_CA_ISSUERS_MAX);
 		return -1;
 	}
-	snprintf(rel, sizeof(rel), "ca/rollover/%s.pem", label);
+	/* LABEL-chain.pem: the intermediate, then, under a new root, that
+	 * root's cross certificate from our root (ceremony rollover-root), so
+	 * that clients and the CT log that trust only our root build the path;
+	 * an older ceremony wrote LABEL.pem alone. */
+	snprintf(rel, sizeof(rel), "ca/rollover/%s-chain.pem", label);
+	if (tc_config_data_path(gw->cfg, rel, path, sizeof(path)) != 0 || access(path, F_OK) != 0)
+		snprintf(rel, sizeof(rel), "ca/rollover/%s.pem", label);
 	if (tc_config_data_path(gw->cfg, rel, path, sizeof(path)) != 0 ||
 	    tc_read_file(path, MAX_PEM, &pem, &n, err, errlen) != 0)
 		return -1;
@@ -348,6 +367,15 @@ const unsigned char *tc_ca_rollover_issuer_der(void *gw, const unsigned char *ce
 		return NULL;
 	*der_len = is->der_len;
 	return is->der;
+}
+
+const unsigned char *tc_ca_rollover_cross_der(void *gw, const unsigned char *cert, size_t len, size_t *der_len)
+{
+	const struct tc_ca_issuer *is = tc_ca_rollover_issuer_of(gw, cert, len);
+	if (!is || !is->cross_der)
+		return NULL;
+	*der_len = is->cross_der_len;
+	return is->cross_der;
 }
 
 const char *tc_ca_rollover_chain_of(struct tc_gateway *gw, const unsigned char *cert, size_t len)

@@ -23,9 +23,12 @@
 
 struct tc_ca_issuer {
 	char label[64];          /* its HSM key label: the signer's GetCrl names it so */
-	char *pem;               /* its certificate, PEM */
-	unsigned char *der;      /* the same, DER */
+	char *pem;               /* its certificate, PEM (then, under a new root, that root's cross
+				    certificate from our root) */
+	unsigned char *der;      /* its certificate, DER */
 	size_t der_len;
+	unsigned char *cross_der; /* the cross certificate, DER; NULL under our root */
+	size_t cross_der_len;
 	const unsigned char *subject; /* its subject Name (inside der) */
 	size_t subject_len;
 	struct tc_gateway *gw;   /* whose signer serves its CRL */
@@ -58,6 +61,10 @@ const struct tc_ca_issuer *tc_ca_rollover_by_name(struct tc_gateway *gw, const c
 /* For common/ct_issue.h's issuer_of (arg: the gateway): DER of the
  * intermediate that issued cert, NULL when none matches. */
 const unsigned char *tc_ca_rollover_issuer_der(void *gw, const unsigned char *cert, size_t len, size_t *der_len);
+/* For common/ct_issue.h's cross_of: the cross certificate (our root ->
+ * a new root) after cert's intermediate in the chains the CT log gets,
+ * NULL when that intermediate is under our root. */
+const unsigned char *tc_ca_rollover_cross_der(void *gw, const unsigned char *cert, size_t len, size_t *der_len);
 /* The chain_pem an Issue answer carries for cert: its own intermediate
  * (gw->chain_pem when none matches). */
 const char *tc_ca_rollover_chain_of(struct tc_gateway *gw, const unsigned char *cert, size_t len);

@@ -15,6 +15,7 @@ void tc_gateway_ct_issuer(const struct tc_gateway *gw, struct tc_ct_issuer *out)
 				     .intermediate_der = gw->intermediate_der,
 				     .intermediate_der_len = gw->intermediate_der_len,
 				     .issuer_of = tc_ca_rollover_issuer_der,
+				     .cross_of = tc_ca_rollover_cross_der,
 				     .issuer_arg = (void *)gw,
 				     .log_final = gw->cfg->ct.log_stoq_certificates,
 				     .cfg = gw->cfg};

@@ -136,10 +136,19 @@ static int sign_template(const struct tc_ct_issuer *iss, X509 *tmpl, const char 
 	}
 	/* After a CA key rollover's cut-over the certificate's issuer is the
 	 * next intermediate (gateway/ca_rollover.h): chain it with that one. */
-	size_t by_len = 0;
+	size_t by_len = 0, cross_len = 0;
 	const unsigned char *by = iss->issuer_of ? iss->issuer_of(iss->issuer_arg, ic.der, ic.der_len, &by_len) : NULL;
-	char *by_pem = by ? der_cert_pem(by, by_len) : NULL;
-	rc = chain_from_der(ic.der, ic.der_len, by_pem ? by_pem : intermediate_pem, out);
+	/* Under a new root, that root's cross certificate follows, so clients
+	 * holding only our old root verify the handshake. */
+	const unsigned char *cross = by && iss->cross_of ? iss->cross_of(iss->issuer_arg, ic.der, ic.der_len, &cross_len)
+							  : NULL;
+	char *by_pem = by ? der_cert_pem(by, by_len) : NULL, *cross_pem = cross ? der_cert_pem(cross, cross_len) : NULL;
+	char *both = by_pem && cross_pem ? malloc(strlen(by_pem) + strlen(cross_pem) + 1) : NULL;
+	if (both)
+		strcat(strcpy(both, by_pem), cross_pem);
+	rc = chain_from_der(ic.der, ic.der_len, both ? both : by_pem ? by_pem : intermediate_pem, out);
+	free(both);
+	free(cross_pem);
 	free(by_pem);
 	if (rc != 0) {
 		snprintf(err, errlen, "signer returned an undecodable certificate");

@@ -5,6 +5,7 @@
 #include "signer/issuers.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -104,6 +105,38 @@ static X509 *root_cert(struct tc_signer *s)
 	return x;
 }
 
+/* 1 when cert is signed by a new root (`ceremony rollover-root`) whose
+ * cross certificate ca/rollover/<root>-cross.pem our root signed, with the
+ * new root's name and key: the next intermediate of a root rollover. */
+static int under_cross_root(struct tc_signer *s, X509 *cert, EVP_PKEY *root_key)
+{
+	char dir[TC_CFG_STR + 32];
+	if (tc_config_data_path(&s->cfg, "ca/rollover", dir, sizeof(dir)) != 0)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int ok = 0;
+	struct dirent *de;
+	while (!ok && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= 10 || strcmp(de->d_name + n - 10, "-cross.pem") != 0 || de->d_name[0] == '.')
+			continue;
+		char path[TC_CFG_STR + 320];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "re");
+		X509 *cross = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+		if (f)
+			fclose(f);
+		ok = cross && X509_verify(cross, root_key) == 1 && X509_check_ca(cross) >= 1 &&
+		     X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(cross)) == 0 &&
+		     X509_verify(cert, X509_get0_pubkey(cross)) == 1;
+		X509_free(cross);
+	}
+	closedir(d);
+	return ok;
+}
+
 /* The schedule names a key by label only, so whatever key of the token it
  * names is checked before it may issue: its certificate must be a CA
  * certificate signed by our root and not the root itself (nor a key whose
@@ -121,11 +154,12 @@ static int next_issuer_ok(struct tc_signer *s, const struct tc_hsm_key *key, cha
 		       -1;
 	X509 *root = root_cert(s);
 	EVP_PKEY *root_key = root ? X509_get0_pubkey(root) : NULL;
-	int ok = root_key && X509_verify(key->cert, root_key) == 1;
+	int ok = root_key && (X509_verify(key->cert, root_key) == 1 || under_cross_root(s, key->cert, root_key));
 	X509_free(root);
 	ERR_clear_error();
 	if (!ok)
-		return snprintf(why, wl, "the certificate of '%s' is not signed by our root", key->label), -1;
+		return snprintf(why, wl, "the certificate of '%s' is signed neither by our root nor by a new root it "
+				    "cross-signed", key->label), -1;
 	return 0;
 }
 

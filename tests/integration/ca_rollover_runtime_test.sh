@@ -328,36 +328,73 @@ PY
 done
 ok "CT log: add-chain through the old and the new intermediate accepted"
 
+# A rollover to a NEW root while the server runs: `rollover-root` makes
+# root-2 and its cross certificate (signed by our root), then the next
+# intermediate issuing-3 under root-2. After its cut-over the gateway
+# chains its leaves with issuing-3 and the cross certificate: a client
+# holding only the old root verifies them, and so does one holding only
+# root-2; the CT log (which trusts the old root) logged the
+# precertificate; Validate trusts them.
+"$ctl" "${c[@]}" ceremony rollover-root --label root-2 > "$tmp/r2.out" 2>&1 ||
+  { cat "$tmp/r2.out"; fail "rollover-root with the server running"; }
+grep -q "the signer journals" "$tmp/r2.out" || fail "rollover-root did not go through the signer"
+cutover3=$(( $(date +%s) + 25 ))
+when3=$(date -u -d "@$cutover3" +%Y-%m-%dT%H:%M:%SZ)
+"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-3 --root root-2 --cutover "$when3" > "$tmp/i3.out" 2>&1 ||
+  { cat "$tmp/i3.out"; fail "rollover-intermediate under root-2"; }
+root2="$ca/rollover/root-2.pem"
+cross="$ca/rollover/root-2-cross.pem"
+i3_subject=$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -subject | sed 's/^subject=//')
+[ "$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -issuer | sed 's/^issuer=//')" = \
+  "$(openssl x509 -in "$root2" -noout -subject | sed 's/^subject=//')" ] || fail "issuing-3 is not under root-2"
+while [ "$(date +%s)" -le "$cutover3" ]; do sleep 1; done
+g=newroot.ops.hypermesh.online
+for _ in $(seq 1 20); do issue $g quiet > /dev/null && [ "$(issuer_of $g)" = "$i3_subject" ] && break; sleep 1; done
+[ -s "$tmp/$g.pem" ] || { cat "$tmp/$g.err"; fail "no issuance after the cut-over to issuing-3"; }
+[ "$(issuer_of $g)" = "$i3_subject" ] || fail "after the cut-over to issuing-3: issued by $(issuer_of $g)"
+grep -qF "$(sed -n 2p "$cross")" "$tmp/$g-chain.pem" || fail "Issue's chain lacks the cross certificate"
+out=$(openssl verify -CAfile "$root" -untrusted "$tmp/$g-chain.pem" "$tmp/$g.pem" 2>&1 || true)
+echo "openssl verify, old root only: $out"
+[ "$out" = "$tmp/$g.pem: OK" ] || fail "a client holding only the old root refuses $g"
+out=$(openssl verify -CAfile "$root2" -untrusted "$tmp/$g-chain.pem" "$tmp/$g.pem" 2>&1 || true)
+echo "openssl verify, new root only: $out"
+[ "$out" = "$tmp/$g.pem: OK" ] || fail "a client holding only root-2 refuses $g"
+out=$(openssl verify -CAfile "$root" -untrusted <(openssl x509 -in "$ca/rollover/issuing-3.pem") "$tmp/$g.pem" 2>&1 || true)
+[ "$out" != "$tmp/$g.pem: OK" ] || fail "without the cross certificate the old root verified $g (test proves nothing)"
+ca_certs > /dev/null
+grep -qF "$(sed -n 2p "$cross")" "$tmp/cacerts.pem" || fail "GetCACertificates lacks the cross certificate"
+validate_says $g trusted
+validate_says $d trusted
+out=$(verify $g -crl_download -crl_check)
+[ "$out" = "$tmp/$g.pem: OK" ] || fail "CRL check of $g (issuing-3's own CRL): $out"
+ok "rollover to a new root at runtime: issuing-3's leaf chained with the cross certificate verifies with the old root alone and with root-2 alone (not without the cross); CT logged it; Validate TRUSTED; its CRL served"
+
 # The ceremonies with the server stopped: each takes the journal's lock
-# itself. A second rollover made and finalised offline; the restarted
-# server issues with it at once (the finalized rollovers in order, the last
-# issuing), journals no switch, and still serves both older CRLs.
+# itself. The rollover finalised offline; the restarted server issues with
+# issuing-3 at once (the finalized rollovers in order, the last issuing),
+# journals no switch, and still serves the older CRLs.
 kill -TERM "$server_pid"
 for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 ! kill -0 "$server_pid" 2>/dev/null || fail "server did not stop"
 server_pid=
 n_switch=$(switches)
-when3=$(date -u -d "@$(( $(date +%s) + 2 ))" +%Y-%m-%dT%H:%M:%SZ)
-"$ctl" "${c[@]}" ceremony rollover-intermediate --label issuing-3 --cutover "$when3" > "$tmp/i3.out" 2>&1 ||
-  { cat "$tmp/i3.out"; fail "rollover-intermediate with the server stopped"; }
-! grep -q "the signer journals" "$tmp/i3.out" || fail "stopped server, yet the ceremony went to the signer"
-sleep 3
 "$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin3.out" 2>&1 || { cat "$tmp/fin3.out"; fail "finalize (stopped)"; }
 cat "$tmp/fin3.out"
+! grep -q "the signer journals" "$tmp/fin3.out" || fail "stopped server, yet the ceremony went to the signer"
 [ "$(cat "$ca/rollover/finalized")" = "$(printf 'issuing-2 %s\nissuing-3 %s' "$when" "$when3")" ] ||
   fail "finalized after the second rollover: $(cat "$ca/rollover/finalized")"
 "$ctl" "${c[@]}" ceremony finalize-rollover > "$tmp/fin4.out" 2>&1 || fail "a repeated finalize failed"
 grep -q "already finalized" "$tmp/fin4.out" || fail "a repeated finalize: $(cat "$tmp/fin4.out")"
 "$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify (stopped)"; }
-ok "rollover-intermediate and finalize-rollover with the server stopped: journaled directly, journal verifies"
+ok "finalize-rollover with the server stopped: journaled directly, a repeat does nothing, journal verifies"
 start_server
 for p in signer gateway; do wait_ready "$p"; done
-i3_subject=$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -subject | sed 's/^subject=//')
-g=third.ops.hypermesh.online
-for _ in $(seq 1 30); do issue $g quiet > /dev/null && break; sleep 1; done
-[ -s "$tmp/$g.pem" ] || { cat "$tmp/$g.err"; fail "no issuance after the offline rollover"; }
-[ "$(issuer_of $g)" = "$i3_subject" ] || fail "after the offline rollover: issued by $(issuer_of $g)"
-[ "$(verify $g)" = "$tmp/$g.pem: OK" ] || fail "$g does not verify"
+h=third.ops.hypermesh.online
+for _ in $(seq 1 30); do issue $h quiet > /dev/null && break; sleep 1; done
+[ -s "$tmp/$h.pem" ] || { cat "$tmp/$h.err"; fail "no issuance after the restart"; }
+[ "$(issuer_of $h)" = "$i3_subject" ] || fail "after the restart: issued by $(issuer_of $h)"
+[ "$(openssl verify -CAfile "$root" -untrusted "$tmp/$h-chain.pem" "$tmp/$h.pem" 2>&1)" = "$tmp/$h.pem: OK" ] ||
+  fail "$h does not verify against the old root"
 [ "$(switches)" = "$n_switch" ] || fail "the start journaled a switch ($(switches) issuer_switch records, was $n_switch)"
 curl -sSf -o "$tmp/old3.crl" "$http/crl/intermediate.crl" || fail "GET old CRL after the second rollover"
 openssl crl -inform DER -in "$tmp/old3.crl" -noout -issuer | grep -qF "$old_subject" || fail "/crl/intermediate.crl: wrong issuer"
@@ -365,5 +402,5 @@ curl -sSf -o "$tmp/i2b.crl" "$http/crl/issuing-2.crl" || fail "GET issuing-2 CRL
 openssl crl -inform DER -in "$tmp/i2b.crl" -noout -issuer | grep -qF "$new_subject" || fail "/crl/issuing-2.crl: wrong issuer"
 validate_says $a trusted
 validate_says $d trusted
-validate_says $g trusted
-ok "restart after the offline rollover: issuing-3 issues, no switch journaled; /crl/intermediate.crl and /crl/issuing-2.crl still served; Validate trusts all three"
+validate_says $h trusted
+ok "restart after finalize: issuing-3 issues at once, no switch journaled; /crl/intermediate.crl and /crl/issuing-2.crl still served; Validate trusts all three"
