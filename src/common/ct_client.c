@@ -65,6 +65,12 @@ static int reconnect(struct tc_ct_client *c, char *err, size_t errlen)
 	return up;
 }
 
+int tc_ct_client_connect_now(struct tc_ct_client *c)
+{
+	char err[256];
+	return reconnect(c, err, sizeof(err));
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -114,17 +120,18 @@ Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchai
 int tc_ct_call_async(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req, int timeout_ms,
 		     tc_ipc_done_fn done, void *arg, char *err, size_t errlen)
 {
-	pthread_rwlock_rdlock(&c->lock);
-	int usable = c->ipc && tc_ipc_client_alive(c->ipc);
-	pthread_rwlock_unlock(&c->lock);
-	if (!usable && !reconnect(c, err, errlen))
-		return -1;
+	/* Never connects here: the caller is often another link's reader
+	 * thread (the signer's answer moves an issuance on), and a reconnection
+	 * would make it wait - for connect(), for the old reader's join, for
+	 * the synchronous calls holding the read side - while every other
+	 * answer on its link waits too. Without a live link the caller goes to
+	 * tc_ct_call on a thread of its own, which connects. */
 	int rc = -1;
 	pthread_rwlock_rdlock(&c->lock);
-	if (c->ipc)
+	if (c->ipc && tc_ipc_client_alive(c->ipc))
 		rc = tc_ipc_call_async(c->ipc, &req->base, timeout_ms, done, arg, err, errlen);
 	else
-		snprintf(err, errlen, "transparency log unreachable");
+		snprintf(err, errlen, "no live link to the transparency log");
 	pthread_rwlock_unlock(&c->lock);
 	return rc;
 }

@@ -32,12 +32,16 @@ void tc_ct_client_free(struct tc_ct_client *c);
 Trustchain__Internal__Ct__Response *tc_ct_call(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req,
 					       int timeout_ms, char *err, size_t errlen);
 
+/* One connection attempt now, unless a live link is there (a caller that
+ * may block: startup). 1 when a live link is there afterwards, else 0. */
+int tc_ct_client_connect_now(struct tc_ct_client *c);
+
 /* tc_ct_call without waiting (ipc_client.h, tc_ipc_call_async; resp is a
  * Trustchain__Internal__Ct__Response): 0 when done will get the answer.
- * -1 with err set when there is no live link and one connection attempt
- * failed: the caller may then wait for the log with tc_ct_call on a thread
- * of its own. Must not be called from a callback of this client (a
- * reconnection joins the old connection's reader). */
+ * -1 with err set when there is no live link (it never connects: it is
+ * called on other links' reader threads): the caller then waits for the
+ * log with tc_ct_call on a thread of its own, which connects.
+ * tc_ct_client_connect_now connects ahead of the first call. */
 int tc_ct_call_async(struct tc_ct_client *c, Trustchain__Internal__Ct__Request *req, int timeout_ms,
 		     tc_ipc_done_fn done, void *arg, char *err, size_t errlen);
 

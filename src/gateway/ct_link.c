@@ -30,6 +30,11 @@ int tc_gateway_ct_open(struct tc_gateway *gw, char *err, size_t errlen)
 	}
 	gw->intermediate_der = der;
 	gw->intermediate_der_len = (size_t)n;
+	/* Connected here, on a thread that may wait: an asynchronous log step
+	 * never connects (it runs on the signer link's reader thread); without
+	 * a link it waits on a thread of its own (ct_issue_async.c). A log not
+	 * up yet is no error: those threads connect once it is. */
+	tc_ct_client_connect_now(gw->ct);
 	return 0;
 }
 
