@@ -96,6 +96,7 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	 * batch more (bench_issue, 2 cores: CPU per issuance ~2.7 ms with 4
 	 * such workers, ~2.5 with 8, ~2.2 with 16). */
 	cfg->gateway.backend_threads = 8; /* Issue holds no thread (gateway/rpc.h, async handlers) */
+	cfg->gateway.max_inflight_issues = 4096;
 	cfg->gateway.max_concurrent_streams = 256;
 	cfg->gateway.max_connection_idle_s = 300;
 	cfg->gateway.keepalive_s = 120;

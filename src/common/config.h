@@ -147,6 +147,7 @@ struct tc_config {
 		bool require_sct;                /* gateway.require_sct: Validate fails without our SCT */
 		uint32_t threads;                /* gateway.threads */
 		uint32_t backend_threads;        /* gateway.backend_threads */
+		uint32_t max_inflight_issues;    /* gateway.max_inflight_issues, Issue calls in flight at once */
 		uint32_t max_concurrent_streams; /* gateway.max_concurrent_streams, calls per connection */
 		uint32_t max_connection_idle_s;  /* gateway.max_connection_idle_s, 0: never */
 		uint32_t keepalive_s;            /* gateway.keepalive_s, ping a silent client */

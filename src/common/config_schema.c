@@ -87,6 +87,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	KEY("gateway.require_sct", TC_CFG_T_BOOL, gateway.require_sct),
 	NUM("gateway.threads", gateway.threads, 1, 256),
 	NUM("gateway.backend_threads", gateway.backend_threads, 1, 256),
+	NUM("gateway.max_inflight_issues", gateway.max_inflight_issues, 1, 1048576),
 	NUM("gateway.max_concurrent_streams", gateway.max_concurrent_streams, 1, 65536),
 	NUM("gateway.max_connection_idle_s", gateway.max_connection_idle_s, 0, 7 * 86400),
 	NUM("gateway.keepalive_s", gateway.keepalive_s, 10, 86400),

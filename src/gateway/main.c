@@ -101,7 +101,8 @@ int main(int argc, char **argv)
 						 .max_connection_idle_s = gw.cfg->gateway.max_connection_idle_s,
 						 .keepalive_s = gw.cfg->gateway.keepalive_s,
 						 .memory_limit_mb = gw.cfg->gateway.memory_limit_mb,
-						 .max_connections = gw.cfg->gateway.max_connections};
+						 .max_connections = gw.cfg->gateway.max_connections,
+						 .max_async_in_flight = gw.cfg->gateway.max_inflight_issues};
 	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, &conn_limits,
 							gw.cfg->gateway.threads, gw.cfg->gateway.backend_threads,
 							tc_gateway_methods, tc_gateway_method_count, &gw,

@@ -28,10 +28,11 @@
  * call and is refused as unknown. */
 #define MAX_METHODS 32
 #define GENERIC -1
-/* Calls of asynchronous handlers (rpc.h) in flight at once; beyond, a call
- * is refused RESOURCE_EXHAUSTED at once with retry advice rather than
- * queued without bound in the signer's and the log's links. */
-#define MAX_ASYNC_IN_FLIGHT 4096
+/* Calls of asynchronous handlers (rpc.h) in flight at once unless the
+ * limits say (gateway.max_inflight_issues); beyond, a call is refused
+ * RESOURCE_EXHAUSTED at once with retry advice rather than queued without
+ * bound in the signer's and the log's links. */
+#define DEFAULT_MAX_ASYNC_IN_FLIGHT 4096
 /* How long a stop waits for asynchronous calls to end (their IPC steps
  * time out by themselves; a log that is away is waited for 10 s). */
 #define ASYNC_DRAIN_MS 25000
@@ -86,6 +87,7 @@ struct tc_rpc_server {
 	const struct tc_auth *auth;
 	atomic_int stopping;
 	atomic_int async_in_flight;
+	int max_async_in_flight;
 	struct tag shutdown_tag;
 };
 
@@ -247,11 +249,11 @@ static void start_async(struct rpc_call *c, const struct tc_rpc_method *m, const
 		finish(c, res);
 		return;
 	}
-	if (atomic_fetch_add(&s->async_in_flight, 1) >= MAX_ASYNC_IN_FLIGHT) {
+	if (atomic_fetch_add(&s->async_in_flight, 1) >= s->max_async_in_flight) {
 		atomic_fetch_sub(&s->async_in_flight, 1);
 		tc_rpc_fail(res, GRPC_STATUS_RESOURCE_EXHAUSTED, "overloaded",
 			    "%d calls of this kind are in flight; retry after a short back-off",
-			    MAX_ASYNC_IN_FLIGHT);
+			    s->max_async_in_flight);
 		finish(c, res);
 		return;
 	}
@@ -499,6 +501,9 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	s->ctx = ctx;
 	s->auth = auth;
 	s->shutdown_tag.is_shutdown = 1;
+	s->max_async_in_flight = limits->max_async_in_flight && limits->max_async_in_flight <= INT_MAX / 2
+					 ? (int)limits->max_async_in_flight
+					 : DEFAULT_MAX_ASYNC_IN_FLIGHT;
 	unsigned pool_threads[2] = {threads, backend_threads};
 	for (int i = 0; i < 2; i++) {
 		if (pool_threads[i] < 1)
