@@ -164,7 +164,7 @@ int ceremony_open_journal(struct ceremony_session *s)
 		char inbox[TC_CFG_STR + 64];
 		if (tc_config_data_path(s->cfg, TC_CEREMONY_INBOX, inbox, sizeof(inbox)) != 0 ||
 		    access(inbox, W_OK) != 0) {
-			tc_ctl_error("the audit journal %s is held by another process that takes no ceremony records (%s: "
+			tc_ctl_error("the audit journal %s is in use by another process that takes no ceremony records (%s: "
 				     "%s): stop trustchain-server (or the other trustchainctl) and run the step again",
 				     path, inbox, strerror(errno));
 			return -1;
