@@ -51,7 +51,9 @@ struct tc_acme_batch *tc_acme_batch_new(void);
 int tc_acme_batch_put(struct tc_acme_batch *b, char kind, const char *id, const json_t *rec);
 void tc_acme_batch_put_str(struct tc_acme_batch *b, char kind, const char *id, const char *value);
 void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id);
-/* Writes the batch (synced) and frees it. 0 or -1. */
+/* Writes the batch, waits until it is synced (sharing the group commit's
+ * sync) and frees it. 0 or -1. For threads that may block (not the HTTP
+ * pool's: see tc_acme_batch_commit_deferred). */
 int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b);
 /* The same without waiting for the disk: for states nobody relies on
  * after a machine crash (a challenge or order "processing", which fall
