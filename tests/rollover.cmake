@@ -10,3 +10,6 @@ endif()
 
 # Revocations recorded with their issuer; each intermediate's CRL lists its own.
 tc_add_cunit(test_revocation_issuer SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_revocation_issuer.c LIBS tc_signer_core)
+
+# The signer's ceremony inbox: ceremony records taken while the server runs.
+tc_add_cunit(test_ceremony_inbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ceremony_inbox.c LIBS tc_signer_core)
