@@ -51,7 +51,8 @@ if(TARGET tc_test_support AND TARGET trustchain-signer AND TARGET trustchainctl 
     set(ct_dir ${CMAKE_SOURCE_DIR}/src/transparency)
     tc_trust_fuzz(ct_api "tc_ct_core;tc_http_strict_mhd;PkgConfig::MHD;PkgConfig::JANSSON"
                   ${ct_dir}/log_signer.c ${ct_dir}/sct.c ${ct_dir}/sequencer.c ${ct_dir}/ct_json.c
-                  ${ct_dir}/ct_ops.c ${ct_dir}/ct_api.c ${ct_dir}/tile_http.c ${ct_dir}/ct_ipc.c)
+                  ${ct_dir}/ct_ops.c ${ct_dir}/ct_api.c ${ct_dir}/tile_http.c ${ct_dir}/ct_ipc.c
+                  ${ct_dir}/ct_ipc_server.c)
   endif()
   if(TARGET tc_gateway_core)
     tc_trust_fuzz(gateway_rpc tc_gateway_core)

@@ -1,6 +1,7 @@
 #include "transparency/ct_api.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@ struct request {
 	void *query_ctx;
 	const char *body;
 	size_t body_len;
+	tc_ct_reply_fn fn; /* where the reply goes */
+	void *arg;
+	int started; /* a submission took over: it sends the reply itself */
 };
 
 static void fail(struct tc_ct_reply *out, unsigned status, const char *msg)
@@ -72,6 +76,34 @@ static json_t *proof_json(const unsigned char (*proof)[TC_MERKLE_HASH_LEN], size
 
 /* ---- submissions ---- */
 
+/* A submission in progress: where its reply goes. */
+struct add_reply {
+	tc_ct_reply_fn fn;
+	void *arg;
+};
+
+static void add_chain_done(void *arg, enum tc_ct_op_status st, const struct tc_ct_added *added, const char *err)
+{
+	struct add_reply *ar = arg;
+	struct tc_ct_reply out = {0};
+	if (st != TC_CT_OP_OK) {
+		fail_op(&out, st, err);
+	} else {
+		const struct tc_ct_sct *sct = &added->parsed;
+		reply_json(&out, json_pack("{s:i, s:o, s:I, s:o, s:o}", "sct_version", 0, "id",
+					   tc_b64_json(sct->log_id, sizeof(sct->log_id)), "timestamp",
+					   (json_int_t)sct->timestamp, "extensions",
+					   tc_b64_json(sct->extensions, sct->extensions_len), "signature",
+					   b64_digitally_signed(sct->signature, sct->signature_len)));
+	}
+	tc_ct_reply_fn fn = ar->fn;
+	void *fn_arg = ar->arg;
+	free(ar);
+	fn(fn_arg, &out);
+}
+
+/* Decodes the chain and starts the submission (rq->started: its reply
+ * comes from add_chain_done), or refuses it in *out. */
 static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 {
 	json_error_t jerr;
@@ -79,6 +111,7 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 	json_t *chain = doc ? json_object_get(doc, "chain") : NULL;
 	unsigned char *certs[TC_CT_API_MAX_CHAIN] = {0};
 	size_t lens[TC_CT_API_MAX_CHAIN] = {0}, n = 0;
+	struct add_reply *ar = NULL;
 	if (!doc) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "malformed JSON: %s", jerr.text);
@@ -102,18 +135,14 @@ static void add_chain(struct request *rq, int precert, struct tc_ct_reply *out)
 			goto done;
 		}
 	}
-	char err[256];
-	struct tc_ct_added added;
-	enum tc_ct_op_status st = tc_ct_op_add_chain(rq->api, precert, 0, certs, lens, n, &added, err, sizeof(err));
-	if (st != TC_CT_OP_OK) {
-		fail_op(out, st, err);
+	if (!(ar = malloc(sizeof(*ar)))) {
+		fail(out, 500, "out of memory");
 		goto done;
 	}
-	const struct tc_ct_sct *sct = &added.parsed;
-	reply_json(out, json_pack("{s:i, s:o, s:I, s:o, s:o}", "sct_version", 0, "id",
-				  tc_b64_json(sct->log_id, sizeof(sct->log_id)), "timestamp", (json_int_t)sct->timestamp,
-				  "extensions", tc_b64_json(sct->extensions, sct->extensions_len), "signature",
-				  b64_digitally_signed(sct->signature, sct->signature_len)));
+	*ar = (struct add_reply){.fn = rq->fn, .arg = rq->arg};
+	rq->started = 1;
+	/* the chain is copied when checked: certs are freed below */
+	tc_ct_op_add_chain_async(rq->api, precert, 0, certs, lens, n, add_chain_done, ar);
 done:
 	for (size_t i = 0; i < TC_CT_API_MAX_CHAIN; i++)
 		free(certs[i]);
@@ -266,13 +295,12 @@ static const struct route {
 	{"get-entry-and-proof", "GET", get_entry_and_proof},
 };
 
-void tc_ct_api_handle(struct tc_ct_api *api, const char *method, const char *path, tc_ct_query_fn query,
-		      void *query_ctx, const char *body, size_t body_len, struct tc_ct_reply *out)
+/* Routes the request; 1 when a submission was started (it replies
+ * itself), 0 with *out set. */
+static int route(struct request *rq, const char *method, const char *path, struct tc_ct_reply *out)
 {
 	static const char prefix[] = "/ct/v1/";
 	memset(out, 0, sizeof(*out));
-	struct request rq = {.api = api, .query = query, .query_ctx = query_ctx, .body = body,
-			     .body_len = body_len};
 	if (strncmp(path, prefix, sizeof(prefix) - 1) == 0) {
 		const char *name = path + sizeof(prefix) - 1;
 		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -281,11 +309,55 @@ void tc_ct_api_handle(struct tc_ct_api *api, const char *method, const char *pat
 			if (strcmp(method, routes[i].method) != 0) {
 				out->allow = routes[i].method;
 				fail(out, 405, "method not allowed");
-				return;
+				return 0;
 			}
-			routes[i].fn(&rq, out);
-			return;
+			routes[i].fn(rq, out);
+			return rq->started;
 		}
 	}
 	fail(out, 404, "no such endpoint");
+	return 0;
+}
+
+void tc_ct_api_handle_async(struct tc_ct_api *api, const char *method, const char *path, tc_ct_query_fn query,
+			    void *query_ctx, const char *body, size_t body_len, tc_ct_reply_fn fn, void *arg)
+{
+	struct request rq = {.api = api, .query = query, .query_ctx = query_ctx, .body = body,
+			     .body_len = body_len, .fn = fn, .arg = arg};
+	struct tc_ct_reply out;
+	if (!route(&rq, method, path, &out))
+		fn(arg, &out);
+}
+
+/* tc_ct_api_handle waits for its reply here. */
+struct sync_reply {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	struct tc_ct_reply *out;
+};
+
+static void sync_replied(void *arg, struct tc_ct_reply *r)
+{
+	struct sync_reply *w = arg;
+	pthread_mutex_lock(&w->lock);
+	*w->out = *r;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void tc_ct_api_handle(struct tc_ct_api *api, const char *method, const char *path, tc_ct_query_fn query,
+		      void *query_ctx, const char *body, size_t body_len, struct tc_ct_reply *out)
+{
+	struct sync_reply w = {.out = out};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	tc_ct_api_handle_async(api, method, path, query, query_ctx, body, body_len, sync_replied, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
 }

@@ -1,6 +1,7 @@
 #include "transparency/ct_ipc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/frame_server.h"
 #include "common/ipc_frame.h"
 #include "common/ct_shard.h"
 #include "common/log.h"
 #include "internal/transparency.pb-c.h"
+#include "transparency/ct_ipc_server.h"
 
 typedef Trustchain__Internal__Ct__Request Request;
 typedef Trustchain__Internal__Ct__Response Response;
@@ -22,7 +23,7 @@ typedef Trustchain__Internal__Ct__Response Response;
 #define FRAME_SLACK 4096
 
 struct tc_ct_ipc {
-	struct tc_frame_server *srv;
+	struct tc_ct_ipc_server *srv;
 	char bound_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unlinked at stop; "" when inherited */
 };
 
@@ -51,6 +52,8 @@ struct answer {
 	Trustchain__Internal__Ct__Entry **entry_ptrs;
 	size_t n_entries, entry_bytes;
 	char error[256];
+	tc_ct_ipc_answer_fn done; /* gets the packed answer */
+	void *done_arg;
 };
 
 static Trustchain__Internal__Ct__Status wire_status(enum tc_ct_op_status st)
@@ -88,35 +91,48 @@ static void set_path(struct answer *a, size_t len, size_t *n_out, ProtobufCBinar
 	*out = a->path;
 }
 
-static int op_add(struct tc_ct_api *api, int precert, const Trustchain__Internal__Ct__AddChainRequest *rq,
-		  struct answer *a)
+static void send_answer(struct answer *a);
+
+/* The submission's answer, packed while added is valid. */
+static void add_done(void *arg, enum tc_ct_op_status st, const struct tc_ct_added *added, const char *err)
+{
+	struct answer *a = arg;
+	if (st != TC_CT_OP_OK) {
+		snprintf(a->error, sizeof(a->error), "%s", err ? err : "submission failed");
+		refuse(a, st);
+		send_answer(a);
+		return;
+	}
+	Trustchain__Internal__Ct__AddChainResponse *r = &a->u.add;
+	trustchain__internal__ct__add_chain_response__init(r);
+	r->sct = (ProtobufCBinaryData){.data = (uint8_t *)added->sct, .len = added->sct_len};
+	r->log_id = (ProtobufCBinaryData){.data = (uint8_t *)added->parsed.log_id, .len = TC_CT_LOG_ID_LEN};
+	r->timestamp = added->parsed.timestamp;
+	r->leaf_hash = (ProtobufCBinaryData){.data = (uint8_t *)added->leaf_hash, .len = TC_MERKLE_HASH_LEN};
+	r->leaf_index_known = added->leaf_index_known;
+	r->leaf_index = added->leaf_index;
+	a->resp.result_case = TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN;
+	a->resp.add_chain = r;
+	send_answer(a);
+}
+
+/* Starts a submission; its answer is sent by add_done. */
+static void op_add(struct tc_ct_api *api, int precert, const Trustchain__Internal__Ct__AddChainRequest *rq,
+		   struct answer *a)
 {
 	unsigned char *certs[TC_CT_API_MAX_CHAIN];
 	size_t lens[TC_CT_API_MAX_CHAIN];
 	if (rq->n_chain > TC_CT_API_MAX_CHAIN) {
 		snprintf(a->error, sizeof(a->error), "chain too long");
-		return refuse(a, TC_CT_OP_BAD_REQUEST);
+		refuse(a, TC_CT_OP_BAD_REQUEST);
+		send_answer(a);
+		return;
 	}
 	for (size_t i = 0; i < rq->n_chain; i++) {
 		certs[i] = rq->chain[i].data;
 		lens[i] = rq->chain[i].len;
 	}
-	enum tc_ct_op_status st =
-		tc_ct_op_add_chain(api, precert, rq->log_only, certs, lens, rq->n_chain, &a->added, a->error,
-				   sizeof(a->error));
-	if (st != TC_CT_OP_OK)
-		return refuse(a, st);
-	Trustchain__Internal__Ct__AddChainResponse *r = &a->u.add;
-	trustchain__internal__ct__add_chain_response__init(r);
-	r->sct = (ProtobufCBinaryData){.data = a->added.sct, .len = a->added.sct_len};
-	r->log_id = (ProtobufCBinaryData){.data = a->added.parsed.log_id, .len = TC_CT_LOG_ID_LEN};
-	r->timestamp = a->added.parsed.timestamp;
-	r->leaf_hash = (ProtobufCBinaryData){.data = a->added.leaf_hash, .len = TC_MERKLE_HASH_LEN};
-	r->leaf_index_known = a->added.leaf_index_known;
-	r->leaf_index = a->added.leaf_index;
-	a->resp.result_case = TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN;
-	a->resp.add_chain = r;
-	return 0;
+	tc_ct_op_add_chain_async(api, precert, rq->log_only, certs, lens, rq->n_chain, add_done, a);
 }
 
 static int op_get_sth(struct tc_ct_api *api, struct answer *a)
@@ -258,15 +274,17 @@ static int op_entry_and_proof(struct tc_ct_api *api, const Trustchain__Internal_
 	return 0;
 }
 
+/* Runs the request; a submission's answer is sent when it is durable and
+ * signed, any other's at once. */
 static void dispatch(struct tc_ct_api *api, const Request *rq, struct answer *a)
 {
 	switch (rq->op_case) {
 	case TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN:
 		op_add(api, 0, rq->add_chain, a);
-		break;
+		return;
 	case TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_PRE_CHAIN:
 		op_add(api, 1, rq->add_pre_chain, a);
-		break;
+		return;
 	case TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_GET_STH:
 		op_get_sth(api, a);
 		break;
@@ -290,6 +308,7 @@ static void dispatch(struct tc_ct_api *api, const Request *rq, struct answer *a)
 		refuse(a, TC_CT_OP_BAD_REQUEST);
 		break;
 	}
+	send_answer(a);
 }
 
 /* The log a request is for (transparency.proto Request.log): the named
@@ -337,37 +356,89 @@ static void answer_free(struct answer *a)
 	free(a->entry_ptrs);
 }
 
-int tc_ct_ipc_handle(struct tc_ct_api *api, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len)
+/* Packs a's answer, hands it to its receiver and frees a. */
+static void send_answer(struct answer *a)
 {
-	*out = NULL;
-	*out_len = 0;
+	size_t n = trustchain__internal__ct__response__get_packed_size(&a->resp);
+	uint8_t *out = malloc(n ? n : 1);
+	size_t out_len = out ? trustchain__internal__ct__response__pack(&a->resp, out) : 0;
+	tc_ct_ipc_answer_fn done = a->done;
+	void *arg = a->done_arg;
+	answer_free(a);
+	free(a);
+	done(arg, out, out_len);
+}
+
+void tc_ct_ipc_handle_async(struct tc_ct_api *api, const uint8_t *req, size_t len, tc_ct_ipc_answer_fn done,
+			    void *arg)
+{
 	Request *rq = trustchain__internal__ct__request__unpack(NULL, len, req);
-	if (!rq)
-		return -1;
-	/* Large (proof arrays, SCT buffer): on the heap, not a worker's stack. */
-	struct answer *a = calloc(1, sizeof(*a));
+	/* Large (proof arrays, SCT buffer): on the heap, not a thread's stack. */
+	struct answer *a = rq ? calloc(1, sizeof(*a)) : NULL;
 	if (!a) {
-		trustchain__internal__ct__request__free_unpacked(rq, NULL);
-		return -1;
+		if (rq)
+			trustchain__internal__ct__request__free_unpacked(rq, NULL);
+		done(arg, NULL, 0);
+		return;
 	}
+	a->done = done;
+	a->done_arg = arg;
 	trustchain__internal__ct__response__init(&a->resp);
 	a->resp.id = rq->id;
 	struct tc_ct_api *log = pick_log(api, rq, a);
 	if (log)
 		dispatch(log, rq, a);
-	size_t n = trustchain__internal__ct__response__get_packed_size(&a->resp);
-	if ((*out = malloc(n ? n : 1))) {
-		*out_len = trustchain__internal__ct__response__pack(&a->resp, *out);
-	}
-	answer_free(a);
-	free(a);
+	else
+		send_answer(a);
+	/* a submission took what it needs (the chain is copied when checked) */
 	trustchain__internal__ct__request__free_unpacked(rq, NULL);
-	return *out ? 0 : -1;
 }
 
-static int ipc_handler(void *ctx, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len)
+/* tc_ct_ipc_handle waits for its answer here. */
+struct sync_answer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	uint8_t *out;
+	size_t out_len;
+};
+
+static void sync_answered(void *arg, uint8_t *frame, size_t len)
 {
-	return tc_ct_ipc_handle(ctx, req, len, out, out_len);
+	struct sync_answer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	w->out = frame;
+	w->out_len = len;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int tc_ct_ipc_handle(struct tc_ct_api *api, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len)
+{
+	struct sync_answer w = {.done = 0};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	tc_ct_ipc_handle_async(api, req, len, sync_answered, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	*out = w.out;
+	*out_len = w.out_len;
+	return w.out ? 0 : -1;
+}
+
+static void conn_answered(void *arg, uint8_t *frame, size_t len)
+{
+	tc_ct_ipc_server_answer(arg, frame, len);
+}
+
+static void serve(void *ctx, struct tc_ct_ipc_conn *conn, const uint8_t *req, size_t len)
+{
+	tc_ct_ipc_handle_async(ctx, req, len, conn_answered, conn);
 }
 
 /* Binds a fresh AF_UNIX listener at path (its directory made 0700). */
@@ -422,10 +493,7 @@ int tc_ct_ipc_start(struct tc_ct_api *api, int listen_fd, const char *path, stru
 		}
 		snprintf(ipc->bound_path, sizeof(ipc->bound_path), "%s", path);
 	}
-	ipc->srv = tc_frame_server_start("transparency IPC", ipc_handler, api, TC_CT_IPC_WORKERS, err, errlen);
-	if (!ipc->srv || tc_frame_server_listen(ipc->srv, listen_fd, err, errlen) != 0) {
-		if (!ipc->srv)
-			close(listen_fd);
+	if (!(ipc->srv = tc_ct_ipc_server_start(listen_fd, serve, api, err, errlen))) {
 		tc_ct_ipc_stop(ipc);
 		return -1;
 	}
@@ -437,7 +505,7 @@ void tc_ct_ipc_stop(struct tc_ct_ipc *ipc)
 {
 	if (!ipc)
 		return;
-	tc_frame_server_stop(ipc->srv);
+	tc_ct_ipc_server_stop(ipc->srv);
 	if (ipc->bound_path[0])
 		unlink(ipc->bound_path);
 	free(ipc);

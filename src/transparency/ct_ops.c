@@ -27,7 +27,9 @@ static uint64_t signed_size(struct tc_ct_api *api)
 }
 
 /* The leaf the SCT promises (the entry at the SCT's timestamp), its hash,
- * and its index when the sequencer has already put it in a signed tree. */
+ * and its index when the sequencer has already put it in a signed tree.
+ * An SCT with a leaf_index extension names its index itself; only an
+ * entry of an earlier version is looked up by its hash. */
 static void locate_leaf(struct tc_ct_api *api, const struct tc_ct_entry *entry, struct tc_ct_added *out)
 {
 	struct tc_ct_entry e = *entry;
@@ -35,16 +37,20 @@ static void locate_leaf(struct tc_ct_api *api, const struct tc_ct_entry *entry, 
 	e.extensions = out->parsed.extensions;
 	e.extensions_len = out->parsed.extensions_len;
 	size_t leaf_len = 0;
-	unsigned char *leaf = NULL;
-	if (tc_ct_encode_leaf(&e, NULL, 0, &leaf_len) != TC_CT_ERR_SPACE || !(leaf = malloc(leaf_len)) ||
+	unsigned char buf[4096], *leaf = buf;
+	if (tc_ct_encode_leaf(&e, NULL, 0, &leaf_len) != TC_CT_ERR_SPACE ||
+	    (leaf_len > sizeof(buf) && !(leaf = malloc(leaf_len))) ||
 	    tc_ct_encode_leaf(&e, leaf, leaf_len, &leaf_len) != TC_CT_OK ||
 	    tc_merkle_leaf_hash(leaf, leaf_len, out->leaf_hash) != 0) {
-		free(leaf);
+		if (leaf != buf)
+			free(leaf);
 		return;
 	}
-	free(leaf);
+	if (leaf != buf)
+		free(leaf);
 	uint64_t index;
-	if (tc_ct_store_find_by_hash(api->st, out->leaf_hash, &index) == TC_CT_STORE_OK &&
+	int named = tc_sct_find_leaf_index(e.extensions, e.extensions_len, &index) == 1;
+	if ((named || tc_ct_store_find_by_hash(api->st, out->leaf_hash, &index) == TC_CT_STORE_OK) &&
 	    index < signed_size(api)) {
 		out->leaf_index_known = 1;
 		out->leaf_index = index;
@@ -85,50 +91,118 @@ static int window_check(const struct tc_ct_api *api, const unsigned char *cert, 
 	return -1;
 }
 
+/* Checks the chain and the window; 0 with *cc to free, or the refusal. */
+static enum tc_ct_op_status admit(struct tc_ct_api *api, int precert, unsigned char *const *certs,
+				  const size_t *lens, size_t n, struct tc_checked_chain *cc, char *err, size_t errlen)
+{
+	if (n > TC_CT_API_MAX_CHAIN)
+		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "chain too long");
+	if (tc_chain_check(api->chk, precert, certs, lens, n, cc, err, errlen) != 0)
+		return TC_CT_OP_BAD_REQUEST;
+	if (window_check(api, certs[0], lens[0], err, errlen) != 0) {
+		tc_checked_chain_free(cc);
+		return TC_CT_OP_BAD_REQUEST;
+	}
+	return TC_CT_OP_OK;
+}
+
+/* Turns the sequencer's answer for entry into out (out->sct holds the
+ * SCT, if any). */
+static enum tc_ct_op_status added_from(struct tc_ct_api *api, const struct tc_ct_entry *entry,
+				       const struct tc_sequencer_result *r, struct tc_ct_added *out, char *err,
+				       size_t errlen)
+{
+	if (r->rc == TC_SEQUENCER_FROZEN)
+		return fail(TC_CT_OP_FROZEN, err, errlen, "%s", r->err ? r->err : "the log is frozen");
+	if (r->rc != 0) {
+		tc_warn("submission not logged: %s", r->err ? r->err : "?");
+		return fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
+	}
+	if (r->sct_len > sizeof(out->sct))
+		return fail(TC_CT_OP_INTERNAL, err, errlen, "SCT too long");
+	if (r->sct_len && r->sct != out->sct)
+		memcpy(out->sct, r->sct, r->sct_len);
+	out->sct_len = r->sct_len;
+	if (out->sct_len == 0) {
+		/* the index is the entry's from its durable write on (static-ct-api);
+		 * leaf_index_known still says whether a signed tree covers it */
+		if (r->leaf_index != UINT64_MAX)
+			out->leaf_index = r->leaf_index;
+		memcpy(out->parsed.log_id, tc_sequencer_log_id(api->seq), TC_CT_LOG_ID_LEN);
+		out->parsed.timestamp = r->timestamp;
+		/* no SCT to read the leaf's extensions from: they are the index's */
+		if (r->leaf_index != UINT64_MAX && tc_sct_leaf_index_ext(r->leaf_index, out->ext) == 0) {
+			out->parsed.extensions = out->ext;
+			out->parsed.extensions_len = sizeof(out->ext);
+		}
+	} else if (tc_ct_parse_sct(out->sct, out->sct_len, &out->parsed) != TC_CT_OK) {
+		return fail(TC_CT_OP_INTERNAL, err, errlen, "stored SCT unreadable");
+	}
+	locate_leaf(api, entry, out);
+	return TC_CT_OP_OK;
+}
+
 enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int log_only,
 					unsigned char *const *certs, const size_t *lens, size_t n,
 					struct tc_ct_added *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (n > TC_CT_API_MAX_CHAIN)
-		return fail(TC_CT_OP_BAD_REQUEST, err, errlen, "chain too long");
 	struct tc_checked_chain cc;
-	if (tc_chain_check(api->chk, precert, certs, lens, n, &cc, err, errlen) != 0)
-		return TC_CT_OP_BAD_REQUEST;
-	if (window_check(api, certs[0], lens[0], err, errlen) != 0) {
-		tc_checked_chain_free(&cc);
-		return TC_CT_OP_BAD_REQUEST;
-	}
-	enum tc_ct_op_status st = TC_CT_OP_OK;
-	char why[256];
-	uint64_t timestamp = 0, leaf_index = UINT64_MAX;
-	int rc = tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &out->sct_len,
-				     &timestamp, &leaf_index, why, sizeof(why));
-	if (rc == TC_SEQUENCER_FROZEN) {
-		st = fail(TC_CT_OP_FROZEN, err, errlen, "%s", why);
-	} else if (rc != 0) {
-		tc_warn("submission not logged: %s", why);
-		st = fail(TC_CT_OP_UNAVAILABLE, err, errlen, "the log cannot accept entries right now");
-	} else if (out->sct_len == 0) {
-		/* the index is the entry's from its durable write on (static-ct-api);
-		 * leaf_index_known still says whether a signed tree covers it */
-		if (leaf_index != UINT64_MAX)
-			out->leaf_index = leaf_index;
-		memcpy(out->parsed.log_id, tc_sequencer_log_id(api->seq), TC_CT_LOG_ID_LEN);
-		out->parsed.timestamp = timestamp;
-		/* no SCT to read the leaf's extensions from: they are the index's */
-		if (leaf_index != UINT64_MAX && tc_sct_leaf_index_ext(leaf_index, out->ext) == 0) {
-			out->parsed.extensions = out->ext;
-			out->parsed.extensions_len = sizeof(out->ext);
-		}
-		locate_leaf(api, &cc.entry, out);
-	} else if (tc_ct_parse_sct(out->sct, out->sct_len, &out->parsed) != TC_CT_OK) {
-		st = fail(TC_CT_OP_INTERNAL, err, errlen, "stored SCT unreadable");
-	} else {
-		locate_leaf(api, &cc.entry, out);
-	}
+	enum tc_ct_op_status st = admit(api, precert, certs, lens, n, &cc, err, errlen);
+	if (st != TC_CT_OP_OK)
+		return st;
+	char why[256] = "";
+	struct tc_sequencer_result r = {.leaf_index = UINT64_MAX, .sct = out->sct};
+	r.rc = tc_sequencer_submit(api->seq, &cc.entry, cc.extra, cc.extra_len, !log_only, out->sct, &r.sct_len,
+				   &r.timestamp, &r.leaf_index, why, sizeof(why));
+	r.err = why;
+	st = added_from(api, &cc.entry, &r, out, err, errlen);
 	tc_checked_chain_free(&cc);
 	return st;
+}
+
+/* An add-chain in progress: the checked chain stays until the answer. */
+struct add_op {
+	struct tc_ct_api *api;
+	struct tc_checked_chain cc;
+	tc_ct_added_fn done;
+	void *arg;
+	struct tc_ct_added added;
+	char err[256];
+};
+
+static void add_submitted(void *arg, const struct tc_sequencer_result *r)
+{
+	struct add_op *op = arg;
+	enum tc_ct_op_status st = added_from(op->api, &op->cc.entry, r, &op->added, op->err, sizeof(op->err));
+	op->done(op->arg, st, st == TC_CT_OP_OK ? &op->added : NULL, st == TC_CT_OP_OK ? NULL : op->err);
+	tc_checked_chain_free(&op->cc);
+	free(op);
+}
+
+void tc_ct_op_add_chain_async(struct tc_ct_api *api, int precert, int log_only, unsigned char *const *certs,
+			      const size_t *lens, size_t n, tc_ct_added_fn done, void *arg)
+{
+	struct add_op *op = calloc(1, sizeof(*op));
+	if (!op) {
+		done(arg, TC_CT_OP_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	op->api = api;
+	op->done = done;
+	op->arg = arg;
+	enum tc_ct_op_status st = admit(api, precert, certs, lens, n, &op->cc, op->err, sizeof(op->err));
+	if (st != TC_CT_OP_OK) {
+		done(arg, st, NULL, op->err);
+		free(op);
+		return;
+	}
+	if (tc_sequencer_submit_async(api->seq, &op->cc.entry, op->cc.extra, op->cc.extra_len, !log_only,
+				      add_submitted, op) != 0) {
+		tc_checked_chain_free(&op->cc);
+		free(op);
+		done(arg, TC_CT_OP_UNAVAILABLE, NULL, "the log cannot accept entries right now (out of memory)");
+	}
 }
 
 enum tc_ct_op_status tc_ct_op_get_sth(struct tc_ct_api *api, struct tc_ct_sth *out, char *err, size_t errlen)

@@ -69,6 +69,17 @@ enum tc_ct_op_status tc_ct_op_add_chain(struct tc_ct_api *api, int precert, int 
 					unsigned char *const *certs, const size_t *lens, size_t n,
 					struct tc_ct_added *out, char *err, size_t errlen);
 
+/* tc_ct_op_add_chain without waiting: the chain is checked on the calling
+ * thread, then done(arg, ...) gets the answer once the entry is durable and
+ * its SCT signed (added NULL and err set unless OK); certs may be freed
+ * when this returns. done runs exactly once, on the calling thread (a
+ * refusal, a duplicate) or a sequencer/signer-link thread: it must not
+ * block. */
+typedef void (*tc_ct_added_fn)(void *arg, enum tc_ct_op_status st, const struct tc_ct_added *added,
+			       const char *err);
+void tc_ct_op_add_chain_async(struct tc_ct_api *api, int precert, int log_only, unsigned char *const *certs,
+			      const size_t *lens, size_t n, tc_ct_added_fn done, void *arg);
+
 enum tc_ct_op_status tc_ct_op_get_sth(struct tc_ct_api *api, struct tc_ct_sth *out, char *err, size_t errlen);
 
 /* proof has room for TC_MERKLE_MAX_PROOF hashes. */

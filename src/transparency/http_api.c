@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ struct tc_http_api {
 	struct tc_http_limits limits;
 	int fd;
 	size_t n_logs;                     /* api->n_all, or 1 for a log alone */
+	pthread_mutex_t async_lock;        /* guards every pending reply and suspended */
+	pthread_cond_t resumed;            /* suspended dropped to 0 */
+	unsigned suspended;                /* connections suspended for a reply to come */
 	int tiles_fd[TC_CFG_MAX_CT_LOGS]; /* each log's static-ct-api files (ct.tiles_dir), or -1 */
 };
 
@@ -91,6 +95,42 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 	return send_reply(conn, &r);
 }
 
+/* A request whose reply may come later (a submission: after its durable
+ * write and its SCT signature). Its connection is suspended meanwhile, so
+ * no MHD thread waits for it; the reply resumes it. */
+struct pending {
+	struct tc_http_api *h;
+	struct MHD_Connection *conn;
+	int done, suspended;
+	struct tc_ct_reply reply;
+};
+
+static void replied(void *arg, struct tc_ct_reply *r)
+{
+	struct pending *p = arg;
+	struct tc_http_api *h = p->h;
+	pthread_mutex_lock(&h->async_lock);
+	p->reply = *r;
+	p->done = 1;
+	if (p->suspended) {
+		/* p is the connection's from here on: freed when its reply is sent */
+		MHD_resume_connection(p->conn);
+		if (--h->suspended == 0)
+			pthread_cond_broadcast(&h->resumed);
+	}
+	pthread_mutex_unlock(&h->async_lock);
+}
+
+/* Sends p's reply and frees p. */
+static enum MHD_Result send_pending(struct tc_http_request *rq, struct pending *p)
+{
+	struct tc_ct_reply r = p->reply;
+	struct MHD_Connection *conn = p->conn;
+	rq->app = NULL;
+	free(p);
+	return send_reply(conn, &r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_size,
 				  void **con_cls)
@@ -110,17 +150,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	struct tc_http_request *rq = tc_http_strict_request(con_cls);
+	if (rq->app) { /* resumed: its reply came */
+		pthread_mutex_lock(&h->async_lock);
+		pthread_mutex_unlock(&h->async_lock); /* the reply's writes are seen */
+		return send_pending(rq, rq->app);
+	}
 	const char *path;
 	int log = route(h, url, &path);
 	if (log < 0)
 		return send_error(conn, 404, "no such log: a temporal shard's URLs start with /<its ct.logs name>/");
 	if (tc_tile_http_owns(path))
 		return tc_tile_http_serve(conn, h->tiles_fd[log], method, path);
-	const struct tc_http_request *rq = tc_http_strict_request(con_cls);
-	struct tc_ct_reply r;
-	tc_ct_api_handle(h->api->all ? &h->api->all[log] : h->api, method, path, query_value, conn, rq->body,
-			 rq->body_len, &r);
-	return send_reply(conn, &r);
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		return send_error(conn, 500, "out of memory");
+	*p = (struct pending){.h = h, .conn = conn};
+	rq->app = p;
+	tc_ct_api_handle_async(h->api->all ? &h->api->all[log] : h->api, method, path, query_value, conn, rq->body,
+			       rq->body_len, replied, p);
+	pthread_mutex_lock(&h->async_lock);
+	if (p->done) { /* answered at once (a read, a refusal, a duplicate) */
+		pthread_mutex_unlock(&h->async_lock);
+		return send_pending(rq, p);
+	}
+	p->suspended = 1;
+	h->suspended++;
+	MHD_suspend_connection(conn);
+	pthread_mutex_unlock(&h->async_lock);
+	return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -129,6 +187,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
+	struct tc_http_request *rq = tc_http_strict_request(con_cls);
+	if (rq && rq->app) { /* its reply came (it was resumed) but was never sent */
+		struct pending *p = rq->app;
+		free(p->reply.body);
+		free(p);
+		rq->app = NULL;
+	}
 	tc_http_strict_request_free(con_cls);
 }
 
@@ -238,12 +303,17 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 		free(h);
 		return -1;
 	}
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	pthread_mutex_init(&h->async_lock, NULL);
+	pthread_cond_init(&h->resumed, NULL);
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+					     MHD_ALLOW_SUSPEND_RESUME,
 				     0, NULL,
 				     NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u, MHD_OPTION_ARRAY, strict,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
+		pthread_mutex_destroy(&h->async_lock);
+		pthread_cond_destroy(&h->resumed);
 		snprintf(err, errlen, "libmicrohttpd did not start");
 		close(h->fd);
 		close_tiles(h);
@@ -264,7 +334,15 @@ void tc_http_api_stop(struct tc_http_api *h)
 	 * every connection). Quiesced first, MHD leaves it alone; our copy is
 	 * only closed. */
 	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+	/* MHD stops only with no connection suspended: the submissions in
+	 * flight are answered first (the sequencer still runs). */
+	pthread_mutex_lock(&h->async_lock);
+	while (h->suspended > 0)
+		pthread_cond_wait(&h->resumed, &h->async_lock);
+	pthread_mutex_unlock(&h->async_lock);
 	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->async_lock);
+	pthread_cond_destroy(&h->resumed);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	close_tiles(h);

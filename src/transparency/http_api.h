@@ -17,8 +17,9 @@
 struct tc_http_api;
 
 /* cfg->ct.http_threads: worker threads, each with its own epoll and
- * connections; the handlers block (SCT signing, synced writes), so this
- * bounds how many requests are in progress at once. cfg->ct.http_max_*,
+ * connections. A submission does not hold its thread: the connection is
+ * suspended until the entry is durable and its SCT signed, then resumed
+ * with the reply. cfg->ct.http_max_*,
  * http_head_timeout_s: the connection limits (common/http_strict_mhd.h).
  * Serves on listen_fd when >= 0 (inherited, already listening), else binds
  * listen_addr ("host:port", "[v6]:port") itself. addr_out (may be NULL)

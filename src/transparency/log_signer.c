@@ -72,27 +72,84 @@ void tc_log_signer_free(struct tc_log_signer *s)
 	s->spki = NULL;
 }
 
+/* Fills req/sd for a SignData with the log key over data. */
+static void sign_request(struct tc_log_signer *s, const unsigned char *data, size_t len, Request *req,
+			 Trustchain__Internal__SignDataRequest *sd)
+{
+	sd->key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
+	sd->ct_log = s->ct_log;
+	sd->data.data = (uint8_t *)data;
+	sd->data.len = len;
+	req->op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
+	req->sign_data = sd;
+}
+
+/* The signature in a SignData answer, or NULL with err set. */
+static const ProtobufCBinaryData *signature_of(const Response *r, size_t cap, char *err, size_t errlen)
+{
+	if (r->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_DATA ||
+	    r->sign_data->signature.len == 0 || r->sign_data->signature.len > cap) {
+		snprintf(err, errlen, "signer sent no usable signature");
+		return NULL;
+	}
+	return &r->sign_data->signature;
+}
+
+struct async_sign {
+	tc_log_signer_done_fn done;
+	void *arg;
+};
+
+static void sign_answered(void *arg, ProtobufCMessage *msg, const char *why)
+{
+	struct async_sign *a = arg;
+	char err[256];
+	Response *r = msg ? checked((Response *)msg, err, sizeof(err)) : NULL;
+	const ProtobufCBinaryData *sig = r ? signature_of(r, TC_LOG_SIGNER_MAX_SIG, err, sizeof(err)) : NULL;
+	if (!msg)
+		snprintf(err, sizeof(err), "%s", why ? why : "signer link closed");
+	if (sig)
+		a->done(a->arg, sig->data, sig->len, NULL);
+	else
+		a->done(a->arg, NULL, 0, err);
+	if (r)
+		trustchain__internal__response__free_unpacked(r, NULL);
+	free(a);
+}
+
+int tc_log_signer_sign_async(struct tc_log_signer *s, const unsigned char *data, size_t len,
+			     tc_log_signer_done_fn done, void *arg, char *err, size_t errlen)
+{
+	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
+	sign_request(s, data, len, &req, &sd);
+	struct async_sign *a = malloc(sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*a = (struct async_sign){.done = done, .arg = arg};
+	if (tc_child_signer_call_async(s->child, &req, SIGNER_TIMEOUT_MS, sign_answered, a, err, errlen) != 0) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
 int tc_log_signer_sign(struct tc_log_signer *s, const unsigned char *data, size_t len, unsigned char *sig,
 		       size_t cap, size_t *sig_len, char *err, size_t errlen)
 {
 	Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
 	Trustchain__Internal__SignDataRequest sd = TRUSTCHAIN__INTERNAL__SIGN_DATA_REQUEST__INIT;
-	sd.key = TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG;
-	sd.ct_log = s->ct_log;
-	sd.data.data = (uint8_t *)data;
-	sd.data.len = len;
-	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
-	req.sign_data = &sd;
+	sign_request(s, data, len, &req, &sd);
 	Response *r = checked(tc_child_signer_call(s->child, &req, SIGNER_TIMEOUT_MS, err, errlen), err, errlen);
 	if (!r)
 		return -1;
 	int rc = -1;
-	if (r->result_case != TRUSTCHAIN__INTERNAL__RESPONSE__RESULT_SIGN_DATA ||
-	    r->sign_data->signature.len == 0 || r->sign_data->signature.len > cap) {
-		snprintf(err, errlen, "signer sent no usable signature");
-	} else {
-		memcpy(sig, r->sign_data->signature.data, r->sign_data->signature.len);
-		*sig_len = r->sign_data->signature.len;
+	const ProtobufCBinaryData *got = signature_of(r, cap, err, errlen);
+	if (got) {
+		memcpy(sig, got->data, got->len);
+		*sig_len = got->len;
 		rc = 0;
 	}
 	trustchain__internal__response__free_unpacked(r, NULL);

@@ -34,4 +34,17 @@ void tc_log_signer_free(struct tc_log_signer *s);
 int tc_log_signer_sign(struct tc_log_signer *s, const unsigned char *data, size_t len, unsigned char *sig,
 		       size_t cap, size_t *sig_len, char *err, size_t errlen);
 
+/* The answer of tc_log_signer_sign_async: the DER signature (sig_len <=
+ * TC_LOG_SIGNER_MAX_SIG), or sig NULL and a reason in err. Runs on the
+ * signer link's reader thread: it must not block or call the signer
+ * synchronously. */
+typedef void (*tc_log_signer_done_fn)(void *arg, const unsigned char *sig, size_t sig_len, const char *err);
+
+/* tc_log_signer_sign without a waiting thread: the request is pipelined on
+ * the signer link and done(arg, ...) gets the answer. data is copied
+ * before the return. 0 when done will be called (exactly once), -1 with
+ * err set when nothing was sent (done is not called). */
+int tc_log_signer_sign_async(struct tc_log_signer *s, const unsigned char *data, size_t len,
+			     tc_log_signer_done_fn done, void *arg, char *err, size_t errlen);
+
 #endif

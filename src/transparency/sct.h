@@ -29,4 +29,13 @@ int tc_sct_find_leaf_index(const unsigned char *ext, size_t len, uint64_t *index
 int tc_sct_issue(struct tc_log_signer *s, const struct tc_ct_entry *e, unsigned char *out, size_t cap,
 		 size_t *out_len, char *err, size_t errlen);
 
+/* tc_sct_issue in two halves for a signature asked asynchronously: the
+ * bytes to sign (malloc'd into *input), then the SCT from the log ID, the
+ * entry and the signature. 0, or -1 with err set. */
+int tc_sct_signature_input(const struct tc_ct_entry *e, unsigned char **input, size_t *len, char *err,
+			   size_t errlen);
+int tc_sct_assemble(const unsigned char log_id[TC_CT_LOG_ID_LEN], const struct tc_ct_entry *e,
+		    const unsigned char *sig, size_t sig_len, unsigned char *out, size_t cap, size_t *out_len,
+		    char *err, size_t errlen);
+
 #endif

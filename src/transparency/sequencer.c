@@ -15,10 +15,10 @@
 #include "transparency/sct.h"
 #include "transparency/submission_index.h"
 
-/* Submissions of the same identity are serialized by one of these locks, so
- * two concurrent identical submissions cannot both get an entry; different
- * identities rarely share a lock and proceed in parallel. */
-#define IDENTITY_LOCKS 64
+/* Buckets of the table of submissions in progress, by identity: a second
+ * submission of an entry waits for the first one's answer (and is then
+ * answered from the records it left) instead of logging it twice. */
+#define INFLIGHT_BUCKETS 1024
 /* Room the store's filesystem needs before a failed store is reopened:
  * LevelDB's recovery writes a table and a manifest. */
 #define STORE_ROOM_TO_REOPEN (8u << 20)
@@ -38,14 +38,16 @@ struct tc_sequencer {
 
 	/* The commit queue (see "committing" below). */
 	pthread_cond_t commit_wake; /* the committer: work queued, or stopping */
-	pthread_cond_t committed;   /* submitters: their request is done */
-	struct commit_req *queue_head, *queue_tail;
+	struct sub *queue_head, *queue_tail;
+	uint64_t outstanding;  /* submissions not answered yet */
+	pthread_cond_t drained; /* outstanding reached 0 */
 	struct sct_record *scts;    /* SCTs to put in place of their entries' records */
 	struct sct_record *scts_writing; /* taken by the committer, until written */
 	pthread_t committer;
 	int commit_stopping; /* set (and the committer joined) before stopping */
 
-	pthread_mutex_t identity[IDENTITY_LOCKS];
+	pthread_mutex_t inflight_lock;
+	struct sub *inflight[INFLIGHT_BUCKETS];
 	pthread_mutex_t clock_lock;
 	uint64_t last_timestamp;
 
@@ -136,24 +138,37 @@ static void reopen_when_writable(struct tc_sequencer *q)
  * static-ct-api SCTs carry the entry's leaf index, and the extension is part
  * of the leaf (TimestampedEntry.extensions), so the index is fixed before the
  * entry is hashed. A submission is therefore appended to the tree by its
- * durable write itself: submitters queue their entry and wait; one committer
- * thread takes everything queued (up to batch_max), gives the entries the
- * next indices, and appends them with their duplicate-index records in ONE
- * synced LevelDB batch. While it syncs, new submissions queue for the next
- * batch: the same group commit LevelDB gave the pending records, so a
- * submission still waits for one synced write and no more. The SCT is signed
- * after the write, so it always names a durable, sequenced entry. */
+ * durable write itself: submissions are queued (no thread waits for them);
+ * one committer thread takes everything queued (up to batch_max), gives the
+ * entries the next indices, and appends them with their duplicate-index
+ * records in ONE synced LevelDB batch. While it syncs, new submissions queue
+ * for the next batch. After the write the committer asks the signer for the
+ * batch's SCT signatures all at once (pipelined on the signer link, not one
+ * round trip after another) and goes back to the queue; each signature's
+ * answer, on the signer link's reader thread, completes its submission. An
+ * SCT therefore always names a durable, sequenced entry, and nothing is
+ * answered before its entry is durable. */
 
-struct commit_req {
-	struct tc_ct_entry *e;          /* e->extensions set by the committer */
+/* One submission in progress. The entry's buffers (cert, extra) are the
+ * caller's, valid until done is called. */
+struct sub {
+	struct tc_sequencer *q;
+	struct tc_ct_entry e; /* timestamp and extensions set here */
 	const unsigned char *extra;
 	size_t extra_len;
-	const unsigned char *id;        /* TC_SUBMISSION_ID_LEN */
+	int want_sct;
+	tc_sequencer_done_fn done;
+	void *arg;
+	unsigned char id[TC_SUBMISSION_ID_LEN];
 	unsigned char ext[TC_SCT_LEAF_INDEX_EXT_LEN];
-	uint64_t index;
-	int state; /* 0 queued, 1 durable at index, -1 failed */
-	char why[128];
-	struct commit_req *next;
+	uint64_t index; /* UINT64_MAX: not known (an entry of an earlier version) */
+	unsigned char sct[TC_SCT_MAX_LEN];
+	size_t sct_len;
+	char why[160];
+	struct sub *next;    /* in-flight bucket */
+	struct sub *qnext;   /* commit queue */
+	struct sub *waiters; /* identical submissions that came while this one ran */
+	struct sub *wnext;
 };
 
 /* An SCT signed after its entry was durable, to replace the entry's
@@ -167,8 +182,8 @@ struct sct_record {
 	struct sct_record *next;
 };
 
-/* A duplicate's original SCT while its record is not in the store yet
- * (caller holds the identity lock of id). 1 when found. */
+/* A duplicate's original SCT while its record is not in the store yet. 1
+ * when found. */
 static int unwritten_sct(struct tc_sequencer *q, const unsigned char id[TC_SUBMISSION_ID_LEN], unsigned char *sct,
 			 size_t *sct_len)
 {
@@ -210,8 +225,96 @@ static void write_sct_records(struct tc_sequencer *q, struct sct_record *list)
 	}
 }
 
-/* Appends the n requests as leaves size .. size + n - 1; marks them. */
-static void commit_batch(struct tc_sequencer *q, struct commit_req **reqs, size_t n)
+/* Hands a freshly signed SCT to the committer for the duplicate index. */
+static void keep_sct(struct tc_sequencer *q, const unsigned char id[TC_SUBMISSION_ID_LEN], const unsigned char *sct,
+		     size_t sct_len)
+{
+	struct sct_record *r = malloc(sizeof(*r));
+	if (!r || sct_len > sizeof(r->sct)) {
+		free(r);
+		return; /* a duplicate will get an SCT signed again */
+	}
+	memcpy(r->id, id, TC_SUBMISSION_ID_LEN);
+	memcpy(r->sct, sct, sct_len);
+	r->sct_len = sct_len;
+	pthread_mutex_lock(&q->lock);
+	r->next = q->scts;
+	q->scts = r;
+	pthread_cond_signal(&q->commit_wake);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void start_sub(struct sub *s);
+
+/* Answers s (rc 0, -1 or TC_SEQUENCER_FROZEN; why set unless 0), lets the
+ * identical submissions that waited for it run (they find its records) and
+ * frees it. */
+static void finish(struct sub *s, int rc)
+{
+	struct tc_sequencer *q = s->q;
+	pthread_mutex_lock(&q->inflight_lock);
+	for (struct sub **pp = &q->inflight[s->id[0] | (s->id[1] & 3) << 8]; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	struct sub *waiters = s->waiters;
+	pthread_mutex_unlock(&q->inflight_lock);
+	struct tc_sequencer_result res = {.rc = rc, .err = rc ? s->why : NULL, .sct = s->sct_len ? s->sct : NULL,
+					  .sct_len = s->sct_len, .timestamp = s->e.timestamp,
+					  .leaf_index = s->index};
+	s->done(s->arg, &res);
+	while (waiters) {
+		struct sub *w = waiters;
+		waiters = w->wnext;
+		start_sub(w);
+	}
+	free(s);
+	pthread_mutex_lock(&q->lock);
+	if (--q->outstanding == 0)
+		pthread_cond_broadcast(&q->drained);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void signed_sct(void *arg, const unsigned char *sig, size_t sig_len, const char *err)
+{
+	struct sub *s = arg;
+	if (!sig) {
+		snprintf(s->why, sizeof(s->why), "SCT not signed: %s", err);
+		finish(s, -1);
+		return;
+	}
+	if (tc_sct_assemble(s->q->ls->log_id, &s->e, sig, sig_len, s->sct, sizeof(s->sct), &s->sct_len, s->why,
+			    sizeof(s->why)) != 0) {
+		s->sct_len = 0;
+		finish(s, -1);
+		return;
+	}
+	keep_sct(s->q, s->id, s->sct, s->sct_len);
+	finish(s, 0);
+}
+
+/* Asks the signer for the SCT of the durable entry s->e (its timestamp and
+ * extensions are the leaf's); the answer finishes s. A signing failure
+ * leaves the entry logged: a retry gets its SCT from the "logged at"
+ * record. */
+static void sign_sub(struct sub *s)
+{
+	unsigned char *input;
+	size_t len = 0;
+	if (tc_sct_signature_input(&s->e, &input, &len, s->why, sizeof(s->why)) != 0) {
+		finish(s, -1);
+		return;
+	}
+	int rc = tc_log_signer_sign_async(s->q->ls, input, len, signed_sct, s, s->why, sizeof(s->why));
+	free(input);
+	if (rc != 0)
+		finish(s, -1);
+}
+
+/* Appends the n submissions as leaves size .. size + n - 1 in one synced
+ * write; 0, or -1 with why (for all of them). */
+static int commit_batch(struct tc_sequencer *q, struct sub **reqs, size_t n, char *why_out, size_t why_len)
 {
 	struct tc_ct_store_entry *entries = calloc(n, sizeof(*entries));
 	struct tc_ct_submission *subs = calloc(n, sizeof(*subs));
@@ -224,22 +327,23 @@ static void commit_batch(struct tc_sequencer *q, struct commit_req **reqs, size_
 	uint64_t base = tc_ct_store_size(q->st);
 	int ok = entries && subs && logged && leaves;
 	for (size_t i = 0; ok && i < n; i++) {
-		struct commit_req *r = reqs[i];
+		struct sub *r = reqs[i];
 		size_t len = 0;
 		if (tc_sct_leaf_index_ext(base + i, r->ext) != 0) {
 			why = "the log is full (leaf index beyond 40 bits)";
 			ok = 0;
 			break;
 		}
-		r->e->extensions = r->ext;
-		r->e->extensions_len = sizeof(r->ext);
-		if (tc_ct_encode_leaf(r->e, NULL, 0, &len) != TC_CT_ERR_SPACE || !(leaves[i] = malloc(len)) ||
-		    tc_ct_encode_leaf(r->e, leaves[i], len, &len) != TC_CT_OK) {
+		r->index = base + i;
+		r->e.extensions = r->ext;
+		r->e.extensions_len = sizeof(r->ext);
+		if (tc_ct_encode_leaf(&r->e, NULL, 0, &len) != TC_CT_ERR_SPACE || !(leaves[i] = malloc(len)) ||
+		    tc_ct_encode_leaf(&r->e, leaves[i], len, &len) != TC_CT_OK) {
 			why = "entry cannot be encoded";
 			ok = 0;
 			break;
 		}
-		tc_submission_logged_at_record(r->e->timestamp, base + i, logged[i]);
+		tc_submission_logged_at_record(r->e.timestamp, base + i, logged[i]);
 		subs[i] = (struct tc_ct_submission){.id = r->id, .sct = logged[i], .sct_len = sizeof(logged[i])};
 		entries[i] = (struct tc_ct_store_entry){.leaf_input = leaves[i], .leaf_len = len,
 							.extra_data = r->extra, .extra_len = r->extra_len,
@@ -259,34 +363,48 @@ static void commit_batch(struct tc_sequencer *q, struct commit_req **reqs, size_
 		why = "leaf index mismatch";
 		ok = 0;
 	}
-	if (!ok)
+	if (!ok) {
 		tc_err("committing %zu entries: %s", n, why);
-	pthread_mutex_lock(&q->lock);
-	for (size_t i = 0; i < n; i++) {
-		reqs[i]->state = ok ? 1 : -1;
-		reqs[i]->index = base + i;
-		if (!ok)
-			snprintf(reqs[i]->why, sizeof(reqs[i]->why), "entry could not be stored: %s", why);
+		snprintf(why_out, why_len, "entry could not be stored: %s", why);
 	}
-	if (ok) {
-		q->waiting += n;
-		if (q->waiting >= q->batch_max)
-			pthread_cond_signal(&q->wake);
-	}
-	pthread_cond_broadcast(&q->committed);
-	pthread_mutex_unlock(&q->lock);
 	for (size_t i = 0; leaves && i < n; i++)
 		free(leaves[i]);
 	free(leaves);
 	free(logged);
 	free(subs);
 	free(entries);
+	if (ok) {
+		pthread_mutex_lock(&q->lock);
+		q->waiting += n;
+		if (q->waiting >= q->batch_max)
+			pthread_cond_signal(&q->wake);
+		pthread_mutex_unlock(&q->lock);
+	}
+	return ok ? 0 : -1;
+}
+
+/* After the batch's write: the signatures are asked (pipelined), the
+ * submissions without one answered now. */
+static void answer_batch(struct sub **reqs, size_t n, int ok, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sub *s = reqs[i];
+		if (!ok) {
+			snprintf(s->why, sizeof(s->why), "%s", why);
+			finish(s, -1);
+		} else if (s->want_sct) {
+			sign_sub(s);
+		} else {
+			finish(s, 0);
+		}
+	}
 }
 
 static void *committer_main(void *arg)
 {
 	struct tc_sequencer *q = arg;
-	struct commit_req **reqs = calloc(q->batch_max, sizeof(*reqs));
+	struct sub **reqs = calloc(q->batch_max, sizeof(*reqs));
+	char why[160];
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (!q->queue_head && !q->scts && !q->commit_stopping)
@@ -299,25 +417,30 @@ static void *committer_main(void *arg)
 		size_t n = 0;
 		while (reqs && q->queue_head && n < q->batch_max) {
 			reqs[n++] = q->queue_head;
-			q->queue_head = q->queue_head->next;
+			q->queue_head = q->queue_head->qnext;
+		}
+		struct sub *unbatched = NULL;
+		if (!reqs) { /* no batch array: fail what waits rather than hang it */
+			unbatched = q->queue_head;
+			q->queue_head = NULL;
 		}
 		if (!q->queue_head)
 			q->queue_tail = NULL;
-		if (!reqs) { /* no batch array: fail what waits rather than hang it */
-			for (struct commit_req *r = q->queue_head; r; r = r->next) {
-				r->state = -1;
-				snprintf(r->why, sizeof(r->why), "sequencer out of memory");
-			}
-			q->queue_head = q->queue_tail = NULL;
-			pthread_cond_broadcast(&q->committed);
-		}
 		pthread_mutex_unlock(&q->lock);
+		while (unbatched) {
+			struct sub *s = unbatched;
+			unbatched = s->qnext;
+			snprintf(s->why, sizeof(s->why), "sequencer out of memory");
+			finish(s, -1);
+		}
 		/* the SCT records go first: the synced append then makes them
 		 * durable too (LevelDB's log is written in order) */
 		if (scts)
 			write_sct_records(q, scts);
-		if (n)
-			commit_batch(q, reqs, n);
+		if (n) {
+			int ok = commit_batch(q, reqs, n, why, sizeof(why)) == 0;
+			answer_batch(reqs, n, ok, why);
+		}
 		pthread_mutex_lock(&q->lock);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -325,49 +448,23 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
-/* Queues e and waits until it is durable; 0 with *index, or -1 with err. */
-static int commit_entry(struct tc_sequencer *q, struct tc_ct_entry *e, const unsigned char *extra, size_t extra_len,
-			const unsigned char id[TC_SUBMISSION_ID_LEN], uint64_t *index, char *err, size_t errlen)
+/* Queues s for the committer. */
+static void queue_commit(struct sub *s)
 {
-	struct commit_req r = {.e = e, .extra = extra, .extra_len = extra_len, .id = id};
+	struct tc_sequencer *q = s->q;
 	pthread_mutex_lock(&q->lock);
 	if (q->commit_stopping) {
 		pthread_mutex_unlock(&q->lock);
-		snprintf(err, errlen, "the log is stopping");
-		return -1;
+		snprintf(s->why, sizeof(s->why), "the log is stopping");
+		finish(s, -1);
+		return;
 	}
+	s->qnext = NULL;
 	if (q->queue_tail)
-		q->queue_tail->next = &r;
+		q->queue_tail->qnext = s;
 	else
-		q->queue_head = &r;
-	q->queue_tail = &r;
-	pthread_cond_signal(&q->commit_wake);
-	while (r.state == 0)
-		pthread_cond_wait(&q->committed, &q->lock);
-	pthread_mutex_unlock(&q->lock);
-	if (r.state < 0) {
-		snprintf(err, errlen, "%s", r.why);
-		return -1;
-	}
-	*index = r.index;
-	return 0;
-}
-
-/* Hands a freshly signed SCT to the committer for the duplicate index. */
-static void keep_sct(struct tc_sequencer *q, const unsigned char id[TC_SUBMISSION_ID_LEN], const unsigned char *sct,
-		     size_t sct_len)
-{
-	struct sct_record *r = malloc(sizeof(*r));
-	if (!r || sct_len > sizeof(r->sct)) {
-		free(r);
-		return; /* a duplicate will get an SCT signed again */
-	}
-	memcpy(r->id, id, TC_SUBMISSION_ID_LEN);
-	memcpy(r->sct, sct, sct_len);
-	r->sct_len = sct_len;
-	pthread_mutex_lock(&q->lock);
-	r->next = q->scts;
-	q->scts = r;
+		q->queue_head = s;
+	q->queue_tail = s;
 	pthread_cond_signal(&q->commit_wake);
 	pthread_mutex_unlock(&q->lock);
 }
@@ -547,30 +644,6 @@ static void *sequencer_main(void *arg)
 
 /* ---- submission ---- */
 
-/* Signs the SCT of the durable entry e (timestamp and leaf index as in its
- * leaf) and hands it to the committer for the duplicate index. */
-static int sign_entry(struct tc_sequencer *q, struct tc_ct_entry *e, uint64_t leaf_index,
-		      const unsigned char id[TC_SUBMISSION_ID_LEN], unsigned char *sct, size_t *sct_len, char *err,
-		      size_t errlen)
-{
-	unsigned char ext[TC_SCT_LEAF_INDEX_EXT_LEN];
-	e->extensions = NULL;
-	e->extensions_len = 0;
-	/* an entry sequenced by an earlier version has no index in its leaf */
-	if (leaf_index != UINT64_MAX) {
-		if (tc_sct_leaf_index_ext(leaf_index, ext) != 0) {
-			snprintf(err, errlen, "leaf index beyond 40 bits");
-			return -1;
-		}
-		e->extensions = ext;
-		e->extensions_len = sizeof(ext);
-	}
-	if (tc_sct_issue(q->ls, e, sct, TC_SCT_MAX_LEN, sct_len, err, errlen) != 0)
-		return -1;
-	keep_sct(q, id, sct, *sct_len);
-	return 0;
-}
-
 /* The leaf index an SCT carries, or UINT64_MAX (an SCT of an earlier
  * version, issued before its entry was sequenced). */
 static uint64_t sct_leaf_index(const struct tc_ct_sct *sct)
@@ -579,71 +652,160 @@ static uint64_t sct_leaf_index(const struct tc_ct_sct *sct)
 	return tc_sct_find_leaf_index(sct->extensions, sct->extensions_len, &index) == 1 ? index : UINT64_MAX;
 }
 
-static int frozen_refusal(struct tc_sequencer *q, char *err, size_t errlen)
+static void frozen_refusal(struct sub *s)
 {
-	snprintf(err, errlen, "the log is frozen: read-only at tree size %llu, it accepts no new entries",
-		 (unsigned long long)tc_ct_store_size(q->st));
-	return TC_SEQUENCER_FROZEN;
+	snprintf(s->why, sizeof(s->why), "the log is frozen: read-only at tree size %llu, it accepts no new entries",
+		 (unsigned long long)tc_ct_store_size(s->q->st));
+	finish(s, TC_SEQUENCER_FROZEN);
+}
+
+/* Answers s with the SCT in s->sct (a duplicate's original one). */
+static void answer_kept_sct(struct sub *s)
+{
+	struct tc_ct_sct parsed;
+	if (tc_ct_parse_sct(s->sct, s->sct_len, &parsed) != TC_CT_OK) {
+		snprintf(s->why, sizeof(s->why), "stored SCT unreadable");
+		s->sct_len = 0;
+		finish(s, -1);
+		return;
+	}
+	s->e.timestamp = parsed.timestamp;
+	s->index = sct_leaf_index(&parsed);
+	finish(s, 0);
+}
+
+/* Runs s unless an identical submission is in progress (s then waits for
+ * it: finish starts it again, when the first one's records are there). */
+static void start_sub(struct sub *s)
+{
+	struct tc_sequencer *q = s->q;
+	struct sub **bucket = &q->inflight[s->id[0] | (s->id[1] & 3) << 8];
+	pthread_mutex_lock(&q->inflight_lock);
+	for (struct sub *o = *bucket; o; o = o->next)
+		if (memcmp(o->id, s->id, TC_SUBMISSION_ID_LEN) == 0) {
+			s->wnext = o->waiters;
+			o->waiters = s;
+			pthread_mutex_unlock(&q->inflight_lock);
+			return;
+		}
+	s->next = *bucket;
+	*bucket = s;
+	s->waiters = NULL;
+	pthread_mutex_unlock(&q->inflight_lock);
+
+	uint64_t logged_at = 0, index = UINT64_MAX;
+	s->sct_len = 0;
+	s->index = UINT64_MAX;
+	s->e.extensions = NULL;
+	s->e.extensions_len = 0;
+	int rc = tc_submission_index_get_at(q->st, s->id, s->sct, sizeof(s->sct), &s->sct_len, &logged_at, &index);
+	if (rc < 0) {
+		snprintf(s->why, sizeof(s->why), "submission index unreadable");
+		s->sct_len = 0;
+		finish(s, -1);
+	} else if (rc == TC_SUBMISSION_HAS_SCT) {
+		answer_kept_sct(s); /* a duplicate: its original SCT */
+	} else if (rc == TC_SUBMISSION_LOGGED && unwritten_sct(q, s->id, s->sct, &s->sct_len)) {
+		answer_kept_sct(s); /* its SCT not written by the committer yet */
+	} else if (q->frozen && s->want_sct) {
+		/* a frozen log signs nothing new; an entry logged without an SCT
+		 * stays so (its SCT would be a new promise) */
+		frozen_refusal(s);
+	} else if (rc == TC_SUBMISSION_LOGGED) {
+		/* logged already (without an SCT, or its SCT lost in a crash) */
+		s->e.timestamp = logged_at;
+		s->index = index;
+		/* an entry sequenced by an earlier version has no index in its leaf */
+		if (index != UINT64_MAX) {
+			if (tc_sct_leaf_index_ext(index, s->ext) != 0) {
+				snprintf(s->why, sizeof(s->why), "leaf index beyond 40 bits");
+				finish(s, -1);
+				return;
+			}
+			s->e.extensions = s->ext;
+			s->e.extensions_len = sizeof(s->ext);
+		}
+		if (s->want_sct)
+			sign_sub(s);
+		else
+			finish(s, 0);
+	} else if (q->frozen) {
+		frozen_refusal(s);
+	} else {
+		s->e.timestamp = next_timestamp(q);
+		queue_commit(s);
+	}
+}
+
+int tc_sequencer_submit_async(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
+			      size_t extra_len, int want_sct, tc_sequencer_done_fn done, void *arg)
+{
+	struct sub *s = malloc(sizeof(*s));
+	if (!s)
+		return -1;
+	*s = (struct sub){.q = q, .e = *e, .extra = extra, .extra_len = extra_len, .want_sct = want_sct,
+			  .done = done, .arg = arg, .index = UINT64_MAX};
+	tc_submission_id(&s->e, s->id);
+	pthread_mutex_lock(&q->lock);
+	q->outstanding++;
+	pthread_mutex_unlock(&q->lock);
+	start_sub(s);
+	return 0;
+}
+
+/* tc_sequencer_submit waits for its answer here. */
+struct sync_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	int rc;
+	unsigned char *sct;
+	size_t *sct_len;
+	uint64_t timestamp, leaf_index;
+	char *err;
+	size_t errlen;
+};
+
+static void sync_done(void *arg, const struct tc_sequencer_result *r)
+{
+	struct sync_wait *w = arg;
+	if (r->sct_len && r->sct_len <= TC_SCT_MAX_LEN)
+		memcpy(w->sct, r->sct, r->sct_len);
+	*w->sct_len = r->sct_len <= TC_SCT_MAX_LEN ? r->sct_len : 0;
+	if (r->err)
+		snprintf(w->err, w->errlen, "%s", r->err);
+	pthread_mutex_lock(&w->lock);
+	w->rc = r->rc;
+	w->timestamp = r->timestamp;
+	w->leaf_index = r->leaf_index;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *in, const unsigned char *extra,
 			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
 			uint64_t *timestamp, uint64_t *leaf_index, char *err, size_t errlen)
 {
-	struct tc_ct_entry e = *in;
-	unsigned char id[TC_SUBMISSION_ID_LEN];
-	tc_submission_id(&e, id);
-	pthread_mutex_t *idlock = &q->identity[id[0] % IDENTITY_LOCKS];
-	pthread_mutex_lock(idlock);
-	uint64_t logged_at = 0, index = UINT64_MAX;
-	struct tc_ct_sct parsed;
+	struct sync_wait w = {.sct = sct, .sct_len = sct_len, .err = err, .errlen = errlen};
 	*sct_len = 0;
-	int rc = tc_submission_index_get_at(q->st, id, sct, TC_SCT_MAX_LEN, sct_len, &logged_at, &index);
-	if (rc < 0) {
-		snprintf(err, errlen, "submission index unreadable");
-	} else if (rc == TC_SUBMISSION_HAS_SCT) {
-		/* a duplicate: its original SCT */
-		if ((rc = tc_ct_parse_sct(sct, *sct_len, &parsed) == TC_CT_OK ? 0 : -1) == 0) {
-			*timestamp = parsed.timestamp;
-			index = sct_leaf_index(&parsed);
-		} else {
-			snprintf(err, errlen, "stored SCT unreadable");
-		}
-	} else if (rc == TC_SUBMISSION_LOGGED && unwritten_sct(q, id, sct, sct_len)) {
-		/* a duplicate whose SCT the committer has not written yet */
-		if ((rc = tc_ct_parse_sct(sct, *sct_len, &parsed) == TC_CT_OK ? 0 : -1) == 0) {
-			*timestamp = parsed.timestamp;
-			index = sct_leaf_index(&parsed);
-		} else {
-			snprintf(err, errlen, "kept SCT unreadable");
-		}
-	} else if (q->frozen && want_sct) {
-		/* a frozen log signs nothing new; an entry logged without an SCT
-		 * stays so (its SCT would be a new promise) */
-		rc = frozen_refusal(q, err, errlen);
-	} else if (rc == TC_SUBMISSION_LOGGED) {
-		/* logged already (without an SCT, or its SCT lost in a crash) */
-		*timestamp = logged_at;
-		e.timestamp = logged_at;
-		rc = want_sct ? sign_entry(q, &e, index, id, sct, sct_len, err, errlen) : 0;
-	} else if (q->frozen) {
-		rc = frozen_refusal(q, err, errlen);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	if (tc_sequencer_submit_async(q, in, extra, extra_len, want_sct, sync_done, &w) != 0) {
+		snprintf(err, errlen, "out of memory");
+		w.rc = -1;
 	} else {
-		e.timestamp = next_timestamp(q);
-		e.extensions = NULL;
-		e.extensions_len = 0;
-		rc = commit_entry(q, &e, extra, extra_len, id, &index, err, errlen);
-		if (rc == 0) {
-			*timestamp = e.timestamp;
-			rc = want_sct ? sign_entry(q, &e, index, id, sct, sct_len, err, errlen) : 0;
-			/* a signing failure leaves the entry logged: a retry gets
-			 * its SCT from the "logged at" record */
-		}
+		pthread_mutex_lock(&w.lock);
+		while (!w.done)
+			pthread_cond_wait(&w.cond, &w.lock);
+		pthread_mutex_unlock(&w.lock);
+		*timestamp = w.timestamp;
+		if (leaf_index)
+			*leaf_index = w.leaf_index;
 	}
-	if (leaf_index)
-		*leaf_index = index;
-	pthread_mutex_unlock(idlock);
-	return rc;
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	return w.rc;
 }
 
 const unsigned char *tc_sequencer_log_id(const struct tc_sequencer *q)
@@ -682,15 +844,14 @@ int tc_sequencer_start(struct tc_ct_store *st, struct tc_log_signer *ls, const s
 	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_mutex_init(&q->clock_lock, NULL);
-	for (int i = 0; i < IDENTITY_LOCKS; i++)
-		pthread_mutex_init(&q->identity[i], NULL);
+	pthread_mutex_init(&q->inflight_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&q->commit_wake, NULL);
-	pthread_cond_init(&q->committed, NULL);
+	pthread_cond_init(&q->drained, NULL);
 	/* Before the committer appends anything (see commit_batch). Left
 	 * pending on failure (a full disk): sequenced at the next start. */
 	if (sequence_pending(q) != 0)
@@ -720,9 +881,13 @@ void tc_sequencer_stop(struct tc_sequencer *q)
 {
 	if (!q)
 		return;
-	/* The committer first (it commits what is queued), then the sequencer,
-	 * whose last flush signs and publishes those entries too. */
+	/* Every submission answered first (their signatures come back on the
+	 * signer link, each within its timeout), then the committer (it
+	 * commits what is queued), then the sequencer, whose last flush signs
+	 * and publishes those entries too. */
 	pthread_mutex_lock(&q->lock);
+	while (q->outstanding > 0)
+		pthread_cond_wait(&q->drained, &q->lock);
 	q->commit_stopping = 1;
 	pthread_cond_signal(&q->commit_wake);
 	pthread_mutex_unlock(&q->lock);
@@ -734,10 +899,9 @@ void tc_sequencer_stop(struct tc_sequencer *q)
 	pthread_join(q->thread, NULL);
 	pthread_cond_destroy(&q->wake);
 	pthread_cond_destroy(&q->commit_wake);
-	pthread_cond_destroy(&q->committed);
+	pthread_cond_destroy(&q->drained);
 	pthread_mutex_destroy(&q->lock);
 	pthread_mutex_destroy(&q->clock_lock);
-	for (int i = 0; i < IDENTITY_LOCKS; i++)
-		pthread_mutex_destroy(&q->identity[i]);
+	pthread_mutex_destroy(&q->inflight_lock);
 	free(q);
 }

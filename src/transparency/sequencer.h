@@ -1,25 +1,26 @@
 /* Accepts entries and turns them into tree growth.
  *
- * Submission (any HTTP thread): a duplicate gets its original SCT back;
- * otherwise the entry is timestamped and queued for the committer thread,
- * which appends everything queued to the tree in one synced write (the
- * group commit), giving each entry its leaf index: static-ct-api's
- * leaf_index extension is part of the leaf, so the index is fixed at the
- * durable write and no later. Then the SCT, carrying that extension, is
- * signed: an SCT always names a durable, sequenced entry, and costs no
- * wait beyond the one synced write. A submission that needs no SCT
+ * Submission (asynchronous: no thread waits for one): a duplicate gets its
+ * original SCT back; otherwise the entry is timestamped and queued for the
+ * committer thread, which appends everything queued to the tree in one
+ * synced write (the group commit), giving each entry its leaf index:
+ * static-ct-api's leaf_index extension is part of the leaf, so the index is
+ * fixed at the durable write and no later. Then the batch's SCTs, carrying
+ * that extension, are asked of the signer all at once (pipelined on its
+ * link), and each answer completes its submission: an SCT always names a
+ * durable, sequenced entry, and costs no wait beyond the one synced write
+ * and one signature round trip. A submission that needs no SCT
  * (want_sct 0: the gateway logging a final certificate) is stored the
  * same way without the signature; a later submission of it that wants one
  * gets an SCT signed then, with the timestamp and index of the leaf
  * already logged.
  *
- * Durability cost: every submission waits for its own synced write, and
- * LevelDB's group commit puts all writers queued behind a sync into the
- * next one. Syncs run back to back (~2 ms each on the test machine), so
- * their number per second stays flat and the group grows with the load:
- * measured ~2 submissions per fdatasync at 450 issuances/s (64 issuers),
- * ~9 at 2,700 HTTP add-chains/s. Holding writes back to group more would
- * only add latency at low load and change nothing at high load.
+ * Durability cost: every submission is answered after its batch's synced
+ * write, and everything queued during one sync goes into the next. Syncs
+ * run back to back (~2 ms each on the test machine), so their number per
+ * second stays flat and the batch grows with the load. Holding writes back
+ * to group more would only add latency at low load and change nothing at
+ * high load.
  *
  * Tree heads (one thread): every interval_ms, or as soon as batch_max
  * entries were committed, a new tree head is signed and stored. Entries an
@@ -75,11 +76,37 @@ int tc_sequencer_submit(struct tc_sequencer *q, const struct tc_ct_entry *e, con
 			size_t extra_len, int want_sct, unsigned char sct[TC_SCT_MAX_LEN], size_t *sct_len,
 			uint64_t *timestamp, uint64_t *leaf_index, char *err, size_t errlen);
 
+/* What a submission got: rc 0, -1 (err says why: the entry could not be
+ * made durable or signed) or TC_SEQUENCER_FROZEN (err set); sct (NULL and
+ * sct_len 0 when none: want_sct 0 and no earlier submission got one), the
+ * entry's timestamp and leaf index (UINT64_MAX for an entry of an earlier
+ * version whose leaf does not carry it). Valid during the call only. */
+struct tc_sequencer_result {
+	int rc;
+	const char *err;
+	const unsigned char *sct;
+	size_t sct_len;
+	uint64_t timestamp;
+	uint64_t leaf_index;
+};
+
+/* Called exactly once per submission, on the submitting thread (an answer
+ * known at once: a duplicate, a refusal), the committer thread or the
+ * signer link's reader thread: it must not block. */
+typedef void (*tc_sequencer_done_fn)(void *arg, const struct tc_sequencer_result *r);
+
+/* tc_sequencer_submit without waiting: done(arg, ...) gets the answer. e's
+ * buffers (cert) and extra must stay valid until done is called. 0, or -1
+ * when out of memory (done is then not called). */
+int tc_sequencer_submit_async(struct tc_sequencer *q, const struct tc_ct_entry *e, const unsigned char *extra,
+			      size_t extra_len, int want_sct, tc_sequencer_done_fn done, void *arg);
+
 /* The log ID (SHA-256 of the log key's SubjectPublicKeyInfo). */
 const unsigned char *tc_sequencer_log_id(const struct tc_sequencer *q);
 
-/* Stops the thread after sequencing everything still pending (as far as the
- * signer allows) and frees q. */
+/* Waits until every submission is answered, stops the threads after
+ * sequencing everything still pending (as far as the signer allows) and
+ * frees q. */
 void tc_sequencer_stop(struct tc_sequencer *q);
 
 #endif

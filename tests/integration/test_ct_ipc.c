@@ -229,6 +229,7 @@ static void test_garbage_drops_only_that_client(void)
 
 /* ---- get-entries answers always fit a frame ---- */
 
+#define TC_CT_SCT_CAP 512 /* a serialized SCT is ~120 bytes */
 #define BIG_CERTS 420
 #define BIG_NAMES 60
 #define ADDERS 8
@@ -372,6 +373,128 @@ static void test_get_entries_fit_a_frame(void)
 	CU_ASSERT(answers >= 2);
 }
 
+/* ---- submissions pipelined on one connection ---- */
+
+#define BURST 300
+#define BURST_DUPS 20 /* the first BURST_DUPS certificates are sent twice in the burst */
+
+static unsigned char *small_cert(struct tc_signer_client *signer, EVP_PKEY *key, int n, size_t *len)
+{
+	char name[80];
+	snprintf(name, sizeof(name), "burst-%04d.hypermesh.online", n);
+	const char *names[] = {name};
+	time_t now = time(NULL);
+	struct tc_leaf_request rq = {.pubkey = key, .dns_names = names, .n_dns = 1, .server_auth = 1,
+				     .not_before = now - 60, .not_after = now + 1800};
+	char err[256];
+	X509 *x = tc_leaf_template_new(&rq, err, sizeof(err));
+	unsigned char *tbs;
+	size_t tbs_len;
+	if (!x || tc_template_tbs_der(x, &tbs, &tbs_len) != 0) {
+		X509_free(x);
+		return NULL;
+	}
+	X509_free(x);
+	unsigned char *out = tc_sct_minter_issue(&minter, signer, tbs, tbs_len, len, NULL, NULL, err, sizeof(err));
+	OPENSSL_free(tbs);
+	return out;
+}
+
+/* The leaf index an SCT names (static-ct-api leaf_index, the only
+ * extension this log writes: version, log ID, timestamp, then 00 08 00 00
+ * 05 and five bytes), or UINT64_MAX. */
+static uint64_t sct_index(const uint8_t *sct, size_t len)
+{
+	if (len < 1 + 32 + 8 + 2 + 8 || sct[41] != 0 || sct[42] != 8 || sct[43] != 0 || sct[45] != 5)
+		return UINT64_MAX;
+	uint64_t v = 0;
+	for (int i = 0; i < 5; i++)
+		v = v << 8 | sct[46 + i];
+	return v;
+}
+
+/* Every request of a burst written before any answer is read: the log
+ * starts each as it is read (no thread waits for one), so all are in
+ * flight at once; each gets its own answer by id, every new certificate
+ * its own leaf index, and a certificate sent twice in the burst the same
+ * SCT both times (the second waits for the first, then finds its record). */
+static void test_pipelined_submissions(void)
+{
+	int sfd = tc_harness_connect(&h, "gateway");
+	struct tc_signer_client *signer = tc_signer_client_new(sfd);
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	CU_ASSERT_FATAL(signer && key);
+	static unsigned char *der[BURST];
+	static size_t len[BURST];
+	for (int i = 0; i < BURST; i++)
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der[i] = small_cert(signer, key, i, &len[i]));
+	tc_signer_client_free(signer);
+	EVP_PKEY_free(key);
+
+	int fd = raw_connect();
+	CU_ASSERT_FATAL(fd >= 0);
+	int frames = BURST + BURST_DUPS;
+	for (int k = 0; k < frames; k++) {
+		int i = k < BURST ? k : k - BURST; /* the duplicates last, while the first are in flight */
+		ProtobufCBinaryData chain[1] = {{.data = der[i], .len = len[i]}};
+		Request req = TRUSTCHAIN__INTERNAL__CT__REQUEST__INIT;
+		Trustchain__Internal__Ct__AddChainRequest add = TRUSTCHAIN__INTERNAL__CT__ADD_CHAIN_REQUEST__INIT;
+		add.n_chain = 1;
+		add.chain = chain;
+		req.id = (uint64_t)k + 1;
+		req.op_case = TRUSTCHAIN__INTERNAL__CT__REQUEST__OP_ADD_CHAIN;
+		req.add_chain = &add;
+		uint8_t buf[4096];
+		size_t n = trustchain__internal__ct__request__get_packed_size(&req);
+		CU_ASSERT_FATAL(n <= sizeof(buf));
+		trustchain__internal__ct__request__pack(&req, buf);
+		CU_ASSERT_EQUAL_FATAL(tc_frame_write(fd, buf, n), 0);
+	}
+	static int answered[BURST + BURST_DUPS];
+	static uint64_t index_of[BURST + BURST_DUPS];
+	static uint8_t sct_of[BURST + BURST_DUPS][TC_CT_SCT_CAP];
+	static size_t sct_len_of[BURST + BURST_DUPS];
+	int ok = 0;
+	for (int k = 0; k < frames; k++) {
+		uint8_t *frame = NULL;
+		size_t flen = 0;
+		if (tc_frame_read(fd, &frame, &flen, 60000) != 1)
+			break;
+		Response *r = trustchain__internal__ct__response__unpack(NULL, flen, frame);
+		free(frame);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+		uint64_t id = r->id;
+		if (id >= 1 && id <= (uint64_t)frames && !answered[id - 1] &&
+		    r->status == TRUSTCHAIN__INTERNAL__CT__STATUS__STATUS_OK &&
+		    r->result_case == TRUSTCHAIN__INTERNAL__CT__RESPONSE__RESULT_ADD_CHAIN &&
+		    r->add_chain->sct.len > 0 && r->add_chain->sct.len <= TC_CT_SCT_CAP) {
+			answered[id - 1] = 1;
+			index_of[id - 1] = sct_index(r->add_chain->sct.data, r->add_chain->sct.len);
+			memcpy(sct_of[id - 1], r->add_chain->sct.data, r->add_chain->sct.len);
+			sct_len_of[id - 1] = r->add_chain->sct.len;
+			ok++;
+		}
+		trustchain__internal__ct__response__free_unpacked(r, NULL);
+	}
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(ok, frames);
+	/* new certificates: distinct indices */
+	for (int a = 0; a < BURST; a++)
+		for (int b = a + 1; b < BURST; b++)
+			if (index_of[a] == UINT64_MAX || index_of[a] == index_of[b]) {
+				CU_FAIL("two certificates got the same leaf index");
+				a = BURST;
+				break;
+			}
+	/* duplicates: the original SCT and index */
+	for (int d = 0; d < BURST_DUPS; d++) {
+		CU_ASSERT_EQUAL(sct_len_of[BURST + d], sct_len_of[d]);
+		CU_ASSERT(memcmp(sct_of[BURST + d], sct_of[d], sct_len_of[d]) == 0);
+	}
+	for (int i = 0; i < BURST; i++)
+		free(der[i]);
+}
+
 /* The log killed: calls fail at once with a reason; restarted: the same
  * client reconnects by itself. */
 static void test_reconnect_after_kill(void)
@@ -406,6 +529,7 @@ int main(int argc, char **argv)
 		{"16 threads pipelined on one connection", test_pipelined_threads},
 		{"garbage drops only that client", test_garbage_drops_only_that_client},
 		{"get-entries answers fit a frame, the rest follows", test_get_entries_fit_a_frame},
+		{"300 submissions pipelined on one connection, duplicates among them", test_pipelined_submissions},
 		{"log killed: prompt failure, then reconnect", test_reconnect_after_kill},
 		{NULL, NULL},
 	};
