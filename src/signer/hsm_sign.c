@@ -243,13 +243,25 @@ static int find_private(struct tc_hsm_pool *p, CK_SESSION_HANDLE s, const char *
 }
 
 /* A session object copy of token_obj on session s, or token_obj itself
- * when the token will not copy it. */
+ * when the token will not copy it. A copy is used only if the token says it
+ * is sensitive and not extractable (PKCS#11 lets a copy only tighten those
+ * two; checked rather than assumed, so a token that does otherwise never
+ * gives us a readable key). */
 static CK_OBJECT_HANDLE session_copy(struct tc_hsm_pool *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE token_obj)
 {
 	CK_BBOOL no = CK_FALSE;
 	CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof(no)}};
 	CK_OBJECT_HANDLE copy;
-	return p->f->C_CopyObject(s, token_obj, tmpl, 1, &copy) == CKR_OK ? copy : token_obj;
+	if (p->f->C_CopyObject(s, token_obj, tmpl, 1, &copy) != CKR_OK)
+		return token_obj;
+	CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE;
+	CK_ATTRIBUTE got[] = {{CKA_SENSITIVE, &sensitive, sizeof(sensitive)},
+			      {CKA_EXTRACTABLE, &extractable, sizeof(extractable)}};
+	if (p->f->C_GetAttributeValue(s, copy, got, 2) != CKR_OK || sensitive != CK_TRUE || extractable != CK_FALSE) {
+		p->f->C_DestroyObject(s, copy);
+		return token_obj;
+	}
+	return copy;
 }
 
 EVP_PKEY *tc_hsm_pool_ec_key(struct tc_hsm_pool *p, CK_SESSION_HANDLE anchor, EVP_PKEY *pub, const char *label,
