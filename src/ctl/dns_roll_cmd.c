@@ -15,11 +15,7 @@
  * timing (resolver/dnssec_roll.h) is fixed at start and kept in the
  * state, so every later step is judged by the plan it started with.
  * Each step is journaled in the audit journal. */
-#define _GNU_SOURCE /* nftw */
 #include <errno.h>
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -224,38 +220,6 @@ static int show(struct tc_ctl *ctl)
 	return TC_CTL_OK;
 }
 
-/* Run as root, the token's new object files are root's, and the signer
- * (its own user) could not read them: they are given to the owner of the
- * token directory, as the create steps do. Only entries root owns, never a
- * hard link's other name. */
-static uid_t token_uid;
-static gid_t token_gid;
-static int reown(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)flag;
-	(void)ftw;
-	if (st->st_uid != 0 || (!S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode) && st->st_nlink > 1))
-		return 0;
-	return lchown(path, token_uid, token_gid) == 0 ? 0 : -1;
-}
-
-static int reown_token(const struct tc_config *cfg)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	if (geteuid() != 0 || tc_config_data_path(cfg, "hsm", dir, sizeof(dir)) != 0 || lstat(dir, &st) != 0 ||
-	    !S_ISDIR(st.st_mode) || st.st_uid == 0)
-		return 0;
-	token_uid = st.st_uid;
-	token_gid = st.st_gid;
-	if (nftw(dir, reown, 16, FTW_PHYS) != 0) {
-		tc_ctl_error("cannot give the new key's token objects in %s to the signer's user: %s", dir,
-			     strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Generates the new key on the token (checked sensitive and never
  * extractable, as the create steps do) and writes its public key. */
 static int make_key(struct tc_ctl *ctl, struct ceremony_session *s, const char *label)
@@ -289,7 +253,9 @@ static int make_key(struct tc_ctl *ctl, struct ceremony_session *s, const char *
 out:
 	tc_p11_unload(p);
 	free(objs);
-	if (reown_token(cfg) != 0)
+	/* Run as root, the token's new object files are root's: the signer
+	 * (its own user) could not read them. */
+	if (ceremony_reown_hsm(cfg) != 0)
 		rc = -1;
 	if (rc != 0)
 		return -1;
