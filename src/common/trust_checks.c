@@ -35,13 +35,12 @@ static void window_problem(const char *who, int64_t nb, int64_t na, int64_t at, 
 	*late |= na < at;
 }
 
-size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, Reason out[2], char *why,
-			 size_t whylen)
+size_t tc_check_validity(const struct tc_leaf_times *leaf, const struct tc_ca_cert *issuer, int64_t at,
+			 Reason out[2], char *why, size_t whylen)
 {
 	int early = 0, late = 0;
-	int64_t nb, na;
-	if (tc_asn1_time_unix(X509_get0_notBefore(leaf), &nb) != 0 ||
-	    tc_asn1_time_unix(X509_get0_notAfter(leaf), &na) != 0) {
+	int64_t nb = leaf->not_before, na = leaf->not_after;
+	if (!leaf->ok) {
 		snprintf(why, whylen, "the leaf's validity period does not decode");
 		out[0] = TC_REASON_EXPIRED;
 		return 1;

@@ -49,8 +49,12 @@ enum tc_path_result tc_validate_path(struct tc_trust *v, const struct tc_chain *
  * when it is a failure. The validity check may report two (NOT_YET_VALID
  * and EXPIRED for different certificates of the path); issuer NULL checks
  * the leaf alone. */
-size_t tc_check_validity(X509 *leaf, const struct tc_ca_cert *issuer, int64_t at, enum tc_reason out[2],
-			 char *why, size_t whylen);
+struct tc_leaf_times {
+	int ok; /* 0: the leaf's validity does not decode */
+	int64_t not_before, not_after;
+};
+size_t tc_check_validity(const struct tc_leaf_times *leaf, const struct tc_ca_cert *issuer, int64_t at,
+			 enum tc_reason out[2], char *why, size_t whylen);
 enum tc_reason tc_check_name(X509 *leaf, const char *name, size_t name_len, char *why, size_t whylen);
 enum tc_reason tc_check_usage(X509 *leaf, enum tc_purpose purpose, char *why, size_t whylen);
 enum tc_reason tc_check_sct(const struct tc_trust *v, const unsigned char *leaf_der, size_t leaf_len,

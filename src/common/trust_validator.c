@@ -278,20 +278,33 @@ void tc_trust_run(struct tc_trust *v, const unsigned char *const *elems, const s
 	} else if (pr == TC_PATH_OK) {
 		sct = tc_check_sct(v, out->chain.certs[0].der, out->chain.certs[0].len, out->issuer, sct_why,
 				   sizeof(sct_why));
-		unsigned char h[32];
-		struct tc_leaf_entry *e = NULL;
-		if (v->leaves && EVP_Digest(out->chain.certs[0].der, out->chain.certs[0].len, h, NULL, EVP_sha256(), NULL) == 1 &&
-		    (e = tc_leaf_entry_new(h, leaf, out->issuer, sct, sct_why)))
-			tc_leaf_cache_put(v->leaves, e);
-		tc_leaf_entry_unref(e);
+		if (v->leaves) {
+			cached = tc_leaf_entry_new(out->chain.certs[0].der, out->chain.certs[0].len, leaf, out->issuer,
+						   sct, sct_why);
+			if (cached)
+				tc_leaf_cache_put(v->leaves, cached);
+		}
+	}
+
+	/* The leaf's validity window: from the cache entry when there is one
+	 * (decoded once), else decoded now. */
+	struct tc_leaf_times lt = {0};
+	if (cached) {
+		lt.ok = cached->times_ok;
+		lt.not_before = cached->not_before;
+		lt.not_after = cached->not_after;
+	} else {
+		lt.ok = tc_asn1_time_unix(X509_get0_notBefore(leaf), &lt.not_before) == 0 &&
+			tc_asn1_time_unix(X509_get0_notAfter(leaf), &lt.not_after) == 0;
 	}
 	tc_leaf_entry_unref(cached);
-
-	if (tc_asn1_time_unix(X509_get0_notAfter(leaf), &out->leaf_not_after) != 0)
+	if (lt.ok)
+		out->leaf_not_after = lt.not_after;
+	else if (tc_asn1_time_unix(X509_get0_notAfter(leaf), &out->leaf_not_after) != 0)
 		out->leaf_not_after = 0;
 	Reason times[2];
 	why[0] = '\0';
-	size_t k = tc_check_validity(leaf, out->issuer, at, times, why, sizeof(why));
+	size_t k = tc_check_validity(&lt, out->issuer, at, times, why, sizeof(why));
 	for (size_t i = 0; i < k; i++)
 		add(v, out, times[i], why);
 	why[0] = '\0';

@@ -5,6 +5,7 @@
  * control byte) is INVALID_ARGUMENT. Validate is public: the answer says
  * nothing a caller could not work out from the CA certificates, the log key
  * and the CRL. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "common/metrics_proc.h"
@@ -21,6 +22,18 @@ static int has_control_byte(const char *name)
 		if (*p < 0x20 || *p == 0x7f)
 			return 1;
 	return 0;
+}
+
+/* The decisions counter, looked up once: tc_pm_counter walks the process's
+ * metric list under its mutex, which every worker took on every call. */
+static struct tc_metric *decisions_metric(void)
+{
+	static _Atomic(struct tc_metric *) cached;
+	struct tc_metric *m = atomic_load_explicit(&cached, memory_order_acquire);
+	if (!m && (m = tc_pm_counter("trustchain_validate_decisions_total", "Validate answers, by decision.",
+				     "decision")))
+		atomic_store_explicit(&cached, m, memory_order_release);
+	return m;
 }
 
 static void answer(struct tc_gateway *gw, const Trustchain__V1__ValidateRequest *rq, struct tc_rpc_result *res)
@@ -42,8 +55,7 @@ static void answer(struct tc_gateway *gw, const Trustchain__V1__ValidateRequest 
 	Trustchain__V1__ValidateResponse out = TRUSTCHAIN__V1__VALIDATE_RESPONSE__INIT;
 	ProtobufCBinaryData path[TC_CHAIN_MAX_CERTS + 2];
 	out.decision = vr.trusted ? TRUSTCHAIN__V1__DECISION__TRUSTED : TRUSTCHAIN__V1__DECISION__UNTRUSTED;
-	tc_metric_add(tc_pm_counter("trustchain_validate_decisions_total", "Validate answers, by decision.", "decision"),
-		      vr.trusted ? "trusted" : "untrusted", 1);
+	tc_metric_add(decisions_metric(), vr.trusted ? "trusted" : "untrusted", 1);
 	out.reasons = vr.reasons;
 	out.n_reasons = vr.n_reasons;
 	out.detail = vr.detail;
