@@ -288,6 +288,8 @@ static enum MHD_Result answer(struct tc_acme_http *h, struct MHD_Connection *con
 		*r = (struct tc_acme_resp){0};
 		tc_acme_poll(h->a, &pk, r);
 	}
+	/* A poll's answer shows state too: it waits like any other. */
+	r->durable_seq = tc_acme_store_answer_floor(h->a->store, r->durable_seq);
 	if (r->durable_seq && hold_until_durable(h, conn, hr, r) == 0)
 		return MHD_YES;
 	enum MHD_Result ret = send_resp(h, conn, r);

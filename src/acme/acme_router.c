@@ -208,7 +208,7 @@ void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_a
 	}
 	(void)tc_acme_store_answer_seq(); /* nothing from an earlier request */
 	handle(a, rq, r);
-	r->durable_seq = tc_acme_store_answer_seq();
+	r->durable_seq = tc_acme_store_answer_floor(a->store, tc_acme_store_answer_seq());
 	if (r->durable_seq && !rq->can_park) {
 		if (tc_acme_store_wait_durable(a->store, r->durable_seq) != 0)
 			tc_acme_resp_not_durable(r);

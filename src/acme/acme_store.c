@@ -210,6 +210,19 @@ uint64_t tc_acme_store_syncs(struct tc_acme_store *s)
 
 uint64_t tc_acme_store_answer_peek(void) { return answer_seq; }
 
+uint64_t tc_acme_store_answer_floor(struct tc_acme_store *s, uint64_t seq)
+{
+	/* A write is numbered just after leveldb_write returns: a reader in
+	 * that gap of a few instructions is not covered (machine crash only). */
+	uint64_t written = atomic_load(&s->written);
+	if (written > seq)
+		seq = written;
+	pthread_mutex_lock(&s->sync_lock);
+	int durable = seq <= s->durable;
+	pthread_mutex_unlock(&s->sync_lock);
+	return durable ? 0 : seq;
+}
+
 uint64_t tc_acme_store_answer_seq(void)
 {
 	uint64_t seq = answer_seq;

@@ -19,9 +19,10 @@
  * for every write queued while the previous one ran, instead of one per
  * request on a blocked pool thread. Nothing is acknowledged before it is
  * on disk; a kill -9 loses nothing either way (the data is in the page
- * cache once the write returned). What stays possible, after a machine
- * crash only: another request read such a record in the moment before its
- * sync and answered with it (its writer's answer had not left). Where an
+ * cache once the write returned). An answer that may show another
+ * request's record waits for the syncs pending when it was built
+ * (tc_acme_store_answer_floor), so nothing it showed is lost to a machine
+ * crash either. Where an
  * action outside the store depends on a write (finalize's call to the CA),
  * it waits for the sync too (tc_acme_store_when_durable). */
 #ifndef TC_ACME_STORE_H
@@ -73,6 +74,14 @@ int tc_acme_store_put_deferred(struct tc_acme_store *s, char kind, const char *i
 uint64_t tc_acme_store_answer_seq(void);
 /* The same without forgetting it. */
 uint64_t tc_acme_store_answer_peek(void);
+
+/* What an answer must wait for before it leaves: seq (its own deferred
+ * writes) raised to every deferred write made so far, because the answer
+ * may show a record another request wrote and whose sync has not run yet
+ * (that writer's own answer waits for it; this one must too, or a machine
+ * crash could lose what it showed). 0 when all of that is durable already,
+ * so an answer with nothing pending leaves at once. */
+uint64_t tc_acme_store_answer_floor(struct tc_acme_store *s, uint64_t seq);
 
 /* Runs fn(arg, ok) once the writes up to seq are durable (ok 1) or their
  * sync failed (ok 0: the caller must not acknowledge them): at once on this

@@ -101,6 +101,38 @@ static void test_waiter_after_sync(void)
 	CU_ASSERT_EQUAL(atomic_load(&ran), 2);
 }
 
+static void *write_other(void *arg)
+{
+	uint64_t *seq = arg;
+	(void)tc_acme_store_answer_seq();
+	json_t *r = rec(11);
+	if (tc_acme_store_put_deferred(s, 'O', "d", r) == 0)
+		*seq = tc_acme_store_answer_seq();
+	json_decref(r);
+	return NULL;
+}
+
+/* Another request's write, not synced yet, read by this one: this answer
+ * waits for it too (it shows the record), and not once it is durable. */
+static void test_reader_waits_for_shown_write(void)
+{
+	CU_ASSERT_EQUAL(tc_acme_store_flush(s), 0);
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, 0), 0); /* nothing pending */
+	uint64_t other = 0;
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_other, &other), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_FATAL(other > 0);
+	CU_ASSERT_EQUAL(value("d"), 11);
+	(void)tc_acme_store_answer_seq(); /* this thread wrote nothing */
+	/* Nobody waits on the write, so the syncer has not taken it. */
+	uint64_t floor = tc_acme_store_answer_floor(s, 0);
+	CU_ASSERT(floor >= other);
+	CU_ASSERT_EQUAL(tc_acme_store_wait_durable(s, floor), 0);
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, 0), 0);
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, other), 0);
+}
+
 static void *writer(void *arg)
 {
 	int t = (int)(intptr_t)arg, *bad = calloc(1, sizeof(int));
@@ -162,6 +194,7 @@ int main(void)
 	static const struct tc_test tests[] = {
 		{"a deferred write is readable at once and numbered for its answer", test_deferred_visible_and_numbered},
 		{"a waiter runs after the sync that covers its write", test_waiter_after_sync},
+		{"an answer waits for the unsynced writes it may show", test_reader_waits_for_shown_write},
 		{"concurrent writers share syncs", test_writers_share_syncs},
 		{"closing runs the queued waiters; the write survives reopening", test_close_answers_waiters},
 		{NULL, NULL},
