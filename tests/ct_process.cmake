@@ -79,5 +79,5 @@ endif()
 # URLs, tiles, Issue picking the shard, Validate, loglist, export (issue 13).
 if(TARGET trustchain-transparency AND TARGET trustchain-server)
   add_test(NAME ct_shards_test COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/ct_shards_test.sh ${CMAKE_BINARY_DIR}/bin)
-  set_tests_properties(ct_shards_test PROPERTIES TIMEOUT 300)
+  set_tests_properties(ct_shards_test PROPERTIES TIMEOUT 600)
 endif()
