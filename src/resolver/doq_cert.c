@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -22,6 +23,7 @@
 #include "common/file_read.h"
 #include "common/file_replace.h"
 #include "common/metrics_proc.h"
+#include "common/rollover_sched.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "common/log.h"
@@ -49,7 +51,7 @@ struct tc_doq_cert {
 
 struct issued {
 	X509 *cert;
-	char *chain_pem;       /* leaf + intermediate */
+	char *chain_pem;       /* leaf + intermediate (+ cross certificate) */
 	size_t chain_len;
 	char *leaf_pem;
 	size_t leaf_len;
@@ -78,32 +80,43 @@ static char *bio_take(BIO *b, size_t *len)
 	return out;
 }
 
-/* The intermediates a certificate of ours may come from: the configured
- * one and, during a CA key rollover, the next one named by ca/rollover/next
- * ("LABEL CUTOVER", its certificate ca/rollover/LABEL.pem; see
- * gateway/ca_rollover.h). The signer switches at the cut-over by itself, so
- * the chain is the issuer that really signed, never assumed. */
-#define ISSUERS_MAX 2
+/* The intermediates a certificate of ours may come from
+ * (common/rollover_sched.h): the configured one, the finalized rollovers
+ * and a scheduled next one. The signer switches at the cut-over by itself,
+ * so the chain is the issuer that really signed, never assumed. Under a new
+ * root an intermediate's file holds the cross certificate (the new root
+ * signed by our old root) after it: the CT log and clients that trust only
+ * the old root need it, so it is sent and served after the intermediate. */
+#define ISSUERS_MAX TC_ROLLOVER_FILES_MAX
 struct issuers {
 	int n;
-	char *pem[ISSUERS_MAX];
+	char *pem[ISSUERS_MAX];          /* the file: intermediate (+ cross certificate) */
 	size_t pem_len[ISSUERS_MAX];
 	X509 *x[ISSUERS_MAX];
 	unsigned char *der[ISSUERS_MAX]; /* OPENSSL_malloc'd */
 	size_t der_len[ISSUERS_MAX];
+	unsigned char *cross[ISSUERS_MAX]; /* OPENSSL_malloc'd; NULL under our root */
+	size_t cross_len[ISSUERS_MAX];
 };
+
+static void issuer_clear(struct issuers *s, int i)
+{
+	free(s->pem[i]);
+	X509_free(s->x[i]);
+	OPENSSL_free(s->der[i]);
+	OPENSSL_free(s->cross[i]);
+	s->pem[i] = NULL, s->x[i] = NULL, s->der[i] = NULL, s->cross[i] = NULL;
+}
 
 static void issuers_free(struct issuers *s)
 {
-	for (int i = 0; i < s->n; i++) {
-		free(s->pem[i]);
-		X509_free(s->x[i]);
-		OPENSSL_free(s->der[i]);
-	}
+	for (int i = 0; i < s->n; i++)
+		issuer_clear(s, i);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Appends the certificate in the PEM file rel; -1 with err set. */
+/* Appends the certificate (and a cross certificate after it) in the PEM
+ * file rel; -1 with err set and nothing appended. */
 static int issuers_add(struct issuers *s, const struct tc_config *cfg, const char *rel, char *err, size_t errlen)
 {
 	char path[TC_CFG_STR + 128];
@@ -116,33 +129,37 @@ static int issuers_add(struct issuers *s, const struct tc_config *cfg, const cha
 		return -1;
 	BIO *b = BIO_new_mem_buf(s->pem[i], (int)s->pem_len[i]);
 	s->x[i] = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	X509 *cross = s->x[i] ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
+	ERR_clear_error(); /* the end of the file after the last certificate */
+	int cn = cross ? i2d_X509(cross, &s->cross[i]) : 0;
+	X509_free(cross);
 	int n = s->x[i] ? i2d_X509(s->x[i], &s->der[i]) : -1;
-	s->n++; /* freed by issuers_free whatever follows */
-	if (n <= 0) {
+	if (n <= 0 || cn < 0) {
 		snprintf(err, errlen, "%s: no certificate", rel);
+		issuer_clear(s, i);
 		return -1;
 	}
 	s->der_len[i] = (size_t)n;
+	s->cross_len[i] = (size_t)cn;
+	s->n++;
 	return 0;
 }
 
-/* The configured intermediate, and the scheduled next one when there is
- * one (a schedule that does not parse or whose certificate is missing is
- * left out: the signer ignores it too). Read for every certificate. */
+/* Every intermediate of common/rollover_sched.h's list; a rollover file
+ * missing or unreadable is left out (the configured one must be there).
+ * Read for every certificate. */
 static int issuers_load(struct issuers *s, const struct tc_config *cfg, char *err, size_t errlen)
 {
+	struct tc_rollover_files f;
 	memset(s, 0, sizeof(*s));
-	if (issuers_add(s, cfg, "ca/intermediate.pem", err, errlen) != 0)
+	tc_rollover_files_read(cfg, &f);
+	if (issuers_add(s, cfg, f.rel[0], err, errlen) != 0)
 		return -1;
-	char rel[128], e2[256];
-	if (tc_rollover_next_cert(cfg, rel, sizeof(rel)) == 0 && issuers_add(s, cfg, rel, e2, sizeof(e2)) != 0) {
-		/* Only the configured one then. */
-		free(s->pem[1]);
-		X509_free(s->x[1]);
-		OPENSSL_free(s->der[1]);
-		s->pem[1] = NULL, s->x[1] = NULL, s->der[1] = NULL;
-		s->n = 1;
+	for (int i = 1; i < f.n; i++) {
+		char e2[256];
+		if (issuers_add(s, cfg, f.rel[i], e2, sizeof(e2)) != 0)
+			tc_warn("doq: intermediate %s left out: %s", f.rel[i], e2);
 	}
 	return 0;
 }
@@ -171,6 +188,19 @@ static const unsigned char *issuer_of(void *arg, const unsigned char *cert, size
 	return s->der[i];
 }
 
+/* common/ct_issue.h's cross_of: the cross certificate after an
+ * intermediate under a new root, so the CT log (which trusts our old root)
+ * accepts the chain. */
+static const unsigned char *cross_of(void *arg, const unsigned char *cert, size_t len, size_t *cross_len)
+{
+	const struct issuers *s = arg;
+	int i = issuers_pick(s, cert, len);
+	if (i < 0 || !s->cross[i])
+		return NULL;
+	*cross_len = s->cross_len[i];
+	return s->cross[i];
+}
+
 /* The template certified like every certificate of our CA (ct_issue.h):
  * precertificate, durable entry in the CT log, final certificate with the
  * SCT. *log_waited is set when the log did not answer: that call already
@@ -184,6 +214,7 @@ static int certify(struct tc_doq_cert *m, const unsigned char *tbs, size_t tbs_l
 				   .intermediate_der = cas->der[0],
 				   .intermediate_der_len = cas->der_len[0],
 				   .issuer_of = issuer_of,
+				   .cross_of = cross_of,
 				   .issuer_arg = cas};
 	struct tc_ct_issue_error e;
 	int rc = tc_ct_issue(&iss, tbs, tbs_len, ic, &e);

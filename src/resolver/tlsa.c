@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/file_read.h"
+#include "common/rollover_sched.h"
 
 size_t tc_tlsa_association(const uint8_t *der, size_t derlen, uint8_t selector, uint8_t mtype,
 			   uint8_t *out, size_t cap)
@@ -98,23 +99,6 @@ static uint8_t *read_first_cert(const char *path, size_t *len, bool *missing, ch
 	return copy;
 }
 
-int tc_rollover_next_cert(const struct tc_config *cfg, char *rel, size_t cap)
-{
-	char path[TC_CFG_STR + 64], *buf = NULL, err[256];
-	size_t n = 0, ll = 0;
-	if (tc_config_data_path(cfg, "ca/rollover/next", path, sizeof(path)) != 0 || access(path, F_OK) != 0 ||
-	    tc_read_file(path, 256, &buf, &n, err, sizeof(err)) != 0)
-		return -1;
-	/* The label: what a key label may hold (ceremony rollover-intermediate). */
-	while (ll < n && ((buf[ll] >= 'a' && buf[ll] <= 'z') || (buf[ll] >= 'A' && buf[ll] <= 'Z') ||
-			  (buf[ll] >= '0' && buf[ll] <= '9') || strchr("-_.", buf[ll])))
-		ll++;
-	int ok = ll > 0 && ll < 64 && ll < n && buf[ll] == ' ' && buf[0] != '.' &&
-		 snprintf(rel, cap, "ca/rollover/%.*s.pem", (int)ll, buf) < (int)cap;
-	free(buf);
-	return ok ? 0 : -1;
-}
-
 static int add_one(struct tc_zone *zone, const char *owner, uint8_t usage, uint8_t selector,
 		   uint8_t mtype, const uint8_t *der, size_t derlen, char *err, size_t errlen)
 {
@@ -154,15 +138,19 @@ int tc_zone_add_service_tlsa(struct tc_zone *zone, const struct tc_config *cfg,
 	bool missing;
 	size_t len = 0;
 	uint8_t *der = NULL;
-	/* The configured intermediate, then a scheduled next one. */
-	char next[128];
-	const char *cas[2] = {"ca/intermediate.pem", NULL};
-	if (tc_rollover_next_cert(cfg, next, sizeof(next)) == 0)
-		cas[1] = next;
-	for (int c = 0; c < 2 && cas[c]; c++) {
+	/* Every intermediate that may have issued a certificate of ours: the
+	 * configured one, the finalized rollovers (the last one issuing, the
+	 * earlier ones' leaves still valid) and a scheduled next one. Under a
+	 * new root the file is LABEL-chain.pem and its first certificate the
+	 * intermediate: DANE-TA names the intermediate, which the server
+	 * presents in its chain, so the cross certificate after it needs no
+	 * record (it only leads PKIX clients to our old root). */
+	struct tc_rollover_files cas;
+	tc_rollover_files_read(cfg, &cas);
+	for (int c = 0; c < cas.n; c++) {
 		char problem[sizeof(rep->problem) / 2] = "";
 		der = NULL;
-		if (tc_config_data_path(cfg, cas[c], path, sizeof(path)) == 0)
+		if (tc_config_data_path(cfg, cas.rel[c], path, sizeof(path)) == 0)
 			der = read_first_cert(path, &len, &missing, c ? problem : rep->problem,
 					      c ? sizeof(problem) : sizeof(rep->problem));
 		if (problem[0]) {

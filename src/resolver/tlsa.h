@@ -52,11 +52,6 @@ struct tc_tlsa_report {
 /* "host:port" (or "[v6]:port") -> port; 0 when there is none. */
 uint16_t tc_tlsa_port_of(const char *listen);
 
-/* "ca/rollover/LABEL.pem" of the scheduled next intermediate into rel (cap
- * bytes): 0, or -1 when nothing is scheduled or the schedule does not parse
- * (the signer then ignores it too). */
-int tc_rollover_next_cert(const struct tc_config *cfg, char *rel, size_t cap);
-
 /* Adds the records above. Missing certificate files are skipped (the CA may
  * not be set up yet, the DoQ server may not have a certificate yet);
  * an unreadable one is reported in rep->problem and skipped too. -1 only

@@ -46,12 +46,13 @@ struct stamp {
 	struct timespec mtime;
 };
 
-/* The TLSA records' inputs: the intermediates (the configured one and a
- * scheduled successor, published from the moment it is scheduled) and the
- * DoQ certificate. */
-enum { INPUT_INTERMEDIATE, INPUT_ROLLOVER, INPUT_DOQ_CERT, INPUT_DNS_ROLL, INPUT_COUNT };
+/* The TLSA records' inputs: the intermediates (the configured one, a
+ * scheduled successor, published from the moment it is scheduled, and the
+ * finalized ones, common/rollover_sched.h) and the DoQ certificate. */
+enum { INPUT_INTERMEDIATE, INPUT_ROLLOVER, INPUT_DOQ_CERT, INPUT_DNS_ROLL, INPUT_FINALIZED, INPUT_COUNT };
 static const char *const input_files[INPUT_COUNT] = {"ca/intermediate.pem", "ca/rollover/next", "dns/doq_cert.pem",
-						     "dns/roll.state" /* DNSSEC keys (dns_roll_state.h) */};
+						     "dns/roll.state" /* DNSSEC keys (dns_roll_state.h) */,
+						     "ca/rollover/finalized"};
 
 struct tc_zone_keeper {
 	struct tc_child *child;
@@ -449,7 +450,8 @@ static void check(struct tc_zone_keeper *k, bool poked)
 			why = i == INPUT_INTERMEDIATE ? "rebuilt (intermediate certificate changed)"
 			      : i == INPUT_ROLLOVER   ? "rebuilt (next intermediate scheduled)"
 			      : i == INPUT_DOQ_CERT   ? "rebuilt (DoQ certificate changed)"
-						      : "rebuilt (DNSSEC roll state changed)";
+			      : i == INPUT_DNS_ROLL   ? "rebuilt (DNSSEC roll state changed)"
+						      : "rebuilt (intermediate rollover finalized)";
 	}
 	if (!why && poked)
 		why = "rebuilt on request";

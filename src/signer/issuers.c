@@ -189,36 +189,6 @@ static int slot_for(struct tc_signer *s, const char *label, char *why, size_t wl
 	return n;
 }
 
-int tc_rollover_parse_line(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl)
-{
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	const char *sp = memchr(buf, ' ', n);
-	size_t lab = sp ? (size_t)(sp - buf) : 0;
-	if (!sp || !tc_key_label_ok(buf, lab) || lab >= ll) {
-		snprintf(why, wl, "not \"LABEL CUTOVER\"");
-		return -1;
-	}
-	memcpy(label, buf, lab);
-	label[lab] = '\0';
-	char t[32];
-	size_t tl = n - lab - 1;
-	if (tl != 20 || memchr(sp + 1, '\0', tl)) {
-		snprintf(why, wl, "cut-over is not YYYY-MM-DDTHH:MM:SSZ");
-		return -1;
-	}
-	memcpy(t, sp + 1, tl);
-	t[tl] = '\0';
-	struct tm tm = {0};
-	char *end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end) {
-		snprintf(why, wl, "cut-over '%s' is not YYYY-MM-DDTHH:MM:SSZ", t);
-		return -1;
-	}
-	*when = timegm(&tm);
-	return 0;
-}
-
 static void journal_event(struct tc_signer *s, const char *op, const char *label, const char *result,
 			  const char *detail)
 {

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "common/rollover_sched.h" /* tc_rollover_parse_line */
 #include "signer/cert_sign.h"
 #include "signer/hsm.h"
 
@@ -53,10 +54,6 @@ const struct tc_issuer_slot *tc_issuers_find(struct tc_signer *s, const char *la
 /* How many intermediates are loaded (1 without a rollover scheduled). */
 int tc_issuers_count(struct tc_signer *s);
 
-/* One "LABEL YYYY-MM-DDTHH:MM:SSZ" line of ca/rollover/next or
- * ca/rollover/finalized (n bytes, trailing newline/spaces allowed; the
- * label a key label, a NUL refused) into label / *when; -1 with why. */
-int tc_rollover_parse_line(const char *buf, size_t n, char *label, size_t ll, time_t *when, char *why, size_t wl);
 
 /* The URL for label derived from base: base's last path segment replaced
  * by "<label><ext>" (ca.crl_url .../intermediate.crl -> .../L.crl). ""

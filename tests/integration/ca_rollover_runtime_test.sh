@@ -344,6 +344,19 @@ when3=$(date -u -d "@$cutover3" +%Y-%m-%dT%H:%M:%SZ)
   { cat "$tmp/i3.out"; fail "rollover-intermediate under root-2"; }
 root2="$ca/rollover/root-2.pem"
 cross="$ca/rollover/root-2-cross.pem"
+# Until that cut-over the finalized issuing-2 issues while ca/rollover/next
+# names issuing-3: the resolver still renews its DoQ certificate (it knows
+# issuing-2 from ca/rollover/finalized, not only from next).
+doq_serial() { openssl x509 -in "$doq" -noout -serial 2>/dev/null; }
+doq_issuer() { openssl x509 -in "$doq" -noout -issuer 2>/dev/null | sed 's/^issuer=//'; }
+s0=$(doq_serial)
+while [ "$(date +%s)" -lt "$cutover3" ]; do
+  [ "$(doq_serial)" != "$s0" ] && [ "$(doq_issuer)" = "$new_subject" ] && break
+  sleep 0.2
+done
+[ "$(doq_serial)" != "$s0" ] && [ "$(doq_issuer)" = "$new_subject" ] ||
+  fail "no DoQ renewal by the finalized issuing-2 once issuing-3 was scheduled (issuer $(doq_issuer))"
+ok "DoQ renewed by the finalized issuing-2 while ca/rollover/next names issuing-3"
 i3_subject=$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -subject | sed 's/^subject=//')
 [ "$(openssl x509 -in "$ca/rollover/issuing-3.pem" -noout -issuer | sed 's/^issuer=//')" = \
   "$(openssl x509 -in "$root2" -noout -subject | sed 's/^subject=//')" ] || fail "issuing-3 is not under root-2"
@@ -369,10 +382,44 @@ out=$(verify $g -crl_download -crl_check)
 [ "$out" = "$tmp/$g.pem: OK" ] || fail "CRL check of $g (issuing-3's own CRL): $out"
 ok "rollover to a new root at runtime: issuing-3's leaf chained with the cross certificate verifies with the old root alone and with root-2 alone (not without the cross); CT logged it; Validate TRUSTED; its CRL served"
 
+# The resolver's DoQ certificate renewed after that cut-over comes from
+# issuing-3: the CT log (trusting the old root) logged its precertificate
+# only because the cross certificate followed issuing-3, and the handshake
+# serves leaf, issuing-3, cross certificate, so a DoQ client holding only
+# the old root verifies it (GnuTLS in trustchainctl dig +quic), as does one
+# holding only root-2. TLSA: DANE-EE of the new key, DANE-TA of issuing-3,
+# of the finalized issuing-2 and of the configured intermediate.
+for _ in $(seq 1 300); do
+  [ "$(doq_issuer)" = "$i3_subject" ] && break
+  sleep 0.2
+done
+[ "$(doq_issuer)" = "$i3_subject" ] || fail "DoQ certificate not renewed by issuing-3 (issuer $(doq_issuer))"
+! grep -q "does not lead to an accepted root" "$tmp/server.log" || fail "the CT log refused a chain: $(grep -m1 "does not lead to an accepted root" "$tmp/server.log")"
+out=$(openssl verify -CAfile "$root" -untrusted "$ca/rollover/issuing-3-chain.pem" "$doq" 2>&1 || true)
+[ "$out" = "$doq: OK" ] || fail "DoQ certificate with issuing-3-chain.pem, old root only: $out"
+for anchor in "$root" "$root2"; do
+  "$ctl" "${c[@]}" dig +quic +cafile="$anchor" -p $((base + 1)) @127.0.0.1 "ca.$zone" A > "$tmp/dig3.out" 2>&1 ||
+    fail "dig +quic trusting only $anchor after the cut-over to issuing-3: $(cat "$tmp/dig3.out")"
+done
+ee3="3 1 1 $(openssl x509 -in "$doq" -pubkey -noout | openssl pkey -pubin -outform DER | sha_hex)"
+ta3="2 0 1 $(openssl x509 -in "$ca/rollover/issuing-3.pem" -outform DER | sha_hex)"
+for _ in $(seq 1 100); do
+  tlsa_of > "$tmp/tlsa3.out" || true
+  grep -qx "$ee3" "$tmp/tlsa3.out" && grep -qx "$ta3" "$tmp/tlsa3.out" && break
+  sleep 0.2
+done
+cat "$tmp/tlsa3.out"
+grep -qx "$ee3" "$tmp/tlsa3.out" || fail "no TLSA 3 1 1 of the DoQ certificate of issuing-3"
+grep -qx "$ta3" "$tmp/tlsa3.out" || fail "no TLSA 2 0 1 of issuing-3"
+grep -qx "$ta_new" "$tmp/tlsa3.out" || fail "TLSA 2 0 1 of the finalized issuing-2 gone"
+grep -qx "$ta_old" "$tmp/tlsa3.out" || fail "TLSA 2 0 1 of the configured intermediate gone"
+ok "DoQ after the cut-over under root-2: renewed by issuing-3, CT logged it, dig +quic verifies with the old root alone and with root-2 alone; TLSA (EE, TA issuing-3 + issuing-2 + configured) match"
+
 # The ceremonies with the server stopped: each takes the journal's lock
 # itself. The rollover finalised offline; the restarted server issues with
 # issuing-3 at once (the finalized rollovers in order, the last issuing),
 # journals no switch, and still serves the older CRLs.
+s3=$(doq_serial)
 kill -TERM "$server_pid"
 for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 ! kill -0 "$server_pid" 2>/dev/null || fail "server did not stop"
@@ -388,7 +435,7 @@ grep -q "already finalized" "$tmp/fin4.out" || fail "a repeated finalize: $(cat 
 "$ctl" "${c[@]}" journal verify > "$tmp/jv.out" 2>&1 || { cat "$tmp/jv.out"; fail "journal verify (stopped)"; }
 ok "finalize-rollover with the server stopped: journaled directly, a repeat does nothing, journal verifies"
 start_server
-for p in signer gateway; do wait_ready "$p"; done
+for p in signer gateway resolver; do wait_ready "$p"; done
 h=third.ops.hypermesh.online
 for _ in $(seq 1 30); do issue $h quiet > /dev/null && break; sleep 1; done
 [ -s "$tmp/$h.pem" ] || { cat "$tmp/$h.err"; fail "no issuance after the restart"; }
@@ -403,4 +450,21 @@ openssl crl -inform DER -in "$tmp/i2b.crl" -noout -issuer | grep -qF "$new_subje
 validate_says $a trusted
 validate_says $d trusted
 validate_says $h trusted
-ok "restart after finalize: issuing-3 issues at once, no switch journaled; /crl/intermediate.crl and /crl/issuing-2.crl still served; Validate trusts all three"
+# The resolver started on the finalized rollovers: TLSA of all three
+# intermediates, and its DoQ certificate from issuing-3 verifies with the
+# old root alone.
+for _ in $(seq 1 300); do
+  [ "$(doq_issuer)" = "$i3_subject" ] && [ "$(doq_serial)" != "$s3" ] && break
+  sleep 0.2
+done
+[ "$(doq_issuer)" = "$i3_subject" ] && [ "$(doq_serial)" != "$s3" ] ||
+  fail "after the restart: no new DoQ certificate from issuing-3 (issuer $(doq_issuer))"
+for _ in $(seq 1 100); do
+  tlsa_of > "$tmp/tlsa4.out" || true
+  grep -qx "$ta3" "$tmp/tlsa4.out" && grep -qx "$ta_new" "$tmp/tlsa4.out" && grep -qx "$ta_old" "$tmp/tlsa4.out" && break
+  sleep 0.2
+done
+for ta in "$ta3" "$ta_new" "$ta_old"; do grep -qx "$ta" "$tmp/tlsa4.out" || fail "after the restart: no TLSA $ta"; done
+"$ctl" "${c[@]}" dig +quic +cafile="$root" -p $((base + 1)) @127.0.0.1 "ca.$zone" A > "$tmp/dig4.out" 2>&1 ||
+  fail "dig +quic trusting only the old root after the restart: $(cat "$tmp/dig4.out")"
+ok "restart after finalize: issuing-3 issues at once, no switch journaled; /crl/intermediate.crl and /crl/issuing-2.crl still served; Validate trusts all three; resolver: DoQ from issuing-3 verifies with the old root alone, TLSA of all three"
