@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* strptime */
+#define _GNU_SOURCE
 /* The gateway's intermediates across a CA key rollover (ca_rollover.h). */
 #include "gateway/ca_rollover.h"
 
@@ -17,6 +17,7 @@
 #include "common/file_read.h"
 #include "common/log.h"
 #include "common/metrics_proc.h"
+#include "common/rollover_sched.h"
 #include "gateway/validator.h"
 
 #define MAX_PEM (256 * 1024)
@@ -152,31 +153,6 @@ static void export_expiry(const struct tc_ca_issuer *is)
 	X509_free(x);
 }
 
-/* "LABEL YYYY-MM-DDTHH:MM:SSZ" (the signer reads the same file). */
-static int parse_schedule(char *buf, size_t n, char *label, size_t ll, time_t *when)
-{
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	char *sp = memchr(buf, ' ', n);
-	if (!sp || sp == buf || (size_t)(sp - buf) >= ll || strlen(buf) != n)
-		return -1;
-	memcpy(label, buf, (size_t)(sp - buf));
-	label[sp - buf] = '\0';
-	for (const char *p = label; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("-_.", *p)))
-			return -1;
-	if (label[0] == '.')
-		return -1;
-	struct tm tm = {0};
-	char *end = strptime(sp + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return -1;
-	*when = timegm(&tm);
-	return 0;
-}
-
 /* A new snapshot with the scheduled next intermediate added to the current
  * one's. Called with the lock held. */
 static void poll_schedule(struct tc_gateway *gw)
@@ -198,8 +174,8 @@ static void poll_schedule(struct tc_gateway *gw)
 	size_t n = 0;
 	time_t when;
 	if (tc_read_file(path, 256, &buf, &n, err, sizeof(err)) != 0 ||
-	    parse_schedule(buf, n, label, sizeof(label), &when) != 0) {
-		tc_warn("%s: not \"LABEL YYYY-MM-DDTHH:MM:SSZ\": ignored", path);
+	    tc_rollover_parse_line(buf, n, label, sizeof(label), &when, err, sizeof(err)) != 0) {
+		tc_warn("%s: %s: ignored", path, err);
 		free(buf);
 		return;
 	}
@@ -261,8 +237,9 @@ static void load_finalized(struct tc_gateway *gw, struct tc_ca_set *s)
 		}
 		memcpy(line, buf + off, ln);
 		off += ln + 1;
-		if (parse_schedule(line, ln, label, sizeof(label), &when) != 0) {
-			tc_warn("%s: a line is not \"LABEL YYYY-MM-DDTHH:MM:SSZ\": ignored", path);
+		char why[128];
+		if (tc_rollover_parse_line(line, ln, label, sizeof(label), &when, why, sizeof(why)) != 0) {
+			tc_warn("%s: a line: %s: ignored", path, why);
 			continue;
 		}
 		for (int i = 0; i < s->n; i++)

@@ -108,40 +108,8 @@ done
 ok "signed AXFR: $(grep -c . "$tmp/axfr.types") records, TSIG verified by dig"
 
 # ---- knot and nsd as secondaries ----
-mkdir -p "$tmp/knot/db" "$tmp/knot/zones" "$tmp/nsd"
-cat > "$tmp/knot/knot.conf" <<KNOT
-server:
-    listen: 127.0.0.1@$knot_port
-    rundir: "$tmp/knot"
-log:
-  - target: "$tmp/knot/knot.log"
-    any: info
-database:
-    storage: "$tmp/knot/db"
-key:
-  - id: xfr-knot
-    algorithm: hmac-sha256
-    secret: $knot_secret
-remote:
-  - id: primary
-    address: 127.0.0.1@$port
-    key: xfr-knot
-acl:
-  - id: notify-from-primary
-    address: 127.0.0.1
-    key: xfr-knot
-    action: notify
-template:
-  - id: default
-    storage: "$tmp/knot/zones"
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
-zone:
-  - domain: $zone
-    master: primary
-    acl: notify-from-primary
-KNOT
+mkdir -p "$tmp/nsd"
+knot_secondary_conf "$zone" "$knot_port" "$port" "$knot_secret"
 cat > "$tmp/nsd/nsd.conf" <<NSD
 server:
   ip-address: 127.0.0.1@$nsd_port

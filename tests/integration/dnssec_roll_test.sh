@@ -62,40 +62,7 @@ start_server
 grep -q "zone $zone built: .* signed (" "$tmp/server.log" || fail "zone not signed at start"
 serial_at() { dig +short +norec +time=1 +tries=1 @127.0.0.1 -p "$1" "$zone" SOA 2>/dev/null | awk 'NF == 7 { print $3 }'; }
 
-mkdir -p "$tmp/knot/db" "$tmp/knot/zones"
-cat > "$tmp/knot/knot.conf" <<KNOT
-server:
-    listen: 127.0.0.1@$knot_port
-    rundir: "$tmp/knot"
-log:
-  - target: "$tmp/knot/knot.log"
-    any: info
-database:
-    storage: "$tmp/knot/db"
-key:
-  - id: xfr-knot
-    algorithm: hmac-sha256
-    secret: $knot_secret
-remote:
-  - id: primary
-    address: 127.0.0.1@$port
-    key: xfr-knot
-acl:
-  - id: notify-from-primary
-    address: 127.0.0.1
-    key: xfr-knot
-    action: notify
-template:
-  - id: default
-    storage: "$tmp/knot/zones"
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: changes
-zone:
-  - domain: $zone
-    master: primary
-    acl: notify-from-primary
-KNOT
+knot_secondary_conf "$zone" "$knot_port" "$port" "$knot_secret"
 knotd -c "$tmp/knot/knot.conf" > "$tmp/knot/stdout" 2>&1 &
 knot_pid=$!
 

@@ -65,6 +65,47 @@ tsig_secret() {
     "$tmp/tsig.keys"
 }
 
+# knot_secondary_conf ZONE KNOT_PORT PRIMARY_PORT SECRET: $tmp/knot/knot.conf
+# for Debian's knotd 3.2 as a secondary of ZONE from 127.0.0.1:PRIMARY_PORT,
+# listening on KNOT_PORT, transfers and NOTIFY authenticated by the TSIG key
+# xfr-knot (hmac-sha256, SECRET), nothing written back to a zone file.
+knot_secondary_conf() {
+  mkdir -p "$tmp/knot/db" "$tmp/knot/zones"
+  cat > "$tmp/knot/knot.conf" <<KNOT
+server:
+    listen: 127.0.0.1@$2
+    rundir: "$tmp/knot"
+log:
+  - target: "$tmp/knot/knot.log"
+    any: info
+database:
+    storage: "$tmp/knot/db"
+key:
+  - id: xfr-knot
+    algorithm: hmac-sha256
+    secret: $4
+remote:
+  - id: primary
+    address: 127.0.0.1@$3
+    key: xfr-knot
+acl:
+  - id: notify-from-primary
+    address: 127.0.0.1
+    key: xfr-knot
+    action: notify
+template:
+  - id: default
+    storage: "$tmp/knot/zones"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: $1
+    master: primary
+    acl: notify-from-primary
+KNOT
+}
+
 # Starts trustchain-server ($bindir) on $tmp/trustchain.yaml, output in
 # $tmp/server.out and server.log, and waits (up to 120 s) until it says
 # every child is ready.
