@@ -123,6 +123,9 @@ struct tc_config {
 		 * (trustchainctl dns-roll; resolver/dnssec_roll.h) */
 		uint32_t roll_propagation_s, roll_max_ttl, roll_ds_ttl, roll_parent_propagation_s,
 		    roll_safety_s;
+		/* dns.dnskey_ttl: TTL of the DNSKEY RRset (and its RRSIGs);
+		 * rollover waits follow it (dns-roll start). */
+		uint32_t dnskey_ttl;
 	} dns;
 
 	struct {

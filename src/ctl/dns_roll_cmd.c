@@ -53,7 +53,8 @@ static void usage(FILE *out)
 		"  timing (seconds, from dns.rollover.* unless given): propagation to every\n"
 		"  secondary (propagation_s), the largest TTL of the zone (max_ttl), the\n"
 		"  parent's DS TTL (ds_ttl) and propagation (parent_propagation_s), safety\n"
-		"  margin (safety_s); the DNSKEY TTL is %d\n",
+		"  margin (safety_s); the DNSKEY TTL is dns.dnskey_ttl (default %d); a\n"
+		"  max_ttl below it is raised to it\n",
 		TC_DNSSEC_DNSKEY_TTL);
 }
 
@@ -333,7 +334,7 @@ static int start(struct tc_ctl *ctl, int argc, char **argv)
 		return TC_CTL_FAIL;
 	}
 	/* dns.rollover.* (the configuration), then the command line. */
-	st.dnskey_ttl = TC_DNSSEC_DNSKEY_TTL;
+	st.dnskey_ttl = ctl->cfg.dns.dnskey_ttl;
 	st.max_sig_ttl = ctl->cfg.dns.roll_max_ttl;
 	st.ds_ttl = ctl->cfg.dns.roll_ds_ttl;
 	st.propagation_s = ctl->cfg.dns.roll_propagation_s;
@@ -351,6 +352,15 @@ static int start(struct tc_ctl *ctl, int argc, char **argv)
 			usage(stderr);
 			return TC_CTL_USAGE;
 		}
+	}
+	/* The DNSKEY RRset is signed too: its RRSIGs live as long as it does in
+	 * caches, so the largest TTL of the zone is at least the DNSKEY TTL. A
+	 * smaller max_ttl would remove a retired key while signatures by it
+	 * are still cached. */
+	if (st.max_sig_ttl < st.dnskey_ttl) {
+		fprintf(stderr, "note: max_ttl %u is below the DNSKEY TTL %u (dns.dnskey_ttl): using %u\n",
+			st.max_sig_ttl, st.dnskey_ttl, st.dnskey_ttl);
+		st.max_sig_ttl = st.dnskey_ttl;
 	}
 	if (st.rolling != TC_DNS_ROLL_NONE) {
 		tc_ctl_error("refused: a %s roll to %s is under way; finish it first (dns-roll status)",

@@ -99,10 +99,13 @@ struct tc_dnssec_zone_key {
 	/* NULL: dnskey alone signs everything; else the keys of a rollover
 	 * (dnskey is then ignored). */
 	const struct tc_dnssec_keyset *set;
+	/* TTL of the DNSKEY RRset (dns.dnskey_ttl); 0 takes
+	 * TC_DNSSEC_DNSKEY_TTL. Rollover waits follow it (dnssec_roll.h). */
+	uint32_t dnskey_ttl;
 };
 
 /* Signs zone in place: removes any RRSIG/NSEC/NSEC3/NSEC3PARAM it holds,
- * adds the DNSKEY at the apex (TTL 3600), evens out TTLs inside each
+ * adds the DNSKEY at the apex (TTL key->dnskey_ttl, default 3600), evens out TTLs inside each
  * RRset (the smallest wins, RFC 2181 §5.2), builds the NSEC chain over the
  * authoritative names in canonical order (TTL min(SOA TTL, MINIMUM),
  * RFC 9077) and adds an RRSIG over every authoritative RRset (at a

@@ -190,8 +190,9 @@ long tc_zone_sign(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, ch
 	if (!any_dnskey || !any_zone)
 		return tc_errorf(err, errlen, "no key signs the %s", any_dnskey ? "zone data" : "DNSKEY RRset");
 	strip_dnssec(zone);
+	uint32_t dnskey_ttl = key->dnskey_ttl ? key->dnskey_ttl : TC_DNSSEC_DNSKEY_TTL;
 	for (size_t i = 0; i < set->n; i++)
-		if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_DNSKEY, TC_DNSSEC_DNSKEY_TTL,
+		if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_DNSKEY, dnskey_ttl,
 				   set->key[i].dnskey, TC_DNSSEC_DNSKEY_LEN, err, errlen) != 0)
 			return -1;
 	struct tc_zone_node *node;

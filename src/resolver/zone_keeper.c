@@ -244,7 +244,7 @@ static int sign_zone(struct tc_zone_keeper *k, struct tc_zone *zone, time_t now,
 	struct tc_dnssec_zone_key key = {
 	    .inception = keep_times ? k->inception : (uint32_t)(now - SIG_BACKDATE_S),
 	    .expiration = keep_times ? k->expiration : (uint32_t)(now + SIG_VALIDITY_S),
-	    .sign = cached_sign};
+	    .sign = cached_sign, .dnskey_ttl = k->cfg->dns.dnskey_ttl};
 	struct tc_dnssec_signer *signer = NULL;
 	*no_key = false;
 	enum tc_dnssec_key_state st = TC_DNSSEC_KEY_OK;
