@@ -22,6 +22,7 @@ TEST_PACKAGES=(
   util-linux iproute2
   knot nsd bind9-dnsutils  # DNS secondaries and nsupdate/dig/delv (dns_xfr_test.sh)
   knot-dnssecutils ldnsutils  # kzonecheck and ldns-verify-zone check trustchainctl dns export (dns_export_test.sh)
+  unbound  # a validating cache asked every second during DNSSEC rollovers (dnssec_roll_cache_test.sh)
   lego certbot  # real ACME clients (acme_clients_test.sh)
   clang libfuzzer-14-dev llvm-14 python3-cryptography  # ops/fuzz.sh (libFuzzer, llvm-cov), fault tests' audit
   systemd libcap2-bin  # systemd-analyze verify of the unit, capsh (package_test.sh)
