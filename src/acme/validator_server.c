@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/asan_build.h"
 #include "common/ipc_frame.h"
 #include "common/log.h"
 #include "common/metrics_proc.h"
@@ -139,7 +140,7 @@ struct tc_vserver *tc_vserver_new(const struct tc_vcheck_cfg *cfg, char *why, si
 	 * threads cost little memory. Sanitizer builds need more. */
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !TC_ASAN_BUILD
 	pthread_attr_setstacksize(&attr, 512 * 1024);
 #endif
 	for (; s->nworkers < n; s->nworkers++)

@@ -1,4 +1,5 @@
 #include "common/sandbox.h"
+#include "common/asan_build.h"
 
 #include <errno.h>
 #include <seccomp.h>
@@ -21,9 +22,10 @@ static const int denied_everywhere[] = {
 	SCMP_SYS(adjtimex), SCMP_SYS(sethostname), SCMP_SYS(setdomainname),
 	SCMP_SYS(io_uring_setup), SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
 	SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(quotactl),
-#if !defined(__SANITIZE_ADDRESS__)
+#if !TC_ASAN_BUILD
 	/* LeakSanitizer stops the world with ptrace at exit, so sanitizer
-	 * builds (CI) keep it; release builds deny it. */
+	 * builds (CI, and ops/fuzz.sh's clang builds) keep it; release builds
+	 * deny it. */
 	SCMP_SYS(ptrace),
 #endif
 };
