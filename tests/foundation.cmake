@@ -8,6 +8,8 @@ target_compile_definitions(test_config PRIVATE
 
 # IPC framing and the pipelined signer client (against a fake signer thread).
 tc_add_cunit(test_ipc_frame SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_ipc_frame.c LIBS tc_common)
+# common/listen_socket: the listening sockets of every process.
+tc_add_cunit(test_listen_socket SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_listen_socket.c LIBS tc_common)
 
 # The syscall filter every child installs (common/sandbox.c).
 tc_add_cunit(test_sandbox SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_sandbox.c LIBS tc_common)

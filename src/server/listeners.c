@@ -2,11 +2,11 @@
 
 #include "common/config_acme.h"
 #include "common/config_schema.h"
+#include "common/listen_socket.h"
 #include "common/ct_client.h"
 #include "common/log.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,36 +14,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Deep enough for a burst of DNS-over-TCP and HTTP clients. */
+#define LISTEN_BACKLOG 1024
+
 const char *tc_listener_env_name(enum tc_listener_id id)
 {
 	static const char *const names[] = {"DNS_UDP", "DNS_TCP", "DOQ", "CT_HTTP", "CT_IPC", "ACME_HTTPS", "METRICS_HTTP"};
 	return names[id];
-}
-
-static int open_one(const char *host, unsigned port, int type, char *err, size_t errlen)
-{
-	struct addrinfo hints = {.ai_socktype = type, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	char portstr[8];
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	int gai = getaddrinfo(host, portstr, &hints, &ai);
-	if (gai != 0) {
-		snprintf(err, errlen, "%s: %s", host, gai_strerror(gai));
-		return -1;
-	}
-	int fd = socket(ai->ai_family, type | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    (type == SOCK_STREAM && listen(fd, 1024) != 0)) {
-		snprintf(err, errlen, "cannot listen on %s %s:%u: %s", type == SOCK_STREAM ? "tcp" : "udp",
-			 host, port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
 }
 
 /* The CT log's IPC socket, in run/ (root:<group> 0750, see data_layout.h):
@@ -100,7 +77,7 @@ static int open_metrics(const struct tc_config *cfg, struct tc_listeners *l, cha
 		tc_listeners_close(l);
 		return -1;
 	}
-	if ((l->fd[TC_LISTEN_METRICS_HTTP] = open_one(host, port, SOCK_STREAM, err, errlen)) < 0) {
+	if ((l->fd[TC_LISTEN_METRICS_HTTP] = tc_listen_open(host, port, SOCK_STREAM, LISTEN_BACKLOG, err, errlen)) < 0) {
 		if (cfg->dev && strcmp(cfg->server.metrics_listen, TC_METRICS_DEV_LISTEN) == 0) {
 			tc_warn("server.metrics_listen (dev default): %s; running without /metrics", err);
 			return 0;
@@ -137,7 +114,7 @@ int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, s
 	    [TC_LISTEN_CT_HTTP] = {ct_host, ct_port, SOCK_STREAM, "ct http"},
 	};
 	for (int i = 0; i < TC_LISTEN_CT_IPC; i++) {
-		l->fd[i] = open_one(spec[i].host, spec[i].port, spec[i].type, err, errlen);
+		l->fd[i] = tc_listen_open(spec[i].host, spec[i].port, spec[i].type, LISTEN_BACKLOG, err, errlen);
 		if (l->fd[i] < 0) {
 			tc_listeners_close(l);
 			return -1;
@@ -165,7 +142,7 @@ int tc_listeners_open(const struct tc_config *cfg, const struct tc_run_as *ra, s
 			tc_listeners_close(l);
 			return -1;
 		}
-		if ((l->fd[TC_LISTEN_ACME_HTTPS] = open_one(host, port, SOCK_STREAM, err, errlen)) < 0) {
+		if ((l->fd[TC_LISTEN_ACME_HTTPS] = tc_listen_open(host, port, SOCK_STREAM, LISTEN_BACKLOG, err, errlen)) < 0) {
 			tc_listeners_close(l);
 			return -1;
 		}
