@@ -290,10 +290,19 @@ int tc_chain_check_openssl(const struct tc_chain_checker *chk, int precert, unsi
 		if (by && X509_cmp(by, chk->root) == 0)
 			by = NULL; /* the root signs no leaf */
 		unsigned char by_hash[TC_CT_HASH_LEN];
-		unsigned char *by_der = NULL;
-		int by_len = by ? i2d_X509(by, &by_der) : -1;
-		int hashed = by_len > 0 && tc_ct_issuer_key_hash(by_der, (size_t)by_len, by_hash) == TC_CT_OK;
-		OPENSSL_free(by_der);
+		int hashed = 0;
+		if (by && X509_cmp(by, chk->intermediate) == 0) {
+			/* Our intermediate: its key hash was taken once at load
+			 * (re-encoding and re-parsing it cost ~20% of the log's
+			 * CPU per submission). */
+			memcpy(by_hash, chk->issuer_key_hash, TC_CT_HASH_LEN);
+			hashed = 1;
+		} else if (by) {
+			unsigned char *by_der = NULL;
+			int by_len = i2d_X509(by, &by_der);
+			hashed = by_len > 0 && tc_ct_issuer_key_hash(by_der, (size_t)by_len, by_hash) == TC_CT_OK;
+			OPENSSL_free(by_der);
+		}
 		if (!by || X509_check_ca(by) == 0 || !hashed) {
 			snprintf(err, errlen, "precertificate not issued by this log's intermediate");
 			goto done;

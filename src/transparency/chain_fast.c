@@ -22,6 +22,8 @@ enum ext_kind {
 	EXT_SUBJECT_ALT_NAME,
 	EXT_POISON,
 	EXT_SCT_LIST,
+	EXT_CRL_DIST_POINTS,
+	EXT_AUTHORITY_INFO_ACCESS,
 	EXT_UNKNOWN,
 };
 
@@ -31,6 +33,8 @@ static const uint8_t OID_EXT_KEY_USAGE[] = {0x55, 0x1d, 0x25};
 static const uint8_t OID_SUBJECT_KEY_ID[] = {0x55, 0x1d, 0x0e};
 static const uint8_t OID_AUTHORITY_KEY_ID[] = {0x55, 0x1d, 0x23};
 static const uint8_t OID_SUBJECT_ALT_NAME[] = {0x55, 0x1d, 0x11};
+static const uint8_t OID_CRL_DIST_POINTS[] = {0x55, 0x1d, 0x1f};
+static const uint8_t OID_AUTHORITY_INFO_ACCESS[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
 
 static enum ext_kind ext_kind(const struct tc_der_elem *oid)
 {
@@ -50,6 +54,10 @@ static enum ext_kind ext_kind(const struct tc_der_elem *oid)
 		return EXT_POISON;
 	if (TC_DER_OID_IS(oid, TC_OID_CT_SCT_LIST))
 		return EXT_SCT_LIST;
+	if (TC_DER_OID_IS(oid, OID_CRL_DIST_POINTS))
+		return EXT_CRL_DIST_POINTS;
+	if (TC_DER_OID_IS(oid, OID_AUTHORITY_INFO_ACCESS))
+		return EXT_AUTHORITY_INFO_ACCESS;
 	return EXT_UNKNOWN;
 }
 
@@ -177,19 +185,80 @@ static int ext_key_usage_ok(const struct tc_der_elem *v)
 	return rc == TC_DER_END;
 }
 
-/* GeneralNames of the kinds a leaf carries: rfc822Name, dNSName, URI
+/* A GeneralName of the kinds a leaf carries: rfc822Name, dNSName, URI
  * (IA5String) and iPAddress (OCTET STRING), all [n] IMPLICIT primitive. */
+static int general_name_ok(const struct tc_der_elem *gn)
+{
+	return gn->tag == TC_DER_CONTEXT_PRIM(1) || gn->tag == TC_DER_CONTEXT_PRIM(2) ||
+	       gn->tag == TC_DER_CONTEXT_PRIM(6) || gn->tag == TC_DER_CONTEXT_PRIM(7);
+}
+
+/* GeneralNames (non-empty) inside the element names, of those kinds. */
+static int general_names_ok(const struct tc_der_elem *names)
+{
+	struct tc_der_cursor c = tc_der_inside(names);
+	struct tc_der_elem gn;
+	int rc;
+	if (tc_der_at_end(&c))
+		return 0;
+	while ((rc = tc_der_next(&c, &gn)) == TC_DER_OK)
+		if (!general_name_ok(&gn))
+			return 0;
+	return rc == TC_DER_END;
+}
+
 static int subject_alt_name_ok(const struct tc_der_elem *v)
 {
-	struct tc_der_elem seq, gn;
+	struct tc_der_elem seq;
+	return tc_der_whole(v->val, v->val_len, TC_DER_SEQUENCE, &seq) == TC_DER_OK && general_names_ok(&seq);
+}
+
+/* cRLDistributionPoints as our signer writes it (issuer_urls.c): a
+ * non-empty SEQUENCE OF DistributionPoint, each exactly
+ * SEQUENCE { [0] { fullName [0] GeneralNames } } with no reasons or
+ * cRLIssuer. OpenSSL decodes this extension while caching a certificate's
+ * extensions and marks the certificate invalid when it cannot: anything
+ * else is left to it. */
+static int crl_dist_points_ok(const struct tc_der_elem *v)
+{
+	struct tc_der_elem seq, dp, dpname, full;
 	if (tc_der_whole(v->val, v->val_len, TC_DER_SEQUENCE, &seq) != TC_DER_OK || seq.val_len == 0)
 		return 0;
 	struct tc_der_cursor c = tc_der_inside(&seq);
 	int rc;
-	while ((rc = tc_der_next(&c, &gn)) == TC_DER_OK)
-		if (gn.tag != TC_DER_CONTEXT_PRIM(1) && gn.tag != TC_DER_CONTEXT_PRIM(2) &&
-		    gn.tag != TC_DER_CONTEXT_PRIM(6) && gn.tag != TC_DER_CONTEXT_PRIM(7))
+	while ((rc = tc_der_next(&c, &dp)) == TC_DER_OK) {
+		if (dp.tag != TC_DER_SEQUENCE)
 			return 0;
+		struct tc_der_cursor d = tc_der_inside(&dp);
+		if (tc_der_expect(&d, TC_DER_CONTEXT(0), &dpname) != TC_DER_OK || !tc_der_at_end(&d))
+			return 0;
+		struct tc_der_cursor n = tc_der_inside(&dpname);
+		if (tc_der_expect(&n, TC_DER_CONTEXT(0), &full) != TC_DER_OK || !tc_der_at_end(&n) ||
+		    !general_names_ok(&full))
+			return 0;
+	}
+	return rc == TC_DER_END;
+}
+
+/* authorityInfoAccess: a non-empty SEQUENCE OF
+ * SEQUENCE { accessMethod OID, accessLocation GeneralName }. Path
+ * validation does not read it; the check keeps the fast path to the
+ * shape our signer writes. */
+static int authority_info_access_ok(const struct tc_der_elem *v)
+{
+	struct tc_der_elem seq, ad, method, location;
+	if (tc_der_whole(v->val, v->val_len, TC_DER_SEQUENCE, &seq) != TC_DER_OK || seq.val_len == 0)
+		return 0;
+	struct tc_der_cursor c = tc_der_inside(&seq);
+	int rc;
+	while ((rc = tc_der_next(&c, &ad)) == TC_DER_OK) {
+		if (ad.tag != TC_DER_SEQUENCE)
+			return 0;
+		struct tc_der_cursor a = tc_der_inside(&ad);
+		if (tc_der_expect(&a, TC_DER_OID, &method) != TC_DER_OK || !oid_ok(&method) ||
+		    tc_der_next(&a, &location) != TC_DER_OK || !general_name_ok(&location) || !tc_der_at_end(&a))
+			return 0;
+	}
 	return rc == TC_DER_END;
 }
 
@@ -253,6 +322,12 @@ static int extensions_ok(const struct tc_chain_fast *f, const struct tc_tbs_view
 		case EXT_SCT_LIST:
 			ok = !precert && !ext.critical && one_of(&ext.value, TC_DER_OCTET_STRING);
 			break;
+		case EXT_CRL_DIST_POINTS:
+			ok = !ext.critical && crl_dist_points_ok(&ext.value);
+			break;
+		case EXT_AUTHORITY_INFO_ACCESS:
+			ok = !ext.critical && authority_info_access_ok(&ext.value);
+			break;
 		case EXT_POISON: /* critical by RFC 6962; accepted at a precertificate's leaf */
 			ok = precert && ext.value.val_len == 2 && ext.value.val[0] == TC_DER_NULL &&
 			     ext.value.val[1] == 0;
@@ -279,6 +354,139 @@ static int tbs_fields_ok(const struct tc_chain_fast *f, const struct tc_tbs_view
 	       same_bytes(t->issuer.tlv, t->issuer.tlv_len, f->inter_subject, f->inter_subject_len) &&
 	       !same_bytes(t->subject.tlv, t->subject.tlv_len, t->issuer.tlv, t->issuer.tlv_len) &&
 	       name_ok(&t->subject) && time_ok(&t->not_before) && time_ok(&t->not_after);
+}
+
+/* ---- name constraints ---- */
+
+/* OpenSSL 3.0 refuses a name check with more names times constraints than
+ * this (NAME_CHECK_MAX); the fast path stays well below it. */
+#define NC_MAX_NAMES 1024
+#define NC_MAX_TREES 1024
+
+static const uint8_t OID_EMAIL_ADDRESS[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01};
+
+/* Whether a dNSName of the leaf falls under base, as OpenSSL's nc_dns has
+ * it: an empty base matches everything; otherwise the name ends with the
+ * base (ASCII case folded) on a label boundary (or the base starts with a
+ * dot). Called only on names of [A-Za-z0-9.*_-]. */
+static int dns_under(const unsigned char *name, size_t len, const unsigned char *base, size_t blen)
+{
+	if (blen == 0)
+		return 1;
+	if (len < blen)
+		return 0;
+	const unsigned char *tail = name + len - blen;
+	if (len > blen && base[0] != '.' && tail[-1] != '.')
+		return 0;
+	for (size_t i = 0; i < blen; i++) {
+		unsigned char a = tail[i], b = base[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a + 0x20);
+		if (b >= 'A' && b <= 'Z')
+			b = (unsigned char)(b + 0x20);
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+/* An iPAddress (4 or 16 octets) inside base (address and mask), as
+ * OpenSSL's nc_ip: never across families. */
+static int ip_under(const unsigned char *ip, size_t len, const unsigned char *base, size_t blen)
+{
+	if (len * 2 != blen)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((ip[i] & base[len + i]) != (base[i] & base[len + i]))
+			return 0;
+	return 1;
+}
+
+static int tree_match(const struct tc_nc_tree *t, int type, const unsigned char *name, size_t len)
+{
+	return type == GEN_DNS ? dns_under(name, len, t->base, t->len) : ip_under(name, len, t->base, t->len);
+}
+
+/* OpenSSL's nc_match for one name and one CA: inside one permitted subtree
+ * of its type when there are any, inside no excluded one. */
+static int name_allowed(const struct tc_nc_set *s, int type, const unsigned char *name, size_t len)
+{
+	int have = 0, inside = 0;
+	for (size_t i = 0; i < s->n_permitted && !inside; i++)
+		if (s->permitted[i].type == type) {
+			have = 1;
+			inside = tree_match(&s->permitted[i], type, name, len);
+		}
+	if (have && !inside)
+		return 0;
+	for (size_t i = 0; i < s->n_excluded; i++)
+		if (s->excluded[i].type == type && tree_match(&s->excluded[i], type, name, len))
+			return 0;
+	return 1;
+}
+
+static int dns_chars_ok(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
+		      p[i] == '.' || p[i] == '-' || p[i] == '*' || p[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* Whether the leaf is inside the CAs' nameConstraints the way
+ * X509_verify_cert checks them, for the case the fast path models (only
+ * dNSName and iPAddress subtrees, see tc_chain_fast_init): every dNSName
+ * and iPAddress of its subjectAltName against every CA's constraints, at
+ * least one dNSName (without one OpenSSL checks the subject's CN instead),
+ * no emailAddress in the subject (OpenSSL checks those as rfc822Names). 1
+ * when it is; 0 when it is outside or the case is not modelled (OpenSSL
+ * then decides). */
+static int names_within(const struct tc_chain_fast *f, const struct tc_tbs_view *t)
+{
+	if (f->n_nc == 0)
+		return 1;
+	size_t names = 0;
+	struct tc_der_cursor rdns = tc_der_inside(&t->subject);
+	struct tc_der_elem rdn, atv, type;
+	while (tc_der_next(&rdns, &rdn) == TC_DER_OK) {
+		struct tc_der_cursor atvs = tc_der_inside(&rdn);
+		while (tc_der_next(&atvs, &atv) == TC_DER_OK) {
+			struct tc_der_cursor c = tc_der_inside(&atv);
+			if (tc_der_expect(&c, TC_DER_OID, &type) != TC_DER_OK || TC_DER_OID_IS(&type, OID_EMAIL_ADDRESS))
+				return 0;
+			names++;
+		}
+	}
+	struct tc_ext_view san;
+	struct tc_der_elem seq, gn;
+	if (tc_tbs_find_ext(t, OID_SUBJECT_ALT_NAME, sizeof(OID_SUBJECT_ALT_NAME), &san) != 0 ||
+	    tc_der_whole(san.value.val, san.value.val_len, TC_DER_SEQUENCE, &seq) != TC_DER_OK)
+		return 0;
+	size_t dns = 0;
+	struct tc_der_cursor c = tc_der_inside(&seq);
+	int rc;
+	while ((rc = tc_der_next(&c, &gn)) == TC_DER_OK) {
+		if (++names > NC_MAX_NAMES)
+			return 0;
+		int gtype;
+		if (gn.tag == TC_DER_CONTEXT_PRIM(2)) {
+			if (!dns_chars_ok(gn.val, gn.val_len))
+				return 0;
+			gtype = GEN_DNS;
+			dns++;
+		} else if (gn.tag == TC_DER_CONTEXT_PRIM(7)) {
+			if (gn.val_len != 4 && gn.val_len != 16)
+				return 0; /* OpenSSL: unsupported name syntax */
+			gtype = GEN_IPADD;
+		} else {
+			continue; /* no subtrees of the other kinds (tc_chain_fast_init) */
+		}
+		for (size_t i = 0; i < f->n_nc; i++)
+			if (!name_allowed(&f->nc[i], gtype, gn.val, gn.val_len))
+				return 0;
+	}
+	return rc == TC_DER_END && dns > 0;
 }
 
 /* OpenSSL must be able to load the leaf's key (X509_verify_cert fails on
@@ -343,7 +551,7 @@ int tc_chain_fast_check(const struct tc_chain_fast *f, int precert, unsigned cha
 	struct tc_ext_view poison;
 	memset(&poison, 0, sizeof(poison));
 	if (tc_cert_view_parse(certs[0], lens[0], &v, NULL, 0) != 0 || !tbs_fields_ok(f, &v.tbs) ||
-	    extensions_ok(f, &v.tbs, precert, &poison) != 0 || !leaf_key_ok(&v.tbs))
+	    extensions_ok(f, &v.tbs, precert, &poison) != 0 || !names_within(f, &v.tbs) || !leaf_key_ok(&v.tbs))
 		return 0;
 	int sig = tc_der_verify(f->issuer_key, &v.sig_alg, v.tbs.whole.tlv, v.tbs.whole.tlv_len, v.sig, v.sig_len,
 				NULL, 0);
@@ -365,7 +573,7 @@ static int disable(struct tc_chain_fast *f, char *why, size_t whylen, const char
 
 /* Whether OpenSSL's path treats a leaf under inter (and root) only through
  * what the fast path reproduces: a plain CA intermediate allowed to sign
- * certificates, no name constraints or RFC 3779 resources, no unhandled
+ * certificates, no RFC 3779 resources (name constraints: nc_load), no unhandled
  * critical extension, and the two verifying as a chain on their own. */
 static const char *ca_unsupported(X509 *root, X509 *inter)
 {
@@ -374,10 +582,9 @@ static const char *ca_unsupported(X509 *root, X509 *inter)
 		uint32_t flags = X509_get_extension_flags(both[i]);
 		if (flags & (EXFLAG_INVALID | EXFLAG_CRITICAL | EXFLAG_PROXY))
 			return "a CA certificate has an invalid or unhandled critical extension";
-		if (X509_get_ext_by_NID(both[i], NID_name_constraints, -1) >= 0 ||
-		    X509_get_ext_by_NID(both[i], NID_sbgp_ipAddrBlock, -1) >= 0 ||
+		if (X509_get_ext_by_NID(both[i], NID_sbgp_ipAddrBlock, -1) >= 0 ||
 		    X509_get_ext_by_NID(both[i], NID_sbgp_autonomousSysNum, -1) >= 0)
-			return "a CA certificate has name constraints or RFC 3779 resources";
+			return "a CA certificate has RFC 3779 resources";
 	}
 	if (X509_check_ca(inter) != 1)
 		return "the intermediate is not a CA by its basicConstraints";
@@ -397,6 +604,82 @@ static const char *ca_unsupported(X509 *root, X509 *inter)
 	X509_STORE_free(store);
 	ERR_clear_error();
 	return ok ? NULL : "the intermediate does not verify under the root on its own";
+}
+
+/* Copies one GeneralSubtrees list; 0, 1 when it holds something the fast
+ * path does not model (another name type, a minimum or maximum, a base of
+ * a size OpenSSL refuses), -1 when out of memory. */
+static int nc_copy(const STACK_OF(GENERAL_SUBTREE) *in, struct tc_nc_tree **out, size_t *n)
+{
+	int count = sk_GENERAL_SUBTREE_num(in);
+	if (count <= 0)
+		return 0;
+	if (count > NC_MAX_TREES)
+		return 1;
+	if (!(*out = calloc((size_t)count, sizeof(**out))))
+		return -1;
+	for (int i = 0; i < count; i++) {
+		const GENERAL_SUBTREE *st = sk_GENERAL_SUBTREE_value(in, i);
+		const ASN1_STRING *b;
+		if (st->maximum || (st->minimum && ASN1_INTEGER_get(st->minimum) != 0))
+			return 1;
+		if (st->base->type == GEN_DNS)
+			b = st->base->d.dNSName;
+		else if (st->base->type == GEN_IPADD)
+			b = st->base->d.iPAddress;
+		else
+			return 1;
+		size_t len = (size_t)ASN1_STRING_length(b);
+		if (st->base->type == GEN_IPADD ? len != 8 && len != 32
+						: !dns_chars_ok(ASN1_STRING_get0_data(b), len))
+			return 1;
+		struct tc_nc_tree *t = &(*out)[(*n)++];
+		t->type = st->base->type;
+		t->len = len;
+		if (!(t->base = malloc(len ? len : 1)))
+			return -1;
+		memcpy(t->base, ASN1_STRING_get0_data(b), len);
+	}
+	return 0;
+}
+
+/* The nameConstraints of root and intermediate in the form names_within
+ * checks. 0, 1 when they hold something it does not model, -1 when out of
+ * memory. */
+static int nc_load(struct tc_chain_fast *f, X509 *root, X509 *inter)
+{
+	X509 *both[2] = {root, inter};
+	for (int i = 0; i < 2; i++) {
+		int crit = 0;
+		NAME_CONSTRAINTS *nc = X509_get_ext_d2i(both[i], NID_name_constraints, &crit, NULL);
+		if (!nc) {
+			if (crit != -1)
+				return 1; /* present but undecodable, or repeated */
+			continue;
+		}
+		struct tc_nc_set *s = &f->nc[f->n_nc++];
+		int rc = nc_copy(nc->permittedSubtrees, &s->permitted, &s->n_permitted);
+		if (rc == 0)
+			rc = nc_copy(nc->excludedSubtrees, &s->excluded, &s->n_excluded);
+		NAME_CONSTRAINTS_free(nc);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void nc_free(struct tc_chain_fast *f)
+{
+	for (size_t i = 0; i < f->n_nc; i++) {
+		struct tc_nc_set *s = &f->nc[i];
+		for (size_t k = 0; k < s->n_permitted; k++)
+			free(s->permitted[k].base);
+		for (size_t k = 0; k < s->n_excluded; k++)
+			free(s->excluded[k].base);
+		free(s->permitted);
+		free(s->excluded);
+	}
+	f->n_nc = 0;
 }
 
 int tc_chain_fast_init(struct tc_chain_fast *f, X509 *root, X509 *inter, const unsigned char *root_der,
@@ -427,6 +710,12 @@ int tc_chain_fast_init(struct tc_chain_fast *f, X509 *root, X509 *inter, const u
 		f->inter_skid = keyid.val;
 		f->inter_skid_len = keyid.val_len;
 	}
+	int nc = nc_load(f, root, inter);
+	if (nc < 0)
+		return -1;
+	if (nc > 0)
+		return disable(f, why, whylen, "a CA certificate has name constraints other than plain dNSName / "
+					       "iPAddress subtrees");
 	if (!(f->issuer_key = tc_spki_key(v.tbs.spki.tlv, v.tbs.spki.tlv_len, NULL, 0)))
 		return disable(f, why, whylen, "the intermediate's key is not readable");
 	size_t chain = 3 + inter_len + 3 + root_len;
@@ -447,6 +736,7 @@ int tc_chain_fast_init(struct tc_chain_fast *f, X509 *root, X509 *inter, const u
 
 void tc_chain_fast_free(struct tc_chain_fast *f)
 {
+	nc_free(f);
 	EVP_PKEY_free(f->issuer_key);
 	free(f->extra_chain);
 	memset(f, 0, sizeof(*f));

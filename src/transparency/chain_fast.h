@@ -11,7 +11,11 @@
  * handle, a field that is not plain DER, a bad signature — is left to that
  * path, which then decides and words the refusal. What it accepts it turns
  * into the same entry and extra_data bytes as the general path (tested:
- * test_chain_check, fuzz_chain_check). */
+ * test_chain_check, fuzz_chain_check). The CA's nameConstraints, when they
+ * hold only dNSName and iPAddress subtrees (what trustchainctl writes), are
+ * checked on the leaf's subjectAltName as X509_verify_cert checks them;
+ * the cRLDistributionPoints and authorityInfoAccess our signer adds are
+ * understood. */
 #ifndef TC_TRANSPARENCY_CHAIN_FAST_H
 #define TC_TRANSPARENCY_CHAIN_FAST_H
 
@@ -21,8 +25,24 @@
 
 #include "transparency/chain_check.h"
 
+/* One subtree of a CA's nameConstraints: a dNSName (GEN_DNS) or an
+ * iPAddress with its mask (GEN_IPADD), with no minimum or maximum. */
+struct tc_nc_tree {
+	int type;
+	unsigned char *base;
+	size_t len;
+};
+
+/* The nameConstraints of one CA above the leaf (root or intermediate). */
+struct tc_nc_set {
+	struct tc_nc_tree *permitted, *excluded;
+	size_t n_permitted, n_excluded;
+};
+
 struct tc_chain_fast {
 	int enabled;            /* 0 when the CA has something the fast path does not model */
+	struct tc_nc_set nc[2]; /* nameConstraints of the root and the intermediate, where present */
+	size_t n_nc;
 	EVP_PKEY *issuer_key;   /* the intermediate's key */
 	const unsigned char *inter_der, *root_der; /* the checker's copies */
 	size_t inter_len, root_len;

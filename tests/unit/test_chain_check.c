@@ -166,7 +166,7 @@ static void expect_fast(int precert, X509 *x)
 }
 
 /* The fast path must step aside; the result is OpenSSL's. expect_ok says
- * whether OpenSSL accepts it. */
+ * whether OpenSSL accepts it (-1: either, as long as both paths agree). */
 static void expect_openssl(int precert, X509 *x, const struct tc_test_ca *signer, int expect_ok)
 {
 	size_t len;
@@ -174,7 +174,8 @@ static void expect_openssl(int precert, X509 *x, const struct tc_test_ca *signer
 	struct outcome f, s;
 	run_both(precert, der, len, 0, &f, &s);
 	CU_ASSERT_EQUAL(f.cc.fast, 0);
-	CU_ASSERT_EQUAL(s.rc, expect_ok ? 0 : -1);
+	if (expect_ok >= 0)
+		CU_ASSERT_EQUAL(s.rc, expect_ok ? 0 : -1);
 	assert_same(&f, &s);
 	release(&f, &s);
 	OPENSSL_free(der);
@@ -226,12 +227,133 @@ static void test_final_certificates(void)
 	expect_fast(0, x);
 }
 
+/* What our signer adds when issuer URLs are configured (issuer_urls.c):
+ * cRLDistributionPoints and authorityInfoAccess stay on the fast path. */
+static void test_issuer_urls(void)
+{
+	for (int precert = 0; precert < 2; precert++) {
+		X509 *x = signer_like("u.example.org", precert);
+		CU_ASSERT_FATAL(add_conf_ext(x, NID_crl_distribution_points, "URI:http://crl.example.org/issuing.crl"));
+		CU_ASSERT_FATAL(add_conf_ext(x, NID_info_access,
+					     "caIssuers;URI:http://ca.example.org/issuing.der,OCSP;URI:http://ocsp.example.org/"));
+		expect_fast(precert, x);
+		/* one distribution point with two names */
+		x = signer_like("v.example.org", precert);
+		CU_ASSERT_FATAL(add_conf_ext(x, NID_crl_distribution_points,
+					     "URI:http://a.example.org/1.crl,URI:http://b.example.org/1.crl"));
+		expect_fast(precert, x);
+	}
+}
+
+/* An intermediate under root with nameConstraints conf (re-signed by the
+ * root), and a checker for it. */
+static struct tc_chain_checker *nc_checker(struct tc_test_ca *ca, const char *conf, unsigned char **der, size_t *len)
+{
+	CU_ASSERT_FATAL(tc_test_ca_sub(ca, &root, "NC Intermediate", 0, 0) == 0);
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, root.cert, ca->cert, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, NID_name_constraints, conf);
+	CU_ASSERT_FATAL(e && X509_add_ext(ca->cert, e, -1) && X509_sign(ca->cert, root.key, EVP_sha256()) > 0);
+	X509_EXTENSION_free(e);
+	struct tc_chain_checker *c = NULL;
+	char err[256];
+	CU_ASSERT_FATAL(tc_chain_checker_new(root.cert, ca->cert, &c, err, sizeof(err)) == 0);
+	*der = tc_test_der(ca->cert, len);
+	CU_ASSERT_FATAL(*der != NULL);
+	return c;
+}
+
+/* One leaf under an NC intermediate through both paths: the fast path
+ * takes it or not as want_fast says, the outcome is OpenSSL's. */
+static void nc_case(struct tc_chain_checker *c, struct tc_test_ca *ca, unsigned char *ca_der, size_t ca_len,
+		    const struct tc_test_leaf *o, int want_fast, int want_ok)
+{
+	X509 *x = tc_test_leaf_new(ca, leaf_key, o);
+	CU_ASSERT_FATAL(x != NULL);
+	size_t len;
+	unsigned char *der = der_of(x, ca, &len);
+	unsigned char *certs[2] = {der, ca_der};
+	size_t lens[2] = {len, ca_len};
+	struct outcome f, sl;
+	memset(&f, 0, sizeof(f));
+	memset(&sl, 0, sizeof(sl));
+	f.rc = tc_chain_check(c, o->poison, certs, lens, 2, &f.cc, f.err, sizeof(f.err));
+	sl.rc = tc_chain_check_openssl(c, o->poison, certs, lens, 2, &sl.cc, sl.err, sizeof(sl.err));
+	CU_ASSERT_EQUAL(f.cc.fast, want_fast);
+	if (want_ok >= 0)
+		CU_ASSERT_EQUAL(sl.rc, want_ok ? 0 : -1);
+	assert_same(&f, &sl);
+	release(&f, &sl);
+	OPENSSL_free(der);
+}
+
+/* The CA as trustchainctl makes it: nameConstraints with dNSName and
+ * iPAddress subtrees. The fast path checks them as OpenSSL does, and
+ * leaves outside them (or cases it does not model) to OpenSSL. */
+static void test_name_constraints(void)
+{
+	struct tc_test_ca ca;
+	unsigned char *ca_der;
+	size_t ca_len;
+	struct tc_chain_checker *c = nc_checker(&ca,
+						"critical,permitted;DNS:example.org,permitted;DNS:.example.net,"
+						"permitted;IP:192.0.2.0/255.255.255.0,excluded;DNS:bad.example.org",
+						&ca_der, &ca_len);
+	CU_ASSERT_FATAL(tc_chain_checker_fast(c));
+	for (int poison = 0; poison < 2; poison++) {
+		/* inside: fast */
+		const char *in[] = {"a.example.org", "example.org", "A.Example.ORG", "*.example.org", "x.y.example.net"};
+		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+			nc_case(c, &ca, ca_der, ca_len,
+				&(struct tc_test_leaf){.dns = in[i], .server = 1, .poison = poison}, 1, 1);
+		nc_case(c, &ca, ca_der, ca_len,
+			&(struct tc_test_leaf){.dns = "b.example.org", .ip = "192.0.2.9", .server = 1, .poison = poison},
+			1, 1);
+		/* outside: OpenSSL refuses */
+		const char *out[] = {"badexample.org", "x.bad.example.org", "bad.example.org", "example.com",
+				     "example.net", "org"};
+		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+			nc_case(c, &ca, ca_der, ca_len,
+				&(struct tc_test_leaf){.dns = out[i], .server = 1, .poison = poison}, 0, 0);
+		nc_case(c, &ca, ca_der, ca_len,
+			&(struct tc_test_leaf){.dns = "c.example.org", .ip = "198.51.100.1", .server = 1,
+					       .poison = poison},
+			0, 0);
+		nc_case(c, &ca, ca_der, ca_len,
+			&(struct tc_test_leaf){.dns = "c.example.org", .ip = "2001:db8::1", .server = 1, .poison = poison},
+			0, 0);
+		/* no dNSName: OpenSSL checks the CN, the fast path steps aside */
+		nc_case(c, &ca, ca_der, ca_len,
+			&(struct tc_test_leaf){.ip = "192.0.2.10", .cn = "d.example.org", .server = 1, .poison = poison},
+			0, -1);
+	}
+	tc_chain_checker_free(c);
+	OPENSSL_free(ca_der);
+	tc_test_ca_free(&ca);
+	/* a kind of subtree the fast path does not model: OpenSSL only */
+	c = nc_checker(&ca, "critical,permitted;email:example.org", &ca_der, &ca_len);
+	CU_ASSERT(!tc_chain_checker_fast(c));
+	nc_case(c, &ca, ca_der, ca_len, &(struct tc_test_leaf){.dns = "e.example.org", .server = 1}, 0, 1);
+	tc_chain_checker_free(c);
+	OPENSSL_free(ca_der);
+	tc_test_ca_free(&ca);
+}
+
 static void test_left_to_openssl(void)
 {
 	/* an extension the fast path does not know: OpenSSL accepts it */
 	X509 *x = signer_like("f.example.org", 1);
-	CU_ASSERT_FATAL(add_conf_ext(x, NID_info_access, "OCSP;URI:http://ocsp.example.org/"));
+	CU_ASSERT_FATAL(add_conf_ext(x, NID_issuer_alt_name, "email:ca@example.org"));
 	expect_openssl(1, x, &inter, 1);
+	/* critical cRLDistributionPoints / authorityInfoAccess: OpenSSL decides */
+	x = signer_like("f.example.org", 0);
+	CU_ASSERT_FATAL(add_conf_ext(x, NID_crl_distribution_points, "critical,URI:http://crl.example.org/i.crl"));
+	expect_openssl(0, x, &inter, -1);
+	x = signer_like("f.example.org", 1);
+	CU_ASSERT_FATAL(add_conf_ext(x, NID_info_access, "critical,caIssuers;URI:http://ca.example.org/i.der"));
+	expect_openssl(1, x, &inter, 0);
+
 	x = signer_like("f.example.org", 0);
 	CU_ASSERT_FATAL(add_private_ext(x, 0));
 	expect_openssl(0, x, &inter, 1);
@@ -307,6 +429,8 @@ int main(void)
 		{"precertificate: poison first, middle, last", test_precert_poison_positions},
 		{"precertificate: extension sets and lengths", test_precert_shapes},
 		{"final certificates", test_final_certificates},
+		{"issuer URLs (CRL distribution point, AIA) stay fast", test_issuer_urls},
+		{"name constraints: dNSName and iPAddress subtrees", test_name_constraints},
 		{"left to OpenSSL, same outcome", test_left_to_openssl},
 		{"other chain shapes and broken leaves", test_other_chain_shapes},
 		{NULL, NULL},
