@@ -21,30 +21,8 @@ if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
 [ "$(stat -c %a "$tmp/keys/ops.token")" = 600 ] || fail "token file is not 0600"
 grep -q "$(head -c 20 "$tmp/keys/ops.token")" "$tmp/data/tokens" && fail "the tokens file holds a token"
 
-base=$(( 20000 + RANDOM % 20000 ))
-cat > "$tmp/trustchain.yaml" <<YAML
-server:
-  dev: true
-  data_dir: $tmp/data
-dns:
-  udp_port: $base
-  quic_port: $((base + 1))
-ct:
-  http_listen: 127.0.0.1:$((base + 2))
-gateway:
-  listen: 127.0.0.1:$((base + 3))
-  tokens_file: $tmp/data/tokens
-  require_auth: true
-YAML
-"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  state=$(awk '$1 == "gateway" { print $3 }' "$tmp/data/server.status" 2>/dev/null || true)
-  [ "$state" = ready ] && break
-  sleep 0.2
-done
-[ "${state:-}" = ready ] || fail "gateway not ready"
+dev_config "  tokens_file: $tmp/data/tokens" "  require_auth: true"
+start_server
 
 c=(--config "$tmp/trustchain.yaml")
 root="$tmp/data/ca/root.pem"

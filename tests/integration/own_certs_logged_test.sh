@@ -20,34 +20,11 @@ $py -c 'import cryptography' 2>/dev/null || { echo "SKIP: needs python3-cryptogr
 . "$(dirname "$0")/server_lib.sh" own-certs
 
 zone=trust.hypermesh.online
-base=$(( 20000 + RANDOM % 20000 ))
+dev_config "@ct" "  sequence_interval_ms: 50"
 gw=127.0.0.1:$((base + 3)) ct=127.0.0.1:$((base + 2))
-cat > "$tmp/trustchain.yaml" <<YAML
-server:
-  dev: true
-  data_dir: $tmp/data
-dns:
-  udp_port: $base
-  quic_port: $((base + 1))
-ct:
-  http_listen: $ct
-  sequence_interval_ms: 50
-gateway:
-  listen: $gw
-YAML
 ctl() { "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" "$@"; }
 
-"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  # Every child listed ready (six with ACME on in dev, four without).
-  read -r ready total < <(awk 'NR > 1 { t++; if ($3 == "ready") n++ } END { print n + 0, t + 0 }' \
-    "$tmp/data/server.status" 2>/dev/null || echo "0 0")
-  [ "${total:-0}" -ge 4 ] && [ "$ready" = "$total" ] && break
-  sleep 0.2
-done
-[ "${total:-0}" -ge 4 ] && [ "$ready" = "$total" ] || fail "children not ready ($ready of $total)"
+start_server
 ok "four children ready"
 
 # The gateway's chain exactly as its TLS handshake serves it.

@@ -37,17 +37,36 @@ python_stubs() {
 }
 
 # A dev configuration in $tmp/trustchain.yaml on ports from a random $base
-# (DNS $base, DoQ +1, CT HTTP +2, gRPC +3, ACME +4, /metrics +5). Lines given as arguments are
-# added to the gateway section ("  tokens_file: ...").
+# (DNS $base, DoQ +1, CT HTTP +2, gRPC +3, ACME +4, /metrics +5; +6 and up
+# are free for the test's own listeners). Lines given as arguments are added
+# to the gateway section ("  tokens_file: ..."); an argument "@SECTION"
+# sends the lines after it to that section instead (a new one is added
+# after the others), e.g. dev_config "@ct" "  sequence_interval_ms: 50".
 dev_config() {
   base=$(( 20000 + RANDOM % 20000 ))
+  local -A extra=()
+  local -a order=(server dns ct acme gateway)
+  local section=gateway line s
+  for line in "$@"; do
+    if [[ $line == @* ]]; then
+      section=${line#@}
+      [[ " ${order[*]} " == *" $section "* ]] || order+=("$section")
+    else
+      extra[$section]+="$line"$'\n'
+    fi
+  done
   {
-    printf 'server:\n  dev: true\n  data_dir: %s/data\n  metrics_listen: 127.0.0.1:%s\n' "$tmp" "$((base + 5))"
-    printf 'dns:\n  udp_port: %s\n  quic_port: %s\n' "$base" "$((base + 1))"
-    printf 'ct:\n  http_listen: 127.0.0.1:%s\n' "$((base + 2))"
-    printf 'acme:\n  listen: 127.0.0.1:%s\n' "$((base + 4))"
-    printf 'gateway:\n  listen: 127.0.0.1:%s\n' "$((base + 3))"
-    for line in "$@"; do printf '%s\n' "$line"; done
+    for s in "${order[@]}"; do
+      printf '%s:\n' "$s"
+      case $s in
+        server) printf '  dev: true\n  data_dir: %s/data\n  metrics_listen: 127.0.0.1:%s\n' "$tmp" "$((base + 5))" ;;
+        dns) printf '  udp_port: %s\n  quic_port: %s\n' "$base" "$((base + 1))" ;;
+        ct) printf '  http_listen: 127.0.0.1:%s\n' "$((base + 2))" ;;
+        acme) printf '  listen: 127.0.0.1:%s\n' "$((base + 4))" ;;
+        gateway) printf '  listen: 127.0.0.1:%s\n' "$((base + 3))" ;;
+      esac
+      printf '%s' "${extra[$s]:-}"
+    done
   } > "$tmp/trustchain.yaml"
 }
 

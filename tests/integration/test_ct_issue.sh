@@ -14,32 +14,9 @@ py=/usr/bin/python3
 . "$(dirname "$0")/server_lib.sh" ct-issue
 python_stubs
 
-base=$(( 20000 + RANDOM % 20000 ))
-cat > "$tmp/trustchain.yaml" <<YAML
-server:
-  dev: true
-  data_dir: $tmp/data
-dns:
-  udp_port: $base
-  quic_port: $((base + 1))
-ct:
-  http_listen: 127.0.0.1:$((base + 2))
-  sequence_interval_ms: 50
-gateway:
-  listen: 127.0.0.1:$((base + 3))
-YAML
+dev_config "@ct" "  sequence_interval_ms: 50"
 
-"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  # Every child listed ready (six with ACME on in dev, four without).
-  read -r ready total < <(awk 'NR > 1 { t++; if ($3 == "ready") n++ } END { print n + 0, t + 0 }' \
-    "$tmp/data/server.status" 2>/dev/null || echo "0 0")
-  [ "${total:-0}" -ge 4 ] && [ "$ready" = "$total" ] && break
-  sleep 0.2
-done
-[ "${total:-0}" -ge 4 ] && [ "$ready" = "$total" ] || fail "children not ready ($ready of $total)"
+start_server
 
 # The log list OpenSSL reads, from the published log key.
 "$bindir/trustchainctl" --config "$tmp/trustchain.yaml" ct loglist --out "$tmp/loglist.cnf" ||

@@ -27,30 +27,9 @@ chmod 600 "$tmp/data/tokens"
 if [ "$(id -u)" = 0 ]; then chown trustchain-gateway "$tmp/data/tokens"; fi
 export TC_TEST_ADMIN_TOKEN=$admin_token TC_TEST_DEPLOYER_TOKEN=$deployer_token
 
-base=$(( 20000 + RANDOM % 20000 ))
-cat > "$tmp/trustchain.yaml" <<YAML
-server:
-  dev: true
-  data_dir: $tmp/data
-dns:
-  udp_port: $base
-  quic_port: $((base + 1))
-ct:
-  http_listen: 127.0.0.1:$((base + 2))
-gateway:
-  listen: 127.0.0.1:$((base + 3))
-  tokens_file: $tmp/data/tokens
-YAML
+dev_config "  tokens_file: $tmp/data/tokens"
 
-"$bindir/trustchain-server" --config "$tmp/trustchain.yaml" > "$tmp/server.out" 2> "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited"
-  state=$(awk '$1 == "gateway" { print $3 }' "$tmp/data/server.status" 2>/dev/null || true)
-  [ "$state" = ready ] && break
-  sleep 0.2
-done
-[ "${state:-}" = ready ] || fail "gateway not ready"
+start_server
 
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/key.pem" \
   -subj /CN=py.hypermesh.online -out "$tmp/csr.pem" 2>/dev/null || fail "cannot make a CSR"
