@@ -28,7 +28,8 @@ endif()
 # rate of the same run (a bench, not a test).
 pkg_check_modules(TC_BENCH_CURL IMPORTED_TARGET libcurl)
 if(TARGET tc_acme_core AND TC_BENCH_CURL_FOUND)
-  add_executable(bench_acme ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_acme.c ${TC_ACME_TEST_SUPPORT})
+  add_executable(bench_acme ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_acme.c
+                 ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_acme_cpu.c ${TC_ACME_TEST_SUPPORT})
   tc_target_defaults(bench_acme)
   target_include_directories(bench_acme PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_link_libraries(bench_acme PRIVATE tc_acme_core PkgConfig::TC_BENCH_CURL PkgConfig::MHD)
