@@ -14,3 +14,15 @@ endif()
 if(TARGET tc_dns_core)
   tc_add_cunit(test_dnssec_keyset SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_dnssec_keyset.c LIBS tc_dns_core)
 endif()
+# dns-roll start refuses a max_ttl below the zone's largest TTL: the TTL
+# it compares with (generated records, dns.records, journaled updates,
+# DNSKEY), and the refusal itself from the command line.
+if(TARGET tc_doq_client AND TARGET tc_dns_core)
+  tc_add_cunit(test_dns_zone_ttl SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_dns_zone_ttl.c
+               ${CMAKE_SOURCE_DIR}/src/ctl/dns_zone_ttl.c LIBS tc_doq_client tc_dns_core tc_common)
+endif()
+if(TARGET trustchainctl)
+  add_test(NAME dns_roll_ttl_test
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dns_roll_ttl_test.sh ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(dns_roll_ttl_test PROPERTIES TIMEOUT 120)
+endif()

@@ -126,6 +126,10 @@ struct tc_config {
 		/* dns.dnskey_ttl: TTL of the DNSKEY RRset (and its RRSIGs);
 		 * rollover waits follow it (dns-roll start). */
 		uint32_t dnskey_ttl;
+		/* dns.default_ttl: TTL of the generated SOA, NS and apex TXT/CAA;
+		 * dns.address_ttl: of the generated A/AAAA (dns.addresses) and
+		 * the services' TLSA records. */
+		uint32_t default_ttl, address_ttl;
 	} dns;
 
 	struct {

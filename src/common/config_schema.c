@@ -67,6 +67,8 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("dns.rollover.parent_propagation_s", dns.roll_parent_propagation_s, 0, 31622400),
 	NUM("dns.rollover.safety_s", dns.roll_safety_s, 0, 31622400),
 	NUM("dns.dnskey_ttl", dns.dnskey_ttl, 1, 604800),
+	NUM("dns.default_ttl", dns.default_ttl, 1, 604800),
+	NUM("dns.address_ttl", dns.address_ttl, 1, 604800),
 
 	KEY("stoq_integration.certificate_validation_endpoint", TC_CFG_T_STRING,
 	    stoq_integration.certificate_validation_endpoint),

@@ -28,6 +28,7 @@
 #include "ctl/artefacts.h"
 #include "ctl/ceremony.h"
 #include "ctl/ctl.h"
+#include "ctl/dns_zone_ttl.h"
 #include "ctl/files.h"
 #include "resolver/dnssec.h"
 #include "resolver/dnssec_roll.h"
@@ -53,8 +54,9 @@ static void usage(FILE *out)
 		"  timing (seconds, from dns.rollover.* unless given): propagation to every\n"
 		"  secondary (propagation_s), the largest TTL of the zone (max_ttl), the\n"
 		"  parent's DS TTL (ds_ttl) and propagation (parent_propagation_s), safety\n"
-		"  margin (safety_s); the DNSKEY TTL is dns.dnskey_ttl (default %d); a\n"
-		"  max_ttl below it is raised to it\n",
+		"  margin (safety_s); the DNSKEY TTL is dns.dnskey_ttl (default %d); start\n"
+		"  refuses a max_ttl below the zone's largest TTL (records, updates,\n"
+		"  dns.default_ttl, dns.address_ttl, dns.dnskey_ttl)\n",
 		TC_DNSSEC_DNSKEY_TTL);
 }
 
@@ -353,14 +355,23 @@ static int start(struct tc_ctl *ctl, int argc, char **argv)
 			return TC_CTL_USAGE;
 		}
 	}
-	/* The DNSKEY RRset is signed too: its RRSIGs live as long as it does in
-	 * caches, so the largest TTL of the zone is at least the DNSKEY TTL. A
-	 * smaller max_ttl would remove a retired key while signatures by it
-	 * are still cached. */
-	if (st.max_sig_ttl < st.dnskey_ttl) {
-		fprintf(stderr, "note: max_ttl %u is below the DNSKEY TTL %u (dns.dnskey_ttl): using %u\n",
-			st.max_sig_ttl, st.dnskey_ttl, st.dnskey_ttl);
-		st.max_sig_ttl = st.dnskey_ttl;
+	/* The roll's waits count on max_ttl being the longest any RRset (and
+	 * so its RRSIGs) of the zone lives in caches: the records, the
+	 * generated ones (dns.default_ttl, dns.address_ttl), the journaled
+	 * updates and the DNSKEY RRset (dns.dnskey_ttl). A smaller one would
+	 * remove a retired key while signatures by it are still cached, and
+	 * validators would see those answers bogus: refused. */
+	uint32_t zone_max = 0;
+	char carrier[1100];
+	if (tc_ctl_zone_max_ttl(&ctl->cfg, &zone_max, carrier, sizeof(carrier), err, sizeof(err)) != 0) {
+		tc_ctl_error("refused: cannot read the zone's TTLs: %s", err);
+		return TC_CTL_FAIL;
+	}
+	if (st.max_sig_ttl < zone_max) {
+		tc_ctl_error("refused: max_ttl %u (dns.rollover.max_ttl or --max-ttl) is below the zone's largest "
+			     "TTL %u (%s); raise max_ttl to at least %u or lower that TTL",
+			     st.max_sig_ttl, zone_max, carrier, zone_max);
+		return TC_CTL_FAIL;
 	}
 	if (st.rolling != TC_DNS_ROLL_NONE) {
 		tc_ctl_error("refused: a %s roll to %s is under way; finish it first (dns-roll status)",

@@ -99,7 +99,7 @@ static uint8_t *read_first_cert(const char *path, size_t *len, bool *missing, ch
 	return copy;
 }
 
-static int add_one(struct tc_zone *zone, const char *owner, uint8_t usage, uint8_t selector,
+static int add_one(struct tc_zone *zone, const char *owner, uint32_t ttl, uint8_t usage, uint8_t selector,
 		   uint8_t mtype, const uint8_t *der, size_t derlen, char *err, size_t errlen)
 {
 	size_t cap = derlen + 64;
@@ -113,7 +113,7 @@ static int add_one(struct tc_zone *zone, const char *owner, uint8_t usage, uint8
 	if (n == 0)
 		snprintf(err, errlen, "%s: cannot derive TLSA %u %u %u", owner, usage, selector, mtype);
 	else
-		rc = tc_zone_add_tlsa(zone, owner, usage, selector, mtype, data, n, err, errlen);
+		rc = tc_zone_add_tlsa_ttl(zone, owner, ttl, usage, selector, mtype, data, n, err, errlen);
 	free(data);
 	return rc;
 }
@@ -124,6 +124,8 @@ int tc_zone_add_service_tlsa(struct tc_zone *zone, const struct tc_config *cfg,
 	char path[TC_CFG_STR + 64];
 	char owners[3][48];
 	size_t nowners = 0;
+	/* They name the services' endpoints, as the A/AAAA do. */
+	uint32_t ttl = cfg->dns.address_ttl ? cfg->dns.address_ttl : 300;
 	uint16_t gw = tc_tlsa_port_of(cfg->gateway.listen);
 	uint16_t ct = tc_tlsa_port_of(cfg->ct.http_listen);
 	memset(rep, 0, sizeof(*rep));
@@ -160,9 +162,9 @@ int tc_zone_add_service_tlsa(struct tc_zone *zone, const struct tc_config *cfg,
 		if (!der)
 			continue;
 		for (size_t i = 0; i < nowners; i++) {
-			if (add_one(zone, owners[i], TC_TLSA_USAGE_DANE_TA, TC_TLSA_SELECTOR_SPKI,
+			if (add_one(zone, owners[i], ttl, TC_TLSA_USAGE_DANE_TA, TC_TLSA_SELECTOR_SPKI,
 				    TC_TLSA_MATCH_SHA256, der, len, err, errlen) != 0 ||
-			    add_one(zone, owners[i], TC_TLSA_USAGE_DANE_TA, TC_TLSA_SELECTOR_CERT,
+			    add_one(zone, owners[i], ttl, TC_TLSA_USAGE_DANE_TA, TC_TLSA_SELECTOR_CERT,
 				    TC_TLSA_MATCH_SHA256, der, len, err, errlen) != 0) {
 				free(der);
 				return -1;
@@ -182,7 +184,7 @@ int tc_zone_add_service_tlsa(struct tc_zone *zone, const struct tc_config *cfg,
 			 problem);
 	}
 	if (der) {
-		int rc = add_one(zone, doq_owner, TC_TLSA_USAGE_DANE_EE, TC_TLSA_SELECTOR_SPKI,
+		int rc = add_one(zone, doq_owner, ttl, TC_TLSA_USAGE_DANE_EE, TC_TLSA_SELECTOR_SPKI,
 				 TC_TLSA_MATCH_SHA256, der, len, err, errlen);
 		free(der);
 		if (rc != 0)

@@ -346,6 +346,12 @@ int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint
 int tc_zone_add_tlsa(struct tc_zone *zone, const char *name, uint8_t usage, uint8_t selector,
 		     uint8_t mtype, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
+	return tc_zone_add_tlsa_ttl(zone, name, 300, usage, selector, mtype, data, len, err, errlen);
+}
+
+int tc_zone_add_tlsa_ttl(struct tc_zone *zone, const char *name, uint32_t ttl, uint8_t usage, uint8_t selector,
+			 uint8_t mtype, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
 	uint8_t owner[TC_DNS_MAX_NAME];
 	size_t olen;
 	const char *why;
@@ -358,7 +364,7 @@ int tc_zone_add_tlsa(struct tc_zone *zone, const char *name, uint8_t usage, uint
 	if (!rd)
 		return tc_errorf(err, errlen, "out of memory");
 	size_t rdlen = tc_dns_rdata_tlsa(rd, 3 + len, usage, selector, mtype, data, len);
-	int rc = tc_zone_add_rr(zone, owner, olen, TC_DNS_TYPE_TLSA, 300, rd, rdlen, err, errlen);
+	int rc = tc_zone_add_rr(zone, owner, olen, TC_DNS_TYPE_TLSA, ttl, rd, rdlen, err, errlen);
 	free(rd);
 	return rc;
 }

@@ -57,9 +57,12 @@ int tc_zone_add_rr(struct tc_zone *zone, const uint8_t *owner, size_t olen, uint
 		   uint32_t ttl, const uint8_t *rdata, size_t rdlen, char *err, size_t errlen);
 
 /* Adds a TLSA record (RFC 6698) at name, which is relative to the zone
- * ("_853._udp.dns") or absolute with a trailing dot. TTL 300. */
+ * ("_853._udp.dns") or absolute with a trailing dot. TTL 300; the _ttl
+ * form takes it (the service TLSA records: dns.address_ttl). */
 int tc_zone_add_tlsa(struct tc_zone *zone, const char *name, uint8_t usage, uint8_t selector,
 		     uint8_t mtype, const uint8_t *data, size_t len, char *err, size_t errlen);
+int tc_zone_add_tlsa_ttl(struct tc_zone *zone, const char *name, uint32_t ttl, uint8_t usage, uint8_t selector,
+			 uint8_t mtype, const uint8_t *data, size_t len, char *err, size_t errlen);
 
 /* Exact lookup of a lower-case wire name; NULL when absent. */
 const struct tc_zone_node *tc_zone_find(const struct tc_zone *zone, const uint8_t *name,

@@ -6,13 +6,14 @@
  *    arithmetic until 2106 without any state on disk), refresh 3600,
  *    retry 600, expire 1209600 (two weeks), minimum 300: negative answers
  *    are cached briefly because certificate-related names come and go.
- *    SOA TTL 3600.
- *  - NS dns.<domain>, TTL 3600.
- *  - A / AAAA for the apex, ca., ct. and dns. from dns.addresses, TTL 300
- *    (an entry that is neither IPv4 nor IPv6 is a configuration error).
+ *    SOA TTL dns.default_ttl (3600).
+ *  - NS dns.<domain>, TTL dns.default_ttl.
+ *  - A / AAAA for the apex, ca., ct. and dns. from dns.addresses, TTL
+ *    dns.address_ttl (300) (an entry that is neither IPv4 nor IPv6 is a
+ *    configuration error).
  *  - TXT at the apex naming the CA ("TrustChain CA: <ca.organization>"),
  *    CAA 0 issue "<domain>" at the apex (only this CA issues for the zone),
- *    TTL 3600.
+ *    TTL dns.default_ttl.
  * Then the zone file (dns.zone_file) is loaded, then dns.records, each
  * entry read as one master-file line with the zone apex as origin. */
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #include "resolver/zone.h"
 #include "common/errorf.h"
 
+/* A configuration made without tc_config defaults (0) gets these. */
 #define SOA_TTL 3600
 #define SOA_REFRESH 3600
 #define SOA_RETRY 600
@@ -66,9 +68,12 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 				 .rname_len = hlen, .serial = (uint32_t)time(NULL),
 				 .refresh = SOA_REFRESH, .retry = SOA_RETRY, .expire = SOA_EXPIRE,
 				 .minimum = SOA_MINIMUM};
+	uint32_t ttl = cfg->dns.default_ttl ? cfg->dns.default_ttl : SOA_TTL;
+	uint32_t addr_ttl = cfg->dns.address_ttl ? cfg->dns.address_ttl : ADDR_TTL;
+	uint32_t info_ttl = cfg->dns.default_ttl ? cfg->dns.default_ttl : INFO_TTL;
 	size_t n = tc_dns_rdata_soa(rd, sizeof(rd), &soa);
-	if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_SOA, SOA_TTL, rd, n, err, errlen) != 0 ||
-	    tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_NS, SOA_TTL, dns, dlen, err, errlen) != 0)
+	if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_SOA, ttl, rd, n, err, errlen) != 0 ||
+	    tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_NS, ttl, dns, dlen, err, errlen) != 0)
 		return -1;
 
 	static const char *const hosts[] = {NULL, "ca", "ct", "dns"};
@@ -90,7 +95,7 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 			size_t nlen = child_name(origin, olen, hosts[h], name);
 			if (!nlen)
 				return tc_errorf(err, errlen, "bootstrap.domain: too long");
-			if (tc_zone_add_rr(zone, name, nlen, type, ADDR_TTL, addr, alen, err, errlen) != 0)
+			if (tc_zone_add_rr(zone, name, nlen, type, addr_ttl, addr, alen, err, errlen) != 0)
 				return -1;
 		}
 	}
@@ -98,12 +103,12 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 	char text[TC_CFG_STR + 32];
 	int tl = snprintf(text, sizeof(text), "TrustChain CA: %s", cfg->ca.organization);
 	n = tc_dns_rdata_txt(rd, sizeof(rd), (const uint8_t *)text, (size_t)tl);
-	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_TXT, INFO_TTL, rd, n, err, errlen) != 0)
+	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_TXT, info_ttl, rd, n, err, errlen) != 0)
 		return -1;
 
 	n = tc_dns_rdata_caa(rd, sizeof(rd), 0, "issue", (const uint8_t *)cfg->bootstrap.domain,
 			     strlen(cfg->bootstrap.domain));
-	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_CAA, INFO_TTL, rd, n, err, errlen) != 0)
+	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_CAA, info_ttl, rd, n, err, errlen) != 0)
 		return -1;
 	return 0;
 }

@@ -64,6 +64,10 @@ dns:
   udp_port: $port
   quic_port: $quic
   dnskey_ttl: $ttl
+  # The generated records (SOA, NS, A, TLSA...) within max_ttl too:
+  # dns-roll start refuses a max_ttl below the zone's largest TTL.
+  default_ttl: $rttl
+  address_ttl: $rttl
   records:
     - "www $rttl A 192.0.2.10"
     - "www $rttl TXT \"rolling\""

@@ -50,8 +50,10 @@ dns:
     - {address: "127.0.0.1:$knot_port", key: xfr-knot}
   records:
     - "www 300 A 192.0.2.10"
-  # The DNSKEY TTL within max_ttl (dns-roll raises a smaller max_ttl to it).
+  # Every TTL of the zone within max_ttl (dns-roll start refuses a smaller
+  # max_ttl): the DNSKEY's, the generated records' (address_ttl default 300).
   dnskey_ttl: 300
+  default_ttl: 300
   rollover: {propagation_s: 2, max_ttl: 300, ds_ttl: 60, parent_propagation_s: 2, safety_s: 2}
 ct:
   http_listen: 127.0.0.1:$ct
