@@ -11,6 +11,8 @@ if(TARGET trustchain-resolver AND TARGET tc_doq_client)
   file(GLOB TC_DNS_PRINT_SEEDS ${CMAKE_SOURCE_DIR}/tests/data/fuzz/dns_msg/*)
   tc_add_fuzz(fuzz_dns_print SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_dns_print.c
               LIBS tc_doq_client SEEDS ${TC_DNS_PRINT_SEEDS})
+  # The printer's RDATA buffer is kept for the run (see the target's comment).
+  target_link_options(fuzz_dns_print PRIVATE -Wl,--wrap=malloc -Wl,--wrap=free)
 endif()
 
 # The listener's connection ID map and deadline heap (plain data structures).
