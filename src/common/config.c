@@ -75,8 +75,6 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->dns.roll_parent_propagation_s = 3600;
 	cfg->dns.roll_safety_s = 600;
 	cfg->dns.dnskey_ttl = 3600;
-	cfg->dns.default_ttl = 3600;
-	cfg->dns.address_ttl = 300;
 	if (dev) {
 		cfg->dns.addresses.count = 1;
 		cfg_set_str(cfg->dns.addresses.items[0], "127.0.0.1");
@@ -449,6 +447,19 @@ static int find_dev_flag(struct load_ctx *lc, yaml_document_t *doc, yaml_node_t 
 	return 0;
 }
 
+/* acme.validation.resolver for dev: dns.listen_address (its loopback
+ * when it is a wildcard) at dns.udp_port. */
+static void dev_validation_resolver(struct tc_config *cfg)
+{
+	const char *a = cfg->dns.listen_address;
+	if (strcmp(a, "0.0.0.0") == 0)
+		a = "127.0.0.1";
+	else if (strcmp(a, "::") == 0)
+		a = "::1";
+	snprintf(cfg->acme.validation.resolver, sizeof(cfg->acme.validation.resolver),
+		 strchr(a, ':') ? "[%s]:%u" : "%s:%u", a, (unsigned)cfg->dns.udp_port);
+}
+
 static int validate(struct load_ctx *lc)
 {
 	struct tc_config *cfg = lc->cfg;
@@ -489,6 +500,12 @@ static int validate(struct load_ctx *lc)
 	if (!cfg->hsm.softhsm_conf[0] && cfg->dev)
 		tc_config_data_path(cfg, "hsm/softhsm2.conf", cfg->hsm.softhsm_conf,
 				    sizeof(cfg->hsm.softhsm_conf));
+	/* Dev resolves ACME validation names through our own resolver, on the
+	 * port dns.udp_port gives it (the default names 5300, the default
+	 * port): a dev configuration that moves the DNS port would otherwise
+	 * validate against nothing. */
+	if (cfg->dev && !lc->key_line[key_index("acme.validation.resolver")])
+		dev_validation_resolver(cfg);
 	const char *acme_key = NULL;
 	char why[TC_CFG_STR + 96];
 	if (tc_config_acme_check(cfg, &acme_key, why, sizeof(why)) != 0)

@@ -91,6 +91,25 @@ static void test_defaults_without_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.server.log_level, "info");
 }
 
+/* Dev validates ACME names through our own resolver wherever dns.udp_port
+ * and dns.listen_address put it; a resolver set in the file wins, and
+ * production keeps the system's. */
+static void test_dev_validation_resolver_follows_dns(void)
+{
+	CU_ASSERT_EQUAL_FATAL(tc_config_load(&cfg, NULL, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.acme.validation.resolver, "127.0.0.1:5300");
+	CU_ASSERT_EQUAL_FATAL(load_text("server:\n  dev: true\ndns:\n  udp_port: 25353\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.acme.validation.resolver, "127.0.0.1:25353");
+	CU_ASSERT_EQUAL_FATAL(load_text("server:\n  dev: true\ndns:\n  udp_port: 25353\n  listen_address: \"::\"\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.acme.validation.resolver, "[::1]:25353");
+	CU_ASSERT_EQUAL_FATAL(load_text("server:\n  dev: true\ndns:\n  udp_port: 25353\n"
+					"acme:\n  validation:\n    resolver: 127.0.0.2:53\n"),
+			      0);
+	CU_ASSERT_STRING_EQUAL(cfg.acme.validation.resolver, "127.0.0.2:53");
+	CU_ASSERT_EQUAL_FATAL(load_text("dns:\n  udp_port: 25353\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.acme.validation.resolver, "system");
+}
+
 /* trustchain-server pins the absolute data directory for its children. */
 static void test_data_dir_pinned_by_supervisor(void)
 {
@@ -505,6 +524,7 @@ int main(void)
 		{"list too long", test_list_too_long},
 		{"other errors", test_other_errors},
 		{"data path", test_data_path},
+		{"dev: acme.validation.resolver follows dns.udp_port", test_dev_validation_resolver_follows_dns},
 		{NULL, NULL},
 	};
 	return tc_run_suite("config", tests, suite_init, suite_cleanup);
