@@ -17,6 +17,7 @@
 #include "signer/dns_sign_input.h"
 #include "signer/embedded_scts.h"
 #include "signer/idempotency.h"
+#include "signer/sig_memo.h"
 #include "signer/signer.h"
 
 typedef Trustchain__Internal__Response Response;
@@ -275,7 +276,8 @@ static int ct_scts_check(const struct tc_signer *s, const Trustchain__Internal__
 			 const unsigned char key_hash[32], const uint8_t *tbs, size_t tbs_len, char *why, size_t wl)
 {
 	if (s->n_ct_shards == 0) {
-		struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify};
+		struct tc_sct_log_key log = {.id = s->ct_log.spki_sha256, .key = s->ct_log.verify, .memo = s->sct_memo,
+					     .memo_key = &s->ct_log};
 		return tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, key_hash, tbs, tbs_len, why,
 					      wl);
 	}
@@ -283,7 +285,8 @@ static int ct_scts_check(const struct tc_signer *s, const Trustchain__Internal__
 	for (size_t i = 0; i < s->n_ct_shards; i++) {
 		if (!s->have_ct_shard[i])
 			continue;
-		struct tc_sct_log_key log = {.id = s->ct_shard[i].spki_sha256, .key = s->ct_shard[i].verify};
+		struct tc_sct_log_key log = {.id = s->ct_shard[i].spki_sha256, .key = s->ct_shard[i].verify,
+					     .memo = s->sct_memo, .memo_key = &s->ct_shard[i]};
 		if (tc_embedded_scts_check(rq->sct_list.data, rq->sct_list.len, &log, key_hash, tbs, tbs_len, why,
 					   wl) == 0)
 			ours++;
@@ -586,6 +589,8 @@ static void op_sign_data(struct tc_signer *s, const struct tc_peer_identity *pee
 		journal_unavailable(r);
 		return;
 	}
+	if (rq->key == TRUSTCHAIN__INTERNAL__KEY_ROLE__KEY_ROLE_CT_LOG)
+		tc_sig_memo_put(s->sct_memo, key, md, sig, siglen);
 	own(r, sig);
 	trustchain__internal__sign_data_response__init(&r->u.data);
 	r->u.data.signature.data = sig;

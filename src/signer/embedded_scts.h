@@ -17,9 +17,15 @@
 
 /* Our CT log as the signer knows it: the ID is the SHA-256 of the log
  * key's DER SubjectPublicKeyInfo, key a software copy of its public half. */
+struct tc_sig_memo;
 struct tc_sct_log_key {
 	const unsigned char *id; /* 32 bytes */
 	EVP_PKEY *key;
+	/* Signatures this process made with the log's private key (may be
+	 * NULL): an SCT whose signature is found there for its digest is not
+	 * verified again (sig_memo.h). memo_key names the key there. */
+	struct tc_sig_memo *memo;
+	const void *memo_key;
 };
 
 /* 0 when list is a well-formed SignedCertificateTimestampList holding at

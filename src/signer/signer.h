@@ -82,6 +82,7 @@ struct tc_signer {
 	struct tc_precert_slot precerts[TC_PRECERT_SLOTS];
 	uint64_t precert_stamp; /* guarded by precert_lock */
 	struct tc_idem *idem;   /* idempotency keys' certificates (idempotency.h) */
+	struct tc_sig_memo *sct_memo; /* CT log key signatures made lately (sig_memo.h); may be NULL */
 };
 
 /* Opens the HSM (logging in with the configured PIN, which is wiped right

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "signer/idempotency.h"
 #include "signer/pin.h"
+#include "signer/sig_memo.h"
 #include "signer/signer.h"
 #include "signer/softhsm_view.h"
 
@@ -52,6 +53,7 @@ int tc_signer_init(struct tc_signer *s, const struct tc_config *cfg, char *err, 
 	s->cfg = *cfg;
 	tc_policy_from_config(cfg, &s->policy);
 	pthread_mutex_init(&s->precert_lock, NULL);
+	s->sct_memo = tc_sig_memo_new(); /* NULL: every SCT is verified, as before */
 	if (tc_softhsm_view_setup(cfg, err, errlen) != 0)
 		return -1;
 	char pin[TC_PIN_MAX];
@@ -125,6 +127,7 @@ void tc_signer_fini(struct tc_signer *s)
 	tc_issuers_fini(s);
 	tc_journal_close(s->journal);
 	tc_idem_free(s->idem);
+	tc_sig_memo_free(s->sct_memo);
 	tc_hsm_close(s->hsm);
 	for (int i = 0; i < TC_PRECERT_SLOTS; i++)
 		tc_leaf_free(&s->precerts[i].completed);
