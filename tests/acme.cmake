@@ -15,6 +15,11 @@ if(TARGET tc_acme_core)
               SEEDS ${TC_ACME_JWS_SEEDS})
 endif()
 if(TARGET tc_acme_core)
+  # Account records cached: update, deactivation, keyChange seen at once.
+  tc_add_cunit(test_acme_account_cache SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_account_cache.c
+               ${TC_ACME_TEST_SUPPORT} LIBS tc_acme_core)
+endif()
+if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_wake SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_wake.c LIBS tc_acme_core)
 endif()
 if(TARGET tc_acme_core)

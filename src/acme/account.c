@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/account_cache.h"
 #include "acme/acme_handlers.h"
 #include "acme/acme_store.h"
 #include "acme/eab.h"
@@ -71,7 +72,7 @@ int tc_acme_h_new_account(struct tc_acme *a, struct tc_acme_call *c, struct tc_a
 	/* The key's account, if any, answers any newAccount (7.3.1). */
 	char *existing = tc_acme_store_get_str(a->store, 'K', c->key.thumbprint);
 	if (existing) {
-		json_t *rec = tc_acme_store_get(a->store, 'A', existing);
+		json_t *rec = tc_acct_cache_get(a->accounts, a->store, existing);
 		int rc;
 		if (!rec)
 			rc = tc_acme_problem(r, "serverInternal", 0, NULL, "account record missing");
@@ -209,6 +210,9 @@ int tc_acme_h_account(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme_
 		if (contact)
 			json_object_set(rec, "contact", (json_t *)contact);
 		rc = tc_acme_store_put_deferred(a->store, 'A', c->account_id, rec);
+		/* After the write, before the lock goes: the next request
+		 * reads the new status and contacts. */
+		tc_acct_cache_invalidate(a->accounts, c->account_id);
 	}
 	tc_acme_store_unlock(a->store, c->account_id);
 	if (rc != 0)
@@ -269,6 +273,8 @@ int tc_acme_h_key_change(struct tc_acme *a, struct tc_acme_call *c, struct tc_ac
 			tc_acme_batch_put_str(b, 'K', fresh.thumbprint, c->account_id);
 			tc_acme_batch_delete(b, 'K', old.thumbprint);
 			rc = tc_acme_batch_commit_deferred(a->store, b);
+			/* The old key must not sign for the account any more. */
+			tc_acct_cache_invalidate(a->accounts, c->account_id);
 		} else {
 			tc_acme_batch_free(b);
 		}

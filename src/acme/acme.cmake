@@ -11,7 +11,7 @@ endif()
 set(TC_ACME_SRCS b64url.c jwk.c jws.c nonce.c problem.c acme_resp.c acme_store.c eab.c rate_limit.c
     identifiers.c acme_router.c directory.c account.c order.c authz.c finalize.c certificate.c revoke.c
     renewal_info.c cert_info.c rest_v1.c acme_http.c acme_tls_cert.c ca_link.c workq.c key_cache.c
-    issuer.c wake.c acme_metrics.c)
+    account_cache.c issuer.c wake.c acme_metrics.c)
 list(TRANSFORM TC_ACME_SRCS PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
 # The gateway's PKCS#10 checks (proof of possession, key types, requested
 # names), the same code Issue runs: finalize answers badCSR with its verdict.

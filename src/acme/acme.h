@@ -26,6 +26,7 @@ struct tc_acme_eab;
 struct tc_acme_rate;
 struct tc_acme_workq;
 struct tc_key_cache;
+struct tc_acct_cache;
 struct tc_acme_issuer;
 struct tc_acme_wake;
 
@@ -42,6 +43,7 @@ struct tc_acme {
 	struct tc_acme_rate *rate;
 	struct tc_acme_workq *wq;    /* stores validation verdicts (NULL: on the caller's thread) */
 	struct tc_key_cache *keys;   /* parsed account keys (NULL: parse each time) */
+	struct tc_acct_cache *accounts; /* parsed account records (NULL: read each time) */
 	struct tc_acme_issuer *issuer; /* background finalize (NULL: finalize answers 503) */
 	struct tc_acme_wake *wake;   /* long polls of transient states (NULL: answer at once) */
 	char root_pem_path[TC_CFG_STR + 32];
@@ -79,7 +81,8 @@ struct tc_acme_call {
 	struct tc_jws jws;
 	struct tc_jwk key;         /* the key that signed (the account's, or the jwk) */
 	char account_id[32];       /* "" in the jwk form */
-	json_t *account;           /* the account record (kid form), else NULL */
+	json_t *account;           /* the account record (kid form), else NULL; shared
+				    * with the account cache: read only */
 	json_t *payload;           /* the payload object; NULL for POST-as-GET */
 	const char *id;            /* the path part after the resource prefix */
 };

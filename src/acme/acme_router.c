@@ -15,6 +15,7 @@
 #include "acme/wake.h"
 #include "acme/acme_store.h"
 #include "acme/key_cache.h"
+#include "acme/account_cache.h"
 #include "acme/nonce.h"
 #include "acme/problem.h"
 
@@ -96,7 +97,7 @@ static int resolve_kid(struct tc_acme *a, struct tc_acme_call *c, struct tc_acme
 	    strchr(kid + pl, '/'))
 		return tc_acme_problem(r, "malformed", 0, NULL, "kid is not an account URL of this server");
 	snprintf(c->account_id, sizeof(c->account_id), "%s", kid + pl);
-	c->account = tc_acme_store_get(a->store, 'A', c->account_id);
+	c->account = tc_acct_cache_get(a->accounts, a->store, c->account_id);
 	if (!c->account)
 		return tc_acme_problem(r, "accountDoesNotExist", 0, NULL, "no such account");
 	const char *status = json_string_value(json_object_get(c->account, "status"));

@@ -21,6 +21,7 @@
 #include "acme/eab.h"
 #include "acme/issuer.h"
 #include "acme/key_cache.h"
+#include "acme/account_cache.h"
 #include "acme/nonce.h"
 #include "acme/rate_limit.h"
 #include "acme/validator_client.h"
@@ -128,9 +129,10 @@ int main(int argc, char **argv)
 	a.vc = tc_vclient_new();
 	a.wq = tc_acme_workq_new(VERDICT_THREADS);
 	a.keys = tc_key_cache_new();
+	a.accounts = tc_acct_cache_new(0);
 	a.wake = tc_acme_wake_new();
 	a.issuer = tc_acme_issuer_new(&a, ISSUER_THREADS);
-	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq || !a.keys || !a.wake || !a.issuer) {
+	if (!a.nonces || !a.rate || !a.eab || !a.vc || !a.wq || !a.keys || !a.accounts || !a.wake || !a.issuer) {
 		tc_err("out of memory");
 		goto out;
 	}
@@ -186,6 +188,7 @@ out:
 	tc_acme_wake_free(a.wake);
 	tc_acme_store_close(a.store);
 	tc_key_cache_free(a.keys);
+	tc_acct_cache_free(a.accounts);
 	tc_acme_eab_free(a.eab);
 	tc_acme_rate_free(a.rate);
 	tc_nonces_free(a.nonces);
