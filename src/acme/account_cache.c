@@ -72,6 +72,8 @@ json_t *tc_acct_cache_get(struct tc_acct_cache *c, struct tc_acme_store *s, cons
 		json_t *rec = json_incref(sl->rec);
 		pthread_mutex_unlock(m);
 		atomic_fetch_add(&c->hits, 1);
+		/* The answer shows it: it waits for its sync like a store read. */
+		tc_acme_store_note_read(s, 'A', id);
 		return rec;
 	}
 	uint64_t gen = sl->gen;

@@ -207,7 +207,7 @@ void tc_acme_handle(struct tc_acme *a, const struct tc_acme_req *rq, struct tc_a
 		r->offload = 1;
 		return;
 	}
-	(void)tc_acme_store_answer_seq(); /* nothing from an earlier request */
+	tc_acme_store_answer_begin(); /* nothing from an earlier request */
 	handle(a, rq, r);
 	r->durable_seq = tc_acme_store_answer_floor(a->store, tc_acme_store_answer_seq());
 	if (r->durable_seq && !rq->can_park) {

@@ -16,6 +16,7 @@
 
 #define LOCK_STRIPES 256
 #define KEY_MAX 512
+#define PENDING_SLOTS 65536
 
 struct tc_acme_store {
 	leveldb_t *db;
@@ -31,6 +32,10 @@ struct tc_acme_store {
 	pthread_cond_t sync_cond;
 	uint64_t durable;            /* writes up to this one are on disk */
 	uint64_t syncs;
+	/* By a hash of the key: the sequence of the latest numbered write of
+	 * a key hashing here (0: none). A reader raises its answer's floor to
+	 * the slots of what it read; a collision only makes it wait longer. */
+	atomic_uint_fast64_t pending[PENDING_SLOTS];
 	struct waiter *waiters;
 	int stopping;
 	int syncer_running;
@@ -44,12 +49,77 @@ struct waiter {
 	void *arg;
 };
 
+static int make_key(char kind, const char *id, char out[KEY_MAX], size_t *len);
+
 static _Thread_local uint64_t answer_seq;
+/* The pending-table slots of the records this thread read since its
+ * answer began (tc_acme_store_answer_begin), looked up when the answer's
+ * floor is taken, not at the read: a write numbered between the two (a
+ * reader in the gap between leveldb_write and the numbering) is covered.
+ * More reads than fit: the answer waits for every write so far. */
+#define READ_SLOTS 32
+static _Thread_local uint32_t read_slots[READ_SLOTS];
+static _Thread_local unsigned n_read, read_overflow;
 
 struct tc_acme_batch {
 	leveldb_writebatch_t *wb;
 	int failed;
+	/* The pending-table slots of the keys written, so a numbered commit
+	 * marks them (all_slots: no memory to list them, mark every slot). */
+	uint32_t *slots;
+	size_t n_slots, cap;
+	int all_slots;
 };
+
+static uint32_t key_slot(const char *key, size_t kl)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h % PENDING_SLOTS;
+}
+
+static void batch_note(struct tc_acme_batch *b, const char *key, size_t kl)
+{
+	if (b->n_slots == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 8;
+		uint32_t *n = realloc(b->slots, cap * sizeof(*n));
+		if (!n) {
+			b->all_slots = 1;
+			return;
+		}
+		b->slots = n;
+		b->cap = cap;
+	}
+	b->slots[b->n_slots++] = key_slot(key, kl);
+}
+
+/* A numbered write's keys now wait for seq's sync when read. */
+static void mark_pending(struct tc_acme_store *s, const struct tc_acme_batch *b, uint64_t seq)
+{
+	size_t n = b->all_slots ? PENDING_SLOTS : b->n_slots;
+	for (size_t i = 0; i < n; i++) {
+		atomic_uint_fast64_t *p = &s->pending[b->all_slots ? i : b->slots[i]];
+		uint64_t cur = atomic_load(p);
+		while (cur < seq && !atomic_compare_exchange_weak(p, &cur, seq))
+			;
+	}
+}
+
+/* This thread read key: its answer shows what the key's pending write
+ * wrote. */
+static void note_read(struct tc_acme_store *s, const char *key, size_t kl)
+{
+	(void)s;
+	uint32_t slot = key_slot(key, kl);
+	for (unsigned i = 0; i < n_read; i++)
+		if (read_slots[i] == slot)
+			return;
+	if (n_read < READ_SLOTS)
+		read_slots[n_read++] = slot;
+	else
+		read_overflow = 1;
+}
 
 
 /* LevelDB's own sync is an fdatasync of its current log file. The syncer
@@ -210,13 +280,35 @@ uint64_t tc_acme_store_syncs(struct tc_acme_store *s)
 
 uint64_t tc_acme_store_answer_peek(void) { return answer_seq; }
 
+void tc_acme_store_answer_begin(void)
+{
+	answer_seq = 0;
+	n_read = read_overflow = 0;
+}
+
+void tc_acme_store_note_read(struct tc_acme_store *s, char kind, const char *id)
+{
+	char key[KEY_MAX];
+	size_t kl;
+	if (make_key(kind, id, key, &kl) == 0)
+		note_read(s, key, kl);
+	else
+		read_overflow = 1; /* cannot tell: wait for all */
+}
+
 uint64_t tc_acme_store_answer_floor(struct tc_acme_store *s, uint64_t seq)
 {
-	/* A write is numbered just after leveldb_write returns: a reader in
-	 * that gap of a few instructions is not covered (machine crash only). */
-	uint64_t written = atomic_load(&s->written);
-	if (written > seq)
-		seq = written;
+	uint64_t shown = read_overflow ? atomic_load(&s->written) : 0;
+	for (unsigned i = 0; i < n_read; i++) {
+		uint64_t p = atomic_load(&s->pending[read_slots[i]]);
+		if (p > shown)
+			shown = p;
+	}
+	n_read = read_overflow = 0;
+	if (shown > seq)
+		seq = shown;
+	if (!seq)
+		return 0;
 	pthread_mutex_lock(&s->sync_lock);
 	int durable = seq <= s->durable;
 	pthread_mutex_unlock(&s->sync_lock);
@@ -310,6 +402,8 @@ static char *get_raw(struct tc_acme_store *s, char kind, const char *id, size_t 
 	char *lerr = NULL;
 	char *v = leveldb_get(s->db, s->ropts, key, kl, vl, &lerr);
 	leveldb_free(lerr);
+	/* Absent records count too: an answer may show that one is gone. */
+	note_read(s, key, kl);
 	return v;
 }
 
@@ -386,6 +480,7 @@ int tc_acme_batch_put(struct tc_acme_batch *b, char kind, const char *id, const 
 		return -1;
 	}
 	leveldb_writebatch_put(b->wb, key, kl, text, strlen(text));
+	batch_note(b, key, kl);
 	free(text);
 	return 0;
 }
@@ -399,6 +494,7 @@ void tc_acme_batch_put_str(struct tc_acme_batch *b, char kind, const char *id, c
 		return;
 	}
 	leveldb_writebatch_put(b->wb, key, kl, value, strlen(value));
+	batch_note(b, key, kl);
 }
 
 void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id)
@@ -410,18 +506,30 @@ void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id)
 		return;
 	}
 	leveldb_writebatch_delete(b->wb, key, kl);
+	batch_note(b, key, kl);
 }
 
-static int commit(struct tc_acme_store *s, struct tc_acme_batch *b, const leveldb_writeoptions_t *wo)
+/* Writes b and frees it. numbered: the write gets the next sequence
+ * (returned in *seq) and its keys are marked pending with it. */
+static int commit(struct tc_acme_store *s, struct tc_acme_batch *b, const leveldb_writeoptions_t *wo, int numbered,
+		  uint64_t *seq)
 {
 	int rc = -1;
 	if (!b->failed) {
 		char *lerr = NULL;
-		/* Concurrent synced writers share one log sync (LevelDB groups
-		 * the writers queued behind the one writing). */
 		leveldb_write(s->db, wo, b->wb, &lerr);
 		rc = lerr ? -1 : 0;
 		leveldb_free(lerr);
+	}
+	if (rc == 0 && numbered) {
+		/* Numbered after the write returned: a sync that reads this
+		 * number or a higher one started after the data reached the
+		 * kernel. A reader's floor looks the marks up when its answer
+		 * is ready, so only an answer taken in the few instructions
+		 * between the write and the marking misses it (machine crash
+		 * only). */
+		*seq = atomic_fetch_add(&s->written, 1) + 1;
+		mark_pending(s, b, *seq);
 	}
 	tc_acme_batch_free(b);
 	return rc;
@@ -432,23 +540,23 @@ static int commit(struct tc_acme_store *s, struct tc_acme_batch *b, const leveld
  * of a LevelDB sync of its own, and blocks only its own thread. */
 int tc_acme_batch_commit(struct tc_acme_store *s, struct tc_acme_batch *b)
 {
-	if (commit(s, b, s->wopts_nosync) != 0)
+	uint64_t seq = 0;
+	if (commit(s, b, s->wopts_nosync, 1, &seq) != 0)
 		return -1;
-	return tc_acme_store_wait_durable(s, atomic_fetch_add(&s->written, 1) + 1);
+	return tc_acme_store_wait_durable(s, seq);
 }
 
 int tc_acme_batch_commit_nosync(struct tc_acme_store *s, struct tc_acme_batch *b)
 {
-	return commit(s, b, s->wopts_nosync);
+	return commit(s, b, s->wopts_nosync, 0, NULL);
 }
 
 int tc_acme_batch_commit_deferred(struct tc_acme_store *s, struct tc_acme_batch *b)
 {
-	if (commit(s, b, s->wopts_nosync) != 0)
+	uint64_t seq = 0;
+	if (commit(s, b, s->wopts_nosync, 1, &seq) != 0)
 		return -1;
-	/* Numbered after the write returned: a sync that reads this number
-	 * or a higher one started after the data reached the kernel. */
-	answer_seq = atomic_fetch_add(&s->written, 1) + 1;
+	answer_seq = seq;
 	return 0;
 }
 
@@ -466,6 +574,7 @@ void tc_acme_batch_free(struct tc_acme_batch *b)
 	if (!b)
 		return;
 	leveldb_writebatch_destroy(b->wb);
+	free(b->slots);
 	free(b);
 }
 
@@ -477,6 +586,9 @@ size_t tc_acme_store_scan(struct tc_acme_store *s, char kind, const char *prefix
 	size_t kl;
 	if (make_key(kind, prefix, key, &kl) != 0)
 		return 0;
+	/* A scan shows which keys are absent too (deleted by a pending
+	 * write, say): its answer waits for every write so far. */
+	read_overflow = 1;
 	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
 	size_t calls = 0;
 	for (leveldb_iter_seek(it, key, kl); leveldb_iter_valid(it) && calls < limit; leveldb_iter_next(it)) {

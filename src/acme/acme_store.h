@@ -20,7 +20,7 @@
  * request on a blocked pool thread. Nothing is acknowledged before it is
  * on disk; a kill -9 loses nothing either way (the data is in the page
  * cache once the write returned). An answer that may show another
- * request's record waits for the syncs pending when it was built
+ * request's record waits for the pending syncs of the records it read
  * (tc_acme_store_answer_floor), so nothing it showed is lost to a machine
  * crash either. Where an
  * action outside the store depends on a write (finalize's call to the CA),
@@ -69,6 +69,13 @@ void tc_acme_batch_free(struct tc_acme_batch *b);
 int tc_acme_batch_commit_deferred(struct tc_acme_store *s, struct tc_acme_batch *b);
 int tc_acme_store_put_deferred(struct tc_acme_store *s, char kind, const char *id, const json_t *rec);
 
+/* A new answer begins on this thread: forgets what earlier ones wrote and
+ * read. */
+void tc_acme_store_answer_begin(void);
+/* This thread's answer shows record kind/id, read elsewhere than through
+ * the store (a cache): the same as having read it here. */
+void tc_acme_store_note_read(struct tc_acme_store *s, char kind, const char *id);
+
 /* The highest sequence this thread wrote deferred since the last call
  * (0: none), and forgets it: what the answer being built must wait for. */
 uint64_t tc_acme_store_answer_seq(void);
@@ -76,11 +83,14 @@ uint64_t tc_acme_store_answer_seq(void);
 uint64_t tc_acme_store_answer_peek(void);
 
 /* What an answer must wait for before it leaves: seq (its own deferred
- * writes) raised to every deferred write made so far, because the answer
- * may show a record another request wrote and whose sync has not run yet
- * (that writer's own answer waits for it; this one must too, or a machine
- * crash could lose what it showed). 0 when all of that is durable already,
- * so an answer with nothing pending leaves at once. */
+ * writes) raised to the pending writes of every record this thread read
+ * since the answer began (present or absent; after a scan, every pending
+ * write: a scan shows absent keys too), because the
+ * answer may show a record another request wrote and whose sync has not
+ * run yet (that writer's own answer waits for it; this one must too, or a
+ * machine crash could lose what it showed). Forgets the reads. 0 when all
+ * of that is durable already, so an answer with nothing pending leaves at
+ * once, and an answer is not held by syncs of records it never read. */
 uint64_t tc_acme_store_answer_floor(struct tc_acme_store *s, uint64_t seq);
 
 /* Runs fn(arg, ok) once the writes up to seq are durable (ok 1) or their

@@ -2,7 +2,8 @@
  * LevelDB in a directory of the build tree: a deferred write is readable at
  * once and numbered for the answer that waits for it; a waiter runs only
  * after a sync covered its write (at once when one already did); many
- * threads writing and waiting share syncs; a waiter still queued when the
+ * threads writing and waiting share syncs; an answer waits for the pending
+ * writes of the records it read and for no other; a waiter still queued when the
  * store closes runs (a suspended connection is never left behind) and the
  * write is there after reopening. */
 #include <CUnit/CUnit.h>
@@ -133,6 +134,53 @@ static void test_reader_waits_for_shown_write(void)
 	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, other), 0);
 }
 
+static void *write_e(void *arg)
+{
+	uint64_t *seq = arg;
+	(void)tc_acme_store_answer_seq();
+	json_t *r = rec(12);
+	if (tc_acme_store_put_deferred(s, 'O', "e", r) == 0)
+		*seq = tc_acme_store_answer_seq();
+	json_decref(r);
+	return NULL;
+}
+
+static int count_row(void *arg, const char *id, size_t id_len, const char *val, size_t val_len)
+{
+	(void)id, (void)id_len, (void)val, (void)val_len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The floor is per record: an answer that read only durable records is
+ * not held by another request's pending write; reading that record (get,
+ * scan or a cache's note) makes it wait. */
+static void test_floor_is_per_record(void)
+{
+	CU_ASSERT_EQUAL(tc_acme_store_flush(s), 0);
+	uint64_t other = 0;
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_e, &other), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_FATAL(other > 0);
+	tc_acme_store_answer_begin();
+	CU_ASSERT_EQUAL(value("a"), 7);       /* durable */
+	CU_ASSERT_EQUAL(value("nosuch"), -1); /* absent, never written */
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, 0), 0);
+	CU_ASSERT_EQUAL(value("e"), 12);
+	CU_ASSERT(tc_acme_store_answer_floor(s, 0) >= other);
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, 0), 0); /* the reads are forgotten */
+	int rows = 0;
+	CU_ASSERT(tc_acme_store_scan(s, 'O', "e", 10, count_row, &rows) >= 1);
+	CU_ASSERT(tc_acme_store_answer_floor(s, 0) >= other);
+	tc_acme_store_note_read(s, 'O', "e");
+	CU_ASSERT(tc_acme_store_answer_floor(s, 0) >= other);
+	/* Once durable, reading it holds nothing. */
+	CU_ASSERT_EQUAL(tc_acme_store_flush(s), 0);
+	CU_ASSERT_EQUAL(value("e"), 12);
+	CU_ASSERT_EQUAL(tc_acme_store_answer_floor(s, 0), 0);
+}
+
 static void *writer(void *arg)
 {
 	int t = (int)(intptr_t)arg, *bad = calloc(1, sizeof(int));
@@ -195,6 +243,7 @@ int main(void)
 		{"a deferred write is readable at once and numbered for its answer", test_deferred_visible_and_numbered},
 		{"a waiter runs after the sync that covers its write", test_waiter_after_sync},
 		{"an answer waits for the unsynced writes it may show", test_reader_waits_for_shown_write},
+		{"the floor is per record", test_floor_is_per_record},
 		{"concurrent writers share syncs", test_writers_share_syncs},
 		{"closing runs the queued waiters; the write survives reopening", test_close_answers_waiters},
 		{NULL, NULL},
