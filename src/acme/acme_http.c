@@ -18,6 +18,7 @@
 #include "acme/workq.h"
 #include "common/config_schema.h"
 #include "common/http_strict_mhd.h"
+#include "common/listen_socket.h"
 #include "common/log.h"
 
 #define BODY_MIN (768 * 1024) /* /v1/validate: ten certificates of up to 64 KiB, base64 */
@@ -402,53 +403,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	tc_http_strict_request_free(con_cls);
 }
 
-static int bind_listen(const char *addr, char *err, size_t errlen)
-{
-	char host[256];
-	uint16_t port = 0;
-	if (tc_split_hostport(addr, host, sizeof(host), &port) != 0) {
-		snprintf(err, errlen, "acme.listen %s is not host:port", addr);
-		return -1;
-	}
-	char ports[8];
-	snprintf(ports, sizeof(ports), "%u", port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
-			*res = NULL;
-	int gai = getaddrinfo(host, ports, &hints, &res);
-	if (gai != 0) {
-		snprintf(err, errlen, "acme.listen %s: %s", addr, gai_strerror(gai));
-		return -1;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 256) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-static void describe(int fd, char *out, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		}
-	}
-	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
-}
-
 /* Connections one address may hold (http_strict_mhd's per-source limit;
  * its head deadline cuts a slowloris's trickled heads): a flood from
  * one address would otherwise take every slot. An
@@ -514,7 +468,7 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 					    .head_deadline_s = a->cfg->acme.head_timeout_s,
 					    .per_source = a->cfg->acme.max_per_source ? a->cfg->acme.max_per_source
 										      : per_ip(h->max_connections)};
-	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
+	h->fd = listen_fd >= 0 ? listen_fd : tc_listen_open_hostport("acme.listen", listen_addr, 256, err, errlen);
 	if (h->fd < 0) {
 		free(h->key_pem);
 		free(h->cert_pem);
@@ -522,7 +476,7 @@ int tc_acme_http_start(struct tc_acme *a, int listen_fd, const char *listen_addr
 		return -1;
 	}
 	if (addr_out)
-		describe(h->fd, addr_out, addr_len);
+		tc_listen_describe(h->fd, addr_out, addr_len);
 	h->ca_wq = tc_acme_workq_new(CA_THREADS); /* NULL: such requests run on the pool */
 	if (!(h->daemon = start_daemon(h))) {
 		tc_acme_workq_free(h->ca_wq);

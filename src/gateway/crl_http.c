@@ -20,6 +20,7 @@
 #include "common/config_schema.h"
 #include "common/file_read.h"
 #include "common/http_strict_mhd.h"
+#include "common/listen_socket.h"
 #include "common/log.h"
 #include "gateway/ca_rollover.h"
 #include "gateway/gateway.h"
@@ -317,34 +318,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	tc_http_strict_request_free(con_cls);
 }
 
-static int bind_listen(const char *addr, char *out, size_t outlen, char *err, size_t errlen)
-{
-	char host[TC_CFG_STR], port_text[8];
-	uint16_t port;
-	if (tc_split_hostport(addr, host, sizeof(host), &port) != 0) {
-		snprintf(err, errlen, "gateway.http_listen %s is not host:port", addr);
-		return -1;
-	}
-	snprintf(port_text, sizeof(port_text), "%u", port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-	int gai = getaddrinfo(host, port_text, &hints, &res);
-	if (gai != 0) {
-		snprintf(err, errlen, "gateway.http_listen %s: %s", addr, gai_strerror(gai));
-		return -1;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	snprintf(out, outlen, "http://%s", addr);
-	return fd;
-}
-
 static void free_all(struct tc_crl_http *h)
 {
 	free(h->root.der);
@@ -377,7 +350,8 @@ int tc_crl_http_start(struct tc_gateway *gw, struct tc_crl_http **out, char *add
 		return -1;
 	}
 	load_root_crl(gw->cfg, &h->root_crl);
-	int fd = bind_listen(gw->cfg->gateway.http_listen, addr, addrlen, err, errlen);
+	int fd = tc_listen_open_hostport("gateway.http_listen", gw->cfg->gateway.http_listen, 128, err, errlen);
+	snprintf(addr, addrlen, "http://%s", gw->cfg->gateway.http_listen);
 	if (fd < 0) {
 		free_all(h);
 		return -1;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/child_runtime.h"
+#include "common/listen_socket.h"
 #include "common/log.h"
 #include "common/proc_env.h"
 #include "resolver/dns_service.h"
@@ -45,24 +46,10 @@
 /* Run by hand (no supervisor): open the socket ourselves. */
 static int open_listener(const char *host, uint16_t port, int type)
 {
-	struct addrinfo hints = {.ai_socktype = type, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	char portstr[8];
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	if (getaddrinfo(host, portstr, &hints, &ai) != 0)
-		return -1;
-	int fd = socket(ai->ai_family, type | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-	    (type == SOCK_STREAM && listen(fd, 1024) != 0)) {
-		tc_err("cannot listen on %s %s:%u: %s", type == SOCK_STREAM ? "tcp" : "udp", host, port,
-		       strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
+	char err[512];
+	int fd = tc_listen_open(host, port, type, 1024, err, sizeof(err));
+	if (fd < 0)
+		tc_err("%s", err);
 	return fd;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/http_strict_mhd.h"
+#include "common/listen_socket.h"
 #include "common/log.h"
 #include "transparency/ct_json.h"
 #include "transparency/tile_http.h"
@@ -197,62 +198,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	tc_http_strict_request_free(con_cls);
 }
 
-/* Splits "host:port" / "[v6]:port" and opens a listening TCP socket. */
-static int bind_listen(const char *addr, char *err, size_t errlen)
-{
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host)) {
-		snprintf(err, errlen, "ct.http_listen %s is not host:port", addr);
-		return -1;
-	}
-	size_t hl = (size_t)(colon - addr);
-	const char *h = addr;
-	if (addr[0] == '[' && colon[-1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE},
-			*res = NULL;
-	int gai = getaddrinfo(host, colon + 1, &hints, &res);
-	if (gai != 0) {
-		snprintf(err, errlen, "ct.http_listen %s: %s", addr, gai_strerror(gai));
-		return -1;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-static void describe(int fd, char *out, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-			port = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			port = ntohs(s6->sin6_port);
-		}
-	}
-	snprintf(out, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
-}
-
 int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_addr, const struct tc_config *cfg,
 		      struct tc_http_api **out, char *addr_out, size_t addr_len, char *err, size_t errlen)
 {
@@ -279,14 +224,14 @@ int tc_http_api_start(struct tc_ct_api *api, int listen_fd, const char *listen_a
 			return -1;
 		}
 	}
-	h->fd = listen_fd >= 0 ? listen_fd : bind_listen(listen_addr, err, errlen);
+	h->fd = listen_fd >= 0 ? listen_fd : tc_listen_open_hostport("ct.http_listen", listen_addr, 128, err, errlen);
 	if (h->fd < 0) {
 		close_tiles(h);
 		free(h);
 		return -1;
 	}
 	if (addr_out)
-		describe(h->fd, addr_out, addr_len);
+		tc_listen_describe(h->fd, addr_out, addr_len);
 	h->limits = (struct tc_http_limits){.max_body = TC_HTTP_MAX_BODY,
 					    .idle_timeout_s = TC_HTTP_IDLE_TIMEOUT_S,
 					    .request_deadline_s = TC_HTTP_REQUEST_DEADLINE_S,
