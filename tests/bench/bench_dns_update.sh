@@ -25,9 +25,32 @@ start_server
 grep -q "zone $zone built: .* signed (" "$tmp/server.log" || fail "zone not signed"
 sleep 2
 echo "bench_dns_update: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# CPU time (user + system, clock ticks) of our resolver and signer: the
+# children of $server_pid running $bindir's binaries. On a shared box the
+# updates/s follow the other tenants' load; the CPU each update costs does
+# much less, so it is printed next to each figure (A/B runs compare both).
+child_pid() {
+  local p
+  for p in $(pgrep -P "$server_pid" 2>/dev/null); do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$bindir/$1" ] && { echo "$p"; return; }
+  done
+}
+cpu_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+resolver_pid=$(child_pid trustchain-resolver)
+signer_pid=$(child_pid trustchain-signer)
+hz=$(getconf CLK_TCK)
 IFS=, read -ra list <<< "$clients"
 for c in "${list[@]}"; do
-  "$bindir/bench_dns_update" 127.0.0.1 "$base" "$zone" "$tmp/tsig.keys" bench -c "$c" -d "$secs"
+  r0=$(cpu_ticks "$resolver_pid") s0=$(cpu_ticks "$signer_pid")
+  out=$("$bindir/bench_dns_update" 127.0.0.1 "$base" "$zone" "$tmp/tsig.keys" bench -c "$c" -d "$secs")
+  r1=$(cpu_ticks "$resolver_pid") s1=$(cpu_ticks "$signer_pid")
+  echo "$out"
+  n=$(sed -nE 's/.*\(([0-9]+) NOERROR.*/\1/p' <<< "$out" | tail -n 1)
+  if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+    awk -v c="$c" -v n="$n" -v r=$((r1 - r0)) -v s=$((s1 - s0)) -v hz="$hz" 'BEGIN {
+      printf "cpu: %3d TSIG clients: resolver %.0f us + signer %.0f us per update (%.1f + %.1f CPU s)\n",
+        c, r / hz * 1e6 / n, s / hz * 1e6 / n, r / hz, s / hz }'
+  fi
 done
 echo "zone journal: $(stat -c %s "$tmp/data/dns/zone.journal") octets"
 "$bindir/bench_dns_udp" 127.0.0.1 "$base" -d "$secs"

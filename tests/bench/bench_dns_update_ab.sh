@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Signed durable updates/s of two builds in one run, alternated so both see
-# the same load on a shared box: bench_dns_update.sh (whole server, N TSIG
+# Signed durable updates/s (and the resolver's and signer's CPU per update,
+# steadier than the rate on a loaded box) of two builds in one run,
+# alternated so both see the same load on a shared box: bench_dns_update.sh (whole server, N TSIG
 # clients, then the UDP query rate) against BASE_BINDIR and BINDIR in turn,
 # ROUNDS times, then the figures side by side.
 # Usage: bench_dns_update_ab.sh BASE_BINDIR BINDIR [SECONDS (10)] [CLIENTS (1,8,32)] [ROUNDS (2)]   (not a test)
@@ -27,5 +28,7 @@ for which in base new; do
     printf '%-4s round %s: %s | udp %s\n' "$which" "$r" \
       "$(sed -nE 's/^updates: +([0-9]+) TSIG clients: +([0-9]+) signed.*p99 +([0-9.]+) ms.*/c\1 \2\/s (p99 \3 ms)/p' "$out/$which.$r" | paste -sd ' ')" \
       "$(sed -nE 's/^ +([0-9]+) qps.*/\1 qps/p' "$out/$which.$r" | head -n 1)"
+    printf '%-4s round %s: CPU per update (resolver + signer): %s\n' "$which" "$r" \
+      "$(sed -nE 's/^cpu: +([0-9]+) TSIG clients: resolver ([0-9]+) us \+ signer ([0-9]+) us.*/c\1 \2+\3 us/p' "$out/$which.$r" | paste -sd ' ')"
   done
 done
