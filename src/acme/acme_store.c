@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acme/b64url.h"
@@ -17,6 +18,9 @@
 #define LOCK_STRIPES 256
 #define KEY_MAX 512
 #define PENDING_SLOTS 65536
+/* More than the numbered writes that can be in LevelDB at once (one per
+ * thread of the process). */
+#define INFLIGHT_RING 4096
 
 struct tc_acme_store {
 	leveldb_t *db;
@@ -27,7 +31,14 @@ struct tc_acme_store {
 	/* Group commit (acme_store.h). */
 	int dirfd;                   /* the database directory */
 	unsigned long last_log;      /* highest log file number seen synced */
-	atomic_uint_fast64_t written; /* deferred writes done (their sequence) */
+	/* Numbered writes get their sequence and mark their keys pending
+	 * before LevelDB makes them visible, so a reader that sees one always
+	 * finds its mark; `written` is the highest sequence up to which every
+	 * numbered write has returned from LevelDB, what a sync covers. */
+	atomic_uint_fast64_t reserved; /* numbered writes begun (their sequence) */
+	atomic_uint_fast64_t written;  /* every numbered write up to this one done */
+	pthread_mutex_t done_lock;     /* done[] and advancing written */
+	uint8_t done[INFLIGHT_RING];   /* by sequence: returned, above written */
 	pthread_mutex_t sync_lock;
 	pthread_cond_t sync_cond;
 	uint64_t durable;            /* writes up to this one are on disk */
@@ -54,9 +65,10 @@ static int make_key(char kind, const char *id, char out[KEY_MAX], size_t *len);
 static _Thread_local uint64_t answer_seq;
 /* The pending-table slots of the records this thread read since its
  * answer began (tc_acme_store_answer_begin), looked up when the answer's
- * floor is taken, not at the read: a write numbered between the two (a
- * reader in the gap between leveldb_write and the numbering) is covered.
- * More reads than fit: the answer waits for every write so far. */
+ * floor is taken, not at the read: a later write of a record read is
+ * covered too. A write marks its slots before LevelDB shows it, so no
+ * read sees data without its mark. More reads than fit: the answer waits
+ * for every write begun so far. */
 #define READ_SLOTS 32
 static _Thread_local uint32_t read_slots[READ_SLOTS];
 static _Thread_local unsigned n_read, read_overflow;
@@ -191,6 +203,19 @@ static void *syncer_main(void *arg)
 		if (!s->waiters && s->stopping)
 			break;
 		uint64_t upto = atomic_load(&s->written);
+		if (upto <= s->durable && !s->stopping) {
+			/* The waiters wait for writes still in LevelDB: nothing new
+			 * to sync yet. They are done within microseconds. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->sync_cond, &s->sync_lock, &ts);
+			continue;
+		}
 		pthread_mutex_unlock(&s->sync_lock);
 		int ok = sync_logs(s) == 0;
 		if (!ok)
@@ -267,7 +292,7 @@ int tc_acme_store_wait_durable(struct tc_acme_store *s, uint64_t seq)
 
 int tc_acme_store_flush(struct tc_acme_store *s)
 {
-	return tc_acme_store_wait_durable(s, atomic_load(&s->written));
+	return tc_acme_store_wait_durable(s, atomic_load(&s->reserved));
 }
 
 uint64_t tc_acme_store_syncs(struct tc_acme_store *s)
@@ -298,7 +323,7 @@ void tc_acme_store_note_read(struct tc_acme_store *s, char kind, const char *id)
 
 uint64_t tc_acme_store_answer_floor(struct tc_acme_store *s, uint64_t seq)
 {
-	uint64_t shown = read_overflow ? atomic_load(&s->written) : 0;
+	uint64_t shown = read_overflow ? atomic_load(&s->reserved) : 0;
 	for (unsigned i = 0; i < n_read; i++) {
 		uint64_t p = atomic_load(&s->pending[read_slots[i]]);
 		if (p > shown)
@@ -347,6 +372,7 @@ int tc_acme_store_open(const char *dir, struct tc_acme_store **out, char *err, s
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&s->locks[i], NULL);
 	pthread_mutex_init(&s->sync_lock, NULL);
+	pthread_mutex_init(&s->done_lock, NULL);
 	pthread_cond_init(&s->sync_cond, NULL);
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0 || pthread_create(&s->syncer, NULL, syncer_main, s) != 0) {
@@ -374,6 +400,7 @@ void tc_acme_store_close(struct tc_acme_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	pthread_mutex_destroy(&s->sync_lock);
+	pthread_mutex_destroy(&s->done_lock);
 	pthread_cond_destroy(&s->sync_cond);
 	leveldb_close(s->db);
 	leveldb_options_destroy(s->opts);
@@ -509,27 +536,44 @@ void tc_acme_batch_delete(struct tc_acme_batch *b, char kind, const char *id)
 	batch_note(b, key, kl);
 }
 
+/* A numbered write returned from LevelDB (written or failed): written
+ * moves over every sequence now done without a gap below it. */
+static void numbered_done(struct tc_acme_store *s, uint64_t seq)
+{
+	pthread_mutex_lock(&s->done_lock);
+	s->done[seq % INFLIGHT_RING] = 1;
+	uint64_t w = atomic_load(&s->written);
+	while (s->done[(w + 1) % INFLIGHT_RING]) {
+		s->done[(w + 1) % INFLIGHT_RING] = 0;
+		w++;
+	}
+	atomic_store(&s->written, w);
+	pthread_mutex_unlock(&s->done_lock);
+}
+
 /* Writes b and frees it. numbered: the write gets the next sequence
- * (returned in *seq) and its keys are marked pending with it. */
+ * (returned in *seq) and its keys are marked pending with it before the
+ * write: a reader can see the data only after its mark, so its answer
+ * waits for this write's sync (tc_acme_store_answer_floor). */
 static int commit(struct tc_acme_store *s, struct tc_acme_batch *b, const leveldb_writeoptions_t *wo, int numbered,
 		  uint64_t *seq)
 {
 	int rc = -1;
+	uint64_t n = 0;
+	if (numbered && !b->failed) {
+		n = atomic_fetch_add(&s->reserved, 1) + 1;
+		mark_pending(s, b, n);
+	}
 	if (!b->failed) {
 		char *lerr = NULL;
 		leveldb_write(s->db, wo, b->wb, &lerr);
 		rc = lerr ? -1 : 0;
 		leveldb_free(lerr);
 	}
-	if (rc == 0 && numbered) {
-		/* Numbered after the write returned: a sync that reads this
-		 * number or a higher one started after the data reached the
-		 * kernel. A reader's floor looks the marks up when its answer
-		 * is ready, so only an answer taken in the few instructions
-		 * between the write and the marking misses it (machine crash
-		 * only). */
-		*seq = atomic_fetch_add(&s->written, 1) + 1;
-		mark_pending(s, b, *seq);
+	if (n) {
+		numbered_done(s, n); /* failed too: later writes must not wait on it */
+		if (rc == 0)
+			*seq = n;
 	}
 	tc_acme_batch_free(b);
 	return rc;
