@@ -40,4 +40,14 @@ const struct tc_dnssec_keyset *tc_dnssec_signer_keyset(const struct tc_dnssec_si
 int tc_dnssec_signer_sign(void *ctx, const uint8_t *data, size_t len,
 			  uint8_t sig[TC_DNSSEC_SIG_LEN], char *err, size_t errlen);
 
+/* Signs n inputs together: every SignData is sent before any answer is
+ * awaited (pipelined on the one signer connection, no thread per call), so
+ * the signer's workers sign them side by side and its audit journal makes
+ * them durable in one group commit, where one call at a time would wait a
+ * journal sync each. sigs[i] is the (verified) signature of data[i]. 0, or
+ * -1 with err for the first input that failed (returns only once every
+ * answer came or timed out). */
+int tc_dnssec_signer_sign_many(struct tc_dnssec_signer *s, const uint8_t *const *data, const size_t *len,
+			       size_t n, uint8_t (*sigs)[TC_DNSSEC_SIG_LEN], char *err, size_t errlen);
+
 #endif

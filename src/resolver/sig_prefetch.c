@@ -2,7 +2,6 @@
 #include "resolver/sig_prefetch.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +17,6 @@ struct prefetch {
 	struct input *in;
 	size_t n, cap;
 	int failed;   /* out of memory while collecting */
-	/* Signing, shared by the threads under lock. */
-	pthread_mutex_t lock;
-	struct tc_dnssec_signer *signer;
-	struct tc_sig_cache *out;
-	size_t next;
-	long made;
-	char err[256];
 };
 
 static int collect(void *ctx, const uint8_t *data, size_t len, uint8_t sig[TC_DNSSEC_SIG_LEN], char *err,
@@ -60,80 +52,10 @@ static int collect(void *ctx, const uint8_t *data, size_t len, uint8_t sig[TC_DN
 	return 0;
 }
 
-static void *sign_some(void *arg)
-{
-	struct prefetch *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		size_t i = p->err[0] ? p->n : p->next++;
-		pthread_mutex_unlock(&p->lock);
-		if (i >= p->n)
-			return NULL;
-		uint8_t sig[TC_DNSSEC_SIG_LEN];
-		char err[256];
-		int rc = tc_dnssec_signer_sign(p->signer, p->in[i].data, p->in[i].len, sig, err, sizeof(err));
-		pthread_mutex_lock(&p->lock);
-		if (rc != 0 && !p->err[0])
-			snprintf(p->err, sizeof(p->err), "%s", err);
-		else if (rc == 0 && tc_sig_cache_put(p->out, p->in[i].digest, sig) == 0)
-			p->made++;
-		pthread_mutex_unlock(&p->lock);
-	}
-}
-
-/* The helper threads: started once, on the first prefetch, and kept (a
- * thread per prefetch cost more than the signing it overlapped). A
- * prefetch is posted as the current job; each helper that wakes while it
- * is posted joins in (sign_some), and the poster waits until every helper
- * that joined has left before the job's memory goes. */
-static struct {
-	pthread_once_t once;
-	pthread_mutex_t lock, one_job;   /* one_job: one prefetch at a time */
-	pthread_cond_t work, idle;
-	struct prefetch *job;
-	unsigned long gen;
-	int active, started;
-} pool = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .one_job = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
-	  .idle = PTHREAD_COND_INITIALIZER};
-
-static void *helper(void *arg)
-{
-	(void)arg;
-	unsigned long seen = 0;
-	pthread_mutex_lock(&pool.lock);
-	for (;;) {
-		while (!pool.job || pool.gen == seen)
-			pthread_cond_wait(&pool.work, &pool.lock);
-		seen = pool.gen;
-		struct prefetch *p = pool.job;
-		pool.active++;
-		pthread_mutex_unlock(&pool.lock);
-		sign_some(p);
-		pthread_mutex_lock(&pool.lock);
-		if (--pool.active == 0)
-			pthread_cond_broadcast(&pool.idle);
-	}
-	return NULL;
-}
-
-static void start_pool(void)
-{
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	for (int i = 0; i + 1 < TC_SIG_PREFETCH_THREADS; i++) {
-		pthread_t t;
-		if (pthread_create(&t, &a, helper, NULL) == 0)
-			pool.started++;
-	}
-	pthread_attr_destroy(&a);
-}
-
 long tc_sig_prefetch(struct tc_zone *zone, const struct tc_dnssec_zone_key *key, struct tc_dnssec_signer *signer,
 		     const struct tc_sig_cache *prev, struct tc_sig_cache *out, char *err, size_t errlen)
 {
-	struct prefetch p = {.prev = prev, .signer = signer, .out = out};
+	struct prefetch p = {.prev = prev};
 	struct tc_dnssec_zone_key dry = *key;
 	dry.sign = collect;
 	dry.ctx = &p;
@@ -145,33 +67,26 @@ long tc_sig_prefetch(struct tc_zone *zone, const struct tc_dnssec_zone_key *key,
 	if (rc >= 0 && p.n == 0)
 		rc = 0;
 	if (rc >= 0 && p.n > 0) {
-		pthread_mutex_init(&p.lock, NULL);
-		/* One input needs no helper: the caller signs it. */
-		if (p.n > 1) {
-			pthread_once(&pool.once, start_pool);
-			pthread_mutex_lock(&pool.one_job);
-			pthread_mutex_lock(&pool.lock);
-			pool.job = &p;
-			pool.gen++;
-			pthread_cond_broadcast(&pool.work);
-			pthread_mutex_unlock(&pool.lock);
-		}
-		sign_some(&p);
-		if (p.n > 1) {
-			pthread_mutex_lock(&pool.lock);
-			pool.job = NULL;
-			while (pool.active > 0)
-				pthread_cond_wait(&pool.idle, &pool.lock);
-			pthread_mutex_unlock(&pool.lock);
-			pthread_mutex_unlock(&pool.one_job);
-		}
-		pthread_mutex_destroy(&p.lock);
-		if (p.err[0]) {
-			snprintf(err, errlen, "%s", p.err);
-			rc = -1;
+		const uint8_t **data = malloc(p.n * sizeof(*data));
+		size_t *len = malloc(p.n * sizeof(*len));
+		uint8_t (*sigs)[TC_DNSSEC_SIG_LEN] = malloc(p.n * sizeof(*sigs));
+		rc = -1;
+		if (!data || !len || !sigs) {
+			snprintf(err, errlen, "out of memory");
 		} else {
-			rc = p.made;
+			for (size_t i = 0; i < p.n; i++) {
+				data[i] = p.in[i].data;
+				len[i] = p.in[i].len;
+			}
+			if (tc_dnssec_signer_sign_many(signer, data, len, p.n, sigs, err, errlen) == 0) {
+				rc = 0;
+				for (size_t i = 0; i < p.n; i++)
+					rc += tc_sig_cache_put(out, p.in[i].digest, sigs[i]) == 0;
+			}
 		}
+		free(data);
+		free(len);
+		free(sigs);
 	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.in[i].data);

@@ -5,9 +5,11 @@
  * synced before the answer: signed one after the other, a dynamic update
  * that changes k RRsets waits for k+1 (the SOA) journal syncs in a row. A
  * prefetch runs the signing once with a function that only collects the
- * signing inputs the cache of the previous build does not hold, asks the
- * signer for all of them from several threads at once (its journal commits
- * concurrent requests in one sync, its pool signs them in parallel), and
+ * signing inputs the cache of the previous build does not hold, sends the
+ * signer all of them at once (tc_dnssec_signer_sign_many: pipelined on its
+ * connection, so its pool signs them in parallel and its journal commits
+ * them in one sync; 16 blocking calls in flight, as before, cost a batch of
+ * 45 updates three syncs in a row and 16 threads' wake-ups), and
  * leaves the verified signatures in a cache the real signing pass then
  * takes them from. A prefetch that fails changes nothing: the real pass
  * asks for what is missing itself and reports the error. */
@@ -19,9 +21,6 @@
 #include "resolver/dnssec.h"
 #include "resolver/dnssec_signer.h"
 #include "resolver/sig_cache.h"
-
-/* At most this many signer calls in flight. */
-#define TC_SIG_PREFETCH_THREADS 16
 
 /* key: the build's key (dnskey and validity times; sign and ctx are not
  * used). prev: the previous build's signatures (may be NULL). Signatures
