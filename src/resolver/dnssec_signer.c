@@ -5,8 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
-#include <time.h>
-#include "common/log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
