@@ -40,8 +40,13 @@ struct tc_ct_store {
 	/* Set by the first failed write (see tc_ct_store_write_failed). */
 	atomic_int write_failed;
 
-	/* Serializes append_batch and put_sth; guards frontier. */
+	/* Serializes append_batch; guards frontier. */
 	pthread_mutex_t write_lock;
+	/* Serializes put_sth (latest). Not write_lock: a tree head names a
+	 * size already durable, so its write need not wait for an append
+	 * (nor an append for its root and synced write, ten times a second
+	 * on the issuance path); LevelDB orders and groups the two writes. */
+	pthread_mutex_t sth_write_lock;
 	/* frontier[l] is node (l, (size >> l) - 1) for each bit l set in size:
 	 * the left siblings still waiting for a right half. */
 	unsigned char frontier[MAX_LEVELS][TC_MERKLE_HASH_LEN];
@@ -50,7 +55,7 @@ struct tc_ct_store {
 	_Atomic uint64_t next_pending_id;
 
 	/* The newest tree head, the bound of every API read: kept in memory
-	 * so a read costs no LevelDB lookups for it. Written under write_lock
+	 * so a read costs no LevelDB lookups for it. Written under sth_write_lock
 	 * and sth_lock after the write that made it durable. */
 	pthread_rwlock_t sth_lock;
 	struct tc_ct_sth latest;
@@ -400,6 +405,7 @@ int tc_ct_store_open(const char *path, struct tc_ct_store **out, char *err, size
 		return TC_CT_STORE_ERR_NOMEM;
 	}
 	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->sth_write_lock, NULL);
 	pthread_rwlock_init(&st->sth_lock, NULL);
 	pthread_rwlock_init(&st->nodes.lock, NULL);
 	st->options = leveldb_options_create();
@@ -453,6 +459,7 @@ void tc_ct_store_close(struct tc_ct_store *st)
 	if (st->write_nosync)
 		leveldb_writeoptions_destroy(st->write_nosync);
 	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->sth_write_lock);
 	pthread_rwlock_destroy(&st->sth_lock);
 	pthread_rwlock_destroy(&st->nodes.lock);
 	for (unsigned l = 0; l < MAX_LEVELS; l++)
@@ -841,12 +848,12 @@ int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth)
 	memcpy(val + 8 + TC_MERKLE_HASH_LEN, sth->signature, sth->signature_len);
 	size_t vlen = 8 + TC_MERKLE_HASH_LEN + sth->signature_len;
 
-	pthread_mutex_lock(&st->write_lock);
+	pthread_mutex_lock(&st->sth_write_lock);
 	unsigned char root[TC_MERKLE_HASH_LEN];
 	int rc = tc_ct_store_root(st, sth->tree_size, root);
 	if (rc == TC_CT_STORE_OK && memcmp(root, sth->root, sizeof(root)) != 0)
 		rc = TC_CT_STORE_ERR_MISMATCH;
-	/* Only the writer changes latest, and it holds write_lock. */
+	/* Only the writer changes latest, and it holds sth_write_lock. */
 	int newest = !st->have_latest || sth->tree_size >= st->latest.tree_size;
 	if (rc == TC_CT_STORE_OK) {
 		leveldb_writebatch_t *wb = leveldb_writebatch_create();
@@ -867,7 +874,7 @@ int tc_ct_store_put_sth(struct tc_ct_store *st, const struct tc_ct_sth *sth)
 		st->have_latest = 1;
 		pthread_rwlock_unlock(&st->sth_lock);
 	}
-	pthread_mutex_unlock(&st->write_lock);
+	pthread_mutex_unlock(&st->sth_write_lock);
 	return rc;
 }
 
