@@ -136,15 +136,15 @@ static void *issue_loop(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s BINDIR [-c clients] [-d seconds] [-g gateway_backend_threads]\n", argv[0]);
+		fprintf(stderr, "usage: %s BINDIR [-c clients] [-d seconds] [-g gateway_backend_threads] [-t gateway_threads]\n", argv[0]);
 		return 2;
 	}
 	const char *bindir = argv[1];
-	int clients = 64, gw_threads = 8, sequence_ms = 100, log_final = 1;
+	int clients = 64, gw_threads = 8, gw_fast_threads = 0, sequence_ms = 100, log_final = 1;
 	double seconds = 10;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "c:d:g:s:l:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:g:s:l:t:")) != -1) {
 		if (c == 'c')
 			clients = atoi(optarg);
 		else if (c == 'd')
@@ -155,10 +155,12 @@ int main(int argc, char **argv)
 			sequence_ms = atoi(optarg);
 		else if (c == 'l')
 			log_final = atoi(optarg);
+		else if (c == 't') /* gateway.threads (the pool Issue runs on); 0: the default */
+			gw_fast_threads = atoi(optarg);
 		else
 			return 2;
 	}
-	if (clients < 1 || seconds <= 0 || gw_threads < 1 || sequence_ms < 1)
+	if (clients < 1 || seconds <= 0 || gw_threads < 1 || sequence_ms < 1 || gw_fast_threads < 0)
 		return 2;
 
 	char tokdir[] = "/tmp/tc-bench-issue-XXXXXX";
@@ -174,10 +176,13 @@ int main(int argc, char **argv)
 	fclose(f);
 	chmod(path, 0600);
 	int port = tc_free_tcp_port();
+	char fast[64] = "";
+	if (gw_fast_threads)
+		snprintf(fast, sizeof(fast), "  threads: %d\n", gw_fast_threads);
 	snprintf(extra, sizeof(extra),
-		 "gateway:\n  listen: 127.0.0.1:%d\n  backend_threads: %d\n  require_auth: true\n  tokens_file: %s\n"
+		 "gateway:\n  listen: 127.0.0.1:%d\n  backend_threads: %d\n%s  require_auth: true\n  tokens_file: %s\n"
 		 "ct:\n  sequence_interval_ms: %d\n  log_stoq_certificates: %s\n",
-		 port, gw_threads, path, sequence_ms, log_final ? "true" : "false");
+		 port, gw_threads, fast, path, sequence_ms, log_final ? "true" : "false");
 	static struct tc_harness h;
 	struct tc_gateway_proc gw;
 	struct tc_peer_proc ct_log = {0};
