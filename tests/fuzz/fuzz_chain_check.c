@@ -12,6 +12,11 @@
  *          TBSCertificate that the harness signs with the intermediate's
  *          key, so mutations of the TBS still reach the checks behind the
  *          signature.
+ *   bit 3: the intermediate carries nameConstraints (dNSName and
+ *          iPAddress subtrees, permitted and excluded: INTER_NAME_CONSTRAINTS
+ *          below), which the fast path checks itself (chain_fast.c
+ *          names_within) as trustchainctl's intermediates need; same
+ *          subject and key, so the same leaves verify under both.
  * The intermediate's key is fixed (below) so the seeds' issuer name and
  * authorityKeyIdentifier match (tests/data/fuzz/chain_check: TBSs of
  * precertificates with the poison first, last or alone, and of final
@@ -45,10 +50,26 @@ const char *__asan_default_options(void)
 	return "quarantine_size_mb=32";
 }
 
-static struct tc_test_ca root, inter;
-static struct tc_chain_checker *chk;
-static unsigned char *root_der, *inter_der;
-static size_t root_len, inter_len;
+/* The constrained intermediate's subtrees: names the seeds use
+ * (leaf.example.org) inside, a subdomain excluded, addresses of both
+ * families. */
+static const char INTER_NAME_CONSTRAINTS[] = "critical,permitted;DNS:example.org,permitted;DNS:.example.net,"
+				       "excluded;DNS:secret.example.org,permitted;IP:192.0.2.0/255.255.255.0,"
+				       "permitted;IP:2001:db8::/ffff:ffff::,excluded;IP:192.0.2.128/255.255.255.128";
+
+/* One intermediate under the root and the checker that accepts its
+ * leaves. */
+struct issuer {
+	struct tc_test_ca ca;
+	struct tc_chain_checker *chk;
+	unsigned char *der;
+	size_t len;
+};
+
+static struct tc_test_ca root;
+static struct issuer plain, constrained;
+static unsigned char *root_der;
+static size_t root_len;
 
 static void fail(const char *what)
 {
@@ -56,31 +77,55 @@ static void fail(const char *what)
 	abort();
 }
 
-/* The intermediate re-keyed with INTER_KEY (subjectKeyIdentifier anew). */
+static void add_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+	if (!ext || !X509_add_ext(cert, ext, -1))
+		fail("cannot add an extension to the intermediate");
+	X509_EXTENSION_free(ext);
+}
+
+/* An intermediate re-keyed with key (subjectKeyIdentifier anew), with
+ * nameConstraints nc when not NULL; its checker must take the fast path. */
+static void make_issuer(struct issuer *is, EVP_PKEY *key, const char *nc)
+{
+	if (tc_test_ca_sub(&is->ca, &root, "Fuzz Intermediate", 0, 0))
+		fail("cannot build the test CA");
+	EVP_PKEY_free(is->ca.key);
+	if (!EVP_PKEY_up_ref(key))
+		fail("cannot share the intermediate's key");
+	is->ca.key = key;
+	X509_EXTENSION_free(
+		X509_delete_ext(is->ca.cert, X509_get_ext_by_NID(is->ca.cert, NID_subject_key_identifier, -1)));
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, root.cert, is->ca.cert, NULL, NULL, 0);
+	if (!X509_set_pubkey(is->ca.cert, key))
+		fail("cannot re-key the intermediate");
+	add_ext(is->ca.cert, &ctx, NID_subject_key_identifier, "hash");
+	if (nc)
+		add_ext(is->ca.cert, &ctx, NID_name_constraints, nc);
+	char err[256];
+	if (!X509_sign(is->ca.cert, root.key, EVP_sha256()) ||
+	    tc_chain_checker_new(root.cert, is->ca.cert, &is->chk, err, sizeof(err)) != 0)
+		fail("cannot set up the checker");
+	if (!tc_chain_checker_fast(is->chk))
+		fail("the checker does not take the fast path for this intermediate");
+	if (!(is->der = tc_test_der(is->ca.cert, &is->len)))
+		fail("out of memory");
+}
+
 static void setup(void)
 {
 	BIO *b = BIO_new_mem_buf(INTER_KEY, -1);
 	EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	if (!key || tc_test_ca_root(&root, "Fuzz Root", 0, 0) || tc_test_ca_sub(&inter, &root, "Fuzz Intermediate", 0, 0))
+	if (!key || tc_test_ca_root(&root, "Fuzz Root", 0, 0))
 		fail("cannot build the test CA");
-	EVP_PKEY_free(inter.key);
-	inter.key = key;
-	X509_EXTENSION_free(X509_delete_ext(inter.cert, X509_get_ext_by_NID(inter.cert, NID_subject_key_identifier, -1)));
-	X509V3_CTX ctx;
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, root.cert, inter.cert, NULL, NULL, 0);
-	if (!X509_set_pubkey(inter.cert, key))
-		fail("cannot re-key the intermediate");
-	X509_EXTENSION *skid = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
-	char err[256];
-	if (!skid || !X509_add_ext(inter.cert, skid, -1) || !X509_sign(inter.cert, root.key, EVP_sha256()) ||
-	    tc_chain_checker_new(root.cert, inter.cert, &chk, err, sizeof(err)) != 0 || !tc_chain_checker_fast(chk))
-		fail("cannot set up the checker");
-	X509_EXTENSION_free(skid);
-	root_der = tc_test_der(root.cert, &root_len);
-	inter_der = tc_test_der(inter.cert, &inter_len);
-	if (!root_der || !inter_der)
+	make_issuer(&plain, key, NULL);
+	make_issuer(&constrained, key, INTER_NAME_CONSTRAINTS);
+	EVP_PKEY_free(key);
+	if (!(root_der = tc_test_der(root.cert, &root_len)))
 		fail("out of memory");
 }
 
@@ -103,7 +148,7 @@ static unsigned char *sign_tbs(const uint8_t *tbs, size_t tbs_len, size_t *len)
 	unsigned char sig[80];
 	size_t sig_len = sizeof(sig);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, inter.key) == 1 &&
+	int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, plain.ca.key) == 1 &&
 		 EVP_DigestSign(md, sig, &sig_len, tbs, tbs_len) == 1;
 	EVP_MD_CTX_free(md);
 	if (!ok || tbs_len > 0xfff000)
@@ -134,10 +179,11 @@ static unsigned char *sign_tbs(const uint8_t *tbs, size_t tbs_len, size_t *len)
 	return der;
 }
 
-static void compare(int precert, unsigned char *leaf, size_t leaf_len, int with_root)
+static void compare(const struct issuer *is, int precert, unsigned char *leaf, size_t leaf_len, int with_root)
 {
-	unsigned char *certs[3] = {leaf, inter_der, root_der};
-	size_t lens[3] = {leaf_len, inter_len, root_len};
+	struct tc_chain_checker *chk = is->chk;
+	unsigned char *certs[3] = {leaf, is->der, root_der};
+	size_t lens[3] = {leaf_len, is->len, root_len};
 	size_t n = with_root ? 3 : 2;
 	struct tc_checked_chain a, b;
 	char ea[256] = "", eb[256] = "";
@@ -158,7 +204,7 @@ static void compare(int precert, unsigned char *leaf, size_t leaf_len, int with_
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!chk)
+	if (!root_der)
 		setup();
 	if (size < 1)
 		return 0;
@@ -172,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		leaf = sign_tbs(data + 1, len, &len);
 	}
 	if (leaf)
-		compare(flags & 1, leaf, len, (flags >> 1) & 1);
+		compare(flags & 8 ? &constrained : &plain, flags & 1, leaf, len, (flags >> 1) & 1);
 	free(leaf);
 	return 0;
 }
