@@ -5,5 +5,5 @@
 if(TARGET trustchain-resolver AND TARGET trustchain-server AND TARGET trustchainctl)
   add_test(NAME dnssec_roll_cache_test
            COMMAND ${CMAKE_SOURCE_DIR}/tests/integration/dnssec_roll_cache_test.sh ${CMAKE_BINARY_DIR}/bin)
-  set_tests_properties(dnssec_roll_cache_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS integration)
+  set_tests_properties(dnssec_roll_cache_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 480 LABELS integration)
 endif()
