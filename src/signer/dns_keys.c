@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,7 +13,19 @@
 #include "common/key_label.h"
 #include "common/log.h"
 
+/* DNS keys in the table at once: the roll state names at most
+ * TC_DNS_ROLL_MAX_KEYS, so this leaves room for keys a state change has
+ * just dropped until they are evicted. */
 #define MAX_LOADED 8
+
+/* A key found on the token. Callers use it after the lock is released,
+ * so one evicted from the table (no longer in the roll state) is kept on
+ * the retired list, never freed while the signer runs: one small record
+ * per roll. */
+struct loaded_key {
+	struct tc_hsm_key key;
+	struct loaded_key *next_retired;
+};
 
 /* One signer per process; tests that make several start over when the
  * signer changes. Keys found on the token stay cached (their handles are
@@ -25,8 +38,30 @@ static struct {
 	struct tc_dns_roll_state state;
 	bool state_ok;
 	size_t nloaded;
-	struct tc_hsm_key loaded[MAX_LOADED];
+	struct loaded_key *loaded[MAX_LOADED];
+	struct loaded_key *retired;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void retire(size_t i)
+{
+	g.loaded[i]->next_retired = g.retired;
+	g.retired = g.loaded[i];
+	g.loaded[i] = g.loaded[--g.nloaded];
+}
+
+/* Drops from the table the keys the roll state no longer names (a caller
+ * may not use them: tc_signer_dns_key checks the state first). Called with
+ * the lock held, when the table is full. */
+static void evict_unlisted(void)
+{
+	for (size_t i = 0; i < g.nloaded;) {
+		const char *label = g.loaded[i]->key.label;
+		if (!g.state_ok || !tc_dns_roll_state_find(&g.state, label, strlen(label)))
+			retire(i);
+		else
+			i++;
+	}
+}
 
 int tc_signer_dns_label_ok(const struct tc_config *cfg, const char *label, size_t len, char *why, size_t wl)
 {
@@ -61,7 +96,8 @@ static void poll_state(const struct tc_signer *s)
 			 st.st_mtim.tv_sec == g.seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == g.seen.st_mtim.tv_nsec)))
 		return;
 	if (g.owner != s)
-		g.nloaded = 0;
+		while (g.nloaded)
+			retire(0);
 	g.owner = s;
 	g.seen_exists = exists;
 	if (exists)
@@ -103,13 +139,15 @@ struct tc_hsm_key *tc_signer_dns_key(struct tc_signer *s, const char *sel, int *
 		goto out;
 	}
 	for (size_t i = 0; i < g.nloaded; i++)
-		if (strcmp(g.loaded[i].label, sel) == 0) {
-			out = &g.loaded[i];
+		if (strcmp(g.loaded[i]->key.label, sel) == 0) {
+			out = &g.loaded[i]->key;
 			*have = 1;
 			goto out;
 		}
-	if (g.nloaded == MAX_LOADED) {
-		tc_warn("more than %d DNS keys loaded: restart the signer", MAX_LOADED);
+	if (g.nloaded == MAX_LOADED)
+		evict_unlisted();
+	if (g.nloaded == MAX_LOADED) { /* cannot happen: the state names at most 4 */
+		tc_warn("more than %d DNS keys in use: restart the signer", MAX_LOADED);
 		goto out;
 	}
 	struct tc_hsm_key k;
@@ -126,8 +164,14 @@ struct tc_hsm_key *tc_signer_dns_key(struct tc_signer *s, const char *sel, int *
 			     "DNS key '%s' refused: not an EC P-256 key", sel);
 		goto out;
 	}
-	g.loaded[g.nloaded] = k;
-	out = &g.loaded[g.nloaded++];
+	struct loaded_key *lk = calloc(1, sizeof(*lk));
+	if (!lk) {
+		tc_warn("DNS key '%s': out of memory", sel);
+		goto out;
+	}
+	lk->key = k;
+	g.loaded[g.nloaded++] = lk;
+	out = &lk->key;
 	*have = 1;
 out:
 	pthread_mutex_unlock(&g.lock);

@@ -14,7 +14,11 @@
 #include "common/log.h"
 #include "signer/hsm_sign.h"
 
-#define MAX_CACHED_KEYS 16
+/* Keys found on the token in one run, each kept until the handle closes
+ * (callers hold copies of its EVP_PKEYs): the CA, CT (shards), audit and
+ * DNS keys, plus one per DNSSEC or CA rollover done while running. 128
+ * leaves a hundred rolls between two restarts of the signer. */
+#define MAX_CACHED_KEYS 128
 /* Recoveries closer together than this are one: the threads that failed
  * on the same dead sessions need only one reset. */
 #define RECOVER_INTERVAL_NS (50 * 1000 * 1000LL)
@@ -265,7 +269,7 @@ int tc_hsm_find_key(struct tc_hsm *h, const char *label, struct tc_hsm_key *key,
 		}
 	}
 	if (h->nkeys == MAX_CACHED_KEYS) {
-		snprintf(err, errlen, "too many keys");
+		snprintf(err, errlen, "more than %d keys loaded in this run: restart the signer", MAX_CACHED_KEYS);
 		return -1;
 	}
 	PKCS11_KEY *keys;

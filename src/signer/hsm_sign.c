@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_POOL_KEYS 16
 /* r and s of the largest curve (P-521), each. */
 #define MAX_HALF 66
 
+/* One per key loaded (a key's EC_KEY points at it): kept until the pool
+ * is freed, as keys are loaded for a whole run (DNS keys too, one per
+ * roll, dns_keys.c). */
 struct pool_key {
+	struct pool_key *next;
 	struct tc_hsm_pool *pool;
 	CK_OBJECT_HANDLE token_obj;
 	_Atomic CK_OBJECT_HANDLE obj; /* the session copy, or token_obj */
@@ -34,8 +37,7 @@ struct tc_hsm_pool {
 	pthread_mutex_t lock;
 	unsigned kept, max;
 	atomic_uint gen; /* sessions of an older generation are closed, not reused */
-	struct pool_key keys[MAX_POOL_KEYS];
-	unsigned nkeys;
+	_Atomic(struct pool_key *) keys; /* newest first; only prepended */
 	EC_KEY_METHOD *meth;
 };
 
@@ -217,6 +219,10 @@ void tc_hsm_pool_free(struct tc_hsm_pool *p)
 		kept_close(k);
 	}
 	pthread_key_delete(p->mine);
+	for (struct pool_key *pk = atomic_load(&p->keys), *next; pk; pk = next) {
+		next = pk->next;
+		free(pk);
+	}
 	EC_KEY_METHOD_free(p->meth);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -267,7 +273,7 @@ static CK_OBJECT_HANDLE session_copy(struct tc_hsm_pool *p, CK_SESSION_HANDLE s,
 EVP_PKEY *tc_hsm_pool_ec_key(struct tc_hsm_pool *p, CK_SESSION_HANDLE anchor, EVP_PKEY *pub, const char *label,
 			     const unsigned char *id, size_t id_len)
 {
-	if (!p || !pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC || p->nkeys == MAX_POOL_KEYS)
+	if (!p || !pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC)
 		return NULL;
 	EC_KEY *src = EVP_PKEY_get1_EC_KEY(pub);
 	EC_KEY *ec = src ? EC_KEY_dup(src) : NULL;
@@ -281,7 +287,12 @@ EVP_PKEY *tc_hsm_pool_ec_key(struct tc_hsm_pool *p, CK_SESSION_HANDLE anchor, EV
 		EC_KEY_free(ec);
 		return NULL;
 	}
-	struct pool_key *k = &p->keys[p->nkeys];
+	struct pool_key *k = calloc(1, sizeof(*k));
+	if (!k) {
+		EC_KEY_free(ec);
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
 	k->pool = p;
 	k->token_obj = token_obj;
 	k->half = half;
@@ -290,17 +301,21 @@ EVP_PKEY *tc_hsm_pool_ec_key(struct tc_hsm_pool *p, CK_SESSION_HANDLE anchor, EV
 	    EVP_PKEY_assign_EC_KEY(pk, ec) != 1) {
 		EC_KEY_free(ec);
 		EVP_PKEY_free(pk);
+		free(k);
 		return NULL;
 	}
-	p->nkeys++;
+	/* Published once whole; loads may race (signer start, DNS keys). */
+	struct pool_key *head = atomic_load(&p->keys);
+	do
+		k->next = head;
+	while (!atomic_compare_exchange_weak(&p->keys, &head, k));
 	return pk;
 }
 
 int tc_hsm_pool_recopy(struct tc_hsm_pool *p, CK_SESSION_HANDLE anchor)
 {
 	int rc = 0;
-	for (unsigned i = 0; i < p->nkeys; i++) {
-		struct pool_key *k = &p->keys[i];
+	for (struct pool_key *k = atomic_load(&p->keys); k; k = k->next) {
 		CK_OBJECT_HANDLE h = session_copy(p, anchor, k->token_obj);
 		if (h == k->token_obj)
 			rc = -1;
