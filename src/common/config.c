@@ -75,6 +75,8 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->dns.roll_parent_propagation_s = 3600;
 	cfg->dns.roll_safety_s = 600;
 	cfg->dns.dnskey_ttl = 3600;
+	cfg->dns.default_ttl = 3600;
+	cfg->dns.address_ttl = 300;
 	if (dev) {
 		cfg->dns.addresses.count = 1;
 		cfg_set_str(cfg->dns.addresses.items[0], "127.0.0.1");
