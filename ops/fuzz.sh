@@ -13,6 +13,9 @@
 #                a second build with -fprofile-instr-generate in <build>-cov)
 #   target...    only these targets (names or shell patterns: 'fuzz_dns*')
 #
+# A merge replaces only the files libFuzzer named (40 hex digits, the SHA-1
+# of their content): hand-made seeds and crash reproducers with names of
+# their own stay in the corpus whatever the merge keeps.
 # Each target's corpus is tests/data/fuzz/<name without fuzz_>/ (or
 # tests/data/fuzz/<name>/ where that exists), read together with the seed
 # files its tc_add_fuzz names; new inputs go to a scratch directory and
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --merge) merge=1 ;;
     --coverage) coverage=1 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) filters+=("$1") ;;
   esac
@@ -171,7 +174,8 @@ while IFS=$'\t' read -r name seedlist; do
     rm -rf "$merged"; mkdir -p "$merged"
     (cd "$scratch" && nice -n "$nice_level" "$build/bin/$name" -merge=1 -timeout=25 -max_len=16384 \
         "$merged" "$corpus" "$seeddir" "$new") >"$build/fuzz-$name.merge.log" 2>&1 &&
-      { find "$corpus" -maxdepth 1 -type f -delete; cp "$merged"/* "$corpus"/ 2>/dev/null || true; }
+      { find "$corpus" -maxdepth 1 -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' -delete
+        cp "$merged"/* "$corpus"/ 2>/dev/null || true; }
   fi
   ncorpus=$(( $(find "$corpus" -maxdepth 1 -type f | wc -l) + $(find "$new" -maxdepth 1 -type f | wc -l) ))
   [ "$merge" = 1 ] && ncorpus=$(find "$corpus" -maxdepth 1 -type f | wc -l)
