@@ -17,6 +17,10 @@ ctl="$bindir/trustchainctl"
 
 /usr/bin/python3 -c 'import prometheus_client.parser' 2>/dev/null || fail "needs python3-prometheus-client"
 dev_config
+# The ACME traffic's http-01 check must fail, and the DNS counters below
+# count only our dig queries: the validator resolves through a port where
+# nothing answers (in dev it would use our resolver and add its lookups).
+sed -i "/^acme:/a\\  validation:\\n    resolver: 127.0.0.1:$((base + 9))" "$tmp/trustchain.yaml"
 murl="http://$(awk '/metrics_listen:/ { print $2 }' "$tmp/trustchain.yaml")/metrics"
 start_server
 grep -q "metrics .*$murl" "$tmp/server.out" || fail "the server does not say where /metrics is: $(cat "$tmp/server.out")"
