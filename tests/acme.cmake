@@ -2,11 +2,12 @@
 # and the fuzz target of its request parsing.
 if(TARGET tc_acme_core)
   set(TC_ACME_TEST_SUPPORT ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_support.c)
+  set(TC_ACME_TEST_FIXTURE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_fixture.c)
   tc_add_cunit(test_acme_jws SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_jws.c ${TC_ACME_TEST_SUPPORT}
                LIBS tc_acme_core)
 endif()
 if(TARGET tc_acme_core)
-  tc_add_cunit(test_acme_server SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_server.c ${TC_ACME_TEST_SUPPORT}
+  tc_add_cunit(test_acme_server SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_server.c ${TC_ACME_TEST_SUPPORT} ${TC_ACME_TEST_FIXTURE}
                LIBS tc_acme_core)
 endif()
 if(TARGET tc_acme_core)
@@ -17,7 +18,7 @@ endif()
 if(TARGET tc_acme_core)
   # Account records cached: update, deactivation, keyChange seen at once.
   tc_add_cunit(test_acme_account_cache SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_account_cache.c
-               ${TC_ACME_TEST_SUPPORT} LIBS tc_acme_core)
+               ${TC_ACME_TEST_SUPPORT} ${TC_ACME_TEST_FIXTURE} LIBS tc_acme_core)
 endif()
 if(TARGET tc_acme_core)
   tc_add_cunit(test_acme_wake SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_acme_wake.c LIBS tc_acme_core)

@@ -25,94 +25,23 @@
 #include "acme/rate_limit.h"
 #include "common/config.h"
 #include "unit/cunit_main.h"
+#include "unit/test_acme_fixture.h"
 #include "unit/test_acme_support.h"
 
 #define BASE "https://acme.test:14000"
 
-static struct tc_config cfg;
-static struct tc_acme a;
-static char dir[] = "/tmp/test_acme_account_cache_XXXXXX";
-static char db[256], eab_file[256];
+static struct tst_acme_fx fx;
 
 static time_t test_now(void) { return 1800000000; }
+static int setup(void) { return tst_acme_fx_open(&fx, BASE, test_now, 1); }
+static int teardown(void) { return tst_acme_fx_close(&fx); }
 
-static int setup(void)
+static struct tst_acme_reply post(EVP_PKEY *key, const char *kid, const char *path, const char *payload)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(db, sizeof(db), "%s/db", dir);
-	snprintf(eab_file, sizeof(eab_file), "%s/eab_keys", dir);
-	tc_config_defaults(&cfg, true);
-	snprintf(cfg.server.data_dir, sizeof(cfg.server.data_dir), "%s", dir);
-	a.cfg = &cfg;
-	snprintf(a.base, sizeof(a.base), BASE);
-	a.now = test_now;
-	a.nonces = tc_nonces_new(0);
-	a.rate = tc_acme_rate_new();
-	a.eab = tc_acme_eab_new(eab_file);
-	a.keys = tc_key_cache_new();
-	a.accounts = tc_acct_cache_new(0);
-	char err[256];
-	return tc_acme_store_open(db, &a.store, err, sizeof(err)) != 0 || !a.nonces || !a.rate || !a.eab ||
-	       !a.keys || !a.accounts;
+	return tst_acme_post(&fx, key, kid, path, payload);
 }
 
-static int teardown(void)
-{
-	tc_acme_store_close(a.store);
-	tc_nonces_free(a.nonces);
-	tc_acme_rate_free(a.rate);
-	tc_acme_eab_free(a.eab);
-	tc_key_cache_free(a.keys);
-	tc_acct_cache_free(a.accounts);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) != 0;
-}
-
-struct reply {
-	unsigned status;
-	json_t *body;
-	char location[512];
-	char type[64];
-};
-
-static void reply_free(struct reply *r)
-{
-	json_decref(r->body);
-	memset(r, 0, sizeof(*r));
-}
-
-/* A signed POST to path (kid NULL: jwk form). */
-static struct reply post(EVP_PKEY *key, const char *kid, const char *path, const char *payload)
-{
-	char nonce[TC_NONCE_TEXT], url[600];
-	CU_ASSERT_FATAL(tc_nonce_issue(a.nonces, nonce) == 0);
-	snprintf(url, sizeof(url), BASE "%s", path);
-	char *jws = tst_acme_jws(key, NULL, kid, url, nonce, payload, NULL);
-	struct tc_acme_req rq = {.method = "POST", .path = path, .body = jws, .body_len = strlen(jws),
-				 .content_type = "application/jose+json", .client_ip = "127.0.0.1"};
-	struct tc_acme_resp resp = {0};
-	tc_acme_handle(&a, &rq, &resp);
-	free(jws);
-	struct reply r = {.status = resp.status};
-	snprintf(r.location, sizeof(r.location), "%s", resp.location);
-	if (resp.body)
-		r.body = json_loadb(resp.body, resp.body_len, 0, NULL);
-	const char *t = r.body ? json_string_value(json_object_get(r.body, "type")) : NULL;
-	if (t && strncmp(t, "urn:ietf:params:acme:error:", 27) == 0)
-		snprintf(r.type, sizeof(r.type), "%s", t + 27);
-	tc_acme_resp_free(&resp);
-	return r;
-}
-
-static void new_account(EVP_PKEY *key, char *kid, size_t len)
-{
-	struct reply r = post(key, NULL, "/acme/new-account", "{\"termsOfServiceAgreed\":true}");
-	CU_ASSERT_EQUAL(r.status, 201);
-	snprintf(kid, len, "%s", r.location);
-	reply_free(&r);
-}
+static void new_account(EVP_PKEY *key, char *kid, size_t len) { tst_acme_new_account(&fx, key, kid, len); }
 
 static const char *path_of(const char *url) { return url + strlen(BASE); }
 
@@ -120,13 +49,13 @@ static const char *path_of(const char *url) { return url + strlen(BASE); }
 static void warm(EVP_PKEY *key, const char *kid)
 {
 	uint64_t h0, h1, m;
-	tc_acct_cache_stats(a.accounts, &h0, &m);
+	tc_acct_cache_stats(fx.a.accounts, &h0, &m);
 	for (int i = 0; i < 2; i++) {
-		struct reply r = post(key, kid, path_of(kid), "");
+		struct tst_acme_reply r = post(key, kid, path_of(kid), "");
 		CU_ASSERT_EQUAL(r.status, 200);
-		reply_free(&r);
+		tst_acme_reply_free(&r);
 	}
-	tc_acct_cache_stats(a.accounts, &h1, &m);
+	tc_acct_cache_stats(fx.a.accounts, &h1, &m);
 	CU_ASSERT(h1 > h0);
 }
 
@@ -136,15 +65,15 @@ static void test_update_seen(void)
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
 	warm(k, kid);
-	struct reply r = post(k, kid, path_of(kid), "{\"contact\":[\"mailto:new@example.org\"]}");
+	struct tst_acme_reply r = post(k, kid, path_of(kid), "{\"contact\":[\"mailto:new@example.org\"]}");
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* The POST-as-GET answer is rendered from the record the router got. */
 	r = post(k, kid, path_of(kid), "");
 	CU_ASSERT_EQUAL(r.status, 200);
 	const char *c0 = json_string_value(json_array_get(json_object_get(r.body, "contact"), 0));
 	CU_ASSERT(c0 && strcmp(c0, "mailto:new@example.org") == 0);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	EVP_PKEY_free(k);
 }
 
@@ -154,13 +83,13 @@ static void test_deactivation_seen(void)
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
 	warm(k, kid);
-	struct reply r = post(k, kid, path_of(kid), "{\"status\":\"deactivated\"}");
+	struct tst_acme_reply r = post(k, kid, path_of(kid), "{\"status\":\"deactivated\"}");
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.localhost\"}]}");
 	CU_ASSERT_EQUAL(r.status, 403);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	EVP_PKEY_free(k);
 }
 
@@ -173,16 +102,16 @@ static void test_key_change_seen(void)
 	char *old_jwk = tc_jwk_from_key(old), *inner_payload = NULL;
 	CU_ASSERT_FATAL(asprintf(&inner_payload, "{\"account\":\"%s\",\"oldKey\":%s}", kid, old_jwk) > 0);
 	char *inner = tst_acme_jws(fresh, NULL, NULL, BASE "/acme/key-change", NULL, inner_payload, NULL);
-	struct reply r = post(old, kid, "/acme/key-change", inner);
+	struct tst_acme_reply r = post(old, kid, "/acme/key-change", inner);
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(old, kid, path_of(kid), "");
 	CU_ASSERT_NOT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(fresh, kid, path_of(kid), "");
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(inner);
 	free(inner_payload);
 	free(old_jwk);
@@ -200,7 +129,7 @@ static atomic_int backwards;
 static void write_version(struct tc_acct_cache *c, int v)
 {
 	json_t *rec = json_pack("{s:s, s:i}", "status", "valid", "v", v);
-	CU_ASSERT(tc_acme_store_put_nosync(a.store, 'A', RACE_ID, rec) == 0);
+	CU_ASSERT(tc_acme_store_put_nosync(fx.a.store, 'A', RACE_ID, rec) == 0);
 	tc_acct_cache_invalidate(c, RACE_ID);
 	json_decref(rec);
 }
@@ -210,7 +139,7 @@ static void *reader(void *arg)
 	struct tc_acct_cache *c = arg;
 	int seen = -1;
 	while (!atomic_load(&writer_done)) {
-		json_t *rec = tc_acct_cache_get(c, a.store, RACE_ID);
+		json_t *rec = tc_acct_cache_get(c, fx.a.store, RACE_ID);
 		int v = rec ? (int)json_integer_value(json_object_get(rec, "v")) : -1;
 		if (v < seen)
 			atomic_fetch_add(&backwards, 1);
@@ -228,35 +157,35 @@ static void test_race(void)
 	CU_ASSERT_FATAL(c != NULL);
 	write_version(c, 0);
 	json_t *other = json_pack("{s:s}", "status", "valid");
-	CU_ASSERT(tc_acme_store_put_nosync(a.store, 'A', "otherotherotherother12", other) == 0);
+	CU_ASSERT(tc_acme_store_put_nosync(fx.a.store, 'A', "otherotherotherother12", other) == 0);
 	json_decref(other);
 	pthread_t t[READERS];
 	for (int i = 0; i < READERS; i++)
 		CU_ASSERT_FATAL(pthread_create(&t[i], NULL, reader, c) == 0);
 	for (int v = 1; v <= VERSIONS; v++) {
 		write_version(c, v);
-		json_t *rec = tc_acct_cache_get(c, a.store, RACE_ID);
+		json_t *rec = tc_acct_cache_get(c, fx.a.store, RACE_ID);
 		CU_ASSERT_EQUAL(json_integer_value(json_object_get(rec, "v")), v);
 		json_decref(rec);
 		/* Another id in the same slot now and then. */
 		if (v % 50 == 0)
-			json_decref(tc_acct_cache_get(c, a.store, "otherotherotherother12"));
+			json_decref(tc_acct_cache_get(c, fx.a.store, "otherotherotherother12"));
 	}
 	atomic_store(&writer_done, 1);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(t[i], NULL);
 	CU_ASSERT_EQUAL(atomic_load(&backwards), 0);
-	json_t *rec = tc_acct_cache_get(c, a.store, RACE_ID);
+	json_t *rec = tc_acct_cache_get(c, fx.a.store, RACE_ID);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(rec, "v")), VERSIONS);
 	json_decref(rec);
 	/* Quiet now: the record read just above is answered from the cache. */
 	uint64_t h0, h1, misses;
 	tc_acct_cache_stats(c, &h0, &misses);
-	json_decref(tc_acct_cache_get(c, a.store, RACE_ID));
+	json_decref(tc_acct_cache_get(c, fx.a.store, RACE_ID));
 	tc_acct_cache_stats(c, &h1, &misses);
 	CU_ASSERT_EQUAL(h1, h0 + 1);
 	/* An absent account is not cached as anything. */
-	CU_ASSERT_PTR_NULL(tc_acct_cache_get(c, a.store, "nosuchaccountnosuchacc"));
+	CU_ASSERT_PTR_NULL(tc_acct_cache_get(c, fx.a.store, "nosuchaccountnosuchacc"));
 	tc_acct_cache_free(c);
 }
 

@@ -24,131 +24,53 @@
 #include "acme/rate_limit.h"
 #include "common/config.h"
 #include "unit/cunit_main.h"
+#include "unit/test_acme_fixture.h"
 #include "unit/test_acme_support.h"
 
 #define BASE "https://acme.test:14000"
 
-static struct tc_config cfg;
-static struct tc_acme a;
-static char dir[] = "/tmp/test_acme_server_XXXXXX";
-static char db[256], eab_file[256];
+static struct tst_acme_fx fx;
 static time_t fake_now = 1800000000;
 
 static time_t test_now(void) { return fake_now; }
+static int setup(void) { return tst_acme_fx_open(&fx, BASE, test_now, 0); }
+static int teardown(void) { return tst_acme_fx_close(&fx); }
 
-static int setup(void)
+/* This file's short names for the fixture's requests. */
+static struct tst_acme_reply call(const char *method, const char *path, const char *body, const char *ctype)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(db, sizeof(db), "%s/db", dir);
-	snprintf(eab_file, sizeof(eab_file), "%s/eab_keys", dir);
-	tc_config_defaults(&cfg, true);
-	snprintf(cfg.server.data_dir, sizeof(cfg.server.data_dir), "%s", dir);
-	a.cfg = &cfg;
-	snprintf(a.base, sizeof(a.base), BASE);
-	a.now = test_now;
-	a.nonces = tc_nonces_new(0);
-	a.rate = tc_acme_rate_new();
-	a.eab = tc_acme_eab_new(eab_file);
-	a.keys = tc_key_cache_new();
-	char err[256];
-	return tc_acme_store_open(db, &a.store, err, sizeof(err)) != 0 || !a.nonces || !a.rate || !a.eab;
+	return tst_acme_call(&fx, method, path, body, ctype);
 }
 
-static int teardown(void)
+static void fresh_nonce(char out[TC_NONCE_TEXT]) { CU_ASSERT_FATAL(tc_nonce_issue(fx.a.nonces, out) == 0); }
+
+static struct tst_acme_reply post(EVP_PKEY *key, const char *kid, const char *path, const char *payload)
 {
-	tc_acme_store_close(a.store);
-	tc_nonces_free(a.nonces);
-	tc_acme_rate_free(a.rate);
-	tc_acme_eab_free(a.eab);
-	tc_key_cache_free(a.keys);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) != 0;
+	return tst_acme_post(&fx, key, kid, path, payload);
 }
 
-struct reply {
-	unsigned status;
-	json_t *body; /* parsed JSON, or NULL */
-	char location[512];
-	char type[64]; /* problem type without prefix, "" when none */
-	unsigned retry_after;
-	char *raw;
-	size_t raw_len;
-	const char *content_type;
-};
-
-static void reply_free(struct reply *r)
-{
-	json_decref(r->body);
-	free(r->raw);
-	memset(r, 0, sizeof(*r));
-}
-
-static struct reply call(const char *method, const char *path, const char *body, const char *ctype)
-{
-	struct tc_acme_req rq = {.method = method, .path = path, .body = body ? body : "",
-				 .body_len = body ? strlen(body) : 0, .content_type = ctype, .client_ip = "127.0.0.1"};
-	struct tc_acme_resp resp = {0};
-	tc_acme_handle(&a, &rq, &resp);
-	struct reply r = {.status = resp.status, .retry_after = resp.retry_after, .content_type = resp.content_type};
-	snprintf(r.location, sizeof(r.location), "%s", resp.location);
-	if (resp.body) {
-		r.body = json_loadb(resp.body, resp.body_len, 0, NULL);
-		r.raw = resp.body;
-		r.raw_len = resp.body_len;
-		resp.body = NULL;
-	}
-	const char *t = r.body ? json_string_value(json_object_get(r.body, "type")) : NULL;
-	if (t && strncmp(t, "urn:ietf:params:acme:error:", 27) == 0)
-		snprintf(r.type, sizeof(r.type), "%s", t + 27);
-	tc_acme_resp_free(&resp);
-	return r;
-}
-
-static void fresh_nonce(char out[TC_NONCE_TEXT]) { CU_ASSERT_FATAL(tc_nonce_issue(a.nonces, out) == 0); }
-
-/* A signed POST to path (kid NULL: jwk form). */
-static struct reply post(EVP_PKEY *key, const char *kid, const char *path, const char *payload)
-{
-	char nonce[TC_NONCE_TEXT], url[600];
-	fresh_nonce(nonce);
-	snprintf(url, sizeof(url), BASE "%s", path);
-	char *jws = tst_acme_jws(key, NULL, kid, url, nonce, payload, NULL);
-	struct reply r = call("POST", path, jws, "application/jose+json");
-	free(jws);
-	return r;
-}
-
-/* An account for key; kid (the account URL) into out. */
-static void new_account(EVP_PKEY *key, char *kid, size_t len)
-{
-	struct reply r = post(key, NULL, "/acme/new-account", "{\"termsOfServiceAgreed\":true}");
-	CU_ASSERT_EQUAL(r.status, 201);
-	snprintf(kid, len, "%s", r.location);
-	reply_free(&r);
-}
+static void new_account(EVP_PKEY *key, char *kid, size_t len) { tst_acme_new_account(&fx, key, kid, len); }
 
 static const char *path_of(const char *url) { return url + strlen(BASE); }
 
 static void test_directory_and_nonce(void)
 {
-	struct reply r = call("GET", "/acme/directory", NULL, NULL);
+	struct tst_acme_reply r = call("GET", "/acme/directory", NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "newNonce")), BASE "/acme/new-nonce");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "renewalInfo")), BASE "/acme/renewal-info");
 	CU_ASSERT(json_is_false(json_object_get(json_object_get(r.body, "meta"), "externalAccountRequired")));
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = call("HEAD", "/acme/new-nonce", NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = call("GET", "/acme/new-nonce", NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 204);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = call("GET", "/acme/order/x", NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 405);
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 }
 
 static void test_accounts(void)
@@ -158,43 +80,43 @@ static void test_accounts(void)
 	new_account(k, kid, sizeof(kid));
 	CU_ASSERT(strncmp(kid, BASE "/acme/acct/", strlen(BASE "/acme/acct/")) == 0);
 	/* The same key again: the same account, 200. */
-	struct reply r = post(k, NULL, "/acme/new-account", "{\"termsOfServiceAgreed\":true}");
+	struct tst_acme_reply r = post(k, NULL, "/acme/new-account", "{\"termsOfServiceAgreed\":true}");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(r.location, kid);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k2, NULL, "/acme/new-account", "{\"onlyReturnExisting\":true}");
 	CU_ASSERT_STRING_EQUAL(r.type, "accountDoesNotExist");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k2, NULL, "/acme/new-account", "{\"contact\":[\"tel:+1555\"]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "unsupportedContact");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k2, NULL, "/acme/new-account", "{\"contact\":[\"mailto:a@b.c?subject=x\"]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "invalidContact");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* POST-as-GET of the account, then a contact update. */
 	r = post(k, kid, path_of(kid), "");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "valid");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, path_of(kid), "{\"contact\":[\"mailto:ops@example.org\"]}");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(r.body, "contact"), 0)),
 			       "mailto:ops@example.org");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Another account's URL is not ours to read. */
 	char kid2[512];
 	new_account(k2, kid2, sizeof(kid2));
 	r = post(k, kid, path_of(kid2), "");
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Deactivation: the account cannot sign anything afterwards. */
 	r = post(k2, kid2, path_of(kid2), "{\"status\":\"deactivated\"}");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "deactivated");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k2, kid2, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.localhost\"}]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
 }
@@ -208,62 +130,62 @@ static void test_jws_refusals(void)
 	/* Nonce replay: the second use is badNonce. */
 	fresh_nonce(nonce);
 	char *jws = tst_acme_jws(k, NULL, kid, BASE "/acme/new-order", nonce, order, NULL);
-	struct reply r = call("POST", "/acme/new-order", jws, "application/jose+json");
+	struct tst_acme_reply r = call("POST", "/acme/new-order", jws, "application/jose+json");
 	CU_ASSERT_EQUAL(r.status, 201);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = call("POST", "/acme/new-order", jws, "application/jose+json");
 	CU_ASSERT_STRING_EQUAL(r.type, "badNonce");
 	CU_ASSERT_EQUAL(r.status, 400);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(jws);
 	/* A nonce we never issued. */
 	jws = tst_acme_jws(k, NULL, kid, BASE "/acme/new-order", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", order, NULL);
 	r = call("POST", "/acme/new-order", jws, "application/jose+json");
 	CU_ASSERT_STRING_EQUAL(r.type, "badNonce");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(jws);
 	/* url of another resource. */
 	fresh_nonce(nonce);
 	jws = tst_acme_jws(k, NULL, kid, BASE "/acme/new-account", nonce, order, NULL);
 	r = call("POST", "/acme/new-order", jws, "application/jose+json");
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(jws);
 	/* Signed by a key that is not the account's. */
 	r = post(other, kid, "/acme/new-order", order);
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* kid where jwk is needed and the other way round. */
 	r = post(k, kid, "/acme/new-account", "{}");
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, NULL, "/acme/new-order", order);
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Unknown account. */
 	r = post(k, BASE "/acme/acct/nosuchaccount", "/acme/new-order", order);
 	CU_ASSERT_STRING_EQUAL(r.type, "accountDoesNotExist");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Content-Type and size. */
 	fresh_nonce(nonce);
 	jws = tst_acme_jws(k, NULL, kid, BASE "/acme/new-order", nonce, order, NULL);
 	r = call("POST", "/acme/new-order", jws, "application/json");
 	CU_ASSERT_EQUAL(r.status, 415);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(jws);
-	char *big = malloc(cfg.acme.max_jws_bytes + 2);
-	memset(big, ' ', cfg.acme.max_jws_bytes + 1);
-	big[cfg.acme.max_jws_bytes + 1] = 0;
+	char *big = malloc(fx.cfg.acme.max_jws_bytes + 2);
+	memset(big, ' ', fx.cfg.acme.max_jws_bytes + 1);
+	big[fx.cfg.acme.max_jws_bytes + 1] = 0;
 	r = call("POST", "/acme/new-order", big, "application/jose+json");
 	CU_ASSERT_EQUAL(r.status, 413);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(big);
 	/* alg none. */
 	fresh_nonce(nonce);
 	jws = tst_acme_jws(k, "none", kid, BASE "/acme/new-order", nonce, order, NULL);
 	r = call("POST", "/acme/new-order", jws, "application/jose+json");
 	CU_ASSERT_STRING_EQUAL(r.type, "badSignatureAlgorithm");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(jws);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(other);
@@ -274,7 +196,7 @@ static void test_identifiers(void)
 	EVP_PKEY *k = tst_acme_key("P-384");
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
-	struct reply r = post(k, kid, "/acme/new-order",
+	struct tst_acme_reply r = post(k, kid, "/acme/new-order",
 			      "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"evil.example\"},"
 			      "{\"type\":\"dns\",\"value\":\"ok.localhost\"},{\"type\":\"dns\",\"value\":\"*.localhost\"}]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "rejectedIdentifier");
@@ -283,32 +205,32 @@ static void test_identifiers(void)
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(json_array_get(subs, 0), "identifier"),
 								 "value")),
 			       "evil.example");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"email\",\"value\":\"a@b\"}]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "unsupportedIdentifier");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* ip identifiers (RFC 8738, dev CA): http-01 and tls-alpn-01 only. */
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"127.0.0.1\"}]}");
 	CU_ASSERT_EQUAL(r.status, 201);
 	const char *authz = json_string_value(json_array_get(json_object_get(r.body, "authorizations"), 0));
-	struct reply z = post(k, kid, path_of(authz), "");
+	struct tst_acme_reply z = post(k, kid, path_of(authz), "");
 	CU_ASSERT_EQUAL(z.status, 200);
 	json_t *chs = json_object_get(z.body, "challenges");
 	CU_ASSERT_EQUAL(json_array_size(chs), 2);
 	for (size_t i = 0; i < json_array_size(chs); i++)
 		CU_ASSERT(strcmp(json_string_value(json_object_get(json_array_get(chs, i), "type")), "dns-01") != 0);
-	reply_free(&z);
-	reply_free(&r);
+	tst_acme_reply_free(&z);
+	tst_acme_reply_free(&r);
 	/* Too many identifiers. */
-	cfg.acme.max_identifiers = 1;
+	fx.cfg.acme.max_identifiers = 1;
 	r = post(k, kid, "/acme/new-order",
 		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.localhost\"},{\"type\":\"dns\",\"value\":\"b.localhost\"}]}");
 	CU_ASSERT_EQUAL(r.status, 400);
-	reply_free(&r);
-	cfg.acme.max_identifiers = 100;
+	tst_acme_reply_free(&r);
+	fx.cfg.acme.max_identifiers = 100;
 	EVP_PKEY_free(k);
 }
 
@@ -317,15 +239,15 @@ static void test_identifiers(void)
 static void validate_all(const char *order_url)
 {
 	const char *oid = strrchr(order_url, '/') + 1;
-	json_t *o = tc_acme_store_get(a.store, 'O', oid);
+	json_t *o = tc_acme_store_get(fx.a.store, 'O', oid);
 	CU_ASSERT_FATAL(o != NULL);
 	size_t i;
 	json_t *zid;
 	json_array_foreach(json_object_get(o, "authzs"), i, zid) {
-		json_t *z = tc_acme_store_get(a.store, 'Z', json_string_value(zid));
+		json_t *z = tc_acme_store_get(fx.a.store, 'Z', json_string_value(zid));
 		json_object_set_new(z, "status", json_string("valid"));
 		json_object_set_new(json_array_get(json_object_get(z, "challenges"), 0), "status", json_string("valid"));
-		CU_ASSERT(tc_acme_store_put(a.store, 'Z', json_string_value(zid), z) == 0);
+		CU_ASSERT(tc_acme_store_put(fx.a.store, 'Z', json_string_value(zid), z) == 0);
 		json_decref(z);
 	}
 	json_decref(o);
@@ -348,7 +270,7 @@ static void test_order_flow(void)
 	EVP_PKEY *k = tst_acme_key("RSA2048"), *certkey = tst_acme_key("P-256");
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
-	struct reply r = post(k, kid, "/acme/new-order",
+	struct tst_acme_reply r = post(k, kid, "/acme/new-order",
 			      "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.localhost\"},{\"type\":\"dns\",\"value\":\"API.localhost\"}]}");
 	CU_ASSERT_EQUAL_FATAL(r.status, 201);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "pending");
@@ -362,54 +284,54 @@ static void test_order_flow(void)
 			       "api.localhost");
 	char authz[512];
 	snprintf(authz, sizeof(authz), "%s", json_string_value(json_array_get(json_object_get(r.body, "authorizations"), 0)));
-	struct reply z = post(k, kid, path_of(authz), "");
+	struct tst_acme_reply z = post(k, kid, path_of(authz), "");
 	CU_ASSERT_EQUAL(z.status, 200);
 	CU_ASSERT_EQUAL(json_array_size(json_object_get(z.body, "challenges")), 3);
 	const char *chall = json_string_value(json_object_get(json_array_get(json_object_get(z.body, "challenges"), 0), "url"));
 	/* Without a validator link a challenge cannot start: 503, retry later. */
-	struct reply ch = post(k, kid, path_of(chall), "{}");
+	struct tst_acme_reply ch = post(k, kid, path_of(chall), "{}");
 	CU_ASSERT_EQUAL(ch.status, 503);
 	CU_ASSERT(ch.retry_after > 0);
-	reply_free(&ch);
+	tst_acme_reply_free(&ch);
 	ch = post(k, kid, path_of(chall), "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(ch.body, "status")), "pending");
 	CU_ASSERT_EQUAL(strlen(json_string_value(json_object_get(ch.body, "token"))), 43);
-	reply_free(&ch);
-	reply_free(&z);
-	reply_free(&r);
+	tst_acme_reply_free(&ch);
+	tst_acme_reply_free(&z);
+	tst_acme_reply_free(&r);
 	/* Not ready: orderNotReady. */
 	const char *names[] = {"www.localhost", "api.localhost"};
 	char *good = csr_payload(certkey, names, 2);
 	r = post(k, kid, path_of(finalize), good);
 	CU_ASSERT_STRING_EQUAL(r.type, "orderNotReady");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	validate_all(order);
 	r = post(k, kid, path_of(order), "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "ready");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* A CSR for other names, or fewer: badCSR; garbage: badCSR. */
 	const char *wrong[] = {"www.localhost", "other.localhost"};
 	char *bad = csr_payload(certkey, wrong, 2);
 	r = post(k, kid, path_of(finalize), bad);
 	CU_ASSERT_STRING_EQUAL(r.type, "badCSR");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(bad);
 	bad = csr_payload(certkey, names, 1);
 	r = post(k, kid, path_of(finalize), bad);
 	CU_ASSERT_STRING_EQUAL(r.type, "badCSR");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(bad);
 	r = post(k, kid, path_of(finalize), "{\"csr\":\"MIIBAA\"}");
 	CU_ASSERT_STRING_EQUAL(r.type, "badCSR");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* The right CSR with the CA away: 503, the order stays ready. */
 	r = post(k, kid, path_of(finalize), good);
 	CU_ASSERT_EQUAL(r.status, 503);
 	CU_ASSERT(r.retry_after > 0);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, path_of(order), "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "ready");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(good);
 	/* The account's orders list has it. */
 	char orders[600];
@@ -417,32 +339,32 @@ static void test_order_flow(void)
 	r = post(k, kid, orders, "");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(r.body, "orders"), 0)), order);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Another account sees none of it. */
 	EVP_PKEY *k2 = tst_acme_key("P-256");
 	char kid2[512];
 	new_account(k2, kid2, sizeof(kid2));
 	r = post(k2, kid2, path_of(order), "");
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k2, kid2, path_of(authz), "");
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Authorization deactivation turns the order invalid. */
 	r = post(k, kid, path_of(authz), "{\"status\":\"deactivated\"}");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "deactivated");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, path_of(order), "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "invalid");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Expiry: a pending order of an hour ago plus its lifetime is invalid. */
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"late.localhost\"}]}");
 	snprintf(order, sizeof(order), "%s", r.location);
-	reply_free(&r);
-	fake_now += cfg.acme.order_lifetime_s + 1;
+	tst_acme_reply_free(&r);
+	fake_now += fx.cfg.acme.order_lifetime_s + 1;
 	r = post(k, kid, path_of(order), "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "invalid");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(certkey);
@@ -454,35 +376,35 @@ static void test_rate_limits(void)
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
 	const char *order = "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"r.localhost\"}]}";
-	cfg.acme.rate_limits.new_orders_per_account_per_hour = 2;
-	struct reply r;
+	fx.cfg.acme.rate_limits.new_orders_per_account_per_hour = 2;
+	struct tst_acme_reply r;
 	for (int i = 0; i < 2; i++) {
 		r = post(k, kid, "/acme/new-order", order);
 		CU_ASSERT_EQUAL(r.status, 201);
-		reply_free(&r);
+		tst_acme_reply_free(&r);
 	}
 	r = post(k, kid, "/acme/new-order", order);
 	CU_ASSERT_STRING_EQUAL(r.type, "rateLimited");
 	CU_ASSERT_EQUAL(r.status, 429);
 	CU_ASSERT(r.retry_after > 0 && r.retry_after <= 3600);
-	reply_free(&r);
-	cfg.acme.rate_limits.new_orders_per_account_per_hour = 0;
+	tst_acme_reply_free(&r);
+	fx.cfg.acme.rate_limits.new_orders_per_account_per_hour = 0;
 	/* Pending orders: two are pending now. */
-	cfg.acme.rate_limits.pending_orders_per_account = 2;
+	fx.cfg.acme.rate_limits.pending_orders_per_account = 2;
 	r = post(k, kid, "/acme/new-order", order);
 	CU_ASSERT_STRING_EQUAL(r.type, "rateLimited");
-	reply_free(&r);
-	cfg.acme.rate_limits.pending_orders_per_account = 300;
+	tst_acme_reply_free(&r);
+	fx.cfg.acme.rate_limits.pending_orders_per_account = 300;
 	/* New accounts per IP. */
-	cfg.acme.rate_limits.new_accounts_per_ip_per_hour = 1;
+	fx.cfg.acme.rate_limits.new_accounts_per_ip_per_hour = 1;
 	EVP_PKEY *k2 = tst_acme_key("P-256"), *k3 = tst_acme_key("P-256");
 	r = post(k2, NULL, "/acme/new-account", "{}");
 	CU_ASSERT_EQUAL(r.status, 201);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k3, NULL, "/acme/new-account", "{}");
 	CU_ASSERT_STRING_EQUAL(r.type, "rateLimited");
-	reply_free(&r);
-	cfg.acme.rate_limits.new_accounts_per_ip_per_hour = 0;
+	tst_acme_reply_free(&r);
+	fx.cfg.acme.rate_limits.new_accounts_per_ip_per_hour = 0;
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(k3);
@@ -495,15 +417,15 @@ static void test_eab(void)
 	for (size_t i = 0; i < sizeof(mac); i++)
 		mac[i] = (unsigned char)(i * 7 + 1);
 	char *mac64 = tc_b64url_encode(mac, sizeof(mac));
-	FILE *f = fopen(eab_file, "w");
+	FILE *f = fopen(fx.eab_file, "w");
 	fprintf(f, "# kid key patterns label\nkid-one %s *.svc.localhost,exact.localhost team-a\n", mac64);
 	fclose(f);
 	free(mac64);
-	cfg.acme.require_eab = true;
+	fx.cfg.acme.require_eab = true;
 	EVP_PKEY *k = tst_acme_key("P-256"), *k2 = tst_acme_key("P-256");
-	struct reply r = post(k, NULL, "/acme/new-account", "{}");
+	struct tst_acme_reply r = post(k, NULL, "/acme/new-account", "{}");
 	CU_ASSERT_STRING_EQUAL(r.type, "externalAccountRequired");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* A binding with the wrong MAC key, then a binding of another key. */
 	char *jwk = tc_jwk_from_key(k), *jwk2 = tc_jwk_from_key(k2), *payload = NULL;
 	unsigned char wrong[32] = {0};
@@ -511,21 +433,21 @@ static void test_eab(void)
 	CU_ASSERT(asprintf(&payload, "{\"externalAccountBinding\":%s}", eab) > 0);
 	r = post(k, NULL, "/acme/new-account", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(eab);
 	free(payload);
 	eab = tst_acme_jws_hs256(mac, sizeof(mac), "kid-one", BASE "/acme/new-account", jwk2);
 	CU_ASSERT(asprintf(&payload, "{\"externalAccountBinding\":%s}", eab) > 0);
 	r = post(k, NULL, "/acme/new-account", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(eab);
 	free(payload);
 	eab = tst_acme_jws_hs256(mac, sizeof(mac), "kid-unknown", BASE "/acme/new-account", jwk);
 	CU_ASSERT(asprintf(&payload, "{\"externalAccountBinding\":%s}", eab) > 0);
 	r = post(k, NULL, "/acme/new-account", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(eab);
 	free(payload);
 	/* The right one. */
@@ -535,7 +457,7 @@ static void test_eab(void)
 	CU_ASSERT_EQUAL(r.status, 201);
 	char kid[512];
 	snprintf(kid, sizeof(kid), "%s", r.location);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(eab);
 	free(payload);
 	/* The key binds one account only. */
@@ -543,18 +465,18 @@ static void test_eab(void)
 	CU_ASSERT(asprintf(&payload, "{\"externalAccountBinding\":%s}", eab) > 0);
 	r = post(k2, NULL, "/acme/new-account", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(eab);
 	free(payload);
 	/* The patterns bound the names. */
 	r = post(k, kid, "/acme/new-order",
 		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.svc.localhost\"},{\"type\":\"dns\",\"value\":\"exact.localhost\"}]}");
 	CU_ASSERT_EQUAL(r.status, 201);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"svc.localhost\"}]}");
 	CU_ASSERT_STRING_EQUAL(r.type, "rejectedIdentifier");
-	reply_free(&r);
-	cfg.acme.require_eab = false;
+	tst_acme_reply_free(&r);
+	fx.cfg.acme.require_eab = false;
 	free(jwk);
 	free(jwk2);
 	EVP_PKEY_free(k);
@@ -569,19 +491,19 @@ static void test_key_change(void)
 	char *old_jwk = tc_jwk_from_key(old), *inner_payload = NULL;
 	CU_ASSERT(asprintf(&inner_payload, "{\"account\":\"%s\",\"oldKey\":%s}", kid, old_jwk) > 0);
 	char *inner = tst_acme_jws(fresh, NULL, NULL, BASE "/acme/key-change", NULL, inner_payload, NULL);
-	struct reply r = post(old, kid, "/acme/key-change", inner);
+	struct tst_acme_reply r = post(old, kid, "/acme/key-change", inner);
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* The old key no longer signs for the account; the new one does. */
 	r = post(old, kid, path_of(kid), "");
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(fresh, kid, path_of(kid), "");
 	CU_ASSERT_EQUAL(r.status, 200);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(fresh, NULL, "/acme/new-account", "{\"onlyReturnExisting\":true}");
 	CU_ASSERT_STRING_EQUAL(r.location, kid);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(inner);
 	free(inner_payload);
 	free(old_jwk);
@@ -594,32 +516,34 @@ static void test_restart_keeps_orders(void)
 	EVP_PKEY *k = tst_acme_key("P-256");
 	char kid[512];
 	new_account(k, kid, sizeof(kid));
-	struct reply r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"keep.localhost\"}]}");
+	struct tst_acme_reply r = post(k, kid, "/acme/new-order", "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"keep.localhost\"}]}");
 	char order[512];
 	snprintf(order, sizeof(order), "%s", r.location);
-	reply_free(&r);
-	tc_acme_store_close(a.store);
+	tst_acme_reply_free(&r);
+	tc_acme_store_close(fx.a.store);
 	char err[256];
-	CU_ASSERT_FATAL(tc_acme_store_open(db, &a.store, err, sizeof(err)) == 0);
+	char db[300];
+	snprintf(db, sizeof(db), "%s/db", fx.dir);
+	CU_ASSERT_FATAL(tc_acme_store_open(db, &fx.a.store, err, sizeof(err)) == 0);
 	r = post(k, kid, path_of(order), "");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r.body, "status")), "pending");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	EVP_PKEY_free(k);
 }
 
 static void test_renewal_info_and_revoke_unknown(void)
 {
-	struct reply r = call("GET", "/acme/renewal-info/AAAA.AAAA", NULL, NULL);
+	struct tst_acme_reply r = call("GET", "/acme/renewal-info/AAAA.AAAA", NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 404);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = call("GET", "/acme/renewal-info/nodot", NULL, NULL);
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* A stored certificate: the window at 2/3..5/6 of its validity. */
 	json_t *cert = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "account", "x", "ca_serial", "0abc", "pem", "", "aki",
 				 "0102", "not_before", (json_int_t)1000000, "not_after", (json_int_t)1000000 + 90 * 3600);
-	CU_ASSERT(tc_acme_store_put(a.store, 'C', "0abc", cert) == 0);
+	CU_ASSERT(tc_acme_store_put(fx.a.store, 'C', "0abc", cert) == 0);
 	json_decref(cert);
 	char *aki = tc_b64url_encode((const unsigned char *)"\x01\x02", 2);
 	char *ser = tc_b64url_encode((const unsigned char *)"\x0a\xbc", 2), path[200];
@@ -633,7 +557,7 @@ static void test_renewal_info_and_revoke_unknown(void)
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(w, "start")), start);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(w, "end")), end);
 	CU_ASSERT(r.retry_after > 0);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(aki);
 	free(ser);
 }
@@ -667,30 +591,30 @@ static void test_revoke_checks(void)
 	/* Stored as issued to another account. */
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "account", "someone-else", "ca_serial", "0abcde", "pem",
 				"", "aki", "", "not_before", (json_int_t)0, "not_after", (json_int_t)1);
-	CU_ASSERT(tc_acme_store_put(a.store, 'C', "0abcde", rec) == 0);
+	CU_ASSERT(tc_acme_store_put(fx.a.store, 'C', "0abcde", rec) == 0);
 	json_decref(rec);
 	char *b64 = tc_b64url_encode(der, (size_t)len), *payload = NULL, *bad_reason = NULL;
 	CU_ASSERT(asprintf(&payload, "{\"certificate\":\"%s\"}", b64) > 0);
 	CU_ASSERT(asprintf(&bad_reason, "{\"certificate\":\"%s\",\"reason\":6}", b64) > 0);
 	/* Not the owner's account, not the certificate's key: unauthorized. */
-	struct reply r = post(acct, kid, "/acme/revoke-cert", payload);
+	struct tst_acme_reply r = post(acct, kid, "/acme/revoke-cert", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(other, NULL, "/acme/revoke-cert", payload);
 	CU_ASSERT_STRING_EQUAL(r.type, "unauthorized");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	r = post(certkey, NULL, "/acme/revoke-cert", bad_reason);
 	CU_ASSERT_STRING_EQUAL(r.type, "badRevocationReason");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Signed by the certificate's own key: accepted, and only the absent
 	 * CA stops it (503, retry). */
 	r = post(certkey, NULL, "/acme/revoke-cert", payload);
 	CU_ASSERT_EQUAL(r.status, 503);
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	/* Unknown certificates are not ours to revoke. */
 	r = post(acct, kid, "/acme/revoke-cert", "{\"certificate\":\"MAA\"}");
 	CU_ASSERT_STRING_EQUAL(r.type, "malformed");
-	reply_free(&r);
+	tst_acme_reply_free(&r);
 	free(payload);
 	free(bad_reason);
 	free(b64);
