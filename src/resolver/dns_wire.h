@@ -103,6 +103,13 @@ const char *tc_dns_err_str(enum tc_dns_err err);
 /* True when no response at all must be sent for this error. */
 bool tc_dns_err_is_drop(enum tc_dns_err err);
 
+/* A type that never appears in zone data (RFC 6895 3.1: 0, OPT, and the
+ * meta and query types 128-255 such as TSIG, IXFR, AXFR, ANY). */
+static inline bool tc_dns_type_is_meta(uint16_t t)
+{
+	return t == 0 || t == TC_DNS_TYPE_OPT || (t >= 128 && t <= 255);
+}
+
 static inline uint16_t tc_dns_get16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);

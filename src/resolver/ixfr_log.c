@@ -50,7 +50,9 @@ int tc_ixfr_check(const uint8_t *buf, size_t len, uint32_t *from, uint32_t *to,
 	int state = 0;
 	while (pos < len) {
 		struct tc_ixfr_rr rr;
-		if (tc_ixfr_read_rr(buf, len, &pos, &rr) != 0)
+		/* A meta type (OPT, TSIG, ...) is never zone data: an UPDATE
+		 * cannot add one, and an IXFR answer carrying it would not parse. */
+		if (tc_ixfr_read_rr(buf, len, &pos, &rr) != 0 || tc_dns_type_is_meta(rr.type))
 			return -1;
 		bool soa = rr.type == TC_DNS_TYPE_SOA;
 		uint32_t serial = 0;

@@ -10,10 +10,7 @@
 
 #define CLASS_NONE 254
 
-static bool meta_type(uint16_t t)
-{
-	return t == 0 || t == TC_DNS_TYPE_OPT || (t >= 128 && t <= 255);
-}
+static bool meta_type(uint16_t t) { return tc_dns_type_is_meta(t); }
 
 /* Names inside RDATA that may be compressed on the wire (RFC 3597 §4):
  * where the name starts, or -1 for RDATA copied as it is. */
