@@ -237,7 +237,8 @@ static int put_compressed_rdata(struct tc_dns_builder *b, uint16_t type, const u
 	case TC_DNS_TYPE_NS:
 	case TC_DNS_TYPE_CNAME:
 	case TC_DNS_TYPE_PTR:
-		if (tc_dns_name_wire_len(rd, rdlen) != rdlen)
+		/* Empty is no name (name_wire_len says 0 for it too): copied. */
+		if (rdlen == 0 || tc_dns_name_wire_len(rd, rdlen) != rdlen)
 			return 1;
 		return tc_dns_build_name(b, rd, rdlen);
 	case TC_DNS_TYPE_MX:

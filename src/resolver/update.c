@@ -42,7 +42,15 @@ static int read_record(const uint8_t *msg, size_t len, size_t *pos, struct tc_up
 	rr->ttl = w.ttl;
 	uint8_t *out = u->data + u->data_len;
 	size_t room = sizeof(u->data) - u->data_len;
-	int noff = w.rdlen ? name_offset(w.type) : -1;
+	int noff = name_offset(w.type);
+	if (noff >= 0 && w.rdlen == 0) {
+		/* An added record of a type that holds a name needs one (a
+		 * CNAME without a target would break every transfer of the
+		 * zone); deletions (classes ANY, NONE) carry no RDATA. */
+		if (w.rclass == TC_DNS_CLASS_IN)
+			return -1;
+		noff = -1;
+	}
 	size_t n;
 	if (noff < 0) {
 		if (w.rdlen > room)

@@ -91,6 +91,15 @@ static void test_prescan(void)
 	CU_ASSERT_EQUAL(parse(m, n), TC_DNS_RCODE_FORMERR);
 	n = make_update(m, APEX, NULL, 0, 0, "a." APEX, 16, 3, 60, txt, 6);     /* class CH */
 	CU_ASSERT_EQUAL(parse(m, n), TC_DNS_RCODE_FORMERR);
+	/* A CNAME or MX added without its name (found by fuzz_ixfr: the
+	 * record then broke every transfer of the zone); deleting a CNAME
+	 * RRset carries no RDATA and stays fine. */
+	n = make_update(m, APEX, NULL, 0, 0, "a." APEX, 5, 1, 60, NULL, 0);
+	CU_ASSERT_EQUAL(parse(m, n), TC_DNS_RCODE_FORMERR);
+	n = make_update(m, APEX, NULL, 0, 0, "a." APEX, 15, 1, 60, NULL, 0);
+	CU_ASSERT_EQUAL(parse(m, n), TC_DNS_RCODE_FORMERR);
+	n = make_update(m, APEX, NULL, 0, 0, "a." APEX, 5, 255, 0, NULL, 0);
+	CU_ASSERT_EQUAL(parse(m, n), 0);
 }
 
 static void test_prerequisites(void)
