@@ -10,8 +10,6 @@
 
 #define CLASS_NONE 254
 
-static bool meta_type(uint16_t t) { return tc_dns_type_is_meta(t); }
-
 /* Names inside RDATA that may be compressed on the wire (RFC 3597 §4):
  * where the name starts, or -1 for RDATA copied as it is. */
 static int name_offset(uint16_t type)
@@ -105,8 +103,8 @@ uint16_t tc_update_parse(const uint8_t *msg, size_t len, const uint8_t *origin, 
 		if (rr->ttl != 0)
 			return TC_DNS_RCODE_FORMERR;
 		bool ok = (rr->rclass == TC_DNS_CLASS_ANY || rr->rclass == CLASS_NONE)
-				  ? rr->rdlen == 0 && (rr->type == TC_DNS_TYPE_ANY || !meta_type(rr->type))
-				  : rr->rclass == TC_DNS_CLASS_IN && !meta_type(rr->type);
+				  ? rr->rdlen == 0 && (rr->type == TC_DNS_TYPE_ANY || !tc_dns_type_is_meta(rr->type))
+				  : rr->rclass == TC_DNS_CLASS_IN && !tc_dns_type_is_meta(rr->type);
 		if (!ok)
 			return TC_DNS_RCODE_FORMERR;
 	}
@@ -119,12 +117,12 @@ uint16_t tc_update_parse(const uint8_t *msg, size_t len, const uint8_t *origin, 
 			return TC_DNS_RCODE_NOTZONE;
 		bool ok;
 		if (rr->rclass == TC_DNS_CLASS_IN)
-			ok = !meta_type(rr->type) && rr->ttl <= 0x7fffffffu;
+			ok = !tc_dns_type_is_meta(rr->type) && rr->ttl <= 0x7fffffffu;
 		else if (rr->rclass == TC_DNS_CLASS_ANY)
 			ok = rr->ttl == 0 && rr->rdlen == 0 &&
-			     (rr->type == TC_DNS_TYPE_ANY || !meta_type(rr->type));
+			     (rr->type == TC_DNS_TYPE_ANY || !tc_dns_type_is_meta(rr->type));
 		else if (rr->rclass == CLASS_NONE)
-			ok = rr->ttl == 0 && !meta_type(rr->type);
+			ok = rr->ttl == 0 && !tc_dns_type_is_meta(rr->type);
 		else
 			ok = false;
 		if (!ok)

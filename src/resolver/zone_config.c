@@ -28,13 +28,12 @@
 #include "common/errorf.h"
 
 /* A configuration made without tc_config defaults (0) gets these. */
-#define SOA_TTL 3600
+#define DEFAULT_TTL 3600 /* SOA, NS, apex TXT and CAA (dns.default_ttl) */
 #define SOA_REFRESH 3600
 #define SOA_RETRY 600
 #define SOA_EXPIRE 1209600
 #define SOA_MINIMUM 300
 #define ADDR_TTL 300
-#define INFO_TTL 3600
 
 /* "<label>.<origin>" in wire form; label NULL gives the origin itself. */
 static size_t child_name(const uint8_t *origin, size_t olen, const char *label, uint8_t *out)
@@ -68,9 +67,8 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 				 .rname_len = hlen, .serial = (uint32_t)time(NULL),
 				 .refresh = SOA_REFRESH, .retry = SOA_RETRY, .expire = SOA_EXPIRE,
 				 .minimum = SOA_MINIMUM};
-	uint32_t ttl = cfg->dns.default_ttl ? cfg->dns.default_ttl : SOA_TTL;
+	uint32_t ttl = cfg->dns.default_ttl ? cfg->dns.default_ttl : DEFAULT_TTL;
 	uint32_t addr_ttl = cfg->dns.address_ttl ? cfg->dns.address_ttl : ADDR_TTL;
-	uint32_t info_ttl = cfg->dns.default_ttl ? cfg->dns.default_ttl : INFO_TTL;
 	size_t n = tc_dns_rdata_soa(rd, sizeof(rd), &soa);
 	if (tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_SOA, ttl, rd, n, err, errlen) != 0 ||
 	    tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_NS, ttl, dns, dlen, err, errlen) != 0)
@@ -103,12 +101,12 @@ static int add_generated(struct tc_zone *zone, const struct tc_config *cfg, char
 	char text[TC_CFG_STR + 32];
 	int tl = snprintf(text, sizeof(text), "TrustChain CA: %s", cfg->ca.organization);
 	n = tc_dns_rdata_txt(rd, sizeof(rd), (const uint8_t *)text, (size_t)tl);
-	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_TXT, info_ttl, rd, n, err, errlen) != 0)
+	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_TXT, ttl, rd, n, err, errlen) != 0)
 		return -1;
 
 	n = tc_dns_rdata_caa(rd, sizeof(rd), 0, "issue", (const uint8_t *)cfg->bootstrap.domain,
 			     strlen(cfg->bootstrap.domain));
-	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_CAA, info_ttl, rd, n, err, errlen) != 0)
+	if (!n || tc_zone_add_rr(zone, origin, olen, TC_DNS_TYPE_CAA, ttl, rd, n, err, errlen) != 0)
 		return -1;
 	return 0;
 }
