@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "signer/ipc_server.h"
 
 #include <errno.h>
@@ -5,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ipc_frame.h"
@@ -23,6 +26,30 @@
  * local processes that always read: a second of a full socket means one
  * is stuck or hostile. */
 #define PEER_WRITE_TIMEOUT_MS 1000
+
+/* Signing threads: while a signature is CPU work (SoftHSM), one helper
+ * per core is enough and more would only add context switches. An HSM
+ * that makes the signing thread wait (a network HSM, a slow token: its
+ * latency is not our CPU) needs as many signatures in flight as it takes
+ * to keep the cores busy: cores x (wall time / CPU time) of recent
+ * signing jobs, up to MAX_HELPERS, the sessions the HSM pool keeps
+ * (hsm.c). Helpers beyond one per core are started when first needed.
+ * Waiting is told from being preempted on a busy machine (which also
+ * stretches wall time) by the thread's voluntary context switches: a
+ * signature that waits on the HSM gives up the CPU. */
+#define MAX_HELPERS 64
+/* A measurement of that ratio ends after this many signing jobs or this
+ * much signing time, whichever comes first: one signature of a slow HSM
+ * is enough to see it wait, and a queue built up behind one helper per
+ * core would otherwise wait for 16 of them. */
+#define RATIO_WINDOW 16
+#define RATIO_WINDOW_NS 10000000u
+/* The HSM makes signers wait from this wall/CPU ratio on, with at least
+ * WAIT_SWITCHES voluntary context switches per signing job; then readers
+ * leave their own peer's signing to the helpers too (a reader waiting on
+ * the HSM does not read its socket). */
+#define WAIT_RATIO 2.0
+#define WAIT_SWITCHES 0.5
 
 struct conn {
 	struct tc_ipc_server *srv;
@@ -68,9 +95,10 @@ struct tc_ipc_server {
 	pthread_t *workers;
 	/* Signing requests, queued per peer and run by whichever thread is
 	 * free: the reader that queued them (its own peer's first: no
-	 * hand-off while one core is enough) and the signing helpers, one
-	 * per core, woken only when more is queued than the readers take
-	 * themselves. Helpers serve the peers with queued requests in turn
+	 * hand-off while one core is enough; not while the HSM makes
+	 * signers wait) and the signing helpers, one per core or more for
+	 * a slow HSM (MAX_HELPERS), woken only when more is queued than the
+	 * readers take themselves. Helpers serve the peers with queued requests in turn
 	 * (round_head..round_tail), one request each, so one peer's
 	 * signatures use every core and a burst from one peer never puts
 	 * another's request behind it. Guarded by lock. */
@@ -78,8 +106,17 @@ struct tc_ipc_server {
 	size_t sign_queued;
 	unsigned sign_idle;      /* helpers waiting on sign_work */
 	pthread_cond_t sign_work;
-	unsigned nhelpers;
-	pthread_t *helpers;
+	unsigned nhelpers;       /* started; at most MAX_HELPERS */
+	pthread_t helpers[MAX_HELPERS];
+	unsigned cores;          /* the fewest helpers allowed to sign */
+	unsigned sign_limit;     /* helpers allowed to sign at once */
+	unsigned sign_busy;      /* helpers signing now */
+	int hsm_waits;           /* the last window saw the HSM make signers wait */
+	/* The current measurement window: signing jobs, their wall and
+	 * thread CPU time (helpers only: readers stop signing when it
+	 * counts). */
+	unsigned win_jobs;
+	uint64_t win_wall_ns, win_cpu_ns, win_waits;
 };
 
 /* Bytes one read() of a peer's socket takes at most: every complete frame
@@ -168,13 +205,73 @@ static struct job *sign_pop_locked(struct tc_ipc_server *srv)
 	return j;
 }
 
-/* Wakes helpers for what the queue holds beyond the one job the caller
- * runs itself. Called with lock held. */
+static void *helper_main(void *arg);
+
+/* Wakes helpers for what the queue holds beyond the jobs the caller runs
+ * itself, as many as may sign at once, and starts more (up to the limit)
+ * when too few are idle. Called with lock held (a new helper waits for
+ * it before looking at the queue). */
 static void sign_wake_locked(struct tc_ipc_server *srv, size_t caller_takes)
 {
 	size_t extra = srv->sign_queued > caller_takes ? srv->sign_queued - caller_takes : 0;
-	for (size_t i = 0; i < extra && i < srv->sign_idle; i++)
+	size_t room = srv->sign_limit > srv->sign_busy ? srv->sign_limit - srv->sign_busy : 0;
+	size_t want = extra < room ? extra : room, woken = 0;
+	for (; woken < want && woken < srv->sign_idle; woken++)
 		pthread_cond_signal(&srv->sign_work);
+	for (; woken < want && srv->nhelpers < srv->sign_limit && !srv->stopping; woken++) {
+		if (pthread_create(&srv->helpers[srv->nhelpers], NULL, helper_main, srv) != 0) {
+			tc_warn("cannot start another signing thread (%u running)", srv->nhelpers);
+			srv->sign_limit = srv->nhelpers;
+			return;
+		}
+		srv->nhelpers++;
+	}
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's CPU time and voluntary context switches so far. */
+struct thread_usage {
+	uint64_t cpu_ns, waits;
+};
+
+static struct thread_usage thread_usage(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return (struct thread_usage){0, 0};
+	uint64_t us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+		      (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	return (struct thread_usage){us * 1000u, (uint64_t)ru.ru_nvcsw};
+}
+
+/* Counts one helper's signing job into the window; at the window's end
+ * sets how many helpers may sign at once from its wall/CPU ratio. Called
+ * with lock held. */
+static void sign_measure_locked(struct tc_ipc_server *srv, uint64_t wall_ns, struct thread_usage used)
+{
+	srv->win_wall_ns += wall_ns;
+	srv->win_cpu_ns += used.cpu_ns;
+	srv->win_waits += used.waits;
+	if (++srv->win_jobs < RATIO_WINDOW && srv->win_wall_ns < RATIO_WINDOW_NS)
+		return;
+	double ratio = (double)srv->win_wall_ns / (double)(srv->win_cpu_ns ? srv->win_cpu_ns : 1);
+	int waits = ratio >= WAIT_RATIO && (double)srv->win_waits >= WAIT_SWITCHES * srv->win_jobs;
+	double want = waits ? (double)srv->cores * ratio : 0; /* rounded up below */
+	unsigned limit = want >= MAX_HELPERS ? MAX_HELPERS : want <= srv->cores ? srv->cores : (unsigned)(want + 0.999);
+	if (waits != srv->hsm_waits)
+		tc_info("HSM signatures %s (wall/CPU time %.1f): up to %u signing threads", waits ? "wait" : "are CPU work",
+			ratio, limit);
+	srv->hsm_waits = waits;
+	srv->sign_limit = limit;
+	srv->win_jobs = 0;
+	srv->win_wall_ns = srv->win_cpu_ns = srv->win_waits = 0;
+	sign_wake_locked(srv, 0);
 }
 
 /* Queues one request of peer c (after waiting for room in its in-flight
@@ -222,6 +319,12 @@ static int enqueue(struct tc_ipc_server *srv, struct conn *c, struct job *j)
 static void sign_run(struct tc_ipc_server *srv, struct conn *c, size_t n)
 {
 	pthread_mutex_lock(&srv->lock);
+	if (srv->hsm_waits) {
+		/* Signing waits on the HSM: this thread goes back to its socket. */
+		sign_wake_locked(srv, 0);
+		pthread_mutex_unlock(&srv->lock);
+		return;
+	}
 	sign_wake_locked(srv, 1);
 	for (; n > 0; n--) {
 		struct job *j = sign_pop_own_locked(srv, c);
@@ -528,33 +631,43 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* A signing helper: runs queued signing requests while there are any. */
+/* A signing helper: runs queued signing requests while there are any and
+ * fewer than sign_limit helpers sign. */
 static void *helper_main(void *arg)
 {
 	struct tc_ipc_server *srv = arg;
 	pthread_mutex_lock(&srv->lock);
 	for (;;) {
-		struct job *j = sign_pop_locked(srv);
+		struct job *j = srv->sign_busy < srv->sign_limit ? sign_pop_locked(srv) : NULL;
 		if (!j) {
-			if (srv->stopping)
+			if (srv->stopping && !srv->sign_queued)
 				break; /* stopping and drained */
 			srv->sign_idle++;
 			pthread_cond_wait(&srv->sign_work, &srv->lock);
 			srv->sign_idle--;
 			continue;
 		}
+		srv->sign_busy++;
 		pthread_mutex_unlock(&srv->lock);
+		uint64_t wall0 = monotonic_ns();
+		struct thread_usage u0 = thread_usage();
 		run_job(srv, j);
+		struct thread_usage u1 = thread_usage();
+		uint64_t wall = monotonic_ns() - wall0;
 		free(j);
 		pthread_mutex_lock(&srv->lock);
+		srv->sign_busy--;
+		sign_measure_locked(srv, wall, (struct thread_usage){u1.cpu_ns - u0.cpu_ns, u1.waits - u0.waits});
+		/* A helper held back by the limit may take the next one. */
+		if (srv->stopping && srv->sign_queued)
+			pthread_cond_signal(&srv->sign_work);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;
 }
 
-/* One signing helper per online core (at most MAX_HELPERS): with the
- * readers signing too, every core can sign. */
-#define MAX_HELPERS 64
+/* The fewest signing helpers: one per online core (with the readers
+ * signing too, every core can sign). */
 static unsigned helper_count(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -579,11 +692,7 @@ struct tc_ipc_server *tc_ipc_server_start(struct tc_signer *s, unsigned workers,
 	if (s->journal)
 		tc_journal_set_settled_hook(s->journal, send_gathered, srv);
 	unsigned helpers = helper_count();
-	if (!(srv->helpers = calloc(helpers, sizeof(pthread_t)))) {
-		snprintf(err, errlen, "out of memory");
-		tc_ipc_server_stop(srv);
-		return NULL;
-	}
+	srv->cores = srv->sign_limit = helpers;
 	for (; srv->nhelpers < helpers; srv->nhelpers++) {
 		if (pthread_create(&srv->helpers[srv->nhelpers], NULL, helper_main, srv) != 0) {
 			snprintf(err, errlen, "cannot start signing threads");
@@ -675,7 +784,6 @@ void tc_ipc_server_stop(struct tc_ipc_server *srv)
 	pthread_cond_destroy(&srv->work);
 	pthread_cond_destroy(&srv->idle);
 	pthread_cond_destroy(&srv->sign_work);
-	free(srv->helpers);
 	free(srv->workers);
 	free(srv);
 }

@@ -21,6 +21,8 @@
  *            holds no thread since issue 17 (earlier figures: 32, the workers
  *            Issue ran on)] [-s ct.sequence_interval_ms]
  *        [-l 0|1 (ct.log_stoq_certificates)]
+ *        [-m hsm.module: another PKCS#11 module, e.g. lib/pkcs11_fault.so with
+ *            TC_FAULT_LATENCY_MS=50 in the environment for a slow HSM]
  *        (prints figures; not a test) */
 #include <dirent.h>
 #include <getopt.h>
@@ -141,10 +143,11 @@ int main(int argc, char **argv)
 	}
 	const char *bindir = argv[1];
 	int clients = 64, gw_threads = 8, gw_fast_threads = 0, sequence_ms = 100, log_final = 1;
+	const char *module = NULL;
 	double seconds = 10;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "c:d:g:s:l:t:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:g:s:l:t:m:")) != -1) {
 		if (c == 'c')
 			clients = atoi(optarg);
 		else if (c == 'd')
@@ -157,6 +160,8 @@ int main(int argc, char **argv)
 			log_final = atoi(optarg);
 		else if (c == 't') /* gateway.threads (the pool Issue runs on); 0: the default */
 			gw_fast_threads = atoi(optarg);
+		else if (c == 'm')
+			module = optarg;
 		else
 			return 2;
 	}
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
 	if (!mkdtemp(tokdir))
 		return 1;
 	unsigned char md[32];
-	char hash[65], path[128], extra[1024];
+	char hash[65], path[128], extra[2048];
 	SHA256((const unsigned char *)TOKEN, strlen(TOKEN), md);
 	tc_hex_encode(md, 32, hash);
 	snprintf(path, sizeof(path), "%s/tokens", tokdir);
@@ -176,13 +181,15 @@ int main(int argc, char **argv)
 	fclose(f);
 	chmod(path, 0600);
 	int port = tc_free_tcp_port();
-	char fast[64] = "";
+	char fast[64] = "", hsm[700] = "";
+	if (module)
+		snprintf(hsm, sizeof(hsm), "hsm:\n  module: %s\n", module);
 	if (gw_fast_threads)
 		snprintf(fast, sizeof(fast), "  threads: %d\n", gw_fast_threads);
 	snprintf(extra, sizeof(extra),
 		 "gateway:\n  listen: 127.0.0.1:%d\n  backend_threads: %d\n%s  require_auth: true\n  tokens_file: %s\n"
-		 "ct:\n  sequence_interval_ms: %d\n  log_stoq_certificates: %s\n",
-		 port, gw_threads, fast, path, sequence_ms, log_final ? "true" : "false");
+		 "ct:\n  sequence_interval_ms: %d\n  log_stoq_certificates: %s\n%s",
+		 port, gw_threads, fast, path, sequence_ms, log_final ? "true" : "false", hsm);
 	static struct tc_harness h;
 	struct tc_gateway_proc gw;
 	struct tc_peer_proc ct_log = {0};

@@ -96,6 +96,11 @@ faults off 0 50
 out=$(load "$tmp/calls.jsonl" "$calls" 8) || fail "load with latency"
 row "50 ms per signature" "$out"
 case "$out" in *refused=0*) ;; *) fail "refusals with latency alone: $out" ;; esac
+# The signer must see that its signatures now wait on the HSM and sign on
+# more threads than it has cores (tests/bench/bench_hsm_latency.sh shows
+# what that does to Issue at 64 clients).
+grep -q "HSM signatures wait" "$tmp/server.log" ||
+  fail "the signer did not notice the HSM latency (no 'HSM signatures wait' in its log)"
 faults_off
 
 echo "--- HSM faults (calls: ok, refused, p99 of the successful ones, codes/reasons)"
