@@ -42,6 +42,7 @@ struct tc_child {
 	void *peer_arg;
 	struct peer_slot pending[2];
 	int config_fd; /* TC_SUP_CONFIG not yet taken (under peer_lock), -1 */
+	uint64_t relink_asked_ms; /* last TC_SUP_RELINK (the waiting thread's only) */
 };
 
 /* The peers a child other than the signer may be linked to. */
@@ -280,8 +281,32 @@ void tc_child_ready(struct tc_child *c, const char *what)
 		tc_metrics_push_start(c->sup_fd);
 }
 
+/* A signer link that ended while this child runs (the signer dropped it,
+ * or the stream broke) is not replaced by anyone unless the child asks:
+ * the supervisor hands a new one (TC_SUP_RELINK). Checked on every wait,
+ * asked at most every 2 s; while the signer restarts the supervisor links
+ * everyone anyway and the request is ignored. */
+static void check_signer_link(struct tc_child *c)
+{
+	if ((c->flags & TC_CHILD_NO_SIGNER) || c->sup_fd < 0)
+		return;
+	pthread_rwlock_rdlock(&c->signer_lock);
+	int lost = c->signer && !tc_signer_client_alive(c->signer);
+	pthread_rwlock_unlock(&c->signer_lock);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (!lost || now - c->relink_asked_ms < 2000)
+		return;
+	c->relink_asked_ms = now;
+	tc_warn("signer link ended; asking the supervisor for a new one");
+	if (tc_sup_send(c->sup_fd, TC_SUP_RELINK, "signer", -1) != 0)
+		tc_warn("cannot ask for a new signer link: %s", strerror(errno));
+}
+
 int tc_child_wait_signal(struct tc_child *c, int period_ms)
 {
+	check_signer_link(c);
 	if (period_ms <= 0) {
 		int sig = 0;
 		return sigwait(&c->sigs, &sig) == 0 ? sig : SIGTERM;

@@ -51,6 +51,7 @@ struct tc_ipc_client {
 	uint64_t next_id;
 	int alive;
 	int async_armed; /* SO_RCVTIMEO set: the reader ticks */
+	size_t max_answer; /* largest answer frame taken */
 	/* Frames the socket did not take yet, under write_lock. */
 	uint8_t *outq;
 	size_t outq_len, outq_cap;
@@ -260,7 +261,7 @@ static void *reader_main(void *arg)
 {
 	struct tc_ipc_client *c = arg;
 	struct tc_frame_reader fr;
-	tc_frame_reader_init(&fr);
+	tc_frame_reader_init_max(&fr, c->max_answer);
 	uint8_t chunk[65536];
 	int open = 1;
 	uint64_t next_tick = 0;
@@ -271,18 +272,25 @@ static void *reader_main(void *arg)
 			tick(c, &next_tick);
 		if (n < 0 && (errno == EINTR || (armed && (errno == EAGAIN || errno == EWOULDBLOCK))))
 			continue;
-		if (n <= 0 || tc_frame_reader_append(&fr, chunk, (size_t)n) != 0)
+		if (n <= 0)
 			break;
+		if (tc_frame_reader_append(&fr, chunk, (size_t)n) != 0) {
+			tc_err("%s client: answer too large or out of memory; closing the connection", c->peer);
+			break;
+		}
 		const uint8_t *frame;
 		size_t len;
+		const char *why = NULL;
 		enum tc_frame_status st = TC_FRAME_NEED_MORE;
 		holding = 1;
-		while (open && (st = tc_frame_reader_next(&fr, &frame, &len, NULL)) == TC_FRAME_READY)
+		while (open && (st = tc_frame_reader_next(&fr, &frame, &len, &why)) == TC_FRAME_READY)
 			open = deliver(c, frame, len) == 0;
 		holding = 0;
 		flush_held();
-		if (st == TC_FRAME_ERROR)
+		if (st == TC_FRAME_ERROR) {
+			tc_err("%s client: bad frame (%s); closing the connection", c->peer, why ? why : "?");
 			break;
+		}
 	}
 	tc_frame_reader_free(&fr);
 	pthread_mutex_lock(&c->lock);
@@ -297,6 +305,13 @@ static void *reader_main(void *arg)
 
 struct tc_ipc_client *tc_ipc_client_new(int fd, const ProtobufCMessageDescriptor *request,
 					const ProtobufCMessageDescriptor *response, const char *peer)
+{
+	return tc_ipc_client_new_max(fd, request, response, peer, TC_IPC_MAX_FRAME);
+}
+
+struct tc_ipc_client *tc_ipc_client_new_max(int fd, const ProtobufCMessageDescriptor *request,
+					    const ProtobufCMessageDescriptor *response, const char *peer,
+					    size_t max_answer)
 {
 	if (fd < 0)
 		return NULL;
@@ -315,6 +330,7 @@ struct tc_ipc_client *tc_ipc_client_new(int fd, const ProtobufCMessageDescriptor
 	c->resp_id_offset = resp_off;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->alive = 1;
+	c->max_answer = max_answer;
 	c->next_id = 1;
 	pthread_mutex_init(&c->write_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);

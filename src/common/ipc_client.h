@@ -19,6 +19,11 @@ struct tc_ipc_client;
  * ("signer"). NULL on failure; fd then stays the caller's. */
 struct tc_ipc_client *tc_ipc_client_new(int fd, const ProtobufCMessageDescriptor *request,
 					const ProtobufCMessageDescriptor *response, const char *peer);
+/* The same, taking answers up to max_answer bytes (TC_IPC_MAX_ANSWER_FRAME
+ * for the signer's; tc_ipc_client_new takes TC_IPC_MAX_FRAME). */
+struct tc_ipc_client *tc_ipc_client_new_max(int fd, const ProtobufCMessageDescriptor *request,
+					    const ProtobufCMessageDescriptor *response, const char *peer,
+					    size_t max_answer);
 
 /* Connects to an AF_UNIX stream socket at path. NULL with errno set. */
 struct tc_ipc_client *tc_ipc_client_connect(const char *path, const ProtobufCMessageDescriptor *request,

@@ -10,7 +10,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-void tc_frame_reader_init(struct tc_frame_reader *r) { memset(r, 0, sizeof(*r)); }
+void tc_frame_reader_init(struct tc_frame_reader *r) { tc_frame_reader_init_max(r, TC_IPC_MAX_FRAME); }
+
+void tc_frame_reader_init_max(struct tc_frame_reader *r, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->max = max;
+}
 
 void tc_frame_reader_free(struct tc_frame_reader *r)
 {
@@ -39,7 +45,7 @@ int tc_frame_reader_append(struct tc_frame_reader *r, const uint8_t *data, size_
 	/* Never buffer more than one maximal frame plus its header: a peer that
 	 * streams bytes without ever completing a valid frame is cut off by
 	 * tc_frame_reader_next() before memory grows further. */
-	if (r->len + len > TC_IPC_MAX_FRAME + 4 + 65536)
+	if (r->len + len > r->max + 4 + 65536)
 		return -1;
 	if (r->len + len > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;
@@ -63,9 +69,11 @@ enum tc_frame_status tc_frame_reader_next(struct tc_frame_reader *r, const uint8
 	if (r->len < 4)
 		return TC_FRAME_NEED_MORE;
 	uint32_t n = be32(r->buf);
-	if (n == 0 || n > TC_IPC_MAX_FRAME) {
+	if (n == 0 || n > r->max) {
 		if (errmsg)
-			*errmsg = n == 0 ? "empty frame" : "frame larger than the 1 MiB limit";
+			*errmsg = n == 0 ? "empty frame"
+			      : r->max == TC_IPC_MAX_FRAME ? "frame larger than the 1 MiB limit"
+							   : "frame larger than the answer limit";
 		return TC_FRAME_ERROR;
 	}
 	if (r->len < 4 + (size_t)n)
@@ -82,9 +90,9 @@ int tc_frame_bound_writes(int fd, int timeout_ms)
 	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-int tc_frame_write(int fd, const uint8_t *payload, size_t len)
+static int frame_write(int fd, const uint8_t *payload, size_t len, size_t max)
 {
-	if (len == 0 || len > TC_IPC_MAX_FRAME) {
+	if (len == 0 || len > max) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -113,6 +121,16 @@ int tc_frame_write(int fd, const uint8_t *payload, size_t len)
 		}
 	}
 	return 0;
+}
+
+int tc_frame_write(int fd, const uint8_t *payload, size_t len)
+{
+	return frame_write(fd, payload, len, TC_IPC_MAX_FRAME);
+}
+
+int tc_frame_write_answer(int fd, const uint8_t *payload, size_t len)
+{
+	return frame_write(fd, payload, len, TC_IPC_MAX_ANSWER_FRAME);
 }
 
 static long now_ms(void)

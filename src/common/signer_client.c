@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/ipc_client.h"
+#include "common/ipc_frame.h"
 
 struct tc_signer_client {
 	struct tc_ipc_client *ipc;
@@ -28,8 +29,8 @@ struct tc_signer_client *tc_signer_client_new(int fd)
 	struct tc_signer_client *c = malloc(sizeof(*c));
 	if (!c)
 		return NULL;
-	c->ipc = tc_ipc_client_new(fd, &trustchain__internal__request__descriptor,
-				   &trustchain__internal__response__descriptor, "signer");
+	c->ipc = tc_ipc_client_new_max(fd, &trustchain__internal__request__descriptor,
+				       &trustchain__internal__response__descriptor, "signer", TC_IPC_MAX_ANSWER_FRAME);
 	if (!c->ipc) {
 		free(c);
 		return NULL;

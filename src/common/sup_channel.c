@@ -74,7 +74,7 @@ int tc_sup_recv(int chan, struct tc_sup_msg *msg, int *fd)
 			nfds += (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 	int ok = n == (ssize_t)sizeof(*msg) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
 		 nfds <= 1 && memchr(msg->name, '\0', sizeof(msg->name)) != NULL &&
-		 msg->type >= TC_SUP_PEER_FD && msg->type <= TC_SUP_METRICS;
+		 msg->type >= TC_SUP_PEER_FD && msg->type <= TC_SUP_RELINK;
 	if (!ok) {
 		close_passed_fds(&mh);
 		errno = EPROTO;

@@ -17,6 +17,9 @@ enum tc_sup_msg_type {
 	TC_SUP_CONFIG = 4,    /* supervisor -> child: fd is a sealed memfd of the new, checked configuration */
 	TC_SUP_METRICS = 5,   /* child -> supervisor: fd is a sealed memfd of its exposition (metrics_proc.h);
 			       * supervisor -> trustchain-metrics: the same, `name` the child it came from */
+	TC_SUP_RELINK = 6,    /* child -> supervisor: its signer link ended while the signer runs (the
+			       * signer dropped a peer that stopped reading, or the stream broke); the
+			       * answer is a TC_SUP_SIGNER_FD, at most one a second */
 };
 
 /* Room for a READY line such as the gateway's listen address, TLS names and

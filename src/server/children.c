@@ -408,6 +408,31 @@ int tc_children_next_timeout(const struct tc_supervisor *s)
 	return next <= now ? 0 : (int)(next - now);
 }
 
+/* A new signer link for a running peer whose link ended. Once a second
+ * at most: a child taken over cannot make the signer churn connections
+ * (and the signer keeps one link per peer: tc_ipc_server_add_peer). While
+ * the signer is down there is nothing to do: its start links everyone. */
+static void relink(struct tc_supervisor *s, enum tc_child_kind kind)
+{
+	struct tc_child_proc *c = &s->child[kind];
+	uint64_t now = tc_now_ms();
+	if (!signer_peer(kind) || s->child[TC_CHILD_SIGNER].pid <= 0 || s->child[TC_CHILD_SIGNER].sup_fd < 0 ||
+	    now - c->relinked_ms < 1000)
+		return;
+	c->relinked_ms = now;
+	int peer_end;
+	if (make_link(s, kind, &peer_end) != 0) {
+		tc_warn("cannot link %s to the signer again", c->name);
+		return;
+	}
+	if (tc_sup_send(c->sup_fd, TC_SUP_SIGNER_FD, "signer", peer_end) != 0)
+		tc_warn("cannot hand %s its new signer link", c->name);
+	else
+		tc_log_event(TC_LOG_WARN, "signer_relink", TC_KV("child", c->name),
+			     "%s lost its signer link; linked again", c->name);
+	close(peer_end);
+}
+
 void tc_children_read_channel(struct tc_supervisor *s, enum tc_child_kind kind)
 {
 	struct tc_child_proc *c = &s->child[kind];
@@ -435,6 +460,8 @@ void tc_children_read_channel(struct tc_supervisor *s, enum tc_child_kind kind)
 		snprintf(c->ready_what, sizeof(c->ready_what), "%s", msg.name);
 		tc_info("%s (pid %d) ready: %s", c->name, (int)c->pid, c->ready_what);
 		tc_children_write_status(s);
+	} else if (msg.type == TC_SUP_RELINK) {
+		relink(s, kind);
 	}
 }
 

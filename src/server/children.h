@@ -36,6 +36,7 @@ struct tc_child_proc {
 	unsigned restarts;
 	int ready;
 	char ready_what[TC_SUP_NAME_MAX];
+	uint64_t relinked_ms;    /* last new signer link it asked for (TC_SUP_RELINK) */
 };
 
 /* Children start wherever the installation or checkout lies, even below a

@@ -20,6 +20,10 @@
  * cannot make the signer buffer without bound. */
 #define MAX_IN_FLIGHT_PER_PEER 256
 
+/* Links one peer name may hold at once (a child needs one; see
+ * tc_ipc_server_add_peer). */
+#define MAX_LINKS_PER_PEER 8
+
 /* Answers are written by the journal's single writer thread: a peer that
  * stops reading would stall everyone's answers. Writing to a peer may
  * block this long; then that peer is cut off (it reconnects). Peers are
@@ -417,7 +421,7 @@ static void finish_job(struct tc_ipc_server *srv, struct conn *c, uint8_t *out, 
 {
 	if (out) {
 		pthread_mutex_lock(&c->write_lock);
-		int wrc = tc_frame_write(c->fd, out, out_len);
+		int wrc = tc_frame_write_answer(c->fd, out, out_len);
 		int werr = errno;
 		pthread_mutex_unlock(&c->write_lock);
 		if (wrc != 0) {
@@ -574,6 +578,20 @@ static int defers_journal(const Trustchain__Internal__Request *req)
 	       req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
 }
 
+/* An error answer to request id (NULL when memory runs out). */
+static uint8_t *too_large_answer(uint64_t id, size_t *len)
+{
+	Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
+	r.id = id;
+	r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR;
+	r.error = "answer too large for the signer link";
+	size_t n = trustchain__internal__response__get_packed_size(&r);
+	uint8_t *out = malloc(n ? n : 1);
+	if (out)
+		*len = trustchain__internal__response__pack(&r, out);
+	return out;
+}
+
 static void run_job(struct tc_ipc_server *srv, struct job *j)
 {
 	struct conn *c = j->conn;
@@ -591,6 +609,13 @@ static void run_job(struct tc_ipc_server *srv, struct job *j)
 		       (unsigned long long)j->req->id);
 		free(out);
 		out = NULL;
+	} else if (out_len > TC_IPC_MAX_ANSWER_FRAME) {
+		/* The peer would take a larger frame for a broken connection:
+		 * it gets an error answer and keeps its link. */
+		tc_err("peer %s: answer to request %llu is %zu bytes, over the %u-byte limit; answering an error",
+		       c->peer.name, (unsigned long long)j->req->id, out_len, TC_IPC_MAX_ANSWER_FRAME);
+		free(out);
+		out = too_large_answer(j->req->id, &out_len);
 	}
 	struct held_answer *h = out && seq ? malloc(sizeof(*h)) : NULL;
 	if (h) {
@@ -745,9 +770,25 @@ int tc_ipc_server_add_peer(struct tc_ipc_server *srv, const char *name, int fd)
 		return -1;
 	}
 	pthread_detach(c->reader);
+	/* A child holds one link (a new one comes with its restart, or with
+	 * TC_SUP_RELINK after its link ended, at most one a second), tests
+	 * a few: past MAX_LINKS_PER_PEER the oldest of that peer's links is
+	 * closed, so a child taken over cannot pile up connections and
+	 * reader threads here. */
+	unsigned same = 0;
+	struct conn *oldest = NULL;
+	for (struct conn *o = srv->conns; o; o = o->next)
+		if (strcmp(o->peer.name, name) == 0) {
+			same++;
+			oldest = o; /* the list is newest first */
+		}
+	if (same >= MAX_LINKS_PER_PEER)
+		shutdown(oldest->fd, SHUT_RDWR);
 	c->next = srv->conns;
 	srv->conns = c;
 	pthread_mutex_unlock(&srv->lock);
+	if (same >= MAX_LINKS_PER_PEER)
+		tc_warn("peer %s: more than %d links; its oldest closed", name, MAX_LINKS_PER_PEER);
 	tc_info("serving peer %s", name);
 	return 0;
 }

@@ -1,0 +1,121 @@
+/* A CRL larger than an IPC request frame (1 MiB), against a real signer
+ * (SoftHSM token): 30,000 revocations, about 1.4 MiB of DER. The chaos soak
+ * met this at ~21,000 revocations: the signer could not write the answer,
+ * dropped the gateway's link without a word, and the gateway had no signer
+ * for the rest of the run (every Issue UNAVAILABLE). Now the answer comes
+ * whole on the same link (answers may be up to TC_IPC_MAX_ANSWER_FRAME),
+ * the CRL verifies under the intermediate and lists every serial, and the
+ * link still answers after it.
+ * usage: test_signer_big_crl BINDIR */
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ipc_frame.h"
+#include "common/signer_client.h"
+#include "internal/signer.pb-c.h"
+#include "support/signer_harness.h"
+#include "unit/cunit_main.h"
+
+#define REVOKED 30000
+
+static const char *bindir;
+static struct tc_harness h;
+
+/* data/ca/revocations.log as the signer writes it: "HEX REASON WHEN". */
+static int write_revocations(void)
+{
+	FILE *f = fopen(tc_harness_path(&h, "ca/revocations.log"), "w");
+	if (!f)
+		return -1;
+	long long when = (long long)time(NULL) - 60;
+	for (unsigned i = 0; i < REVOKED; i++)
+		fprintf(f, "40%030x 1 %lld\n", i + 1, when);
+	int rc = fclose(f);
+	chmod(tc_harness_path(&h, "ca/revocations.log"), 0600);
+	return rc;
+}
+
+static int suite_init(void)
+{
+	return tc_harness_setup(&h, bindir, NULL) == 0 && write_revocations() == 0 &&
+			       tc_harness_start_signer(&h, NULL) == 0
+		       ? 0
+		       : 1;
+}
+
+static int suite_cleanup(void)
+{
+	tc_harness_cleanup(&h);
+	return 0;
+}
+
+static void test_big_crl_on_the_gateway_link(void)
+{
+	int fd = tc_harness_connect(&h, "gateway");
+	CU_ASSERT_FATAL(fd >= 0);
+	struct tc_signer_client *gw = tc_signer_client_new(fd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gw);
+	Trustchain__Internal__Request req = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__GetCrlRequest gc = TRUSTCHAIN__INTERNAL__GET_CRL_REQUEST__INIT;
+	req.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_GET_CRL;
+	req.get_crl = &gc;
+	char err[256] = "";
+	Trustchain__Internal__Response *r = tc_signer_call(gw, &req, 60000, err, sizeof(err));
+	if (!r)
+		fprintf(stderr, "GetCrl: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL_FATAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	CU_ASSERT(r->get_crl->crl.len > TC_IPC_MAX_FRAME);
+	const unsigned char *p = r->get_crl->crl.data;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)r->get_crl->crl.len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(crl);
+	CU_ASSERT_EQUAL(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), REVOKED);
+	FILE *f = fopen(tc_harness_path(&h, "ca/intermediate.pem"), "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	X509 *ica = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ica);
+	CU_ASSERT_EQUAL(X509_CRL_verify(crl, X509_get0_pubkey(ica)), 1);
+	X509_free(ica);
+	X509_CRL_free(crl);
+	printf("\nCRL of %d revocations: %zu bytes on one answer\n", REVOKED, r->get_crl->crl.len);
+	trustchain__internal__response__free_unpacked(r, NULL);
+
+	/* The link still answers. */
+	Trustchain__Internal__Request ping = TRUSTCHAIN__INTERNAL__REQUEST__INIT;
+	Trustchain__Internal__PingRequest pr = TRUSTCHAIN__INTERNAL__PING_REQUEST__INIT;
+	ping.op_case = TRUSTCHAIN__INTERNAL__REQUEST__OP_PING;
+	ping.ping = &pr;
+	r = tc_signer_call(gw, &ping, 10000, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->status, TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK);
+	trustchain__internal__response__free_unpacked(r, NULL);
+	CU_ASSERT(tc_signer_client_alive(gw));
+	tc_signer_client_free(gw);
+}
+
+static void test_clean_stop(void)
+{
+	CU_ASSERT_EQUAL(tc_harness_stop_signer(&h), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BINDIR\n", argv[0]);
+		return 2;
+	}
+	bindir = argv[1];
+	static const struct tc_test tests[] = {
+	    {"a CRL over 1 MiB comes whole on the gateway's link", test_big_crl_on_the_gateway_link},
+	    {"clean stop", test_clean_stop},
+	    {NULL, NULL},
+	};
+	return tc_run_suite("signer CRL larger than a request frame", tests, suite_init, suite_cleanup);
+}
