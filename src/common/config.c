@@ -106,6 +106,9 @@ void tc_config_defaults(struct tc_config *cfg, bool dev)
 	cfg->gateway.memory_limit_mb = 512;
 	/* ~71 KiB of TLS and HTTP/2 state per idle connection (Release): ~290 MB. */
 	cfg->gateway.max_connections = 4096;
+	/* 0: an eighth of max_connections, so one address (or a flood from
+	 * it) never holds every slot. */
+	cfg->gateway.max_per_source = 0;
 
 	/* ACME is new attack surface: on by default only in dev, where
 	 * clients on this machine validate over loopback. 0 in a rate limit

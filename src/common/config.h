@@ -160,6 +160,7 @@ struct tc_config {
 		uint32_t keepalive_s;            /* gateway.keepalive_s, ping a silent client */
 		uint32_t memory_limit_mb;        /* gateway.memory_limit_mb, gRPC buffers */
 		uint32_t max_connections;        /* gateway.max_connections, open gRPC connections (0: no cap) */
+		uint32_t max_per_source;         /* gateway.max_per_source, from one address (0: an eighth) */
 	} gateway;
 
 	/* acme: the RFC 8555 server (trustchain-acme) and its challenge

@@ -96,6 +96,7 @@ const struct tc_cfg_key tc_cfg_keys[] = {
 	NUM("gateway.keepalive_s", gateway.keepalive_s, 10, 86400),
 	NUM("gateway.memory_limit_mb", gateway.memory_limit_mb, 16, 65536),
 	NUM("gateway.max_connections", gateway.max_connections, 0, 1000000),
+	NUM("gateway.max_per_source", gateway.max_per_source, 0, 1000000),
 
 	KEY("acme.listen", TC_CFG_T_STRING, acme.listen),
 	KEY("acme.tls_names", TC_CFG_T_LIST, acme.tls_names),

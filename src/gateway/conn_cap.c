@@ -16,12 +16,18 @@
  * tracked fd that is no longer a connected TCP socket on the gRPC port has
  * been closed (a number reused by a later accepted connection is the same
  * slot again). The check runs at most every SWEEP_MS, so a flood of
- * refused connections costs a syscall each, not a sweep each. */
+ * refused connections costs a syscall each, not a sweep each.
+ *
+ * Each tracked fd also keeps its source (source_key); the connections of
+ * one source are counted by a pass over the tracked fds when one of its
+ * connections arrives (a few microseconds for 4,096: no table to keep in
+ * step with closes gRPC does not report). */
 #define _GNU_SOURCE
 #include "gateway/conn_cap.h"
 
 #include <grpc/support/alloc.h>
 #include <grpc/support/sync.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -57,13 +63,15 @@ struct tc_conn_cap {
 	gpr_refcount refcount;
 	pthread_mutex_t mu;
 	unsigned max;
+	unsigned per_source; /* connections from one source_key at once */
 	int port;          /* local port of accepted connections (0 until the first) */
 	uint8_t *tracked;  /* bit per fd number: an accepted connection */
+	uint64_t *source;  /* per fd number: the tracked connection's source_key */
 	size_t nfds;
 	unsigned count;    /* bits set */
 	uint64_t last_sweep_ms;
-	uint64_t refused;
-	time_t last_log;
+	uint64_t refused;  /* by either cap */
+	time_t last_log, last_source_log;
 };
 
 static uint64_t now_ms(void)
@@ -97,6 +105,46 @@ static bool still_connection(const struct tc_conn_cap *c, int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening;
 }
 
+/* What one source is, for the per-source cap: an IPv4 address (an
+ * IPv4-mapped IPv6 one too) or an IPv6 /64, the block one host or site is
+ * usually given. IPv4 keys are 1 << 32 | address, inside ::/32 (0:1::/32),
+ * which no peer is given; 0 when the peer is unknown (never capped). */
+static uint64_t source_key(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return 1ull << 32 | ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
+	if (ss.ss_family != AF_INET6)
+		return 0;
+	const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	const uint8_t *b = a6->s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6))
+		return 1ull << 32 | (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+	uint64_t k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | b[i];
+	return k;
+}
+
+/* Tracked connections from source key, fd except left out. */
+static unsigned from_source(const struct tc_conn_cap *c, uint64_t key, int except)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < c->nfds / 8; i++) {
+		if (!c->tracked[i])
+			continue;
+		for (int b = 0; b < 8; b++) {
+			int fd = (int)(i * 8) + b;
+			if (fd != except && (c->tracked[i] & (1u << b)) && c->source[fd] == key)
+				n++;
+		}
+	}
+	return n;
+}
+
 static void sweep(struct tc_conn_cap *c, int except)
 {
 	for (size_t i = 0; i < c->nfds / 8; i++) {
@@ -109,6 +157,16 @@ static void sweep(struct tc_conn_cap *c, int except)
 			c->tracked[i] &= (uint8_t) ~(1u << b);
 			c->count--;
 		}
+	}
+}
+
+/* Closed fds leave the tracked set, at most every SWEEP_MS. */
+static void sweep_if_due(struct tc_conn_cap *c, int except)
+{
+	uint64_t t = now_ms();
+	if (t - c->last_sweep_ms >= SWEEP_MS) {
+		c->last_sweep_ms = t;
+		sweep(c, except);
 	}
 }
 
@@ -134,35 +192,40 @@ static bool on_socket(const struct mutate_info *info, struct tc_conn_cap *c)
 	}
 	if (c->port <= 0) /* -1 (getsockname failed) would match every closed fd */
 		c->port = local_port(fd);
+	uint64_t key = source_key(fd);
 	uint8_t bit = (uint8_t)(1u << (fd % 8));
 	if (!(c->tracked[fd / 8] & bit)) { /* a set bit: that connection closed, its number reused */
 		c->tracked[fd / 8] |= bit;
 		c->count++;
 	}
-	if (c->count > c->max) {
-		uint64_t t = now_ms();
-		if (t - c->last_sweep_ms >= SWEEP_MS) {
-			c->last_sweep_ms = t;
-			sweep(c, fd);
-		}
+	c->source[fd] = key;
+	if (c->count > c->max)
+		sweep_if_due(c, fd);
+	bool refused = c->count > c->max, by_source = false;
+	if (!refused && key && from_source(c, key, fd) >= c->per_source) {
+		sweep_if_due(c, fd); /* some of them may have closed */
+		refused = by_source = from_source(c, key, fd) >= c->per_source;
 	}
-	bool refused = c->count > c->max;
-	time_t now = 0;
+	time_t now = 0, *last = by_source ? &c->last_source_log : &c->last_log;
 	uint64_t total = 0;
 	if (refused) {
 		c->tracked[fd / 8] &= (uint8_t)~bit;
 		c->count--;
 		total = ++c->refused;
 		now = time(NULL);
-		if (now - c->last_log < LOG_EVERY_S)
+		if (now - *last < LOG_EVERY_S)
 			now = 0;
 		else
-			c->last_log = now;
+			*last = now;
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (refused) {
 		refuse(fd);
-		if (now)
+		if (now && by_source)
+			tc_warn("gRPC connection refused: gateway.max_per_source (%u) reached by one source (%llu refused "
+				"so far)",
+				c->per_source, (unsigned long long)total);
+		else if (now)
 			tc_warn("gRPC connection refused: gateway.max_connections (%u) reached (%llu refused so far)",
 				c->max, (unsigned long long)total);
 	}
@@ -185,6 +248,7 @@ static void destroy(struct tc_conn_cap *c)
 {
 	pthread_mutex_destroy(&c->mu);
 	free(c->tracked);
+	free(c->source);
 	free(c);
 }
 
@@ -223,7 +287,7 @@ uint64_t tc_conn_cap_refused(const struct tc_conn_cap *c)
 	return n;
 }
 
-struct tc_conn_cap *tc_conn_cap_new(unsigned max, grpc_arg *arg, char *err, size_t errlen)
+struct tc_conn_cap *tc_conn_cap_new(unsigned max, unsigned per_source, grpc_arg *arg, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (max == 0)
@@ -241,9 +305,15 @@ struct tc_conn_cap *tc_conn_cap_new(unsigned max, grpc_arg *arg, char *err, size
 		nfds = (size_t)rl.rlim_cur;
 	nfds = (nfds + 7) / 8 * 8;
 	struct tc_conn_cap *c = calloc(1, sizeof(*c));
-	if (c)
+	if (c) {
 		c->tracked = calloc(nfds / 8, 1);
-	if (!c || !c->tracked) {
+		c->source = calloc(nfds, sizeof(*c->source)); /* pages untouched until used */
+	}
+	if (!c || !c->tracked || !c->source) {
+		if (c) {
+			free(c->tracked);
+			free(c->source);
+		}
 		free(c);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -252,6 +322,7 @@ struct tc_conn_cap *tc_conn_cap_new(unsigned max, grpc_arg *arg, char *err, size
 	gpr_ref_init(&c->refcount, 1);
 	pthread_mutex_init(&c->mu, NULL);
 	c->max = max;
+	c->per_source = per_source ? per_source : max / 8 > 8 ? max / 8 : 8;
 	c->nfds = nfds;
 	memset(arg, 0, sizeof(*arg));
 	arg->type = GRPC_ARG_POINTER;

@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 						 .keepalive_s = gw.cfg->gateway.keepalive_s,
 						 .memory_limit_mb = gw.cfg->gateway.memory_limit_mb,
 						 .max_connections = gw.cfg->gateway.max_connections,
+						 .max_per_source = gw.cfg->gateway.max_per_source,
 						 .max_async_in_flight = gw.cfg->gateway.max_inflight_issues};
 	struct tc_rpc_server *srv = tc_rpc_server_start(gw.cfg->gateway.listen, creds, auth, &conn_limits,
 							gw.cfg->gateway.threads, gw.cfg->gateway.backend_threads,

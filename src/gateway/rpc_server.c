@@ -546,7 +546,8 @@ struct tc_rpc_server *tc_rpc_server_start(const char *listen, grpc_server_creden
 	grpc_channel_args chargs = {.num_args = N_INTS + 1, .args = args};
 	/* The quota does not bound a connection's TLS state: a cap on accept
 	 * does (conn_cap.h). */
-	struct tc_conn_cap *cap = tc_conn_cap_new(limits->max_connections, &args[N_INTS + 1], err, errlen);
+	struct tc_conn_cap *cap =
+		tc_conn_cap_new(limits->max_connections, limits->max_per_source, &args[N_INTS + 1], err, errlen);
 	if (!cap && err[0]) {
 		grpc_resource_quota_unref(quota);
 		grpc_server_credentials_release(creds);

@@ -27,6 +27,7 @@ struct tc_rpc_conn_limits {
 	unsigned keepalive_s;            /* ping a silent client; no answer in 20 s: dropped */
 	unsigned memory_limit_mb;        /* resource quota of every connection's buffers */
 	unsigned max_connections;        /* open connections; past it new ones are reset (0: no cap) */
+	unsigned max_per_source;         /* open connections from one source (0: an eighth of max_connections) */
 	unsigned max_async_in_flight;    /* calls of asynchronous handlers at once; past it RESOURCE_EXHAUSTED (0: 4,096) */
 };
 

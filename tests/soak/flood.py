@@ -2,6 +2,8 @@
 """Connection floods against a running dev server (tests/soak/flood.sh):
 
   flood.py tls       --target HOST:PORT --root ROOT.pem -n N --hold S   idle TLS connections (gateway)
+                     [--sources K | --source ADDR]   from K loopback addresses 127.0.1.1..K in
+                                                       turn (default 1: the system's choice) or from ADDR
   flood.py slowloris --target HOST:PORT -n N --hold S                    slowloris on an HTTP listener
 
 Each mode opens N connections (a TLS handshake, then silence; or an HTTP
@@ -17,10 +19,11 @@ import sys
 import time
 
 
-async def open_tls(host, port, ctx, sem):
+async def open_tls(host, port, ctx, sem, source):
     async with sem:
         try:
-            r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ctx, server_hostname="localhost"),
+            r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ctx, server_hostname="localhost",
+                                                                  local_addr=(source, 0) if source else None),
                                           30)
             return r, w
         except Exception:  # noqa: BLE001 (refused, reset, timed out: counted as not opened)
@@ -42,7 +45,10 @@ async def tls_flood(a):
     ctx.set_alpn_protocols(["h2"])
     sem = asyncio.Semaphore(128)
     t0 = time.time()
-    conns = [c for c in await asyncio.gather(*(open_tls(host, int(port), ctx, sem) for _ in range(a.n))) if c]
+    # Several sources: the gateway caps connections per source address too.
+    sources = [a.source] if a.source else ["127.0.1.%d" % (i + 1) for i in range(a.sources)] if a.sources > 1 else [None]
+    conns = [c for c in await asyncio.gather(*(open_tls(host, int(port), ctx, sem, sources[i % len(sources)])
+                                               for i in range(a.n))) if c]
     opened_in = time.time() - t0
     # Not opened: refused or reset by the server (gateway.max_connections).
     print(json.dumps({"event": "opened", "opened": len(conns), "not_opened": a.n - len(conns),
@@ -101,6 +107,8 @@ def main():
     p.add_argument("--root")
     p.add_argument("-n", type=int, default=1000)
     p.add_argument("--hold", type=float, default=30)
+    p.add_argument("--sources", type=int, default=1)
+    p.add_argument("--source")
     a = p.parse_args()
     asyncio.run(tls_flood(a) if a.mode == "tls" else slowloris(a))
     return 0

@@ -5,9 +5,11 @@
 # the child's RSS before and during, and whether a new client is served
 # during the flood (Issue over gRPC, trustchainctl dig +quic, get-sth).
 # The gateway runs with gateway.max_connections C (TC_FLOOD_GW_CAP; default
-# 4,096, or 4/5 of N when N is smaller): at most C flood connections open,
-# a new client during the flood is refused at once (UNAVAILABLE), and served
-# once the gateway has closed idle ones. TC_FLOOD_IDLE_S (default 30): the
+# 4,096, or 4/5 of N when N is smaller) and gateway.max_per_source C/8: a
+# flood from 16 addresses gets at most C connections open, a new client
+# during it is refused at once (UNAVAILABLE), and served once the gateway
+# has closed idle ones; a flood from one address gets at most C/8, and a
+# client from another address is served at once. TC_FLOOD_IDLE_S (default 30): the
 # gateway's max_connection_idle_s; on a slow box the gateway closes idle
 # connections as fast as the flood opens them, so the cap is never reached:
 # 300 keeps them all (the idle-close check is then left out).
@@ -19,6 +21,7 @@ n_tls=${1:-10000}
 n_doq=${2:-4096}
 n_slow=${3:-2000}
 gw_cap=${TC_FLOOD_GW_CAP:-$(( n_tls > 5120 ? 4096 : n_tls * 4 / 5 ))}
+per_source=$(( gw_cap / 8 > 8 ? gw_cap / 8 : 8 ))
 idle_s=${TC_FLOOD_IDLE_S:-30}
 hold=60
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,7 +38,7 @@ python_stubs
 helpers=()
 cleanup_extra() { for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done; }
 # Idle gRPC connections are closed after 30 s without a call (default 300).
-dev_config "  max_connection_idle_s: $idle_s" "  max_connections: $gw_cap"
+dev_config "  max_connection_idle_s: $idle_s" "  max_connections: $gw_cap" "  max_per_source: $per_source"
 start_server
 for c in signer transparency resolver gateway; do wait_ready "$c"; done
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(pid_of "$1")/status"; }  # KiB
@@ -57,10 +60,11 @@ PY
 rows=()
 row() { rows+=("$(printf '%-22s %10s %12s %12s  %s' "$@")"); }
 
-# 1. Idle TLS connections to the gateway.
+# 1. Idle TLS connections to the gateway, from 16 addresses (127.0.1.1-16:
+# enough for the per-source cap to let the flood reach max_connections).
 before=$(rss gateway)
 $py "$src/tests/soak/flood.py" tls --target "127.0.0.1:$((base + 3))" --root "$tmp/data/ca/root.pem" \
-  -n "$n_tls" --hold "$hold" > "$tmp/tls.out" &
+  -n "$n_tls" --hold "$hold" --sources 16 > "$tmp/tls.out" &
 helpers+=($!)
 for _ in $(seq 1 900); do grep -q '"opened"' "$tmp/tls.out" && break; sleep 0.2; done
 during=$(rss gateway)
@@ -93,6 +97,26 @@ if [ "$idle_s" -lt "$hold" ] && [ "$idle_closed" != yes ]; then
 fi
 [ "$opened" -le "$gw_cap" ] || rows+=("gateway.max_connections $gw_cap passed ($opened open): served: no")
 if [ "$n_tls" -gt "$gw_cap" ] && [ "$refused" = no ]; then rows+=("a connection past the cap was not refused: served: no"); fi
+
+# 1b. Idle TLS connections from one address (127.0.0.3): it gets
+# max_per_source of them, and a new client from another address (the
+# Issue below comes from 127.0.0.1) is served at once.
+n_one=$(( per_source * 2 ))
+$py "$src/tests/soak/flood.py" tls --target "127.0.0.1:$((base + 3))" --root "$tmp/data/ca/root.pem" \
+  -n "$n_one" --hold 20 --source 127.0.0.3 > "$tmp/tls1.out" &
+helpers+=($!)
+for _ in $(seq 1 300); do grep -q '"opened"' "$tmp/tls1.out" && break; sleep 0.2; done
+during=$(rss gateway)
+one_opened=$($py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["opened"])' "$tmp/tls1.out")
+t0=$SECONDS
+other=no
+issue_ok fail-fast > "$tmp/issue1.out" 2>&1 && other="yes, in $((SECONDS - t0)) s"
+wait "${helpers[-1]}" || true
+row "gateway, one address" "$one_opened/$n_one" "-" "${during} KiB" \
+  "max_per_source $per_source; new Issue from another address during it: $other"
+[ "$one_opened" -le "$per_source" ] ||
+  rows+=("gateway.max_per_source $per_source passed ($one_opened open from one address): served: no")
+[ "$other" != no ] || rows+=("a client from another address was refused during a one-address flood: served: no")
 
 # 2. DoQ connections (bench_doq keeps one query in flight on each). One
 # bench_doq holds at most 1,024 connections (it refuses more, exit 2: an
