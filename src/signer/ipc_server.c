@@ -54,6 +54,15 @@
  * the HSM does not read its socket). */
 #define WAIT_RATIO 2.0
 #define WAIT_SWITCHES 0.5
+/* Once waiting, the state holds until both fall below these: a box busy
+ * enough to stretch wall time and make threads queue on locks sits near
+ * the thresholds above, and flipping every window changed nothing but the
+ * log (the chaos soak logged 321 flips in 30 minutes). */
+#define CPU_RATIO 1.5
+#define CPU_SWITCHES 0.25
+/* A change of state is logged at most this often (the state itself is
+ * always current). */
+#define WAIT_LOG_EVERY_S 60
 
 struct conn {
 	struct tc_ipc_server *srv;
@@ -116,6 +125,7 @@ struct tc_ipc_server {
 	unsigned sign_limit;     /* helpers allowed to sign at once */
 	unsigned sign_busy;      /* helpers signing now */
 	int hsm_waits;           /* the last window saw the HSM make signers wait */
+	time_t wait_logged;      /* when a change of hsm_waits was last logged */
 	/* The current measurement window: signing jobs, their wall and
 	 * thread CPU time (helpers only: readers stop signing when it
 	 * counts). */
@@ -265,12 +275,18 @@ static void sign_measure_locked(struct tc_ipc_server *srv, uint64_t wall_ns, str
 	if (++srv->win_jobs < RATIO_WINDOW && srv->win_wall_ns < RATIO_WINDOW_NS)
 		return;
 	double ratio = (double)srv->win_wall_ns / (double)(srv->win_cpu_ns ? srv->win_cpu_ns : 1);
-	int waits = ratio >= WAIT_RATIO && (double)srv->win_waits >= WAIT_SWITCHES * srv->win_jobs;
+	double switches = (double)srv->win_waits / srv->win_jobs;
+	int waits = srv->hsm_waits ? ratio >= CPU_RATIO || switches >= CPU_SWITCHES
+				   : ratio >= WAIT_RATIO && switches >= WAIT_SWITCHES;
 	double want = waits ? (double)srv->cores * ratio : 0; /* rounded up below */
 	unsigned limit = want >= MAX_HELPERS ? MAX_HELPERS : want <= srv->cores ? srv->cores : (unsigned)(want + 0.999);
-	if (waits != srv->hsm_waits)
-		tc_info("HSM signatures %s (wall/CPU time %.1f): up to %u signing threads", waits ? "wait" : "are CPU work",
-			ratio, limit);
+	time_t now = time(NULL);
+	if (waits != srv->hsm_waits && (!srv->wait_logged || now - srv->wait_logged >= WAIT_LOG_EVERY_S)) {
+		tc_info("HSM signatures %s (wall/CPU time %.1f, %.2f voluntary switches per signature): up to %u "
+			"signing threads",
+			waits ? "wait" : "are CPU work", ratio, switches, limit);
+		srv->wait_logged = now;
+	}
 	srv->hsm_waits = waits;
 	srv->sign_limit = limit;
 	srv->win_jobs = 0;
