@@ -410,7 +410,7 @@ int tc_children_next_timeout(const struct tc_supervisor *s)
 
 /* A new signer link for a running peer whose link ended. Once a second
  * at most: a child taken over cannot make the signer churn connections
- * (and the signer keeps one link per peer: tc_ipc_server_add_peer). While
+ * (and the signer keeps at most 8 links per peer: tc_ipc_server_add_peer). While
  * the signer is down there is nothing to do: its start links everyone. */
 static void relink(struct tc_supervisor *s, enum tc_child_kind kind)
 {
