@@ -214,32 +214,40 @@ def push(source, text, seal=True):
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
     socket.send_fds(ours, [msg(TC_SUP_METRICS, source)], [fd])
     os.close(fd)
-def scrape():
-    time.sleep(0.3)
-    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
-    return {s.name + repr(sorted(s.labels.items())): s.value for f in parse(body) for s in f.samples}, body
+# Scrapes until what the pushes before it should change has changed (until
+# says so; at most 15 s): a loaded box may take longer than a fixed sleep to
+# read a 2 MiB memfd and refuse it. The asserts after it then check everything.
+def scrape(until=lambda m: True):
+    deadline = time.time() + 15
+    while True:
+        time.sleep(0.1)
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+        m = {s.name + repr(sorted(s.labels.items())): s.value for f in parse(body) for s in f.samples}
+        if until(m) or time.time() > deadline:
+            return m, body
+ISSUED, REFUSED = "trustchain_issuances_total[('process', 'gateway')]", "trustchain_metrics_refused_total[('process', 'metrics'), ('source', '%s')]"
 good = b"# HELP trustchain_issuances_total Issued.\n# TYPE trustchain_issuances_total counter\ntrustchain_issuances_total 7\n"
 push("gateway", good)
 push("resolver", b"# TYPE trustchain_dns_queries_total counter\ntrustchain_dns_queries_total{transport=\"udp\"} 4\n")
-m, _ = scrape()
+m, _ = scrape(lambda m: m.get(ISSUED) == 7 and m.get("trustchain_dns_queries_total[('process', 'resolver'), ('transport', 'udp')]") == 4)
 assert m["trustchain_issuances_total[('process', 'gateway')]"] == 7, m
 assert m["trustchain_dns_queries_total[('process', 'resolver'), ('transport', 'udp')]"] == 4, m
 # Malformed (a forged process label, a timestamp, garbage) and oversized.
 push("resolver", b"# TYPE trustchain_issuances_total counter\ntrustchain_issuances_total{process=\"gateway\"} 1000\n")
-m, body = scrape()
+m, body = scrape(lambda m: m.get(REFUSED % "resolver") == 1)
 assert "trustchain_issuances_total[('process', 'gateway')]" in m and m["trustchain_issuances_total[('process', 'gateway')]"] == 7, m
 assert not any("('process', 'resolver')" in k for k in m), m
 assert m["trustchain_metrics_refused_total[('process', 'metrics'), ('source', 'resolver')]"] == 1, m
 push("resolver", b"\x00\xff garbage {{{\n")
 push("signer", b"# TYPE trustchain_x gauge\n" + b"trustchain_x{a=\"" + b"y" * (2 << 20) + b"\"} 1\n")
-m, body = scrape()
+m, body = scrape(lambda m: m.get(REFUSED % "resolver") == 2 and m.get(REFUSED % "signer") == 1)
 assert m["trustchain_metrics_refused_total[('process', 'metrics'), ('source', 'resolver')]"] == 2, m
 assert m["trustchain_metrics_refused_total[('process', 'metrics'), ('source', 'signer')]"] == 1, m
 assert m["trustchain_issuances_total[('process', 'gateway')]"] == 7, m
 assert "trustchain_x" not in body
 # A good text again is taken again.
 push("resolver", b"# TYPE trustchain_dns_queries_total counter\ntrustchain_dns_queries_total{transport=\"udp\"} 5\n")
-m, _ = scrape()
+m, _ = scrape(lambda m: m.get("trustchain_dns_queries_total[('process', 'resolver'), ('transport', 'udp')]") == 5)
 assert m["trustchain_dns_queries_total[('process', 'resolver'), ('transport', 'udp')]"] == 5, m
 # Only GET /metrics.
 for path, method, want in (("/other", "GET", 404), ("/metrics", "POST", 405)):
@@ -251,7 +259,7 @@ for path, method, want in (("/other", "GET", 404), ("/metrics", "POST", 405)):
         assert e.code == want, (path, e.code)
 # The child gone: its figures too.
 ours.send(msg(TC_SUP_METRICS, "gateway"))
-m, _ = scrape()
+m, _ = scrape(lambda m: not any("('process', 'gateway')" in k for k in m))
 assert not any("('process', 'gateway')" in k for k in m), m
 assert p.poll() is None, "trustchain-metrics died"
 ours.close()
