@@ -562,6 +562,23 @@ static void send_gathered(void *arg)
 	}
 }
 
+/* An answer of the server's own to request id: a status, why, and a
+ * reason (may be NULL). NULL when memory runs out. */
+static uint8_t *status_answer(uint64_t id, Trustchain__Internal__Status status, const char *why, const char *reason,
+			      size_t *len)
+{
+	Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
+	r.id = id;
+	r.status = status;
+	r.error = (char *)why;
+	r.reason = (char *)(reason ? reason : "");
+	size_t n = trustchain__internal__response__get_packed_size(&r);
+	uint8_t *out = malloc(n ? n : 1);
+	if (out)
+		*len = trustchain__internal__response__pack(&r, out);
+	return out;
+}
+
 static void release_answer(void *arg, int durable)
 {
 	struct held_answer *h = arg;
@@ -569,15 +586,8 @@ static void release_answer(void *arg, int durable)
 		/* The signature (or refusal) was never recorded: it must not
 		 * leave the signer. The peer gets what a failed append gives. */
 		free(h->out);
-		h->out = NULL;
-		Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
-		r.id = h->id;
-		r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE;
-		r.error = "audit journal unavailable";
-		r.reason = "journal_unavailable";
-		size_t n = trustchain__internal__response__get_packed_size(&r);
-		if ((h->out = malloc(n ? n : 1)) != NULL)
-			h->out_len = trustchain__internal__response__pack(&r, h->out);
+		h->out = status_answer(h->id, TRUSTCHAIN__INTERNAL__STATUS__STATUS_UNAVAILABLE, "audit journal unavailable",
+				       "journal_unavailable", &h->out_len);
 	}
 	gather_answer(h->conn, h->out, h->out_len);
 	free(h);
@@ -592,20 +602,6 @@ static int defers_journal(const Trustchain__Internal__Request *req)
 {
 	return req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_CERTIFICATE ||
 	       req->op_case == TRUSTCHAIN__INTERNAL__REQUEST__OP_SIGN_DATA;
-}
-
-/* An error answer to request id (NULL when memory runs out). */
-static uint8_t *too_large_answer(uint64_t id, size_t *len)
-{
-	Trustchain__Internal__Response r = TRUSTCHAIN__INTERNAL__RESPONSE__INIT;
-	r.id = id;
-	r.status = TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR;
-	r.error = "answer too large for the signer link";
-	size_t n = trustchain__internal__response__get_packed_size(&r);
-	uint8_t *out = malloc(n ? n : 1);
-	if (out)
-		*len = trustchain__internal__response__pack(&r, out);
-	return out;
 }
 
 static void run_job(struct tc_ipc_server *srv, struct job *j)
@@ -631,7 +627,8 @@ static void run_job(struct tc_ipc_server *srv, struct job *j)
 		tc_err("peer %s: answer to request %llu is %zu bytes, over the %u-byte limit; answering an error",
 		       c->peer.name, (unsigned long long)j->req->id, out_len, TC_IPC_MAX_ANSWER_FRAME);
 		free(out);
-		out = too_large_answer(j->req->id, &out_len);
+		out = status_answer(j->req->id, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR,
+				    "answer too large for the signer link", NULL, &out_len);
 	}
 	struct held_answer *h = out && seq ? malloc(sizeof(*h)) : NULL;
 	if (h) {
