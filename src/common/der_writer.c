@@ -1,5 +1,6 @@
 #include "common/der_writer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,4 +103,25 @@ uint8_t *tc_der_writer_take(struct tc_der_writer *w, size_t *len)
 	}
 	tc_der_writer_free(w);
 	return out;
+}
+
+int tc_der_put_time(struct tc_der_writer *w, time_t t)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || tm.tm_year < 0 - 1900 || tm.tm_year > 9999 - 1900) {
+		w->failed = 1;
+		return -1;
+	}
+	int year = tm.tm_year + 1900, utc = year >= 1950 && year < 2050;
+	char text[20];
+	int n = utc ? snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02dZ", year % 100, tm.tm_mon + 1, tm.tm_mday,
+			       tm.tm_hour, tm.tm_min, tm.tm_sec)
+		    : snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
+			       tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n <= 0 || (size_t)n >= sizeof(text)) {
+		w->failed = 1;
+		return -1;
+	}
+	tc_der_put_tlv(w, utc ? TC_DER_UTCTIME : TC_DER_GENERALIZEDTIME, text, (size_t)n);
+	return w->failed ? -1 : 0;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/der.h"
 
@@ -27,6 +28,11 @@ void tc_der_writer_free(struct tc_der_writer *w);
 void tc_der_put(struct tc_der_writer *w, const void *p, size_t n);
 /* One primitive element: tag, length, contents. */
 void tc_der_put_tlv(struct tc_der_writer *w, uint8_t tag, const void *val, size_t n);
+/* A Time (RFC 5280 4.1.2.5), as ASN1_TIME_set writes it: UTCTime for
+ * 1950..2049, GeneralizedTime otherwise. 0, or -1 (and the writer fails)
+ * for a time outside years 0..9999. */
+int tc_der_put_time(struct tc_der_writer *w, time_t t);
+
 /* A constructed element around everything written until its close. */
 void tc_der_open(struct tc_der_writer *w, uint8_t tag);
 void tc_der_close(struct tc_der_writer *w);

@@ -53,27 +53,6 @@ static int put_cn_name(struct tc_der_writer *w, const char *cn)
 	return 0;
 }
 
-/* As ASN1_TIME_set: UTCTime for 1950..2049, GeneralizedTime otherwise. */
-static int put_time(struct tc_der_writer *w, time_t t)
-{
-	struct tm tm;
-	if (!gmtime_r(&t, &tm) || tm.tm_year < 0 - 1900 || tm.tm_year > 9999 - 1900)
-		return -1;
-	int year = tm.tm_year + 1900;
-	char text[20];
-	int n;
-	if (year >= 1950 && year < 2050)
-		n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02dZ", year % 100, tm.tm_mon + 1, tm.tm_mday,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec);
-	else
-		n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (n <= 0 || (size_t)n >= sizeof(text))
-		return -1;
-	tc_der_put_tlv(w, year >= 1950 && year < 2050 ? TC_DER_UTCTIME : TC_DER_GENERALIZEDTIME, text, (size_t)n);
-	return 0;
-}
-
 static void put_eku(struct tc_der_writer *w, const struct tc_leaf_request *rq)
 {
 	tc_der_open(w, TC_DER_SEQUENCE);
@@ -146,7 +125,7 @@ int tc_leaf_tbs_der(const struct tc_leaf_request *rq, const uint8_t *spki, size_
 	tc_der_put(&w, VERSION_SERIAL_ALG, sizeof(VERSION_SERIAL_ALG));
 	int ok = put_cn_name(&w, cn) == 0; /* issuer: a placeholder too */
 	tc_der_open(&w, TC_DER_SEQUENCE);
-	ok = ok && put_time(&w, rq->not_before) == 0 && put_time(&w, rq->not_after) == 0;
+	ok = ok && tc_der_put_time(&w, rq->not_before) == 0 && tc_der_put_time(&w, rq->not_after) == 0;
 	tc_der_close(&w);
 	/* IP-only: an empty subject (see tc_leaf_template_new). */
 	if (rq->n_dns)

@@ -264,9 +264,8 @@ int tc_leaf_tbs(const struct tc_leaf *leaf, int precert, const uint8_t *sct_list
 	return 0;
 }
 
-/* Signs the TBS bytes tbs (taking them) into a Certificate. */
-static int sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, unsigned char **der, size_t *der_len,
-		    char *err, size_t errlen)
+int tc_issuer_sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, const char *op, unsigned char **der,
+		       size_t *der_len, char *err, size_t errlen)
 {
 	/* As X509_sign does: one DigestSign over the TBS bytes. */
 	size_t sig_len = (size_t)EVP_PKEY_get_size(is->priv);
@@ -279,7 +278,7 @@ static int sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, un
 	double t0 = tc_pm_now();
 	int signed_ok = ctx && cert && EVP_DigestSignInit(ctx, NULL, is->md, NULL, is->priv) == 1 &&
 			EVP_DigestSign(ctx, sig, &sig_len, tbs, tbs_len) == 1;
-	tc_pm_hsm_op("sign_certificate", signed_ok, tc_pm_now() - t0);
+	tc_pm_hsm_op(op, signed_ok, tc_pm_now() - t0);
 	if (!signed_ok) {
 		unsigned long e = ERR_get_error();
 		ERR_clear_error();
@@ -314,7 +313,7 @@ int tc_leaf_sign(const struct tc_leaf *leaf, const struct tc_issuer *is, int pre
 	size_t tbs_len;
 	if (tc_leaf_tbs(leaf, precert, sct_list, sct_len, &tbs, &tbs_len) != 0)
 		return tc_errorf(err, errlen, "out of memory");
-	return sign_tbs(tbs, tbs_len, is, der, der_len, err, errlen);
+	return tc_issuer_sign_tbs(tbs, tbs_len, is, "sign_certificate", der, der_len, err, errlen);
 }
 
 int tc_leaf_sign_checked(const struct tc_leaf *leaf, const struct tc_issuer *is, const struct tc_policy *policy,
@@ -337,5 +336,5 @@ int tc_leaf_sign_checked(const struct tc_leaf *leaf, const struct tc_issuer *is,
 		return 1;
 	}
 	/* The very bytes just linted go to the HSM. */
-	return sign_tbs(tbs, tbs_len, is, der, der_len, err, errlen) == 0 ? 0 : -1;
+	return tc_issuer_sign_tbs(tbs, tbs_len, is, "sign_certificate", der, der_len, err, errlen) == 0 ? 0 : -1;
 }

@@ -46,6 +46,14 @@ struct tc_issuer {
 int tc_issuer_init(struct tc_issuer *is, const struct tc_hsm_key *key, char *err, size_t errlen);
 void tc_issuer_fini(struct tc_issuer *is);
 
+/* Signs tbs (a TBSCertificate or a TBSCertList; taken and freed) with the
+ * issuing key into SEQUENCE { tbs, is->alg, BIT STRING signature }: a
+ * Certificate or a CertificateList (RFC 5280 4.1, 5.1), as X509_sign and
+ * X509_CRL_sign would. op names the HSM operation in the metrics. 0 with
+ * *der malloc'ed, or -1 with err. */
+int tc_issuer_sign_tbs(uint8_t *tbs, size_t tbs_len, const struct tc_issuer *is, const char *op, unsigned char **der,
+		       size_t *der_len, char *err, size_t errlen);
+
 /* Makes every leaf carry a CRL distribution point crl_url (ca.crl_url) and
  * an AIA caIssuers issuer_url (ca.issuer_url), each http:// (RFC 5280
  * 4.2.1.13, 4.2.2.1); "" leaves that one out. 0, or -1 with err for a URL

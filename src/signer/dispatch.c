@@ -13,6 +13,7 @@
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/metrics_proc.h"
+#include "signer/crl_der.h"
 #include "signer/dns_keys.h"
 #include "signer/dns_sign_input.h"
 #include "signer/embedded_scts.h"
@@ -688,8 +689,9 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 		return;
 	/* Checked here, so that a failure of tc_revocations_add below is ours
 	 * (the disk), not the caller's. */
-	if (rq->serial.len == 0 || rq->serial.len > 20) {
-		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial must be 1..20 bytes");
+	if (rq->serial.len == 0 || rq->serial.len > 20 || !tc_crl_serial_ok(rq->serial.data, rq->serial.len)) {
+		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST,
+			   "serial must be a positive number of at most 20 octets (RFC 5280 4.1.2.2)");
 		set_reason(r, "serial_invalid");
 		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
 		return;

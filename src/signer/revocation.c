@@ -11,10 +11,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/errorf.h"
 #include "common/hex.h"
 #include "common/journal_format.h"
 #include "common/key_label.h"
+#include "common/log.h"
 #include "signer/cert_sign.h"
+#include "signer/crl_der.h"
+#include "signer/lint.h"
 #include "signer/journal_scan.h"
 
 #define CRL_LIFETIME_S (24 * 3600)
@@ -34,6 +38,13 @@ struct revoked {
 #define MAX_CRL_ISSUERS 4
 struct crl_cached {
 	const struct tc_hsm_key *issuer; /* NULL: free */
+	struct tc_issuer signing;        /* issuer's name, AKI and algorithm, set up at first use */
+	int signing_ready;
+	/* The encoded revokedCertificates entries of items[0..encoded) that
+	 * this issuer lists (signer/crl_der.h): a re-signing encodes only the
+	 * records added since. */
+	struct tc_der_writer entries;
+	size_t encoded;
 	unsigned char *crl;
 	size_t crl_len;
 	time_t crl_time;
@@ -125,6 +136,21 @@ struct tc_revocations *tc_revocations_open(const char *path, char *err, size_t e
 	return r;
 }
 
+static void forget_entries(struct crl_cached *c)
+{
+	tc_der_writer_free(&c->entries);
+	c->encoded = 0;
+	c->dirty = 1;
+}
+
+static void forget_crl(struct crl_cached *c)
+{
+	forget_entries(c);
+	free(c->crl);
+	if (c->signing_ready)
+		tc_issuer_fini(&c->signing);
+}
+
 void tc_revocations_close(struct tc_revocations *r)
 {
 	if (!r)
@@ -133,7 +159,7 @@ void tc_revocations_close(struct tc_revocations *r)
 		close(r->fd);
 	free(r->items);
 	for (int i = 0; i < MAX_CRL_ISSUERS; i++)
-		free(r->cache[i].crl);
+		forget_crl(&r->cache[i]);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -143,7 +169,7 @@ void tc_revocations_set_configured_issuer(struct tc_revocations *r, const char *
 	pthread_mutex_lock(&r->lock);
 	snprintf(r->configured, sizeof(r->configured), "%s", tc_key_label_ok(label, strlen(label)) ? label : "");
 	for (int i = 0; i < MAX_CRL_ISSUERS; i++)
-		r->cache[i].dirty = 1;
+		forget_entries(&r->cache[i]); /* which CRL lists a record without issuer changed */
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -195,70 +221,65 @@ int tc_revocations_add_by(struct tc_revocations *r, const unsigned char *serial,
 	return ok ? 0 : -1;
 }
 
-static int build_crl(struct tc_revocations *r, struct crl_cached *c, const struct tc_hsm_key *issuer, time_t now,
-		     char *err, size_t errlen)
+/* Encodes the records added since the last CRL of c that its issuer lists. */
+static int encode_new_entries(struct tc_revocations *r, struct crl_cached *c, char *err, size_t errlen)
 {
-	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *last = ASN1_TIME_set(NULL, now), *next = ASN1_TIME_set(NULL, now + CRL_LIFETIME_S);
-	/* CRL numbers must increase; the time in seconds does, across restarts too. */
-	uint64_t number = (uint64_t)now > r->crl_number ? (uint64_t)now : r->crl_number + 1;
-	ASN1_INTEGER *num = ASN1_INTEGER_new();
-	int ok = crl && last && next && num && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-		 X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer->cert)) &&
-		 X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next) &&
-		 ASN1_INTEGER_set_uint64(num, number) &&
-		 X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) == 1;
-	const ASN1_OCTET_STRING *iski = X509_get0_subject_key_id(issuer->cert);
-	if (ok && iski) {
-		AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
-		ok = akid && (akid->keyid = ASN1_OCTET_STRING_dup(iski)) &&
-		     X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) == 1;
-		AUTHORITY_KEYID_free(akid);
-	}
-	for (size_t i = 0; ok && i < r->count; i++) {
+	for (; c->encoded < r->count; c->encoded++) {
+		const struct revoked *v = &r->items[c->encoded];
 		/* Only what this intermediate signed: another's serial in its CRL
 		 * would say nothing true (RFC 5280 5.1.2.6). */
-		const char *by = r->items[i].issuer[0] ? r->items[i].issuer : r->configured;
-		if (by[0] && strcmp(by, issuer->label) != 0)
+		const char *by = v->issuer[0] ? v->issuer : r->configured;
+		if (by[0] && strcmp(by, c->issuer->label) != 0)
 			continue;
-		X509_REVOKED *rev = X509_REVOKED_new();
-		BIGNUM *bn = BN_bin2bn(r->items[i].serial, (int)r->items[i].len, NULL);
-		ASN1_INTEGER *sn = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-		ASN1_TIME *t = ASN1_TIME_set(NULL, r->items[i].when);
-		ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
-		ok = rev && sn && t && reason && X509_REVOKED_set_serialNumber(rev, sn) &&
-		     X509_REVOKED_set_revocationDate(rev, t) &&
-		     ASN1_ENUMERATED_set(reason, r->items[i].reason) &&
-		     X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0, 0) == 1 &&
-		     X509_CRL_add0_revoked(crl, rev) == 1;
-		if (ok)
-			rev = NULL; /* owned by the CRL now */
-		X509_REVOKED_free(rev);
-		BN_free(bn);
-		ASN1_INTEGER_free(sn);
-		ASN1_TIME_free(t);
-		ASN1_ENUMERATED_free(reason);
+		int rc = tc_crl_entry_append(&c->entries, v->serial, v->len, v->when, v->reason);
+		if (rc < 0) {
+			forget_entries(c);
+			return tc_errorf(err, errlen, "cannot encode the CRL's entries");
+		}
+		if (rc > 0) { /* recorded before such serials were refused */
+			char hex[2 * MAX_SERIAL + 1];
+			tc_hex_encode(v->serial, v->len, hex);
+			tc_warn("revocations: serial %s is no RFC 5280 serial number; the CRL leaves it out", hex);
+		}
 	}
-	ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, issuer->priv, tc_digest_for_key(issuer->priv)) > 0;
-	unsigned char *der = NULL;
-	int len = ok ? i2d_X509_CRL(crl, &der) : -1;
-	X509_CRL_free(crl);
-	ASN1_TIME_free(last);
-	ASN1_TIME_free(next);
-	ASN1_INTEGER_free(num);
-	if (len <= 0) {
-		snprintf(err, errlen, "cannot build or sign the CRL");
+	return 0;
+}
+
+static int build_crl(struct tc_revocations *r, struct crl_cached *c, time_t now, char *err, size_t errlen)
+{
+	if (!c->signing_ready) {
+		if (tc_issuer_init(&c->signing, c->issuer, err, errlen) != 0)
+			return -1;
+		c->signing_ready = 1;
+	}
+	if (encode_new_entries(r, c, err, errlen) != 0)
 		return -1;
+	/* CRL numbers must increase; the time in seconds does, across restarts too. */
+	uint64_t number = (uint64_t)now > r->crl_number ? (uint64_t)now : r->crl_number + 1;
+	uint8_t *tbs;
+	size_t tbs_len;
+	if (tc_crl_tbs(&c->signing, now, now + CRL_LIFETIME_S, number, c->entries.buf, c->entries.len, &tbs,
+		       &tbs_len) != 0)
+		return tc_errorf(err, errlen, "cannot encode the CRL: out of memory");
+	/* What the signer signs it lints first, its own CRL included. */
+	struct tc_lint_issuer li = {.sig_alg = c->signing.alg,
+				    .sig_alg_len = c->signing.alg_len,
+				    .name = c->signing.name,
+				    .name_len = c->signing.name_len,
+				    .key_id = c->signing.key_id_len ? c->signing.key_id : NULL,
+				    .key_id_len = c->signing.key_id_len};
+	struct tc_lint_result lint;
+	if (tc_lint_crl_tbs(tbs, tbs_len, &li, &lint) != 0) {
+		free(tbs);
+		return tc_errorf(err, errlen, "CRL refused by lint %s: %s", lint.lint, lint.detail);
 	}
+	unsigned char *der;
+	size_t der_len;
+	if (tc_issuer_sign_tbs(tbs, tbs_len, &c->signing, "sign_crl", &der, &der_len, err, errlen) != 0)
+		return -1;
 	free(c->crl);
-	c->crl = malloc((size_t)len);
-	if (!c->crl) {
-		OPENSSL_free(der);
-		return -1;
-	}
-	memcpy(c->crl, der, (size_t)len);
-	OPENSSL_free(der);
-	c->crl_len = (size_t)len;
+	c->crl = der;
+	c->crl_len = der_len;
 	c->crl_time = now;
 	c->number = number;
 	r->crl_number = number;
@@ -285,7 +306,7 @@ int tc_revocations_crl(struct tc_revocations *r, const struct tc_hsm_key *issuer
 		c->dirty = 1;
 	}
 	if (rc == 0 && (c->dirty || !c->crl || now - c->crl_time > CRL_LIFETIME_S / 2))
-		rc = build_crl(r, c, issuer, now, err, errlen);
+		rc = build_crl(r, c, now, err, errlen);
 	if (rc == 0) {
 		*der = malloc(c->crl_len);
 		if (*der) {

@@ -317,6 +317,15 @@ static void test_revocation_shows_in_a_verifiable_crl(void)
 	rv.serial.len = sizeof(too_long);
 	rv.reason = 1; /* keyCompromise */
 	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial_invalid");
+	/* No RFC 5280 serial number: zero, and 20 octets that need a 21st
+	 * as a positive INTEGER. Neither could enter a CRL. */
+	unsigned char zero[4] = {0}, wide[20] = {0x80};
+	rv.serial.data = zero;
+	rv.serial.len = sizeof(zero);
+	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial_invalid");
+	rv.serial.data = wide;
+	rv.serial.len = sizeof(wide);
+	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST, "serial_invalid");
 	rv.serial.data = serial;
 	rv.serial.len = sizeof(serial);
 	expect_reason(call(gateway, &req), TRUSTCHAIN__INTERNAL__STATUS__STATUS_OK, "");

@@ -5,6 +5,7 @@
  * found in the audit journal's signing record. */
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,14 @@ static X509 *ca_cert(EVP_PKEY *key, const char *cn)
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(x));
 	X509_set_pubkey(x, key);
+	/* A CRL must carry the issuer's key identifier (RFC 5280 5.2.1), and
+	 * the signer lints its CRLs. */
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ski = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
+	CU_ASSERT_FATAL(ski && X509_add_ext(x, ski, -1) == 1);
+	X509_EXTENSION_free(ski);
 	CU_ASSERT_FATAL(X509_sign(x, key, EVP_sha256()) > 0);
 	return x;
 }
