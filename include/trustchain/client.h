@@ -159,7 +159,7 @@ int tc_revoke(struct tc_client *c, const char *serial_hex, enum tc_revocation_re
 struct tc_crl {
 	unsigned char *der;
 	size_t der_len;
-	char *pem;
+	char *pem;             /* the same as PEM (made locally when the gateway left it out) */
 	uint64_t crl_number;
 	int64_t this_update;   /* unix seconds */
 	int64_t next_update;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client_internal.h"
+#include "common/ipc_frame.h"
 #include "trustchain/v1/health.pb-c.h"
 
 #define MAX_PEM_FILE (1024 * 1024)
@@ -106,13 +107,18 @@ struct tc_client *tc_client_open_opts(const char *target, const struct tc_client
 		 * that restarts in a second would stay unreachable that long for
 		 * every caller (trustchain-acme waited ~20 s for its first
 		 * certificate when it started before the gateway). */
-		grpc_arg arg[3] = {
+		/* A CRL of many revocations is larger than gRPC's default 4 MiB
+		 * receive limit (~85,000 entries); the signer answers up to
+		 * TC_IPC_MAX_ANSWER_FRAME, and GetCrl passes that on. */
+		grpc_arg arg[4] = {
 		    {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = 250},
 		    {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 5000},
+		    {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+		     .value.integer = TC_IPC_MAX_ANSWER_FRAME},
 		    {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
 		     .value.string = (char *)o->server_name},
 		};
-		grpc_channel_args args = {.num_args = o->server_name ? 3 : 2, .args = arg};
+		grpc_channel_args args = {.num_args = o->server_name ? 4 : 3, .args = arg};
 		c->channel = grpc_channel_create(target, creds, &args);
 		grpc_channel_credentials_release(creds);
 		if (!c->channel)

@@ -1,4 +1,5 @@
 /* CertificateAuthority.Revoke and GetCrl. */
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,20 @@ void tc_crl_free(struct tc_crl *crl)
 	free(crl);
 }
 
+static char *pem_of(const unsigned char *der, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long n;
+	if (b && PEM_write_bio(b, PEM_STRING_X509_CRL, "", der, (long)len) > 0 &&
+	    (n = BIO_get_mem_data(b, &data)) > 0 && (pem = malloc((size_t)n + 1))) {
+		memcpy(pem, data, (size_t)n);
+		pem[n] = '\0';
+	}
+	BIO_free(b);
+	return pem;
+}
+
 int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st)
 {
 	*out = NULL;
@@ -53,7 +68,10 @@ int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st)
 	struct tc_crl *crl = calloc(1, sizeof(*crl));
 	if (crl) {
 		crl->der = malloc(resp->crl_der.len ? resp->crl_der.len : 1);
-		crl->pem = strdup(resp->crl_pem ? resp->crl_pem : "");
+		/* The gateway leaves the PEM out of a CRL over 1 MiB (ca.proto):
+		 * made here instead, so that pem is always the CRL. */
+		crl->pem = resp->crl_pem && resp->crl_pem[0] ? strdup(resp->crl_pem)
+							     : pem_of(resp->crl_der.data, resp->crl_der.len);
 		if (crl->der)
 			memcpy(crl->der, resp->crl_der.data, resp->crl_der.len);
 		crl->der_len = resp->crl_der.len;

@@ -1,7 +1,6 @@
 /* Local mode's CRL: where it comes from (the gateway's GetCrl or a plain
  * HTTP CRL URL) and the thread that keeps it fresh, so no handshake ever
  * waits on the network for revocation data. */
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "client/verify_internal.h"
 #include "common/crl_cache.h"
+#include "common/crl_view.h"
 #include "common/http_client.h"
 
 int tc_crl_source_init(struct tc_crl_source *s, struct tc_client *client, const char *url, int timeout_ms,
@@ -46,15 +46,15 @@ void tc_crl_source_clear(struct tc_crl_source *s)
 /* The cRLNumber extension: the cache re-parses only when it changes. */
 static int crl_number(const unsigned char *der, size_t len, uint64_t *number, char *err, size_t errlen)
 {
-	const unsigned char *p = der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-	ASN1_INTEGER *n = crl ? X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL) : NULL;
-	int rc = n && ASN1_INTEGER_get_uint64(number, n) == 1 ? 0 : -1;
-	if (rc != 0)
-		snprintf(err, errlen, "the CRL at the CRL URL %s", crl ? "has no usable cRLNumber" : "does not decode");
-	ASN1_INTEGER_free(n);
-	X509_CRL_free(crl);
-	return rc;
+	struct tc_crl_view v;
+	char why[128];
+	int decodes = tc_crl_view_parse(der, len, &v, why, sizeof(why)) == 0;
+	if (!decodes || !v.has_number) {
+		snprintf(err, errlen, "the CRL at the CRL URL %s", decodes ? "has no usable cRLNumber" : "does not decode");
+		return -1;
+	}
+	*number = v.number;
+	return 0;
 }
 
 static int fetch_http(struct tc_crl_source *s, unsigned char **der, size_t *len, uint64_t *number, char *err,

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/asn1_time.h"
+#include "common/crl_view.h"
 
 #define MAX_SERIAL 32
 
@@ -113,39 +113,52 @@ uint64_t tc_crl_set_number(const struct tc_crl_set *s)
 	return s->number;
 }
 
+/* The serial of a CRL entry as serial_from keeps a certificate's. */
+static int serial_from_der(const struct tc_der_elem *e, struct serial *s)
+{
+	memset(s, 0, sizeof(*s));
+	size_t len;
+	int neg;
+	if (tc_der_integer_magnitude(e, s->b, sizeof(s->b), &len, &neg) != 0)
+		return -1;
+	s->len = (unsigned char)len;
+	s->neg = (unsigned char)neg;
+	return 0;
+}
+
 /* Decodes and checks a CRL from the signer: its issuer must be ours and
- * its signature must verify with our issuer's key. */
+ * its signature must verify with our issuer's key. Read with our DER
+ * reader (common/crl_view.h): OpenSSL's decoder took ~100 ms for 50,000
+ * entries, on every fetch. */
 static struct tc_crl_set *set_parse(X509 *issuer, const unsigned char *der, size_t len, uint64_t number,
 				    char *err, size_t errlen)
 {
-	const unsigned char *p = der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+	struct tc_crl_view v;
 	struct tc_crl_set *s = NULL;
-	if (!crl || p != der + len) {
-		snprintf(err, errlen, "the CRL does not decode");
+	X509_NAME *name = NULL;
+	if (tc_crl_view_parse(der, len, &v, err, errlen) != 0)
 		goto out;
-	}
-	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
-	    X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+	const unsigned char *np = v.issuer.tlv;
+	name = d2i_X509_NAME(NULL, &np, (long)v.issuer.tlv_len);
+	if (!name || X509_NAME_cmp(name, X509_get_subject_name(issuer)) != 0 ||
+	    tc_crl_view_verify(&v, X509_get0_pubkey(issuer)) != 1) {
 		snprintf(err, errlen, "the CRL is not signed by the issuing intermediate");
 		goto out;
 	}
-	STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
-	int n = revoked ? sk_X509_REVOKED_num(revoked) : 0;
 	s = calloc(1, sizeof(*s));
-	if (!s || !(s->issuer = X509_NAME_dup(X509_CRL_get_issuer(crl))) ||
-	    (n > 0 && !(s->serials = calloc((size_t)n, sizeof(*s->serials))))) {
+	if (!s || (v.revoked_count > 0 && !(s->serials = calloc(v.revoked_count, sizeof(*s->serials))))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	s->issuer = name;
+	name = NULL;
 	atomic_init(&s->refs, 1);
 	s->number = number;
-	if (X509_CRL_get0_nextUpdate(crl) && tc_asn1_time_unix(X509_CRL_get0_nextUpdate(crl), &s->next_update) != 0) {
-		snprintf(err, errlen, "the CRL has an undecodable nextUpdate");
-		goto fail;
-	}
-	for (int i = 0; i < n; i++) {
-		if (serial_from(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i)), &s->serials[s->n]) != 0) {
+	s->next_update = v.next_update;
+	struct tc_der_cursor c = tc_der_inside(&v.revoked);
+	struct tc_der_elem serial;
+	while (s->n < v.revoked_count && tc_crl_view_next_serial(&c, &serial) == TC_DER_OK) {
+		if (serial_from_der(&serial, &s->serials[s->n]) != 0) {
 			snprintf(err, errlen, "the CRL lists a serial longer than %d bytes", MAX_SERIAL);
 			goto fail;
 		}
@@ -158,7 +171,7 @@ fail:
 	set_free(s);
 	s = NULL;
 out:
-	X509_CRL_free(crl);
+	X509_NAME_free(name);
 	ERR_clear_error();
 	return s;
 }

@@ -18,6 +18,7 @@
 
 #include "common/config_ca.h"
 #include "common/config_schema.h"
+#include "common/crl_view.h"
 #include "common/file_read.h"
 #include "common/http_strict_mhd.h"
 #include "common/listen_socket.h"
@@ -65,27 +66,19 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static time_t asn1_unix(const ASN1_TIME *t)
-{
-	struct tm tm;
-	return t && ASN1_TIME_to_tm(t, &tm) ? timegm(&tm) : 0;
-}
-
 /* Fills d from a DER CRL (taking der): 0, or -1 when it does not decode. */
 static int crl_doc(unsigned char *der, size_t len, struct doc *d)
 {
-	const unsigned char *p = der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-	if (!crl || p != der + len) {
-		X509_CRL_free(crl);
+	struct tc_crl_view v;
+	char why[128];
+	if (tc_crl_view_parse(der, len, &v, why, sizeof(why)) != 0) {
 		free(der);
 		return -1;
 	}
 	d->der = der;
 	d->len = len;
-	d->this_update = asn1_unix(X509_CRL_get0_lastUpdate(crl));
-	d->next_update = asn1_unix(X509_CRL_get0_nextUpdate(crl));
-	X509_CRL_free(crl);
+	d->this_update = (time_t)v.this_update;
+	d->next_update = (time_t)v.next_update;
 	return 0;
 }
 

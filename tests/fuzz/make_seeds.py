@@ -2,7 +2,7 @@
 """Writes the first seeds of the trust-boundary fuzz targets (tests/trust_fuzz.cmake)
 under tests/data/fuzz/<target>/: hand-encoded protobuf requests for every
 gRPC method, signer operation and CT IPC operation, RFC 6962 HTTP requests,
-journal lines, store edits and DER for the differential target. ops/fuzz.sh
+journal lines, store edits, DER for the differential target and CRLs. ops/fuzz.sh
 grows and minimizes these corpora; run this again only to restore the seeds:
   /usr/bin/python3 tests/fuzz/make_seeds.py"""
 import hashlib
@@ -173,4 +173,33 @@ with tempfile.TemporaryDirectory() as tmp:
         spki = subprocess.run(['openssl', 'pkey', '-in', key, '-pubout', '-outform', 'DER'], check=True,
                               capture_output=True).stdout
         write('der_diff', 'spki_' + alg, spki)
+def crl_seeds():
+    """fuzz_crl_view: small CRLs signed with each key kind our reader verifies."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.x509.oid import NameOID
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'TrustChain fuzz'),
+                      x509.NameAttribute(NameOID.COMMON_NAME, 'CRL seed')])
+    when = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    keys = (('p256', ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()),
+            ('p384', ec.generate_private_key(ec.SECP384R1()), hashes.SHA384()),
+            ('rsa1024', rsa.generate_private_key(65537, 1024), hashes.SHA256()),
+            ('ed25519', ed25519.Ed25519PrivateKey.generate(), None))
+    for kind, key, digest in keys:
+        for entries in (0, 3):
+            b = (x509.CertificateRevocationListBuilder().issuer_name(name).last_update(when)
+                 .next_update(when + datetime.timedelta(days=1)).add_extension(x509.CRLNumber(entries + 1), False))
+            for i in range(entries):
+                rb = (x509.RevokedCertificateBuilder().serial_number((0x80 << (8 * i)) + i + 1)
+                      .revocation_date(when))
+                if i:
+                    rb = rb.add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), False)
+                b = b.add_revoked_certificate(rb.build())
+            crl = b.sign(key, digest)
+            write('crl_view', '%s_%d' % (kind, entries), crl.public_bytes(serialization.Encoding.DER))
+
+
+crl_seeds()
 print('seeds written under', data, file=sys.stderr)
