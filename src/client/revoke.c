@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client/client_internal.h"
+#include "common/der_pem.h"
 #include "trustchain/v1/ca.pb-c.h"
 
 int tc_revoke(struct tc_client *c, const char *serial_hex, enum tc_revocation_reason reason,
@@ -37,20 +38,6 @@ void tc_crl_free(struct tc_crl *crl)
 	free(crl);
 }
 
-static char *pem_of(const unsigned char *der, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *pem = NULL;
-	long n;
-	if (b && PEM_write_bio(b, PEM_STRING_X509_CRL, "", der, (long)len) > 0 &&
-	    (n = BIO_get_mem_data(b, &data)) > 0 && (pem = malloc((size_t)n + 1))) {
-		memcpy(pem, data, (size_t)n);
-		pem[n] = '\0';
-	}
-	BIO_free(b);
-	return pem;
-}
-
 int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st)
 {
 	*out = NULL;
@@ -71,7 +58,7 @@ int tc_get_crl(struct tc_client *c, struct tc_crl **out, struct tc_status *st)
 		/* The gateway leaves the PEM out of a CRL over 1 MiB (ca.proto):
 		 * made here instead, so that pem is always the CRL. */
 		crl->pem = resp->crl_pem && resp->crl_pem[0] ? strdup(resp->crl_pem)
-							     : pem_of(resp->crl_der.data, resp->crl_der.len);
+							     : tc_der_to_pem(PEM_STRING_X509_CRL, resp->crl_der.data, resp->crl_der.len);
 		if (crl->der)
 			memcpy(crl->der, resp->crl_der.data, resp->crl_der.len);
 		crl->der_len = resp->crl_der.len;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/crl_view.h"
+#include "common/der_pem.h"
 #include "gateway/gateway.h"
 #include "gateway/signer_status.h"
 #include "trustchain/v1/ca.pb-c.h"
@@ -18,27 +19,13 @@
  * 2.6 MB of DER and 3.5 MB of PEM). */
 #define PEM_MAX_DER (1024 * 1024)
 
-static char *crl_pem(const unsigned char *der, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *pem = NULL;
-	long n;
-	if (b && PEM_write_bio(b, PEM_STRING_X509_CRL, "", der, (long)len) > 0 &&
-	    (n = BIO_get_mem_data(b, &data)) > 0 && (pem = malloc((size_t)n + 1))) {
-		memcpy(pem, data, (size_t)n);
-		pem[n] = '\0';
-	}
-	BIO_free(b);
-	return pem;
-}
-
 static void reply_crl(const Trustchain__Internal__GetCrlResponse *gc, struct tc_rpc_result *res)
 {
 	struct tc_crl_view v;
 	char why[128];
 	char *pem = NULL;
 	if (tc_crl_view_parse(gc->crl.data, gc->crl.len, &v, why, sizeof(why)) != 0 ||
-	    (gc->crl.len <= PEM_MAX_DER && !(pem = crl_pem(gc->crl.data, gc->crl.len)))) {
+	    (gc->crl.len <= PEM_MAX_DER && !(pem = tc_der_to_pem(PEM_STRING_X509_CRL, gc->crl.data, gc->crl.len)))) {
 		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer returned an undecodable CRL");
 	} else {
 		Trustchain__V1__GetCrlResponse out = TRUSTCHAIN__V1__GET_CRL_RESPONSE__INIT;

@@ -14,6 +14,7 @@
 #include "common/asn1_time.h"
 #include "common/cert_der.h"
 #include "common/config_schema.h"
+#include "common/der_pem.h"
 #include "common/hex.h"
 #include "common/leaf_template.h"
 #include "gateway/auth.h"
@@ -130,22 +131,6 @@ static int validity_window(const struct tc_config *cfg, uint32_t requested, time
 	return 0;
 }
 
-/* PEM of a DER certificate, without parsing it (parsing costs a key
- * decode in OpenSSL 3.0; the caller verifies the certificate anyway). */
-static char *der_to_pem(const uint8_t *der, size_t len)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *pem = NULL;
-	long n;
-	if (b && PEM_write_bio(b, PEM_STRING_X509, "", der, (long)len) > 0 && (n = BIO_get_mem_data(b, &data)) > 0 &&
-	    (pem = malloc((size_t)n + 1))) {
-		memcpy(pem, data, (size_t)n);
-		pem[n] = '\0';
-	}
-	BIO_free(b);
-	return pem;
-}
-
 /* Packs the issued certificate, its chain and its SCTs into the response.
  * The validity is read from the certificate: one given back for an
  * idempotency key was signed from the first attempt's template, not this
@@ -161,7 +146,7 @@ static void reply_issued(struct tc_gateway *gw, const struct tc_issued_cert *ic,
 		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "the signer's certificate is unreadable");
 		return;
 	}
-	char *pem = der_to_pem(ic->der, ic->der_len);
+	char *pem = tc_der_to_pem(PEM_STRING_X509, ic->der, ic->der_len);
 	if (!pem) {
 		tc_rpc_fail(res, GRPC_STATUS_INTERNAL, "internal", "cannot encode the certificate");
 		return;
