@@ -31,7 +31,8 @@ int tc_crl_entry_append(struct tc_der_writer *entries, const unsigned char *seri
 			int reason)
 {
 	int pad = serial_integer(&serial, &len);
-	if (pad < 0)
+	struct tm tm;
+	if (pad < 0 || !gmtime_r(&when, &tm) || tm.tm_year < 0 - 1900 || tm.tm_year > 9999 - 1900)
 		return 1;
 	uint8_t integer[MAX_SERIAL_OCTETS] = {0};
 	memcpy(integer + pad, serial, len);

@@ -24,9 +24,9 @@ int tc_crl_serial_ok(const unsigned char *serial, size_t len);
  * number as recorded; the entry carries it as a positive INTEGER. Reason 0
  * (unspecified) gets no reasonCode extension (RFC 5280 5.3.1: it SHOULD
  * be absent). 0 appended; 1 left out because serial is no RFC 5280 serial
- * number (tc_crl_serial_ok: no certificate of a conforming CA has it); -1
- * when the writer failed (out of memory, or a time outside years
- * 0..9999). */
+ * number (tc_crl_serial_ok: no certificate of a conforming CA has it) or
+ * when is outside years 0..9999 (a damaged record: one bad record must not
+ * stop every later CRL); -1 when the writer failed (out of memory). */
 int tc_crl_entry_append(struct tc_der_writer *entries, const unsigned char *serial, size_t len, time_t when,
 			int reason);
 

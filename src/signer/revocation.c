@@ -236,10 +236,11 @@ static int encode_new_entries(struct tc_revocations *r, struct crl_cached *c, ch
 			forget_entries(c);
 			return tc_errorf(err, errlen, "cannot encode the CRL's entries");
 		}
-		if (rc > 0) { /* recorded before such serials were refused */
+		if (rc > 0) { /* recorded before such serials were refused, or damaged */
 			char hex[2 * MAX_SERIAL + 1];
 			tc_hex_encode(v->serial, v->len, hex);
-			tc_warn("revocations: serial %s is no RFC 5280 serial number; the CRL leaves it out", hex);
+			tc_warn("revocations: the record of serial %s (time %lld) cannot be a CRL entry; "
+				"the CRL leaves it out", hex, (long long)v->when);
 		}
 	}
 	return 0;

@@ -276,8 +276,9 @@ static void check_crl_for_key(const char *curve, int sig_nid)
 	struct tc_hsm_key issuer = {.priv = key, .pub = key, .cert = cert};
 
 	/* A zero serial (no certificate has it; the signer refuses it now, an
-	 * older file may hold one) is left out of the CRL. */
-	const char *p = new_path("beef 0 1700000000\n0000 1 1700000000\n");
+	 * older file may hold one) and a record with a time past year 9999
+	 * (damaged) are left out of the CRL, which still comes. */
+	const char *p = new_path("beef 0 1700000000\n0000 1 1700000000\n0bad 1 999999999999999\n");
 	struct tc_revocations *r = tc_revocations_open(p, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	time_t when;
