@@ -703,6 +703,14 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
 		return;
 	}
+	/* The number, not its width: 00ff and ff are one serial, and our
+	 * signing records carry it minimal. */
+	const uint8_t *serial = rq->serial.data;
+	size_t serial_len = rq->serial.len;
+	while (serial_len > 1 && serial[0] == 0) {
+		serial++;
+		serial_len--;
+	}
 	char why[256], by[64] = "", jpath[TC_CFG_STR + 64];
 	time_t when;
 	/* The intermediate that signed it (its journaled signing record): its
@@ -711,18 +719,18 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	 * journal, which grows with every issuance, is not read. */
 	if (tc_issuers_count(s) <= 1 ||
 	    tc_config_data_path(&s->cfg, "journal/audit.jsonl", jpath, sizeof(jpath)) != 0 ||
-	    tc_revocations_issuer_from_journal(jpath, rq->serial.data, rq->serial.len, by, sizeof(by)) != 0)
+	    tc_revocations_issuer_from_journal(jpath, serial, serial_len, by, sizeof(by)) != 0)
 		by[0] = '\0';
-	if (tc_revocations_add_by(s->revocations, rq->serial.data, rq->serial.len, rq->reason, by, &when, why,
+	if (tc_revocations_add_by(s->revocations, serial, serial_len, rq->reason, by, &when, why,
 				  sizeof(why)) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_ERROR, "%s", why);
 		return;
 	}
 	char detail[128], hex[41];
-	tc_hex_encode(rq->serial.data, rq->serial.len, hex);
+	tc_hex_encode(serial, serial_len, hex);
 	snprintf(detail, sizeof(detail), "serial %s reason %d", hex, rq->reason);
-	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = by, .data = rq->serial.data,
-				     .data_len = rq->serial.len, .result = "ok", .detail = detail};
+	struct tc_journal_entry e = {.peer = peer->name, .op = "revoke", .key = by, .data = serial,
+				     .data_len = serial_len, .result = "ok", .detail = detail};
 	if (tc_journal_append(s->journal, &e) == 0) {
 		/* The revocation itself is durable; the caller retries and gets
 		 * the original time, by then with a journal record or an error. */
