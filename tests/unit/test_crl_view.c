@@ -128,6 +128,9 @@ static void check_same(const unsigned char *der, size_t len)
 	CU_ASSERT_EQUAL(tc_crl_view_next_serial(&c, &serial), TC_DER_END);
 	CU_ASSERT_EQUAL(tc_crl_view_verify(&v, key), 1);
 	CU_ASSERT_EQUAL(tc_crl_view_verify(&v, other), 0);
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	CU_ASSERT_EQUAL(tc_crl_view_verify(&v, ed), 0); /* not the algorithm's kind of key */
+	EVP_PKEY_free(ed);
 	X509_CRL_free(crl);
 }
 
