@@ -69,11 +69,13 @@ static int extensions(const struct tc_der_elem *wrapper, struct tc_crl_view *v)
 		    tc_der_whole(x.value.val, x.value.val_len, TC_DER_INTEGER, &n) != TC_DER_OK ||
 		    !tc_der_integer_valid(&n) || (n.val[0] & 0x80))
 			return -1;
-		size_t skip = n.val[0] == 0 && n.val_len > 1;
-		if (n.val_len - skip <= 8) {
+		uint8_t mag[8];
+		size_t len;
+		int neg;
+		if (tc_der_integer_magnitude(&n, mag, sizeof(mag), &len, &neg) == 0) { /* else over 64 bits */
 			v->has_number = 1;
-			for (size_t i = skip; i < n.val_len; i++)
-				v->number = v->number << 8 | n.val[i];
+			for (size_t i = 0; i < len; i++)
+				v->number = v->number << 8 | mag[i];
 		}
 	}
 	return rc == TC_DER_END ? 0 : -1;

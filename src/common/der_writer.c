@@ -105,6 +105,20 @@ uint8_t *tc_der_writer_take(struct tc_der_writer *w, size_t *len)
 	return out;
 }
 
+void tc_der_put_unsigned(struct tc_der_writer *w, const uint8_t *be, size_t len)
+{
+	while (len > 1 && be[0] == 0) {
+		be++;
+		len--;
+	}
+	static const uint8_t zero = 0;
+	tc_der_open(w, TC_DER_INTEGER);
+	if (len == 0 || (be[0] & 0x80)) /* zero is one octet; a set top bit would read negative */
+		tc_der_put(w, &zero, 1);
+	tc_der_put(w, be, len);
+	tc_der_close(w);
+}
+
 int tc_der_put_time(struct tc_der_writer *w, time_t t)
 {
 	struct tm tm;

@@ -28,6 +28,11 @@ void tc_der_writer_free(struct tc_der_writer *w);
 void tc_der_put(struct tc_der_writer *w, const void *p, size_t n);
 /* One primitive element: tag, length, contents. */
 void tc_der_put_tlv(struct tc_der_writer *w, uint8_t tag, const void *val, size_t n);
+/* An unsigned big-endian number (leading zero octets allowed) as a DER
+ * INTEGER: the fewest octets, a 0x00 first when the top bit is set. Zero
+ * (or len 0) is the INTEGER 0. */
+void tc_der_put_unsigned(struct tc_der_writer *w, const uint8_t *be, size_t len);
+
 /* A Time (RFC 5280 4.1.2.5), as ASN1_TIME_set writes it: UTCTime for
  * 1950..2049, GeneralizedTime otherwise. 0, or -1 (and the writer fails)
  * for a time outside years 0..9999. */

@@ -1,7 +1,5 @@
 #include "signer/crl_der.h"
 
-#include <string.h>
-
 #include "common/der.h"
 
 /* 2.5.29.21 and 2.5.29.20 (RFC 5280 5.3.1, 5.2.3). */
@@ -10,34 +8,25 @@ static const uint8_t OID_CRL_NUMBER[] = {0x55, 0x1d, 0x14};
 #define DER_ENUMERATED 0x0a
 #define MAX_SERIAL_OCTETS 20
 
-/* Skips leading zero octets (the number, not its recorded width) and says
- * whether a 0x00 must go first to keep it positive. -1: not a serial. */
-static int serial_integer(const unsigned char **serial, size_t *len)
+int tc_crl_serial_number(const unsigned char **serial, size_t *len)
 {
 	while (*len > 0 && (*serial)[0] == 0) {
 		(*serial)++;
 		(*len)--;
 	}
 	int pad = *len > 0 && ((*serial)[0] & 0x80);
-	return *len == 0 || *len + (size_t)pad > MAX_SERIAL_OCTETS ? -1 : pad;
-}
-
-int tc_crl_serial_ok(const unsigned char *serial, size_t len)
-{
-	return serial_integer(&serial, &len) >= 0;
+	return *len == 0 || *len + (size_t)pad > MAX_SERIAL_OCTETS ? -1 : 0;
 }
 
 int tc_crl_entry_append(struct tc_der_writer *entries, const unsigned char *serial, size_t len, time_t when,
 			int reason)
 {
-	int pad = serial_integer(&serial, &len);
 	struct tm tm;
-	if (pad < 0 || !gmtime_r(&when, &tm) || tm.tm_year < 0 - 1900 || tm.tm_year > 9999 - 1900)
+	if (tc_crl_serial_number(&serial, &len) != 0 || !gmtime_r(&when, &tm) || tm.tm_year < 0 - 1900 ||
+	    tm.tm_year > 9999 - 1900)
 		return 1;
-	uint8_t integer[MAX_SERIAL_OCTETS] = {0};
-	memcpy(integer + pad, serial, len);
 	tc_der_open(entries, TC_DER_SEQUENCE);
-	tc_der_put_tlv(entries, TC_DER_INTEGER, integer, len + (size_t)pad);
+	tc_der_put_unsigned(entries, serial, len);
 	tc_der_put_time(entries, when);
 	if (reason != 0) {
 		uint8_t value = (uint8_t)reason;
@@ -54,29 +43,13 @@ int tc_crl_entry_append(struct tc_der_writer *entries, const unsigned char *seri
 	return entries->failed ? -1 : 0;
 }
 
-/* number as a positive INTEGER's contents: minimal, 0x00 first when the top
- * bit is set. Returns the length. */
-static size_t uint64_integer(uint64_t number, uint8_t out[9])
-{
-	uint8_t be[8];
-	for (int i = 7; i >= 0; i--, number >>= 8)
-		be[i] = (uint8_t)number;
-	size_t skip = 0;
-	while (skip < 7 && be[skip] == 0)
-		skip++;
-	size_t n = 0;
-	if (be[skip] & 0x80)
-		out[n++] = 0;
-	memcpy(out + n, be + skip, 8 - skip);
-	return n + 8 - skip;
-}
-
 int tc_crl_tbs(const struct tc_issuer *is, time_t this_update, time_t next_update, uint64_t number,
 	       const uint8_t *entries, size_t entries_len, uint8_t **tbs, size_t *tbs_len)
 {
 	static const uint8_t v2 = 1;
-	uint8_t num[9];
-	size_t num_len = uint64_integer(number, num);
+	uint8_t num[8]; /* big-endian */
+	for (int i = 7; i >= 0; i--, number >>= 8)
+		num[i] = (uint8_t)number;
 	struct tc_der_writer w;
 	tc_der_writer_init(&w);
 	tc_der_open(&w, TC_DER_SEQUENCE);
@@ -95,7 +68,7 @@ int tc_crl_tbs(const struct tc_issuer *is, time_t this_update, time_t next_updat
 	tc_der_open(&w, TC_DER_SEQUENCE);
 	tc_der_put_tlv(&w, TC_DER_OID, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER));
 	tc_der_open(&w, TC_DER_OCTET_STRING);
-	tc_der_put_tlv(&w, TC_DER_INTEGER, num, num_len);
+	tc_der_put_unsigned(&w, num, sizeof(num));
 	tc_der_close(&w);
 	tc_der_close(&w);
 	if (is->aki)

@@ -14,17 +14,18 @@
 #include "common/der_writer.h"
 #include "signer/cert_sign.h"
 
-/* Whether serial (an unsigned big-endian number, leading zeros allowed) is
- * an RFC 5280 serial number (4.1.2.2): not zero, and at most 20 octets as
- * a positive INTEGER. */
-int tc_crl_serial_ok(const unsigned char *serial, size_t len);
+/* serial (an unsigned big-endian number, leading zeros allowed) as its
+ * number: *serial and *len are moved past the leading zero octets. 0 when
+ * it is an RFC 5280 serial number (4.1.2.2): not zero, and at most 20
+ * octets as a positive INTEGER; -1 when not. */
+int tc_crl_serial_number(const unsigned char **serial, size_t *len);
 
 /* Appends the entry { serial, revocationDate when, reasonCode reason } to
  * entries (a writer with nothing open). serial is the unsigned big-endian
  * number as recorded; the entry carries it as a positive INTEGER. Reason 0
  * (unspecified) gets no reasonCode extension (RFC 5280 5.3.1: it SHOULD
  * be absent). 0 appended; 1 left out because serial is no RFC 5280 serial
- * number (tc_crl_serial_ok: no certificate of a conforming CA has it) or
+ * number (tc_crl_serial_number: no certificate of a conforming CA has it) or
  * when is outside years 0..9999 (a damaged record: one bad record must not
  * stop every later CRL); -1 when the writer failed (out of memory). */
 int tc_crl_entry_append(struct tc_der_writer *entries, const unsigned char *serial, size_t len, time_t when,

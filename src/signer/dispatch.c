@@ -688,8 +688,12 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 	if (require(s, peer, TC_CAP_REVOKE, "revoke", r) != 0)
 		return;
 	/* Checked here, so that a failure of tc_revocations_add below is ours
-	 * (the disk), not the caller's. */
-	if (rq->serial.len == 0 || rq->serial.len > 20 || !tc_crl_serial_ok(rq->serial.data, rq->serial.len)) {
+	 * (the disk), not the caller's. From here on the serial is its number,
+	 * not its width: 00ff and ff are one serial, and our signing records
+	 * carry it minimal. */
+	const uint8_t *serial = rq->serial.data;
+	size_t serial_len = rq->serial.len;
+	if (serial_len > 20 || tc_crl_serial_number(&serial, &serial_len) != 0) {
 		set_status(r, TRUSTCHAIN__INTERNAL__STATUS__STATUS_BAD_REQUEST,
 			   "serial must be a positive number of at most 20 octets (RFC 5280 4.1.2.2)");
 		set_reason(r, "serial_invalid");
@@ -702,14 +706,6 @@ static void op_revoke(struct tc_signer *s, const struct tc_peer_identity *peer,
 		set_reason(r, "reason_invalid");
 		journal_refusal(s, peer, "revoke", rq->serial.data, rq->serial.len, r);
 		return;
-	}
-	/* The number, not its width: 00ff and ff are one serial, and our
-	 * signing records carry it minimal. */
-	const uint8_t *serial = rq->serial.data;
-	size_t serial_len = rq->serial.len;
-	while (serial_len > 1 && serial[0] == 0) {
-		serial++;
-		serial_len--;
 	}
 	char why[256], by[64] = "", jpath[TC_CFG_STR + 64];
 	time_t when;
